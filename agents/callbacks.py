@@ -1,0 +1,111 @@
+"""Training callbacks: progress bar, atomic checkpoints, interruption.
+
+All are SB3 ``BaseCallback`` subclasses, so they work with every algorithm.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from tqdm import tqdm
+
+from agents.rundir import RunDir, atomic_write
+
+
+class ProgressBar(BaseCallback):
+    """A tqdm bar over environment steps showing fps and the mean of the last 100 episode returns.
+
+    The returns are the environment's own (SB3's ``Monitor`` sits inside any
+    reward-shaping wrapper), so the bar shows progress on the real task.
+
+    Args:
+        total: the step count at which training ends (absolute, also on resume).
+        refresh: minimum seconds between bar updates (keeps the per-step cost tiny).
+    """
+
+    def __init__(self, total: int, refresh: float = 0.5) -> None:
+        super().__init__()
+        self.total = total
+        self.refresh = refresh
+        self.bar: tqdm | None = None
+        self._last = 0.0
+
+    def _on_training_start(self) -> None:
+        self.bar = tqdm(total=self.total, initial=self.model.num_timesteps, unit="step", dynamic_ncols=True,
+                        file=sys.stderr, smoothing=0.1, mininterval=self.refresh)
+        self._start_steps, self._start_time = self.model.num_timesteps, time.perf_counter()
+
+    def _on_step(self) -> bool:
+        now = time.perf_counter()
+        if now - self._last >= self.refresh and self.bar is not None:
+            self._last = now
+            self._update()
+        return True
+
+    def _update(self) -> None:
+        assert self.bar is not None
+        self.bar.n = min(self.model.num_timesteps, self.total)
+        fps = (self.model.num_timesteps - self._start_steps) / max(time.perf_counter() - self._start_time, 1e-9)
+        post = {"fps": f"{fps:.0f}"}
+        if self.model.ep_info_buffer:
+            post["return"] = f"{np.mean([e['r'] for e in self.model.ep_info_buffer]):.1f}"
+        self.bar.set_postfix(post, refresh=False)
+        self.bar.refresh()
+
+    def _on_training_end(self) -> None:
+        if self.bar is not None:
+            self._update()
+            self.bar.close()
+            self.bar = None
+
+
+def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
+                    extras: dict[str, Callable[[Path], object]] | None = None) -> int:
+    """Write ``checkpoints/ckpt_<steps>.*`` atomically and prune all but the newest ``keep``.
+
+    The model zip is renamed into place last, so a checkpoint whose zip exists
+    is complete (``RunDir.latest_checkpoint`` looks only at zips).
+    ``extras`` maps a file suffix (``"_curiosity.pt"``) to a function saving to a path.
+    Returns the step count saved.
+    """
+    steps = model.num_timesteps
+    for suffix, save in (extras or {}).items():
+        atomic_write(run.checkpoint(steps, suffix), save)
+    vecnorm = model.get_vec_normalize_env()
+    if vecnorm is not None:
+        atomic_write(run.checkpoint(steps, "_vecnormalize.pkl"), lambda p: vecnorm.save(str(p)))
+    if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
+        atomic_write(run.checkpoint(steps, "_replay.pkl"), lambda p: model.save_replay_buffer(p))
+    atomic_write(run.checkpoint(steps), lambda p: model.save(p))
+    zips = sorted(int(p.stem.split("_")[1]) for p in run.checkpoints.glob("ckpt_*.zip"))
+    for old in zips[:-keep]:
+        for path in run.checkpoints.glob(f"ckpt_{old}[._]*"):
+            path.unlink(missing_ok=True)
+    return steps
+
+
+class Checkpoint(BaseCallback):
+    """Save a checkpoint every ``freq`` environment steps (counted across all envs)."""
+
+    def __init__(self, run: RunDir, freq: int, extras: dict[str, Callable[[Path], object]] | None = None) -> None:
+        super().__init__()
+        self.run = run
+        self.freq = freq
+        self.extras = extras
+        self._next = 0
+
+    def _on_training_start(self) -> None:
+        self._next = self.model.num_timesteps + self.freq
+
+    def _on_step(self) -> bool:
+        if self.freq > 0 and self.model.num_timesteps >= self._next:
+            save_checkpoint(self.model, self.run, extras=self.extras)
+            self._next = self.model.num_timesteps + self.freq
+        return True

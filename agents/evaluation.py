@@ -1,0 +1,54 @@
+"""Evaluation: run an agent for whole episodes and summarise the environment's own return."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+
+from agents.loading import LoadedAgent
+
+
+def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> list[dict[str, float]]:
+    """Play until ``episodes`` episodes finish; return SB3 Monitor's ``{"r", "l", "t"}`` per episode.
+
+    Monitor sits inside any shaping wrapper, so ``r`` is always the env's own return.
+    With several envs, episodes are taken in the order they finish, as SB3's
+    ``evaluate_policy`` does; each env contributes at most its share to avoid
+    biasing towards short episodes.
+    """
+    n = venv.num_envs
+    quota = np.array([(episodes + i) // n for i in range(n)])
+    done_count = np.zeros(n, dtype=int)
+    results: list[dict[str, float]] = []
+    obs = venv.reset()
+    while len(results) < episodes:
+        obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic))
+        for i in np.flatnonzero(dones):
+            if "episode" in infos[i] and done_count[i] < quota[i]:
+                done_count[i] += 1
+                results.append({k: float(v) for k, v in infos[i]["episode"].items()})
+    return results
+
+
+def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> dict[str, Any]:
+    """The summary written to ``eval.json`` and printed by ``evaluate.py --json``."""
+    start = time.perf_counter()
+    eps = run_episodes(agent, venv, episodes, deterministic)
+    returns = np.array([e["r"] for e in eps])
+    lengths = np.array([e["l"] for e in eps])
+    return {
+        "mean_return": float(returns.mean()),
+        "std_return": float(returns.std()),
+        "episodes": len(eps),
+        "mean_length": float(lengths.mean()),
+        "min_return": float(returns.min()),
+        "max_return": float(returns.max()),
+        "returns": [float(r) for r in returns],
+        "deterministic": deterministic,
+        "algo": agent.algo,
+        "env": agent.env,
+        "seconds": round(time.perf_counter() - start, 3),
+    }

@@ -1,0 +1,149 @@
+"""Loading saved agents and rebuilding the environment they were trained on.
+
+Used by evaluate, record_video, resume and DAgger's expert: a run directory,
+a bare ``model.zip`` or ``random`` all come back as a :class:`LoadedAgent`.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from agents import registry
+from agents.config import read_yaml
+from agents.rundir import RunDir
+from envs import make_env
+from envs.errors import UserError
+
+
+@dataclass
+class LoadedAgent:
+    """A model (None for the random agent) and what is known of its training.
+
+    Attributes:
+        model: the SB3 model, or None for ``random``.
+        algo: registry name, or ``"random"``.
+        env: the env spec it was trained on (None when unknown).
+        run: its run directory, when loaded from one.
+        hyperparams: the run's hyperparameters (env_kwargs, max_episode_steps, normalize).
+    """
+
+    model: BaseAlgorithm | None
+    algo: str
+    env: str | None
+    run: RunDir | None = None
+    hyperparams: dict[str, Any] | None = None
+
+    def act(self, obs: np.ndarray, venv: VecEnv, deterministic: bool = True) -> np.ndarray:
+        """Actions ``(N, ...)`` for observations ``(N, ...)`` (random: sampled from the action space)."""
+        if self.model is None:
+            return np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
+        actions, _ = self.model.predict(obs, deterministic=deterministic)
+        return actions
+
+
+def load_agent(target: str, algo: str | None = None, env: str | None = None, which: str = "model") -> LoadedAgent:
+    """Load ``target``: a run directory, a model ``.zip`` or ``"random"``.
+
+    Args:
+        target: what to load.
+        algo: algorithm name, needed only for a bare zip that is not from a run.
+        env: the env spec; defaults to the run's.
+        which: ``"model"`` (final) or ``"best"`` (best periodic evaluation) in a run directory.
+    """
+    if target == "random":
+        if env is None:
+            raise UserError("the random agent needs an environment", "pass --env ENV")
+        return LoadedAgent(None, "random", env)
+    path = Path(target)
+    run = None
+    if path.is_dir():
+        run = RunDir(path)
+        if not run.is_run():
+            raise UserError(f"{path} is not a run directory (no config.yaml)", "pass a run directory or a model .zip")
+        cfg = read_yaml(run.config)
+        algo = algo or cfg.get("algo")
+        env = env or cfg.get("env")
+        path = run.best_model if which == "best" else run.model
+        if not path.is_file():
+            raise UserError(f"{run.root} has no {path.name} (training did not finish?)",
+                            f"resume it with: python scripts/train.py --resume {run.root}")
+    elif not path.is_file():
+        raise UserError(f"no such run directory or model file: {target}")
+    elif path.parent.joinpath("config.yaml").is_file():  # a zip inside a run directory
+        run = RunDir(path.parent)
+        cfg = read_yaml(run.config)
+        algo, env = algo or cfg.get("algo"), env or cfg.get("env")
+    else:
+        cfg = {}
+    spec = registry.get(algo or _guess_algo(path))
+    model = load_model_file(spec.cls, path)
+    return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}))
+
+
+def load_model_file(cls: type[BaseAlgorithm], path: Path) -> BaseAlgorithm:
+    """``cls.load(path)`` with a clear error for a corrupt or foreign file."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise zipfile.BadZipFile(f"member {bad} is damaged")
+        return cls.load(path, device="cpu")
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path} is not a loadable {cls.__name__} model: corrupt or truncated ({err})",
+                        "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
+
+
+def _guess_algo(path: Path) -> str:
+    """Infer the algorithm from the policy class recorded in an SB3 zip."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError) as err:
+        raise UserError(f"{path} is not an SB3 model file ({err})",
+                        "pass a model.zip saved by SB3 or gymsuite") from err
+    if "stable_baselines3.dqn" in str(data.get("policy_class", {})):
+        return "dqn"
+    raise UserError(f"cannot tell which algorithm saved {path}", "pass --algo (e.g. --algo ppo)")
+
+
+def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None) -> VecEnv:
+    """The env ``agent`` acts in: its run's env kwargs, frozen observation normalisation, checked spaces."""
+    if agent.env is None:
+        raise UserError("no environment known for this model", "pass --env ENV")
+    hyper = agent.hyperparams or {}
+    venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
+                            render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"))
+    if agent.run is not None and agent.run.vecnormalize.is_file():
+        venv = VecNormalize.load(str(agent.run.vecnormalize), venv)
+        venv.training, venv.norm_reward = False, False
+    if agent.model is not None:
+        check_spaces(agent.model, venv, agent.env)
+    return venv
+
+
+def check_spaces(model: BaseAlgorithm, venv: VecEnv, env_name: str) -> None:
+    """Raise a :class:`UserError` when ``model`` was trained on spaces other than ``venv``'s."""
+    for kind, want, got in (("observation", model.observation_space, venv.observation_space),
+                            ("action", model.action_space, venv.action_space)):
+        if not _same_space(want, got):
+            raise UserError(f"the model does not fit {env_name}: it expects the {kind} space {want}, "
+                            f"but the env has {got}", "pass the --env the model was trained on")
+
+
+def _same_space(a: spaces.Space, b: spaces.Space) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, spaces.Box):
+        return a.shape == b.shape
+    if isinstance(a, spaces.Discrete):
+        return a.n == b.n
+    return a == b

@@ -1,0 +1,241 @@
+"""The training pipeline behind ``scripts/train.py``: build, train, checkpoint, evaluate.
+
+Order of a run (nothing touches the disk until step 4 succeeds):
+  1. validate the config (``agents.config``), 2. check a custom env,
+  3. build the vectorised env and the model, 4. create the run directory,
+  5. learn with progress bar, periodic evaluation and checkpoints,
+  6. save ``model.zip`` and evaluate it into ``eval.json``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from agents import registry
+from agents.callbacks import Checkpoint, ProgressBar, save_checkpoint
+from agents.config import RunConfig, model_kwargs, read_yaml, to_dict
+from agents.evaluation import evaluate
+from agents.loading import LoadedAgent, load_model_file, make_agent_env
+from agents.rundir import RunDir, atomic_write, default_run_dir, write_json, write_yaml
+from envs import make_env
+from envs.errors import UserError
+from envs.factory import is_custom
+
+
+@dataclass
+class TrainContext:
+    """What a run is made of; handed to algorithms with their own ``learn`` (imitation)."""
+
+    cfg: RunConfig
+    spec: registry.AlgoSpec
+    venv: VecEnv
+    model: BaseAlgorithm
+    run: RunDir
+    callbacks: list[BaseCallback]
+    curiosity: Any = None  # the curiosity callback, which can save/load its model
+
+
+@dataclass
+class TrainResult:
+    run: RunDir
+    eval: dict[str, Any]
+    steps: int
+    seconds: float
+    interrupted: bool = False
+
+
+class PeriodicEval(BaseCallback):
+    """Every ``freq`` env steps, evaluate on the env's own reward and keep ``best_model.zip``."""
+
+    def __init__(self, agent_env: VecEnv, run: RunDir, freq: int, episodes: int = 5) -> None:
+        super().__init__()
+        self.eval_env, self.run, self.freq, self.episodes = agent_env, run, freq, episodes
+        self.best = -np.inf
+        self._next = 0
+
+    def _on_training_start(self) -> None:
+        self._next = self.model.num_timesteps + self.freq
+
+    def _on_step(self) -> bool:
+        if self.freq <= 0 or self.model.num_timesteps < self._next:
+            return True
+        self._next = self.model.num_timesteps + self.freq
+        _sync_normalization(self.model, self.eval_env)
+        result = evaluate(LoadedAgent(self.model, "", None), self.eval_env, self.episodes)
+        self.logger.record("eval/mean_return", result["mean_return"])
+        self.logger.record("eval/mean_length", result["mean_length"])
+        if result["mean_return"] > self.best:
+            self.best = result["mean_return"]
+            atomic_write(self.run.best_model, lambda p: self.model.save(p))
+        return True
+
+
+def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
+    train_norm = model.get_vec_normalize_env()
+    if train_norm is not None and isinstance(eval_env, VecNormalize):
+        eval_env.obs_rms = train_norm.obs_rms.copy()
+
+
+def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Any]:
+    hyper = cfg.hyperparams
+    reward_wrappers = []
+    if cfg.reward_shaping:
+        from rewards.shaping import load_shaping
+
+        reward_wrappers = load_shaping(cfg.reward_shaping)
+    venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
+                    max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers)
+    registry.check_action_space(spec, venv.action_space, cfg.env)
+    curiosity = None
+    if cfg.curiosity:
+        from rewards.curiosity import attach
+
+        venv, curiosity = attach(venv, cfg.curiosity, **cfg.curiosity_kwargs)
+    normalize = hyper.get("normalize", False)
+    if normalize:
+        opts = normalize if isinstance(normalize, dict) else {}
+        venv = VecNormalize(venv, gamma=float(hyper.get("gamma", 0.99)), **opts)
+    return venv, curiosity
+
+
+def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
+    policy, kwargs = model_kwargs(spec, cfg)
+    try:
+        return spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0})
+    except (TypeError, ValueError, AssertionError, KeyError) as err:
+        raise UserError(f"could not build {spec.name} with hyperparameters {kwargs}: {err}",
+                        "check the values of --hyperparams / the config file") from err
+
+
+def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, Any]:
+    """Steps 1-3: everything that can fail on bad input, before the run directory exists."""
+    torch.set_num_threads(cfg.threads)
+    spec = registry.get(cfg.algo)
+    if cfg.check_env and is_custom(cfg.env):
+        from envs.check import require_valid
+
+        require_valid(cfg.env, cfg.hyperparams.get("env_kwargs"))
+    venv, curiosity = _build_env(cfg, spec)
+    try:
+        model = _build_model(cfg, spec, venv)
+    except BaseException:
+        venv.close()
+        raise
+    return spec, venv, model, curiosity
+
+
+def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False) -> TrainResult:
+    """Train a new run described by ``cfg``; see the module docstring for the order of steps."""
+    spec, venv, model, curiosity = prepare(cfg)
+    run = RunDir(Path(run_dir) if run_dir else default_run_dir(spec.name, cfg.env, cfg.seed))
+    try:
+        run.create(overwrite=overwrite)
+        write_yaml(run.config, to_dict(cfg))
+    except BaseException:
+        venv.close()
+        raise
+    ctx = TrainContext(cfg, spec, venv, model, run, [], curiosity)
+    try:
+        return _learn(ctx)
+    except UserError:
+        if run.latest_checkpoint() is None:  # failed before anything worth keeping
+            shutil.rmtree(run.root, ignore_errors=True)
+        raise
+
+
+def resume(run_dir: str | Path) -> TrainResult:
+    """Continue a run from its newest checkpoint, at that checkpoint's step count."""
+    run = RunDir(Path(run_dir))
+    if not run.is_run():
+        raise UserError(f"{run_dir} is not a run directory (no config.yaml)", "pass the directory train.py created")
+    data = read_yaml(run.config)
+    try:
+        cfg = RunConfig(**data)
+    except TypeError as err:
+        raise UserError(f"{run.config} does not describe a gymsuite run: {err}") from err
+    steps = run.latest_checkpoint()
+    if steps is None:
+        raise UserError(f"{run.root} has no checkpoint to resume from", "train it again with --overwrite")
+    torch.set_num_threads(cfg.threads)
+    spec = registry.get(cfg.algo)
+    venv, curiosity = _build_env(cfg, spec)
+    norm_file = run.checkpoint(steps, "_vecnormalize.pkl")
+    if isinstance(venv, VecNormalize) and norm_file.is_file():
+        venv = VecNormalize.load(str(norm_file), venv.venv)
+    model = load_model_file(spec.cls, run.checkpoint(steps))
+    model.set_env(venv)
+    replay = run.checkpoint(steps, "_replay.pkl")
+    if isinstance(model, OffPolicyAlgorithm) and replay.is_file():
+        model.load_replay_buffer(replay)
+    if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
+        curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
+    return _learn(TrainContext(cfg, spec, venv, model, run, [], curiosity), resumed=True)
+
+
+def _learn(ctx: TrainContext, resumed: bool = False) -> TrainResult:
+    cfg, run, model = ctx.cfg, ctx.run, ctx.model
+    csv = run.logs / "progress.csv"
+    if resumed and csv.is_file():  # SB3 truncates progress.csv: keep the earlier segment
+        csv.rename(run.logs / f"progress_until_{model.num_timesteps}.csv")
+    model.set_logger(configure(str(run.logs), ["csv", "tensorboard"]))
+    every = max(cfg.timesteps // 10, 1)
+    eval_env = make_agent_env(LoadedAgent(None, cfg.algo, cfg.env, None, cfg.hyperparams), seed=cfg.seed + 10_000)
+    if isinstance(model.get_vec_normalize_env(), VecNormalize) and not isinstance(eval_env, VecNormalize):
+        eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+    eval_freq = every if cfg.eval_freq < 0 else cfg.eval_freq
+    ckpt_freq = every if cfg.checkpoint_freq < 0 else cfg.checkpoint_freq
+    extras = {"_curiosity.pt": ctx.curiosity.save} if ctx.curiosity is not None else None
+    callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras), PeriodicEval(eval_env, run, eval_freq)]
+    if ctx.curiosity is not None:
+        callbacks.append(ctx.curiosity)
+    ctx.callbacks = callbacks
+    remaining = cfg.timesteps - model.num_timesteps
+    start, start_steps, interrupted = time.perf_counter(), model.num_timesteps, False
+    try:
+        if remaining > 0:
+            if ctx.spec.learn is not None:
+                ctx.spec.learn(model, remaining, CallbackList(callbacks), ctx)
+            else:
+                model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resumed,
+                            progress_bar=False)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        callbacks[0]._on_training_end()  # close the bar even when interrupted
+    seconds = time.perf_counter() - start
+    _save_final(ctx)
+    if interrupted:
+        save_checkpoint(model, run, extras=extras)
+        eval_env.close()
+        return TrainResult(run, {}, model.num_timesteps, seconds, interrupted=True)
+    _sync_normalization(model, eval_env)
+    result = evaluate(LoadedAgent(model, cfg.algo, cfg.env), eval_env, cfg.eval_episodes)
+    result.update({"timesteps": int(model.num_timesteps), "train_seconds": round(seconds, 2),
+                   "train_fps": round((model.num_timesteps - start_steps) / max(seconds, 1e-9), 1),
+                   "seed": cfg.seed})
+    write_json(run.eval, result)
+    eval_env.close()
+    ctx.venv.close()
+    return TrainResult(run, result, int(model.num_timesteps), seconds)
+
+
+def _save_final(ctx: TrainContext) -> None:
+    model, run = ctx.model, ctx.run
+    vecnorm = model.get_vec_normalize_env()
+    if vecnorm is not None:
+        atomic_write(run.vecnormalize, lambda p: vecnorm.save(str(p)))
+    if ctx.curiosity is not None and hasattr(ctx.curiosity, "save"):
+        atomic_write(run.curiosity, ctx.curiosity.save)
+    atomic_write(run.model, lambda p: model.save(p))

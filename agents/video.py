@@ -1,0 +1,64 @@
+"""Recording gameplay videos through moviepy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from agents.loading import LoadedAgent, make_agent_env
+from agents.rundir import atomic_write
+from envs.errors import UserError
+
+
+def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, deterministic: bool = True,
+                   max_frames: int = 10_000) -> tuple[list[np.ndarray], float, list[float]]:
+    """Play ``episodes`` episodes in one env and return its frames ``(H, W, 3)`` uint8, fps and returns."""
+    venv = make_agent_env(agent, seed=seed, n_envs=1, render_mode="rgb_array")
+    try:
+        fps = float(venv.metadata.get("render_fps") or 30)
+        frames: list[np.ndarray] = []
+        returns: list[float] = []
+        obs = venv.reset()
+        frames.append(_frame(venv))
+        while len(returns) < episodes and len(frames) < max_frames:
+            obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic))
+            if dones[0]:
+                returns.append(float(infos[0]["episode"]["r"]))
+            frames.append(_frame(venv))  # after a done this is the next episode's first frame
+    finally:
+        venv.close()
+    return frames, fps, returns
+
+
+def _frame(venv) -> np.ndarray:
+    image = venv.get_images()[0]
+    if image is None or np.asarray(image).ndim != 3:
+        raise UserError("the environment rendered no rgb_array image", "its render() must return an (H, W, 3) array")
+    return np.asarray(image, dtype=np.uint8)
+
+
+def write_mp4(frames: list[np.ndarray], fps: float, out: Path) -> Path:
+    """Encode ``frames`` as H.264 mp4 at ``out`` (atomically: a failed encode leaves no file)."""
+    from moviepy import ImageSequenceClip
+
+    if not frames:
+        raise UserError("no frames were recorded")
+    out = Path(out)
+    if out.suffix.lower() != ".mp4":
+        raise UserError(f"video path {out} must end in .mp4")
+    # Even sizes keep yuv420p (the format every player reads) happy.
+    h, w = (frames[0].shape[0] // 2) * 2, (frames[0].shape[1] // 2) * 2
+    clip = ImageSequenceClip([f[:h, :w] for f in frames], fps=fps)
+    atomic_write(out, lambda tmp: clip.write_videofile(str(tmp), codec="libx264", audio=False, logger=None,
+                                                       ffmpeg_params=["-pix_fmt", "yuv420p"]))
+    return out
+
+
+def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, deterministic: bool = True) -> dict:
+    """Record ``episodes`` episodes of ``agent`` into the mp4 ``out``; returns a summary."""
+    if episodes < 1:
+        raise UserError(f"episodes must be at least 1, got {episodes}")
+    frames, fps, returns = collect_frames(agent, episodes, seed, deterministic)
+    write_mp4(frames, fps, out)
+    return {"video": str(out), "frames": len(frames), "fps": fps, "returns": returns}

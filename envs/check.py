@@ -1,0 +1,127 @@
+"""Checking a custom environment before training, with a report a person can act on.
+
+Gymnasium's ``check_env`` stops at the first failed assertion and prints
+warnings to stderr; :func:`check` collects both plus gymsuite's own checks
+(finite rewards, observations inside their space over a short random rollout,
+the 5-tuple step API, rgb_array rendering when asked) into one report.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils.env_checker import check_env as gym_check_env
+
+from envs.errors import UserError
+from envs.factory import EnvSpec, make_one, spec_name
+
+
+@dataclass
+class CheckReport:
+    """Problems (training cannot work) and warnings (it may, but look) found in an env."""
+
+    env: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        head = f"environment {self.env}: " + ("passed its check" if self.ok else "failed its check")
+        lines = [head] + [f"  error: {p}" for p in self.problems] + [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def check(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None, steps: int = 200,
+          render: bool = False) -> CheckReport:
+    """Build ``spec`` and run every check; never raises for a broken env (the report says what broke)."""
+    report = CheckReport(spec_name(spec))
+    try:
+        env = make_one(spec, render_mode="rgb_array" if render else None, env_kwargs=env_kwargs)
+    except UserError:
+        raise
+    except Exception as err:  # the user's constructor crashed
+        report.problems.append(f"constructing it raised {type(err).__name__}: {err}")
+        return report
+    try:
+        _check_spaces(env, report)
+        if report.ok:  # ours first: its messages are plainer than the checker's (NaN != NaN fails "determinism")
+            _rollout(env, report, steps)
+        if report.ok:
+            _gymnasium_checker(env, report)
+        if report.ok and render:
+            _check_render(env, report)
+    finally:
+        try:
+            env.close()
+        except Exception as err:  # reported, not fatal
+            report.warnings.append(f"close() raised {type(err).__name__}: {err}")
+    return report
+
+
+def require_valid(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None) -> CheckReport:
+    """Run :func:`check` and raise a :class:`UserError` holding the report when it failed."""
+    report = check(spec, env_kwargs)
+    if not report.ok:
+        raise UserError(report.text(), "fix the environment (or pass --no-check to train anyway)")
+    return report
+
+
+def _check_spaces(env: gym.Env, report: CheckReport) -> None:
+    for name in ("observation_space", "action_space"):
+        space = getattr(env, name, None)
+        if not isinstance(space, gym.spaces.Space):
+            report.problems.append(f"{name} is {space!r}; set it to a gymnasium.spaces.Space in __init__")
+
+
+def _gymnasium_checker(env: gym.Env, report: CheckReport) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            gym_check_env(env.unwrapped, skip_render_check=True)
+        except Exception as err:  # the checker's assertions and the env's own crashes
+            report.problems.append(f"gymnasium's checker: {type(err).__name__}: {err}")
+    for w in caught:
+        report.warnings.append(str(w.message).removeprefix("\x1b[33mWARN: ").removesuffix("\x1b[0m"))
+
+
+def _rollout(env: gym.Env, report: CheckReport, steps: int) -> None:
+    """Random actions for ``steps`` steps: 5-tuples, finite rewards, observations in their space."""
+    try:
+        obs, _ = env.reset(seed=0)
+        for t in range(steps):
+            result = env.step(env.action_space.sample())
+            if not isinstance(result, tuple) or len(result) != 5:
+                n = len(result) if isinstance(result, tuple) else type(result).__name__
+                report.problems.append(f"step() returned {n} values; gymnasium expects "
+                                       "(obs, reward, terminated, truncated, info)")
+                return
+            obs, reward, terminated, truncated, _ = result
+            if not isinstance(reward, int | float | np.integer | np.floating) or not np.isfinite(reward):
+                report.problems.append(f"step {t}: reward {reward!r} is not a finite number")
+                return
+            if not env.observation_space.contains(obs):
+                report.problems.append(f"step {t}: observation {np.asarray(obs)!r} is outside observation_space "
+                                       f"{env.observation_space} (check dtype, shape and bounds)")
+                return
+            if terminated or truncated:
+                obs, _ = env.reset()
+    except Exception as err:
+        report.problems.append(f"a random rollout crashed: {type(err).__name__}: {err}")
+
+
+def _check_render(env: gym.Env, report: CheckReport) -> None:
+    try:
+        env.reset(seed=0)
+        frame = env.render()
+    except Exception as err:
+        report.problems.append(f"render() raised {type(err).__name__}: {err}")
+        return
+    if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3):
+        report.problems.append("render() with render_mode='rgb_array' must return an (H, W, 3) uint8 array")

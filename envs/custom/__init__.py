@@ -1,0 +1,10 @@
+"""Example custom environments, registered under the ``gymsuite/`` namespace on import."""
+
+from gymnasium.envs.registration import register, registry
+
+from envs.custom.sparse_grid import SparseGridEnv
+
+__all__ = ["SparseGridEnv"]
+
+if "gymsuite/SparseGrid-v0" not in registry:
+    register(id="gymsuite/SparseGrid-v0", entry_point="envs.custom.sparse_grid:SparseGridEnv", max_episode_steps=200)

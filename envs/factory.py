@@ -1,0 +1,213 @@
+"""The environment factory: one place that turns an env spec into environments.
+
+An env spec is one of
+  * a registered Gymnasium id: ``"CartPole-v1"``, ``"gymsuite/SparseGrid-v0"``;
+  * ``"package.module:Class"`` (or ``"package.module:Env-id"`` for a module that
+    registers ids when imported);
+  * ``"path/to/file.py:Class"``;
+  * a ``gymnasium.Env`` subclass or any callable returning an env.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from envs.errors import UserError
+from envs.wrappers import FiniteGuard
+
+EnvSpec = str | Callable[..., gym.Env]
+EnvFactory = Callable[..., gym.Env]
+Wrapper = Callable[[gym.Env], gym.Env]
+
+
+def spec_name(spec: EnvSpec) -> str:
+    """A printable name for ``spec`` (the string itself, or ``module:Class``)."""
+    if isinstance(spec, str):
+        return spec
+    return f"{getattr(spec, '__module__', '?')}:{getattr(spec, '__qualname__', repr(spec))}"
+
+
+def is_custom(spec: EnvSpec) -> bool:
+    """True for user code (``module:Class``, ``file.py:Class``, a class) rather than a registered id."""
+    return not isinstance(spec, str) or ":" in spec
+
+
+def resolve(spec: EnvSpec) -> EnvFactory:
+    """Turn ``spec`` into a factory ``(render_mode=None, **env_kwargs) -> gym.Env``.
+
+    Raises:
+        UserError: unknown id (with close matches), missing module, file or class.
+    """
+    import envs.custom  # noqa: F401  (registers the gymsuite/ ids)
+
+    if not isinstance(spec, str):
+        if not callable(spec):
+            raise UserError(f"env {spec!r} is neither an id, a 'module:Class' string nor a callable")
+        return _call_factory(spec)
+    if ":" not in spec:
+        return _registered(spec)
+    target, _, attr = spec.rpartition(":")
+    module = _load_file(target) if target.endswith(".py") or "/" in target else _import(target)
+    if hasattr(module, attr):
+        return _call_factory(getattr(module, attr))
+    if attr in gym.registry:  # the module registered ids when imported
+        return _registered(attr)
+    names = [n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, gym.Env)]
+    raise UserError(
+        f"{target!r} has no attribute {attr!r}",
+        f"environment classes found there: {', '.join(names)}" if names else "check the class name",
+    )
+
+
+def make_one(spec: EnvSpec, render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None,
+             max_episode_steps: int | None = None) -> gym.Env:
+    """Build a single environment from ``spec`` (no Monitor, no guards)."""
+    env = resolve(spec)(render_mode=render_mode, **(env_kwargs or {}))
+    if not isinstance(env, gym.Env):
+        raise UserError(f"{spec_name(spec)} returned {type(env).__name__}, not a gymnasium.Env",
+                        "make the class inherit from gymnasium.Env")
+    if max_episode_steps is not None:
+        env = gym.wrappers.TimeLimit(env, max_episode_steps)
+    return env
+
+
+def make_env(
+    spec: EnvSpec,
+    n_envs: int = 1,
+    seed: int | None = 0,
+    wrappers: Sequence[Wrapper] = (),
+    env_kwargs: dict[str, Any] | None = None,
+    render_mode: str | None = None,
+    max_episode_steps: int | None = None,
+    subprocess: bool = False,
+    reward_wrappers: Sequence[Wrapper] = (),
+) -> VecEnv:
+    """Build a seeded SB3 ``VecEnv`` of ``n_envs`` copies of ``spec``.
+
+    This is the one place that decides the order of wrappers::
+
+        reward_wrappers(Monitor(FiniteGuard(wrappers(env))))
+
+    ``FiniteGuard`` stops at the first NaN/inf the env itself emits; ``Monitor``
+    records the environment's own episode return, so logs and evaluation never
+    see the shaped reward that ``reward_wrappers`` (shaping terms) add outside it.
+
+    Args:
+        spec: see the module docstring.
+        n_envs: number of copies (N).
+        seed: base seed; copy ``i`` is seeded ``seed + i``.
+        wrappers: applied in order to each raw env, inside ``Monitor``.
+        reward_wrappers: reward transforms applied outside ``Monitor``.
+        env_kwargs: keyword arguments for the env constructor.
+        render_mode: e.g. ``"rgb_array"`` for video recording.
+        max_episode_steps: wrap in ``TimeLimit`` when given.
+        subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
+    """
+    if n_envs < 1:
+        raise UserError(f"n_envs must be at least 1, got {n_envs}")
+    factory = resolve(spec)  # fail here, in the parent, with a clear error
+    name = spec_name(spec)
+
+    def thunk(rank: int) -> Callable[[], gym.Env]:
+        def _init() -> gym.Env:
+            env = factory(render_mode=render_mode, **(env_kwargs or {}))
+            if max_episode_steps is not None:
+                env = gym.wrappers.TimeLimit(env, max_episode_steps)
+            for wrap in wrappers:
+                env = wrap(env)
+            env = Monitor(FiniteGuard(env, name))
+            for wrap in reward_wrappers:
+                env = wrap(env)
+            return env
+
+        return _init
+
+    fns = [thunk(i) for i in range(n_envs)]
+    venv: VecEnv = SubprocVecEnv(fns) if subprocess and n_envs > 1 else DummyVecEnv(fns)
+    if seed is not None:
+        venv.seed(seed)
+        venv.action_space.seed(seed)
+    return venv
+
+
+def _registered(env_id: str) -> EnvFactory:
+    if env_id not in gym.registry:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+        hint = (f"did you mean {', '.join(close)}?" if close
+                else "list ids with: python -c 'import gymnasium; gymnasium.pprint_registry()'")
+        raise UserError(f"unknown environment id {env_id!r}", hint)
+
+    def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
+        try:
+            return gym.make(env_id, render_mode=render_mode, **kwargs)
+        except gym.error.DependencyNotInstalled as err:
+            raise UserError(f"{env_id} needs a package that is not installed: {err}") from err
+        except TypeError as err:
+            raise UserError(f"{env_id} rejected its arguments {kwargs}: {err}", "check env_kwargs") from err
+
+    return factory
+
+
+def _call_factory(obj: Callable[..., gym.Env]) -> EnvFactory:
+    if inspect.isclass(obj) and not issubclass(obj, gym.Env):
+        raise UserError(f"{spec_name(obj)} is not a gymnasium.Env subclass", "inherit from gymnasium.Env")
+    accepts_render = _accepts(obj, "render_mode")
+
+    def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
+        if render_mode is not None and not accepts_render:
+            raise UserError(f"{spec_name(obj)} does not accept render_mode, so it cannot be recorded",
+                            "add a render_mode=None argument and an rgb_array render()")
+        args = {"render_mode": render_mode} if accepts_render else {}
+        try:
+            return obj(**args, **kwargs)
+        except TypeError as err:
+            raise UserError(f"could not construct {spec_name(obj)} with {kwargs or 'no arguments'}: {err}",
+                            "check env_kwargs") from err
+
+    return factory
+
+
+def _accepts(obj: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(obj).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _import(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise UserError(f"cannot import module {module_name!r} ({err})",
+                        "check the spelling, install the package, or use path/to/file.py:Class") from err
+
+
+def _load_file(path: str) -> Any:
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"environment file {path!r} does not exist", "give a path to a .py file, e.g. my_env.py:MyEnv")
+    name = f"gymsuite_user_{file.stem}"
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(file.resolve()):
+        return sys.modules[name]
+    module_spec = importlib.util.spec_from_file_location(name, file.resolve())
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # so SubprocVecEnv / pickling can find it
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as err:
+        del sys.modules[name]
+        raise UserError(f"importing {path} failed: {type(err).__name__}: {err}") from err
+    return module

@@ -1,0 +1,1 @@
+"""The user's commands. Each script is thin: parse arguments, call the packages."""

@@ -1,0 +1,33 @@
+"""What every script shares: the import path, error reporting and exit codes.
+
+A :class:`envs.errors.UserError` becomes one message on stderr and exit code 2;
+``--debug`` shows the traceback instead. Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python scripts/x.py` works without installing the project
+    sys.path.insert(0, str(ROOT))
+
+from envs.errors import UserError  # noqa: E402
+
+
+def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    """Call ``main(argv)`` and turn user errors into a message and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        return main([a for a in args if a != "--debug"])
+    except UserError as err:
+        if debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

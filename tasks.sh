@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# gymsuite's few commands. Each installs the project into .venv first (once;
+# again only when pyproject.toml changes), so on a fresh machine with Python,
+# pip and git one command does everything:
+#   ./tasks.sh demo    train PPO on CartPole-v1 and record its video (runs/demo)
+#   ./tasks.sh test    run the test suite
+#   ./tasks.sh lint    ruff
+#   ./tasks.sh bench   the main-job benchmark (writes BENCHMARKS.md)
+#   ./tasks.sh setup   only install
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.gymsuite-installed
+IMITATION=imitation==1.0.1
+
+setup() {
+  local want
+  want=$(cat pyproject.toml tasks.sh | sha256sum | cut -d' ' -f1)
+  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then return 0; fi
+  echo "installing gymsuite into $VENV ..." >&2
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  local pip=("$VENV/bin/python" -m pip -q --disable-pip-version-check)
+  "${pip[@]}" install -U pip setuptools wheel
+  # The CPU build of torch: a plain 'torch' requirement would pull a several-GB CUDA build.
+  "${pip[@]}" install "torch==2.13.0" 2>/dev/null \
+    || "${pip[@]}" install torch --index-url https://download.pytorch.org/whl/cpu \
+    || "${pip[@]}" install torch
+  "${pip[@]}" install -e ".[dev]"
+  # imitation's metadata pins gymnasium~=0.29 and stable-baselines3~=2.2; installed
+  # with --no-deps it runs on the current stack (tests/test_imitation_compat.py proves it).
+  "${pip[@]}" install --no-deps "$IMITATION"
+  echo "$want" > "$STAMP"
+}
+
+export SDL_AUDIODRIVER=${SDL_AUDIODRIVER:-dummy}
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  demo)
+    setup
+    "$VENV/bin/python" scripts/train.py --algo ppo --env CartPole-v1 --run-dir runs/demo --overwrite --video "$@" ;;
+  test)
+    setup
+    "$VENV/bin/python" -m pytest "$@" ;;
+  lint)
+    setup
+    "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . ;;
+  bench)
+    setup
+    "$VENV/bin/python" scripts/benchmark_main.py "$@" ;;
+  *) sed -n '2,12p' "$0"; exit 1 ;;
+esac

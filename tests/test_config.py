@@ -1,0 +1,83 @@
+"""Config merging: defaults < --config file < CLI; every bad key or value is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stable_baselines3.common.utils import LinearSchedule
+
+from agents import registry
+from agents.config import build_config, model_kwargs, parse_assignments
+from envs.errors import UserError
+
+
+def test_defaults_come_from_the_env_entry_then_default() -> None:
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1"})
+    assert cfg.n_envs == 8 and cfg.timesteps == 100_000
+    assert cfg.hyperparams["n_steps"] == 32 and cfg.hyperparams["learning_rate"] == "lin_0.001"
+    generic = build_config({"algo": "ppo", "env": "gymsuite/SparseGrid-v0"})
+    assert generic.hyperparams["n_steps"] == 128
+    other = build_config({"algo": "ppo", "env": "Taxi-v3"})
+    assert other.n_envs == 8 and "n_steps" not in other.hyperparams
+
+
+def test_precedence_file_then_cli(tmp_path: Path) -> None:
+    file = tmp_path / "c.yaml"
+    file.write_text("timesteps: 5000\nseed: 3\nhyperparams: {n_steps: 64, gamma: 0.9}\n")
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "seed": 5}, str(file), ["gamma=0.95"])
+    assert (cfg.timesteps, cfg.seed) == (5000, 5)
+    assert cfg.hyperparams["n_steps"] == 64 and cfg.hyperparams["gamma"] == 0.95
+    assert cfg.hyperparams["batch_size"] == 256  # still the tuned default
+
+
+def test_schedules_and_policy_kwargs_become_objects() -> None:
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1"}, None,
+                       ["policy_kwargs={net_arch: [16], activation_fn: relu}"])
+    policy, kwargs = model_kwargs(registry.get("ppo"), cfg)
+    assert policy == "MlpPolicy"
+    assert isinstance(kwargs["learning_rate"], LinearSchedule) and kwargs["learning_rate"](0.5) == pytest.approx(5e-4)
+    assert kwargs["policy_kwargs"]["activation_fn"].__name__ == "ReLU"
+    assert "n_envs" not in kwargs and "n_timesteps" not in kwargs
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["lerning_rate=0.1"], "(?s)unknown hyperparameter 'lerning_rate'.*learning_rate"),
+        (["gamma=1.5"], "bad value for hyperparameter 'gamma'"),
+        (["n_steps=abc"], "bad value for hyperparameter 'n_steps'"),
+        (["batch_size=0"], "bad value for hyperparameter 'batch_size'"),
+        (["learning_rate=lin_x"], "bad value for 'learning_rate'"),
+        (["novalue"], "expected key=value"),
+        (["exploration_fraction=0.1"], "unknown hyperparameter 'exploration_fraction' for ppo"),
+    ],
+)
+def test_bad_hyperparameters_are_named(overrides: list[str], message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        build_config({"algo": "ppo", "env": "CartPole-v1"}, None, overrides)
+
+
+def test_bad_config_files(tmp_path: Path) -> None:
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("hyperparams: {n_steps: [1, 2\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        build_config({"algo": "ppo", "env": "CartPole-v1"}, str(bad_yaml))
+    bad_key = tmp_path / "key.yaml"
+    bad_key.write_text("timestep: 10\n")
+    with pytest.raises(UserError, match="(?s)unknown key.*timestep"):
+        build_config({"algo": "ppo", "env": "CartPole-v1"}, str(bad_key))
+    with pytest.raises(UserError, match="does not exist"):
+        build_config({"algo": "ppo", "env": "CartPole-v1"}, str(tmp_path / "nope.yaml"))
+
+
+def test_negative_timesteps_and_unknown_algo() -> None:
+    with pytest.raises(UserError, match="timesteps must be positive"):
+        build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": -1})
+    with pytest.raises(UserError, match="(?s)unknown algorithm 'ppx'.*ppo"):
+        build_config({"algo": "ppx", "env": "CartPole-v1"})
+
+
+def test_parse_assignments_reads_yaml_values() -> None:
+    assert parse_assignments(["a=1", "b=0.5", "c=true", "d=[1, 2]", "e=lin_0.1"]) == {
+        "a": 1, "b": 0.5, "c": True, "d": [1, 2], "e": "lin_0.1"}
