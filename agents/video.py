@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,10 @@ import numpy as np
 from agents.loading import LoadedAgent, make_agent_env
 from agents.rundir import atomic_write
 from envs.errors import UserError
+
+# rgb_array rendering needs no screen; without one, SDL (pygame) complains on stderr unless told so.
+if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
 def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, deterministic: bool = True,
