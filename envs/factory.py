@@ -24,7 +24,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from envs.errors import UserError
-from envs.wrappers import FiniteGuard
+from envs.wrappers import VecFiniteGuard
 
 EnvSpec = str | Callable[..., gym.Env]
 EnvFactory = Callable[..., gym.Env]
@@ -97,11 +97,11 @@ def make_env(
 
     This is the one place that decides the order of wrappers::
 
-        reward_wrappers(Monitor(FiniteGuard(wrappers(env))))
+        VecFiniteGuard(VecEnv([reward_wrappers(Monitor(wrappers(env))), ...]))
 
-    ``FiniteGuard`` stops at the first NaN/inf the env itself emits; ``Monitor``
-    records the environment's own episode return, so logs and evaluation never
-    see the shaped reward that ``reward_wrappers`` (shaping terms) add outside it.
+    ``Monitor`` records the environment's own episode return, so logs and
+    evaluation never see the shaped reward that ``reward_wrappers`` (shaping
+    terms) add outside it; ``VecFiniteGuard`` stops at the first NaN/inf.
 
     Args:
         spec: see the module docstring.
@@ -126,7 +126,7 @@ def make_env(
                 env = gym.wrappers.TimeLimit(env, max_episode_steps)
             for wrap in wrappers:
                 env = wrap(env)
-            env = Monitor(FiniteGuard(env, name))
+            env = Monitor(env)
             for wrap in reward_wrappers:
                 env = wrap(env)
             return env
@@ -135,6 +135,7 @@ def make_env(
 
     fns = [thunk(i) for i in range(n_envs)]
     venv: VecEnv = SubprocVecEnv(fns) if subprocess and n_envs > 1 else DummyVecEnv(fns)
+    venv = VecFiniteGuard(venv, name)
     if seed is not None:
         venv.seed(seed)
         venv.action_space.seed(seed)

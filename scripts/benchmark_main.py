@@ -43,7 +43,12 @@ def run_train(args: list[str], run_dir: Path) -> tuple[dict, float]:
 
 
 def plain_sb3(algo: str, env_id: str, timesteps: int | None, seed: int, episodes: int) -> dict:
-    """Train with stable-baselines3 directly (``make_vec_env`` + ``model.learn``), same hyperparameters."""
+    """Train with stable-baselines3 directly (``make_vec_env`` + ``model.learn``), same hyperparameters.
+
+    ``render_mode=None`` is passed to ``make_vec_env``, whose default (``"rgb_array"``) halves
+    LunarLander's step rate (see :func:`env_step_rates`): the comparison measures gymsuite's
+    overhead, not a rendering setting.
+    """
     code = f"""
 import json, time, torch
 torch.set_num_threads(1)
@@ -55,14 +60,14 @@ from agents.config import build_config, model_kwargs
 cfg = build_config({{"algo": {algo!r}, "env": {env_id!r}, "timesteps": {timesteps!r}, "seed": {seed}}})
 spec = registry.get(cfg.algo)
 policy, kwargs = model_kwargs(spec, cfg)
-env = make_vec_env({env_id!r}, n_envs=cfg.n_envs, seed={seed})
+env = make_vec_env({env_id!r}, n_envs=cfg.n_envs, seed={seed}, env_kwargs={{"render_mode": None}})
 if cfg.hyperparams.get("normalize"):
     env = VecNormalize(env, gamma=cfg.hyperparams.get("gamma", 0.99))
 model = spec.cls(policy, env, seed={seed}, **kwargs)
 start = time.perf_counter()
 model.learn(cfg.timesteps)
 seconds = time.perf_counter() - start
-eval_env = make_vec_env({env_id!r}, n_envs=1, seed={seed} + 10_000)
+eval_env = make_vec_env({env_id!r}, n_envs=1, seed={seed} + 10_000, env_kwargs={{"render_mode": None}})
 if cfg.hyperparams.get("normalize"):
     eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
     eval_env.obs_rms = env.obs_rms
@@ -77,6 +82,32 @@ print(json.dumps({{"mean_return": float(np.mean(returns)), "std_return": float(n
     result = json.loads(out.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - start
     return result
+
+
+def env_step_rates(env_id: str, n_envs: int = 8, steps: int = 2000) -> dict[str, float]:
+    """Raw vectorised env steps/s (random actions) for three ways of building the same envs."""
+    import numpy as np
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from envs import make_env
+
+    builders = {
+        "SB3 `make_vec_env` (default render_mode='rgb_array')": lambda: make_vec_env(env_id, n_envs=n_envs, seed=0),
+        "SB3 `make_vec_env(env_kwargs={'render_mode': None})`": lambda: make_vec_env(
+            env_id, n_envs=n_envs, seed=0, env_kwargs={"render_mode": None}),
+        "gymsuite `make_env` (with NaN guard)": lambda: make_env(env_id, n_envs=n_envs, seed=0),
+    }
+    rates = {}
+    for name, build in builders.items():
+        venv = build()
+        venv.reset()
+        actions = np.stack([[venv.action_space.sample() for _ in range(n_envs)] for _ in range(steps)])
+        start = time.perf_counter()
+        for act in actions:
+            venv.step(act)
+        rates[name] = n_envs * steps / (time.perf_counter() - start)
+        venv.close()
+    return rates
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +160,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{med(ours_eval_fps) / med(plain_fps):.3f}", ""]])
         + "\n\nSteps/s counts training steps over `learn` time only; with periodic evaluation on, the "
         "evaluation episodes run inside that time, which is why the default configuration is slower.")
+    print(sections[-1], flush=True)
+
+    # 4. Raw env stepping: what the factory costs, and SB3's rendering default.
+    rows = []
+    for env_id in ("CartPole-v1", "LunarLander-v3"):
+        rows += [[env_id, name, f"{rate:,.0f}"] for name, rate in env_step_rates(env_id).items()]
+    sections.append("### Raw env steps/s, 8 envs in one process, random actions\n\n"
+                    + benchlib.table(["env", "built by", "env steps/s"], rows))
     print(sections[-1], flush=True)
     benchlib.write_section("main", "\n\n".join(sections))
     print(f"wrote {benchlib.BENCHMARKS}")
