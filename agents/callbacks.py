@@ -92,20 +92,33 @@ def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
 
 
 class Checkpoint(BaseCallback):
-    """Save a checkpoint every ``freq`` environment steps (counted across all envs)."""
+    """Save a checkpoint every ``freq`` environment steps (counted across all envs).
 
-    def __init__(self, run: RunDir, freq: int, extras: dict[str, Callable[[Path], object]] | None = None) -> None:
+    Args:
+        run: the run directory.
+        freq: env steps between checkpoints (0: never).
+        extras: see :func:`save_checkpoint`.
+        min_seconds: skip a due checkpoint taken sooner than this after the previous one.
+    """
+
+    def __init__(self, run: RunDir, freq: int, extras: dict[str, Callable[[Path], object]] | None = None,
+                 min_seconds: float = 0.0) -> None:
         super().__init__()
         self.run = run
         self.freq = freq
         self.extras = extras
+        self.min_seconds = min_seconds
         self._next = 0
+        self._last = 0.0
 
     def _on_training_start(self) -> None:
         self._next = self.model.num_timesteps + self.freq
+        self._last = time.perf_counter()
 
     def _on_step(self) -> bool:
         if self.freq > 0 and self.model.num_timesteps >= self._next:
-            save_checkpoint(self.model, self.run, extras=self.extras)
             self._next = self.model.num_timesteps + self.freq
+            if time.perf_counter() - self._last >= self.min_seconds:
+                save_checkpoint(self.model, self.run, extras=self.extras)
+                self._last = time.perf_counter()
         return True

@@ -31,6 +31,7 @@ def cartpole_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from agents.training import train
 
     run = tmp_path_factory.mktemp("runs") / "ppo-cartpole"
-    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 4096, "eval_episodes": 3})
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 4096, "eval_episodes": 3,
+                        "checkpoint_freq": 1024})
     train(cfg, run)
     return run
