@@ -46,7 +46,7 @@ case "$cmd" in
     "$VENV/bin/python" -m pytest "$@" ;;
   lint)
     setup
-    "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . ;;
+    "$VENV/bin/ruff" check . ;;
   bench)
     setup
     "$VENV/bin/python" scripts/benchmark_main.py "$@" ;;
