@@ -26,7 +26,7 @@ def machine() -> str:
     """One line describing where the numbers were taken."""
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
         f"{time.strftime('%Y-%m-%d')}"
     )
 
