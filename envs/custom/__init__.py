@@ -8,3 +8,5 @@ __all__ = ["SparseGridEnv"]
 
 if "gymsuite/SparseGrid-v0" not in registry:
     register(id="gymsuite/SparseGrid-v0", entry_point="envs.custom.sparse_grid:SparseGridEnv", max_episode_steps=200)
+if "gymsuite/NoisyTVGrid-v0" not in registry:
+    register(id="gymsuite/NoisyTVGrid-v0", entry_point="envs.custom.noisy_tv:NoisyTVGridEnv", max_episode_steps=200)

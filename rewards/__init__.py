@@ -1,0 +1,13 @@
+"""Rewards the agent learns from besides the environment's own: shaping terms and curiosity.
+
+* :mod:`rewards.shaping`: potential-based and term-based shaping (``gymnasium.Wrapper``s),
+  configured by YAML through :func:`load_shaping`.
+* :mod:`rewards.curiosity`: ICM, RND and raw-prediction curiosity as an SB3 ``VecEnvWrapper``
+  plus a training callback, built by :func:`attach`.
+
+The environment's own reward always stays in ``info["env_reward"]``.
+"""
+
+from rewards.shaping import PotentialShaping, ShapingLogger, TermShaping, load_shaping
+
+__all__ = ["PotentialShaping", "ShapingLogger", "TermShaping", "load_shaping"]

@@ -1,0 +1,318 @@
+"""Curiosity: an intrinsic reward for *meaningful* novelty, usable with every SB3 algorithm.
+
+Two halves, as every reward that needs a batched network in gymsuite:
+
+* :class:`CuriosityBonus`, an SB3 ``VecEnvWrapper``, adds ``intrinsic_weight * r_int`` to the
+  reward at each step (one no-grad forward pass over the N envs) and keeps the transitions;
+* :class:`CuriosityCallback`, an SB3 ``BaseCallback``, trains the curiosity model on those
+  transitions at rollout end, never inside ``step_wait``. On-policy algorithms end a rollout
+  every ``n_steps``; off-policy ones (DQN, SAC) call ``on_rollout_end`` after every
+  ``train_freq`` steps, so the callback trains once at least ``update_every`` transitions wait.
+
+:func:`attach` builds both. The true ``s'`` of a finished episode is read from
+``infos[i]["terminal_observation"]`` (the returned observation is already the next episode's
+first). The environment's reward stays in ``info["env_reward"]``; the bonus added is in
+``info["intrinsic_reward"]`` and its episode sum in ``info["episode_intrinsic"]``.
+
+Off-policy caveat: a replay buffer keeps the bonus a transition had when it was collected;
+it is not recomputed as the curiosity model learns.
+
+Shapes: N envs, B batch of transitions, O observation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.running_mean_std import RunningMeanStd
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
+
+from envs.errors import UserError
+from rewards.curiosity_models import MODELS, ObsNormalizer
+
+
+@dataclass(frozen=True)
+class CuriosityOptions:
+    """Options of :func:`attach` (``--curiosity-kwargs key=value``)."""
+
+    intrinsic_weight: float = field(default=1.0, metadata={"help": "scale of the intrinsic reward added"})
+    intrinsic_only: bool = field(default=False, metadata={"help": "drop the env reward (Mario without reward)"})
+    normalize: bool = field(default=True, metadata={
+        "help": "divide r_int by the running std of intrinsic returns and whiten vector obs (RND)"})
+    gamma: float = field(default=0.99, metadata={"help": "discount of the intrinsic returns used to normalise"})
+    features: int = field(default=64, metadata={"help": "feature size F of the encoder / RND target"})
+    hidden: int = field(default=128, metadata={"help": "hidden width of the MLPs"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Adam step size of the curiosity model"})
+    epochs: int = field(default=2, metadata={"help": "passes over the collected transitions per update"})
+    batch_size: int = field(default=256, metadata={"help": "minibatch size of the curiosity update"})
+    update_every: int = field(default=256, metadata={"help": "train once this many transitions are collected"})
+    beta: float = field(default=0.2, metadata={"help": "icm only: forward-loss weight (1-beta: inverse)"})
+    seed: int | None = field(default=None, metadata={"help": "seed of the model's initial weights"})
+
+
+_METHOD_ONLY = {"beta": "icm"}
+_MAX_BUFFER = 65_536  # transitions kept between updates (the most recent)
+
+
+class CuriosityBonus(VecEnvWrapper):
+    """Add a curiosity bonus to the reward of every env in ``venv``.
+
+    reward = ``(0 if intrinsic_only else 1) * r_env + intrinsic_weight * r_int / std(R_int)``
+
+    where ``R_int`` is the discounted intrinsic return (non-episodic, as in RND) and the
+    division happens only with ``normalize``.
+
+    Args:
+        venv: the vectorised env (N envs) with a ``Box`` observation space.
+        model: one of :data:`rewards.curiosity_models.MODELS`, built for these spaces.
+        options: see :class:`CuriosityOptions`.
+        method: the model's name (saved with its state).
+    """
+
+    def __init__(self, venv: VecEnv, model: torch.nn.Module, options: CuriosityOptions, method: str) -> None:
+        super().__init__(venv)
+        self.model, self.options, self.method = model, options, method
+        self.normalizer = ObsNormalizer(venv.observation_space, options.normalize)
+        self.int_rms = RunningMeanStd(shape=())
+        self._returns = np.zeros(self.num_envs)
+        self._episode = np.zeros(self.num_envs)
+        self._obs: np.ndarray | None = None
+        self._actions: np.ndarray | None = None
+        self._buffer: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.trained = False  # set by the callback after the first update
+
+    def reset(self) -> VecEnvObs:
+        obs = self.venv.reset()
+        self._obs = np.array(obs)
+        self._episode[:] = 0.0
+        self.normalizer.update(self._obs)
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.array(actions)
+        self.venv.step_async(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        next_obs = np.array(obs)  # (N, *O): the true s', not the next episode's first observation
+        for i in np.flatnonzero(dones):
+            next_obs[i] = infos[i]["terminal_observation"]
+        assert self._obs is not None and self._actions is not None, "step() before reset()"
+        self.normalizer.update(next_obs)
+        self._keep(self._obs, self._actions, next_obs)
+        if self.trained:
+            intrinsic = self.intrinsic_reward(self._obs, self._actions, next_obs)  # (N,)
+            bonus = self.options.intrinsic_weight * self._normalise(intrinsic)
+        else:  # an untrained model's error means nothing; meanwhile the obs statistics warm up (RND)
+            bonus = np.zeros(self.num_envs)
+        extrinsic = 0.0 if self.options.intrinsic_only else rewards
+        self._episode += bonus
+        for i, info in enumerate(infos):
+            info.setdefault("env_reward", float(rewards[i]))
+            info["intrinsic_reward"] = float(bonus[i])
+            if dones[i]:
+                info["episode_intrinsic"] = float(self._episode[i])
+                self._episode[i] = 0.0
+        self._obs = np.array(obs)
+        return obs, (extrinsic + bonus).astype(np.float32), dones, infos
+
+    @torch.no_grad()
+    def intrinsic_reward(self, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
+        """Raw (unnormalised, unweighted) intrinsic reward of transitions ``(B, *O), (B, ...), (B, *O)`` -> ``(B,)``."""
+        self.model.eval()
+        return self.model.reward(self.normalizer(obs), actions, self.normalizer(next_obs)).numpy().astype(np.float64)
+
+    def _normalise(self, intrinsic: np.ndarray) -> np.ndarray:
+        if not self.options.normalize:
+            return intrinsic
+        # RND: scale by the std of the discounted intrinsic return, so the bonus has a size that
+        # does not depend on the model's error scale.
+        self._returns = self._returns * self.options.gamma + intrinsic
+        self.int_rms.update(self._returns)
+        return intrinsic / np.sqrt(self.int_rms.var + 1e-8)
+
+    def _keep(self, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> None:
+        self._buffer.append((obs, actions, next_obs))
+        if len(self._buffer) * self.num_envs > _MAX_BUFFER:
+            self._buffer.pop(0)
+
+    @property
+    def buffered(self) -> int:
+        """Transitions collected since the last :meth:`take_transitions`."""
+        return len(self._buffer) * self.num_envs
+
+    def take_transitions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Remove and return the collected transitions: ``obs (B, *O)``, ``actions (B, ...)``, ``next_obs (B, *O)``."""
+        obs, actions, next_obs = (np.concatenate(parts) for parts in zip(*self._buffer, strict=True))
+        self._buffer = []
+        return obs, actions, next_obs
+
+    def state_dict(self) -> dict[str, Any]:
+        """The model weights and the running statistics."""
+        return {"model": self.model.state_dict(), "normalizer": self.normalizer.state_dict(),
+                "int_rms": {"mean": float(self.int_rms.mean), "var": float(self.int_rms.var),
+                            "count": float(self.int_rms.count)}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.normalizer.load_state_dict(state["normalizer"])
+        rms = state["int_rms"]
+        self.int_rms.mean, self.int_rms.var, self.int_rms.count = rms["mean"], rms["var"], rms["count"]
+
+
+class CuriosityCallback(BaseCallback):
+    """Train the curiosity model of ``bonus`` at rollout end; save and load its state.
+
+    Args:
+        bonus: the wrapper whose transitions and model this callback trains.
+    """
+
+    def __init__(self, bonus: CuriosityBonus) -> None:
+        super().__init__()
+        self.bonus = bonus
+        opts = bonus.options
+        self.optimizer = torch.optim.Adam(bonus.model.parameters(), lr=opts.learning_rate)
+        self.rng = np.random.default_rng(opts.seed)
+        self.updates = 0
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", ()):
+            if "episode_intrinsic" in info:  # logged beside rollout/ep_rew_mean, the env's own return
+                self.logger.record_mean("curiosity/ep_intrinsic_mean", info["episode_intrinsic"])
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.bonus.buffered >= self.bonus.options.update_every:
+            for key, value in self.update().items():
+                self.logger.record(f"curiosity/{key}", value)
+
+    def update(self) -> dict[str, float]:
+        """Train on the collected transitions for ``epochs`` passes of shuffled minibatches; return mean losses."""
+        obs, actions, next_obs = self.bonus.take_transitions()
+        norm = self.bonus.normalizer
+        obs_t, next_t = norm(obs), norm(next_obs)  # (B, ...) network inputs under the current statistics
+        model, opts = self.bonus.model, self.bonus.options
+        model.train()
+        sums: dict[str, float] = {}
+        steps = 0
+        for _ in range(opts.epochs):
+            order = self.rng.permutation(len(obs))
+            for start in range(0, len(order), opts.batch_size):
+                idx = order[start:start + opts.batch_size]
+                loss, stats = model.loss(obs_t[idx], actions[idx], next_t[idx])
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+                steps += 1
+                for key, value in stats.items():
+                    sums[key] = sums.get(key, 0.0) + value
+        self.updates += 1
+        self.bonus.trained = True
+        out = {key: value / steps for key, value in sums.items()}
+        out["intrinsic_std"] = float(np.sqrt(self.bonus.int_rms.var))
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write the curiosity model, optimiser and statistics to ``path`` (``curiosity.pt``)."""
+        state = {"method": self.bonus.method, "options": dataclasses.asdict(self.bonus.options),
+                 "optimizer": self.optimizer.state_dict(), "updates": self.updates, **self.bonus.state_dict()}
+        torch.save(state, path)
+
+    def load(self, path: str | Path) -> None:
+        """Restore what :meth:`save` wrote (for ``--resume``).
+
+        Raises:
+            UserError: the file is missing, or holds another method or model size.
+        """
+        if not Path(path).is_file():
+            raise UserError(f"curiosity state {str(path)!r} does not exist", "resume from a run that used curiosity")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state.get("method") != self.bonus.method:
+            raise UserError(f"{path} holds a {state.get('method')!r} curiosity model, not {self.bonus.method!r}",
+                            f"resume with --curiosity {state.get('method')}")
+        try:
+            self.bonus.load_state_dict(state)
+        except RuntimeError as err:
+            raise UserError(f"{path} does not fit this curiosity model: {err}",
+                            f"resume with the run's curiosity options: {state.get('options')}") from err
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.updates = int(state.get("updates", 0))
+        self.bonus.trained = self.updates > 0
+
+
+def attach(venv: VecEnv, method: str, **options: Any) -> tuple[CuriosityBonus, CuriosityCallback]:
+    """Wrap ``venv`` with a curiosity bonus; return the wrapped env and the callback that trains it.
+
+    Pass the callback to ``model.learn(callback=...)``; save its state with ``callback.save(path)``.
+
+    Args:
+        venv: the vectorised env (``Box`` observations: vectors or uint8 images).
+        method: ``"icm"``, ``"rnd"`` or ``"raw"`` (raw next-observation prediction, a baseline
+            that a noisy TV distracts).
+        **options: fields of :class:`CuriosityOptions`.
+
+    Raises:
+        UserError: an unknown method or option, a bad option value, or unsupported spaces.
+    """
+    name = str(method).lower()
+    if name not in MODELS:
+        close = difflib.get_close_matches(name, MODELS, n=1)
+        raise UserError(f"unknown curiosity method {method!r}",
+                        f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(MODELS)}")
+    opts = _options(name, options)
+    if not isinstance(venv.observation_space, spaces.Box):
+        raise UserError(f"curiosity needs Box observations, got {venv.observation_space}",
+                        "flatten or one-hot the observations with a gymnasium wrapper")
+    if not isinstance(venv.action_space, spaces.Discrete | spaces.Box):
+        raise UserError(f"curiosity handles Discrete or Box actions, got {venv.action_space}")
+    kwargs = {"features": opts.features, "hidden": opts.hidden}
+    if name == "icm":
+        kwargs["beta"] = opts.beta
+    with torch.random.fork_rng():  # seeded weights without touching the global RNG
+        if opts.seed is not None:
+            torch.manual_seed(opts.seed)
+        model = MODELS[name](venv.observation_space, venv.action_space, **kwargs)
+    bonus = CuriosityBonus(venv, model, opts, name)
+    return bonus, CuriosityCallback(bonus)
+
+
+def _options(method: str, given: dict[str, Any]) -> CuriosityOptions:
+    fields = {f.name: f for f in dataclasses.fields(CuriosityOptions)}
+    for key, value in given.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            raise UserError(f"unknown curiosity option {key!r}",
+                            f"did you mean {close[0]!r}?" if close else f"options: {', '.join(fields)}")
+        if key in _METHOD_ONLY and method != _METHOD_ONLY[key]:
+            raise UserError(f"curiosity option {key!r} applies only to {_METHOD_ONLY[key]}, not {method}",
+                            f"drop {key}=...")
+        _check_value(key, value)
+    return CuriosityOptions(**given)
+
+
+def _check_value(key: str, value: Any) -> None:
+    if key in ("intrinsic_only", "normalize"):
+        if not isinstance(value, bool):
+            raise UserError(f"curiosity option {key} must be true or false, got {value!r}")
+        return
+    if key == "seed" and value is None:
+        return
+    ints = ("features", "hidden", "epochs", "batch_size", "update_every", "seed")
+    kind = int if key in ints else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value):
+        raise UserError(f"curiosity option {key} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    low_ok = {"intrinsic_weight": value >= 0, "gamma": 0 <= value < 1, "learning_rate": value > 0,
+              "beta": 0 <= value <= 1, "seed": value >= 0}.get(key, value >= 1)
+    if not low_ok:
+        rule = {"intrinsic_weight": ">= 0", "gamma": "in [0, 1)", "learning_rate": "> 0", "beta": "in [0, 1]",
+                "seed": ">= 0"}.get(key, ">= 1")
+        raise UserError(f"curiosity option {key} must be {rule}, got {value!r}")

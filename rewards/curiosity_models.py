@@ -1,0 +1,219 @@
+"""The networks behind curiosity: encoders, ICM, RND and raw next-observation prediction.
+
+Each model maps a batch of transitions to an intrinsic reward per transition and to a
+training loss. Observations arrive preprocessed by :class:`ObsNormalizer`.
+
+Shapes: B batch, O observation (vectors are flattened to ``(B, O)``), A action encoding
+(one-hot for ``Discrete``), F feature size, C/H/W image (channels first once preprocessed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.running_mean_std import RunningMeanStd
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+
+class ObsNormalizer:
+    """Turns raw observations into network input: images to ``[0, 1]`` CHW, vectors whitened.
+
+    Vector observations are whitened with running statistics and clipped to ``[-5, 5]``, as in
+    RND (Burda et al. 2018): without it, inputs of very different scales (MountainCar's
+    position in ``[-1.2, 0.6]``, velocity in ``[-0.07, 0.07]``) hide the small ones from the
+    randomly initialised target network.
+
+    Args:
+        space: a ``Box`` observation space; uint8 ``(H, W, C)`` or ``(C, H, W)`` is an image.
+        normalize: whiten vector observations (images are always scaled by 1/255).
+    """
+
+    def __init__(self, space: spaces.Box, normalize: bool = True) -> None:
+        self.image = is_image_space(space, check_channels=False)
+        self.channels_last = self.image and not is_image_space_channels_first(space)
+        self.normalize = normalize and not self.image
+        self.rms = RunningMeanStd(shape=space.shape)
+
+    def update(self, obs: np.ndarray) -> None:
+        """Update the running statistics with a batch ``(B, *O)``."""
+        if self.normalize:
+            self.rms.update(np.asarray(obs, dtype=np.float64))
+
+    def __call__(self, obs: np.ndarray) -> torch.Tensor:
+        """``(B, *O)`` array -> float tensor ``(B, C, H, W)`` for images, ``(B, O)`` for vectors."""
+        if self.image:
+            x = torch.as_tensor(obs, dtype=torch.float32) / 255.0
+            return x.permute(0, 3, 1, 2) if self.channels_last else x  # (B, H, W, C) -> (B, C, H, W)
+        x = np.asarray(obs, dtype=np.float32)
+        if self.normalize:
+            x = np.clip((x - self.rms.mean) / np.sqrt(self.rms.var + 1e-8), -5.0, 5.0)
+        return torch.as_tensor(x, dtype=torch.float32).reshape(len(x), -1)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"mean": torch.as_tensor(self.rms.mean), "var": torch.as_tensor(self.rms.var),
+                "count": torch.tensor(float(self.rms.count))}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.rms.mean, self.rms.var = state["mean"].numpy().copy(), state["var"].numpy().copy()
+        self.rms.count = float(state["count"])
+
+
+def mlp(inputs: int, hidden: int, outputs: int, layers: int = 2) -> nn.Sequential:
+    """``layers`` linear layers with ReLU between them: ``(B, inputs) -> (B, outputs)``."""
+    sizes = [inputs] + [hidden] * (layers - 1) + [outputs]
+    mods: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        mods += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
+    return nn.Sequential(*mods[:-1])
+
+
+class ImageEncoder(nn.Module):
+    """ICM's small CNN (Pathak et al. 2017): four 3x3 stride-2 convs of 32 channels with ELU, then linear.
+
+    ``(B, C, H, W)`` in ``[0, 1]`` -> ``(B, features)``. The conv output width is found by one dry pass.
+    """
+
+    def __init__(self, shape: tuple[int, int, int], features: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = shape[0]
+        for _ in range(4):
+            layers += [nn.Conv2d(channels, 32, 3, stride=2, padding=1), nn.ELU()]
+            channels = 32
+        self.convs = nn.Sequential(*layers, nn.Flatten())
+        with torch.no_grad():
+            width = self.convs(torch.zeros(1, *shape)).shape[1]
+        self.head = nn.Linear(width, features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.convs(x))
+
+
+def make_encoder(space: spaces.Box, features: int, hidden: int, layers: int = 2) -> nn.Module:
+    """A CNN for image spaces, an MLP over the flattened vector otherwise: obs -> ``(B, features)``."""
+    if is_image_space(space, check_channels=False):
+        shape = space.shape if is_image_space_channels_first(space) else (space.shape[2], *space.shape[:2])
+        return ImageEncoder(tuple(shape), features)
+    return mlp(int(np.prod(space.shape)), hidden, features, layers)
+
+
+def action_size(space: spaces.Space) -> int:
+    """Width A of the action encoding: ``n`` for ``Discrete`` (one-hot), the flat size for ``Box``."""
+    return int(space.n) if isinstance(space, spaces.Discrete) else int(np.prod(space.shape))
+
+
+def encode_actions(actions: np.ndarray, space: spaces.Space) -> torch.Tensor:
+    """``(B,)`` ints -> one-hot ``(B, A)`` for ``Discrete``; ``(B, *A)`` -> ``(B, A)`` floats for ``Box``."""
+    if isinstance(space, spaces.Discrete):
+        index = torch.as_tensor(np.asarray(actions).reshape(-1) - space.start, dtype=torch.long)
+        return F.one_hot(index, int(space.n)).float()
+    return torch.as_tensor(np.asarray(actions, dtype=np.float32)).reshape(len(actions), -1)
+
+
+class ICM(nn.Module):
+    """Intrinsic Curiosity Module (Pathak et al. 2017, "Curiosity-driven exploration by self-supervised prediction").
+
+    An encoder ``phi`` is trained only through an inverse model that predicts the action from
+    ``(phi(s), phi(s'))``, so it keeps what the agent's actions affect and has no reason to
+    encode what they cannot (a noisy TV). A forward model predicts ``phi(s')`` from
+    ``(phi(s), a)``; its error is the reward: ``r = 1/2 mean_F (f(phi(s), a) - phi(s'))^2``.
+    Loss ``(1 - beta) L_inverse + beta L_forward``. As in the paper's code, the forward loss
+    also reaches the encoder: features that no model can predict then cost loss, so noise is
+    pushed out of ``phi`` while the inverse loss keeps ``phi`` from collapsing.
+
+    Args:
+        obs_space: observation space (vector or image ``Box``).
+        action_space: ``Discrete`` (cross-entropy inverse loss) or ``Box`` (squared error).
+        features: F. hidden: MLP width. beta: weight of the forward loss.
+    """
+
+    def __init__(self, obs_space: spaces.Box, action_space: spaces.Space, features: int = 64,
+                 hidden: int = 128, beta: float = 0.2) -> None:
+        super().__init__()
+        self.action_space, self.beta = action_space, beta
+        n_act = action_size(action_space)
+        self.encoder = make_encoder(obs_space, features, hidden)
+        self.inverse = mlp(2 * features, hidden, n_act)
+        self.forward_model = mlp(features + n_act, hidden, features)
+
+    def _errors(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        phi, phi_next = self.encoder(obs), self.encoder(next_obs)  # (B, F) each
+        act = encode_actions(actions, self.action_space)  # (B, A)
+        predicted = self.forward_model(torch.cat([phi, act], dim=1))  # (B, F)
+        forward_error = 0.5 * (predicted - phi_next).pow(2).mean(dim=1)  # (B,)
+        logits = self.inverse(torch.cat([phi, phi_next], dim=1))  # (B, A)
+        if isinstance(self.action_space, spaces.Discrete):
+            inverse_loss = F.cross_entropy(logits, act.argmax(dim=1))
+        else:
+            inverse_loss = F.mse_loss(logits, act)
+        return forward_error, inverse_loss
+
+    def reward(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor) -> torch.Tensor:
+        """Forward-model error in feature space, ``(B,)``."""
+        return self._errors(obs, actions, next_obs)[0]
+
+    def loss(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        forward_error, inverse_loss = self._errors(obs, actions, next_obs)
+        forward_loss = forward_error.mean()
+        loss = (1.0 - self.beta) * inverse_loss + self.beta * forward_loss
+        return loss, {"forward_loss": forward_loss.item(), "inverse_loss": inverse_loss.item()}
+
+
+class RND(nn.Module):
+    """Random Network Distillation (Burda et al. 2018, "Exploration by random network distillation").
+
+    A fixed random network ``f`` embeds ``s'``; a predictor ``g`` (one layer deeper) is trained to
+    match it on visited states. ``r = mean_F (g(s') - f(s'))^2`` is large on states unlike those
+    seen so far. The action is not used.
+    """
+
+    def __init__(self, obs_space: spaces.Box, action_space: spaces.Space, features: int = 64,
+                 hidden: int = 128) -> None:
+        super().__init__()
+        self.target = make_encoder(obs_space, features, hidden)
+        self.target.requires_grad_(False)
+        self.predictor = nn.Sequential(make_encoder(obs_space, hidden, hidden), nn.ReLU(), nn.Linear(hidden, features))
+
+    def reward(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor) -> torch.Tensor:
+        """Predictor error on ``s'``, ``(B,)``."""
+        return (self.predictor(next_obs) - self.target(next_obs)).pow(2).mean(dim=1)
+
+    def loss(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        loss = self.reward(obs, actions, next_obs).mean()
+        return loss, {"predictor_loss": loss.item()}
+
+
+class RawForward(nn.Module):
+    """Curiosity as the error of predicting the raw next observation from ``(s, a)``: the naive baseline.
+
+    It rewards *every* unpredictable change, including pure noise, so a noisy TV holds its
+    attention for ever; ICM exists to fix exactly this (the course's "meaningless novelty").
+    ``r = 1/2 mean_O (h(s, a) - s')^2`` on the preprocessed observations.
+    """
+
+    def __init__(self, obs_space: spaces.Box, action_space: spaces.Space, features: int = 64,
+                 hidden: int = 128) -> None:
+        super().__init__()
+        self.action_space = action_space
+        self.encoder = make_encoder(obs_space, features, hidden, layers=1)
+        self.decoder = mlp(features + action_size(action_space), hidden, int(np.prod(obs_space.shape)))
+
+    def reward(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor) -> torch.Tensor:
+        """Prediction error on the raw next observation, ``(B,)``."""
+        act = encode_actions(actions, self.action_space)
+        predicted = self.decoder(torch.cat([self.encoder(obs), act], dim=1))  # (B, O)
+        return 0.5 * (predicted - next_obs.reshape(len(next_obs), -1)).pow(2).mean(dim=1)
+
+    def loss(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        loss = self.reward(obs, actions, next_obs).mean()
+        return loss, {"forward_loss": loss.item()}
+
+
+MODELS: dict[str, type[nn.Module]] = {"icm": ICM, "rnd": RND, "raw": RawForward}

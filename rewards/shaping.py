@@ -1,0 +1,390 @@
+"""Reward shaping: extra rewards of our own for tasks whose reward is almost always 0.
+
+Two forms, both ``gymnasium.Wrapper``s that add *terms* to the environment's reward:
+
+* **Potential-based** (:class:`PotentialShaping`): ``F(s, s') = gamma * Phi(s') - Phi(s)``
+  with ``Phi(s') = 0`` when ``s'`` is terminal. Over an episode the terms telescope,
+  ``sum_t gamma^t F_t = gamma^T Phi(s_T) - Phi(s_0)``, so every policy's return changes by
+  the same ``-Phi(s_0)`` and the optimal policy is provably unchanged (Ng, Harada & Russell,
+  "Policy invariance under reward transformations", ICML 1999). ``gamma`` must be the agent's.
+* **Term-based** (:class:`TermShaping`), as the VizDoom winners did: a table of named,
+  weighted terms: a living penalty per step, progress on a quantity, the level of a
+  quantity, events read from ``info``. These carry no such guarantee: a badly chosen term
+  is exploited (see ``docs/reward_shaping.md``).
+
+Every wrapper keeps the environment's own reward in ``info["env_reward"]`` and reports each
+term in ``info["shaping"][name]``; at the end of an episode ``info["episode_shaping"][name]``
+holds the episode's (undiscounted) sum of each term. :func:`load_shaping` reads the YAML format.
+
+Shapes: O is the observation's shape; a quantity read from ``obs`` indexes the flattened ``(O,)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+import yaml
+from stable_baselines3.common.callbacks import BaseCallback
+
+from envs.errors import UserError
+from rewards import potentials
+from rewards.potentials import Potential
+
+
+class Term(Protocol):
+    """One named shaping term. Stateful (one instance per env): :class:`TermShaping` copies it."""
+
+    name: str
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        """Start an episode at ``obs``."""
+
+    def __call__(self, obs: np.ndarray, terminated: bool, info: dict[str, Any]) -> float:
+        """The term's reward for the transition that led to ``obs``."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a term reads its quantity: ``info[key]`` or ``obs.flatten()[index]``."""
+
+    kind: str  # "info" or "obs"
+    key: str | int
+
+    def read(self, obs: np.ndarray, info: dict[str, Any], term: str) -> float:
+        if self.kind == "obs":
+            return float(np.asarray(obs).reshape(-1)[int(self.key)])
+        if self.key not in info:
+            raise UserError(f"shaping term {term!r} reads info[{self.key!r}], which this env does not provide",
+                            f"info keys available: {', '.join(map(str, info)) or 'none'}")
+        return float(info[self.key])
+
+    def __str__(self) -> str:
+        return f"{self.kind}[{self.key!r}]"
+
+
+@dataclass
+class PotentialTerm:
+    """``weight * (gamma * Phi(s') - Phi(s))``, with ``Phi(s') = 0`` on termination (not on truncation).
+
+    On truncation (a time limit) the task would have gone on, and the agent bootstraps
+    from ``V(s')``, so ``Phi(s')`` keeps its value there.
+    """
+
+    name: str
+    potential: Potential
+    gamma: float
+    weight: float = 1.0
+    _last: float = field(default=0.0, init=False, repr=False)
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self._last = float(self.potential(obs, info))
+
+    def __call__(self, obs: np.ndarray, terminated: bool, info: dict[str, Any]) -> float:
+        phi = 0.0 if terminated else float(self.potential(obs, info))
+        shaped = self.weight * (self.gamma * phi - self._last)
+        self._last = phi
+        return shaped
+
+
+@dataclass
+class LivingTerm:
+    """``weight`` every step (negative: a living penalty that urges the agent to finish)."""
+
+    name: str
+    weight: float
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        pass
+
+    def __call__(self, obs: np.ndarray, terminated: bool, info: dict[str, Any]) -> float:
+        return self.weight
+
+
+@dataclass
+class ProgressTerm:
+    """``weight * (x(s') - x(s))``: the change of a quantity (like a potential with gamma = 1, never zeroed)."""
+
+    name: str
+    source: Source
+    weight: float
+    _last: float = field(default=0.0, init=False, repr=False)
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self._last = self.source.read(obs, info, self.name)
+
+    def __call__(self, obs: np.ndarray, terminated: bool, info: dict[str, Any]) -> float:
+        x = self.source.read(obs, info, self.name)
+        shaped, self._last = self.weight * (x - self._last), x
+        return shaped
+
+
+@dataclass
+class LevelTerm:
+    """``weight * x(s')`` every step, or ``weight`` while ``x(s') < below`` / ``x(s') > above``.
+
+    Not potential-based: rewarding a *state* every step is what agents learn to exploit.
+    """
+
+    name: str
+    source: Source
+    weight: float
+    below: float | None = None
+    above: float | None = None
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self.source.read(obs, info, self.name)  # fail at reset, not mid-episode, on a missing key
+
+    def __call__(self, obs: np.ndarray, terminated: bool, info: dict[str, Any]) -> float:
+        x = self.source.read(obs, info, self.name)
+        if self.below is not None:
+            x = float(x < self.below)
+        elif self.above is not None:
+            x = float(x > self.above)
+        return self.weight * x
+
+
+@dataclass
+class EventTerm:
+    """``weight * info[key]`` when the env reports the event (a number or bool), else 0."""
+
+    name: str
+    key: str
+    weight: float
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        pass
+
+    def __call__(self, obs: np.ndarray, terminated: bool, info: dict[str, Any]) -> float:
+        return self.weight * float(info.get(self.key, 0.0))
+
+
+class TermShaping(gym.Wrapper):
+    """Add the sum of ``terms`` to the reward; report each term in ``info``.
+
+    Args:
+        env: the environment (put it outside ``Monitor`` so logged returns stay the env's own).
+        terms: the terms; each env gets its own copy, so one list can configure many envs.
+
+    ``info`` gains ``"env_reward"`` (the reward before any shaping wrapper), ``"shaping"``
+    (``{name: this step's term}``) and, on the last step of an episode, ``"episode_shaping"``
+    (``{name: the episode's sum}``). Stacked shaping wrappers merge into the same dicts.
+
+    Example:
+        >>> env = TermShaping(gym.make("MountainCar-v0"), [LivingTerm("alive", -0.01)])
+        >>> _ = env.reset(seed=0)
+        >>> _, r, *_, info = env.step(1)
+        >>> r, info["env_reward"], info["shaping"]
+        (-1.01, -1.0, {'alive': -0.01})
+    """
+
+    def __init__(self, env: gym.Env, terms: Sequence[Term]) -> None:
+        super().__init__(env)
+        names = [t.name for t in terms]
+        if len(set(names)) != len(names):
+            raise UserError(f"shaping term names must be unique, got {names}")
+        self.terms: list[Term] = [copy.deepcopy(t) for t in terms]
+        for term in self.terms:
+            _check_obs_term(term, env.observation_space)
+        self._episode = dict.fromkeys(names, 0.0)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        for term in self.terms:
+            term.reset(obs, info)
+        self._episode = dict.fromkeys(self._episode, 0.0)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        values = {t.name: float(t(obs, terminated, info)) for t in self.terms}
+        info = dict(info)
+        info.setdefault("env_reward", float(reward))  # an inner shaping wrapper already set it
+        info["shaping"] = {**info.get("shaping", {}), **values}
+        for name, value in values.items():
+            self._episode[name] += value
+        if terminated or truncated:
+            info["episode_shaping"] = {**info.get("episode_shaping", {}), **self._episode}
+        return obs, float(reward) + sum(values.values()), terminated, truncated, info
+
+
+class PotentialShaping(TermShaping):
+    """Potential-based shaping ``F = weight * (gamma * Phi(s') - Phi(s))``, ``Phi(terminal) = 0`` (Ng et al. 1999).
+
+    Args:
+        env: the environment.
+        potential: ``Phi(obs, info) -> float`` (or ``Phi(obs)``), a built-in name
+            (:data:`rewards.potentials.BUILTIN`) or ``"package.module:function"``.
+        gamma: the agent's discount factor (another value breaks the invariance guarantee).
+        weight: scale of ``Phi``.
+        name: the term's name in ``info["shaping"]``.
+    """
+
+    def __init__(self, env: gym.Env, potential: str | Callable[..., float], gamma: float = 0.99,
+                 weight: float = 1.0, name: str = "potential") -> None:
+        if not 0.0 < gamma <= 1.0:
+            raise UserError(f"gamma must be in (0, 1], got {gamma}", "use the agent's discount factor")
+        super().__init__(env, [PotentialTerm(name, potentials.resolve(potential), gamma, weight)])
+
+
+def _check_obs_term(term: Term, space: gym.Space) -> None:
+    """Fail at construction when a term cannot read this env's observations."""
+    size = int(np.prod(space.shape)) if isinstance(space, gym.spaces.Box) else None
+    source = getattr(term, "source", None)
+    if isinstance(source, Source) and source.kind == "obs" and (size is None or int(source.key) >= size):
+        raise UserError(f"shaping term {term.name!r} reads obs index {source.key}, but observations have "
+                        f"{size if size is not None else 'no flat'} entries ({space})",
+                        "use an index inside the observation or read an info key instead")
+    if isinstance(term, PotentialTerm):
+        potentials.check_space(term.potential, space, term.name)
+
+
+# --------------------------------------------------------------------------- YAML loading
+
+_COMMON = {"kind", "weight"}
+_KINDS: dict[str, set[str]] = {
+    "potential": _COMMON | {"potential", "gamma"},
+    "living": _COMMON,
+    "progress": _COMMON | {"info", "obs"},
+    "level": _COMMON | {"info", "obs", "below", "above"},
+    "event": _COMMON | {"info"},
+}
+_TOP = {"gamma", "terms"}
+
+
+def load_shaping(config: str | Any) -> list[Callable[[gym.Env], gym.Env]]:
+    """Read a shaping YAML file (or an already-parsed mapping) into env wrappers.
+
+    Returns a list of wrapper factories ``env -> env`` for ``make_env(..., reward_wrappers=...)``;
+    they are picklable, so they also work with ``SubprocVecEnv``. Format (``docs/reward_shaping.md``)::
+
+        gamma: 0.99                      # default for potential terms: the agent's gamma
+        terms:
+          height: {kind: potential, potential: mountaincar_energy, weight: 10}
+          alive:  {kind: living, weight: -0.01}
+          ahead:  {kind: progress, obs: 0, weight: 1.0}      # or info: KEY
+          near:   {kind: level, info: distance, below: 3, weight: 0.1}
+          kill:   {kind: event, info: kills, weight: 1.0}
+
+    Raises:
+        UserError: a missing file, bad YAML, an unknown key, kind or potential name, or a bad
+            value; the message names the offending key (``terms.near.weight``) and the fix.
+    """
+    data, where = _read(config)
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: expected a mapping with a 'terms' table, got {type(data).__name__}")
+    _no_unknown(data, _TOP, where)
+    gamma = _number(data, "gamma", where, default=0.99)
+    if not 0.0 < gamma <= 1.0:
+        raise UserError(f"{where}: gamma must be in (0, 1], got {gamma}", "use the agent's discount factor")
+    terms = data.get("terms")
+    if not isinstance(terms, dict) or not terms:
+        raise UserError(f"{where}: 'terms' must be a non-empty mapping of name -> term",
+                        "e.g. terms: {alive: {kind: living, weight: -0.01}}")
+    built = tuple(_term(str(name), spec, gamma, f"{where}: terms.{name}") for name, spec in terms.items())
+    return [functools.partial(TermShaping, terms=built)]
+
+
+def _read(config: str | Any) -> tuple[Any, str]:
+    if not isinstance(config, str | bytes) and not hasattr(config, "__fspath__"):
+        return config, "reward shaping"
+    path = Path(config)
+    if not path.is_file():
+        raise UserError(f"reward-shaping file {str(path)!r} does not exist", "see examples/shaping/*.yaml")
+    try:
+        return yaml.safe_load(path.read_text()), str(path)
+    except yaml.YAMLError as err:
+        raise UserError(f"{path} is not valid YAML: {err}", "fix the syntax (indentation, colons)") from err
+
+
+def _term(name: str, spec: Any, gamma: float, where: str) -> Term:
+    if not isinstance(spec, dict):
+        raise UserError(f"{where}: expected a mapping like {{kind: living, weight: -0.01}}, got {spec!r}")
+    kind = spec.get("kind")
+    if kind not in _KINDS:
+        raise UserError(f"{where}.kind: unknown kind {kind!r}", f"choose one of: {', '.join(_KINDS)}")
+    _no_unknown(spec, _KINDS[kind], where)
+    weight = _number(spec, "weight", where, default=1.0 if kind == "potential" else None)
+    if kind == "potential":
+        if "potential" not in spec:
+            raise UserError(f"{where}.potential is missing", f"built-ins: {', '.join(potentials.BUILTIN)}")
+        try:
+            potential = potentials.resolve(spec["potential"])
+        except UserError as err:
+            raise UserError(f"{where}.potential: {err.message}", err.hint) from err
+        term_gamma = _number(spec, "gamma", where, default=gamma)
+        if not 0.0 < term_gamma <= 1.0:
+            raise UserError(f"{where}.gamma must be in (0, 1], got {term_gamma}", "use the agent's discount factor")
+        return PotentialTerm(name, potential, term_gamma, weight)
+    if kind == "living":
+        return LivingTerm(name, weight)
+    if kind == "event":
+        key = spec.get("info")
+        if not isinstance(key, str) or not key:
+            raise UserError(f"{where}.info must name the info key of the event", "e.g. info: is_success")
+        return EventTerm(name, key, weight)
+    source = _source(spec, where)
+    if kind == "progress":
+        return ProgressTerm(name, source, weight)
+    if "below" in spec and "above" in spec:
+        raise UserError(f"{where}: give at most one of 'below' and 'above'")
+    below = _number(spec, "below", where, default=math.nan)
+    above = _number(spec, "above", where, default=math.nan)
+    return LevelTerm(name, source, weight, None if math.isnan(below) else below, None if math.isnan(above) else above)
+
+
+def _source(spec: dict, where: str) -> Source:
+    if ("info" in spec) == ("obs" in spec):
+        raise UserError(f"{where}: give exactly one of 'info: KEY' or 'obs: INDEX' for the quantity to read")
+    if "obs" in spec:
+        index = spec["obs"]
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise UserError(f"{where}.obs must be a non-negative integer index, got {index!r}")
+        return Source("obs", index)
+    if not isinstance(spec["info"], str) or not spec["info"]:
+        raise UserError(f"{where}.info must be an info key (a string), got {spec['info']!r}")
+    return Source("info", spec["info"])
+
+
+def _number(spec: dict, key: str, where: str, default: float | None) -> float:
+    if key not in spec:
+        if default is None:
+            raise UserError(f"{where}.{key} is missing", f"add e.g. {key}: 0.1")
+        return default
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UserError(f"{where}.{key} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _no_unknown(spec: dict, allowed: set[str], where: str) -> None:
+    for key in spec:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
+            raise UserError(f"{where}: unknown key {key!r}", hint)
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class ShapingLogger(BaseCallback):
+    """Log the mean per-episode sum of each shaping term as ``shaping/<name>`` (SB3 logger)."""
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", ()):
+            for name, value in info.get("episode_shaping", {}).items():
+                self.logger.record_mean(f"shaping/{name}", value)
+        return True
+
+
+__all__ = ["EventTerm", "LevelTerm", "LivingTerm", "PotentialShaping", "PotentialTerm", "ProgressTerm",
+           "ShapingLogger", "Source", "Term", "TermShaping", "load_shaping"]
