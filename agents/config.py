@@ -68,6 +68,9 @@ class RunConfig:
     reward_shaping: str | None = field(default=None, metadata={"help": "YAML file of shaping terms"})
     curiosity: str | None = field(default=None, metadata={"help": "intrinsic reward method (icm, rnd)"})
     curiosity_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "curiosity options"})
+    learned_reward: str | None = field(default=None, metadata={"help": "gail/airl run dir whose reward to learn from"})
+    learned_reward_kwargs: dict[str, Any] = field(default_factory=dict,
+                                                  metadata={"help": "learned-reward options (mode, scale, absorbing)"})
     demos: str | None = field(default=None, metadata={"help": "demonstrations file (imitation algorithms)"})
     expert: str | None = field(default=None, metadata={"help": "expert run dir or model (DAgger)"})
     check_env: bool = field(default=True, metadata={"help": "check custom envs before training"})

@@ -94,10 +94,14 @@ def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
 def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Any]:
     hyper = cfg.hyperparams
     reward_wrappers = []
+    if cfg.learned_reward:  # first, so that shaping terms add "our own constraints" on top of it
+        from rewards.learned import learned_reward_wrappers
+
+        reward_wrappers += learned_reward_wrappers(cfg.learned_reward, **_learned_reward_options(cfg))
     if cfg.reward_shaping:
         from rewards.shaping import load_shaping
 
-        reward_wrappers = load_shaping(cfg.reward_shaping)
+        reward_wrappers += load_shaping(cfg.reward_shaping)
     venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
                     max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers)
     registry.check_action_space(spec, venv.action_space, cfg.env)
@@ -111,6 +115,19 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Any]:
         opts = normalize if isinstance(normalize, dict) else {}
         venv = VecNormalize(venv, gamma=float(hyper.get("gamma", 0.99)), **opts)
     return venv, curiosity
+
+
+def _learned_reward_options(cfg: RunConfig) -> dict[str, Any]:
+    opts = dict(cfg.learned_reward_kwargs)
+    unknown = set(opts) - {"mode", "scale", "absorbing"}
+    if unknown:
+        raise UserError(f"unknown learned-reward option(s): {', '.join(sorted(unknown))}",
+                        "valid options: mode=replace|add, scale=NUMBER, absorbing=true|false")
+    scale = opts.get("scale", 1.0)
+    if not isinstance(scale, int | float) or isinstance(scale, bool):
+        raise UserError(f"learned-reward scale must be a number, got {scale!r}",
+                        "e.g. --learned-reward-kwargs scale=0.5")
+    return opts
 
 
 def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
@@ -208,6 +225,10 @@ def _learn(ctx: TrainContext, resumed: bool = False) -> TrainResult:
                  PeriodicEval(eval_env, run, eval_freq)]
     if ctx.curiosity is not None:
         callbacks.append(ctx.curiosity)
+    if cfg.reward_shaping:
+        from rewards.shaping import ShapingLogger
+
+        callbacks.append(ShapingLogger())  # shaping/<term>: each term's episode sum, beside the env's return
     ctx.callbacks = callbacks
     remaining = cfg.timesteps - model.num_timesteps
     start, start_steps, interrupted = time.perf_counter(), model.num_timesteps, False

@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reward-shaping", metavar="FILE", help="YAML file of reward-shaping terms")
     p.add_argument("--curiosity", help="intrinsic reward: icm or rnd")
     p.add_argument("--curiosity-kwargs", nargs="+", default=[], metavar="KEY=VALUE", help="curiosity options")
+    p.add_argument("--learned-reward", metavar="RUN_DIR", help="learn from the reward a gail/airl run learned")
+    p.add_argument("--learned-reward-kwargs", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="mode=replace|add, scale=NUMBER, absorbing=true|false")
     p.add_argument("--demos", help="demonstrations file (bc, dagger, gail, airl)")
     p.add_argument("--expert", help="expert run directory or model (dagger)")
     p.add_argument("--no-check", action="store_true", help="skip the custom-environment check")
@@ -63,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                "checkpoint_freq": args.checkpoint_freq, "reward_shaping": args.reward_shaping,
                "curiosity": args.curiosity, "demos": args.demos, "expert": args.expert, "threads": args.threads,
                "curiosity_kwargs": parse_assignments(args.curiosity_kwargs) or None,
+               "learned_reward": args.learned_reward,
+               "learned_reward_kwargs": parse_assignments(args.learned_reward_kwargs) or None,
                "check_env": False if args.no_check else None}
         cfg = build_config(cli, args.config, args.hyperparams)
         result = train(cfg, args.run_dir, overwrite=args.overwrite)

@@ -1,0 +1,408 @@
+"""Demonstrations: one file format, recording from an expert, loading with validation.
+
+The course's imitation-learning setting: the actor can interact with the environment
+but receives no reward; instead it has an expert's demonstrations. This module is the
+one place that reads and writes them.
+
+File format (``.npz``, read with ``np.load(..., allow_pickle=False)``: plain arrays, no
+pickled objects). E episodes of T_i steps each, N = sum_i T_i transitions, O the
+observation shape and A the action shape (``()`` for ``Discrete``)::
+
+    obs         (N + E, *O)  every episode's observations, including its final one (T_i + 1 each)
+    acts        (N, *A)      the action taken after each observation but the final one
+    rews        (N,) float32 the environment's own reward (informative; learners never use it)
+    lengths     (E,) int64   T_i
+    terminated  (E,) bool    the episode ended in a terminal state of the task
+    truncated   (E,) bool    the episode was cut by a time limit
+    meta        ()  str      JSON: {"format": "gymsuite-demos", "version": 1, "env": ENV,
+                             "observation_space": {...}, "action_space": {...}, "source": ...}
+
+Spaces are described as ``{"type": "Box", "shape": [4], "dtype": "float32"}``,
+``{"type": "Discrete", "n": 2, "start": 0}``, ``{"type": "MultiDiscrete", "nvec": [...]}`` or
+``{"type": "MultiBinary", "n": ...}``; :func:`load_demos` checks them against the env's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from imitation.data import rollout, types
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from agents.rundir import atomic_write
+from envs.errors import UserError
+
+FORMAT, VERSION = "gymsuite-demos", 1
+_ARRAYS = ("obs", "acts", "rews", "lengths", "terminated", "truncated")
+_RECORD_HINT = "record demonstrations with: python scripts/collect_demos.py RUN_DIR --episodes 10 --out FILE"
+
+
+def describe_space(space: spaces.Space) -> dict[str, Any]:
+    """A JSON-safe description of an array space (what the file's ``meta`` stores)."""
+    if isinstance(space, spaces.Box):
+        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype)}
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, spaces.MultiDiscrete):
+        return {"type": "MultiDiscrete", "nvec": np.asarray(space.nvec).tolist()}
+    if isinstance(space, spaces.MultiBinary):
+        return {"type": "MultiBinary", "n": np.asarray(space.n).tolist()}
+    raise UserError(f"demonstrations support Box, Discrete, MultiDiscrete and MultiBinary spaces, not {space}",
+                    "flatten Dict/Tuple observations with gymnasium.wrappers.FlattenObservation")
+
+
+def _show(desc: dict[str, Any]) -> str:
+    return f"{desc.get('type')}({', '.join(f'{k}={v}' for k, v in desc.items() if k != 'type')})"
+
+
+@dataclass(frozen=True)
+class Demos:
+    """Expert episodes in the file format's layout (see the module docstring for shapes)."""
+
+    obs: np.ndarray
+    acts: np.ndarray
+    rews: np.ndarray
+    lengths: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    env: str
+    observation_space: dict[str, Any]
+    action_space: dict[str, Any]
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        n, e = int(self.lengths.sum()), len(self.lengths)
+        problems = []
+        if e == 0 or (self.lengths < 1).any():
+            problems.append("every file needs at least one episode of at least one step")
+        if len(self.obs) != n + e:
+            problems.append(f"obs has {len(self.obs)} rows, lengths say {n} + {e}")
+        if len(self.acts) != n or len(self.rews) != n:
+            problems.append(f"acts/rews have {len(self.acts)}/{len(self.rews)} rows, lengths say {n}")
+        if self.terminated.shape != (e,) or self.truncated.shape != (e,):
+            problems.append("terminated/truncated need one flag per episode")
+        if problems:
+            raise UserError(f"inconsistent demonstrations: {'; '.join(problems)}", _RECORD_HINT)
+
+    @property
+    def n_episodes(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def n_transitions(self) -> int:
+        return int(self.lengths.sum())
+
+    def returns(self) -> np.ndarray:
+        """Each episode's undiscounted environment return, ``(E,)``."""
+        return np.add.reduceat(self.rews, np.r_[0, np.cumsum(self.lengths)[:-1]]).astype(np.float64)
+
+    def head(self, episodes: int) -> Demos:
+        """The first ``episodes`` episodes (all of them when ``episodes`` is 0 or too large)."""
+        if episodes <= 0 or episodes >= self.n_episodes:
+            return self
+        n = int(self.lengths[:episodes].sum())
+        return replace(self, obs=self.obs[: n + episodes], acts=self.acts[:n], rews=self.rews[:n],
+                       lengths=self.lengths[:episodes], terminated=self.terminated[:episodes],
+                       truncated=self.truncated[:episodes])
+
+    def to_trajectories(self) -> list[types.TrajectoryWithRew]:
+        """imitation's trajectories; ``terminal`` is ``terminated`` (a time limit is not a terminal state)."""
+        obs_ends = np.cumsum(self.lengths + 1)
+        act_ends = np.cumsum(self.lengths)
+        return [types.TrajectoryWithRew(obs=self.obs[oe - t - 1: oe], acts=self.acts[ae - t: ae], infos=None,
+                                        terminal=bool(term), rews=self.rews[ae - t: ae].astype(np.float32))
+                for t, oe, ae, term in zip(self.lengths, obs_ends, act_ends, self.terminated, strict=True)]
+
+    def to_transitions(self, done_at_end: bool = False) -> types.Transitions:
+        """Flattened ``(obs, acts, next_obs, dones)`` for imitation's trainers.
+
+        Args:
+            done_at_end: mark every episode's last transition done, truncated or not, as
+                imitation's ``BufferingWrapper`` marks the learner's (GAIL/AIRL compare the two).
+        """
+        trajs = self.to_trajectories()
+        if done_at_end:
+            trajs = [replace(t, terminal=True) for t in trajs]
+        return rollout.flatten_trajectories(trajs)
+
+    @classmethod
+    def from_trajectories(cls, trajs: Sequence[types.Trajectory], truncated: Sequence[bool], env: str,
+                          observation_space: spaces.Space, action_space: spaces.Space,
+                          source: str = "") -> Demos:
+        """Build from imitation trajectories (``truncated[i]``: episode i ended at a time limit)."""
+        rews = [np.asarray(getattr(t, "rews", np.zeros(len(t))), dtype=np.float32) for t in trajs]
+        trunc = np.asarray(truncated, dtype=bool)
+        return cls(obs=np.concatenate([np.asarray(t.obs) for t in trajs]),
+                   acts=np.concatenate([np.asarray(t.acts) for t in trajs]), rews=np.concatenate(rews),
+                   lengths=np.array([len(t) for t in trajs], dtype=np.int64),
+                   terminated=np.array([bool(t.terminal) for t in trajs]) & ~trunc, truncated=trunc, env=env,
+                   observation_space=describe_space(observation_space), action_space=describe_space(action_space),
+                   source=source)
+
+    def check_spaces(self, observation_space: spaces.Space, action_space: spaces.Space, env: str,
+                     where: str = "the demonstrations") -> None:
+        """Raise a :class:`UserError` when the recorded spaces or actions do not fit this env's."""
+        for kind, recorded, space in (("observation", self.observation_space, observation_space),
+                                      ("action", self.action_space, action_space)):
+            want = describe_space(space)
+            ignore = {"dtype"} if kind == "observation" else set()  # observations are cast on load
+            if {k: v for k, v in recorded.items() if k not in ignore} != {k: v for k, v in want.items()
+                                                                       if k not in ignore}:
+                raise UserError(f"{where} were recorded on {self.env} with {kind} space {_show(recorded)}, "
+                                f"but {env} has {_show(describe_space(space))}",
+                                f"pass the --env they were recorded on ({self.env}), or record new ones on {env}: "
+                                + _RECORD_HINT.split(': ', 1)[1])
+        if isinstance(action_space, spaces.Discrete):
+            low, high = action_space.start, action_space.start + action_space.n
+            if self.acts.size and (self.acts.min() < low or self.acts.max() >= high):
+                raise UserError(f"{where} hold actions outside {env}'s action space {action_space} "
+                                f"(range {self.acts.min()}..{self.acts.max()})", _RECORD_HINT)
+
+
+def pad_absorbing(demos: Demos, steps: int, rng: np.random.Generator, action_space: spaces.Space) -> Demos:
+    """Append ``steps`` absorbing transitions to every *terminated* episode, which then ends truncated.
+
+    The absorbing state repeats the final observation, takes random actions and has
+    reward 0: what :class:`rewards.learned.AbsorbAfterTermination` shows the learner, so
+    expert and learner data describe the same task (see that class for why).
+    """
+    parts_obs, parts_acts, parts_rews, lengths = [], [], [], []
+    for traj, term in zip(demos.to_trajectories(), demos.terminated, strict=True):
+        pad = steps if term else 0
+        parts_obs.append(np.concatenate([traj.obs, np.repeat(traj.obs[-1:], pad, axis=0)]))
+        extra = np.array([action_space.sample() for _ in range(pad)], dtype=demos.acts.dtype)
+        parts_acts.append(np.concatenate([traj.acts, extra.reshape((pad, *demos.acts.shape[1:]))]))
+        parts_rews.append(np.concatenate([traj.rews, np.zeros(pad, dtype=np.float32)]))
+        lengths.append(len(traj) + pad)
+    return replace(demos, obs=np.concatenate(parts_obs), acts=np.concatenate(parts_acts),
+                   rews=np.concatenate(parts_rews), lengths=np.array(lengths, dtype=np.int64),
+                   terminated=np.zeros_like(demos.terminated), truncated=demos.truncated | demos.terminated)
+
+
+def save_demos(path: str | Path, demos: Demos) -> Path:
+    """Write ``demos`` to ``path`` atomically (any suffix; ``.npz`` is customary)."""
+    meta = {"format": FORMAT, "version": VERSION, "env": demos.env, "observation_space": demos.observation_space,
+            "action_space": demos.action_space, "source": demos.source, "episodes": demos.n_episodes,
+            "transitions": demos.n_transitions, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    arrays = {name: getattr(demos, name) for name in _ARRAYS}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
+            np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
+
+    out = Path(path)
+    atomic_write(out, write)
+    return out
+
+
+def load_demos(path: str | Path, observation_space: spaces.Space | None = None,
+               action_space: spaces.Space | None = None, env: str | None = None) -> Demos:
+    """Read a demonstrations file; with spaces given, check that they fit (see :meth:`Demos.check_spaces`).
+
+    Raises:
+        UserError: a missing, corrupt or foreign file, or one recorded on other spaces.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"demonstrations file {str(path)!r} does not exist", _RECORD_HINT)
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            missing = [k for k in ("meta", *_ARRAYS) if k not in data.files]
+            if missing:
+                raise UserError(f"{file} is not a gymsuite demonstrations file (missing {', '.join(missing)})",
+                                _RECORD_HINT)
+            meta = json.loads(str(data["meta"]))
+            arrays = {k: data[k] for k in _ARRAYS}
+    except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError) as err:
+        raise UserError(f"{file} is not a readable demonstrations file: corrupt or truncated ({err})",
+                        _RECORD_HINT) from err
+    except ValueError as err:  # object arrays need pickle, which we refuse
+        raise UserError(f"{file} holds pickled objects, which gymsuite does not load ({err})", _RECORD_HINT) from err
+    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        raise UserError(f"{file} has format {meta.get('format')!r} version {meta.get('version')!r}; "
+                        f"this gymsuite reads {FORMAT!r} version {VERSION}", _RECORD_HINT)
+    demos = Demos(obs=arrays["obs"], acts=arrays["acts"], rews=arrays["rews"].astype(np.float32),
+                  lengths=arrays["lengths"].astype(np.int64), terminated=arrays["terminated"].astype(bool),
+                  truncated=arrays["truncated"].astype(bool), env=str(meta.get("env")),
+                  observation_space=meta["observation_space"], action_space=meta["action_space"],
+                  source=str(meta.get("source", "")))
+    if observation_space is not None and action_space is not None:
+        demos.check_spaces(observation_space, action_space, env or demos.env, where=f"the demonstrations in {file}")
+        if isinstance(observation_space, spaces.Box):
+            demos = replace(demos, obs=demos.obs.astype(observation_space.dtype, copy=False))
+    return demos
+
+
+def record_demos(policy: Any, venv: VecEnv, episodes: int, env: str, seed: int = 0,
+                 deterministic: bool = True, source: str = "") -> Demos:
+    """Play ``episodes`` whole episodes of ``policy`` in ``venv`` with imitation's ``rollout``.
+
+    ``venv`` must come from ``make_env(..., wrappers=[RolloutInfoWrapper])``: the observations
+    and rewards stored are then the raw env's, whatever normalisation wraps ``venv``.
+    With several envs imitation keeps sampling until every started episode ends (so short
+    episodes are not favoured); the first ``episodes`` of them are kept.
+    """
+    rng = np.random.default_rng(seed)
+    trajs = rollout.rollout(policy, venv, rollout.make_sample_until(min_episodes=episodes), rng=rng,
+                            deterministic_policy=deterministic, exclude_infos=False, verbose=False)[:episodes]
+    truncated = [bool(t.infos[-1].get("TimeLimit.truncated", False)) for t in trajs]
+    trajs = [replace(t, infos=None) for t in trajs]
+    return Demos.from_trajectories(trajs, truncated, env, venv.observation_space, venv.action_space, source)
+
+
+class DemoRecorder:
+    """Collects single-env steps (a person playing) into :class:`Demos`.
+
+    Call :meth:`start` with each episode's first observation, :meth:`add` after every step
+    and :meth:`end` when the episode is over; an unfinished episode is dropped.
+    """
+
+    def __init__(self, env: str, observation_space: spaces.Space, action_space: spaces.Space,
+                 source: str = "") -> None:
+        self.env, self.source = env, source
+        self.observation_space, self.action_space = observation_space, action_space
+        self._done: list[tuple[list, list, list, bool, bool]] = []
+        self._obs: list = []
+        self._acts: list = []
+        self._rews: list = []
+
+    def start(self, obs: np.ndarray) -> None:
+        self._obs, self._acts, self._rews = [np.asarray(obs)], [], []
+
+    def add(self, action: Any, reward: float, next_obs: np.ndarray) -> None:
+        self._acts.append(np.asarray(action))
+        self._rews.append(float(reward))
+        self._obs.append(np.asarray(next_obs))
+
+    def end(self, terminated: bool, truncated: bool) -> None:
+        if self._acts:
+            self._done.append((self._obs, self._acts, self._rews, bool(terminated), bool(truncated)))
+        self._obs, self._acts, self._rews = [], [], []
+
+    @property
+    def episodes(self) -> int:
+        return len(self._done)
+
+    def demos(self) -> Demos:
+        if not self._done:
+            raise UserError("no complete episode was recorded, so there is nothing to save",
+                            "play at least one episode to its end")
+        obs_dtype = self.observation_space.dtype
+        return Demos(obs=np.concatenate([np.stack(o) for o, *_ in self._done]).astype(obs_dtype),
+                     acts=np.concatenate([np.stack(a) for _, a, *_ in self._done]).astype(self.action_space.dtype),
+                     rews=np.concatenate([np.array(r, dtype=np.float32) for _, _, r, *_ in self._done]),
+                     lengths=np.array([len(a) for _, a, *_ in self._done], dtype=np.int64),
+                     terminated=np.array([d[3] for d in self._done]), truncated=np.array([d[4] for d in self._done]),
+                     env=self.env, observation_space=describe_space(self.observation_space),
+                     action_space=describe_space(self.action_space), source=self.source)
+
+
+class ExpertPolicy(BasePolicy):
+    """A trained agent's policy acting on *raw* observations, as imitation's algorithms call it.
+
+    A run trained with ``normalize: true`` acts on normalised observations; this applies
+    the run's frozen statistics first, so demonstrations and DAgger labels never depend
+    on them. ``queries`` counts the observations it was asked about.
+    """
+
+    def __init__(self, policy: BasePolicy, obs_norm: VecNormalize | None = None) -> None:
+        super().__init__(policy.observation_space, policy.action_space)
+        self.expert = policy
+        self.obs_norm = obs_norm
+        self.queries = 0
+
+    def _predict(self, observation: Any, deterministic: bool = False) -> Any:  # pragma: no cover
+        raise NotImplementedError("ExpertPolicy acts through predict()")
+
+    def predict(self, observation: np.ndarray, state: Any = None, episode_start: np.ndarray | None = None,
+                deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        """Actions ``(B, *A)`` for raw observations ``(B, *O)``."""
+        self.queries += len(observation)
+        if self.obs_norm is not None:
+            observation = self.obs_norm.normalize_obs(observation)
+        return self.expert.predict(observation, state, episode_start, deterministic)
+
+
+def load_expert(target: str, env: str | None = None, algo: str | None = None) -> tuple[ExpertPolicy, str]:
+    """Load a run directory or SB3 model zip as an :class:`ExpertPolicy`; returns it and its env spec.
+
+    Raises:
+        UserError: nothing loadable at ``target``, or no env known for a bare zip.
+    """
+    from agents.loading import load_agent, load_model_file
+    from envs import make_env
+
+    try:
+        agent = load_agent(target, algo=algo, env=env)
+        model, env_spec = agent.model, agent.env
+    except UserError as err:
+        if "cannot tell which algorithm" not in err.message:
+            raise
+        model, env_spec = load_model_file(_sb3_class(Path(target)), Path(target)), env
+    if env_spec is None:
+        raise UserError(f"no environment known for {target} (a model file outside a run directory)",
+                        "pass --env ENV")
+    obs_norm = None
+    run_dir = Path(target) if Path(target).is_dir() else Path(target).parent
+    if (run_dir / "vecnormalize.pkl").is_file():
+        obs_norm = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), make_env(env_spec, n_envs=1))
+        obs_norm.training = False
+    assert model is not None
+    return ExpertPolicy(model.policy, obs_norm), env_spec
+
+
+def linear_expert(env: str, weights: Sequence[Sequence[float]], run_dir: str | Path | None = None) -> Any:
+    """A hand-written linear controller as a PPO model: action logits ``W @ obs``, greedy = argmax.
+
+    ``weights`` is ``(n_actions, O)``; e.g. CartPole's "push towards the lean"
+    ``[[0, 0, -50, -25], [0, 0, 50, 25]]``. With ``run_dir`` it is saved as a run directory
+    (``model.zip`` + ``config.yaml``) usable as ``--expert`` and by ``collect_demos.py``.
+    """
+    import torch
+    import yaml
+    from stable_baselines3 import PPO
+
+    from envs import make_env
+
+    venv = make_env(env, n_envs=1, seed=0)
+    model = PPO("MlpPolicy", venv, policy_kwargs={"net_arch": {"pi": [], "vf": []}}, device="cpu", seed=0)
+    venv.close()
+    w = torch.as_tensor(np.asarray(weights, dtype=np.float32))
+    layer = model.policy.action_net
+    if tuple(w.shape) != tuple(layer.weight.shape):
+        raise UserError(f"a linear expert for {env} needs weights of shape {tuple(layer.weight.shape)}, "
+                        f"got {tuple(w.shape)}")
+    with torch.no_grad():
+        layer.weight.copy_(w)
+        layer.bias.zero_()
+    if run_dir is not None:
+        root = Path(run_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        model.save(root / "model.zip")
+        (root / "config.yaml").write_text(yaml.safe_dump({"algo": "ppo", "env": env, "hyperparams": {},
+                                                          "source": "agents.demos.linear_expert"}))
+    return model
+
+
+def _sb3_class(path: Path) -> type:
+    """The SB3 class that saved ``path``, read from the policy class recorded in the zip."""
+    import stable_baselines3 as sb3
+
+    with zipfile.ZipFile(path) as archive:
+        module = json.loads(archive.read("data")).get("policy_class", {}).get("__module__", "")
+    for name in ("dqn", "sac", "td3", "ddpg"):
+        if f"stable_baselines3.{name}." in module:
+            return getattr(sb3, name.upper())
+    if module == "stable_baselines3.common.policies":  # actor-critic: PPO and A2C zips both load as PPO
+        return sb3.PPO
+    raise UserError(f"cannot tell which algorithm saved {path} (policy from {module or 'unknown module'})",
+                    "pass --algo, or use the run directory the model came from")

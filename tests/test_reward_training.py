@@ -1,0 +1,97 @@
+"""The reward features through the user's commands: train.py --reward-shaping / --curiosity, resume, evaluate."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from agents import training
+from agents.config import build_config
+from agents.rundir import RunDir
+from agents.training import resume, train
+from scripts import _cli, evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAPING = ROOT / "examples" / "shaping" / "sparsegrid_potential.yaml"
+
+
+def columns(run: Path) -> set[str]:
+    with (run / "logs" / "progress.csv").open() as f:
+        return set(next(csv.reader(f)))
+
+
+def test_shaping_run_logs_each_term_and_evaluates_on_the_env_reward(in_tmp: Path) -> None:
+    cfg = build_config({"algo": "ppo", "env": "gymsuite/SparseGrid-v0", "timesteps": 4096, "n_envs": 4,
+                        "eval_episodes": 2, "eval_freq": 0, "reward_shaping": str(SHAPING)},
+                       overrides=["n_steps=64", "batch_size=64", "n_epochs=1"])
+    result = train(cfg, "run")
+    cols = columns(in_tmp / "run")
+    assert {"shaping/closer", "rollout/ep_rew_mean"} <= cols
+    # The env's own reward is 1 at the goal and 0 elsewhere; the shaping terms (which telescope
+    # to about +1 - Phi(s0) per successful episode) never reach eval.json.
+    assert result.eval["mean_return"] in (0.0, 0.5, 1.0)
+
+
+def test_curiosity_run_saves_its_model_resumes_and_evaluates(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = build_config({"algo": "pg", "env": "gymsuite/SparseGrid-v0", "timesteps": 4096, "n_envs": 4,
+                        "eval_episodes": 2, "eval_freq": 0, "checkpoint_freq": 1024, "curiosity": "rnd",
+                        "curiosity_kwargs": {"update_every": 128, "seed": 0}},
+                       overrides=["version=3.5-td", "n_steps=64"])
+    original = training.PeriodicEval._on_step
+
+    def interrupting(self: training.PeriodicEval) -> bool:
+        if self.model.num_timesteps >= 2100:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(training.PeriodicEval, "_on_step", interrupting)
+    first = train(cfg, "run")
+    assert first.interrupted
+    run = RunDir(in_tmp / "run")
+    ckpt = run.latest_checkpoint()
+    assert ckpt is not None and run.checkpoint(ckpt, "_curiosity.pt").is_file()
+    monkeypatch.setattr(training.PeriodicEval, "_on_step", original)
+
+    second = resume("run")
+    assert not second.interrupted and second.steps >= 4096
+    state = torch.load(run.curiosity, weights_only=True)
+    # one update per rollout of 64 x 4 steps: 16 in all, only if the resume carried the first 8 over
+    assert state["method"] == "rnd" and state["updates"] == 4096 // 256
+    assert {"curiosity/ep_intrinsic_mean", "curiosity/intrinsic_std", "rollout/ep_rew_mean"} <= columns(run.root)
+    assert _cli.run(evaluate.main, ["run", "--episodes", "2", "--json"]) == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--curiosity", "icn"], "did you mean 'icm'"),
+    (["--curiosity", "icm", "--curiosity-kwargs", "betta=0.1"], "did you mean 'beta'"),
+    (["--reward-shaping", "missing.yaml"], "missing.yaml"),
+])
+def test_bad_reward_options_stop_before_the_run_dir(in_tmp: Path, capsys: pytest.CaptureFixture, argv: list[str],
+                                                    message: str) -> None:
+    from scripts import train as train_script
+
+    base = ["--algo", "ppo", "--env", "gymsuite/SparseGrid-v0", "--timesteps", "256", "--run-dir", "r"]
+    assert _cli.run(train_script.main, base + argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (in_tmp / "r").exists()
+
+
+def test_pg_version_trains_evaluates_and_records_from_the_scripts(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    from scripts import record_video
+    from scripts import train as train_script
+
+    argv = ["--algo", "pg", "--env", "CartPole-v1", "--hyperparams", "version=3.5-td", "--timesteps", "1024",
+            "--run-dir", "pg", "--eval-episodes", "2", "--eval-freq", "0"]
+    assert _cli.run(train_script.main, argv) == 0
+    assert _cli.run(evaluate.main, ["pg", "--episodes", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["episodes"] == 2 and out["mean_return"] >= 8
+    assert _cli.run(record_video.main, ["pg", "--out", "pg.mp4"]) == 0
+    assert (in_tmp / "pg.mp4").stat().st_size > 1000
+    from agents.policy_gradient import PolicyGradient
+
+    assert PolicyGradient.load(in_tmp / "pg" / "model.zip").version == "3.5-td"
