@@ -212,6 +212,27 @@ def test_version_4_learns_cartpole() -> None:
     assert before < 40 and after > 100 and after > 4 * before, (before, after)
 
 
+def test_learn_restores_distribution_checks_and_reports_a_non_finite_loss() -> None:
+    model = counter_model("4", lambda: Counter())
+    before = torch.distributions.Distribution._validate_args
+    model.learn(12)
+    assert torch.distributions.Distribution._validate_args == before
+    with torch.no_grad():
+        model.policy.action_net.weight.fill_(float("nan"))
+    model.policy.optimizer.zero_grad()
+    with pytest.raises((FloatingPointError, RuntimeError), match="loss became nan|probability tensor"):
+        model.learn(12)
+    assert torch.distributions.Distribution._validate_args == before
+
+
+def test_a_nan_advantage_is_reported_with_the_fix() -> None:
+    model = counter_model("4", lambda: Counter())
+    collect(model)
+    model.rollout_buffer.advantages[0, 0] = np.nan
+    with pytest.raises(FloatingPointError, match="loss became nan at update 1.*learning_rate"):
+        model.train()
+
+
 # ------------------------------------------------------------ benchmark script
 def test_benchmark_script_writes_its_section_and_plot(tmp_path: Path) -> None:
     from scripts import benchmark_pg
