@@ -173,8 +173,6 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
 
 def _check_number(key: str, value: Any) -> None:
     kind, low, inclusive = _NUMERIC[key]
-    if key == "gradient_steps":
-        return
     ok_type = isinstance(value, int | float) and not isinstance(value, bool)
     if kind is int and ok_type and float(value) != int(value):
         ok_type = False
