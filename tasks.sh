@@ -5,7 +5,8 @@
 #   ./tasks.sh demo    train PPO on CartPole-v1 and record its video (runs/demo)
 #   ./tasks.sh test    run the test suite
 #   ./tasks.sh lint    ruff
-#   ./tasks.sh bench   the main-job benchmark (writes BENCHMARKS.md)
+#   ./tasks.sh bench [main|pg|rewards|imitation|all]
+#                      a benchmark (default main; each rewrites its section of BENCHMARKS.md)
 #   ./tasks.sh setup   only install
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -49,6 +50,12 @@ case "$cmd" in
     "$VENV/bin/ruff" check . ;;
   bench)
     setup
-    "$VENV/bin/python" scripts/benchmark_main.py "$@" ;;
-  *) sed -n '2,12p' "$0"; exit 1 ;;
+    which=${1:-main}
+    shift || true
+    case "$which" in
+      main|pg|rewards|imitation) "$VENV/bin/python" "scripts/benchmark_$which.py" "$@" ;;
+      all) for b in main pg rewards imitation; do "$VENV/bin/python" "scripts/benchmark_$b.py"; done ;;
+      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation or all" >&2; exit 2 ;;
+    esac ;;
+  *) sed -n '2,13p' "$0"; exit 1 ;;
 esac

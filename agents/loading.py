@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from agents.config import read_yaml
 from agents.rundir import RunDir
 from envs import make_env
 from envs.errors import UserError
+from envs.factory import Wrapper
 
 
 @dataclass
@@ -115,13 +117,18 @@ def _guess_algo(path: Path) -> str:
     raise UserError(f"cannot tell which algorithm saved {path}", "pass --algo (e.g. --algo ppo)")
 
 
-def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None) -> VecEnv:
-    """The env ``agent`` acts in: its run's env kwargs, frozen observation normalisation, checked spaces."""
+def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None,
+                   wrappers: Sequence[Wrapper] = ()) -> VecEnv:
+    """The env ``agent`` acts in: its run's env kwargs, frozen observation normalisation, checked spaces.
+
+    ``wrappers`` go around each env inside ``Monitor`` (e.g. a perturbed start for a robustness test).
+    """
     if agent.env is None:
         raise UserError("no environment known for this model", "pass --env ENV")
     hyper = agent.hyperparams or {}
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
-                            render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"))
+                            render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
+                            wrappers=wrappers)
     if agent.run is not None and agent.run.vecnormalize.is_file():
         venv = VecNormalize.load(str(agent.run.vecnormalize), venv)
         venv.training, venv.norm_reward = False, False

@@ -12,6 +12,7 @@ import platform
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -47,3 +48,27 @@ def table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def subplots(ncols: int, width: float, height: float) -> tuple[Any, Any]:
+    """A headless (Agg) matplotlib figure of one row of ``ncols`` axes, each ``width`` x ``height`` inches.
+
+    Returns ``(figure, axes)`` with ``axes`` a flat array of ``ncols`` axes.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
+    return fig, axes[0]
+
+
+def save_figure(fig: Any, path: Path, dpi: int = 100) -> None:
+    """Lay out ``fig``, write it to ``path`` (creating its folder) and free it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
