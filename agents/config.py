@@ -23,6 +23,7 @@ from stable_baselines3.common.utils import LinearSchedule
 
 from agents import registry
 from envs.errors import UserError
+from envs.yaml_loader import load_yaml
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
 
@@ -92,7 +93,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise UserError(f"bad hyperparameter {pair!r}: expected key=value", "e.g. --hyperparams learning_rate=3e-4")
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+            out[key.strip()] = load_yaml(raw) if raw.strip() else None
         except yaml.YAMLError as err:
             raise UserError(f"bad value for {key!r}: {raw!r} is not valid YAML ({err.problem})") from err
     return out
@@ -104,7 +105,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise UserError(f"config file {str(path)!r} does not exist")
     try:
-        data = yaml.safe_load(file.read_text())
+        data = load_yaml(file.read_text())
     except yaml.YAMLError as err:
         raise UserError(f"{path} is not valid YAML: {err}", "fix the syntax (indentation, colons, quotes)") from err
     if data is None:
@@ -145,6 +146,9 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
     hyper = {**defaults_for(spec.name, merged["env"]), **from_file.get("hyperparams", {})}
     hyper.update(parse_assignments(overrides or []))
     validate_hyperparams(spec, hyper)
+    for key, (kind, _, _) in _NUMERIC.items():  # "3e5" reads as a float; n_steps & co. must reach SB3 as ints
+        if kind is int and isinstance(hyper.get(key), float):
+            hyper[key] = int(hyper[key])
     # The run length and width live in fields; the hyperparameter table supplies their defaults.
     merged["timesteps"] = int(merged.get("timesteps") or hyper.get("n_timesteps") or 100_000)
     merged["n_envs"] = int(merged.get("n_envs") or hyper.get("n_envs") or 1)

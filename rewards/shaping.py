@@ -36,6 +36,7 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
 from envs.errors import UserError
+from envs.yaml_loader import load_yaml
 from rewards import potentials
 from rewards.potentials import Potential
 
@@ -300,7 +301,7 @@ def _read(config: str | Any) -> tuple[Any, str]:
     if not path.is_file():
         raise UserError(f"reward-shaping file {str(path)!r} does not exist", "see examples/shaping/*.yaml")
     try:
-        return yaml.safe_load(path.read_text()), str(path)
+        return load_yaml(path.read_text()), str(path)
     except yaml.YAMLError as err:
         raise UserError(f"{path} is not valid YAML: {err}", "fix the syntax (indentation, colons)") from err
 

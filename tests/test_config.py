@@ -81,3 +81,16 @@ def test_negative_timesteps_and_unknown_algo() -> None:
 def test_parse_assignments_reads_yaml_values() -> None:
     assert parse_assignments(["a=1", "b=0.5", "c=true", "d=[1, 2]", "e=lin_0.1"]) == {
         "a": 1, "b": 0.5, "c": True, "d": [1, 2], "e": "lin_0.1"}
+
+
+def test_exponent_numbers_without_a_dot_are_numbers(tmp_path: Path) -> None:
+    # YAML 1.1 (PyYAML) would read "1e-4" as a string and reject learning_rate=1e-4 as "not a number".
+    assert parse_assignments(["lr=1e-4", "n=3E5", "neg=-2e-3", "word=e5", "half=1e"]) == {
+        "lr": 1e-4, "n": 3e5, "neg": -2e-3, "word": "e5", "half": "1e"}
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1"}, overrides=["learning_rate=1e-4", "n_steps=1e2"])
+    assert cfg.hyperparams["learning_rate"] == 1e-4
+    assert cfg.hyperparams["n_steps"] == 100 and isinstance(cfg.hyperparams["n_steps"], int)
+    config = tmp_path / "run.yaml"
+    config.write_text("algo: ppo\nenv: CartPole-v1\ntimesteps: 2e3\nhyperparams: {ent_coef: 1e-2}\n")
+    cfg = build_config({}, config_file=str(config))
+    assert cfg.timesteps == 2000 and cfg.hyperparams["ent_coef"] == 0.01

@@ -147,6 +147,11 @@ def test_bad_files(tmp_path: Path) -> None:
     bad.write_text("terms: [unclosed\n")
     with pytest.raises(UserError, match="not valid YAML"):
         load_shaping(str(bad))
+    small = tmp_path / "small.yaml"
+    small.write_text("terms:\n  alive: {kind: living, weight: -1e-2}\n")  # YAML 1.1 would read a string
+    env = load_shaping(str(small))[0](SparseGridEnv())
+    env.reset(seed=0)
+    assert env.step(0)[1] == pytest.approx(-0.01)
 
 
 def test_terms_that_cannot_read_the_env_fail_early() -> None:
