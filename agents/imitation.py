@@ -297,7 +297,7 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
     with ``absorbing_steps > 0`` (the default) a terminated episode continues in an absorbing
     state and then ends as a bootstrapped truncation, so its end no longer leaks reward
     information (:class:`rewards.learned.AbsorbAfterTermination`). ``absorbing_steps: 0``
-    leaves plain variable horizons and their leak (docs/imitation.md measures it).
+    leaves plain variable horizons and their leak (docs/imitation.md explains it).
     Saves the learned reward as ``RUN_DIR/reward_net.pt``.
     """
     _check_reward_options(algo, ctx)
