@@ -12,7 +12,6 @@ Unknown keys and bad values are rejected here, before anything touches the disk.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import yaml
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents import registry
-from envs.errors import UserError
+from envs.errors import UserError, closest_hint
 from envs.yaml_loader import load_yaml
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
@@ -164,9 +163,8 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
     names = spec.hyperparam_names()
     for key, value in hyper.items():
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
             raise UserError(f"unknown hyperparameter {key!r} for {spec.name}",
-                            f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(sorted(names))}")
+                            closest_hint(key, sorted(names), "valid keys"))
         if key in _NUMERIC:
             _check_number(key, value)
         if key in _SCHEDULED:

@@ -12,7 +12,6 @@ saving, loading, evaluating and recording stay uniform.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from envs.errors import UserError
+from envs.errors import UserError, closest_hint
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
 # algorithm: they configure the environment or the run (rl-baselines3-zoo names).
@@ -94,9 +93,7 @@ def get(name: str) -> AlgoSpec:
     _load_plugins()
     key = name.lower()
     if key not in _REGISTRY:
-        close = difflib.get_close_matches(key, _REGISTRY, n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else f"choose one of: {', '.join(sorted(_REGISTRY))}"
-        raise UserError(f"unknown algorithm {name!r}", hint)
+        raise UserError(f"unknown algorithm {name!r}", closest_hint(key, sorted(_REGISTRY), "choose one of", n=3))
     return _REGISTRY[key]
 
 

@@ -23,7 +23,6 @@ Shapes: N envs, B batch of transitions, O observation.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from envs.errors import UserError
+from envs.errors import UserError, closest_hint
 from rewards.curiosity_models import MODELS, ObsNormalizer
 
 
@@ -265,9 +264,7 @@ def attach(venv: VecEnv, method: str, **options: Any) -> tuple[CuriosityBonus, C
     """
     name = str(method).lower()
     if name not in MODELS:
-        close = difflib.get_close_matches(name, MODELS, n=1)
-        raise UserError(f"unknown curiosity method {method!r}",
-                        f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(MODELS)}")
+        raise UserError(f"unknown curiosity method {method!r}", closest_hint(name, MODELS, "choose one of"))
     opts = _options(name, options)
     if not isinstance(venv.observation_space, spaces.Box):
         raise UserError(f"curiosity needs Box observations, got {venv.observation_space}",
@@ -289,9 +286,7 @@ def _options(method: str, given: dict[str, Any]) -> CuriosityOptions:
     fields = {f.name: f for f in dataclasses.fields(CuriosityOptions)}
     for key, value in given.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            raise UserError(f"unknown curiosity option {key!r}",
-                            f"did you mean {close[0]!r}?" if close else f"options: {', '.join(fields)}")
+            raise UserError(f"unknown curiosity option {key!r}", closest_hint(key, fields, "options"))
         if key in _METHOD_ONLY and method != _METHOD_ONLY[key]:
             raise UserError(f"curiosity option {key!r} applies only to {_METHOD_ONLY[key]}, not {method}",
                             f"drop {key}=...")

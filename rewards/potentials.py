@@ -7,7 +7,6 @@ The built-ins are scaled to roughly ``[-1, 1]`` so that ``weight`` alone sets th
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.errors import UserError
+from envs.errors import UserError, closest_hint
 
 Potential = Callable[[np.ndarray, dict[str, Any]], float]
 
@@ -102,9 +101,8 @@ def resolve(potential: str | Callable[..., float]) -> Potential:
         if potential in BUILTIN:
             return BUILTIN[potential]
         if ":" not in potential:
-            close = difflib.get_close_matches(potential, BUILTIN, n=2)
-            hint = f"did you mean {', '.join(close)}?" if close else f"built-ins: {', '.join(BUILTIN)}"
-            raise UserError(f"unknown potential {potential!r}", hint + " (or give package.module:function)")
+            raise UserError(f"unknown potential {potential!r}",
+                            closest_hint(potential, BUILTIN, "built-ins", n=2) + " (or give package.module:function)")
         module_name, _, attr = potential.partition(":")
         try:
             potential = getattr(importlib.import_module(module_name), attr)

@@ -22,7 +22,6 @@ Shapes: O is the observation's shape; a quantity read from ``obs`` indexes the f
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -35,7 +34,7 @@ import numpy as np
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from envs.errors import UserError
+from envs.errors import UserError, closest_hint
 from envs.yaml_loader import load_yaml
 from rewards import potentials
 from rewards.potentials import Potential
@@ -369,9 +368,7 @@ def _number(spec: dict, key: str, where: str, default: float | None) -> float:
 def _no_unknown(spec: dict, allowed: set[str], where: str) -> None:
     for key in spec:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
-            raise UserError(f"{where}: unknown key {key!r}", hint)
+            raise UserError(f"{where}: unknown key {key!r}", closest_hint(key, sorted(allowed), "allowed keys"))
 
 
 # --------------------------------------------------------------------------- logging
