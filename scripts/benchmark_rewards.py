@@ -42,7 +42,8 @@ PPO_KWARGS = {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "gamma": 0.99, "
               "ent_coef": 0.01, "learning_rate": 3e-4}
 N_ENVS = 8
 # SparseGrid's default 10x10 is found by PPO's own exploration within a few thousand steps;
-# on 20x20 a random walk essentially never reaches the far corner in its 200 steps.
+# 20x20 (38 moves to the far corner, 200 allowed) is harder, yet plain PPO's drifting policy
+# still finds it in some seeds (BENCHMARKS.md); MountainCar-v0 is the benchmark's hard case.
 ENV_KWARGS: dict[str, dict[str, Any]] = {"gymsuite/SparseGrid-v0": {"size": 20}}
 CURIOSITY = {  # chosen on seeds 100-104 (not the reported ones): docs/reward_shaping.md has the runs
     ("MountainCar-v0", "icm"): {"intrinsic_weight": 10.0},
