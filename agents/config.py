@@ -175,15 +175,30 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
 
 def _check_number(key: str, value: Any) -> None:
     kind, low, inclusive = _NUMERIC[key]
+    check_number(key, value, kind, low, inclusive, at_most_one=key in _AT_MOST_ONE)
+
+
+def check_number(key: str, value: Any, kind: type, low: float, inclusive: bool = True, at_most_one: bool = False,
+                 owner: str = "") -> None:
+    """Raise a :class:`UserError` naming hyperparameter ``key`` unless ``value`` is in range.
+
+    Args:
+        key: the hyperparameter's name.
+        value: what was given; ``kind=int`` also accepts integral floats (``3e5``).
+        kind: ``int`` or ``float``.
+        low: the lower bound, included when ``inclusive``.
+        at_most_one: also require ``value <= 1``.
+        owner: appended to the key in the message, e.g. ``" of bc"``.
+    """
     ok_type = isinstance(value, int | float) and not isinstance(value, bool)
     if kind is int and ok_type and float(value) != int(value):
         ok_type = False
     bad_range = ok_type and (value < low if inclusive else value <= low)
-    if ok_type and key in _AT_MOST_ONE and value > 1:
+    if ok_type and at_most_one and value > 1:
         bad_range = True
     if not ok_type or bad_range:
-        bound = f"{'>=' if inclusive else '>'} {low:g}" + (" and <= 1" if key in _AT_MOST_ONE else "")
-        raise UserError(f"bad value for hyperparameter {key!r}: {value!r}",
+        bound = f"{'>=' if inclusive else '>'} {low:g}" + (" and <= 1" if at_most_one else "")
+        raise UserError(f"bad value for hyperparameter {key!r}{owner}: {value!r}",
                         f"{key} must be {'an integer' if kind is int else 'a number'} {bound}")
 
 

@@ -49,6 +49,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.utils import ConstantSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from agents.config import check_number
 from agents.demos import Demos, describe_space, load_demos, load_expert, pad_absorbing, save_demos
 from agents.registry import AlgoSpec, register
 from envs import make_env
@@ -97,14 +98,8 @@ def options(algo: str, hyper: dict[str, Any]) -> dict[str, Any]:
     """
     opts = {k: hyper.get(k, _DEFAULTS[k]) for k in KEYS[algo]}
     for key, value in opts.items():
-        if value is None or key not in _CHECKS:
-            continue
-        kind, low = _CHECKS[key]
-        ok = (isinstance(value, int | float) and not isinstance(value, bool) and value >= low
-              and (kind is float or float(value) == int(value)))
-        if not ok:
-            what = f"{'an integer' if kind is int else 'a number'} >= {low:g}"
-            raise UserError(f"bad value for hyperparameter {key!r} of {algo}: {value!r}", f"{key} must be {what}")
+        if value is not None and key in _CHECKS:
+            check_number(key, value, *_CHECKS[key], owner=f" of {algo}")
     if "reward_net_kwargs" in opts:
         net = opts["reward_net_kwargs"]
         if not isinstance(net, dict) or set(net) - _NET_KEYS[algo]:

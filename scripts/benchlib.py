@@ -50,6 +50,14 @@ def table(header: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
+def link(target: Path, markdown_file: Path) -> str:
+    """How ``markdown_file`` refers to ``target``: relative to its folder when inside it, else as given."""
+    try:
+        return target.resolve().relative_to(markdown_file.resolve().parent).as_posix()
+    except ValueError:
+        return target.as_posix()
+
+
 def subplots(ncols: int, width: float, height: float) -> tuple[Any, Any]:
     """A headless (Agg) matplotlib figure of one row of ``ncols`` axes, each ``width`` x ``height`` inches.
 

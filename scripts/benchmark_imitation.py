@@ -543,10 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - start
     (args.out / "results.json").write_text(json.dumps({"experts": [asdict(e) for e in experts.values()],
                                                        "results": [asdict(r) for r in results]}, indent=1))
-    try:
-        plot_ref = args.plot.resolve().relative_to(args.benchmarks.resolve().parent).as_posix()
-    except ValueError:
-        plot_ref = args.plot.as_posix()
+    plot_ref = benchlib.link(args.plot, args.benchmarks)
     text = markdown(experts, results, args, wall, plot_ref)
     print(text)
     if not args.no_write:

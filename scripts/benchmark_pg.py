@@ -289,10 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     results = run_all(jobs(args.envs, args.algos, args.seeds, timesteps, args.pair_seeds), min(args.workers, 2))
     wall = time.perf_counter() - start
-    try:
-        plot_ref = args.plot.resolve().relative_to(args.benchmarks.resolve().parent).as_posix()
-    except ValueError:
-        plot_ref = args.plot.as_posix()
+    plot_ref = benchlib.link(args.plot, args.benchmarks)
     text = markdown(results, args.envs, args.algos, args.seeds, timesteps, wall, plot_ref)
     if args.no_write:
         print(text)
