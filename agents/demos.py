@@ -254,9 +254,14 @@ def record_demos(policy: Any, venv: VecEnv, episodes: int, env: str, seed: int =
     rng = np.random.default_rng(seed)
     trajs = rollout.rollout(policy, venv, rollout.make_sample_until(min_episodes=episodes), rng=rng,
                             deterministic_policy=deterministic, exclude_infos=False, verbose=False)[:episodes]
-    truncated = [bool(t.infos[-1].get("TimeLimit.truncated", False)) for t in trajs]
-    trajs = [replace(t, infos=None) for t in trajs]
+    trajs, truncated = split_truncation(trajs)
     return Demos.from_trajectories(trajs, truncated, env, venv.observation_space, venv.action_space, source)
+
+
+def split_truncation(trajs: Sequence[Any]) -> tuple[list[Any], list[bool]]:
+    """imitation trajectories collected with infos -> ``(the same without infos, whether each hit a time limit)``."""
+    truncated = [bool(t.infos[-1].get("TimeLimit.truncated", False)) for t in trajs]
+    return [replace(t, infos=None) for t in trajs], truncated
 
 
 class DemoRecorder:

@@ -33,7 +33,6 @@ import math
 import tempfile
 import warnings
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -50,7 +49,7 @@ from stable_baselines3.common.utils import ConstantSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.config import check_number
-from agents.demos import Demos, describe_space, load_demos, load_expert, pad_absorbing, save_demos
+from agents.demos import Demos, describe_space, load_demos, load_expert, pad_absorbing, save_demos, split_truncation
 from agents.registry import AlgoSpec, register
 from envs import make_env
 from envs.errors import UserError
@@ -269,8 +268,9 @@ def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallb
                 collector = trainer.create_trajectory_collector()
                 trajs = rollout.generate_trajectories(expert, collector, sample_until, rng=collector.rng,
                                                       deterministic_policy=True)
-                labelled += [replace(t, infos=None) for t in trajs]
-                truncated += [bool(t.infos[-1].get("TimeLimit.truncated", False)) for t in trajs]
+                trajs, ends = split_truncation(trajs)
+                labelled += trajs
+                truncated += ends
                 model.num_timesteps += sum(len(t) for t in trajs)
                 with _quiet_bc_logging():
                     trainer.extend_and_update(bc_kwargs)
