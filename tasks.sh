@@ -53,8 +53,8 @@ case "$cmd" in
     which=${1:-main}
     shift || true
     case "$which" in
-      main|pg|rewards|imitation) "$VENV/bin/python" "scripts/benchmark_$which.py" "$@" ;;
-      all) for b in main pg rewards imitation; do "$VENV/bin/python" "scripts/benchmark_$b.py"; done ;;
+      main|pg|rewards|imitation) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
+      all) for b in main pg rewards imitation; do "$VENV/bin/python" -m "benchmarks.$b"; done ;;
       *) echo "unknown benchmark '$which': use main, pg, rewards, imitation or all" >&2; exit 2 ;;
     esac ;;
   *) sed -n '2,13p' "$0"; exit 1 ;;

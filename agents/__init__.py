@@ -1,1 +1,1 @@
-"""Algorithms: the registry (``agents.registry``), gymsuite's own algorithms and the training pipeline."""
+"""Algorithms: the registry (``agents.algorithms.registry``), gymsuite's own algorithms and the training pipeline."""

@@ -1,6 +1,5 @@
 """Making, checking and wrapping environments (see ``envs.factory``)."""
 
-from envs.errors import UserError
 from envs.factory import make_env, make_one, resolve, spec_name
 
-__all__ = ["UserError", "make_env", "make_one", "resolve", "spec_name"]
+__all__ = ["make_env", "make_one", "resolve", "spec_name"]

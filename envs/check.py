@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
-from envs.errors import UserError
+from common.errors import UserError
 from envs.factory import EnvSpec, make_one, spec_name
 
 

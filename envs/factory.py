@@ -23,7 +23,7 @@ import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-from envs.errors import UserError
+from common.errors import UserError
 from envs.wrappers import VecFiniteGuard
 
 EnvSpec = str | Callable[..., gym.Env]

@@ -35,8 +35,9 @@ from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from envs.errors import UserError, closest_hint
-from rewards.curiosity_models import MODELS, ObsNormalizer
+from common.errors import UserError, closest_hint
+from rewards.curiosity_models import MODELS
+from supervised.normalization import ObsNormalizer
 
 
 @dataclass(frozen=True)

@@ -12,92 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
-from stable_baselines3.common.running_mean_std import RunningMeanStd
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-
-class ObsNormalizer:
-    """Turns raw observations into network input: images to ``[0, 1]`` CHW, vectors whitened.
-
-    Vector observations are whitened with running statistics and clipped to ``[-5, 5]``, as in
-    RND (Burda et al. 2018): without it, inputs of very different scales (MountainCar's
-    position in ``[-1.2, 0.6]``, velocity in ``[-0.07, 0.07]``) hide the small ones from the
-    randomly initialised target network.
-
-    Args:
-        space: a ``Box`` observation space; uint8 ``(H, W, C)`` or ``(C, H, W)`` is an image.
-        normalize: whiten vector observations (images are always scaled by 1/255).
-    """
-
-    def __init__(self, space: spaces.Box, normalize: bool = True) -> None:
-        self.image = is_image_space(space, check_channels=False)
-        self.channels_last = self.image and not is_image_space_channels_first(space)
-        self.normalize = normalize and not self.image
-        self.rms = RunningMeanStd(shape=space.shape)
-
-    def update(self, obs: np.ndarray) -> None:
-        """Update the running statistics with a batch ``(B, *O)``."""
-        if self.normalize:
-            self.rms.update(np.asarray(obs, dtype=np.float64))
-
-    def __call__(self, obs: np.ndarray) -> torch.Tensor:
-        """``(B, *O)`` array -> float tensor ``(B, C, H, W)`` for images, ``(B, O)`` for vectors."""
-        if self.image:
-            x = torch.as_tensor(obs, dtype=torch.float32) / 255.0
-            return x.permute(0, 3, 1, 2) if self.channels_last else x  # (B, H, W, C) -> (B, C, H, W)
-        x = np.asarray(obs, dtype=np.float32)
-        if self.normalize:
-            x = np.clip((x - self.rms.mean) / np.sqrt(self.rms.var + 1e-8), -5.0, 5.0)
-        return torch.as_tensor(x, dtype=torch.float32).reshape(len(x), -1)
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {"mean": torch.as_tensor(self.rms.mean), "var": torch.as_tensor(self.rms.var),
-                "count": torch.tensor(float(self.rms.count))}
-
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        self.rms.mean, self.rms.var = state["mean"].numpy().copy(), state["var"].numpy().copy()
-        self.rms.count = float(state["count"])
-
-
-def mlp(inputs: int, hidden: int, outputs: int, layers: int = 2) -> nn.Sequential:
-    """``layers`` linear layers with ReLU between them: ``(B, inputs) -> (B, outputs)``."""
-    sizes = [inputs] + [hidden] * (layers - 1) + [outputs]
-    mods: list[nn.Module] = []
-    for i in range(len(sizes) - 1):
-        mods += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
-    return nn.Sequential(*mods[:-1])
-
-
-class ImageEncoder(nn.Module):
-    """ICM's small CNN (Pathak et al. 2017): four 3x3 stride-2 convs of 32 channels with ELU, then linear.
-
-    ``(B, C, H, W)`` in ``[0, 1]`` -> ``(B, features)``. The conv output width is found by one dry pass.
-    """
-
-    def __init__(self, shape: tuple[int, int, int], features: int) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        channels = shape[0]
-        for _ in range(4):
-            layers += [nn.Conv2d(channels, 32, 3, stride=2, padding=1), nn.ELU()]
-            channels = 32
-        self.convs = nn.Sequential(*layers, nn.Flatten())
-        with torch.no_grad():
-            width = self.convs(torch.zeros(1, *shape)).shape[1]
-        self.head = nn.Linear(width, features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.convs(x))
-
-
-def make_encoder(space: spaces.Box, features: int, hidden: int, layers: int = 2) -> nn.Module:
-    """A CNN for image spaces, an MLP over the flattened vector otherwise: obs -> ``(B, features)``."""
-    if is_image_space(space, check_channels=False):
-        shape = space.shape if is_image_space_channels_first(space) else (space.shape[2], *space.shape[:2])
-        return ImageEncoder(tuple(shape), features)
-    return mlp(int(np.prod(space.shape)), hidden, features, layers)
+from supervised.cnn import make_encoder
+from supervised.mlp import mlp
 
 
 def action_size(space: spaces.Space) -> int:

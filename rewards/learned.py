@@ -34,8 +34,9 @@ from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogi
 from imitation.rewards import reward_nets
 from imitation.util import networks
 
-from agents.rundir import atomic_write
-from envs.errors import UserError
+from common.errors import UserError
+from common.files import atomic_write
+from common.spaces import describe_space
 
 REWARD_FILE = "reward_net.pt"
 FORMAT, VERSION = "gymsuite-reward-net", 1
@@ -59,7 +60,7 @@ class AbsorbAfterTermination(gym.Wrapper):
     *truncation*, so PPO bootstraps ``V(absorbing)`` and the absorbing state lasts forever
     as far as returns are concerned: the episode's end carries no information any more.
     The discriminator learns the absorbing state's reward from data (expert demos are
-    padded the same way by :func:`agents.demos.pad_absorbing`): low when the expert never
+    padded the same way by :func:`agents.data.demos.pad_absorbing`): low when the expert never
     terminates (CartPole), high when terminating is the expert's goal (Acrobot).
     Kostrikov et al. 2019, "Discriminator-Actor-Critic", section 4.2 (absorbing states).
 
@@ -156,7 +157,6 @@ def load_reward_net(path: str | Path, observation_space: gym.Space, action_space
     Raises:
         UserError: no file, a corrupt one, or one learned on other spaces.
     """
-    from agents.demos import describe_space
 
     arch, state = read_reward_file(path)
     for kind, space in (("observation", observation_space), ("action", action_space)):

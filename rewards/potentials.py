@@ -16,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.errors import UserError, closest_hint
+from common.errors import UserError, closest_hint
 
 Potential = Callable[[np.ndarray, dict[str, Any]], float]
 

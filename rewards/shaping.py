@@ -34,8 +34,8 @@ import numpy as np
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from envs.errors import UserError, closest_hint
-from envs.yaml_loader import load_yaml
+from common.errors import UserError, closest_hint
+from common.files import load_yaml
 from rewards import potentials
 from rewards.potentials import Potential
 

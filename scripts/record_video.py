@@ -1,49 +1,9 @@
 #!/usr/bin/env python
-"""Record an mp4 of a trained agent (run directory or model .zip) or of a random one.
+"""`python scripts/record_video.py ...`: the same command as `gymsuite record ...` (code: gymsuite/record.py)."""
 
-    python scripts/record_video.py runs/ppo-CartPole-v1-s0-... --out cartpole.mp4
-    python scripts/record_video.py random --env LunarLander-v3 --episodes 2
-
-All requested episodes go into one file. Without --out the video is written to
-RUN_DIR/videos/<env>-<n>ep.mp4 (or videos/random-<env>.mp4 for the random agent).
-"""
-
-from __future__ import annotations
-
-import argparse
-import re
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):
-    import _cli  # noqa: F401  (puts the project root on sys.path)
-from scripts import _cli
-
-
-def main(argv: list[str] | None = None) -> int:
-    from agents.loading import load_agent
-    from agents.video import record
-
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("target", help="run directory, model .zip, or 'random'")
-    p.add_argument("--env", help="environment (default: the run's; required for 'random')")
-    p.add_argument("--algo", help="algorithm, for a bare model .zip outside a run directory")
-    p.add_argument("--episodes", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, help="output .mp4 file")
-    p.add_argument("--stochastic", action="store_true", help="sample actions instead of the greedy ones")
-    args = p.parse_args(argv)
-    agent = load_agent(args.target, algo=args.algo, env=args.env)
-    out = args.out
-    if out is None:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(agent.env)).strip("_")
-        folder = agent.run.videos if agent.run is not None else Path("videos")
-        out = folder / (f"random-{name}.mp4" if agent.model is None else f"{name}-{args.episodes}ep.mp4")
-    summary = record(agent, out, episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic)
-    returns = ", ".join(f"{r:.1f}" for r in summary["returns"])
-    print(f"wrote {out} ({summary['frames']} frames at {summary['fps']:g} fps; episode returns: {returns})")
-    return 0
-
+from gymsuite import _cli, record
 
 if __name__ == "__main__":
-    sys.exit(_cli.run(main))
+    sys.exit(_cli.run(record.main))

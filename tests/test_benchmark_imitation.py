@@ -11,8 +11,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from benchmarks import imitation as bench
 from envs import make_env
-from scripts import benchmark_imitation as bench
 
 CARTPOLE_WEIGHTS = [[0, 0, -50, -25], [0, 0, 50, 25]]  # the hand-written expert of tests/test_imitation.py
 
@@ -71,7 +71,7 @@ def test_report_is_generated_from_the_numbers(tmp_path: Path, bc_falls: bool) ->
 
 
 def test_quick_run_reuses_an_expert_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from agents.demos import linear_expert
+    from agents.data.demos import linear_expert
 
     out = tmp_path / "out"
     linear_expert("CartPole-v1", CARTPOLE_WEIGHTS, out / "expert-CartPole-v1")  # a hand-made expert is usable

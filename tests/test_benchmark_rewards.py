@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scripts import benchmark_rewards
+from benchmarks import rewards as benchmark_rewards
 
 
 def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:

@@ -12,10 +12,10 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from common.errors import UserError
 from envs import make_env
 from envs.custom.noisy_tv import NoisyTVGridEnv
 from envs.custom.sparse_grid import SparseGridEnv
-from envs.errors import UserError
 from rewards.curiosity import CuriosityBonus, CuriosityCallback, attach
 
 torch.set_num_threads(1)

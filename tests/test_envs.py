@@ -9,7 +9,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs import UserError, make_env, make_one
+from common.errors import UserError
+from envs import make_env, make_one
 from envs.check import check
 from envs.custom import SparseGridEnv
 

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents.demos import DemoRecorder, load_demos, pad_absorbing, save_demos
+from agents.data.demos import DemoRecorder, load_demos, pad_absorbing, save_demos
+from common.errors import UserError
 from envs import make_env
-from envs.errors import UserError
-from scripts import _cli, collect_demos, play, train
+from gymsuite import _cli, collect_demos, play, train
 
 CARTPOLE_WEIGHTS = [[0, 0, -50, -25], [0, 0, 50, 25]]
 
@@ -31,7 +31,7 @@ def controller(obs: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def expert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from agents.demos import linear_expert
+    from agents.data.demos import linear_expert
 
     run = tmp_path_factory.mktemp("expert") / "run"
     linear_expert("CartPole-v1", CARTPOLE_WEIGHTS, run)

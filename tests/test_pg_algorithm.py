@@ -15,8 +15,9 @@ from stable_baselines3 import A2C
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from agents import registry
-from agents.policy_gradient import PolicyGradient, SharedTrunk, parse_version
+from agents.algorithms import registry
+from agents.algorithms.policy_gradient import PolicyGradient, parse_version
+from supervised.trunk import SharedTrunk
 
 torch.set_num_threads(1)
 
@@ -236,7 +237,7 @@ def test_a_nan_advantage_is_reported_with_the_fix() -> None:
 
 # ------------------------------------------------------------ benchmark script
 def test_benchmark_script_writes_its_section_and_plot(tmp_path: Path) -> None:
-    from scripts import benchmark_pg
+    from benchmarks import pg as benchmark_pg
 
     out = tmp_path / "BENCHMARKS.md"
     out.write_text("# bench\n\n<!-- BEGIN other -->\nkept\n<!-- END other -->\n")

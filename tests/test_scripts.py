@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import _cli, check_env, evaluate, record_video, train
+from gymsuite import _cli, check_env, evaluate, train
+from gymsuite import record as record_video
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +80,7 @@ def test_evaluate_rejects_mismatched_env_and_corrupt_model(cartpole_run: Path, t
 
 
 def test_debug_flag_shows_the_traceback(in_tmp: Path) -> None:
-    from envs.errors import UserError
+    from common.errors import UserError
 
     with pytest.raises(UserError):
         run(train.main, ["--algo", "ppx", "--env", "CartPole-v1", "--debug"])

@@ -11,9 +11,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from common.errors import UserError
 from envs import make_env
 from envs.custom.sparse_grid import SparseGridEnv
-from envs.errors import UserError
 from rewards.potentials import sparsegrid_distance
 from rewards.shaping import LivingTerm, PotentialShaping, TermShaping, load_shaping
 

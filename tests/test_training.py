@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents import training
-from agents.config import build_config
-from agents.evaluation import evaluate
-from agents.loading import load_agent, make_agent_env
-from agents.rundir import RunDir
-from agents.training import resume, train
-from agents.video import record
-from envs.errors import UserError
+from agents.pipeline import training
+from agents.pipeline.config import build_config
+from agents.pipeline.evaluation import evaluate
+from agents.pipeline.loading import load_agent, make_agent_env
+from agents.pipeline.rundir import RunDir
+from agents.pipeline.training import resume, train
+from agents.pipeline.video import record
+from common.errors import UserError
 
 
 def test_run_directory_layout(cartpole_run: Path) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     import _cli  # noqa: F401  (puts the project root on sys.path)
-from scripts import benchlib
+from benchmarks import benchlib
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -55,8 +55,8 @@ torch.set_num_threads(1)
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecNormalize
-from agents import registry
-from agents.config import build_config, model_kwargs
+from agents.algorithms import registry
+from agents.pipeline.config import build_config, model_kwargs
 cfg = build_config({{"algo": {algo!r}, "env": {env_id!r}, "timesteps": {timesteps!r}, "seed": {seed}}})
 spec = registry.get(cfg.algo)
 policy, kwargs = model_kwargs(spec, cfg)

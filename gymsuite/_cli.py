@@ -1,6 +1,6 @@
 """What every script shares: the import path, error reporting and exit codes.
 
-A :class:`envs.errors.UserError` becomes one message on stderr and exit code 2;
+A :class:`common.errors.UserError` becomes one message on stderr and exit code 2;
 ``--debug`` shows the traceback instead. Ctrl-C exits with 130.
 """
 
@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python scripts/x.py` works without installing the project
-    sys.path.insert(0, str(ROOT))
-
-from envs.errors import UserError  # noqa: E402
+from common.errors import UserError
 
 
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 A run directory holds::
 
-    config.yaml          everything needed to rerun (agents.config.RunConfig)
+    config.yaml          everything needed to rerun (agents.pipeline.config.RunConfig)
     model.zip            the final model, loadable with plain SB3 (PPO.load(...))
     best_model.zip       the best model seen by periodic evaluation
     vecnormalize.pkl     observation/reward statistics, when normalize: true
@@ -14,20 +14,13 @@ A run directory holds::
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from envs.errors import UserError
+from common.errors import UserError
 
 RUNS_ROOT = Path("runs")
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
@@ -106,27 +99,3 @@ def default_run_dir(algo: str, env: str, seed: int) -> Path:
     return RUNS_ROOT / f"{algo}-{safe_env}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
-
-    A crash or Ctrl-C mid-write leaves the previous ``path`` intact, never half a file.
-    The temporary name keeps ``path``'s suffix because SB3's ``save`` appends ``.zip``
-    to names without it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_yaml(path: Path, data: dict[str, Any]) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(yaml.safe_dump(data, sort_keys=False)))
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))

@@ -34,7 +34,7 @@ import numpy as np
 
 if __package__ in (None, ""):
     import _cli  # noqa: F401  (puts the project root on sys.path)
-from scripts import benchlib
+from benchmarks import benchlib
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = {"CartPole-v1": 475.0, "Acrobot-v1": -100.0}
@@ -63,8 +63,8 @@ class Result:
 
 def hyperparams(env_id: str) -> tuple[int, dict[str, Any]]:
     """``(n_envs, constructor kwargs)`` of ``pg`` on ``env_id``: ``pg.yml`` through the config loader."""
-    from agents import registry
-    from agents.config import build_config, model_kwargs
+    from agents.algorithms import registry
+    from agents.pipeline.config import build_config, model_kwargs
 
     cfg = build_config({"algo": "pg", "env": env_id})
     _, kwargs = model_kwargs(registry.get("pg"), cfg)
@@ -76,7 +76,7 @@ def build(job: Job) -> Any:
     """The model of ``job`` on gymsuite's env factory; A2C gets the same settings as PG."""
     from stable_baselines3 import A2C
 
-    from agents.policy_gradient import PolicyGradient
+    from agents.algorithms.policy_gradient import PolicyGradient
     from envs import make_env
 
     n_envs, kwargs = hyperparams(job.env)
@@ -179,7 +179,7 @@ def fmt_steps(x: float) -> str:
 def markdown(every: list[Result], envs: list[str], algos: list[str], seeds: int, timesteps: dict[str, int],
              wall: float, plot: str) -> str:
     """The ``pg`` section: per-env tables of seeds ``0..seeds-1``, version 4 against A2C on all their seeds."""
-    from agents.advantages import ESTIMATORS
+    from agents.algorithms.advantages import ESTIMATORS
 
     results = [r for r in every if r.job.seed < seeds]
 
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _default_timesteps(env: str) -> int:
-    from agents.config import build_config
+    from agents.pipeline.config import build_config
 
     return build_config({"algo": "pg", "env": env}).timesteps
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.loading import LoadedAgent, make_agent_env
-from agents.rundir import atomic_write
-from envs.errors import UserError
+from agents.pipeline.loading import LoadedAgent, make_agent_env
+from common.errors import UserError
+from common.files import atomic_write
 
 # rgb_array rendering needs no screen; without one, SDL (pygame) complains on stderr unless told so.
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):

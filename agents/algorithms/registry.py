@@ -21,7 +21,7 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from envs.errors import UserError, closest_hint
+from common.errors import UserError, closest_hint
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
 # algorithm: they configure the environment or the run (rl-baselines3-zoo names).
@@ -43,7 +43,7 @@ class AlgoSpec:
             (consumed by ``build`` or ``learn``).
         learn: optional replacement for ``model.learn`` (imitation learning):
             ``(model, total_timesteps, callback, context) -> model`` where
-            ``context`` is the :class:`agents.training.TrainContext`.
+            ``context`` is the :class:`agents.pipeline.training.TrainContext`.
     """
 
     name: str
@@ -115,7 +115,7 @@ register(AlgoSpec("dqn", DQN, (spaces.Discrete,), "Deep Q-Network (stable-baseli
 
 # Modules that register further algorithms when imported. A module that is not
 # there yet (work in progress) is skipped; any other import error surfaces.
-_PLUGINS = ("agents.policy_gradient", "agents.imitation")
+_PLUGINS = ("agents.algorithms.policy_gradient", "agents.algorithms.imitation")
 _plugins_loaded = False
 
 

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents import registry
-from agents.config import read_yaml
-from agents.rundir import RunDir
+from agents.algorithms import registry
+from agents.pipeline.rundir import RunDir
+from common.errors import UserError
+from common.files import read_yaml
+from common.spaces import same_space
 from envs import make_env
-from envs.errors import UserError
 from envs.factory import Wrapper
 
 
@@ -141,16 +141,8 @@ def check_spaces(model: BaseAlgorithm, venv: VecEnv, env_name: str) -> None:
     """Raise a :class:`UserError` when ``model`` was trained on spaces other than ``venv``'s."""
     for kind, want, got in (("observation", model.observation_space, venv.observation_space),
                             ("action", model.action_space, venv.action_space)):
-        if not _same_space(want, got):
+        if not same_space(want, got):
             raise UserError(f"the model does not fit {env_name}: it expects the {kind} space {want}, "
                             f"but the env has {got}", "pass the --env the model was trained on")
 
 
-def _same_space(a: spaces.Space, b: spaces.Space) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, spaces.Box):
-        return a.shape == b.shape
-    if isinstance(a, spaces.Discrete):
-        return a.n == b.n
-    return a == b

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.loading import LoadedAgent
+from agents.pipeline.loading import LoadedAgent
 
 
 def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> list[dict[str, float]]:

@@ -1,7 +1,7 @@
 """The training pipeline behind ``scripts/train.py``: build, train, checkpoint, evaluate.
 
 Order of a run (nothing touches the disk until step 4 succeeds):
-  1. validate the config (``agents.config``), 2. check a custom env,
+  1. validate the config (``agents.pipeline.config``), 2. check a custom env,
   3. build the vectorised env and the model, 4. create the run directory,
   5. learn with progress bar, periodic evaluation and checkpoints,
   6. save ``model.zip`` and evaluate it into ``eval.json``.
@@ -24,14 +24,15 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents import registry
-from agents.callbacks import Checkpoint, ProgressBar, save_checkpoint
-from agents.config import RunConfig, model_kwargs, read_yaml, to_dict
-from agents.evaluation import evaluate
-from agents.loading import LoadedAgent, load_model_file, make_agent_env
-from agents.rundir import RunDir, atomic_write, default_run_dir, write_json, write_yaml
+from agents.algorithms import registry
+from agents.pipeline.callbacks import Checkpoint, ProgressBar, save_checkpoint
+from agents.pipeline.config import RunConfig, model_kwargs, to_dict
+from agents.pipeline.evaluation import evaluate
+from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
+from agents.pipeline.rundir import RunDir, default_run_dir
+from common.errors import UserError
+from common.files import atomic_write, read_yaml, write_json, write_yaml
 from envs import make_env
-from envs.errors import UserError
 from envs.factory import is_custom
 
 EVAL_ENVS = 5

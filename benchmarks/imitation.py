@@ -45,10 +45,11 @@ import numpy as np
 
 if __package__ in (None, ""):
     import _cli  # noqa: F401  (puts the project root on sys.path)
-from scripts import _cli, benchlib
+from benchmarks import benchlib
+from gymsuite import _cli
 
 if TYPE_CHECKING:
-    from agents.demos import Demos
+    from agents.data.demos import Demos
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ORDER = ["airl", "gail", "dagger", "bc"]  # slowest first, so that the pool ends with short runs
@@ -152,8 +153,8 @@ def safe(env: str) -> str:
 # ----------------------------------------------------------------- measuring
 def mean_returns(target: str, env: str, episodes: int) -> dict[str, float]:
     """Greedy mean return of ``target`` (a run directory or ``"random"``) under each start, on the shared seeds."""
-    from agents.evaluation import run_episodes
-    from agents.loading import load_agent, make_agent_env
+    from agents.pipeline.evaluation import run_episodes
+    from agents.pipeline.loading import load_agent, make_agent_env
 
     agent = load_agent(target, env=env)
     out = {}
@@ -200,10 +201,10 @@ def start_distance(env: str, demo_obs: np.ndarray, starts: int = 200) -> dict[st
 def usable_expert(run_dir: Path, env: str, timesteps: int) -> bool:
     """A run on ``env`` that finished this budget (``eval.json`` is written last), or a hand-made expert.
 
-    A hand-made expert (``agents.demos.linear_expert``) has a ``config.yaml`` without ``timesteps``.
+    A hand-made expert (``agents.data.demos.linear_expert``) has a ``config.yaml`` without ``timesteps``.
     """
-    from agents.config import read_yaml
-    from envs.errors import UserError
+    from common.errors import UserError
+    from common.files import read_yaml
 
     try:
         cfg = read_yaml(run_dir / "config.yaml")
@@ -218,9 +219,9 @@ def record(expert_dir: Path, env: str, path: Path, episodes: int, reuse: bool) -
     """The expert's first ``episodes`` greedy episodes in ``path``, recorded anew unless ``reuse`` finds enough."""
     from imitation.data.wrappers import RolloutInfoWrapper
 
-    from agents.demos import load_demos, load_expert, record_demos, save_demos
+    from agents.data.demos import load_demos, load_expert, record_demos, save_demos
+    from common.errors import UserError
     from envs import make_env
-    from envs.errors import UserError
 
     if reuse and path.is_file():
         with contextlib.suppress(UserError):
@@ -241,8 +242,8 @@ def prepare_expert(job: ExpertJob) -> Expert:
     """Train (or reuse) the PPO expert of ``job.env``, record its demonstrations, score it and random play."""
     import torch
 
-    from agents.config import build_config
-    from agents.training import train
+    from agents.pipeline.config import build_config
+    from agents.pipeline.training import train
 
     torch.set_num_threads(1)
     out = Path(job.out)
@@ -266,11 +267,11 @@ def prepare_expert(job: ExpertJob) -> Expert:
 
 
 def run_learner(job: Job) -> Result:
-    """Train one learner through ``agents.training.train`` and score it under both starts."""
+    """Train one learner through ``agents.pipeline.training.train`` and score it under both starts."""
     import torch
 
-    from agents.config import build_config
-    from agents.training import train
+    from agents.pipeline.config import build_config
+    from agents.pipeline.training import train
 
     torch.set_num_threads(1)
     begin = time.perf_counter()

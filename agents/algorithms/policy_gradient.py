@@ -2,7 +2,7 @@
 
 One training loop (RL 2's "collect data with the current actor, update once,
 collect again"); the ``version`` hyperparameter only picks the advantage
-estimator from :data:`agents.advantages.ESTIMATORS`. Each update is one
+estimator from :data:`agents.algorithms.advantages.ESTIMATORS`. Each update is one
 gradient step on
 
     loss = -mean_t(A_t log pi(a_t | s_t)) - ent_coef * mean_t(H[pi(. | s_t)])
@@ -15,7 +15,7 @@ compute the same update, up to float rounding.
 The rollout collector is the only place that knows SB3's auto-reset rules: it
 records ``terminated`` and ``truncated`` apart and fills ``next_values``
 (0 on termination, ``V(final observation)`` at a time limit, see
-:func:`agents.advantages.next_values_from`) so that every estimator stays pure.
+:func:`agents.algorithms.advantages.next_values_from`) so that every estimator stays pure.
 
 Dimensions: T = ``n_steps``, N = number of envs.
 """
@@ -40,19 +40,18 @@ from stable_baselines3.common.policies import (
     BasePolicy,
     MultiInputActorCriticPolicy,
 )
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, create_mlp, get_flattened_obs_dim
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from agents.advantages import ESTIMATORS, Estimator, Rollout, next_values_from
-from agents.registry import AlgoSpec, register
+from agents.algorithms.advantages import ESTIMATORS, Estimator, Rollout, next_values_from
+from agents.algorithms.registry import AlgoSpec, register
+from supervised.trunk import DEFAULT_NET_ARCH, SharedTrunk
 
 SelfPolicyGradient = TypeVar("SelfPolicyGradient", bound="PolicyGradient")
 ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
-DEFAULT_NET_ARCH = [64, 64]
 # Parameters that belong to the critic alone; parameter noise leaves them (and log_std) alone.
 _CRITIC_PREFIXES = ("value_net.", "mlp_extractor.value_net.", "vf_features_extractor.", "log_std")
 
@@ -80,28 +79,6 @@ def parse_version(version: str | float) -> str:
     return key
 
 
-class SharedTrunk(BaseFeaturesExtractor):
-    """An MLP trunk that the actor and the critic share (course RL 3: "share the first layers").
-
-    Args:
-        observation_space: flattened to ``O`` inputs.
-        net_arch: hidden layer widths; the last one is the feature width.
-        activation_fn: after every layer.
-    """
-
-    def __init__(self, observation_space: spaces.Space, net_arch: list[int] = DEFAULT_NET_ARCH,
-                 activation_fn: type[nn.Module] = nn.Tanh) -> None:
-        if not net_arch:
-            raise ValueError("share_trunk needs at least one hidden layer in net_arch")
-        super().__init__(observation_space, features_dim=net_arch[-1])
-        layers = create_mlp(get_flattened_obs_dim(observation_space), -1, list(net_arch), activation_fn)
-        self.trunk = nn.Sequential(nn.Flatten(), *layers)
-
-    def forward(self, observations: th.Tensor) -> th.Tensor:
-        """``(B, *obs_shape) -> (B, net_arch[-1])``."""
-        return self.trunk(observations.float())
-
-
 def network_kwargs(policy_kwargs: dict[str, Any] | None, share_trunk: bool) -> dict[str, Any]:
     """``policy_kwargs`` with ``net_arch`` made explicit, and mapped onto a shared trunk when asked.
 
@@ -126,10 +103,10 @@ class PolicyGradient(OnPolicyAlgorithm):
     Args:
         policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or an ActorCriticPolicy class.
         env: the (vectorised) environment.
-        version: course version, see :mod:`agents.advantages`; 4 and 4.0 mean ``"4"``.
+        version: course version, see :mod:`agents.algorithms.advantages`; 4 and 4.0 mean ``"4"``.
         learning_rate: Adam step size, or a schedule of the remaining progress.
         n_steps: T, steps per env per update. Critic-free versions (0-3) cut returns at the
-            rollout end, so give them T of about an episode (see :mod:`agents.advantages`).
+            rollout end, so give them T of about an episode (see :mod:`agents.algorithms.advantages`).
         gamma: discount (versions 2-4; version 1 sums undiscounted rewards).
         gae_lambda: version 4's GAE lambda: 0 is the course's one-step
             ``r_t + gamma V(s_t+1) - V(s_t)``, 1 the bootstrapped Monte-Carlo advantage.

@@ -32,7 +32,7 @@ if __package__ in (None, ""):
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from scripts import benchlib
+from benchmarks import benchlib
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "reward_benchmark.png"

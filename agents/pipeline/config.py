@@ -20,11 +20,12 @@ import torch
 import yaml
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents import registry
-from envs.errors import UserError, closest_hint
-from envs.yaml_loader import load_yaml
+from agents.algorithms import registry
+from common.errors import UserError, closest_hint
+from common.files import load_yaml, read_yaml
+from common.validation import check_number
 
-HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
 # Hyperparameters whose value must be a number above a bound: (kind, lower bound, inclusive).
 _NUMERIC: dict[str, tuple[type, float, bool]] = {
@@ -98,22 +99,6 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, with errors that name the file."""
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"config file {str(path)!r} does not exist")
-    try:
-        data = load_yaml(file.read_text())
-    except yaml.YAMLError as err:
-        raise UserError(f"{path} is not valid YAML: {err}", "fix the syntax (indentation, colons, quotes)") from err
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UserError(f"{path} must hold a mapping of keys to values, not a {type(data).__name__}")
-    return data
-
-
 def defaults_for(algo: str, env: str) -> dict[str, Any]:
     """The shipped defaults for ``algo`` on ``env`` (the ``default`` entry for unlisted envs)."""
     file = HYPERPARAMS_DIR / f"{algo}.yml"
@@ -176,30 +161,6 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
 def _check_number(key: str, value: Any) -> None:
     kind, low, inclusive = _NUMERIC[key]
     check_number(key, value, kind, low, inclusive, at_most_one=key in _AT_MOST_ONE)
-
-
-def check_number(key: str, value: Any, kind: type, low: float, inclusive: bool = True, at_most_one: bool = False,
-                 owner: str = "") -> None:
-    """Raise a :class:`UserError` naming hyperparameter ``key`` unless ``value`` is in range.
-
-    Args:
-        key: the hyperparameter's name.
-        value: what was given; ``kind=int`` also accepts integral floats (``3e5``).
-        kind: ``int`` or ``float``.
-        low: the lower bound, included when ``inclusive``.
-        at_most_one: also require ``value <= 1``.
-        owner: appended to the key in the message, e.g. ``" of bc"``.
-    """
-    ok_type = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int and ok_type and float(value) != int(value):
-        ok_type = False
-    bad_range = ok_type and (value < low if inclusive else value <= low)
-    if ok_type and at_most_one and value > 1:
-        bad_range = True
-    if not ok_type or bad_range:
-        bound = f"{'>=' if inclusive else '>'} {low:g}" + (" and <= 1" if at_most_one else "")
-        raise UserError(f"bad value for hyperparameter {key!r}{owner}: {value!r}",
-                        f"{key} must be {'an integer' if kind is int else 'a number'} {bound}")
 
 
 def _validate_fields(cfg: RunConfig) -> None:

@@ -38,30 +38,13 @@ from imitation.data import rollout, types
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.rundir import atomic_write
-from envs.errors import UserError
+from common.errors import UserError
+from common.files import atomic_write
+from common.spaces import describe_space, show_space
 
 FORMAT, VERSION = "gymsuite-demos", 1
 _ARRAYS = ("obs", "acts", "rews", "lengths", "terminated", "truncated")
 _RECORD_HINT = "record demonstrations with: python scripts/collect_demos.py RUN_DIR --episodes 10 --out FILE"
-
-
-def describe_space(space: spaces.Space) -> dict[str, Any]:
-    """A JSON-safe description of an array space (what the file's ``meta`` stores)."""
-    if isinstance(space, spaces.Box):
-        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype)}
-    if isinstance(space, spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
-    if isinstance(space, spaces.MultiDiscrete):
-        return {"type": "MultiDiscrete", "nvec": np.asarray(space.nvec).tolist()}
-    if isinstance(space, spaces.MultiBinary):
-        return {"type": "MultiBinary", "n": np.asarray(space.n).tolist()}
-    raise UserError(f"demonstrations support Box, Discrete, MultiDiscrete and MultiBinary spaces, not {space}",
-                    "flatten Dict/Tuple observations with gymnasium.wrappers.FlattenObservation")
-
-
-def _show(desc: dict[str, Any]) -> str:
-    return f"{desc.get('type')}({', '.join(f'{k}={v}' for k, v in desc.items() if k != 'type')})"
 
 
 @dataclass(frozen=True)
@@ -157,8 +140,8 @@ class Demos:
             ignore = {"dtype"} if kind == "observation" else set()  # observations are cast on load
             if {k: v for k, v in recorded.items() if k not in ignore} != {k: v for k, v in want.items()
                                                                        if k not in ignore}:
-                raise UserError(f"{where} were recorded on {self.env} with {kind} space {_show(recorded)}, "
-                                f"but {env} has {_show(describe_space(space))}",
+                raise UserError(f"{where} were recorded on {self.env} with {kind} space {show_space(recorded)}, "
+                                f"but {env} has {show_space(describe_space(space))}",
                                 f"pass the --env they were recorded on ({self.env}), or record new ones on {env}: "
                                 + _RECORD_HINT.split(': ', 1)[1])
         if isinstance(action_space, spaces.Discrete):
@@ -343,7 +326,7 @@ def load_expert(target: str, env: str | None = None, algo: str | None = None) ->
     Raises:
         UserError: nothing loadable at ``target``, or no env known for a bare zip.
     """
-    from agents.loading import load_agent, load_model_file
+    from agents.pipeline.loading import load_agent, load_model_file
     from envs import make_env
 
     try:
@@ -394,7 +377,7 @@ def linear_expert(env: str, weights: Sequence[Sequence[float]], run_dir: str | P
         root.mkdir(parents=True, exist_ok=True)
         model.save(root / "model.zip")
         (root / "config.yaml").write_text(yaml.safe_dump({"algo": "ppo", "env": env, "hyperparams": {},
-                                                          "source": "agents.demos.linear_expert"}))
+                                                          "source": "agents.data.demos.linear_expert"}))
     return model
 
 

@@ -11,7 +11,7 @@ When no reward can be written, learn from an expert:
   which the expert scores higher than the learner; the learner (a PPO "generator")
   maximises it. AIRL's reward ``g(s, a)`` is meant to be reused (``rewards/learned.py``).
 
-Every one is an :class:`agents.registry.AlgoSpec` whose ``cls`` is PPO: ``build`` makes the
+Every one is an :class:`agents.algorithms.registry.AlgoSpec` whose ``cls`` is PPO: ``build`` makes the
 PPO, ``learn`` runs imitation's trainer on it, so ``model.zip`` loads with ``PPO.load`` and
 ``evaluate.py``/``record_video.py`` work unchanged. ``model.num_timesteps`` (progress bar,
 evaluation and checkpoint frequencies, ``--timesteps``) counts, per algorithm:
@@ -48,11 +48,12 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.utils import ConstantSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.config import check_number
-from agents.demos import Demos, describe_space, load_demos, load_expert, pad_absorbing, save_demos, split_truncation
-from agents.registry import AlgoSpec, register
+from agents.algorithms.registry import AlgoSpec, register
+from agents.data.demos import Demos, load_demos, load_expert, pad_absorbing, save_demos, split_truncation
+from common.errors import UserError
+from common.spaces import describe_space
+from common.validation import check_number
 from envs import make_env
-from envs.errors import UserError
 from rewards.learned import (
     REWARD_FILE,
     AbsorbAfterTermination,

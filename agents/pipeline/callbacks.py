@@ -16,7 +16,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from tqdm import tqdm
 
-from agents.rundir import RunDir, atomic_write
+from agents.pipeline.rundir import RunDir
+from common.files import atomic_write
 
 
 class ProgressBar(BaseCallback):

@@ -1,0 +1,83 @@
+"""Safe file I/O shared by every package: atomic writes and the one YAML reader.
+
+Atomic writes: a file is written beside its target and renamed into place, so a crash or
+Ctrl-C never leaves half a file (run directories, checkpoints, demos, reward files).
+
+YAML: one reader for config files, hyperparameter files, ``--hyperparams`` and shaping files.
+PyYAML follows YAML 1.1, where a float needs a dot: ``1e-4`` and ``3e5`` load as the strings
+``'1e-4'`` and ``'3e5'``, so ``--hyperparams learning_rate=1e-4`` would be rejected as "not a
+number". This loader also reads them as floats (as YAML 1.2 and Python do); everything else is
+``yaml.safe_load``'s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from common.errors import UserError
+
+
+class _Loader(yaml.SafeLoader):
+    """``SafeLoader`` plus exponent floats without a dot."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse ``text`` like ``yaml.safe_load``, with ``1e-4`` a float; raises ``yaml.YAMLError`` on bad syntax."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506  (a SafeLoader subclass)
+
+
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+
+    A crash or Ctrl-C mid-write leaves the previous ``path`` intact, never half a file.
+    The temporary name keeps ``path``'s suffix because SB3's ``save`` appends ``.zip``
+    to names without it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(yaml.safe_dump(data, sort_keys=False)))
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with errors that name the file."""
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"config file {str(path)!r} does not exist")
+    try:
+        data = load_yaml(file.read_text())
+    except yaml.YAMLError as err:
+        raise UserError(f"{path} is not valid YAML: {err}", "fix the syntax (indentation, colons, quotes)") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold a mapping of keys to values, not a {type(data).__name__}")
+    return data

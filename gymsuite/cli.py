@@ -1,0 +1,51 @@
+"""The ``gymsuite`` command: ``gymsuite COMMAND [ARGS]`` runs one of the commands below.
+
+    gymsuite train --algo ppo --env CartPole-v1 --video
+    gymsuite evaluate runs/demo --json
+    gymsuite record random --env LunarLander-v3
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from common.errors import UserError, closest_hint
+from gymsuite import _cli
+
+# command name -> (module in this package, one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("train", "train an algorithm on an environment (or --resume a run)"),
+    "evaluate": ("evaluate", "evaluate a run directory or model file"),
+    "record": ("record", "record an mp4 of a trained or random agent"),
+    "check-env": ("check_env", "check a custom environment and report what is wrong"),
+    "collect-demos": ("collect_demos", "record demonstrations from a trained agent"),
+    "play": ("play", "play an environment with the keyboard and record demonstrations"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: gymsuite COMMAND [ARGS]  (gymsuite COMMAND --help for its options)", "", "commands:"]
+    lines += [f"  {name:14s} {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def dispatch(args: list[str]) -> int:
+    """Run the command named by ``args[0]`` with the rest of ``args``."""
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        raise UserError(f"unknown command {name!r}", closest_hint(name, COMMANDS, "commands (gymsuite --help)"))
+    module = importlib.import_module(f"gymsuite.{COMMANDS[name][0]}")
+    return module.main(rest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch ``argv`` (default ``sys.argv[1:]``) to a command; returns its exit code."""
+    return _cli.run(dispatch, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+#!/usr/bin/env python
+"""Record an expert's episodes as demonstrations for bc, dagger, gail and airl.
+
+    python scripts/collect_demos.py runs/ppo-CartPole-v1-s0-... --episodes 20 --out demos/cartpole.npz
+    python scripts/collect_demos.py expert.zip --env LunarLander-v3 --episodes 5 --out ll.npz
+
+The expert is a run directory or any stable-baselines3 model zip (a zip outside a run
+directory needs --env). The file format is described in agents/demos.py and docs/imitation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gymsuite import _cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    from imitation.data.wrappers import RolloutInfoWrapper
+
+    from agents.data.demos import load_expert, record_demos, save_demos
+    from common.errors import UserError
+    from envs import make_env
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", help="expert: a run directory or an SB3 model .zip")
+    p.add_argument("--episodes", type=int, default=10, help="episodes to record (default 10)")
+    p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
+    p.add_argument("--env", help="environment (default: the run's)")
+    p.add_argument("--algo", help="algorithm, for a model .zip whose class cannot be told")
+    p.add_argument("--seed", type=int, default=0, help="seed of the recorded episodes (default 0)")
+    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
+                   help="greedy expert actions (default) or sampled ones (--no-deterministic)")
+    args = p.parse_args(argv)
+    if args.episodes < 1:
+        raise UserError(f"--episodes must be at least 1, got {args.episodes}")
+    expert, env = load_expert(args.target, env=args.env, algo=args.algo)
+    hyper = _run_hyperparams(args.target)
+    # RolloutInfoWrapper (inside Monitor) hands imitation's rollout the raw observations and rewards.
+    venv = make_env(env, n_envs=1, seed=args.seed, wrappers=[RolloutInfoWrapper],
+                    env_kwargs=hyper.get("env_kwargs"), max_episode_steps=hyper.get("max_episode_steps"))
+    try:
+        demos = record_demos(expert, venv, args.episodes, env, seed=args.seed, deterministic=args.deterministic,
+                             source=f"{args.target} ({'greedy' if args.deterministic else 'sampled'})")
+    finally:
+        venv.close()
+    demos.check_spaces(venv.observation_space, venv.action_space, env)
+    out = save_demos(args.out, demos)
+    returns = demos.returns()
+    print(f"recorded {demos.n_episodes} episodes ({demos.n_transitions} steps) of {args.target} on {env}: "
+          f"return {returns.mean():.2f} +- {returns.std():.2f}")
+    print(f"demonstrations: {out}")
+    return 0
+
+
+def _run_hyperparams(target: str) -> dict:
+    """The env settings (env_kwargs, max_episode_steps) of the run ``target`` comes from, if any."""
+    from pathlib import Path
+
+    from common.files import read_yaml
+
+    path = Path(target)
+    config = (path if path.is_dir() else path.parent) / "config.yaml"
+    return dict(read_yaml(config).get("hyperparams") or {}) if config.is_file() else {}
+
+
+if __name__ == "__main__":
+    sys.exit(_cli.run(main))

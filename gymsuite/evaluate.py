@@ -1,0 +1,47 @@
+#!/usr/bin/env python
+"""Evaluate a trained agent (a run directory or a model .zip) on the environment's own reward.
+
+    python scripts/evaluate.py runs/ppo-CartPole-v1-s0-... --episodes 20 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from gymsuite import _cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agents.pipeline.evaluation import evaluate
+    from agents.pipeline.loading import load_agent, make_agent_env
+    from common.errors import UserError
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", help="run directory, model .zip, or 'random'")
+    p.add_argument("--env", help="environment (default: the run's)")
+    p.add_argument("--algo", help="algorithm, for a bare model .zip outside a run directory")
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--best", action="store_true", help="evaluate best_model.zip instead of model.zip")
+    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
+                   help="greedy actions (default) or sampled ones (--no-deterministic)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the keys of eval.json)")
+    args = p.parse_args(argv)
+    if args.episodes < 1:
+        raise UserError(f"--episodes must be at least 1, got {args.episodes}")
+    agent = load_agent(args.target, algo=args.algo, env=args.env, which="best" if args.best else "model")
+    venv = make_agent_env(agent, seed=args.seed)
+    result = evaluate(agent, venv, args.episodes, args.deterministic)
+    venv.close()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{agent.algo} on {agent.env}: mean return {result['mean_return']:.2f} +- {result['std_return']:.2f} "
+              f"over {result['episodes']} episodes (mean length {result['mean_length']:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli.run(main))

@@ -1,0 +1,222 @@
+#!/usr/bin/env python
+"""Play an environment with the keyboard and save what you did as demonstrations.
+
+    python scripts/play.py --env CartPole-v1 --out my_cartpole.npz --episodes 3
+    python scripts/play.py --env LunarLander-v3 --out my_landings.npz
+
+The key bindings are shown in the window. Real-time tasks with their own bindings:
+CartPole (left/right arrows), MountainCar and Acrobot (left/right arrows; no key: no
+push), LunarLander (up: main engine, left/right: side engines). Any other env with a
+Discrete(n <= 10) action space is turn-based: the env waits for a digit key 0..n-1.
+Esc, q or closing the window stops; complete episodes are saved (same format as
+collect_demos.py), the unfinished one is dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from gymsuite import _cli
+
+
+@dataclass(frozen=True)
+class KeyMap:
+    """How keys become actions.
+
+    Attributes:
+        keys: pygame key name (``"left"``, ``"up"``, ``"3"``) -> action, the first held one wins.
+        idle: action while no mapped key is held; None repeats the last action.
+        help: the bindings, shown on screen.
+        fps: steps per second (real time); 0 for turn-based play.
+        turn_based: step only when a mapped key is pressed.
+    """
+
+    keys: dict[str, int]
+    idle: int | None
+    help: str
+    fps: int = 30
+    turn_based: bool = False
+
+    def action(self, held: set[str], pressed: set[str], last: int) -> int | None:
+        """The action for this frame, or None (turn-based and no key pressed)."""
+        keys = pressed if self.turn_based else held
+        for key, action in self.keys.items():
+            if key in keys:
+                return action
+        if self.turn_based:
+            return None
+        return last if self.idle is None else self.idle
+
+
+_CARTPOLE = KeyMap({"left": 0, "right": 1}, None, "LEFT/RIGHT: push the cart (no key: keep pushing)", 15)
+KEYMAPS: dict[str, KeyMap] = {
+    "CartPole-v1": _CARTPOLE,
+    "CartPole-v0": _CARTPOLE,
+    "MountainCar-v0": KeyMap({"left": 0, "right": 2}, 1, "LEFT/RIGHT: accelerate (no key: coast)", 30),
+    "Acrobot-v1": KeyMap({"left": 0, "right": 2}, 1, "LEFT/RIGHT: torque on the joint (no key: none)", 15),
+    "LunarLander-v3": KeyMap({"up": 2, "left": 1, "right": 3}, 0,
+                             "UP: main engine, LEFT/RIGHT: left/right side engine (no key: off)", 30),
+}
+
+
+def keymap_for(env_name: str, action_space: Any) -> KeyMap:
+    """The bindings for ``env_name``: its own, or digit keys for a small Discrete space.
+
+    Raises:
+        UserError: an action space that cannot be played from the keyboard.
+    """
+    from gymnasium import spaces
+
+    from common.errors import UserError
+
+    if env_name in KEYMAPS:
+        return KEYMAPS[env_name]
+    if isinstance(action_space, spaces.Discrete) and action_space.n <= 10:
+        start, n = int(action_space.start), int(action_space.n)
+        return KeyMap({str(i): start + i for i in range(n)}, None,
+                      f"keys 0-{n - 1}: action 0-{n - 1} (the env waits for a key)", 0, turn_based=True)
+    raise UserError(f"{env_name} cannot be played from the keyboard: its action space is {action_space}",
+                    f"play one of {', '.join(KEYMAPS)} or an env with a Discrete action space of at most 10 actions")
+
+
+class KeySource(Protocol):
+    def poll(self) -> tuple[set[str], set[str], bool]:
+        """``(held keys, keys pressed since the last poll, quit requested)``."""
+
+
+class PygameKeys:
+    """The keyboard of the pygame window."""
+
+    def __init__(self, watched: Iterable[str]) -> None:
+        import pygame
+
+        self.pygame = pygame
+        self.codes = {name: pygame.key.key_code(name) for name in watched}
+
+    def poll(self) -> tuple[set[str], set[str], bool]:
+        pg = self.pygame
+        pressed, quit_ = set(), False
+        for event in pg.event.get():
+            if event.type == pg.QUIT or (event.type == pg.KEYDOWN and event.key in (pg.K_ESCAPE, pg.K_q)):
+                quit_ = True
+            elif event.type == pg.KEYDOWN:
+                pressed.add(pg.key.name(event.key))
+        state = pg.key.get_pressed()
+        return {name for name, code in self.codes.items() if state[code]}, pressed, quit_
+
+
+class ScriptedKeys:
+    """Key sets from a list, one per poll (held and pressed alike); quits when it runs out (tests)."""
+
+    def __init__(self, frames: Iterable[Iterable[str]]) -> None:
+        self._frames: Iterator[Iterable[str]] = iter(frames)
+
+    def poll(self) -> tuple[set[str], set[str], bool]:
+        frame = next(self._frames, None)
+        if frame is None:
+            return set(), set(), True
+        return set(frame), set(frame), False
+
+
+class Screen:
+    """A pygame window showing the env's rgb frame with the bindings and the score above it."""
+
+    def __init__(self, title: str) -> None:
+        import pygame
+
+        self.pygame = pygame
+        pygame.init()
+        pygame.display.set_caption(title)
+        self.font = pygame.font.Font(None, 22)
+        self.window = None
+
+    def show(self, frame: np.ndarray, lines: list[str]) -> None:
+        """Draw ``frame`` ``(H, W, 3)`` uint8 below ``lines`` of text."""
+        pg = self.pygame
+        height, width = frame.shape[:2]
+        top = 22 * len(lines) + 8
+        if self.window is None:
+            self.window = pg.display.set_mode((max(width, 480), height + top))
+        self.window.fill((255, 255, 255))
+        for i, line in enumerate(lines):
+            self.window.blit(self.font.render(line, True, (0, 0, 0)), (6, 4 + 22 * i))
+        self.window.blit(pg.surfarray.make_surface(np.ascontiguousarray(frame.swapaxes(0, 1))), (0, top))
+        pg.display.flip()
+
+    def close(self) -> None:
+        self.pygame.quit()
+
+
+def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int | None = None,
+         fps: int | None = None, show: bool = True) -> Any:
+    """Let a person play ``episodes`` episodes; returns the complete ones as :class:`agents.data.demos.Demos`."""
+    from agents.data.demos import DemoRecorder
+    from envs.factory import make_one
+
+    env = make_one(env_name, render_mode="rgb_array" if show else None)
+    keymap = keymap_for(env_name, env.action_space)
+    screen = Screen(f"gymsuite play: {env_name}") if show else None
+    keys = keys or PygameKeys(keymap.keys)
+    clock = screen.pygame.time.Clock() if screen else None
+    rate = keymap.fps if fps is None else fps
+    recorder = DemoRecorder(env_name, env.observation_space, env.action_space, source="keyboard (scripts/play.py)")
+    obs, _ = env.reset(seed=seed)
+    recorder.start(obs)
+    last = keymap.idle or 0
+    ret = 0.0
+    try:
+        while recorder.episodes < episodes:
+            held, pressed, quit_ = keys.poll()
+            if quit_:
+                break
+            action = keymap.action(held, pressed, last)
+            if action is not None:
+                obs, reward, terminated, truncated, _ = env.step(action)
+                recorder.add(action, reward, obs)
+                last, ret = action, ret + float(reward)
+                if terminated or truncated:
+                    recorder.end(terminated, truncated)
+                    print(f"episode {recorder.episodes}: return {ret:.1f}")
+                    ret = 0.0
+                    if recorder.episodes < episodes:
+                        obs, _ = env.reset()
+                        recorder.start(obs)
+            if screen is not None:
+                screen.show(env.render(), [keymap.help, "Esc/q: stop and save",
+                                           f"episode {recorder.episodes + 1}/{episodes}   return {ret:.1f}"])
+                if rate and clock is not None:
+                    clock.tick(rate)
+    finally:
+        env.close()
+        if screen is not None:
+            screen.close()
+    return recorder.demos()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agents.data.demos import save_demos
+    from common.errors import UserError
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", required=True, help="environment to play")
+    p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
+    p.add_argument("--episodes", type=int, default=3, help="episodes to play (default 3)")
+    p.add_argument("--seed", type=int, help="seed of the first episode")
+    p.add_argument("--fps", type=int, help="steps per second (default: per env; 0: as fast as keys come)")
+    args = p.parse_args(argv)
+    if args.episodes < 1:
+        raise UserError(f"--episodes must be at least 1, got {args.episodes}")
+    demos = play(args.env, args.episodes, seed=args.seed, fps=args.fps)
+    out = save_demos(args.out, demos)
+    print(f"saved {demos.n_episodes} episodes ({demos.n_transitions} steps) to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli.run(main))

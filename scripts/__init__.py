@@ -1,1 +1,0 @@
-"""The user's commands. Each script is thin: parse arguments, call the packages."""
