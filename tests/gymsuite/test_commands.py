@@ -12,7 +12,7 @@ import pytest
 from gymsuite import _cli, check_env, evaluate, train
 from gymsuite import record as record_video
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(main, argv: list[str]) -> int:

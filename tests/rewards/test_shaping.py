@@ -17,7 +17,7 @@ from envs.custom.sparse_grid import SparseGridEnv
 from rewards.potentials import sparsegrid_distance
 from rewards.shaping import LivingTerm, PotentialShaping, TermShaping, load_shaping
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "shaping").glob("*.yaml"))
 GAMMA = 0.9
 

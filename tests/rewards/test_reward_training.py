@@ -15,7 +15,7 @@ from agents.pipeline.rundir import RunDir
 from agents.pipeline.training import resume, train
 from gymsuite import _cli, evaluate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHAPING = ROOT / "examples" / "shaping" / "sparsegrid_potential.yaml"
 
 
