@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import functools
 import json
 import multiprocessing
@@ -40,12 +39,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
 import numpy as np
 
 if __package__ in (None, ""):
     import _cli  # noqa: F401  (puts the project root on sys.path)
 from benchmarks import benchlib
+from envs.wrappers import PerturbedStart
 from gymsuite import _cli
 
 if TYPE_CHECKING:
@@ -63,41 +62,6 @@ TARGETS = [("CartPole-v1", "bc", 20), ("CartPole-v1", "gail", 5)]  # issue 5: >=
 DEMO_EPISODES, DEMO_SEED = 20, 1_000  # recorded per expert (more if --episodes asks for more)
 EVAL_SEED, EVAL_ENVS = 1_000_000, 5  # training uses env seeds 0.., its own evaluation 10_000..
 FALL = 0.1  # a score change larger than this is called a fall in the generated text
-
-
-class PerturbedStart(gym.Wrapper):
-    """After each reset, play ``steps`` uniformly random actions before handing the env over.
-
-    Put inside ``Monitor`` (``make_env(wrappers=[...])``), the random steps are not scored,
-    but they count against the env's time limit. An episode that ends during them is reset
-    again. The actions come from a private copy of the action space seeded by
-    ``reset(seed=...)``, so an evaluation's perturbed starts do not depend on the policy.
-
-    Args:
-        env: the env to perturb.
-        steps: random actions after each reset (K >= 1).
-    """
-
-    def __init__(self, env: gym.Env, steps: int) -> None:
-        if steps < 1:
-            raise ValueError(f"PerturbedStart needs at least one random step, got {steps} (use no wrapper instead)")
-        super().__init__(env)
-        self.steps = steps
-        self._actions = copy.deepcopy(env.action_space)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        obs, info = self.env.reset(seed=seed, options=options)
-        if seed is not None:
-            self._actions.seed(seed)
-        for _ in range(1000):
-            for _ in range(self.steps):
-                obs, _, terminated, truncated, info = self.env.step(self._actions.sample())
-                if terminated or truncated:
-                    break
-            else:
-                return obs, info
-            obs, info = self.env.reset(options=options)
-        raise RuntimeError(f"1000 resets in a row ended within {self.steps} random steps")
 
 
 @dataclass

@@ -54,13 +54,8 @@ from common.errors import UserError
 from common.spaces import describe_space
 from common.validation import check_number
 from envs import make_env
-from rewards.learned import (
-    REWARD_FILE,
-    AbsorbAfterTermination,
-    build_reward_net,
-    read_reward_file,
-    save_reward_net,
-)
+from envs.wrappers import AbsorbAfterTermination
+from rewards.learned import REWARD_FILE, build_reward_net, read_reward_file, save_reward_net
 
 _SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 _BC = {"batch_size", "n_epochs", "n_batches", "learning_rate", "ent_weight", "l2_weight", "demo_episodes"}
@@ -292,7 +287,7 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
     imitation's variable-horizon guard is lifted (``allow_variable_horizon=True``) knowingly:
     with ``absorbing_steps > 0`` (the default) a terminated episode continues in an absorbing
     state and then ends as a bootstrapped truncation, so its end no longer leaks reward
-    information (:class:`rewards.learned.AbsorbAfterTermination`). ``absorbing_steps: 0``
+    information (:class:`envs.wrappers.AbsorbAfterTermination`). ``absorbing_steps: 0``
     leaves plain variable horizons and their leak (docs/imitation.md explains it).
     Saves the learned reward as ``RUN_DIR/reward_net.pt``.
     """

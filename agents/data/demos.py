@@ -155,7 +155,7 @@ def pad_absorbing(demos: Demos, steps: int, rng: np.random.Generator, action_spa
     """Append ``steps`` absorbing transitions to every *terminated* episode, which then ends truncated.
 
     The absorbing state repeats the final observation, takes random actions and has
-    reward 0: what :class:`rewards.learned.AbsorbAfterTermination` shows the learner, so
+    reward 0: what :class:`envs.wrappers.AbsorbAfterTermination` shows the learner, so
     expert and learner data describe the same task (see that class for why).
     """
     parts_obs, parts_acts, parts_rews, lengths = [], [], [], []

@@ -290,25 +290,6 @@ def test_train_script_learns_from_a_learned_reward_plus_shaping(adversarial_run:
     assert not (tmp_path / "bad").exists()
 
 
-def test_absorbing_wrapper_pads_termination_then_truncates() -> None:
-    from stable_baselines3.common.monitor import Monitor
-
-    from rewards.learned import AbsorbAfterTermination
-
-    env = AbsorbAfterTermination(Monitor(gym.make("CartPole-v1")), steps=3)
-    env.reset(seed=0)
-    t, terminated, truncated, info = 0, False, False, {}
-    while not info.get("episode"):
-        obs, _, terminated, truncated, info = env.step(0)
-        t += 1
-    length, final = info["episode"]["l"], obs
-    assert length == t and not terminated and not truncated  # Monitor saw the real end; the episode goes on
-    for k in range(3):
-        obs, reward, terminated, truncated, info = env.step(1)
-        assert info["absorbing"] and reward == 0.0 and (obs == final).all() and not terminated
-        assert truncated == (k == 2)
-
-
 # --------------------------------------------------------------------------- keyboard play
 
 
