@@ -37,6 +37,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepR
 
 from common.errors import UserError, closest_hint
 from rewards.curiosity_models import MODELS
+from rewards.env_reward import record_env_rewards
 from supervised.normalization import ObsNormalizer
 
 
@@ -116,8 +117,8 @@ class CuriosityBonus(VecEnvWrapper):
             bonus = np.zeros(self.num_envs)
         extrinsic = 0.0 if self.options.intrinsic_only else rewards
         self._episode += bonus
+        record_env_rewards(infos, rewards)
         for i, info in enumerate(infos):
-            info.setdefault("env_reward", float(rewards[i]))
             info["intrinsic_reward"] = float(bonus[i])
             if dones[i]:
                 info["episode_intrinsic"] = float(self._episode[i])

@@ -38,6 +38,7 @@ from common.errors import UserError
 from common.files import atomic_write
 from common.spaces import describe_space
 from envs.wrappers import AbsorbAfterTermination
+from rewards.env_reward import record_env_reward
 
 REWARD_FILE = "reward_net.pt"
 FORMAT, VERSION = "gymsuite-reward-net", 1
@@ -148,8 +149,7 @@ class LearnedReward(gym.Wrapper):
         learned = float(self.reward.predict_processed(np.asarray(self._obs)[None], np.asarray(action)[None],
                                                       np.asarray(obs)[None], np.array([terminated]))[0])
         self._obs = obs
-        info = dict(info)
-        info.setdefault("env_reward", float(reward))
+        info = record_env_reward(info, reward)
         info["learned_reward"] = learned
         new = self.scale * learned + (float(reward) if self.mode == "add" else 0.0)
         return obs, new, terminated, truncated, info

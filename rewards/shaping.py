@@ -37,6 +37,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from common.errors import UserError, closest_hint
 from common.files import load_yaml
 from rewards import potentials
+from rewards.env_reward import record_env_reward
 from rewards.potentials import Potential
 
 
@@ -206,8 +207,7 @@ class TermShaping(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         values = {t.name: float(t(obs, terminated, info)) for t in self.terms}
-        info = dict(info)
-        info.setdefault("env_reward", float(reward))  # an inner shaping wrapper already set it
+        info = record_env_reward(info, reward)  # unless an inner reward wrapper already did
         info["shaping"] = {**info.get("shaping", {}), **values}
         for name, value in values.items():
             self._episode[name] += value
