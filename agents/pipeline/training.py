@@ -93,6 +93,20 @@ def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
 
 
 def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Any]:
+    """The training env: the one place that decides the order of the reward wrappers.
+
+    From the env outwards::
+
+        VecNormalize(CuriosityBonus(VecFiniteGuard(VecEnv([
+            TermShaping(LearnedReward(AbsorbAfterTermination(Monitor(env)))), ...]))))
+
+    ``Monitor`` sits inside every reward wrapper (``make_env``), so logged and evaluated
+    returns are the env's own. The learned reward comes first, with the absorbing states it
+    was trained with; the shaping terms add "our own constraints" on top of it. Curiosity
+    needs the batch of N envs, so it wraps the ``VecEnv``; ``VecNormalize``, outermost,
+    scales the reward the agent finally trains on. The innermost reward wrapper records
+    ``info["env_reward"]`` (:mod:`rewards.env_reward`); the others keep it.
+    """
     hyper = cfg.hyperparams
     reward_wrappers = []
     if cfg.learned_reward:  # first, so that shaping terms add "our own constraints" on top of it
