@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -23,32 +22,13 @@ from supervised.cnn import IcmCnn, ImageEncoder
 from supervised.mlp import MlpBackbone, mlp
 from supervised.normalization import ObsNormalizer
 from supervised.trunk import SharedTrunk
+from tests.toy_envs import Corridor
 
 torch.set_num_threads(1)
 VECTOR = spaces.Box(-1.0, 1.0, (4,), np.float32)
 IMAGE_HWC = spaces.Box(0, 255, (12, 16, 3), np.uint8)
 IMAGE_CHW = spaces.Box(0, 255, (3, 12, 16), np.uint8)
 
-
-class Corridor(gym.Env):
-    """Three cells seen as a uint8 ``(12, 12, 3)`` image (the agent is a bright column); the right end pays 1."""
-
-    observation_space = spaces.Box(0, 255, (12, 12, 3), np.uint8)
-    action_space = spaces.Discrete(2)
-
-    def _image(self) -> np.ndarray:
-        img = np.zeros((12, 12, 3), np.uint8)
-        img[:, 4 * self.pos : 4 * self.pos + 4] = 255
-        return img
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.pos = 0
-        return self._image(), {}
-
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        self.pos = int(np.clip(self.pos + (1 if action else -1), 0, 2))
-        return self._image(), float(self.pos == 2), self.pos == 2, False, {}
 
 
 def features(backbone: Backbone, space: spaces.Space, obs: np.ndarray) -> torch.Tensor:
