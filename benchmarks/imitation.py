@@ -183,7 +183,9 @@ def record(expert_dir: Path, env: str, path: Path, episodes: int, reuse: bool) -
     """The expert's first ``episodes`` greedy episodes in ``path``, recorded anew unless ``reuse`` finds enough."""
     from imitation.data.wrappers import RolloutInfoWrapper
 
-    from agents.data.demos import load_demos, load_expert, record_demos, save_demos
+    from agents.data.demos import load_demos, save_demos
+    from agents.data.experts import load_expert
+    from agents.data.recording import record_demos
     from common.errors import UserError
     from envs import make_env
 

@@ -49,7 +49,9 @@ from stable_baselines3.common.utils import ConstantSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.algorithms.registry import AlgoSpec, register
-from agents.data.demos import Demos, load_demos, load_expert, pad_absorbing, save_demos, split_truncation
+from agents.data.demos import Demos, load_demos, pad_absorbing, save_demos
+from agents.data.experts import load_expert
+from agents.data.recording import split_truncation
 from common.errors import UserError
 from common.spaces import describe_space
 from common.validation import check_number

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents.data.demos import DemoRecorder, load_demos, pad_absorbing, save_demos
+from agents.data.demos import load_demos, pad_absorbing, save_demos
+from agents.data.recording import DemoRecorder
 from common.errors import UserError
 from envs import make_env
 from gymsuite import _cli, collect_demos, play, train
@@ -30,9 +32,7 @@ def controller(obs: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def expert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from agents.data.demos import linear_expert
-
+def expert(tmp_path_factory: pytest.TempPathFactory, linear_expert: Callable[..., PPO]) -> Path:
     run = tmp_path_factory.mktemp("expert") / "run"
     linear_expert("CartPole-v1", CARTPOLE_WEIGHTS, run)
     return run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,9 +48,8 @@ def test_report_is_generated_from_the_numbers(tmp_path: Path, bc_falls: bool) ->
     assert (tmp_path / "imitation.png").stat().st_size > 1000
 
 
-def test_quick_run_reuses_an_expert_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from agents.data.demos import linear_expert
-
+def test_quick_run_reuses_an_expert_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       linear_expert: Callable[..., object]) -> None:
     out = tmp_path / "out"
     linear_expert("CartPole-v1", CARTPOLE_WEIGHTS, out / "expert-CartPole-v1")  # a hand-made expert is usable
     assert bench.main(["--quick", "--envs", "CartPole-v1", "--algos", "bc", "dagger", "--episodes", "1",
