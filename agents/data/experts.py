@@ -5,16 +5,18 @@ Shapes: B a batch of observations, O the observation shape, A the action shape.
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import stable_baselines3 as sb3
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
+from agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError
 from common.errors import UserError
+from envs import make_env
 
 
 class ExpertPolicy(BasePolicy):
@@ -46,19 +48,22 @@ class ExpertPolicy(BasePolicy):
 def load_expert(target: str, env: str | None = None, algo: str | None = None) -> tuple[ExpertPolicy, str]:
     """Load a run directory or SB3 model zip as an :class:`ExpertPolicy`; returns it and its env spec.
 
+    Only the policy matters here, so a bare zip of an algorithm gymsuite does not train
+    (SAC, TD3) or cannot tell (A2C) still loads, by a class that restores its policy.
+
     Raises:
         UserError: nothing loadable at ``target``, or no env known for a bare zip.
     """
+    # Imported here: loading needs the algorithm registry, whose imitation algorithms import this module.
     from agents.pipeline.loading import load_agent, load_model_file
-    from envs import make_env
 
+    model: BaseAlgorithm | None
     try:
         agent = load_agent(target, algo=algo, env=env)
         model, env_spec = agent.model, agent.env
-    except UserError as err:
-        if "cannot tell which algorithm" not in err.message:
-            raise
-        model, env_spec = load_model_file(_sb3_class(Path(target)), Path(target)), env
+    except UnknownAlgorithmError as err:
+        info = err.model_file
+        model, env_spec = load_model_file(_policy_loader(info), info.path), env
     if env_spec is None:
         raise UserError(f"no environment known for {target} (a model file outside a run directory)",
                         "pass --env ENV")
@@ -71,16 +76,12 @@ def load_expert(target: str, env: str | None = None, algo: str | None = None) ->
     return ExpertPolicy(model.policy, obs_norm), env_spec
 
 
-def _sb3_class(path: Path) -> type:
-    """The SB3 class that saved ``path``, read from the policy class recorded in the zip."""
-    import stable_baselines3 as sb3
-
-    with zipfile.ZipFile(path) as archive:
-        module = json.loads(archive.read("data")).get("policy_class", {}).get("__module__", "")
-    for name in ("dqn", "sac", "td3", "ddpg"):
-        if f"stable_baselines3.{name}." in module:
-            return getattr(sb3, name.upper())
-    if module == "stable_baselines3.common.policies":  # actor-critic: PPO and A2C zips both load as PPO
+def _policy_loader(info: ModelFile) -> type[BaseAlgorithm]:
+    """An SB3 class whose ``load`` restores the policy in ``info.path``: its own, or PPO for any actor-critic."""
+    if info.algo_class is not None and hasattr(sb3, info.algo_class):
+        return getattr(sb3, info.algo_class)
+    if info.actor_critic:  # PPO and A2C (and other ActorCriticPolicy) zips all load as PPO
         return sb3.PPO
-    raise UserError(f"cannot tell which algorithm saved {path} (policy from {module or 'unknown module'})",
+    raise UserError(f"cannot tell which algorithm saved {info.path} "
+                    f"(policy from {info.policy_module or 'unknown module'})",
                     "pass --algo, or use the run directory the model came from")
