@@ -11,7 +11,7 @@ When no reward can be written, learn from an expert:
   which the expert scores higher than the learner; the learner (a PPO "generator")
   maximises it. AIRL's reward ``g(s, a)`` is meant to be reused (``rewards/learned.py``).
 
-Every one is an :class:`agents.algorithms.registry.AlgoSpec` whose ``cls`` is PPO: ``build`` makes the
+Every one is an :class:`agents.algorithms.spec.AlgoSpec` whose ``cls`` is PPO: ``build`` makes the
 PPO, ``learn`` runs imitation's trainer on it, so ``model.zip`` loads with ``PPO.load`` and
 ``evaluate.py``/``record_video.py`` work unchanged. ``model.num_timesteps`` (progress bar,
 evaluation and checkpoint frequencies, ``--timesteps``) counts, per algorithm:
@@ -48,7 +48,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.utils import ConstantSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.algorithms.registry import AlgoSpec, register
+from agents.algorithms.spec import AlgoSpec, Learn, TrainContext
 from agents.data.demos import Demos, load_demos, pad_absorbing, save_demos
 from agents.data.experts import load_expert
 from agents.data.recording import split_truncation
@@ -157,7 +157,7 @@ def _started(callback: BaseCallback, model: BaseAlgorithm) -> BaseCallback:
     return callback
 
 
-def _check_reward_options(algo: str, ctx: Any) -> None:
+def _check_reward_options(algo: str, ctx: TrainContext) -> None:
     if ctx.cfg.reward_shaping or ctx.cfg.curiosity or ctx.cfg.learned_reward:
         raise UserError(f"{algo} does not learn from the env's reward, so --reward-shaping/--curiosity/"
                         "--learned-reward do nothing",
@@ -165,7 +165,7 @@ def _check_reward_options(algo: str, ctx: Any) -> None:
                         "--learned-reward RUN_DIR --reward-shaping FILE")
 
 
-def _demos(algo: str, ctx: Any, opts: dict[str, Any], required: bool = True) -> Demos | None:
+def _demos(algo: str, ctx: TrainContext, opts: dict[str, Any], required: bool = True) -> Demos | None:
     if not ctx.cfg.demos:
         if not required:
             return None
@@ -203,7 +203,7 @@ def _bc_trainer(model: BaseAlgorithm, opts: dict[str, Any], demos: Demos | None,
         raise UserError(f"cannot train BC: {err}", "record more episodes or lower batch_size") from err
 
 
-def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: Any) -> BaseAlgorithm:
+def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: TrainContext) -> BaseAlgorithm:
     """Behaviour cloning on ``--demos``; ``num_timesteps`` counts demonstration samples."""
     _check_reward_options("bc", ctx)
     opts = options("bc", ctx.cfg.hyperparams)
@@ -227,7 +227,8 @@ def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback,
     return model
 
 
-def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: Any) -> BaseAlgorithm:
+def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback,
+                 ctx: TrainContext) -> BaseAlgorithm:
     """DAgger: the learner acts (with probability 1 - beta), the expert labels, BC retrains on all labels.
 
     Saves the aggregated, expert-labelled dataset as ``RUN_DIR/dagger_demos.npz``.
@@ -283,7 +284,7 @@ def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallb
 
 
 def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback,
-                      ctx: Any) -> BaseAlgorithm:
+                      ctx: TrainContext) -> BaseAlgorithm:
     """GAIL/AIRL: alternate a PPO round on the learned reward with discriminator updates.
 
     imitation's variable-horizon guard is lifted (``allow_variable_horizon=True``) knowingly:
@@ -356,14 +357,17 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
     return model
 
 
-def _spec(name: str, description: str, learn: Any) -> AlgoSpec:
+def _spec(name: str, description: str, learn: Learn) -> AlgoSpec:
     return AlgoSpec(name, PPO, _SPACES, description, build=functools.partial(_build, name),
                     extra_keys=KEYS[name], learn=learn)
 
 
-register(_spec("bc", "Behaviour cloning from --demos (imitation); saves a PPO", learn_bc))
-register(_spec("dagger", "DAgger: the learner drives, --expert labels (imitation); saves a PPO", learn_dagger))
-register(_spec("gail", "GAIL: adversarial imitation of --demos with a PPO generator (imitation)",
-               functools.partial(learn_adversarial, "gail")))
-register(_spec("airl", "AIRL: adversarial inverse RL from --demos, reusable reward (imitation)",
-               functools.partial(learn_adversarial, "airl")))
+#: The registry entries (agents/algorithms/registry.py).
+SPECS: tuple[AlgoSpec, ...] = (
+    _spec("bc", "Behaviour cloning from --demos (imitation); saves a PPO", learn_bc),
+    _spec("dagger", "DAgger: the learner drives, --expert labels (imitation); saves a PPO", learn_dagger),
+    _spec("gail", "GAIL: adversarial imitation of --demos with a PPO generator (imitation)",
+          functools.partial(learn_adversarial, "gail")),
+    _spec("airl", "AIRL: adversarial inverse RL from --demos, reusable reward (imitation)",
+          functools.partial(learn_adversarial, "airl")),
+)

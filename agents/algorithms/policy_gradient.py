@@ -46,7 +46,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F  # noqa: N812
 
 from agents.algorithms.advantages import ESTIMATORS, Estimator, Rollout, next_values_from
-from agents.algorithms.registry import AlgoSpec, register
+from agents.algorithms.spec import AlgoSpec
 from supervised.trunk import network_kwargs
 
 SelfPolicyGradient = TypeVar("SelfPolicyGradient", bound="PolicyGradient")
@@ -372,8 +372,10 @@ def _build_version(version: str, policy: str, env: Any, kwargs: dict[str, Any]) 
     return PolicyGradient(policy, env, **{**kwargs, "version": version})
 
 
-register(AlgoSpec("pg", PolicyGradient, ACTION_SPACES, "Policy gradient, course versions 0-4 (version=...)"))
-for _version, _estimator in ESTIMATORS.items():
-    register(AlgoSpec(f"pg{_version}", PolicyGradient, ACTION_SPACES,
-                      f"Policy gradient version {_version}: {_estimator.summary}",
-                      build=functools.partial(_build_version, _version)))
+#: The registry entries (agents/algorithms/registry.py): ``pg`` and one short name per version.
+SPECS: tuple[AlgoSpec, ...] = (
+    AlgoSpec("pg", PolicyGradient, ACTION_SPACES, "Policy gradient, course versions 0-4 (version=...)"),
+    *(AlgoSpec(f"pg{version}", PolicyGradient, ACTION_SPACES, f"Policy gradient version {version}: {estimator.summary}",
+               build=functools.partial(_build_version, version))
+      for version, estimator in ESTIMATORS.items()),
+)

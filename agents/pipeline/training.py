@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.algorithms import registry
+from agents.algorithms.spec import TrainContext
 from agents.pipeline.callbacks import Checkpoint, ProgressBar, save_checkpoint
 from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
@@ -34,21 +36,17 @@ from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
 from envs import make_env
 from envs.factory import is_custom
+from rewards.curiosity import CuriosityCallback
 
 EVAL_ENVS = 5
 
 
 @dataclass
-class TrainContext:
-    """What a run is made of; handed to algorithms with their own ``learn`` (imitation)."""
+class RunContext(TrainContext):
+    """The :class:`TrainContext` the pipeline builds, with its own config and run-directory types."""
 
     cfg: RunConfig
-    spec: registry.AlgoSpec
-    venv: VecEnv
-    model: BaseAlgorithm
     run: RunDir
-    callbacks: list[BaseCallback]
-    curiosity: Any = None  # the curiosity callback, which can save/load its model
 
 
 @dataclass
@@ -92,7 +90,7 @@ def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
         eval_env.obs_rms = train_norm.obs_rms.copy()
 
 
-def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Any]:
+def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, CuriosityCallback | None]:
     """The training env: the one place that decides the order of the reward wrappers.
 
     From the env outwards::
@@ -154,7 +152,7 @@ def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseA
                         "check the values of --hyperparams / the config file") from err
 
 
-def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, Any]:
+def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, CuriosityCallback | None]:
     """Steps 1-3: everything that can fail on bad input, before the run directory exists."""
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
@@ -181,7 +179,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
     except BaseException:
         venv.close()
         raise
-    ctx = TrainContext(cfg, spec, venv, model, run, [], curiosity)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity)
     try:
         return _learn(ctx)
     except UserError:
@@ -216,10 +214,10 @@ def resume(run_dir: str | Path) -> TrainResult:
         model.load_replay_buffer(replay)
     if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
         curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
-    return _learn(TrainContext(cfg, spec, venv, model, run, [], curiosity), resumed=True)
+    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity), resumed=True)
 
 
-def _learn(ctx: TrainContext, resumed: bool = False) -> TrainResult:
+def _learn(ctx: RunContext, resumed: bool = False) -> TrainResult:
     cfg, run, model = ctx.cfg, ctx.run, ctx.model
     csv = run.logs / "progress.csv"
     if resumed and csv.is_file():  # SB3 truncates progress.csv: keep the earlier segment
@@ -235,7 +233,8 @@ def _learn(ctx: TrainContext, resumed: bool = False) -> TrainResult:
     ckpt_freq = every if cfg.checkpoint_freq < 0 else cfg.checkpoint_freq
     # A checkpoint costs tens of milliseconds; by default short runs take one at most every 30 s.
     ckpt_gap = 30.0 if cfg.checkpoint_freq < 0 else 0.0
-    extras = {"_curiosity.pt": ctx.curiosity.save} if ctx.curiosity is not None else None
+    extras: dict[str, Callable[[Path], object]] | None = (
+        {"_curiosity.pt": ctx.curiosity.save} if ctx.curiosity is not None else None)
     callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras, ckpt_gap),
                  PeriodicEval(eval_env, run, eval_freq)]
     if ctx.curiosity is not None:
@@ -282,7 +281,7 @@ def _log_interval(model: BaseAlgorithm) -> int:
     return 4  # episodes, SB3's default for off-policy algorithms
 
 
-def _save_final(ctx: TrainContext) -> None:
+def _save_final(ctx: RunContext) -> None:
     model, run = ctx.model, ctx.run
     vecnorm = model.get_vec_normalize_env()
     if vecnorm is not None:
