@@ -20,7 +20,8 @@ evaluation and checkpoint frequencies, ``--timesteps``) counts, per algorithm:
 * dagger: env steps of DAgger's rollouts (each labelled by the expert);
 * gail/airl: the generator's env steps.
 
-Hyperparameters besides the run keys (``agents/hyperparams/<algo>.yml``): see :data:`KEYS`.
+Hyperparameters besides the run keys (``agents/hyperparams/<algo>.yml``): :class:`BCOptions`, :class:`DAggerOptions`,
+:class:`AdversarialOptions`.
 For bc/dagger ``batch_size``, ``n_epochs`` and ``learning_rate`` are BC's; for gail/airl
 every PPO argument configures the generator.
 """
@@ -28,11 +29,13 @@ every PPO argument configures the generator.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,33 +56,61 @@ from agents.data.demos import Demos, load_demos, pad_absorbing, save_demos
 from agents.data.experts import load_expert
 from agents.data.recording import split_truncation
 from common.errors import UserError
+from common.options import Rule, check_keys, option, parse, rules
 from common.spaces import describe_space
-from common.validation import check_number
 from envs import make_env
 from envs.wrappers import AbsorbAfterTermination
 from rewards.learned import REWARD_FILE, build_reward_net, read_reward_file, save_reward_net
 
 _SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
-_BC = {"batch_size", "n_epochs", "n_batches", "learning_rate", "ent_weight", "l2_weight", "demo_episodes"}
-_DAGGER = _BC | {"rollout_round_min_episodes", "rollout_round_min_timesteps", "beta_rampdown_rounds"}
-_ADVERSARIAL = {"demo_batch_size", "demo_episodes", "n_disc_updates_per_round", "gen_train_timesteps",
-                "gen_replay_buffer_capacity", "disc_learning_rate", "reward_net_kwargs", "absorbing_steps"}
+
+
+@dataclass(frozen=True)
+class BCOptions:
+    """bc's hyperparameters besides the policy network (``policy_kwargs``)."""
+
+    batch_size: int = option(32, "demonstration samples per BC step", Rule(int, low=1))
+    n_epochs: int | None = option(None, "passes over the demonstrations (or n_batches; bc without either: "
+                                  "--timesteps decides; dagger: 4 per round)", Rule(int, low=1, nullable=True))
+    n_batches: int | None = option(None, "BC steps (or n_epochs)", Rule(int, low=1, nullable=True))
+    learning_rate: float = option(1e-3, "Adam step size of BC", Rule(float, low=1e-12))
+    ent_weight: float = option(1e-3, "weight of the policy's entropy in BC's loss", Rule(float, low=0.0))
+    l2_weight: float = option(0.0, "weight of the L2 norm of the policy's weights in BC's loss", Rule(float, low=0.0))
+    demo_episodes: int = option(0, "use the first N demonstrated episodes (0: all)", Rule(int, low=0))
+
+
+@dataclass(frozen=True)
+class DAggerOptions(BCOptions):
+    """dagger's hyperparameters: BC's, and the length of a round and of the expert's part."""
+
+    rollout_round_min_episodes: int | None = option(3, "episodes at least per round", Rule(int, low=1, nullable=True))
+    rollout_round_min_timesteps: int = option(500, "env steps at least per round", Rule(int, low=1))
+    beta_rampdown_rounds: int = option(5, "rounds until the learner drives alone (beta from 1 to 0)", Rule(int, low=1))
+
+
+@dataclass(frozen=True)
+class AdversarialOptions:
+    """gail's and airl's hyperparameters besides the PPO generator's."""
+
+    demo_batch_size: int | None = option(None, "demonstrated transitions per discriminator batch (null: at most 512)",
+                                         Rule(int, low=1, nullable=True))
+    demo_episodes: int = option(0, "use the first N demonstrated episodes (0: all)", Rule(int, low=0))
+    n_disc_updates_per_round: int = option(16, "discriminator steps per round", Rule(int, low=1))
+    gen_train_timesteps: int | None = option(None, "generator env steps per round (null: one PPO rollout)",
+                                             Rule(int, low=1, nullable=True))
+    gen_replay_buffer_capacity: int | None = option(None, "generator samples the discriminator draws from "
+                                                    "(null: gen_train_timesteps)", Rule(int, low=1, nullable=True))
+    disc_learning_rate: float = option(3e-4, "Adam step size of the discriminator", Rule(float, low=1e-12))
+    reward_net_kwargs: dict[str, Any] = option(help="the reward network's options (keys: see _NET_KEYS)",
+                                               default_factory=dict)
+    absorbing_steps: int = option(32, "absorbing steps after a termination (0: none, variable horizons)",
+                                  Rule(int, low=0))
+
+
+_OPTIONS: dict[str, type] = {"bc": BCOptions, "dagger": DAggerOptions, "gail": AdversarialOptions,
+                             "airl": AdversarialOptions}
 #: Hyperparameters each algorithm takes besides PPO's constructor arguments and the run keys.
-KEYS: dict[str, frozenset[str]] = {"bc": frozenset(_BC), "dagger": frozenset(_DAGGER),
-                                   "gail": frozenset(_ADVERSARIAL), "airl": frozenset(_ADVERSARIAL)}
-_DEFAULTS: dict[str, Any] = {"batch_size": 32, "learning_rate": 1e-3, "ent_weight": 1e-3, "l2_weight": 0.0,
-                             "n_epochs": None, "n_batches": None, "demo_episodes": 0,
-                             "rollout_round_min_episodes": 3, "rollout_round_min_timesteps": 500,
-                             "beta_rampdown_rounds": 5, "demo_batch_size": None, "n_disc_updates_per_round": 16,
-                             "gen_train_timesteps": None, "gen_replay_buffer_capacity": None,
-                             "disc_learning_rate": 3e-4, "reward_net_kwargs": {}, "absorbing_steps": 32}
-# (kind, lower bound): an int or a number at least the bound.
-_CHECKS: dict[str, tuple[type, float]] = {
-    "n_batches": (int, 1), "demo_episodes": (int, 0), "demo_batch_size": (int, 1), "gen_train_timesteps": (int, 1),
-    "n_disc_updates_per_round": (int, 1), "gen_replay_buffer_capacity": (int, 1), "beta_rampdown_rounds": (int, 1),
-    "rollout_round_min_episodes": (int, 1), "rollout_round_min_timesteps": (int, 1), "ent_weight": (float, 0.0),
-    "l2_weight": (float, 0.0), "disc_learning_rate": (float, 1e-12), "learning_rate": (float, 1e-12),
-    "absorbing_steps": (int, 0)}
+KEYS: dict[str, frozenset[str]] = {algo: frozenset(rules(cls)) for algo, cls in _OPTIONS.items()}
 _NET_KEYS = {"gail": {"hid_sizes", "use_state", "use_action", "use_next_state", "use_done", "normalize_input"},
              "airl": {"reward_hid_sizes", "potential_hid_sizes", "use_state", "use_action", "use_next_state",
                       "use_done", "normalize_input"}}
@@ -88,24 +119,18 @@ _BC_PPO_KEYS = {"policy_kwargs", "seed", "device", "verbose"}
 
 
 def options(algo: str, hyper: dict[str, Any]) -> dict[str, Any]:
-    """``algo``'s own hyperparameters from ``hyper``, defaults filled in, validated.
+    """``algo``'s own hyperparameters (:class:`BCOptions` & co.) from ``hyper``, defaults filled in, validated.
 
     Raises:
         UserError: a bad value (naming the key and what it must be).
     """
-    opts = {k: hyper.get(k, _DEFAULTS[k]) for k in KEYS[algo]}
-    for key, value in opts.items():
-        if value is not None and key in _CHECKS:
-            check_number(key, value, *_CHECKS[key], owner=f" of {algo}")
+    opts = dataclasses.asdict(parse(_OPTIONS[algo], hyper, "hyperparameter", f" of {algo}", strict=False))
     if "reward_net_kwargs" in opts:
         net = opts["reward_net_kwargs"]
-        if not isinstance(net, dict) or set(net) - _NET_KEYS[algo]:
+        if not isinstance(net, dict):
             raise UserError(f"bad reward_net_kwargs for {algo}: {net!r}",
                             f"a mapping with keys among {', '.join(sorted(_NET_KEYS[algo]))}")
-    for key in ("n_epochs", "batch_size"):
-        if key in opts and opts[key] is not None and (not isinstance(opts[key], int) or opts[key] < 1):
-            raise UserError(f"bad value for hyperparameter {key!r} of {algo}: {opts[key]!r}",
-                            f"{key} must be a positive integer")
+        check_keys(net, sorted(_NET_KEYS[algo]), "reward_net_kwargs key", f" for {algo}")
     if algo in ("bc", "dagger") and opts["n_epochs"] is not None and opts["n_batches"] is not None:
         raise UserError(f"{algo} takes n_epochs or n_batches, not both",
                         "drop one (bc without either: --timesteps decides; dagger: 4 epochs per round)")

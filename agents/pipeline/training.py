@@ -34,6 +34,7 @@ from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
 from agents.pipeline.rundir import RunDir, default_run_dir
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
+from common.options import Rule, check, option
 from envs import make_env
 from envs.factory import is_custom
 from rewards.curiosity import CuriosityCallback
@@ -130,17 +131,18 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
     return venv, curiosity
 
 
+@dataclass(frozen=True)
+class LearnedRewardOptions:
+    """Options of ``--learned-reward`` (``--learned-reward-kwargs key=value``), for :func:`learned_reward_wrappers`."""
+
+    mode: str = option("replace", "replace the env's reward with the learned one, or add it",
+                       Rule(str, choices=("replace", "add")))
+    scale: float = option(1.0, "multiplies the learned reward", Rule(float))
+    absorbing: bool | None = option(None, "absorbing steps after termination (null: as the reward was learned)")
+
+
 def _learned_reward_options(cfg: RunConfig) -> dict[str, Any]:
-    opts = dict(cfg.learned_reward_kwargs)
-    unknown = set(opts) - {"mode", "scale", "absorbing"}
-    if unknown:
-        raise UserError(f"unknown learned-reward option(s): {', '.join(sorted(unknown))}",
-                        "valid options: mode=replace|add, scale=NUMBER, absorbing=true|false")
-    scale = opts.get("scale", 1.0)
-    if not isinstance(scale, int | float) or isinstance(scale, bool):
-        raise UserError(f"learned-reward scale must be a number, got {scale!r}",
-                        "e.g. --learned-reward-kwargs scale=0.5")
-    return opts
+    return check(LearnedRewardOptions, cfg.learned_reward_kwargs, "learned-reward option", listing="valid options")
 
 
 def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:

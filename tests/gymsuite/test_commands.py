@@ -40,7 +40,7 @@ def test_train_evaluate_record_round_trip(in_tmp: Path, capsys: pytest.CaptureFi
         (["--algo", "ppx", "--env", "CartPole-v1"], "unknown algorithm 'ppx'"),
         (["--algo", "dqn", "--env", "Pendulum-v1"], "dqn cannot act in Pendulum-v1"),
         (["--algo", "ppo", "--env", "CartPole-v1", "--hyperparams", "n_stepz=3"], "unknown hyperparameter 'n_stepz'"),
-        (["--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "-10"], "timesteps must be positive"),
+        (["--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "-10"], "timesteps must be an integer >= 0"),
         (["--algo", "ppo", "--env", "no_module_abc:Env"], "cannot import module"),
     ],
 )

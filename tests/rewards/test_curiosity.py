@@ -138,12 +138,12 @@ def test_save_load_restores_the_model(tmp_path: Path) -> None:
 @pytest.mark.parametrize("method, options, match", [
     ("icn", {}, "did you mean 'icm'"),
     ("icm", {"intrinsic_wieght": 1.0}, "did you mean 'intrinsic_weight'"),
-    ("icm", {"intrinsic_weight": "lots"}, "intrinsic_weight must be a number"),
-    ("icm", {"intrinsic_weight": -1}, "intrinsic_weight must be >= 0"),
-    ("icm", {"epochs": 0}, "epochs must be >= 1"),
+    ("icm", {"intrinsic_weight": "lots"}, "intrinsic_weight must be a finite number"),
+    ("icm", {"intrinsic_weight": -1}, "intrinsic_weight must be a finite number >= 0"),
+    ("icm", {"epochs": 0}, "epochs must be an integer >= 1"),
     ("icm", {"epochs": 1.5}, "epochs must be an integer"),
     ("icm", {"normalize": "yes"}, "normalize must be true or false"),
-    ("icm", {"gamma": 1.0}, "gamma must be in [0, 1)"),
+    ("icm", {"gamma": 1.0}, "gamma must be a number in [0, 1)"),
     ("rnd", {"beta": 0.5}, "applies only to icm"),
 ])
 def test_attach_errors(method: str, options: dict, match: str) -> None:
