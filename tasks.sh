@@ -4,7 +4,7 @@
 # pip and git one command does everything:
 #   ./tasks.sh demo    train PPO on CartPole-v1 and record its video (runs/demo)
 #   ./tasks.sh test    run the test suite
-#   ./tasks.sh lint    ruff
+#   ./tasks.sh lint    ruff, the import layers (import-linter) and types (mypy)
 #   ./tasks.sh bench [main|pg|rewards|imitation|all]
 #                      a benchmark (default main; each rewrites its section of BENCHMARKS.md)
 #   ./tasks.sh setup   only install
@@ -47,7 +47,9 @@ case "$cmd" in
     "$VENV/bin/python" -m pytest "$@" ;;
   lint)
     setup
-    "$VENV/bin/ruff" check . ;;
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/lint-imports"   # the layers (pyproject.toml [tool.importlinter])
+    "$VENV/bin/mypy" ;;        # types of the product packages (pyproject.toml [tool.mypy])
   bench)
     setup
     which=${1:-main}

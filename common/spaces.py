@@ -35,8 +35,8 @@ def show_space(desc: dict[str, Any]) -> str:
 def same_space(a: spaces.Space, b: spaces.Space) -> bool:
     if type(a) is not type(b):
         return False
-    if isinstance(a, spaces.Box):
+    if isinstance(a, spaces.Box) and isinstance(b, spaces.Box):
         return a.shape == b.shape
-    if isinstance(a, spaces.Discrete):
+    if isinstance(a, spaces.Discrete) and isinstance(b, spaces.Discrete):
         return a.n == b.n
     return a == b

@@ -161,8 +161,9 @@ def _registered(env_id: str) -> EnvFactory:
 
 
 def _call_factory(obj: Callable[..., gym.Env]) -> EnvFactory:
+    name = spec_name(obj)
     if inspect.isclass(obj) and not issubclass(obj, gym.Env):
-        raise UserError(f"{spec_name(obj)} is not a gymnasium.Env subclass", "inherit from gymnasium.Env")
+        raise UserError(f"{name} is not a gymnasium.Env subclass", "inherit from gymnasium.Env")
     accepts_render = _accepts(obj, "render_mode")
 
     def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:

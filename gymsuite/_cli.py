@@ -12,7 +12,7 @@ from collections.abc import Callable
 from common.errors import UserError
 
 
-def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
     """Call ``main(argv)`` and turn user errors into a message and an exit code."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args

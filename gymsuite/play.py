@@ -134,7 +134,7 @@ class Screen:
         pygame.init()
         pygame.display.set_caption(title)
         self.font = pygame.font.Font(None, 22)
-        self.window = None
+        self.window: Any = None  # the pygame display surface, made at the first frame's size
 
     def show(self, frame: np.ndarray, lines: list[str]) -> None:
         """Draw ``frame`` ``(H, W, 3)`` uint8 below ``lines`` of text."""
@@ -143,10 +143,11 @@ class Screen:
         top = 22 * len(lines) + 8
         if self.window is None:
             self.window = pg.display.set_mode((max(width, 480), height + top))
-        self.window.fill((255, 255, 255))
+        window = self.window
+        window.fill((255, 255, 255))
         for i, line in enumerate(lines):
-            self.window.blit(self.font.render(line, True, (0, 0, 0)), (6, 4 + 22 * i))
-        self.window.blit(pg.surfarray.make_surface(np.ascontiguousarray(frame.swapaxes(0, 1))), (0, top))
+            window.blit(self.font.render(line, True, (0, 0, 0)), (6, 4 + 22 * i))
+        window.blit(pg.surfarray.make_surface(np.ascontiguousarray(frame.swapaxes(0, 1))), (0, top))
         pg.display.flip()
 
     def close(self) -> None:
@@ -178,7 +179,7 @@ def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int 
             action = keymap.action(held, pressed, last)
             if action is not None:
                 obs, reward, terminated, truncated, _ = env.step(action)
-                recorder.add(action, reward, obs)
+                recorder.add(action, float(reward), obs)
                 last, ret = action, ret + float(reward)
                 if terminated or truncated:
                     recorder.end(terminated, truncated)
@@ -188,7 +189,7 @@ def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int 
                         obs, _ = env.reset()
                         recorder.start(obs)
             if screen is not None:
-                screen.show(env.render(), [keymap.help, "Esc/q: stop and save",
+                screen.show(np.asarray(env.render()), [keymap.help, "Esc/q: stop and save",
                                            f"episode {recorder.episodes + 1}/{episodes}   return {ret:.1f}"])
                 if rate and clock is not None:
                     clock.tick(rate)

@@ -37,7 +37,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepR
 
 from common.errors import UserError, closest_hint
 from common.options import Rule, option, parse
-from rewards.curiosity_models import MODELS
+from rewards.curiosity_models import MODELS, CuriosityModel
 from rewards.env_reward import record_env_rewards
 from supervised.normalization import ObsNormalizer
 
@@ -83,9 +83,10 @@ class CuriosityBonus(VecEnvWrapper):
         method: the model's name (saved with its state).
     """
 
-    def __init__(self, venv: VecEnv, model: torch.nn.Module, options: CuriosityOptions, method: str) -> None:
+    def __init__(self, venv: VecEnv, model: CuriosityModel, options: CuriosityOptions, method: str) -> None:
         super().__init__(venv)
         self.model, self.options, self.method = model, options, method
+        assert isinstance(venv.observation_space, spaces.Box), "attach() refuses other spaces"
         self.normalizer = ObsNormalizer(venv.observation_space, options.normalize)
         self.int_rms = RunningMeanStd(shape=())
         self._returns = np.zeros(self.num_envs)
@@ -109,8 +110,8 @@ class CuriosityBonus(VecEnvWrapper):
     def step_wait(self) -> VecEnvStepReturn:
         obs, rewards, dones, infos = self.venv.step_wait()
         next_obs = np.array(obs)  # (N, *O): the true s', not the next episode's first observation
-        for i in np.flatnonzero(dones):
-            next_obs[i] = infos[i]["terminal_observation"]
+        for done in np.flatnonzero(dones):
+            next_obs[done] = infos[done]["terminal_observation"]
         assert self._obs is not None and self._actions is not None, "step() before reset()"
         self.normalizer.update(next_obs)
         self._keep(self._obs, self._actions, next_obs)
@@ -277,7 +278,7 @@ def attach(venv: VecEnv, method: str, **options: Any) -> tuple[CuriosityBonus, C
                         "flatten or one-hot the observations with a gymnasium wrapper")
     if not isinstance(venv.action_space, spaces.Discrete | spaces.Box):
         raise UserError(f"curiosity handles Discrete or Box actions, got {venv.action_space}")
-    kwargs = {"features": opts.features, "hidden": opts.hidden}
+    kwargs: dict[str, Any] = {"features": opts.features, "hidden": opts.hidden}
     if name == "icm":
         kwargs["beta"] = opts.beta
     with torch.random.fork_rng():  # seeded weights without touching the global RNG

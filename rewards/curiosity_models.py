@@ -21,7 +21,7 @@ from supervised.mlp import mlp
 
 def action_size(space: spaces.Space) -> int:
     """Width A of the action encoding: ``n`` for ``Discrete`` (one-hot), the flat size for ``Box``."""
-    return int(space.n) if isinstance(space, spaces.Discrete) else int(np.prod(space.shape))
+    return int(space.n) if isinstance(space, spaces.Discrete) else int(np.prod(space.shape or ()))
 
 
 def encode_actions(actions: np.ndarray, space: spaces.Space) -> torch.Tensor:
@@ -135,4 +135,5 @@ class RawForward(nn.Module):
         return loss, {"forward_loss": loss.item()}
 
 
-MODELS: dict[str, type[nn.Module]] = {"icm": ICM, "rnd": RND, "raw": RawForward}
+CuriosityModel = ICM | RND | RawForward  # each maps normalised transitions to reward(...) and loss(...)
+MODELS: dict[str, type[CuriosityModel]] = {"icm": ICM, "rnd": RND, "raw": RawForward}

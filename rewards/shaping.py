@@ -268,7 +268,7 @@ class TermKeys:
     above: float = option(help="level: weight while the quantity is above this", rule=Rule(float, finite=True))
 
 
-_RULES = rules(TermKeys)
+_RULES = {key: rule for key, rule in rules(TermKeys).items() if rule is not None}
 _COMMON = {"kind", "weight"}
 _KINDS: dict[str, set[str]] = {
     "potential": _COMMON | {"potential", "gamma"},

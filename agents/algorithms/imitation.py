@@ -48,6 +48,7 @@ from imitation.util import networks
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.utils import ConstantSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
@@ -151,6 +152,13 @@ def _build(algo: str, policy: str, env: VecEnv, kwargs: dict[str, Any]) -> BaseA
     return PPO(policy, env, **{k: v for k, v in kwargs.items() if k in ppo_keys})
 
 
+def _ppo(model: BaseAlgorithm) -> PPO:
+    """The PPO that :func:`_build` made (the registry hands every algorithm's ``learn`` a ``BaseAlgorithm``)."""
+    if not isinstance(model, PPO):
+        raise TypeError(f"imitation learners train the PPO built by _build, not a {type(model).__name__}")
+    return model
+
+
 class _Forward(BaseCallback):
     """Hands a run's callbacks to many short ``model.learn`` calls (one per GAIL/AIRL round).
 
@@ -219,7 +227,7 @@ def _bc_trainer(model: BaseAlgorithm, opts: dict[str, Any], demos: Demos | None,
     lr = opts["learning_rate"]
     try:
         return bc.BC(observation_space=model.observation_space, action_space=model.action_space,
-                     rng=np.random.default_rng(seed), policy=model.policy,
+                     rng=np.random.default_rng(seed), policy=_ppo(model).policy,
                      demonstrations=demos.to_transitions() if demos is not None else None,
                      batch_size=int(opts["batch_size"] or 32), optimizer_kwargs={"lr": float(lr)},
                      ent_weight=float(opts["ent_weight"]), l2_weight=float(opts["l2_weight"]), device=model.device,
@@ -240,13 +248,12 @@ def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback,
         model.num_timesteps += batch
         callback.on_step()
 
-    if opts["n_epochs"] is not None:
-        length = {"n_epochs": int(opts["n_epochs"])}
-    else:
-        length = {"n_batches": int(opts["n_batches"] or math.ceil(total_timesteps / batch))}
+    n_epochs = None if opts["n_epochs"] is None else int(opts["n_epochs"])  # BC takes one of the two
+    n_batches = None if n_epochs is not None else int(opts["n_batches"] or math.ceil(total_timesteps / batch))
     try:
         with _quiet_bc_logging():
-            trainer.train(**length, on_batch_end=on_batch_end, progress_bar=False, log_interval=100)
+            trainer.train(n_epochs=n_epochs, n_batches=n_batches, on_batch_end=on_batch_end, progress_bar=False,
+                          log_interval=100)
     finally:
         callback.on_training_end()
     return model
@@ -333,7 +340,7 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
                             reward_wrappers=[functools.partial(AbsorbAfterTermination, steps=absorbing)])
     net_kwargs = dict(opts["reward_net_kwargs"])
     arch = {"algo": algo, "normalize_input": bool(net_kwargs.pop("normalize_input", True)), "net": net_kwargs,
-            "gamma": float(model.gamma), "absorbing_steps": absorbing,
+            "gamma": float(_ppo(model).gamma), "absorbing_steps": absorbing,
             "env": cfg.env, "observation_space": describe_space(ctx.venv.observation_space),
             "action_space": describe_space(ctx.venv.action_space)}
     reward_net = build_reward_net(arch, ctx.venv.observation_space, ctx.venv.action_space)
@@ -359,15 +366,17 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
     if rounds < 1:
         raise UserError(f"--timesteps {total_timesteps} is less than one {algo} round of {per_round} generator steps",
                         "raise --timesteps, or lower n_steps / n_envs / gen_train_timesteps")
-    trainer.gen_callback = CallbackList([trainer.gen_callback, _Forward(callback)])
+    # imitation types gen_callback as its own reward callback, but train_gen hands it to learn(), which takes any.
+    trainer.gen_callback = CallbackList([trainer.gen_callback, _Forward(callback)])  # type: ignore[assignment,list-item]
     # Each round's learn() would restart SB3's progress, and so any "lin_X" schedule: hold the
     # value of the whole run's progress instead (SB3's own ConstantSchedule, so zips stay plain).
-    originals = (model.lr_schedule, model.clip_range)
+    gen = _ppo(model)
+    originals: tuple[Schedule, Schedule] = (gen.lr_schedule, gen.clip_range)  # type: ignore[assignment]  # a schedule once set up
     save_every = max(rounds // 10, 1)
     try:
         for done in range(rounds):
             remaining = max(1.0 - model.num_timesteps / max(cfg.timesteps, 1), 0.0)
-            model.lr_schedule, model.clip_range = (ConstantSchedule(float(s(remaining))) for s in originals)
+            gen.lr_schedule, gen.clip_range = (ConstantSchedule(float(s(remaining))) for s in originals)
             trainer.train_gen(per_round)
             with networks.training(reward_net):
                 for _ in range(trainer.n_disc_updates_per_round):
@@ -376,7 +385,7 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
             if (done + 1) % save_every == 0:
                 save_reward_net(reward_file, reward_net, arch)
     finally:
-        model.lr_schedule, model.clip_range = originals
+        gen.lr_schedule, gen.clip_range = originals
         save_reward_net(reward_file, reward_net, arch)
         callback.on_training_end()
     return model

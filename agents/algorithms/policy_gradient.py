@@ -268,7 +268,7 @@ class PolicyGradient(OnPolicyAlgorithm):
         for idx in np.flatnonzero(truncated):
             obs = self.policy.obs_to_tensor(infos[idx]["terminal_observation"])[0]
             with th.no_grad():
-                out[idx] = self.policy.predict_values(obs).item()  # type: ignore[arg-type]
+                out[idx] = self.policy.predict_values(obs).item()
         return out
 
     def _estimate(self, buffer: RolloutBuffer, terminated: np.ndarray, truncated: np.ndarray,

@@ -160,7 +160,8 @@ def pad_absorbing(demos: Demos, steps: int, rng: np.random.Generator, action_spa
     parts_obs, parts_acts, parts_rews, lengths = [], [], [], []
     for traj, term in zip(demos.to_trajectories(), demos.terminated, strict=True):
         pad = steps if term else 0
-        parts_obs.append(np.concatenate([traj.obs, np.repeat(traj.obs[-1:], pad, axis=0)]))
+        obs = np.asarray(traj.obs)  # (T + 1, *O): these demos hold arrays, never dict observations
+        parts_obs.append(np.concatenate([obs, np.repeat(obs[-1:], pad, axis=0)]))
         extra = np.array([action_space.sample() for _ in range(pad)], dtype=demos.acts.dtype)
         parts_acts.append(np.concatenate([traj.acts, extra.reshape((pad, *demos.acts.shape[1:]))]))
         parts_rews.append(np.concatenate([traj.rews, np.zeros(pad, dtype=np.float32)]))

@@ -36,9 +36,12 @@ class ExpertPolicy(BasePolicy):
     def _predict(self, observation: Any, deterministic: bool = False) -> Any:  # pragma: no cover
         raise NotImplementedError("ExpertPolicy acts through predict()")
 
-    def predict(self, observation: np.ndarray, state: Any = None, episode_start: np.ndarray | None = None,
-                deterministic: bool = False) -> tuple[np.ndarray, Any]:
-        """Actions ``(B, *A)`` for raw observations ``(B, *O)``."""
+    def predict(self, observation: np.ndarray | dict[str, np.ndarray], state: Any = None,
+                episode_start: np.ndarray | None = None, deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        """Actions ``(B, *A)`` for raw observations ``(B, *O)`` (demonstrations hold arrays, never dicts)."""
+        if isinstance(observation, dict):
+            raise UserError("an expert for demonstrations needs array observations, not a Dict space",
+                            "flatten the observations with gymnasium.wrappers.FlattenObservation")
         self.queries += len(observation)
         if self.obs_norm is not None:
             observation = self.obs_norm.normalize_obs(observation)

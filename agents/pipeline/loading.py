@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from agents.algorithms import registry
 from agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
@@ -45,10 +46,11 @@ class LoadedAgent:
     run: RunDir | None = None
     hyperparams: dict[str, Any] | None = None
 
-    def act(self, obs: np.ndarray, venv: VecEnv, deterministic: bool = True) -> np.ndarray:
+    def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True) -> np.ndarray:
         """Actions ``(N, ...)`` for observations ``(N, ...)`` (random: sampled from the action space)."""
         if self.model is None:
             return np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
+        assert not isinstance(obs, tuple), "SB3 policies take array or dict observations"
         actions, _ = self.model.predict(obs, deterministic=deterministic)
         return actions
 

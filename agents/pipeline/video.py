@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,8 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
     """Play ``episodes`` episodes in one env and return its frames ``(H, W, 3)`` uint8, fps and returns."""
     venv = make_agent_env(agent, seed=seed, n_envs=1, render_mode="rgb_array")
     try:
-        fps = float(venv.metadata.get("render_fps") or 30)
+        render_fps: Any = venv.metadata.get("render_fps")
+        fps = float(render_fps or 30)
         frames: list[np.ndarray] = []
         returns: list[float] = []
         obs = venv.reset()
