@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     from agents.pipeline.config import parse_assignments
     from envs.check import check
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="gymsuite check-env", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("env")
     p.add_argument("--render", action="store_true", help="also check rgb_array rendering (needed for videos)")
     p.add_argument("--env-kwargs", nargs="+", default=[], metavar="KEY=VALUE")

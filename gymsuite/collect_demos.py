@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     from common.errors import UserError
     from envs import make_env
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="gymsuite collect-demos", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", help="expert: a run directory or an SB3 model .zip")
     p.add_argument("--episodes", type=int, default=10, help="episodes to record (default 10)")
     p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")

@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     from agents.pipeline.loading import load_agent, make_agent_env
     from common.errors import UserError
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="gymsuite evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", help="run directory, model .zip, or 'random'")
     p.add_argument("--env", help="environment (default: the run's)")
     p.add_argument("--algo", help="algorithm, for a bare model .zip outside a run directory")

@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     from agents.data.demos import save_demos
     from common.errors import UserError
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="gymsuite play", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", required=True, help="environment to play")
     p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
     p.add_argument("--episodes", type=int, default=3, help="episodes to play (default 3)")

@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     from agents.pipeline.loading import load_agent
     from agents.pipeline.video import record
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="gymsuite record", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", help="run directory, model .zip, or 'random'")
     p.add_argument("--env", help="environment (default: the run's; required for 'random')")
     p.add_argument("--algo", help="algorithm, for a bare model .zip outside a run directory")

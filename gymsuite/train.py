@@ -21,9 +21,10 @@ _OWN_FLAGS = {"hyperparams"}
 
 def parser() -> argparse.ArgumentParser:
     """The flags: one per :class:`agents.pipeline.config.RunConfig` field (its help), then the command's own."""
-    from agents.pipeline.config import RunConfig
+    from agents.pipeline.runconfig import RunConfig
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="gymsuite train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     settings = p.add_argument_group("run settings (also the keys of a --config file)")
     add_arguments(settings, RunConfig, skip=_OWN_FLAGS)
     command = p.add_argument_group("command")
@@ -39,11 +40,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)  # before the heavy imports, so --help answers at once
     from agents.algorithms import registry
     from agents.pipeline.config import RunConfig, build_config, parse_assignments
     from agents.pipeline.training import resume, train
 
-    args = parser().parse_args(argv)
     if args.list_algos:
         for name in registry.available():
             print(f"{name:10s} {registry.get(name).description}")

@@ -12,7 +12,6 @@ Unknown keys and bad values are rejected here, before anything touches the disk.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,10 @@ import yaml
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents.algorithms import registry
+from agents.pipeline.runconfig import FIELDS, RunConfig
 from common.errors import UserError
 from common.files import load_yaml, read_yaml
-from common.options import Rule, check, check_keys, check_value, option
+from common.options import Rule, check, check_keys, check_value
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
@@ -50,44 +50,6 @@ _NUMERIC: dict[str, Rule] = {
 _SCHEDULED = {"learning_rate", "clip_range", "clip_range_vf"}
 _ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU,
                 "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
-
-
-@dataclass
-class RunConfig:
-    """Everything needed to (re)run one training job; saved as the run's ``config.yaml``.
-
-    Each field is a key of a ``--config`` file and (except ``hyperparams``) a flag of ``train``,
-    whose ``--help`` is the fields' help.
-    """
-
-    algo: str = option(help="algorithm name (see --list-algos)")
-    env: str = option(help="env id, package.module:Class or path/to/file.py:Class")
-    timesteps: int = option(0, "environment steps to train; 0: tuned per env", Rule(int, low=0))
-    seed: int = option(0, "random seed for envs, networks and exploration")
-    n_envs: int = option(0, "parallel environments; 0: tuned per env", Rule(int, low=0))
-    hyperparams: dict[str, Any] = option(help="algorithm hyperparameters (agents/hyperparams/ALGO.yml)",
-                                         default_factory=dict)
-    eval_episodes: int = option(10, "episodes of the final evaluation", Rule(int, low=1))
-    eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off")
-    checkpoint_freq: int = option(-1, "env steps between checkpoints; -1: 10 per run")
-    reward_shaping: str | None = option(None, "YAML file of reward-shaping terms", metavar="FILE")
-    curiosity: str | None = option(None, "intrinsic reward: icm, rnd or raw")
-    curiosity_kwargs: dict[str, Any] = option(help="curiosity options (rewards.curiosity.CuriosityOptions)",
-                                              default_factory=dict)
-    learned_reward: str | None = option(None, "learn from the reward a gail/airl run learned", metavar="RUN_DIR")
-    learned_reward_kwargs: dict[str, Any] = option(help="learned-reward options: mode=replace|add, scale=NUMBER, "
-                                                   "absorbing=true|false", default_factory=dict)
-    demos: str | None = option(None, "demonstrations file (bc, dagger, gail, airl)")
-    expert: str | None = option(None, "expert run directory or model (dagger)")
-    check_env: bool = option(True, "check a custom env before training", flag="--no-check")
-    threads: int = option(1, "torch CPU threads (1 is fastest for small MLPs)", Rule(int, low=1))
-
-    @property
-    def n_timesteps(self) -> int:
-        return int(self.timesteps)
-
-
-FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:
