@@ -57,6 +57,7 @@ def test_tables_summarise_seeds() -> None:
 
 
 def test_full_mode_writes_its_section_plot_and_raw_results(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the plots need the bench extra")
     out = tmp_path / "BENCHMARKS.md"
     out.write_text("# bench\n\n<!-- BEGIN other -->\nkept\n<!-- END other -->\n")
     assert bench.main(["--seeds", "1", "--timesteps", "1500", "--envs", "CartPole-v1", "--algos", "0", "4", "a2c",

@@ -42,6 +42,7 @@ def test_quick_mode_trains_and_evaluates_through_the_pipeline(capsys: pytest.Cap
 
 
 def test_summary_and_table_from_results(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the plots need the bench extra")
     out = tmp_path / "BENCHMARKS.md"
     summary = bench.main(["--seeds", "3", "--first-seed", "7", "--envs", "MountainCar-v0", "--seeds-tv", "2",
                           "--benchmarks", str(out), "--plot", str(tmp_path / "plot.png")], run=fake_run)
