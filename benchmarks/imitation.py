@@ -39,6 +39,7 @@ import json
 import multiprocessing
 import time
 from dataclasses import asdict
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -260,7 +261,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, Expert], list[Result]]:
         return experts, results
     with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=8) as pool:
         waiting = {ejob.env: pool.apply_async(prepare_expert, (ejob,)) for ejob in todo}
-        running = []
+        running: list[AsyncResult[Result]] = []
         while waiting or running:
             for env, pending in list(waiting.items()):
                 if pending.ready():

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 RUN_ORDER = ["airl", "gail", "dagger", "bc"]  # slowest first, so that the pool ends with short runs
 STARTS = ("normal", "perturbed")
 # Random actions after each reset in the perturbed start. CartPole's random episodes last ~22
 # steps, so 10 leave the pole moving but mostly recoverable; Acrobot needs longer to swing.
 PERTURB_STEPS = {"CartPole-v1": 10, "Acrobot-v1": 20}
-QUICK_STEPS = {"ppo": {"CartPole-v1": 10_240, "Acrobot-v1": 32_768},  # --quick: smoke-test budgets
+QUICK_STEPS: dict[str, Any] = {"ppo": {"CartPole-v1": 10_240, "Acrobot-v1": 32_768},  # --quick: smoke-test budgets
                "bc": 5_000, "dagger": 1_500, "gail": 2_048, "airl": 2_048}
 TARGETS = [("CartPole-v1", "bc", 20), ("CartPole-v1", "gail", 5)]  # issue 5: >= 95% of the expert's return
 DEMO_EPISODES, DEMO_SEED = 20, 1_000  # recorded per expert (more if --episodes asks for more)

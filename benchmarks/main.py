@@ -116,6 +116,7 @@ def plain_sb3_run(command: Command, episodes: int) -> dict[str, float]:
     seconds = time.perf_counter() - start
     eval_env = make_vec_env(cfg.env, n_envs=1, seed=cfg.seed + 10_000, env_kwargs={"render_mode": None})
     if normalize:
+        assert isinstance(env, VecNormalize)
         eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
         eval_env.obs_rms = env.obs_rms
     returns, _ = evaluate_policy(model, eval_env, n_eval_episodes=episodes, return_episode_rewards=True)

@@ -272,7 +272,8 @@ def plot_curves(results: list[Result], envs: list[str], algos: list[str], path: 
             if not rs:
                 continue
             grid = np.linspace(0, rs[0].job.timesteps, 100)
-            ys = np.array([np.interp(grid, *zip(*r.curve, strict=True), left=np.nan) for r in rs])
+            ys = np.array([np.interp(grid, [s for s, _ in r.curve], [v for _, v in r.curve], left=np.nan)
+                           for r in rs])
             known = ~np.isnan(ys).all(axis=0)  # before any run's first 10 episodes there is nothing to plot
             median = np.full(len(grid), np.nan)
             median[known] = np.nanmedian(ys[:, known], axis=0)

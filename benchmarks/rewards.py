@@ -316,4 +316,5 @@ def main(argv: list[str] | None = None, run: Callable = run_all) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main() and 0)
+    main()
+    sys.exit(0)
