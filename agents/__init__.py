@@ -1,1 +1,2 @@
-"""Algorithms: the registry (``agents.algorithms.registry``), gymsuite's own algorithms and the training pipeline."""
+"""Agents: algorithms (``agents.algorithms``: the registry, policy gradient, imitation adapters),
+demonstration data (``agents.data``) and the run pipeline (``agents.pipeline``)."""

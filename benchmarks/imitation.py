@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import functools
 import json
 import multiprocessing
@@ -43,7 +42,6 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
 import numpy as np
 
 from benchmarks import benchlib
@@ -63,47 +61,13 @@ from benchmarks.imitation_setup import (
     Result,
     safe,
 )
+from envs.wrappers import PerturbedStart
 from gymsuite import _cli
 
 if TYPE_CHECKING:
     from agents.data.demos import Demos
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class PerturbedStart(gym.Wrapper):
-    """After each reset, play ``steps`` uniformly random actions before handing the env over.
-
-    Put inside ``Monitor`` (``make_env(wrappers=[...])``), the random steps are not scored,
-    but they count against the env's time limit. An episode that ends during them is reset
-    again. The actions come from a private copy of the action space seeded by
-    ``reset(seed=...)``, so an evaluation's perturbed starts do not depend on the policy.
-
-    Args:
-        env: the env to perturb.
-        steps: random actions after each reset (K >= 1).
-    """
-
-    def __init__(self, env: gym.Env, steps: int) -> None:
-        if steps < 1:
-            raise ValueError(f"PerturbedStart needs at least one random step, got {steps} (use no wrapper instead)")
-        super().__init__(env)
-        self.steps = steps
-        self._actions = copy.deepcopy(env.action_space)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        obs, info = self.env.reset(seed=seed, options=options)
-        if seed is not None:
-            self._actions.seed(seed)
-        for _ in range(1000):
-            for _ in range(self.steps):
-                obs, _, terminated, truncated, info = self.env.step(self._actions.sample())
-                if terminated or truncated:
-                    break
-            else:
-                return obs, info
-            obs, info = self.env.reset(options=options)
-        raise RuntimeError(f"1000 resets in a row ended within {self.steps} random steps")
 
 
 # ----------------------------------------------------------------- measuring
@@ -157,7 +121,7 @@ def start_distance(env: str, demo_obs: np.ndarray, starts: int = 200) -> dict[st
 def usable_expert(run_dir: Path, env: str, timesteps: int) -> bool:
     """A run on ``env`` that finished this budget (``eval.json`` is written last), or a hand-made expert.
 
-    A hand-made expert (``agents.data.demos.linear_expert``) has a ``config.yaml`` without ``timesteps``.
+    A hand-made expert (e.g. the tests' ``linear_expert``) has a ``config.yaml`` without ``timesteps``.
     """
     from common.errors import UserError
     from common.files import read_yaml
@@ -175,7 +139,9 @@ def record(expert_dir: Path, env: str, path: Path, episodes: int, reuse: bool) -
     """The expert's first ``episodes`` greedy episodes in ``path``, recorded anew unless ``reuse`` finds enough."""
     from imitation.data.wrappers import RolloutInfoWrapper
 
-    from agents.data.demos import load_demos, load_expert, record_demos, save_demos
+    from agents.data.demos import load_demos, save_demos
+    from agents.data.experts import load_expert
+    from agents.data.recording import record_demos
     from common.errors import UserError
     from envs import make_env
 

@@ -5,7 +5,7 @@
     python scripts/collect_demos.py expert.zip --env LunarLander-v3 --episodes 5 --out ll.npz
 
 The expert is a run directory or any stable-baselines3 model zip (a zip outside a run
-directory needs --env). The file format is described in agents/demos.py and docs/imitation.md.
+directory needs --env). The file format is described in agents/data/demos.py and docs/imitation.md.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from gymsuite import _cli
 def main(argv: list[str] | None = None) -> int:
     from imitation.data.wrappers import RolloutInfoWrapper
 
-    from agents.data.demos import load_expert, record_demos, save_demos
+    from agents.data.demos import save_demos
+    from agents.data.experts import load_expert
+    from agents.data.recording import record_demos
     from common.errors import UserError
     from envs import make_env
 

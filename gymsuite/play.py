@@ -156,7 +156,7 @@ class Screen:
 def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int | None = None,
          fps: int | None = None, show: bool = True) -> Any:
     """Let a person play ``episodes`` episodes; returns the complete ones as :class:`agents.data.demos.Demos`."""
-    from agents.data.demos import DemoRecorder
+    from agents.data.recording import DemoRecorder
     from envs.factory import make_one
 
     env = make_one(env_name, render_mode="rgb_array" if show else None)

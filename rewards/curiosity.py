@@ -23,7 +23,7 @@ Shapes: N envs, B batch of transitions, O observation.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,9 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from common.errors import UserError, closest_hint
+from common.options import Rule, option, parse
 from rewards.curiosity_models import MODELS
+from rewards.env_reward import record_env_rewards
 from supervised.normalization import ObsNormalizer
 
 
@@ -44,19 +46,22 @@ from supervised.normalization import ObsNormalizer
 class CuriosityOptions:
     """Options of :func:`attach` (``--curiosity-kwargs key=value``)."""
 
-    intrinsic_weight: float = field(default=1.0, metadata={"help": "scale of the intrinsic reward added"})
-    intrinsic_only: bool = field(default=False, metadata={"help": "drop the env reward (Mario without reward)"})
-    normalize: bool = field(default=True, metadata={
-        "help": "divide r_int by the running std of intrinsic returns and whiten vector obs (RND)"})
-    gamma: float = field(default=0.99, metadata={"help": "discount of the intrinsic returns used to normalise"})
-    features: int = field(default=64, metadata={"help": "feature size F of the encoder / RND target"})
-    hidden: int = field(default=128, metadata={"help": "hidden width of the MLPs"})
-    learning_rate: float = field(default=1e-3, metadata={"help": "Adam step size of the curiosity model"})
-    epochs: int = field(default=2, metadata={"help": "passes over the collected transitions per update"})
-    batch_size: int = field(default=256, metadata={"help": "minibatch size of the curiosity update"})
-    update_every: int = field(default=256, metadata={"help": "train once this many transitions are collected"})
-    beta: float = field(default=0.2, metadata={"help": "icm only: forward-loss weight (1-beta: inverse)"})
-    seed: int | None = field(default=None, metadata={"help": "seed of the model's initial weights"})
+    intrinsic_weight: float = option(1.0, "scale of the intrinsic reward added", Rule(float, low=0, finite=True))
+    intrinsic_only: bool = option(False, "drop the env reward (Mario without reward)", Rule(bool))
+    normalize: bool = option(True, "divide r_int by the running std of intrinsic returns and whiten vector obs (RND)",
+                             Rule(bool))
+    gamma: float = option(0.99, "discount of the intrinsic returns used to normalise",
+                          Rule(float, low=0, high=1, high_open=True, finite=True))
+    features: int = option(64, "feature size F of the encoder / RND target", Rule(int, low=1))
+    hidden: int = option(128, "hidden width of the MLPs", Rule(int, low=1))
+    learning_rate: float = option(1e-3, "Adam step size of the curiosity model",
+                                  Rule(float, low=0, low_open=True, finite=True))
+    epochs: int = option(2, "passes over the collected transitions per update", Rule(int, low=1))
+    batch_size: int = option(256, "minibatch size of the curiosity update", Rule(int, low=1))
+    update_every: int = option(256, "train once this many transitions are collected", Rule(int, low=1))
+    beta: float = option(0.2, "icm only: forward-loss weight (1-beta: inverse)",
+                         Rule(float, low=0, high=1, finite=True))
+    seed: int | None = option(None, "seed of the model's initial weights", Rule(int, low=0, nullable=True))
 
 
 _METHOD_ONLY = {"beta": "icm"}
@@ -116,8 +121,8 @@ class CuriosityBonus(VecEnvWrapper):
             bonus = np.zeros(self.num_envs)
         extrinsic = 0.0 if self.options.intrinsic_only else rewards
         self._episode += bonus
+        record_env_rewards(infos, rewards)
         for i, info in enumerate(infos):
-            info.setdefault("env_reward", float(rewards[i]))
             info["intrinsic_reward"] = float(bonus[i])
             if dones[i]:
                 info["episode_intrinsic"] = float(self._episode[i])
@@ -284,31 +289,8 @@ def attach(venv: VecEnv, method: str, **options: Any) -> tuple[CuriosityBonus, C
 
 
 def _options(method: str, given: dict[str, Any]) -> CuriosityOptions:
-    fields = {f.name: f for f in dataclasses.fields(CuriosityOptions)}
-    for key, value in given.items():
-        if key not in fields:
-            raise UserError(f"unknown curiosity option {key!r}", closest_hint(key, fields, "options"))
-        if key in _METHOD_ONLY and method != _METHOD_ONLY[key]:
+    for key in given.keys() & _METHOD_ONLY.keys():
+        if method != _METHOD_ONLY[key]:
             raise UserError(f"curiosity option {key!r} applies only to {_METHOD_ONLY[key]}, not {method}",
                             f"drop {key}=...")
-        _check_value(key, value)
-    return CuriosityOptions(**given)
-
-
-def _check_value(key: str, value: Any) -> None:
-    if key in ("intrinsic_only", "normalize"):
-        if not isinstance(value, bool):
-            raise UserError(f"curiosity option {key} must be true or false, got {value!r}")
-        return
-    if key == "seed" and value is None:
-        return
-    ints = ("features", "hidden", "epochs", "batch_size", "update_every", "seed")
-    kind = int if key in ints else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value):
-        raise UserError(f"curiosity option {key} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
-    low_ok = {"intrinsic_weight": value >= 0, "gamma": 0 <= value < 1, "learning_rate": value > 0,
-              "beta": 0 <= value <= 1, "seed": value >= 0}.get(key, value >= 1)
-    if not low_ok:
-        rule = {"intrinsic_weight": ">= 0", "gamma": "in [0, 1)", "learning_rate": "> 0", "beta": "in [0, 1]",
-                "seed": ">= 0"}.get(key, ">= 1")
-        raise UserError(f"curiosity option {key} must be {rule}, got {value!r}")
+    return parse(CuriosityOptions, given, "curiosity option", listing="options")

@@ -15,7 +15,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from supervised.cnn import make_encoder
+from supervised.backbones import make_encoder
 from supervised.mlp import mlp
 
 
@@ -55,8 +55,8 @@ class ICM(nn.Module):
         self.action_space, self.beta = action_space, beta
         n_act = action_size(action_space)
         self.encoder = make_encoder(obs_space, features, hidden)
-        self.inverse = mlp(2 * features, hidden, n_act)
-        self.forward_model = mlp(features + n_act, hidden, features)
+        self.inverse = mlp([2 * features, hidden, n_act])
+        self.forward_model = mlp([features + n_act, hidden, features])
 
     def _errors(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,7 +121,7 @@ class RawForward(nn.Module):
         super().__init__()
         self.action_space = action_space
         self.encoder = make_encoder(obs_space, features, hidden, layers=1)
-        self.decoder = mlp(features + action_size(action_space), hidden, int(np.prod(obs_space.shape)))
+        self.decoder = mlp([features + action_size(action_space), hidden, int(np.prod(obs_space.shape))])
 
     def reward(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor) -> torch.Tensor:
         """Prediction error on the raw next observation, ``(B,)``."""

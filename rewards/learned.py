@@ -37,63 +37,12 @@ from imitation.util import networks
 from common.errors import UserError
 from common.files import atomic_write
 from common.spaces import describe_space
+from envs.wrappers import AbsorbAfterTermination
+from rewards.env_reward import record_env_reward
 
 REWARD_FILE = "reward_net.pt"
 FORMAT, VERSION = "gymsuite-reward-net", 1
 _TRAIN_HINT = "train one with: python scripts/train.py --algo gail --env ENV --demos FILE"
-
-
-class AbsorbAfterTermination(gym.Wrapper):
-    """After termination, ``steps`` steps in an absorbing state, then a time-limit truncation.
-
-    Why: imitation's GAIL/AIRL refuse episodes of different lengths by default, for good
-    reason: when the policy decides when an episode ends, the end itself carries reward
-    information. GAIL's reward ``-log(1 - D)`` is always positive, so with plain variable
-    horizons every agent is paid just for staying alive (CartPole's whole task, whatever
-    the discriminator learned) and is kept from finishing (an Acrobot swing-up or a
-    LunarLander landing ends the episode). Padding every episode to the time limit fixes
-    that but makes a CartPole learner that falls after 20 steps spend 480 more in the
-    padding (about 20 times the env steps).
-
-    Here a terminated episode goes on in an absorbing state: the final observation
-    repeated, actions ignored, env reward 0, for ``steps`` steps, and then ends as a
-    *truncation*, so PPO bootstraps ``V(absorbing)`` and the absorbing state lasts forever
-    as far as returns are concerned: the episode's end carries no information any more.
-    The discriminator learns the absorbing state's reward from data (expert demos are
-    padded the same way by :func:`agents.data.demos.pad_absorbing`): low when the expert never
-    terminates (CartPole), high when terminating is the expert's goal (Acrobot).
-    Kostrikov et al. 2019, "Discriminator-Actor-Critic", section 4.2 (absorbing states).
-
-    Put it outside ``Monitor``: Monitor still sees the real episode end, so logged returns
-    and lengths stay the env's own. ``info["absorbing"]`` is True during the padding.
-
-    Args:
-        env: the environment.
-        steps: absorbing steps after a termination (PPO's critic learns their value
-            faster with more; 32 with gamma 0.98 covers half of the discounted weight).
-    """
-
-    def __init__(self, env: gym.Env, steps: int) -> None:
-        super().__init__(env)
-        if steps < 1:
-            raise UserError(f"absorbing steps must be a positive number, got {steps}")
-        self.steps = int(steps)
-        self._left = 0
-        self._absorbing: Any = None
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        self._absorbing = None
-        return self.env.reset(seed=seed, options=options)
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        if self._absorbing is not None:
-            self._left -= 1
-            return self._absorbing, 0.0, False, self._left <= 0, {"absorbing": True}
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        if terminated:
-            self._absorbing, self._left = np.array(obs, copy=True), self.steps
-            return obs, reward, False, False, info
-        return obs, reward, terminated, truncated, info
 
 
 def build_reward_net(arch: dict[str, Any], observation_space: gym.Space, action_space: gym.Space
@@ -200,8 +149,7 @@ class LearnedReward(gym.Wrapper):
         learned = float(self.reward.predict_processed(np.asarray(self._obs)[None], np.asarray(action)[None],
                                                       np.asarray(obs)[None], np.array([terminated]))[0])
         self._obs = obs
-        info = dict(info)
-        info.setdefault("env_reward", float(reward))
+        info = record_env_reward(info, reward)
         info["learned_reward"] = learned
         new = self.scale * learned + (float(reward) if self.mode == "add" else 0.0)
         return obs, new, terminated, truncated, info

@@ -34,9 +34,11 @@ import numpy as np
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from common.errors import UserError, closest_hint
+from common.errors import UserError
 from common.files import load_yaml
+from common.options import Rule, check_keys, check_value, option, rules
 from rewards import potentials
+from rewards.env_reward import record_env_reward
 from rewards.potentials import Potential
 
 
@@ -206,8 +208,7 @@ class TermShaping(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         values = {t.name: float(t(obs, terminated, info)) for t in self.terms}
-        info = dict(info)
-        info.setdefault("env_reward", float(reward))  # an inner shaping wrapper already set it
+        info = record_env_reward(info, reward)  # unless an inner reward wrapper already did
         info["shaping"] = {**info.get("shaping", {}), **values}
         for name, value in values.items():
             self._episode[name] += value
@@ -249,6 +250,25 @@ def _check_obs_term(term: Term, space: gym.Space) -> None:
 
 # --------------------------------------------------------------------------- YAML loading
 
+_DISCOUNT = "use the agent's discount factor"
+
+
+@dataclass(frozen=True)
+class TermKeys:
+    """The keys of a shaping file: ``gamma`` at the top, and those of a term (which ones a kind takes: ``_KINDS``)."""
+
+    kind: str = option(help="potential, living, progress, level or event")
+    weight: float = option(help="the term's scale (potential: 1 when left out)", rule=Rule(float, finite=True))
+    potential: str = option(help="a built-in potential or package.module:function")
+    gamma: float = option(help="discount of potential terms: the agent's (default: the file's, else 0.99)",
+                          rule=Rule(float, low=0.0, low_open=True, high=1.0, finite=True))
+    info: str = option(help="the info key to read")
+    obs: int = option(help="the index to read in the flattened observation", rule=Rule(int, low=0))
+    below: float = option(help="level: weight while the quantity is below this", rule=Rule(float, finite=True))
+    above: float = option(help="level: weight while the quantity is above this", rule=Rule(float, finite=True))
+
+
+_RULES = rules(TermKeys)
 _COMMON = {"kind", "weight"}
 _KINDS: dict[str, set[str]] = {
     "potential": _COMMON | {"potential", "gamma"},
@@ -281,10 +301,8 @@ def load_shaping(config: str | Any) -> list[Callable[[gym.Env], gym.Env]]:
     data, where = _read(config)
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping with a 'terms' table, got {type(data).__name__}")
-    _no_unknown(data, _TOP, where)
-    gamma = _number(data, "gamma", where, default=0.99)
-    if not 0.0 < gamma <= 1.0:
-        raise UserError(f"{where}: gamma must be in (0, 1], got {gamma}", "use the agent's discount factor")
+    check_keys(data, sorted(_TOP), "key", f" in {where}", "allowed keys")
+    gamma = _number(data, "gamma", f"{where}: gamma", default=0.99, advice=_DISCOUNT)
     terms = data.get("terms")
     if not isinstance(terms, dict) or not terms:
         raise UserError(f"{where}: 'terms' must be a non-empty mapping of name -> term",
@@ -311,8 +329,8 @@ def _term(name: str, spec: Any, gamma: float, where: str) -> Term:
     kind = spec.get("kind")
     if kind not in _KINDS:
         raise UserError(f"{where}.kind: unknown kind {kind!r}", f"choose one of: {', '.join(_KINDS)}")
-    _no_unknown(spec, _KINDS[kind], where)
-    weight = _number(spec, "weight", where, default=1.0 if kind == "potential" else None)
+    check_keys(spec, sorted(_KINDS[kind]), "key", f" in {where}", "allowed keys")
+    weight = _number(spec, "weight", f"{where}.weight", default=1.0 if kind == "potential" else None)
     if kind == "potential":
         if "potential" not in spec:
             raise UserError(f"{where}.potential is missing", f"built-ins: {', '.join(potentials.BUILTIN)}")
@@ -320,9 +338,7 @@ def _term(name: str, spec: Any, gamma: float, where: str) -> Term:
             potential = potentials.resolve(spec["potential"])
         except UserError as err:
             raise UserError(f"{where}.potential: {err.message}", err.hint) from err
-        term_gamma = _number(spec, "gamma", where, default=gamma)
-        if not 0.0 < term_gamma <= 1.0:
-            raise UserError(f"{where}.gamma must be in (0, 1], got {term_gamma}", "use the agent's discount factor")
+        term_gamma = _number(spec, "gamma", f"{where}.gamma", default=gamma, advice=_DISCOUNT)
         return PotentialTerm(name, potential, term_gamma, weight)
     if kind == "living":
         return LivingTerm(name, weight)
@@ -336,8 +352,8 @@ def _term(name: str, spec: Any, gamma: float, where: str) -> Term:
         return ProgressTerm(name, source, weight)
     if "below" in spec and "above" in spec:
         raise UserError(f"{where}: give at most one of 'below' and 'above'")
-    below = _number(spec, "below", where, default=math.nan)
-    above = _number(spec, "above", where, default=math.nan)
+    below = _number(spec, "below", f"{where}.below", default=math.nan)
+    above = _number(spec, "above", f"{where}.above", default=math.nan)
     return LevelTerm(name, source, weight, None if math.isnan(below) else below, None if math.isnan(above) else above)
 
 
@@ -345,30 +361,19 @@ def _source(spec: dict, where: str) -> Source:
     if ("info" in spec) == ("obs" in spec):
         raise UserError(f"{where}: give exactly one of 'info: KEY' or 'obs: INDEX' for the quantity to read")
     if "obs" in spec:
-        index = spec["obs"]
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise UserError(f"{where}.obs must be a non-negative integer index, got {index!r}")
-        return Source("obs", index)
+        return Source("obs", check_value("obs", spec["obs"], _RULES["obs"], f"{where}.obs"))
     if not isinstance(spec["info"], str) or not spec["info"]:
         raise UserError(f"{where}.info must be an info key (a string), got {spec['info']!r}")
     return Source("info", spec["info"])
 
 
-def _number(spec: dict, key: str, where: str, default: float | None) -> float:
+def _number(spec: dict, key: str, path: str, default: float | None, advice: str = "") -> float:
+    """``spec[key]`` checked against its rule in :class:`TermKeys` (``path`` names it: ``file: terms.a.weight``)."""
     if key not in spec:
         if default is None:
-            raise UserError(f"{where}.{key} is missing", f"add e.g. {key}: 0.1")
+            raise UserError(f"{path} is missing", f"add e.g. {key}: 0.1")
         return default
-    value = spec[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise UserError(f"{where}.{key} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _no_unknown(spec: dict, allowed: set[str], where: str) -> None:
-    for key in spec:
-        if key not in allowed:
-            raise UserError(f"{where}: unknown key {key!r}", closest_hint(key, sorted(allowed), "allowed keys"))
+    return float(check_value(key, spec[key], _RULES[key], path, advice))
 
 
 # --------------------------------------------------------------------------- logging

@@ -41,10 +41,10 @@ class ObsNormalizer:
         if self.image:
             x = torch.as_tensor(obs, dtype=torch.float32) / 255.0
             return x.permute(0, 3, 1, 2) if self.channels_last else x  # (B, H, W, C) -> (B, C, H, W)
-        x = np.asarray(obs, dtype=np.float32)
+        vectors = np.asarray(obs, dtype=np.float32)
         if self.normalize:
-            x = np.clip((x - self.rms.mean) / np.sqrt(self.rms.var + 1e-8), -5.0, 5.0)
-        return torch.as_tensor(x, dtype=torch.float32).reshape(len(x), -1)
+            vectors = np.clip((vectors - self.rms.mean) / np.sqrt(self.rms.var + 1e-8), -5.0, 5.0)
+        return torch.as_tensor(vectors, dtype=torch.float32).reshape(len(vectors), -1)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {"mean": torch.as_tensor(self.rms.mean), "var": torch.as_tensor(self.rms.var),

@@ -1,32 +1,35 @@
-"""The shared actor-critic trunk: an MLP features extractor ``(B, *obs_shape) -> (B, net_arch[-1])``."""
+"""The shared actor-critic trunk (course RL 3: "share the first layers"): the mlp backbone under both heads.
+
+``(B, *O) -> (B, net_arch[-1])``, B batch, O observation.
+"""
 
 from __future__ import annotations
 
-import torch as th
-from gymnasium import spaces
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, create_mlp, get_flattened_obs_dim
+from typing import Any
+
 from torch import nn
 
-DEFAULT_NET_ARCH = [64, 64]
+from supervised.mlp import DEFAULT_NET_ARCH, MlpBackbone
+
+SharedTrunk = MlpBackbone
+"""The trunk is the mlp backbone; models saved with ``supervised.trunk.SharedTrunk`` still load."""
 
 
-class SharedTrunk(BaseFeaturesExtractor):
-    """An MLP trunk that the actor and the critic share (course RL 3: "share the first layers").
+def network_kwargs(policy_kwargs: dict[str, Any] | None, share_trunk: bool) -> dict[str, Any]:
+    """``policy_kwargs`` with ``net_arch`` made explicit, and mapped onto a shared trunk when asked.
 
-    Args:
-        observation_space: flattened to ``O`` inputs.
-        net_arch: hidden layer widths; the last one is the feature width.
-        activation_fn: after every layer.
+    Separate networks: ``net_arch=[64, 64]`` gives actor and critic two hidden layers
+    each. Shared trunk: the same layers become one :class:`SharedTrunk` feature
+    extractor, followed by linear action and value heads.
     """
-
-    def __init__(self, observation_space: spaces.Space, net_arch: list[int] = DEFAULT_NET_ARCH,
-                 activation_fn: type[nn.Module] = nn.Tanh) -> None:
-        if not net_arch:
-            raise ValueError("share_trunk needs at least one hidden layer in net_arch")
-        super().__init__(observation_space, features_dim=net_arch[-1])
-        layers = create_mlp(get_flattened_obs_dim(observation_space), -1, list(net_arch), activation_fn)
-        self.trunk = nn.Sequential(nn.Flatten(), *layers)
-
-    def forward(self, observations: th.Tensor) -> th.Tensor:
-        """``(B, *obs_shape) -> (B, net_arch[-1])``."""
-        return self.trunk(observations.float())
+    kwargs = dict(policy_kwargs or {})
+    net_arch = kwargs.pop("net_arch", DEFAULT_NET_ARCH)
+    if not share_trunk:
+        return {**kwargs, "net_arch": net_arch}
+    if not isinstance(net_arch, list | tuple):
+        raise ValueError(f"share_trunk=True needs net_arch as a list of widths, got {net_arch!r}")
+    if not net_arch:
+        raise ValueError("share_trunk needs at least one hidden layer in net_arch")
+    trunk = {"net_arch": list(net_arch), "activation_fn": kwargs.get("activation_fn", nn.Tanh)}
+    return {**kwargs, "net_arch": {"pi": [], "vf": []}, "features_extractor_class": SharedTrunk,
+            "features_extractor_kwargs": trunk, "share_features_extractor": True}

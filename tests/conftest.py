@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+import yaml
+from stable_baselines3 import PPO
 
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 torch.set_num_threads(1)
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture
@@ -35,3 +35,36 @@ def cartpole_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         "checkpoint_freq": 1024})
     train(cfg, run)
     return run
+
+
+def _linear_expert(env: str, weights: Sequence[Sequence[float]], run_dir: str | Path | None = None) -> PPO:
+    """A hand-written linear controller as a PPO model: action logits ``W @ obs``, greedy = argmax.
+
+    ``weights`` is ``(n_actions, O)``; e.g. CartPole's "push towards the lean"
+    ``[[0, 0, -50, -25], [0, 0, 50, 25]]``. With ``run_dir`` it is saved as a run directory
+    (``model.zip`` + ``config.yaml``) usable as ``--expert`` and by ``collect_demos.py``.
+    """
+    from envs import make_env
+
+    venv = make_env(env, n_envs=1, seed=0)
+    model = PPO("MlpPolicy", venv, policy_kwargs={"net_arch": {"pi": [], "vf": []}}, device="cpu", seed=0)
+    venv.close()
+    w = torch.as_tensor(np.asarray(weights, dtype=np.float32))
+    layer = model.policy.action_net
+    assert tuple(w.shape) == tuple(layer.weight.shape), f"{env} needs weights of shape {tuple(layer.weight.shape)}"
+    with torch.no_grad():
+        layer.weight.copy_(w)
+        layer.bias.zero_()
+    if run_dir is not None:
+        root = Path(run_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        model.save(root / "model.zip")
+        (root / "config.yaml").write_text(yaml.safe_dump({"algo": "ppo", "env": env, "hyperparams": {},
+                                                          "source": "tests/conftest.py linear_expert"}))
+    return model
+
+
+@pytest.fixture(scope="session")
+def linear_expert() -> Callable[..., PPO]:
+    """A factory of hand-made experts that cost no training: ``linear_expert(env, weights, run_dir=None)``."""
+    return _linear_expert

@@ -11,7 +11,7 @@ When no reward can be written, learn from an expert:
   which the expert scores higher than the learner; the learner (a PPO "generator")
   maximises it. AIRL's reward ``g(s, a)`` is meant to be reused (``rewards/learned.py``).
 
-Every one is an :class:`agents.algorithms.registry.AlgoSpec` whose ``cls`` is PPO: ``build`` makes the
+Every one is an :class:`agents.algorithms.spec.AlgoSpec` whose ``cls`` is PPO: ``build`` makes the
 PPO, ``learn`` runs imitation's trainer on it, so ``model.zip`` loads with ``PPO.load`` and
 ``evaluate.py``/``record_video.py`` work unchanged. ``model.num_timesteps`` (progress bar,
 evaluation and checkpoint frequencies, ``--timesteps``) counts, per algorithm:
@@ -20,7 +20,8 @@ evaluation and checkpoint frequencies, ``--timesteps``) counts, per algorithm:
 * dagger: env steps of DAgger's rollouts (each labelled by the expert);
 * gail/airl: the generator's env steps.
 
-Hyperparameters besides the run keys (``agents/hyperparams/<algo>.yml``): see :data:`KEYS`.
+Hyperparameters besides the run keys (``agents/hyperparams/<algo>.yml``): :class:`BCOptions`, :class:`DAggerOptions`,
+:class:`AdversarialOptions`.
 For bc/dagger ``batch_size``, ``n_epochs`` and ``learning_rate`` are BC's; for gail/airl
 every PPO argument configures the generator.
 """
@@ -28,11 +29,13 @@ every PPO argument configures the generator.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,41 +51,66 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.utils import ConstantSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.algorithms.registry import AlgoSpec, register
-from agents.data.demos import Demos, load_demos, load_expert, pad_absorbing, save_demos, split_truncation
+from agents.algorithms.spec import AlgoSpec, Learn, TrainContext
+from agents.data.demos import Demos, load_demos, pad_absorbing, save_demos
+from agents.data.experts import load_expert
+from agents.data.recording import split_truncation
 from common.errors import UserError
+from common.options import Rule, check_keys, option, parse, rules
 from common.spaces import describe_space
-from common.validation import check_number
 from envs import make_env
-from rewards.learned import (
-    REWARD_FILE,
-    AbsorbAfterTermination,
-    build_reward_net,
-    read_reward_file,
-    save_reward_net,
-)
+from envs.wrappers import AbsorbAfterTermination
+from rewards.learned import REWARD_FILE, build_reward_net, read_reward_file, save_reward_net
 
 _SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
-_BC = {"batch_size", "n_epochs", "n_batches", "learning_rate", "ent_weight", "l2_weight", "demo_episodes"}
-_DAGGER = _BC | {"rollout_round_min_episodes", "rollout_round_min_timesteps", "beta_rampdown_rounds"}
-_ADVERSARIAL = {"demo_batch_size", "demo_episodes", "n_disc_updates_per_round", "gen_train_timesteps",
-                "gen_replay_buffer_capacity", "disc_learning_rate", "reward_net_kwargs", "absorbing_steps"}
+
+
+@dataclass(frozen=True)
+class BCOptions:
+    """bc's hyperparameters besides the policy network (``policy_kwargs``)."""
+
+    batch_size: int = option(32, "demonstration samples per BC step", Rule(int, low=1))
+    n_epochs: int | None = option(None, "passes over the demonstrations (or n_batches; bc without either: "
+                                  "--timesteps decides; dagger: 4 per round)", Rule(int, low=1, nullable=True))
+    n_batches: int | None = option(None, "BC steps (or n_epochs)", Rule(int, low=1, nullable=True))
+    learning_rate: float = option(1e-3, "Adam step size of BC", Rule(float, low=1e-12))
+    ent_weight: float = option(1e-3, "weight of the policy's entropy in BC's loss", Rule(float, low=0.0))
+    l2_weight: float = option(0.0, "weight of the L2 norm of the policy's weights in BC's loss", Rule(float, low=0.0))
+    demo_episodes: int = option(0, "use the first N demonstrated episodes (0: all)", Rule(int, low=0))
+
+
+@dataclass(frozen=True)
+class DAggerOptions(BCOptions):
+    """dagger's hyperparameters: BC's, and the length of a round and of the expert's part."""
+
+    rollout_round_min_episodes: int | None = option(3, "episodes at least per round", Rule(int, low=1, nullable=True))
+    rollout_round_min_timesteps: int = option(500, "env steps at least per round", Rule(int, low=1))
+    beta_rampdown_rounds: int = option(5, "rounds until the learner drives alone (beta from 1 to 0)", Rule(int, low=1))
+
+
+@dataclass(frozen=True)
+class AdversarialOptions:
+    """gail's and airl's hyperparameters besides the PPO generator's."""
+
+    demo_batch_size: int | None = option(None, "demonstrated transitions per discriminator batch (null: at most 512)",
+                                         Rule(int, low=1, nullable=True))
+    demo_episodes: int = option(0, "use the first N demonstrated episodes (0: all)", Rule(int, low=0))
+    n_disc_updates_per_round: int = option(16, "discriminator steps per round", Rule(int, low=1))
+    gen_train_timesteps: int | None = option(None, "generator env steps per round (null: one PPO rollout)",
+                                             Rule(int, low=1, nullable=True))
+    gen_replay_buffer_capacity: int | None = option(None, "generator samples the discriminator draws from "
+                                                    "(null: gen_train_timesteps)", Rule(int, low=1, nullable=True))
+    disc_learning_rate: float = option(3e-4, "Adam step size of the discriminator", Rule(float, low=1e-12))
+    reward_net_kwargs: dict[str, Any] = option(help="the reward network's options (keys: see _NET_KEYS)",
+                                               default_factory=dict)
+    absorbing_steps: int = option(32, "absorbing steps after a termination (0: none, variable horizons)",
+                                  Rule(int, low=0))
+
+
+_OPTIONS: dict[str, type] = {"bc": BCOptions, "dagger": DAggerOptions, "gail": AdversarialOptions,
+                             "airl": AdversarialOptions}
 #: Hyperparameters each algorithm takes besides PPO's constructor arguments and the run keys.
-KEYS: dict[str, frozenset[str]] = {"bc": frozenset(_BC), "dagger": frozenset(_DAGGER),
-                                   "gail": frozenset(_ADVERSARIAL), "airl": frozenset(_ADVERSARIAL)}
-_DEFAULTS: dict[str, Any] = {"batch_size": 32, "learning_rate": 1e-3, "ent_weight": 1e-3, "l2_weight": 0.0,
-                             "n_epochs": None, "n_batches": None, "demo_episodes": 0,
-                             "rollout_round_min_episodes": 3, "rollout_round_min_timesteps": 500,
-                             "beta_rampdown_rounds": 5, "demo_batch_size": None, "n_disc_updates_per_round": 16,
-                             "gen_train_timesteps": None, "gen_replay_buffer_capacity": None,
-                             "disc_learning_rate": 3e-4, "reward_net_kwargs": {}, "absorbing_steps": 32}
-# (kind, lower bound): an int or a number at least the bound.
-_CHECKS: dict[str, tuple[type, float]] = {
-    "n_batches": (int, 1), "demo_episodes": (int, 0), "demo_batch_size": (int, 1), "gen_train_timesteps": (int, 1),
-    "n_disc_updates_per_round": (int, 1), "gen_replay_buffer_capacity": (int, 1), "beta_rampdown_rounds": (int, 1),
-    "rollout_round_min_episodes": (int, 1), "rollout_round_min_timesteps": (int, 1), "ent_weight": (float, 0.0),
-    "l2_weight": (float, 0.0), "disc_learning_rate": (float, 1e-12), "learning_rate": (float, 1e-12),
-    "absorbing_steps": (int, 0)}
+KEYS: dict[str, frozenset[str]] = {algo: frozenset(rules(cls)) for algo, cls in _OPTIONS.items()}
 _NET_KEYS = {"gail": {"hid_sizes", "use_state", "use_action", "use_next_state", "use_done", "normalize_input"},
              "airl": {"reward_hid_sizes", "potential_hid_sizes", "use_state", "use_action", "use_next_state",
                       "use_done", "normalize_input"}}
@@ -91,24 +119,18 @@ _BC_PPO_KEYS = {"policy_kwargs", "seed", "device", "verbose"}
 
 
 def options(algo: str, hyper: dict[str, Any]) -> dict[str, Any]:
-    """``algo``'s own hyperparameters from ``hyper``, defaults filled in, validated.
+    """``algo``'s own hyperparameters (:class:`BCOptions` & co.) from ``hyper``, defaults filled in, validated.
 
     Raises:
         UserError: a bad value (naming the key and what it must be).
     """
-    opts = {k: hyper.get(k, _DEFAULTS[k]) for k in KEYS[algo]}
-    for key, value in opts.items():
-        if value is not None and key in _CHECKS:
-            check_number(key, value, *_CHECKS[key], owner=f" of {algo}")
+    opts = dataclasses.asdict(parse(_OPTIONS[algo], hyper, "hyperparameter", f" of {algo}", strict=False))
     if "reward_net_kwargs" in opts:
         net = opts["reward_net_kwargs"]
-        if not isinstance(net, dict) or set(net) - _NET_KEYS[algo]:
+        if not isinstance(net, dict):
             raise UserError(f"bad reward_net_kwargs for {algo}: {net!r}",
                             f"a mapping with keys among {', '.join(sorted(_NET_KEYS[algo]))}")
-    for key in ("n_epochs", "batch_size"):
-        if key in opts and opts[key] is not None and (not isinstance(opts[key], int) or opts[key] < 1):
-            raise UserError(f"bad value for hyperparameter {key!r} of {algo}: {opts[key]!r}",
-                            f"{key} must be a positive integer")
+        check_keys(net, sorted(_NET_KEYS[algo]), "reward_net_kwargs key", f" for {algo}")
     if algo in ("bc", "dagger") and opts["n_epochs"] is not None and opts["n_batches"] is not None:
         raise UserError(f"{algo} takes n_epochs or n_batches, not both",
                         "drop one (bc without either: --timesteps decides; dagger: 4 epochs per round)")
@@ -160,7 +182,7 @@ def _started(callback: BaseCallback, model: BaseAlgorithm) -> BaseCallback:
     return callback
 
 
-def _check_reward_options(algo: str, ctx: Any) -> None:
+def _check_reward_options(algo: str, ctx: TrainContext) -> None:
     if ctx.cfg.reward_shaping or ctx.cfg.curiosity or ctx.cfg.learned_reward:
         raise UserError(f"{algo} does not learn from the env's reward, so --reward-shaping/--curiosity/"
                         "--learned-reward do nothing",
@@ -168,7 +190,7 @@ def _check_reward_options(algo: str, ctx: Any) -> None:
                         "--learned-reward RUN_DIR --reward-shaping FILE")
 
 
-def _demos(algo: str, ctx: Any, opts: dict[str, Any], required: bool = True) -> Demos | None:
+def _demos(algo: str, ctx: TrainContext, opts: dict[str, Any], required: bool = True) -> Demos | None:
     if not ctx.cfg.demos:
         if not required:
             return None
@@ -206,7 +228,7 @@ def _bc_trainer(model: BaseAlgorithm, opts: dict[str, Any], demos: Demos | None,
         raise UserError(f"cannot train BC: {err}", "record more episodes or lower batch_size") from err
 
 
-def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: Any) -> BaseAlgorithm:
+def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: TrainContext) -> BaseAlgorithm:
     """Behaviour cloning on ``--demos``; ``num_timesteps`` counts demonstration samples."""
     _check_reward_options("bc", ctx)
     opts = options("bc", ctx.cfg.hyperparams)
@@ -230,7 +252,8 @@ def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback,
     return model
 
 
-def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: Any) -> BaseAlgorithm:
+def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback,
+                 ctx: TrainContext) -> BaseAlgorithm:
     """DAgger: the learner acts (with probability 1 - beta), the expert labels, BC retrains on all labels.
 
     Saves the aggregated, expert-labelled dataset as ``RUN_DIR/dagger_demos.npz``.
@@ -286,13 +309,13 @@ def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallb
 
 
 def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback,
-                      ctx: Any) -> BaseAlgorithm:
+                      ctx: TrainContext) -> BaseAlgorithm:
     """GAIL/AIRL: alternate a PPO round on the learned reward with discriminator updates.
 
     imitation's variable-horizon guard is lifted (``allow_variable_horizon=True``) knowingly:
     with ``absorbing_steps > 0`` (the default) a terminated episode continues in an absorbing
     state and then ends as a bootstrapped truncation, so its end no longer leaks reward
-    information (:class:`rewards.learned.AbsorbAfterTermination`). ``absorbing_steps: 0``
+    information (:class:`envs.wrappers.AbsorbAfterTermination`). ``absorbing_steps: 0``
     leaves plain variable horizons and their leak (docs/imitation.md explains it).
     Saves the learned reward as ``RUN_DIR/reward_net.pt``.
     """
@@ -359,14 +382,17 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
     return model
 
 
-def _spec(name: str, description: str, learn: Any) -> AlgoSpec:
+def _spec(name: str, description: str, learn: Learn) -> AlgoSpec:
     return AlgoSpec(name, PPO, _SPACES, description, build=functools.partial(_build, name),
                     extra_keys=KEYS[name], learn=learn)
 
 
-register(_spec("bc", "Behaviour cloning from --demos (imitation); saves a PPO", learn_bc))
-register(_spec("dagger", "DAgger: the learner drives, --expert labels (imitation); saves a PPO", learn_dagger))
-register(_spec("gail", "GAIL: adversarial imitation of --demos with a PPO generator (imitation)",
-               functools.partial(learn_adversarial, "gail")))
-register(_spec("airl", "AIRL: adversarial inverse RL from --demos, reusable reward (imitation)",
-               functools.partial(learn_adversarial, "airl")))
+#: The registry entries (agents/algorithms/registry.py).
+SPECS: tuple[AlgoSpec, ...] = (
+    _spec("bc", "Behaviour cloning from --demos (imitation); saves a PPO", learn_bc),
+    _spec("dagger", "DAgger: the learner drives, --expert labels (imitation); saves a PPO", learn_dagger),
+    _spec("gail", "GAIL: adversarial imitation of --demos with a PPO generator (imitation)",
+          functools.partial(learn_adversarial, "gail")),
+    _spec("airl", "AIRL: adversarial inverse RL from --demos, reusable reward (imitation)",
+          functools.partial(learn_adversarial, "airl")),
+)

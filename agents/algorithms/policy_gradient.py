@@ -43,12 +43,11 @@ from stable_baselines3.common.policies import (
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
-from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from agents.algorithms.advantages import ESTIMATORS, Estimator, Rollout, next_values_from
-from agents.algorithms.registry import AlgoSpec, register
-from supervised.trunk import DEFAULT_NET_ARCH, SharedTrunk
+from agents.algorithms.spec import AlgoSpec
+from supervised.trunk import network_kwargs
 
 SelfPolicyGradient = TypeVar("SelfPolicyGradient", bound="PolicyGradient")
 ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
@@ -77,24 +76,6 @@ def parse_version(version: str | float) -> str:
     if key not in ESTIMATORS:
         raise ValueError(f"unknown policy-gradient version {version!r}: choose one of {', '.join(ESTIMATORS)}")
     return key
-
-
-def network_kwargs(policy_kwargs: dict[str, Any] | None, share_trunk: bool) -> dict[str, Any]:
-    """``policy_kwargs`` with ``net_arch`` made explicit, and mapped onto a shared trunk when asked.
-
-    Separate networks: ``net_arch=[64, 64]`` gives actor and critic two hidden layers
-    each. Shared trunk: the same layers become one :class:`SharedTrunk` feature
-    extractor, followed by linear action and value heads.
-    """
-    kwargs = dict(policy_kwargs or {})
-    net_arch = kwargs.pop("net_arch", DEFAULT_NET_ARCH)
-    if not share_trunk:
-        return {**kwargs, "net_arch": net_arch}
-    if not isinstance(net_arch, list | tuple):
-        raise ValueError(f"share_trunk=True needs net_arch as a list of widths, got {net_arch!r}")
-    trunk = {"net_arch": list(net_arch), "activation_fn": kwargs.get("activation_fn", nn.Tanh)}
-    return {**kwargs, "net_arch": {"pi": [], "vf": []}, "features_extractor_class": SharedTrunk,
-            "features_extractor_kwargs": trunk, "share_features_extractor": True}
 
 
 class PolicyGradient(OnPolicyAlgorithm):
@@ -391,8 +372,10 @@ def _build_version(version: str, policy: str, env: Any, kwargs: dict[str, Any]) 
     return PolicyGradient(policy, env, **{**kwargs, "version": version})
 
 
-register(AlgoSpec("pg", PolicyGradient, ACTION_SPACES, "Policy gradient, course versions 0-4 (version=...)"))
-for _version, _estimator in ESTIMATORS.items():
-    register(AlgoSpec(f"pg{_version}", PolicyGradient, ACTION_SPACES,
-                      f"Policy gradient version {_version}: {_estimator.summary}",
-                      build=functools.partial(_build_version, _version)))
+#: The registry entries (agents/algorithms/registry.py): ``pg`` and one short name per version.
+SPECS: tuple[AlgoSpec, ...] = (
+    AlgoSpec("pg", PolicyGradient, ACTION_SPACES, "Policy gradient, course versions 0-4 (version=...)"),
+    *(AlgoSpec(f"pg{version}", PolicyGradient, ACTION_SPACES, f"Policy gradient version {version}: {estimator.summary}",
+               build=functools.partial(_build_version, version))
+      for version, estimator in ESTIMATORS.items()),
+)

@@ -1,8 +1,9 @@
-"""Demonstrations: one file format, recording from an expert, loading with validation.
+"""Demonstrations: the one file format, with its checks, saving and loading.
 
 The course's imitation-learning setting: the actor can interact with the environment
 but receives no reward; instead it has an expert's demonstrations. This module is the
-one place that reads and writes them.
+one place that reads and writes them; :mod:`agents.data.recording` makes them (from an
+expert or a person playing) and :mod:`agents.data.experts` loads the experts.
 
 File format (``.npz``, read with ``np.load(..., allow_pickle=False)``: plain arrays, no
 pickled objects). E episodes of T_i steps each, N = sum_i T_i transitions, O the
@@ -35,8 +36,6 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from imitation.data import rollout, types
-from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from common.errors import UserError
 from common.files import atomic_write
@@ -155,7 +154,7 @@ def pad_absorbing(demos: Demos, steps: int, rng: np.random.Generator, action_spa
     """Append ``steps`` absorbing transitions to every *terminated* episode, which then ends truncated.
 
     The absorbing state repeats the final observation, takes random actions and has
-    reward 0: what :class:`rewards.learned.AbsorbAfterTermination` shows the learner, so
+    reward 0: what :class:`envs.wrappers.AbsorbAfterTermination` shows the learner, so
     expert and learner data describe the same task (see that class for why).
     """
     parts_obs, parts_acts, parts_rews, lengths = [], [], [], []
@@ -223,174 +222,3 @@ def load_demos(path: str | Path, observation_space: spaces.Space | None = None,
         if isinstance(observation_space, spaces.Box):
             demos = replace(demos, obs=demos.obs.astype(observation_space.dtype, copy=False))
     return demos
-
-
-def record_demos(policy: Any, venv: VecEnv, episodes: int, env: str, seed: int = 0,
-                 deterministic: bool = True, source: str = "") -> Demos:
-    """Play ``episodes`` whole episodes of ``policy`` in ``venv`` with imitation's ``rollout``.
-
-    ``venv`` must come from ``make_env(..., wrappers=[RolloutInfoWrapper])``: the observations
-    and rewards stored are then the raw env's, whatever normalisation wraps ``venv``.
-    With several envs imitation keeps sampling until every started episode ends (so short
-    episodes are not favoured); the first ``episodes`` of them are kept.
-    """
-    rng = np.random.default_rng(seed)
-    trajs = rollout.rollout(policy, venv, rollout.make_sample_until(min_episodes=episodes), rng=rng,
-                            deterministic_policy=deterministic, exclude_infos=False, verbose=False)[:episodes]
-    trajs, truncated = split_truncation(trajs)
-    return Demos.from_trajectories(trajs, truncated, env, venv.observation_space, venv.action_space, source)
-
-
-def split_truncation(trajs: Sequence[Any]) -> tuple[list[Any], list[bool]]:
-    """imitation trajectories collected with infos -> ``(the same without infos, whether each hit a time limit)``."""
-    truncated = [bool(t.infos[-1].get("TimeLimit.truncated", False)) for t in trajs]
-    return [replace(t, infos=None) for t in trajs], truncated
-
-
-class DemoRecorder:
-    """Collects single-env steps (a person playing) into :class:`Demos`.
-
-    Call :meth:`start` with each episode's first observation, :meth:`add` after every step
-    and :meth:`end` when the episode is over; an unfinished episode is dropped.
-    """
-
-    def __init__(self, env: str, observation_space: spaces.Space, action_space: spaces.Space,
-                 source: str = "") -> None:
-        self.env, self.source = env, source
-        self.observation_space, self.action_space = observation_space, action_space
-        self._done: list[tuple[list, list, list, bool, bool]] = []
-        self._obs: list = []
-        self._acts: list = []
-        self._rews: list = []
-
-    def start(self, obs: np.ndarray) -> None:
-        self._obs, self._acts, self._rews = [np.asarray(obs)], [], []
-
-    def add(self, action: Any, reward: float, next_obs: np.ndarray) -> None:
-        self._acts.append(np.asarray(action))
-        self._rews.append(float(reward))
-        self._obs.append(np.asarray(next_obs))
-
-    def end(self, terminated: bool, truncated: bool) -> None:
-        if self._acts:
-            self._done.append((self._obs, self._acts, self._rews, bool(terminated), bool(truncated)))
-        self._obs, self._acts, self._rews = [], [], []
-
-    @property
-    def episodes(self) -> int:
-        return len(self._done)
-
-    def demos(self) -> Demos:
-        if not self._done:
-            raise UserError("no complete episode was recorded, so there is nothing to save",
-                            "play at least one episode to its end")
-        obs_dtype = self.observation_space.dtype
-        return Demos(obs=np.concatenate([np.stack(o) for o, *_ in self._done]).astype(obs_dtype),
-                     acts=np.concatenate([np.stack(a) for _, a, *_ in self._done]).astype(self.action_space.dtype),
-                     rews=np.concatenate([np.array(r, dtype=np.float32) for _, _, r, *_ in self._done]),
-                     lengths=np.array([len(a) for _, a, *_ in self._done], dtype=np.int64),
-                     terminated=np.array([d[3] for d in self._done]), truncated=np.array([d[4] for d in self._done]),
-                     env=self.env, observation_space=describe_space(self.observation_space),
-                     action_space=describe_space(self.action_space), source=self.source)
-
-
-class ExpertPolicy(BasePolicy):
-    """A trained agent's policy acting on *raw* observations, as imitation's algorithms call it.
-
-    A run trained with ``normalize: true`` acts on normalised observations; this applies
-    the run's frozen statistics first, so demonstrations and DAgger labels never depend
-    on them. ``queries`` counts the observations it was asked about.
-    """
-
-    def __init__(self, policy: BasePolicy, obs_norm: VecNormalize | None = None) -> None:
-        super().__init__(policy.observation_space, policy.action_space)
-        self.expert = policy
-        self.obs_norm = obs_norm
-        self.queries = 0
-
-    def _predict(self, observation: Any, deterministic: bool = False) -> Any:  # pragma: no cover
-        raise NotImplementedError("ExpertPolicy acts through predict()")
-
-    def predict(self, observation: np.ndarray, state: Any = None, episode_start: np.ndarray | None = None,
-                deterministic: bool = False) -> tuple[np.ndarray, Any]:
-        """Actions ``(B, *A)`` for raw observations ``(B, *O)``."""
-        self.queries += len(observation)
-        if self.obs_norm is not None:
-            observation = self.obs_norm.normalize_obs(observation)
-        return self.expert.predict(observation, state, episode_start, deterministic)
-
-
-def load_expert(target: str, env: str | None = None, algo: str | None = None) -> tuple[ExpertPolicy, str]:
-    """Load a run directory or SB3 model zip as an :class:`ExpertPolicy`; returns it and its env spec.
-
-    Raises:
-        UserError: nothing loadable at ``target``, or no env known for a bare zip.
-    """
-    from agents.pipeline.loading import load_agent, load_model_file
-    from envs import make_env
-
-    try:
-        agent = load_agent(target, algo=algo, env=env)
-        model, env_spec = agent.model, agent.env
-    except UserError as err:
-        if "cannot tell which algorithm" not in err.message:
-            raise
-        model, env_spec = load_model_file(_sb3_class(Path(target)), Path(target)), env
-    if env_spec is None:
-        raise UserError(f"no environment known for {target} (a model file outside a run directory)",
-                        "pass --env ENV")
-    obs_norm = None
-    run_dir = Path(target) if Path(target).is_dir() else Path(target).parent
-    if (run_dir / "vecnormalize.pkl").is_file():
-        obs_norm = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), make_env(env_spec, n_envs=1))
-        obs_norm.training = False
-    assert model is not None
-    return ExpertPolicy(model.policy, obs_norm), env_spec
-
-
-def linear_expert(env: str, weights: Sequence[Sequence[float]], run_dir: str | Path | None = None) -> Any:
-    """A hand-written linear controller as a PPO model: action logits ``W @ obs``, greedy = argmax.
-
-    ``weights`` is ``(n_actions, O)``; e.g. CartPole's "push towards the lean"
-    ``[[0, 0, -50, -25], [0, 0, 50, 25]]``. With ``run_dir`` it is saved as a run directory
-    (``model.zip`` + ``config.yaml``) usable as ``--expert`` and by ``collect_demos.py``.
-    """
-    import torch
-    import yaml
-    from stable_baselines3 import PPO
-
-    from envs import make_env
-
-    venv = make_env(env, n_envs=1, seed=0)
-    model = PPO("MlpPolicy", venv, policy_kwargs={"net_arch": {"pi": [], "vf": []}}, device="cpu", seed=0)
-    venv.close()
-    w = torch.as_tensor(np.asarray(weights, dtype=np.float32))
-    layer = model.policy.action_net
-    if tuple(w.shape) != tuple(layer.weight.shape):
-        raise UserError(f"a linear expert for {env} needs weights of shape {tuple(layer.weight.shape)}, "
-                        f"got {tuple(w.shape)}")
-    with torch.no_grad():
-        layer.weight.copy_(w)
-        layer.bias.zero_()
-    if run_dir is not None:
-        root = Path(run_dir)
-        root.mkdir(parents=True, exist_ok=True)
-        model.save(root / "model.zip")
-        (root / "config.yaml").write_text(yaml.safe_dump({"algo": "ppo", "env": env, "hyperparams": {},
-                                                          "source": "agents.data.demos.linear_expert"}))
-    return model
-
-
-def _sb3_class(path: Path) -> type:
-    """The SB3 class that saved ``path``, read from the policy class recorded in the zip."""
-    import stable_baselines3 as sb3
-
-    with zipfile.ZipFile(path) as archive:
-        module = json.loads(archive.read("data")).get("policy_class", {}).get("__module__", "")
-    for name in ("dqn", "sac", "td3", "ddpg"):
-        if f"stable_baselines3.{name}." in module:
-            return getattr(sb3, name.upper())
-    if module == "stable_baselines3.common.policies":  # actor-critic: PPO and A2C zips both load as PPO
-        return sb3.PPO
-    raise UserError(f"cannot tell which algorithm saved {path} (policy from {module or 'unknown module'})",
-                    "pass --algo, or use the run directory the model came from")

@@ -12,7 +12,7 @@ Unknown keys and bad values are rejected here, before anything touches the disk.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +21,32 @@ import yaml
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents.algorithms import registry
-from common.errors import UserError, closest_hint
+from common.errors import UserError
 from common.files import load_yaml, read_yaml
-from common.validation import check_number
+from common.options import Rule, check, check_keys, check_value, option
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
-# Hyperparameters whose value must be a number above a bound: (kind, lower bound, inclusive).
-_NUMERIC: dict[str, tuple[type, float, bool]] = {
-    "n_envs": (int, 1, True),
-    "n_timesteps": (int, 1, True),
-    "n_steps": (int, 1, True),
-    "batch_size": (int, 1, True),
-    "n_epochs": (int, 1, True),
-    "buffer_size": (int, 1, True),
-    "learning_starts": (int, 0, True),
-    "target_update_interval": (int, 1, True),
-    "max_episode_steps": (int, 1, True),
-    "gamma": (float, 0.0, True),
-    "gae_lambda": (float, 0.0, True),
-    "ent_coef": (float, 0.0, True),
-    "vf_coef": (float, 0.0, True),
-    "max_grad_norm": (float, 0.0, False),
-    "exploration_fraction": (float, 0.0, True),
-    "exploration_final_eps": (float, 0.0, True),
-    "exploration_initial_eps": (float, 0.0, True),
+# The rule of each numeric hyperparameter (SB3's names; the other hyperparameters are checked by SB3).
+_NUMERIC: dict[str, Rule] = {
+    "n_envs": Rule(int, low=1),
+    "n_timesteps": Rule(int, low=1),
+    "n_steps": Rule(int, low=1),
+    "batch_size": Rule(int, low=1),
+    "n_epochs": Rule(int, low=1),
+    "buffer_size": Rule(int, low=1),
+    "learning_starts": Rule(int, low=0),
+    "target_update_interval": Rule(int, low=1),
+    "max_episode_steps": Rule(int, low=1),
+    "gamma": Rule(float, low=0.0, high=1.0),
+    "gae_lambda": Rule(float, low=0.0, high=1.0),
+    "ent_coef": Rule(float, low=0.0),
+    "vf_coef": Rule(float, low=0.0),
+    "max_grad_norm": Rule(float, low=0.0, low_open=True),
+    "exploration_fraction": Rule(float, low=0.0, high=1.0),
+    "exploration_final_eps": Rule(float, low=0.0, high=1.0),
+    "exploration_initial_eps": Rule(float, low=0.0, high=1.0),
 }
-_AT_MOST_ONE = {"gamma", "gae_lambda", "exploration_fraction", "exploration_final_eps", "exploration_initial_eps"}
 _SCHEDULED = {"learning_rate", "clip_range", "clip_range_vf"}
 _ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU,
                 "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
@@ -55,27 +54,33 @@ _ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.EL
 
 @dataclass
 class RunConfig:
-    """Everything needed to (re)run one training job; saved as the run's ``config.yaml``."""
+    """Everything needed to (re)run one training job; saved as the run's ``config.yaml``.
 
-    algo: str = field(metadata={"help": "algorithm name (see --list-algos)"})
-    env: str = field(metadata={"help": "env id, package.module:Class or path/to/file.py:Class"})
-    timesteps: int = field(default=0, metadata={"help": "environment steps to train (0: the algorithm's default)"})
-    seed: int = field(default=0, metadata={"help": "random seed for envs, networks and exploration"})
-    n_envs: int = field(default=0, metadata={"help": "parallel environments (0: the algorithm's default)"})
-    hyperparams: dict[str, Any] = field(default_factory=dict, metadata={"help": "algorithm hyperparameters"})
-    eval_episodes: int = field(default=10, metadata={"help": "episodes of the final evaluation"})
-    eval_freq: int = field(default=-1, metadata={"help": "env steps between evaluations (-1: 10 per run, 0: off)"})
-    checkpoint_freq: int = field(default=-1, metadata={"help": "env steps between checkpoints (-1: 10 per run)"})
-    reward_shaping: str | None = field(default=None, metadata={"help": "YAML file of shaping terms"})
-    curiosity: str | None = field(default=None, metadata={"help": "intrinsic reward method (icm, rnd)"})
-    curiosity_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "curiosity options"})
-    learned_reward: str | None = field(default=None, metadata={"help": "gail/airl run dir whose reward to learn from"})
-    learned_reward_kwargs: dict[str, Any] = field(default_factory=dict,
-                                                  metadata={"help": "learned-reward options (mode, scale, absorbing)"})
-    demos: str | None = field(default=None, metadata={"help": "demonstrations file (imitation algorithms)"})
-    expert: str | None = field(default=None, metadata={"help": "expert run dir or model (DAgger)"})
-    check_env: bool = field(default=True, metadata={"help": "check custom envs before training"})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads (1 is fastest for small MLPs)"})
+    Each field is a key of a ``--config`` file and (except ``hyperparams``) a flag of ``train``,
+    whose ``--help`` is the fields' help.
+    """
+
+    algo: str = option(help="algorithm name (see --list-algos)")
+    env: str = option(help="env id, package.module:Class or path/to/file.py:Class")
+    timesteps: int = option(0, "environment steps to train; 0: tuned per env", Rule(int, low=0))
+    seed: int = option(0, "random seed for envs, networks and exploration")
+    n_envs: int = option(0, "parallel environments; 0: tuned per env", Rule(int, low=0))
+    hyperparams: dict[str, Any] = option(help="algorithm hyperparameters (agents/hyperparams/ALGO.yml)",
+                                         default_factory=dict)
+    eval_episodes: int = option(10, "episodes of the final evaluation", Rule(int, low=1))
+    eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off")
+    checkpoint_freq: int = option(-1, "env steps between checkpoints; -1: 10 per run")
+    reward_shaping: str | None = option(None, "YAML file of reward-shaping terms", metavar="FILE")
+    curiosity: str | None = option(None, "intrinsic reward: icm, rnd or raw")
+    curiosity_kwargs: dict[str, Any] = option(help="curiosity options (rewards.curiosity.CuriosityOptions)",
+                                              default_factory=dict)
+    learned_reward: str | None = option(None, "learn from the reward a gail/airl run learned", metavar="RUN_DIR")
+    learned_reward_kwargs: dict[str, Any] = option(help="learned-reward options: mode=replace|add, scale=NUMBER, "
+                                                   "absorbing=true|false", default_factory=dict)
+    demos: str | None = option(None, "demonstrations file (bc, dagger, gail, airl)")
+    expert: str | None = option(None, "expert run directory or model (dagger)")
+    check_env: bool = option(True, "check a custom env before training", flag="--no-check")
+    threads: int = option(1, "torch CPU threads (1 is fastest for small MLPs)", Rule(int, low=1))
 
     @property
     def n_timesteps(self) -> int:
@@ -115,10 +120,7 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
         overrides: ``key=value`` hyperparameter strings.
     """
     from_file = read_yaml(config_file) if config_file else {}
-    unknown = set(from_file) - FIELDS
-    if unknown:
-        raise UserError(f"unknown key(s) in {config_file}: {', '.join(sorted(unknown))}",
-                        f"valid keys: {', '.join(sorted(FIELDS))}")
+    check_keys(from_file, sorted(FIELDS), "key", f" in {config_file}")
     merged = {**from_file, **{k: v for k, v in cli.items() if v is not None}}
     for required in ("algo", "env"):
         if not merged.get(required):
@@ -130,48 +132,28 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
     hyper = {**defaults_for(spec.name, merged["env"]), **from_file.get("hyperparams", {})}
     hyper.update(parse_assignments(overrides or []))
     validate_hyperparams(spec, hyper)
-    for key, (kind, _, _) in _NUMERIC.items():  # "3e5" reads as a float; n_steps & co. must reach SB3 as ints
-        if kind is int and isinstance(hyper.get(key), float):
-            hyper[key] = int(hyper[key])
+    merged = check(RunConfig, merged, "setting")
     # The run length and width live in fields; the hyperparameter table supplies their defaults.
     merged["timesteps"] = int(merged.get("timesteps") or hyper.get("n_timesteps") or 100_000)
     merged["n_envs"] = int(merged.get("n_envs") or hyper.get("n_envs") or 1)
     hyper["n_timesteps"], hyper["n_envs"] = merged["timesteps"], merged["n_envs"]
     merged["hyperparams"] = hyper
-    cfg = RunConfig(**merged)
-    _validate_fields(cfg)
-    return cfg
+    return RunConfig(**merged)
 
 
 def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None:
-    """Reject unknown keys (with suggestions) and out-of-range numbers, naming the key."""
-    names = spec.hyperparam_names()
+    """Reject unknown keys (with suggestions) and out-of-range numbers, naming the key.
+
+    Numbers are stored as their rule wants them: ``n_steps: 3e5`` (a float in YAML) reaches SB3 as an int.
+    """
+    check_keys(hyper, sorted(spec.hyperparam_names()), "hyperparameter", f" for {spec.name}")
     for key, value in hyper.items():
-        if key not in names:
-            raise UserError(f"unknown hyperparameter {key!r} for {spec.name}",
-                            closest_hint(key, sorted(names), "valid keys"))
         if key in _NUMERIC:
-            _check_number(key, value)
+            hyper[key] = check_value(key, value, _NUMERIC[key], f"hyperparameter {key!r}")
         if key in _SCHEDULED:
             schedule(key, value)  # raises on a bad schedule string
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
-
-
-def _check_number(key: str, value: Any) -> None:
-    kind, low, inclusive = _NUMERIC[key]
-    check_number(key, value, kind, low, inclusive, at_most_one=key in _AT_MOST_ONE)
-
-
-def _validate_fields(cfg: RunConfig) -> None:
-    if cfg.timesteps <= 0:
-        raise UserError(f"timesteps must be positive, got {cfg.timesteps}", "e.g. --timesteps 100000")
-    if cfg.n_envs <= 0:
-        raise UserError(f"n_envs must be positive, got {cfg.n_envs}")
-    if cfg.eval_episodes < 1:
-        raise UserError(f"eval_episodes must be at least 1, got {cfg.eval_episodes}")
-    if cfg.threads < 1:
-        raise UserError(f"threads must be at least 1, got {cfg.threads}")
 
 
 def schedule(key: str, value: Any) -> Any:

@@ -18,6 +18,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.algorithms import registry
+from agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
 from agents.pipeline.rundir import RunDir
 from common.errors import UserError
 from common.files import read_yaml
@@ -104,17 +105,21 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path) -> BaseAlgorithm:
                         "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
 
 
+# The registry entry that loads a zip whose saving class the file tells (see agents.pipeline.modelfile).
+_ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg"}
+
+
 def _guess_algo(path: Path) -> str:
-    """Infer the algorithm from the policy class recorded in an SB3 zip."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            data = json.loads(archive.read("data"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError) as err:
-        raise UserError(f"{path} is not an SB3 model file ({err})",
-                        "pass a model.zip saved by SB3 or gymsuite") from err
-    if "stable_baselines3.dqn" in str(data.get("policy_class", {})):
-        return "dqn"
-    raise UserError(f"cannot tell which algorithm saved {path}", "pass --algo (e.g. --algo ppo)")
+    """The registry name of the algorithm that saved ``path``, read from the zip (see :func:`read_model_file`).
+
+    Raises:
+        UnknownAlgorithmError: the file does not tell, or names an algorithm gymsuite does not train.
+    """
+    info = read_model_file(path)
+    name = _ALGO_OF_CLASS.get(info.algo_class or "")
+    if name is None:
+        raise UnknownAlgorithmError(info, f"cannot tell which algorithm saved {path}", "pass --algo (e.g. --algo ppo)")
+    return name
 
 
 def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.algorithms import registry
+from agents.algorithms.spec import TrainContext
 from agents.pipeline.callbacks import Checkpoint, ProgressBar, save_checkpoint
 from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
@@ -33,23 +34,20 @@ from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
 from agents.pipeline.rundir import RunDir, default_run_dir
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
+from common.options import Rule, check, option
 from envs import make_env
 from envs.factory import is_custom
+from rewards.curiosity import CuriosityCallback
 
 EVAL_ENVS = 5
 
 
 @dataclass
-class TrainContext:
-    """What a run is made of; handed to algorithms with their own ``learn`` (imitation)."""
+class RunContext(TrainContext):
+    """The :class:`TrainContext` the pipeline builds, with its own config and run-directory types."""
 
     cfg: RunConfig
-    spec: registry.AlgoSpec
-    venv: VecEnv
-    model: BaseAlgorithm
     run: RunDir
-    callbacks: list[BaseCallback]
-    curiosity: Any = None  # the curiosity callback, which can save/load its model
 
 
 @dataclass
@@ -93,7 +91,21 @@ def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
         eval_env.obs_rms = train_norm.obs_rms.copy()
 
 
-def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Any]:
+def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, CuriosityCallback | None]:
+    """The training env: the one place that decides the order of the reward wrappers.
+
+    From the env outwards::
+
+        VecNormalize(CuriosityBonus(VecFiniteGuard(VecEnv([
+            TermShaping(LearnedReward(AbsorbAfterTermination(Monitor(env)))), ...]))))
+
+    ``Monitor`` sits inside every reward wrapper (``make_env``), so logged and evaluated
+    returns are the env's own. The learned reward comes first, with the absorbing states it
+    was trained with; the shaping terms add "our own constraints" on top of it. Curiosity
+    needs the batch of N envs, so it wraps the ``VecEnv``; ``VecNormalize``, outermost,
+    scales the reward the agent finally trains on. The innermost reward wrapper records
+    ``info["env_reward"]`` (:mod:`rewards.env_reward`); the others keep it.
+    """
     hyper = cfg.hyperparams
     reward_wrappers = []
     if cfg.learned_reward:  # first, so that shaping terms add "our own constraints" on top of it
@@ -119,17 +131,18 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Any]:
     return venv, curiosity
 
 
+@dataclass(frozen=True)
+class LearnedRewardOptions:
+    """Options of ``--learned-reward`` (``--learned-reward-kwargs key=value``), for :func:`learned_reward_wrappers`."""
+
+    mode: str = option("replace", "replace the env's reward with the learned one, or add it",
+                       Rule(str, choices=("replace", "add")))
+    scale: float = option(1.0, "multiplies the learned reward", Rule(float))
+    absorbing: bool | None = option(None, "absorbing steps after termination (null: as the reward was learned)")
+
+
 def _learned_reward_options(cfg: RunConfig) -> dict[str, Any]:
-    opts = dict(cfg.learned_reward_kwargs)
-    unknown = set(opts) - {"mode", "scale", "absorbing"}
-    if unknown:
-        raise UserError(f"unknown learned-reward option(s): {', '.join(sorted(unknown))}",
-                        "valid options: mode=replace|add, scale=NUMBER, absorbing=true|false")
-    scale = opts.get("scale", 1.0)
-    if not isinstance(scale, int | float) or isinstance(scale, bool):
-        raise UserError(f"learned-reward scale must be a number, got {scale!r}",
-                        "e.g. --learned-reward-kwargs scale=0.5")
-    return opts
+    return check(LearnedRewardOptions, cfg.learned_reward_kwargs, "learned-reward option", listing="valid options")
 
 
 def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
@@ -141,7 +154,7 @@ def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseA
                         "check the values of --hyperparams / the config file") from err
 
 
-def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, Any]:
+def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, CuriosityCallback | None]:
     """Steps 1-3: everything that can fail on bad input, before the run directory exists."""
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
@@ -178,7 +191,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
     except BaseException:
         venv.close()
         raise
-    ctx = TrainContext(cfg, spec, venv, model, run, [], curiosity)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
     except UserError:
@@ -213,10 +226,10 @@ def resume(run_dir: str | Path) -> TrainResult:
         model.load_replay_buffer(replay)
     if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
         curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
-    return _learn(TrainContext(cfg, spec, venv, model, run, [], curiosity), resumed=True)
+    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity), resumed=True)
 
 
-def _learn(ctx: TrainContext, resumed: bool = False, extra_callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
+def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
     cfg, run, model = ctx.cfg, ctx.run, ctx.model
     csv = run.logs / "progress.csv"
     if resumed and csv.is_file():  # SB3 truncates progress.csv: keep the earlier segment
@@ -232,7 +245,8 @@ def _learn(ctx: TrainContext, resumed: bool = False, extra_callbacks: Sequence[B
     ckpt_freq = every if cfg.checkpoint_freq < 0 else cfg.checkpoint_freq
     # A checkpoint costs tens of milliseconds; by default short runs take one at most every 30 s.
     ckpt_gap = 30.0 if cfg.checkpoint_freq < 0 else 0.0
-    extras = {"_curiosity.pt": ctx.curiosity.save} if ctx.curiosity is not None else None
+    extras: dict[str, Callable[[Path], object]] | None = (
+        {"_curiosity.pt": ctx.curiosity.save} if ctx.curiosity is not None else None)
     callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras, ckpt_gap),
                  PeriodicEval(eval_env, run, eval_freq)]
     if ctx.curiosity is not None:
@@ -280,7 +294,7 @@ def _log_interval(model: BaseAlgorithm) -> int:
     return 4  # episodes, SB3's default for off-policy algorithms
 
 
-def _save_final(ctx: TrainContext) -> None:
+def _save_final(ctx: RunContext) -> None:
     model, run = ctx.model, ctx.run
     vecnorm = model.get_vec_normalize_env()
     if vecnorm is not None:

@@ -72,7 +72,7 @@ def test_bad_config_files(tmp_path: Path) -> None:
 
 
 def test_negative_timesteps_and_unknown_algo() -> None:
-    with pytest.raises(UserError, match="timesteps must be positive"):
+    with pytest.raises(UserError, match="timesteps must be an integer >= 0"):
         build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": -1})
     with pytest.raises(UserError, match="(?s)unknown algorithm 'ppx'.*ppo"):
         build_config({"algo": "ppx", "env": "CartPole-v1"})

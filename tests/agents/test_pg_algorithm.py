@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from gymnasium import spaces
 from gymnasium.wrappers import TimeLimit
 from stable_baselines3 import A2C
 from stable_baselines3.common.env_util import make_vec_env
@@ -17,27 +15,10 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from agents.algorithms import registry
 from agents.algorithms.policy_gradient import PolicyGradient, parse_version
 from supervised.trunk import SharedTrunk
+from tests.toy_envs import Counter
 
 torch.set_num_threads(1)
 
-
-class Counter(gym.Env):
-    """Observation = steps since reset; reward 1 per step; terminates after ``terminate_at`` steps if given."""
-
-    observation_space = spaces.Box(0.0, 100.0, (1,), np.float32)
-    action_space = spaces.Discrete(2)
-
-    def __init__(self, terminate_at: int | None = None) -> None:
-        self.terminate_at, self.t = terminate_at, 0
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([0.0], np.float32), {}
-
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        self.t += 1
-        return np.array([self.t], np.float32), 1.0, self.t == self.terminate_at, False, {}
 
 
 def counter_model(version: str, env_fn: object, gamma: float = 0.9) -> PolicyGradient:

@@ -17,6 +17,7 @@ from agents.pipeline.rundir import RunDir
 from agents.pipeline.training import resume, train
 from agents.pipeline.video import record
 from common.errors import UserError
+from tests.toy_envs import TOY_FILE
 
 
 def test_run_directory_layout(cartpole_run: Path) -> None:
@@ -113,17 +114,7 @@ def test_failed_start_leaves_no_run_directory(in_tmp: Path, tmp_path: Path) -> N
 
 
 def test_nan_env_mid_training_stops_with_message_and_no_debris(in_tmp: Path) -> None:
-    Path("nan_env.py").write_text(
-        "import gymnasium as gym, numpy as np\n"
-        "class LateNan(gym.Env):\n"
-        "    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)\n"
-        "    action_space = gym.spaces.Discrete(2)\n"
-        "    def reset(self, seed=None, options=None):\n"
-        "        super().reset(seed=seed); self.t = 0; return np.zeros(2, np.float32), {}\n"
-        "    def step(self, a):\n"
-        "        self.t += 1\n"
-        "        return np.zeros(2, np.float32), float('nan') if self.t > 300 else 0.0, False, self.t >= 400, {}\n")
-    cfg = build_config({"algo": "ppo", "env": "nan_env.py:LateNan", "timesteps": 2000, "n_envs": 1,
+    cfg = build_config({"algo": "ppo", "env": f"{TOY_FILE}:LateNan", "timesteps": 2000, "n_envs": 1,
                         "checkpoint_freq": 1000})  # fails at step 301, before any checkpoint
     with pytest.raises(UserError, match="non-finite reward"):
         train(cfg, "run")

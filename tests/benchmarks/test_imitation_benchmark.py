@@ -1,42 +1,20 @@
-"""The imitation benchmark: its perturbed start, its tables from fake returns, a --quick run end to end."""
+"""The imitation benchmark: its tables from fake returns, a --quick run end to end."""
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-import gymnasium as gym
-import numpy as np
 import pytest
 
 from benchmarks import imitation as bench
 from benchmarks import imitation_report as report
 from benchmarks.benchlib import numbers, read_tables
 from benchmarks.imitation_setup import Expert, Job, Result
-from envs import make_env
 
 CARTPOLE_WEIGHTS = [[0, 0, -50, -25], [0, 0, 50, 25]]  # the hand-written expert of tests/test_imitation.py
-
-
-def test_perturbed_start_counts_against_the_time_limit_and_ignores_the_policy() -> None:
-    env = bench.PerturbedStart(gym.make("CartPole-v1"), steps=10)
-    env.reset(seed=0)
-    assert env.env._elapsed_steps == 10  # the TimeLimit inside saw the random steps
-
-    def second_start(action: int) -> np.ndarray:
-        venv = make_env("CartPole-v1", n_envs=1, seed=3, wrappers=[functools.partial(bench.PerturbedStart, steps=10)])
-        first = venv.reset()
-        while not venv.step(np.array([action]))[2][0]:  # one episode of a constant policy, then the auto-reset
-            pass
-        return np.concatenate([first, venv.reset()])
-
-    starts = second_start(0)
-    assert np.array_equal(starts, second_start(1))  # the same starts whatever the policy did
-    assert not np.allclose(starts[0], make_env("CartPole-v1", n_envs=1, seed=3).reset()[0])
-    with pytest.raises(ValueError, match="at least one random step"):
-        bench.PerturbedStart(gym.make("CartPole-v1"), steps=0)
 
 
 def fake_run(algo: str, n: int, seed: int, normal: float, perturbed: float) -> Result:
@@ -91,9 +69,8 @@ def test_report_tables_are_computed_from_the_returns(tmp_path: Path, bc_falls: b
     assert (tmp_path / "imitation.png").stat().st_size > 1000
 
 
-def test_quick_run_reuses_an_expert_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from agents.data.demos import linear_expert
-
+def test_quick_run_reuses_an_expert_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       linear_expert: Callable[..., object]) -> None:
     out = tmp_path / "out"
     linear_expert("CartPole-v1", CARTPOLE_WEIGHTS, out / "expert-CartPole-v1")  # a hand-made expert is usable
     assert bench.main(["--quick", "--envs", "CartPole-v1", "--algos", "bc", "dagger", "--episodes", "1",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import gymnasium as gym
@@ -13,42 +12,12 @@ from common.errors import UserError
 from envs import make_env, make_one
 from envs.check import check
 from envs.custom import SparseGridEnv
-
-BROKEN = textwrap.dedent(
-    """
-    import gymnasium as gym
-    import numpy as np
-
-    class OldApiEnv(gym.Env):
-        observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
-        action_space = gym.spaces.Discrete(2)
-        def reset(self, seed=None, options=None):
-            super().reset(seed=seed)
-            return np.zeros(2, np.float32), {}
-        def step(self, action):
-            return np.zeros(2, np.float32), 0.0, False, {}   # gym 0.21 style: 4 values
-
-    class NanEnv(gym.Env):
-        observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
-        action_space = gym.spaces.Discrete(2)
-        def reset(self, seed=None, options=None):
-            super().reset(seed=seed)
-            return np.zeros(2, np.float32), {}
-        def step(self, action):
-            return np.zeros(2, np.float32), float("nan"), False, False, {}
-
-    class OutOfSpaceEnv(NanEnv):
-        def step(self, action):
-            return np.full(2, 5.0, np.float32), 0.0, False, False, {}
-    """
-)
+from tests.toy_envs import TOY_FILE
 
 
 @pytest.fixture
-def broken_file(tmp_path: Path) -> Path:
-    path = tmp_path / "broken_envs.py"
-    path.write_text(BROKEN)
-    return path
+def broken_file() -> Path:
+    return TOY_FILE
 
 
 def test_registered_id_builds_seeded_vec_env() -> None:

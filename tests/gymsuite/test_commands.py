@@ -11,6 +11,7 @@ import pytest
 
 from gymsuite import _cli, check_env, evaluate, train
 from gymsuite import record as record_video
+from tests.toy_envs import TOY_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +40,7 @@ def test_train_evaluate_record_round_trip(in_tmp: Path, capsys: pytest.CaptureFi
         (["--algo", "ppx", "--env", "CartPole-v1"], "unknown algorithm 'ppx'"),
         (["--algo", "dqn", "--env", "Pendulum-v1"], "dqn cannot act in Pendulum-v1"),
         (["--algo", "ppo", "--env", "CartPole-v1", "--hyperparams", "n_stepz=3"], "unknown hyperparameter 'n_stepz'"),
-        (["--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "-10"], "timesteps must be positive"),
+        (["--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "-10"], "timesteps must be an integer >= 0"),
         (["--algo", "ppo", "--env", "no_module_abc:Env"], "cannot import module"),
     ],
 )
@@ -52,19 +53,11 @@ def test_train_rejects_bad_input_cleanly(in_tmp: Path, capsys: pytest.CaptureFix
 
 
 def test_broken_custom_env_gets_a_report(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    Path("bad_env.py").write_text(
-        "import gymnasium as gym, numpy as np\n"
-        "class Bad(gym.Env):\n"
-        "    observation_space = gym.spaces.Box(0, 1, (3,), np.float32)\n"
-        "    action_space = gym.spaces.Discrete(2)\n"
-        "    def reset(self, seed=None, options=None):\n"
-        "        super().reset(seed=seed); return np.zeros(2, np.float32), {}\n"
-        "    def step(self, a):\n"
-        "        return np.zeros(3, np.float32), 0.0, False, False, {}\n")
-    assert run(train.main, ["--algo", "ppo", "--env", "bad_env.py:Bad", "--run-dir", "r"]) == 2
+    bad = f"{TOY_FILE}:WrongResetShape"
+    assert run(train.main, ["--algo", "ppo", "--env", bad, "--run-dir", "r"]) == 2
     err = capsys.readouterr().err
     assert "failed its check" in err and "--no-check" in err and not Path("r").exists()
-    assert run(check_env.main, ["bad_env.py:Bad"]) == 1
+    assert run(check_env.main, [bad]) == 1
     assert run(check_env.main, ["gymsuite/SparseGrid-v0", "--render"]) == 0
 
 

@@ -8,7 +8,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -17,6 +16,7 @@ from envs import make_env
 from envs.custom.noisy_tv import NoisyTVGridEnv
 from envs.custom.sparse_grid import SparseGridEnv
 from rewards.curiosity import CuriosityBonus, CuriosityCallback, attach
+from tests.toy_envs import Corridor
 
 torch.set_num_threads(1)
 
@@ -138,12 +138,12 @@ def test_save_load_restores_the_model(tmp_path: Path) -> None:
 @pytest.mark.parametrize("method, options, match", [
     ("icn", {}, "did you mean 'icm'"),
     ("icm", {"intrinsic_wieght": 1.0}, "did you mean 'intrinsic_weight'"),
-    ("icm", {"intrinsic_weight": "lots"}, "intrinsic_weight must be a number"),
-    ("icm", {"intrinsic_weight": -1}, "intrinsic_weight must be >= 0"),
-    ("icm", {"epochs": 0}, "epochs must be >= 1"),
+    ("icm", {"intrinsic_weight": "lots"}, "intrinsic_weight must be a finite number"),
+    ("icm", {"intrinsic_weight": -1}, "intrinsic_weight must be a finite number >= 0"),
+    ("icm", {"epochs": 0}, "epochs must be an integer >= 1"),
     ("icm", {"epochs": 1.5}, "epochs must be an integer"),
     ("icm", {"normalize": "yes"}, "normalize must be true or false"),
-    ("icm", {"gamma": 1.0}, "gamma must be in [0, 1)"),
+    ("icm", {"gamma": 1.0}, "gamma must be a number in [0, 1)"),
     ("rnd", {"beta": 0.5}, "applies only to icm"),
 ])
 def test_attach_errors(method: str, options: dict, match: str) -> None:
@@ -156,30 +156,9 @@ def test_attach_rejects_unsupported_spaces() -> None:
         attach(make_env("FrozenLake-v1", seed=0), "rnd")
 
 
-class TinyImageEnv(gym.Env):
-    """A 3-cell corridor seen as a ``(12, 12, 3)`` uint8 image (the agent is a bright column)."""
-
-    observation_space = spaces.Box(0, 255, shape=(12, 12, 3), dtype=np.uint8)
-    action_space = spaces.Discrete(2)
-
-    def _image(self) -> np.ndarray:
-        img = np.zeros((12, 12, 3), dtype=np.uint8)
-        img[:, 4 * self.pos : 4 * self.pos + 4] = 255
-        return img
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.pos = 0
-        return self._image(), {}
-
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        self.pos = int(np.clip(self.pos + (1 if action else -1), 0, 2))
-        return self._image(), float(self.pos == 2), self.pos == 2, False, {}
-
-
 @pytest.mark.parametrize("method", ["icm", "rnd", "raw"])
 def test_image_observations_use_a_cnn(method: str) -> None:
-    bonus, callback = attach(DummyVecEnv([TinyImageEnv, TinyImageEnv]), method, seed=0, batch_size=8)
+    bonus, callback = attach(DummyVecEnv([Corridor, Corridor]), method, seed=0, batch_size=8)
     assert bonus.normalizer.image
     bonus.reset()
     for action in (1, 1, 0, 1):

@@ -127,7 +127,7 @@ def test_example_files_load_and_run(path: Path) -> None:
     ({"terms": {"a": {"kind": "potential", "potential": "mountaincar_hieght"}}}, "mountaincar_height"),
     ({"terms": {"a": {"kind": "potential"}}}, "terms.a.potential is missing"),
     ({"terms": {"a": {"kind": "potential", "potential": "mountaincar_height", "gamma": 1.5}}}, "terms.a.gamma"),
-    ({"gamma": 0, "terms": {"a": {"kind": "living", "weight": 1}}}, "gamma must be in (0, 1]"),
+    ({"gamma": 0, "terms": {"a": {"kind": "living", "weight": 1}}}, "gamma must be a number in (0, 1]"),
     ({"terms": {"a": {"kind": "progress", "weight": 1}}}, "exactly one of 'info: KEY' or 'obs: INDEX'"),
     ({"terms": {"a": {"kind": "level", "obs": -1, "weight": 1}}}, "terms.a.obs"),
     ({"terms": {"a": {"kind": "level", "obs": 0, "below": 1, "above": 2, "weight": 1}}}, "at most one"),

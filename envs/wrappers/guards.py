@@ -1,4 +1,4 @@
-"""Wrappers gymsuite puts around every environment it builds."""
+"""Guards: wrappers that stop a run with a clear error when an env misbehaves, and change nothing otherwise."""
 
 from __future__ import annotations
 

@@ -1,0 +1,124 @@
+"""The plug-in point of an algorithm: its :class:`AlgoSpec`, and the :class:`TrainContext` a custom ``learn`` gets.
+
+An algorithm either is a stable-baselines3 ``BaseAlgorithm`` trained by ``model.learn``
+(PPO, A2C, DQN, the policy-gradient versions), or provides its own ``learn`` function
+(imitation learning) that still returns an SB3 model, so saving, loading, evaluating and
+recording stay uniform. ``agents/algorithms/registry.py`` lists every spec by name.
+
+The run pipeline (``agents/pipeline/training.py``) builds the context; it is defined here,
+below the pipeline, so that algorithms type it without importing the pipeline. The run's
+config and directory appear as the attributes algorithms read (:class:`RunSettings`,
+:class:`RunPaths`), which ``agents.pipeline.config.RunConfig`` and ``agents.pipeline.rundir.RunDir`` have.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
+
+from rewards.curiosity import CuriosityCallback
+
+# Keys a hyperparameter file may hold that are not constructor arguments of the
+# algorithm: they configure the environment or the run (rl-baselines3-zoo names).
+RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps"})
+
+
+class RunSettings(Protocol):
+    """What an algorithm reads of the run's config (``agents.pipeline.config.RunConfig`` documents each)."""
+
+    env: str
+    seed: int
+    n_envs: int
+    timesteps: int
+    hyperparams: dict[str, Any]
+    demos: str | None
+    expert: str | None
+    reward_shaping: str | None
+    curiosity: str | None
+    learned_reward: str | None
+
+
+class RunPaths(Protocol):
+    """Where an algorithm writes its own files in the run directory (``agents.pipeline.rundir.RunDir``)."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def logs(self) -> Path: ...
+
+
+@dataclass
+class TrainContext:
+    """What a run is made of; handed to algorithms with their own ``learn`` (imitation).
+
+    Attributes:
+        cfg: the run's config.
+        spec: the algorithm being trained.
+        venv: the training env; an algorithm may replace it (and closes the one it replaces),
+            the pipeline closes whichever is here at the end.
+        model: the model being trained.
+        run: the run directory.
+        callbacks: the run's callbacks (progress bar, checkpoints, evaluation, ...), set by the pipeline.
+        curiosity: the curiosity callback when ``--curiosity`` is on (it saves and loads its model).
+    """
+
+    cfg: RunSettings
+    spec: AlgoSpec
+    venv: VecEnv
+    model: BaseAlgorithm
+    run: RunPaths
+    callbacks: list[BaseCallback]
+    curiosity: CuriosityCallback | None = None
+
+
+#: ``(model, total_timesteps, callback, context) -> model``: an algorithm's replacement for ``model.learn``.
+Learn = Callable[[BaseAlgorithm, int, BaseCallback, TrainContext], BaseAlgorithm]
+
+
+@dataclass(frozen=True)
+class AlgoSpec:
+    """How to build, train and load one algorithm.
+
+    Attributes:
+        name: registry name (lower case), e.g. ``"ppo"``.
+        cls: the SB3 class whose ``load`` reads this algorithm's ``model.zip``.
+        action_spaces: action-space types the algorithm can act in.
+        description: one line for ``--help`` listings.
+        build: optional factory ``(policy, env, kwargs) -> model``; defaults to
+            ``cls(policy, env, **kwargs)``.
+        extra_keys: hyperparameters accepted besides ``cls.__init__``'s arguments
+            (consumed by ``build`` or ``learn``).
+        learn: optional replacement for ``model.learn`` (imitation learning), see :data:`Learn`.
+    """
+
+    name: str
+    cls: type[BaseAlgorithm]
+    action_spaces: tuple[type[spaces.Space], ...]
+    description: str
+    build: Callable[[str, Any, dict[str, Any]], BaseAlgorithm] | None = None
+    extra_keys: frozenset[str] = field(default_factory=frozenset)
+    learn: Learn | None = None
+
+    def hyperparam_names(self) -> frozenset[str]:
+        """All hyperparameter keys this algorithm accepts (constructor + extra + run keys)."""
+        params = set(inspect.signature(self.cls.__init__).parameters) - {"self", "policy", "env", "args", "kwargs"}
+        return frozenset(params) | self.extra_keys | RUN_KEYS
+
+    def supports(self, action_space: spaces.Space) -> bool:
+        """Whether the algorithm can act in ``action_space``."""
+        return isinstance(action_space, self.action_spaces)
+
+    def make_model(self, policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
+        """Build a fresh model (no training)."""
+        if self.build is not None:
+            return self.build(policy, env, kwargs)
+        return self.cls(policy, env, **kwargs)

@@ -1,0 +1,90 @@
+"""What a stable-baselines3 ``model.zip`` says about itself, read without unpickling anything.
+
+An SB3 zip holds a ``data`` member: JSON of the algorithm's attributes, where objects
+(the policy class, spaces, schedules) are pickled but also described by readable fields
+such as ``policy_class["__module__"]``. The algorithm's own class is not recorded, so
+:func:`read_model_file` infers it from what is:
+
+* the policy's module tells the off-policy algorithms apart (``stable_baselines3.dqn.policies``...);
+* PPO, A2C and gymsuite's policy gradient share ``stable_baselines3.common.policies``; PPO
+  saves ``clip_range`` and the policy gradient ``version``, A2C nothing of its own, so it
+  stays unknown (any of their zips still loads as PPO where only the policy is needed).
+
+This is the one reader of that JSON (loading, resuming and experts all use it).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import UserError
+
+ACTOR_CRITIC_MODULE = "stable_baselines3.common.policies"
+# SB3 algorithms with a policy module of their own, named by the class that saved the zip.
+_OFF_POLICY = {"dqn": "DQN", "sac": "SAC", "td3": "TD3", "ddpg": "DDPG"}
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """The readable metadata of an SB3 model zip.
+
+    Attributes:
+        path: the zip.
+        policy_module: the module of the saved policy class ("" when the zip does not say).
+        algo_class: the name of the SB3 class that saved it (``"PPO"``, ``"DQN"``,
+            ``"PolicyGradient"``, ...), or None when the file does not tell (A2C, unknown policies).
+    """
+
+    path: Path
+    policy_module: str
+    algo_class: str | None
+
+    @property
+    def actor_critic(self) -> bool:
+        """The policy is SB3's ``ActorCriticPolicy`` family, which ``PPO.load`` can restore whoever saved it."""
+        return self.policy_module == ACTOR_CRITIC_MODULE
+
+
+class UnknownAlgorithmError(UserError):
+    """The algorithm that saved a model file cannot be told from the file; ``model_file`` says what can."""
+
+    def __init__(self, model_file: ModelFile, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.model_file = model_file
+
+
+def read_model_file(path: str | Path) -> ModelFile:
+    """Read ``path``'s ``data`` JSON (never its pickles) into a :class:`ModelFile`.
+
+    Raises:
+        UserError: ``path`` is not a zip, or a zip without SB3's ``data``.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as err:  # ValueError: bad JSON or UTF-8
+        raise UserError(f"{path} is not an SB3 model file ({err})",
+                        "pass a model.zip saved by SB3 or gymsuite") from err
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not an SB3 model file (its data is not a mapping)",
+                        "pass a model.zip saved by SB3 or gymsuite")
+    policy = data.get("policy_class")
+    module = str(policy.get("__module__", "")) if isinstance(policy, dict) else ""
+    return ModelFile(path, module, _algo_class(module, set(data)))
+
+
+def _algo_class(module: str, keys: set[str]) -> str | None:
+    """The saving class's name from the policy's module and the saved attribute names."""
+    for name, cls in _OFF_POLICY.items():
+        if module.startswith(f"stable_baselines3.{name}."):
+            return cls
+    if module == ACTOR_CRITIC_MODULE:
+        if "clip_range" in keys:
+            return "PPO"
+        if "version" in keys:  # agents.algorithms.policy_gradient.PolicyGradient's course version
+            return "PolicyGradient"
+    return None

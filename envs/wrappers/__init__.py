@@ -1,0 +1,13 @@
+"""Env wrappers grouped by what they change (reward wrappers live in :mod:`rewards`).
+
+* :mod:`envs.wrappers.guards`: stop at the first broken step (:class:`VecFiniteGuard`).
+* :mod:`envs.wrappers.episodes`: where episodes start and how they end
+  (:class:`PerturbedStart`, :class:`AbsorbAfterTermination`).
+
+The order around each env is decided in one place, :func:`envs.factory.make_env`.
+"""
+
+from envs.wrappers.episodes import AbsorbAfterTermination, PerturbedStart
+from envs.wrappers.guards import VecFiniteGuard
+
+__all__ = ["AbsorbAfterTermination", "PerturbedStart", "VecFiniteGuard"]

@@ -1,0 +1,57 @@
+"""The ``gymsuite`` entry point: dispatch to every command, help, unknown commands, the installed script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gymsuite import cli
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
+    assert listed == list(cli.COMMANDS)
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+    assert "train" in capsys.readouterr().out
+
+
+def test_unknown_command_names_the_closest(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["trian", "--algo", "ppo"]) == 2
+    err = capsys.readouterr().err
+    assert "'trian'" in err and "'train'" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_every_command_has_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main([name, "--help"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("usage:")
+
+
+def test_dispatch_passes_arguments_through(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["train", "--list-algos"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert {"ppo", "a2c", "dqn", "pg", "bc", "gail"} <= set(names)
+
+
+def test_user_errors_exit_2_through_the_dispatcher(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["evaluate", "nowhere"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_installed_script_and_module_run() -> None:
+    script = Path(sys.executable).parent / "gymsuite"
+    for argv in ([str(script), "train", "--list-algos"], [sys.executable, "-m", "gymsuite", "train", "--list-algos"]):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert any(line.split()[0] == "ppo" for line in proc.stdout.splitlines())
