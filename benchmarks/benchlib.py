@@ -1,26 +1,76 @@
-"""Shared by the benchmark scripts: machine description and BENCHMARKS.md sections.
+"""Shared by the benchmarks: runs through the product's pipeline, machine description, BENCHMARKS.md sections.
 
 Each benchmark owns one section of ``BENCHMARKS.md``, delimited by
 ``<!-- BEGIN name -->`` / ``<!-- END name -->`` markers, and rewrites only that
 section, so benchmarks can run separately without clobbering each other.
+
+Benchmarks train through :func:`config` and :func:`train`, i.e. through
+``build_config`` and ``training.train`` as ``gymsuite train`` does; only a
+reference library (plain SB3) is built by hand.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+import yaml
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from agents.pipeline.config import RunConfig
+    from agents.pipeline.training import TrainResult
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = (
     "# gymsuite benchmarks\n\n"
     "Every number here was measured by the script named in its section; rerun it to refresh.\n"
 )
+
+
+def config(cli: dict[str, Any], hyperparams: dict[str, Any] | None = None, exact: bool = False) -> RunConfig:
+    """The run config of ``gymsuite train`` with flags ``cli`` and ``--hyperparams key=value`` for ``hyperparams``.
+
+    Args:
+        cli: :class:`~agents.pipeline.config.RunConfig` fields, as the command line gives them.
+        hyperparams: values that override the shipped defaults (``agents/hyperparams/<algo>.yml``).
+        exact: the benchmark fixes every hyperparameter itself: fail if the shipped defaults
+            add one it did not give (``n_envs`` and ``n_timesteps`` come from ``cli``), since that
+            would silently change what the benchmark compares.
+    """
+    from agents.pipeline.config import build_config
+
+    given = hyperparams or {}
+    cfg = build_config(cli, overrides=[f"{key}={_yaml(value)}" for key, value in given.items()])
+    leaked = {k: v for k, v in cfg.hyperparams.items() if k not in given and k not in ("n_envs", "n_timesteps")}
+    if exact and leaked:
+        raise RuntimeError(f"the shipped defaults of {cfg.algo} on {cfg.env} add {leaked} to the benchmark's "
+                           "hyperparameters: give these keys explicitly")
+    return cfg
+
+
+def _yaml(value: Any) -> str:
+    """``value`` as the one-line YAML that ``--hyperparams key=value`` reads back to the same value."""
+    return yaml.safe_dump(value, default_flow_style=True, width=1 << 16).removesuffix("\n...\n").strip()
+
+
+def train(cfg: RunConfig, run_dir: Path, callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
+    """``agents.pipeline.training.train`` into ``run_dir`` (replaced if it exists), without its progress bar.
+
+    The bar goes to stderr, which parallel workers would interleave; benchmarks print one line per run.
+    """
+    from agents.pipeline.training import train as train_run
+
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+        return train_run(cfg, run_dir, overwrite=True, callbacks=callbacks)
 
 
 def machine() -> str:
@@ -43,11 +93,37 @@ def write_section(name: str, markdown: str, path: Path = BENCHMARKS) -> None:
     tmp.replace(path)
 
 
-def table(header: list[str], rows: list[list[object]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def read_tables(markdown: str) -> list[tuple[list[str], list[list[str]]]]:
+    """The inverse of :func:`table`: every markdown table in ``markdown`` as ``(header, rows)`` of stripped cells."""
+    found: list[tuple[list[str], list[list[str]]]] = []
+    lines = markdown.splitlines()
+    for i, line in enumerate(lines):
+        is_start = line.startswith("|") and i + 1 < len(lines) and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[i + 1])
+        if not is_start or (i > 0 and lines[i - 1].startswith("|")):
+            continue
+        rows = []
+        for row in lines[i + 2:]:
+            if not row.startswith("|"):
+                break
+            rows.append(_cells(row))
+        found.append((_cells(line), rows))
+    return found
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def numbers(cell: str) -> list[float]:
+    """The numbers in a table cell, in order: ``"1,234 ± 5.6"`` -> ``[1234.0, 5.6]``, ``"3/5"`` -> ``[3.0, 5.0]``."""
+    return [float(x.replace(",", "")) for x in re.findall(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?", cell)]
 
 
 def link(target: Path, markdown_file: Path) -> str:

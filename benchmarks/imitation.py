@@ -16,13 +16,17 @@ Score = (R - R_random) / (R_expert - R_random), all three under the same start: 
 expert, 0 is random. BC's compounding error shows as a score that falls with few
 demonstrations or under perturbed starts while DAgger's and GAIL's hold up.
 
+Experts and learners train through ``gymsuite train``'s pipeline (``build_config`` +
+``training.train``) and are scored as ``gymsuite evaluate`` loads them; the settings, jobs and
+results are in ``imitation_setup.py``, the section and plot in ``imitation_report.py``.
+
 Writes the ``imitation`` section of BENCHMARKS.md and ``docs/benchmark_imitation.png``;
 experts, demonstrations, runs and the raw results go to ``bench_out/imitation/``
 (``bench_out/imitation-quick/`` with ``--quick``, whose weak experts are never reused by a full run).
 
-    python scripts/benchmark_imitation.py                   # everything (about 12 minutes on 2 cores)
-    python scripts/benchmark_imitation.py --quick           # smoke test, tiny budgets, writes nothing (~1 min)
-    python scripts/benchmark_imitation.py --envs CartPole-v1 --algos bc gail --no-write
+    python -m benchmarks.imitation           # everything (about 12 minutes on 2 cores); ./tasks.sh bench imitation
+    python -m benchmarks.imitation --quick   # tiny budgets, 1 seed, episodes 1 and 5; writes nothing
+    python -m benchmarks.imitation --envs CartPole-v1 --algos bc gail --no-write
 """
 
 from __future__ import annotations
@@ -32,18 +36,31 @@ import contextlib
 import functools
 import json
 import multiprocessing
-import os
-import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if __package__ in (None, ""):
-    import _cli  # noqa: F401  (puts the project root on sys.path)
 from benchmarks import benchlib
+from benchmarks.imitation_report import LABELS, markdown, plot
+from benchmarks.imitation_setup import (
+    DEMO_EPISODES,
+    DEMO_SEED,
+    EVAL_ENVS,
+    EVAL_SEED,
+    PERTURB_STEPS,
+    QUICK_STEPS,
+    RUN_ORDER,
+    STARTS,
+    Expert,
+    ExpertJob,
+    Job,
+    Result,
+    safe,
+)
 from envs.wrappers import PerturbedStart
 from gymsuite import _cli
 
@@ -51,67 +68,6 @@ if TYPE_CHECKING:
     from agents.data.demos import Demos
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_ORDER = ["airl", "gail", "dagger", "bc"]  # slowest first, so that the pool ends with short runs
-STARTS = ("normal", "perturbed")
-# Random actions after each reset in the perturbed start. CartPole's random episodes last ~22
-# steps, so 10 leave the pole moving but mostly recoverable; Acrobot needs longer to swing.
-PERTURB_STEPS = {"CartPole-v1": 10, "Acrobot-v1": 20}
-QUICK_STEPS = {"ppo": {"CartPole-v1": 20_000, "Acrobot-v1": 40_000},  # --quick: smoke-test budgets
-               "bc": 5_000, "dagger": 1_500, "gail": 2_048, "airl": 2_048}
-TARGETS = [("CartPole-v1", "bc", 20), ("CartPole-v1", "gail", 5)]  # issue 5: >= 95% of the expert's return
-DEMO_EPISODES, DEMO_SEED = 20, 1_000  # recorded per expert (more if --episodes asks for more)
-EVAL_SEED, EVAL_ENVS = 1_000_000, 5  # training uses env seeds 0.., its own evaluation 10_000..
-FALL = 0.1  # a score change larger than this is called a fall in the generated text
-
-
-@dataclass
-class ExpertJob:
-    env: str
-    out: str  # the benchmark's output folder
-    timesteps: int  # 0: ppo.yml's budget
-    demo_episodes: int
-    eval_episodes: int
-    retrain: bool
-
-
-@dataclass
-class Expert:
-    env: str
-    run_dir: str
-    demos: str
-    timesteps: int
-    trained: bool  # False: an existing run directory was reused
-    train_seconds: float
-    demo_episodes: int
-    demo_return: float  # mean env return of the recorded episodes
-    start_distance: dict[str, float]  # start -> median distance of a start state to the nearest demonstrated one
-    returns: dict[str, float]  # "expert/normal", "random/perturbed", ... -> mean greedy return
-
-
-@dataclass
-class Job:
-    env: str
-    algo: str
-    episodes: int  # demonstrated episodes the learner may use
-    seed: int
-    expert: str
-    demos: str
-    run_dir: str
-    timesteps: int  # 0: the algorithm's yml budget
-    eval_episodes: int
-
-
-@dataclass
-class Result:
-    job: Job
-    returns: dict[str, float]  # start -> mean greedy return
-    seconds: float  # training wall time (``learn`` only)
-    wall: float  # the whole job's wall time: building, training, saving and both evaluations
-    steps: int  # the run's timesteps: demo samples (bc), env steps (dagger), generator steps (gail, airl)
-
-
-def safe(env: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", env)
 
 
 # ----------------------------------------------------------------- measuring
@@ -165,7 +121,7 @@ def start_distance(env: str, demo_obs: np.ndarray, starts: int = 200) -> dict[st
 def usable_expert(run_dir: Path, env: str, timesteps: int) -> bool:
     """A run on ``env`` that finished this budget (``eval.json`` is written last), or a hand-made expert.
 
-    A hand-made expert (``agents.data.demos.linear_expert``) has a ``config.yaml`` without ``timesteps``.
+    A hand-made expert (e.g. the tests' ``linear_expert``) has a ``config.yaml`` without ``timesteps``.
     """
     from common.errors import UserError
     from common.files import read_yaml
@@ -209,7 +165,6 @@ def prepare_expert(job: ExpertJob) -> Expert:
     import torch
 
     from agents.pipeline.config import build_config
-    from agents.pipeline.training import train
 
     torch.set_num_threads(1)
     out = Path(job.out)
@@ -217,8 +172,7 @@ def prepare_expert(job: ExpertJob) -> Expert:
     cfg = build_config({"algo": "ppo", "env": job.env, "timesteps": job.timesteps or None, "seed": 0})
     trained = job.retrain or not usable_expert(run_dir, job.env, cfg.timesteps)
     if trained:
-        with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):  # no progress bars from workers
-            train(cfg, run_dir, overwrite=True)
+        benchlib.train(cfg, run_dir)
     evaluation = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").is_file() else {}
     demos_file = out / f"demos-{safe(job.env)}.npz"
     demos = record(run_dir, job.env, demos_file, job.demo_episodes, reuse=not trained)
@@ -237,7 +191,6 @@ def run_learner(job: Job) -> Result:
     import torch
 
     from agents.pipeline.config import build_config
-    from agents.pipeline.training import train
 
     torch.set_num_threads(1)
     begin = time.perf_counter()
@@ -245,8 +198,7 @@ def run_learner(job: Job) -> Result:
            "demos": job.demos, "expert": job.expert if job.algo == "dagger" else None,
            "eval_freq": 0, "eval_episodes": EVAL_ENVS}  # we evaluate ourselves, on the shared seeds
     cfg = build_config(cli, overrides=[f"demo_episodes={job.episodes}"])
-    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
-        trained = train(cfg, job.run_dir, overwrite=True)
+    trained = benchlib.train(cfg, Path(job.run_dir))
     returns = mean_returns(job.run_dir, job.env, job.eval_episodes)
     result = Result(job, returns, trained.seconds, time.perf_counter() - begin, trained.steps)
     print(json.dumps(asdict(result)), flush=True)
@@ -275,7 +227,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, Expert], list[Result]]:
         return experts, results
     with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=8) as pool:
         waiting = {ejob.env: pool.apply_async(prepare_expert, (ejob,)) for ejob in todo}
-        running = []
+        running: list[AsyncResult[Result]] = []
         while waiting or running:
             for env, pending in list(waiting.items()):
                 if pending.ready():
@@ -291,194 +243,6 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, Expert], list[Result]]:
     return experts, results
 
 
-# ----------------------------------------------------------------- reporting
-UNITS = {"bc": "demo samples", "dagger": "env steps", "gail": "generator steps", "airl": "generator steps"}
-LABELS = {"bc": "BC", "dagger": "DAgger", "gail": "GAIL", "airl": "AIRL"}
-Cells = dict[tuple[str, str, int], dict[str, Any]]
-
-
-def score(ret: float, expert: Expert, start: str) -> float:
-    """``(R - R_random) / (R_expert - R_random)`` under ``start``; NaN when expert and random tie."""
-    best, worst = expert.returns[f"expert/{start}"], expert.returns[f"random/{start}"]
-    return (ret - worst) / (best - worst) if abs(best - worst) > 1e-9 else float("nan")
-
-
-def summarise(results: list[Result], experts: dict[str, Expert]) -> Cells:
-    """Per (env, algo, episodes): per-seed scores, fractions and returns under each start, and training seconds."""
-    cells: Cells = {}
-    for r in sorted(results, key=lambda r: r.job.seed):
-        expert = experts[r.job.env]
-        cell = cells.setdefault((r.job.env, r.job.algo, r.job.episodes),
-                                {"seconds": [], "steps": r.steps, **{k: {s: [] for s in STARTS}
-                                                                     for k in ("score", "fraction", "return")}})
-        cell["seconds"].append(r.seconds)
-        for start in STARTS:
-            best = expert.returns[f"expert/{start}"]
-            cell["return"][start].append(r.returns[start])
-            cell["score"][start].append(score(r.returns[start], expert, start))
-            cell["fraction"][start].append(r.returns[start] / best if best else float("nan"))
-    return cells
-
-
-def mean(xs: list[float]) -> float:
-    return float(np.mean(xs)) if xs else float("nan")
-
-
-def get(cells: Cells, env: str, algo: str, n: int, start: str = "normal", key: str = "score") -> float:
-    cell = cells.get((env, algo, n))
-    return mean(cell[key][start]) if cell else float("nan")
-
-
-def fmt(xs: list[float]) -> str:
-    return f"{np.mean(xs):.2f} ± {np.std(xs):.2f}" if xs else "–"
-
-
-def env_tables(cells: Cells, env: str, args: argparse.Namespace) -> list[str]:
-    """The score table and the return table of ``env``."""
-    algos = [a for a in LABELS if a in args.algos]
-    scores, returns = [], []
-    for algo in algos:
-        row = [cells.get((env, algo, n)) for n in args.episodes]
-        if not any(row):
-            continue
-        some = next(c for c in row if c)
-        seconds = [s for c in row if c for s in c["seconds"]]
-        scores.append([LABELS[algo], f"{some['steps']:,} {UNITS[algo]}",
-                       *(fmt(c["score"][start]) if c else "–" for start in STARTS for c in row),
-                       f"{np.median(seconds):.1f}"])
-        returns.append([LABELS[algo], *(f"{mean(c['return']['normal']):.1f} / {mean(c['return']['perturbed']):.1f}"
-                                        if c else "–" for c in row)])
-    header = ["algorithm", "budget", *(f"{'perturbed, ' if start == 'perturbed' else ''}N={n}"
-                                       for start in STARTS for n in args.episodes), "median train s"]
-    return ["Score (0 random, 1 expert; mean ± std over seeds) by demonstrated episodes N, normal and perturbed start:",
-            "", benchlib.table(header, scores), "",
-            "Mean greedy return, normal / perturbed start (mean over seeds):", "",
-            benchlib.table(["algorithm", *(f"N={n}" for n in args.episodes)], returns), ""]
-
-
-def targets(cells: Cells, env: str) -> list[str]:
-    """PASS/FAIL of the issue's targets on ``env``: mean over seeds of R_learner / R_expert >= 0.95."""
-    lines = []
-    for target_env, algo, n in TARGETS:
-        if target_env != env:
-            continue
-        fraction, normalised = get(cells, env, algo, n, key="fraction"), get(cells, env, algo, n)
-        what = f"- {LABELS[algo]} with {n} episodes reaches at least 95% of the expert's return: "
-        if np.isnan(fraction):
-            lines.append(what + "not run")
-        else:
-            verdict = "**PASS**" if fraction >= 0.95 else "**FAIL**"
-            lines.append(what + f"{fraction:.1%} (score {normalised:.2f}): {verdict}")
-    if lines:
-        lines = ["Targets (issue 5), judged on the mean over seeds of R_learner / R_expert, normal start "
-                 "(the plain fraction of the expert's return; the score, which also subtracts random play, beside it):",
-                 "", *lines, ""]
-    return lines
-
-
-def change(drop: float) -> str:
-    """Words for a fall ``drop`` (positive: the score went down)."""
-    if np.isnan(drop):
-        return "was not measured"
-    if drop > FALL:
-        return f"falls by {drop:.2f}"
-    if drop < -FALL:
-        return f"rises by {-drop:.2f}"
-    return f"holds ({-drop:+.2f})"
-
-
-def observations(cells: Cells, env: str, args: argparse.Namespace) -> str:
-    """What the numbers of ``env`` show about compounding error, generated from them."""
-    algos = [a for a in LABELS if a in args.algos]
-    lo, hi = min(args.episodes), max(args.episodes)
-    falls = {}
-    if lo < hi:
-        falls[f"with {lo} instead of {hi} demonstrated episodes (normal start)"] = {
-            a: get(cells, env, a, hi) - get(cells, env, a, lo) for a in algos}
-    # Compounding error is largest where the demonstrations cover least: compare the starts at the fewest episodes.
-    falls[f"under perturbed instead of normal starts, with {lo} demonstrated episode{'s' * (lo > 1)}"] = {
-        a: get(cells, env, a, lo) - get(cells, env, a, lo, "perturbed") for a in algos}
-    parts = []
-    for when, drop in falls.items():
-        text = (f"{when[0].upper()}{when[1:]}, the score "
-                + ", ".join(f"of {LABELS[a]} {change(drop[a])}" for a in algos) + ".")
-        others = [a for a in ("dagger", "gail") if a in algos]
-        if "bc" in algos and others and not np.isnan(drop["bc"]):
-            fell = [LABELS[a] for a in others if not drop[a] <= FALL]
-            if drop["bc"] <= FALL:
-                text += " BC does not fall, so the compounding-error effect does not show here at these budgets."
-            elif fell:
-                text += f" BC falls, but so does {' and '.join(fell)}: the effect is not specific to BC here."
-            else:
-                text += (" That is the compounding-error effect: BC falls while "
-                         f"{' and '.join(LABELS[a] for a in others)} hold up.")
-        parts.append(text)
-    parts.append(f"(A fall is a drop of more than {FALL} of the expert-random gap, in means over seeds; "
-                 "compare it with the std over seeds in the table.)")
-    return " ".join(parts)
-
-
-def markdown(experts: dict[str, Expert], results: list[Result], args: argparse.Namespace, wall: float,
-             plot_ref: str) -> str:
-    """The ``imitation`` section of BENCHMARKS.md."""
-    cells = summarise(results, experts)
-    seeds = "seed 0" if args.seeds == 1 else f"seeds 0..{args.seeds - 1}"
-    recorded = max((e.demo_episodes for e in experts.values()), default=0)
-    lines = ["## Imitation learning: BC, DAgger, GAIL, AIRL (`scripts/benchmark_imitation.py`)", "",
-             f"Machine: {benchlib.machine()}. Wall time {wall / 60:.1f} min with {args.workers} worker process(es) "
-             "(1 torch thread per run; runs share the cores, so compare training times within a table).", "",
-             "Expert: PPO with `agents/hyperparams/ppo.yml`'s defaults, seed 0; the learners get the first N of "
-             f"its {recorded} recorded greedy episodes (env seed {DEMO_SEED}) and train with "
-             f"`agents/hyperparams/<algo>.yml`'s defaults (the budget column), {seeds}. DAgger "
-             "starts from the same N episodes and also has the expert label every state it reaches, so N is not "
-             f"all it sees. Evaluation: greedy, {args.eval_episodes} episodes per policy and start on env seeds "
-             f"from {EVAL_SEED:,} (training used 0.. and 10,000..), the same episodes for every policy. "
-             "Perturbed start: after each reset, K uniformly random actions ("
-             + ", ".join(f"K={PERTURB_STEPS[e]} on {e}" for e in args.envs)
-             + ") that are not scored but count against the time limit (on CartPole the policy then plays at most "
-             "500 - K steps); an episode that ends during them is reset again. "
-             "Score = (R - R_random) / (R_expert - R_random), with expert and random play measured under the same "
-             "start.", ""]
-    for env in args.envs:
-        if env not in experts:
-            continue
-        e = experts[env]
-        how = (f"trained for {e.timesteps:,} steps in {e.train_seconds:.0f} s" if e.trained
-               else f"{e.timesteps:,} steps, reused from `{Path(e.run_dir).name}/`")
-        lines += [f"### {env}", "",
-                  f"Expert ({how}): return {e.returns['expert/normal']:.1f} normal, "
-                  f"{e.returns['expert/perturbed']:.1f} perturbed; its demonstrations average {e.demo_return:.1f}. "
-                  f"Random play: {e.returns['random/normal']:.1f} normal, {e.returns['random/perturbed']:.1f} "
-                  "perturbed. Start states lie at a median distance of "
-                  f"{e.start_distance['normal']:.2f} (normal) and {e.start_distance['perturbed']:.2f} (perturbed) "
-                  "from the nearest demonstrated state (each dimension in units of its std over the demonstrations).",
-                  "", *env_tables(cells, env, args), *targets(cells, env),
-                  f"What we see: {observations(cells, env, args)}", ""]
-    lines += [f"![score against demonstrated episodes]({plot_ref})", ""]
-    return "\n".join(lines)
-
-
-def plot(experts: dict[str, Expert], results: list[Result], args: argparse.Namespace, path: Path) -> None:
-    """Per env, mean score against demonstrated episodes: one colour per algorithm, solid normal, dashed perturbed."""
-    cells = summarise(results, experts)
-    envs = [e for e in args.envs if e in experts]
-    fig, axes = benchlib.subplots(len(envs), 5.5, 4)
-    for ax, env in zip(axes, envs, strict=True):
-        for i, algo in enumerate(a for a in LABELS if a in args.algos):
-            for start, style in zip(STARTS, ("-", "--"), strict=True):
-                ys = [get(cells, env, algo, n, start) for n in args.episodes]
-                ax.plot(args.episodes, ys, style, marker="o", color=f"C{i}",
-                        label=f"{LABELS[algo]}{' (perturbed)' if start == 'perturbed' else ''}")
-        ax.axhline(1.0, color="grey", lw=0.8, ls=":")
-        ax.axhline(0.0, color="grey", lw=0.8, ls=":")
-        ax.set_xscale("log")
-        ax.minorticks_off()
-        ax.set_xticks(args.episodes, [str(n) for n in args.episodes])
-        ax.set(title=env, xlabel="demonstrated episodes", ylabel="score (0 random, 1 expert), mean over seeds")
-        ax.legend(fontsize=7)
-    benchlib.save_figure(fig, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--envs", nargs="+", default=list(PERTURB_STEPS), choices=list(PERTURB_STEPS))
@@ -486,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", nargs="+", type=int, help="demonstrated episodes per learner (default 1 5 20; "
                    "--quick 1 5)")
     p.add_argument("--seeds", type=int, help="seeds 0..S-1 per learner (default 3; --quick 1)")
-    p.add_argument("--eval-episodes", type=int, help="greedy episodes per policy and start (default 30; --quick 10)")
+    p.add_argument("--eval-episodes", type=int, help="greedy episodes per policy and start (default 30; --quick 5)")
     p.add_argument("--workers", type=int, default=2, help="parallel runs (at most 2 on the shared machine)")
     p.add_argument("--quick", action="store_true", help="tiny budgets for a smoke test; implies --no-write")
     p.add_argument("--retrain-experts", action="store_true", help="train the experts even if usable ones exist")
@@ -498,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.episodes = sorted(set(args.episodes or ([1, 5] if args.quick else [1, 5, 20])))
     args.seeds = (1 if args.quick else 3) if args.seeds is None else args.seeds
-    args.eval_episodes = (10 if args.quick else 30) if args.eval_episodes is None else args.eval_episodes
+    args.eval_episodes = (5 if args.quick else 30) if args.eval_episodes is None else args.eval_episodes
     args.out = (args.out or ROOT / "bench_out" / ("imitation-quick" if args.quick else "imitation")).resolve()
     args.workers = max(1, min(args.workers, 2))
     args.no_write = args.no_write or args.quick  # quick numbers never reach BENCHMARKS.md

@@ -3,8 +3,10 @@
 
 Every version (0, 1, 2, 3, 3.5-mc, 3.5-td, 4) and SB3 ``A2C`` train on CartPole-v1 and
 Acrobot-v1 with the same seeds, budget, network, ``n_steps`` and optimiser (Adam: A2C gets
-``use_rms_prop=False``); the hyperparameters are ``agents/hyperparams/pg.yml``'s. Measured
-per run, on the training episodes (the stochastic policy that collects the data):
+``use_rms_prop=False``); the hyperparameters are ``agents/hyperparams/pg.yml``'s. Both train
+through ``gymsuite train``'s pipeline (``build_config`` + ``training.train``, evaluation during
+training off), so the speeds are the product's. Measured per run, on the training episodes
+(the stochastic policy that collects the data):
 
 * steps to threshold: the env step at which the mean return of the last 10 finished
   episodes first reaches the threshold (CartPole 475, Acrobot -100);
@@ -15,8 +17,9 @@ per run, on the training episodes (the stochastic policy that collects the data)
 Writes the ``pg`` section of BENCHMARKS.md and ``docs/benchmark_pg.png``; the raw results
 go to ``bench_out/benchmark_pg.json``.
 
-    python scripts/benchmark_pg.py                      # 5 seeds (20 for v4 and A2C), 2 workers (~12 min on 2 cores)
-    python scripts/benchmark_pg.py --seeds 2 --pair-seeds 0 --timesteps 20000 --no-write   # a quick look
+    python -m benchmarks.pg            # 5 seeds (20 for v4 and A2C), 2 workers (~12 min on 2 cores)
+    python -m benchmarks.pg --quick    # every algorithm and env at a few thousand steps, 1 seed (2 for v4/A2C)
+    python -m benchmarks.pg --seeds 2 --pair-seeds 0 --timesteps 20000 --no-write   # a closer look
 """
 
 from __future__ import annotations
@@ -25,15 +28,15 @@ import argparse
 import json
 import multiprocessing
 import statistics
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
 
-if __package__ in (None, ""):
-    import _cli  # noqa: F401  (puts the project root on sys.path)
 from benchmarks import benchlib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +45,8 @@ VERSIONS = ["0", "1", "2", "3", "3.5-mc", "3.5-td", "4"]
 WINDOW = 10  # episodes in the moving average
 PG_ONLY = {"version", "share_trunk", "param_noise_std"}
 PAIR = ("4", "a2c")  # compared on more seeds (--pair-seeds): steps to threshold varies a lot from seed to seed
+# --quick: env steps per run, enough for 10 finished episodes (Acrobot's random ones last 500 steps, in 8 envs).
+QUICK_STEPS = {"CartPole-v1": 3_000, "Acrobot-v1": 8_000}
 
 
 @dataclass
@@ -72,41 +77,49 @@ def hyperparams(env_id: str) -> tuple[int, dict[str, Any]]:
     return cfg.n_envs, kwargs
 
 
-def build(job: Job) -> Any:
-    """The model of ``job`` on gymsuite's env factory; A2C gets the same settings as PG."""
-    from stable_baselines3 import A2C
+def run_config(job: Job) -> Any:
+    """The run config of ``job``, as ``gymsuite train`` builds it.
 
-    from agents.algorithms.policy_gradient import PolicyGradient
-    from envs import make_env
+    A course version is ``--algo pg --hyperparams version=V`` with ``pg.yml``'s defaults; SB3's A2C
+    is ``--algo a2c`` with every one of those settings given explicitly (``a2c.yml``'s own
+    defaults must not leak in) plus Adam instead of RMSprop. Evaluation during training is off:
+    the measurements are the training episodes'.
+    """
+    from agents.pipeline.config import build_config
 
-    n_envs, kwargs = hyperparams(job.env)
-    env = make_env(job.env, n_envs=n_envs, seed=job.seed)
-    common = {"seed": job.seed, "device": "cpu", "verbose": 0}
-    if job.algo == "a2c":
-        shared = {k: v for k, v in kwargs.items() if k not in PG_ONLY}
-        return A2C("MlpPolicy", env, use_rms_prop=False, **shared, **common)
-    return PolicyGradient("MlpPolicy", env, **{**kwargs, "version": job.algo}, **common)
+    cli = {"env": job.env, "seed": job.seed, "timesteps": job.timesteps, "eval_freq": 0, "eval_episodes": 1}
+    if job.algo != "a2c":
+        return benchlib.config({**cli, "algo": "pg"}, {"version": job.algo})
+    pg = build_config({"algo": "pg", "env": job.env})
+    shared = {k: v for k, v in pg.hyperparams.items() if k not in PG_ONLY | {"n_envs", "n_timesteps"}}
+    return benchlib.config({**cli, "algo": "a2c", "n_envs": pg.n_envs},
+                           {**shared, "normalize": False, "use_rms_prop": False}, exact=True)
+
+
+class EpisodeLog(BaseCallback):
+    """``(env step, return)`` of every training episode, read from the ``Monitor`` infos as episodes finish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.episodes: list[tuple[int, float]] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                self.episodes.append((self.num_timesteps, float(info["episode"]["r"])))
+        return True
 
 
 def run(job: Job) -> Result:
-    """Train one model; its episodes are read from the ``Monitor`` infos as they finish."""
-    import torch
-    from stable_baselines3.common.callbacks import BaseCallback
+    """Train one model through ``gymsuite train``'s pipeline (into a temporary run directory) and measure it."""
+    log = EpisodeLog()
+    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-pg-") as tmp:
+        trained = benchlib.train(run_config(job), Path(tmp) / "run", callbacks=[log])
+    return measure(job, log.episodes, trained.steps / trained.seconds)
 
-    torch.set_num_threads(1)
-    episodes: list[tuple[int, float]] = []
 
-    class Episodes(BaseCallback):
-        def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                if "episode" in info:
-                    episodes.append((self.num_timesteps, float(info["episode"]["r"])))
-            return True
-
-    model = build(job)
-    start = time.perf_counter()
-    model.learn(job.timesteps, callback=Episodes())
-    seconds = time.perf_counter() - start
+def measure(job: Job, episodes: list[tuple[int, float]], fps: float) -> Result:
+    """Steps to threshold, final return and the learning curve of a run's ``(env step, return)`` episodes."""
     steps = np.array([s for s, _ in episodes])
     returns = np.array([r for _, r in episodes])
     # average[i] is the mean of episodes i .. i+WINDOW-1, known at the end of episode i+WINDOW-1.
@@ -116,7 +129,7 @@ def run(job: Job) -> Result:
     keep = np.unique(np.linspace(0, len(average) - 1, min(len(average), 200)).astype(int))
     curve = [(int(steps[WINDOW - 1 + i]), float(average[i])) for i in keep]
     final = float(returns[-WINDOW:].mean()) if len(returns) else float("nan")
-    return Result(job, reached, final, model.num_timesteps / seconds, curve)
+    return Result(job, reached, final, fps, curve)
 
 
 def jobs(envs: list[str], algos: list[str], seeds: int, timesteps: dict[str, int], pair_seeds: int = 0) -> list[Job]:
@@ -183,7 +196,7 @@ def markdown(every: list[Result], envs: list[str], algos: list[str], seeds: int,
 
     results = [r for r in every if r.job.seed < seeds]
 
-    lines = ["## Policy gradient, course versions 0-4 (`scripts/benchmark_pg.py`)", "",
+    lines = ["## Policy gradient, course versions 0-4 (`benchmarks/pg.py`)", "",
              f"Machine: {benchlib.machine()}. Wall time of the run: {wall / 60:.1f} min "
              f"({multiprocessing.cpu_count()} cores, at most 2 runs at a time, 1 torch thread each).", "",
              f"Budget: {seeds} seeds per algorithm, "
@@ -244,9 +257,9 @@ def observations(results: list[Result], envs: list[str], algos: list[str]) -> st
         "the critic's estimate r_t + gamma V(s_t+1) (here generalised by GAE's lambda), trading variance for "
         "bias. Critic-free versions also cut their returns at the end of each n_steps rollout (no critic to "
         "bootstrap with), a bias that favours the critic versions at the same n_steps. Version 4 and A2C compute "
-        "the same update: tests/test_pg_algorithm.py checks equal weights (to 1e-5) after 25 updates from the same "
-        "seed. Over hundreds of updates float rounding (our estimators sum in float64, SB3's in float32) makes "
-        "runs of one seed drift apart, so the two behave like independent runs of one algorithm.")
+        "the same update: tests/agents/test_pg_algorithm.py checks equal weights (to 1e-5) after 25 updates from "
+        "the same seed. Over hundreds of updates float rounding (our estimators sum in float64, SB3's in float32) "
+        "makes runs of one seed drift apart, so the two behave like independent runs of one algorithm.")
     return "\n\n".join(parts)
 
 
@@ -259,7 +272,8 @@ def plot_curves(results: list[Result], envs: list[str], algos: list[str], path: 
             if not rs:
                 continue
             grid = np.linspace(0, rs[0].job.timesteps, 100)
-            ys = np.array([np.interp(grid, *zip(*r.curve, strict=True), left=np.nan) for r in rs])
+            ys = np.array([np.interp(grid, [s for s, _ in r.curve], [v for _, v in r.curve], left=np.nan)
+                           for r in rs])
             known = ~np.isnan(ys).all(axis=0)  # before any run's first 10 episodes there is nothing to plot
             median = np.full(len(grid), np.nan)
             median[known] = np.nanmedian(ys[:, known], axis=0)
@@ -272,10 +286,12 @@ def plot_curves(results: list[Result], envs: list[str], algos: list[str], path: 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 per algorithm and env")
-    p.add_argument("--pair-seeds", type=int, default=20, help="seeds 0..P-1 for version 4 and A2C, compared "
-                   "with each other (0: --seeds)")
-    p.add_argument("--timesteps", type=int, default=0, help="env steps per run (0: pg.yml's n_timesteps per env)")
+    p.add_argument("--seeds", type=int, help="seeds 0..S-1 per algorithm and env (default 5; --quick 1)")
+    p.add_argument("--pair-seeds", type=int, help="seeds 0..P-1 for version 4 and A2C, compared "
+                   "with each other (0: --seeds; default 20; --quick 2)")
+    p.add_argument("--timesteps", type=int, help="env steps per run (0: pg.yml's n_timesteps per env, the default; "
+                   "--quick: QUICK_STEPS)")
+    p.add_argument("--quick", action="store_true", help="tiny budgets to check the whole path; implies --no-write")
     p.add_argument("--envs", nargs="+", default=list(THRESHOLDS), choices=list(THRESHOLDS))
     p.add_argument("--algos", nargs="+", default=[*VERSIONS, "a2c"], choices=[*VERSIONS, "a2c"])
     p.add_argument("--workers", type=int, default=2, help="parallel runs (at most 2 on the shared machine)")
@@ -284,8 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--raw", type=Path, default=ROOT / "bench_out" / "benchmark_pg.json")
     p.add_argument("--no-write", action="store_true", help="print the section instead of writing files")
     args = p.parse_args(argv)
+    quick = args.quick
+    args.seeds = (1 if quick else 5) if args.seeds is None else args.seeds
+    args.pair_seeds = (2 if quick else 20) if args.pair_seeds is None else args.pair_seeds
+    args.timesteps = args.timesteps or 0
+    args.no_write = args.no_write or quick  # quick numbers never reach BENCHMARKS.md
 
-    timesteps = {env: args.timesteps or _default_timesteps(env) for env in args.envs}
+    timesteps = {env: args.timesteps or (QUICK_STEPS[env] if quick else _default_timesteps(env)) for env in args.envs}
     start = time.perf_counter()
     results = run_all(jobs(args.envs, args.algos, args.seeds, timesteps, args.pair_seeds), min(args.workers, 2))
     wall = time.perf_counter() - start

@@ -9,10 +9,15 @@ On SparseGrid it adds a non-potential "closeness bonus" (the exploit of docs/rew
 and on gymsuite/NoisyTVGrid-v0 it trains PPO on intrinsic reward only with ICM and with raw
 observation prediction, measuring how much of its time the agent spends watching the noisy TV.
 
+Every run trains through ``gymsuite train``'s pipeline (``build_config`` + ``training.train``: the
+same env factory, shaping, curiosity and normalisation as ``--reward-shaping`` / ``--curiosity``),
+and its saved model is evaluated as ``gymsuite evaluate`` loads it.
+
 Writes the ``rewards`` section of BENCHMARKS.md and ``docs/reward_benchmark.png``.
 
-    python scripts/benchmark_rewards.py                        # full run (about 6 minutes on 2 cores)
-    python scripts/benchmark_rewards.py --seeds 2 --steps 50000 --no-write   # quick look
+    python -m benchmarks.rewards           # full run (about 6 minutes on 2 cores); ./tasks.sh bench rewards
+    python -m benchmarks.rewards --quick   # every variant, 1 seed, a few thousand steps; writes nothing
+    python -m benchmarks.rewards --seeds 2 --mountaincar-steps 50000 --no-write   # a closer look
 """
 
 from __future__ import annotations
@@ -22,17 +27,20 @@ import json
 import multiprocessing as mp
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
-if __package__ in (None, ""):
-    import _cli  # noqa: F401  (puts the project root on sys.path)
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from benchmarks import benchlib
+
+if TYPE_CHECKING:
+    from agents.pipeline.config import RunConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "reward_benchmark.png"
@@ -80,61 +88,68 @@ class Progress(BaseCallback):
         return True
 
 
-def build(env_id: str, variant: str, seed: int, curiosity: dict[str, Any]) -> tuple[Any, list[Any]]:
-    """The training VecEnv for ``variant`` (obs normalised outermost, as ``scripts/train.py`` does) and callbacks."""
-    from stable_baselines3.common.vec_env import VecNormalize
+def run_config(job: dict[str, Any]) -> RunConfig:
+    """The run config of ``job``, as ``gymsuite train --algo ppo ...`` builds it: PPO_KWARGS, obs normalised.
 
-    from envs import make_env
-    from rewards.curiosity import attach
-    from rewards.shaping import load_shaping
-
+    Every PPO setting is given, so ``ppo.yml``'s per-env defaults cannot make the variants differ in anything
+    but the reward; evaluation during training is off (:func:`evaluate` measures the final policy).
+    """
+    env_id, variant, seed = job["env"], job["variant"], job["seed"]
     shaping = {"shaping": SHAPING.get(env_id), "closeness": BAD_SHAPING}.get(variant)
-    venv = make_env(env_id, n_envs=N_ENVS, seed=seed, env_kwargs=ENV_KWARGS.get(env_id),
-                    reward_wrappers=load_shaping(shaping) if shaping else [])
-    callbacks: list[Any] = []
-    if variant in ("icm", "rnd", "raw"):
-        venv, callback = attach(venv, variant, seed=seed, **curiosity)
-        callbacks.append(callback)
-    return VecNormalize(venv, norm_reward=False), callbacks
+    curious = variant in ("icm", "rnd", "raw")
+    curiosity = job.get("curiosity") or CURIOSITY.get((env_id, variant), {})
+    hyper: dict[str, Any] = {**PPO_KWARGS, "policy": "MlpPolicy", "normalize": {"norm_reward": False}}
+    if env_id in ENV_KWARGS:
+        hyper["env_kwargs"] = ENV_KWARGS[env_id]
+    cli = {"algo": "ppo", "env": env_id, "seed": seed, "timesteps": job["steps"], "n_envs": N_ENVS,
+           "eval_freq": 0, "eval_episodes": 1, "reward_shaping": str(shaping) if shaping else None,
+           "curiosity": variant if curious else None,
+           "curiosity_kwargs": {"seed": seed, **curiosity} if curious else None}
+    return benchlib.config(cli, hyper, exact=True)
 
 
-def evaluate(model: Any, env_id: str, train_env: Any, seed: int, episodes: int = 10) -> tuple[float, float]:
-    """Greedy policy on the env's own reward: (mean return, fraction of episodes that reached the goal)."""
-    from stable_baselines3.common.vec_env import VecNormalize
+class GoalCount(gym.Wrapper):
+    """Counts the episodes that end by termination (the goal), not by the time limit."""
 
-    from envs import make_env
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.goals = 0
 
-    env = make_env(env_id, n_envs=1, seed=seed + 10_000, env_kwargs=ENV_KWARGS.get(env_id))
-    env = VecNormalize(env, training=False, norm_reward=False)
-    env.obs_rms = train_env.obs_rms.copy()
-    returns, successes = [], 0
-    obs = env.reset()
-    while len(returns) < episodes:
-        action, _ = model.predict(obs, deterministic=True)
-        obs, _, dones, infos = env.step(action)
-        if dones[0]:
-            returns.append(infos[0]["episode"]["r"])
-            successes += not infos[0].get("TimeLimit.truncated", False)
-    return float(np.mean(returns)), successes / episodes
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.goals += bool(terminated)
+        return obs, reward, terminated, truncated, info
+
+
+def evaluate(run_dir: Path, seed: int, episodes: int = 10) -> tuple[float, float]:
+    """Greedy policy of a run on the env's own reward: (mean return, fraction of episodes that reached the goal).
+
+    The saved run is loaded and played as ``gymsuite evaluate`` does (its env and frozen normalisation).
+    """
+    from agents.pipeline.evaluation import run_episodes
+    from agents.pipeline.loading import load_agent, make_agent_env
+
+    agent = load_agent(str(run_dir))
+    venv = make_agent_env(agent, seed=seed + 10_000, n_envs=1, wrappers=[GoalCount])
+    try:
+        returns = [e["r"] for e in run_episodes(agent, venv, episodes)]
+        goals = sum(venv.get_attr("goals"))
+    finally:
+        venv.close()
+    return float(np.mean(returns)), goals / episodes
 
 
 def run_one(job: dict[str, Any]) -> dict[str, Any]:
-    """Train one (env, variant, seed) for ``steps`` env steps; return the measurements."""
-    import torch
-    from stable_baselines3 import PPO
-
-    torch.set_num_threads(1)
-    env_id, variant, seed, steps = job["env"], job["variant"], job["seed"], job["steps"]
-    venv, callbacks = build(env_id, variant, seed, job.get("curiosity") or CURIOSITY.get((env_id, variant), {}))
+    """Train one (env, variant, seed) for ``steps`` env steps through the pipeline; return the measurements."""
     progress = Progress()
-    model = PPO("MlpPolicy", venv, seed=seed, verbose=0, **PPO_KWARGS)
-    start = time.perf_counter()
-    model.learn(steps, callback=[progress, *callbacks])
-    seconds = time.perf_counter() - start
-    result = {**{k: v for k, v in job.items() if k != "curiosity"}, "seconds": seconds, "fps": steps / seconds,
-              "first_success": progress.first_success, "tv_fraction": progress.tv_steps / max(progress.steps, 1)}
-    if env_id != "gymsuite/NoisyTVGrid-v0":
-        result["final_return"], result["final_success"] = evaluate(model, env_id, venv, seed)
+    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-rewards-") as tmp:
+        run_dir = Path(tmp) / "run"
+        trained = benchlib.train(run_config(job), run_dir, callbacks=[progress])
+        result = {**{k: v for k, v in job.items() if k != "curiosity"}, "seconds": trained.seconds,
+                  "fps": trained.steps / trained.seconds, "first_success": progress.first_success,
+                  "tv_fraction": progress.tv_steps / max(progress.steps, 1)}
+        if job["env"] != "gymsuite/NoisyTVGrid-v0":
+            result["final_return"], result["final_success"] = evaluate(run_dir, job["seed"])
     print(json.dumps(result), flush=True)
     return result
 
@@ -169,9 +184,10 @@ def summarise(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
     return out
 
 
-def markdown(summary: dict[tuple[str, str], dict[str, Any]], args: argparse.Namespace, wall: float) -> str:
+def markdown(summary: dict[tuple[str, str], dict[str, Any]], args: argparse.Namespace, wall: float,
+             plot_ref: str = f"docs/{PLOT.name}") -> str:
     """The BENCHMARKS.md section."""
-    lines = ["## Reward shaping and curiosity (`scripts/benchmark_rewards.py`)", "",
+    lines = ["## Reward shaping and curiosity (`benchmarks/rewards.py`)", "",
              f"Machine: {benchlib.machine()}. Wall time {wall / 60:.1f} min with {args.workers} worker processes.",
              f"PPO ({json.dumps(PPO_KWARGS)}, {N_ENVS} envs, observations normalised) with the same settings in "
              f"every variant; seeds {args.first_seed}..{args.first_seed + args.seeds - 1}; curiosity options: "
@@ -213,7 +229,7 @@ def markdown(summary: dict[tuple[str, str], dict[str, Any]], args: argparse.Name
                       f"ICM for {share['icm']:.0%}: " + ("ICM's features ignore the noise it cannot influence, so "
                       "the TV pays it less." if share["icm"] < share["raw"] else "ICM was not less distracted here."),
                       ""]
-    lines.append(f"Plot: `docs/{PLOT.name}`.")
+    lines.append(f"Plot: `{plot_ref}`.")
     return "\n".join(lines)
 
 
@@ -265,31 +281,40 @@ def jobs_for(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None, run: Callable = run_all) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=int, help="seeds per variant (default 5; --quick 1)")
     p.add_argument("--first-seed", type=int, default=0, help="tune on other seeds (e.g. 100) than you report")
     p.add_argument("--curiosity", type=json.loads, default=None, help="JSON options overriding CURIOSITY (tuning)")
-    p.add_argument("--mountaincar-steps", type=int, default=200_000)
-    p.add_argument("--sparsegrid-steps", type=int, default=100_000)
-    p.add_argument("--noisy-tv-steps", type=int, default=100_000, help="0 skips the noisy-TV runs")
-    p.add_argument("--seeds-tv", type=int, default=3)
+    p.add_argument("--mountaincar-steps", type=int, help="default 200,000 (--quick 2,048)")
+    p.add_argument("--sparsegrid-steps", type=int, help="default 100,000 (--quick 2,048)")
+    p.add_argument("--noisy-tv-steps", type=int, help="0 skips the noisy-TV runs (default 100,000; --quick 1,024)")
+    p.add_argument("--seeds-tv", type=int, help="seeds of the noisy-TV runs (default 3; --quick 1)")
     p.add_argument("--envs", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--variants", nargs="+", default=["ppo", "shaping", "closeness", "icm", "rnd"])
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="tiny budgets to check the whole path; implies --no-write")
+    p.add_argument("--benchmarks", type=Path, default=benchlib.BENCHMARKS, help="markdown file to update")
+    p.add_argument("--plot", type=Path, default=PLOT)
     p.add_argument("--no-write", action="store_true", help="print the table instead of updating BENCHMARKS.md")
     args = p.parse_args(argv)
+    for name, full, quick in (("seeds", 5, 1), ("mountaincar_steps", 200_000, 2_048),
+                              ("sparsegrid_steps", 100_000, 2_048), ("noisy_tv_steps", 100_000, 1_024),
+                              ("seeds_tv", 3, 1)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    args.no_write = args.no_write or args.quick  # quick numbers never reach BENCHMARKS.md
     args.steps = {"MountainCar-v0": args.mountaincar_steps, "gymsuite/SparseGrid-v0": args.sparsegrid_steps}
     start = time.perf_counter()
     results = run(jobs_for(args), min(args.workers, 2))
     summary = summarise(results)
-    text = markdown(summary, args, time.perf_counter() - start)
-    if args.no_write:
-        print(text)
-    else:
-        plot(summary, PLOT)
-        benchlib.write_section("rewards", text)
-        print(text)
+    text = markdown(summary, args, time.perf_counter() - start, benchlib.link(args.plot, args.benchmarks))
+    print(text)
+    if not args.no_write:
+        plot(summary, args.plot)
+        benchlib.write_section("rewards", text, args.benchmarks)
+        print(f"wrote the rewards section of {args.benchmarks} and {args.plot}")
     return summary
 
 
 if __name__ == "__main__":
-    sys.exit(main() and 0)
+    main()
+    sys.exit(0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,8 +171,18 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
     return spec, venv, model, curiosity
 
 
-def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False) -> TrainResult:
-    """Train a new run described by ``cfg``; see the module docstring for the order of steps."""
+def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,
+          callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
+    """Train a new run described by ``cfg``; see the module docstring for the order of steps.
+
+    Args:
+        cfg: the validated run config (``agents.pipeline.config.build_config``).
+        run_dir: where the run goes (default: ``runs/<algo>-<env>-s<seed>``).
+        overwrite: replace an existing run directory.
+        callbacks: extra SB3 callbacks appended after the run's own (progress bar, checkpoints,
+            evaluation, reward plug-ins), e.g. a benchmark's learning-curve recorder. They only
+            observe the run: what they keep is not saved with it, and ``resume`` does not get them.
+    """
     spec, venv, model, curiosity = prepare(cfg)
     run = RunDir(Path(run_dir) if run_dir else default_run_dir(spec.name, cfg.env, cfg.seed))
     try:
@@ -183,7 +193,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         raise
     ctx = RunContext(cfg, spec, venv, model, run, [], curiosity)
     try:
-        return _learn(ctx)
+        return _learn(ctx, extra_callbacks=callbacks)
     except UserError:
         if run.latest_checkpoint() is None:  # failed before anything worth keeping
             shutil.rmtree(run.root, ignore_errors=True)
@@ -219,7 +229,7 @@ def resume(run_dir: str | Path) -> TrainResult:
     return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity), resumed=True)
 
 
-def _learn(ctx: RunContext, resumed: bool = False) -> TrainResult:
+def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
     cfg, run, model = ctx.cfg, ctx.run, ctx.model
     csv = run.logs / "progress.csv"
     if resumed and csv.is_file():  # SB3 truncates progress.csv: keep the earlier segment
@@ -245,6 +255,7 @@ def _learn(ctx: RunContext, resumed: bool = False) -> TrainResult:
         from rewards.shaping import ShapingLogger
 
         callbacks.append(ShapingLogger())  # shaping/<term>: each term's episode sum, beside the env's return
+    callbacks += extra_callbacks
     ctx.callbacks = callbacks
     remaining = cfg.timesteps - model.num_timesteps
     start, start_steps, interrupted = time.perf_counter(), model.num_timesteps, False

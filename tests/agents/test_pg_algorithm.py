@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -214,23 +213,3 @@ def test_a_nan_advantage_is_reported_with_the_fix() -> None:
     model.rollout_buffer.advantages[0, 0] = np.nan
     with pytest.raises(FloatingPointError, match="loss became nan at update 1.*learning_rate"):
         model.train()
-
-
-# ------------------------------------------------------------ benchmark script
-def test_benchmark_script_writes_its_section_and_plot(tmp_path: Path) -> None:
-    from benchmarks import pg as benchmark_pg
-
-    out = tmp_path / "BENCHMARKS.md"
-    out.write_text("# bench\n\n<!-- BEGIN other -->\nkept\n<!-- END other -->\n")
-    assert benchmark_pg.main(["--seeds", "1", "--timesteps", "1500", "--envs", "CartPole-v1", "--algos", "0", "4",
-                              "a2c", "--pair-seeds", "2", "--workers", "1", "--benchmarks", str(out),
-                              "--plot", str(tmp_path / "pg.png"),
-                              "--raw", str(tmp_path / "raw.json")]) == 0
-    text = out.read_text()
-    assert "kept" in text and "<!-- BEGIN pg -->" in text and "| pg v4 |" in text and "| SB3 A2C |" in text
-    assert "![learning curves](pg.png)" in text
-    assert "| CartPole-v1 | 2 |" in text  # version 4 against A2C on the extra pair seed too
-    raw = json.loads((tmp_path / "raw.json").read_text())
-    assert sorted((r["job"]["algo"], r["job"]["seed"]) for r in raw) == [("0", 0), ("4", 0), ("4", 1), ("a2c", 0),
-                                                                          ("a2c", 1)]
-    assert (tmp_path / "pg.png").stat().st_size > 1000
