@@ -6,9 +6,12 @@ a bare ``model.zip`` or ``random`` all come back as a :class:`LoadedAgent`.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +97,24 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
     return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}))
 
 
+# Modules that gymsuite's own older saves name (cloudpickled in a model zip's policy_kwargs), mapped to
+# where those classes live now: runs written before the layers were introduced keep loading.
+_MOVED_MODULES = {"agents.policy_gradient": "supervised.trunk"}  # SharedTrunk (share_trunk=true)
+
+
+@contextlib.contextmanager
+def _old_module_names() -> Iterator[None]:
+    """Make the modules of :data:`_MOVED_MODULES` importable under their old names while a zip loads."""
+    added = [old for old in _MOVED_MODULES if old not in sys.modules]
+    for old in added:
+        sys.modules[old] = importlib.import_module(_MOVED_MODULES[old])
+    try:
+        yield
+    finally:
+        for old in added:
+            sys.modules.pop(old, None)
+
+
 def load_model_file(cls: type[BaseAlgorithm], path: Path) -> BaseAlgorithm:
     """``cls.load(path)`` with a clear error for a corrupt or foreign file."""
     try:
@@ -101,7 +122,12 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path) -> BaseAlgorithm:
             bad = archive.testzip()
         if bad is not None:
             raise zipfile.BadZipFile(f"member {bad} is damaged")
-        return cls.load(path, device="cpu")
+        with _old_module_names():
+            return cls.load(path, device="cpu")
+    except ModuleNotFoundError as err:  # a class saved by code that is not installed here
+        raise UserError(f"{path} names the Python module {err.name!r}, which is not installed",
+                        f"install the package that saved the model (it provides {err.name}), or retrain it "
+                        "with gymsuite") from err
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as err:
         raise UserError(f"{path} is not a loadable {cls.__name__} model: corrupt or truncated ({err})",
                         "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
