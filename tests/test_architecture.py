@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,3 +34,59 @@ def test_an_upward_import_inside_a_function_is_caught(tmp_path: Path) -> None:
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "common.errors -> agents.pipeline.training" in result.stdout
+
+
+# Declared dependencies that no module of ours imports, each with the reason it is declared.
+RUNTIME_ONLY = {
+    "tensorboard": "SB3's logger writes TensorBoard events through it",
+    "datasets": "imported by imitation's modules (imitation is installed without its pins)",
+    "jsonpickle": "imported by imitation's modules",
+}
+# Imported distributions that come from elsewhere than the dependency list, and where from.
+PROVIDED = {
+    "pygame-ce": "gymnasium[classic-control]",
+    "imitation": "tasks.sh installs it with --no-deps",
+    "matplotlib": "the bench extra (imported by benchmarks only)",
+}
+PRODUCT = ("common", "envs", "supervised", "rewards", "agents", "gymsuite")
+
+
+def _name(requirement: str) -> str:
+    import re
+
+    return re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _imported_distributions() -> set[str]:
+    import ast
+    import importlib.metadata
+    import sys
+
+    owners = importlib.metadata.packages_distributions()
+    found: set[str] = set()
+    for package in PRODUCT:
+        for file in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(file.read_text())):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in sys.stdlib_module_names or top in PRODUCT or top == "__future__":
+                        continue
+                    found.update(d.lower().replace("_", "-") for d in owners.get(top, [top]))
+    return found
+
+
+def test_declared_dependencies_match_the_imports() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_name(r) for r in project["dependencies"]}
+    imported = _imported_distributions()
+    assert imported - declared - set(PROVIDED) == set(), "imported but not declared"
+    assert declared - imported - set(RUNTIME_ONLY) == set(), "declared but never imported (nor needed at run time)"
+    assert {_name(r) for r in project["optional-dependencies"]["bench"]} == {"matplotlib"}
