@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from imitation.util import networks
 
 from common.errors import UserError
 from common.files import atomic_write
+from common.options import Rule, option, parse
 from common.spaces import describe_space
 from envs.wrappers import AbsorbAfterTermination
 from rewards.env_reward import record_env_reward
@@ -160,8 +162,17 @@ def _wrap_learned(env: gym.Env, path: str, mode: str, scale: float) -> gym.Env:
     return LearnedReward(env, load_reward_net(path, env.observation_space, env.action_space, spec), mode, scale)
 
 
-def learned_reward_wrappers(run_dir: str | Path, mode: str = "replace", scale: float = 1.0,
-                            absorbing: bool | None = None) -> list[Callable[[gym.Env], gym.Env]]:
+@dataclass(frozen=True)
+class LearnedRewardOptions:
+    """Options of ``--learned-reward`` (``--learned-reward-kwargs key=value``), for :func:`learned_reward_wrappers`."""
+
+    mode: str = option("replace", "replace the env's reward with the learned one, or add it",
+                       Rule(str, choices=("replace", "add")))
+    scale: float = option(1.0, "multiplies the learned reward", Rule(float))
+    absorbing: bool | None = option(None, "absorbing steps after termination (null: as the reward was learned)")
+
+
+def learned_reward_wrappers(run_dir: str | Path, **options: Any) -> list[Callable[[gym.Env], gym.Env]]:
     """Wrapper factories that make a gail/airl run's learned reward the reward of a new run.
 
     For ``make_env(..., reward_wrappers=learned_reward_wrappers(run) + load_shaping(file))``:
@@ -173,19 +184,16 @@ def learned_reward_wrappers(run_dir: str | Path, mode: str = "replace", scale: f
 
     Args:
         run_dir: a gail/airl run directory (or its ``reward_net.pt``).
-        mode: ``"replace"`` or ``"add"``.
-        scale: multiplies the learned reward.
-        absorbing: add absorbing steps after termination (None: as the reward was trained).
+        **options: fields of :class:`LearnedRewardOptions` (``mode``, ``scale``, ``absorbing``).
 
     Raises:
-        UserError: no learned reward there, or a bad ``mode``.
+        UserError: no learned reward there, or an unknown or bad option.
     """
-    if mode not in ("replace", "add"):
-        raise UserError(f"learned-reward mode must be 'replace' or 'add', got {mode!r}")
+    opts = parse(LearnedRewardOptions, options, "learned-reward option", listing="valid options")
     arch, _ = read_reward_file(run_dir)  # fail now, not inside the env factory
     wrappers: list[Callable[[gym.Env], gym.Env]] = []
     steps = int(arch.get("absorbing_steps") or 0)
-    if (steps > 0 if absorbing is None else absorbing):
+    if (steps > 0 if opts.absorbing is None else opts.absorbing):
         wrappers.append(functools.partial(AbsorbAfterTermination, steps=max(steps, 1)))
-    wrappers.append(functools.partial(_wrap_learned, path=str(run_dir), mode=mode, scale=scale))
+    wrappers.append(functools.partial(_wrap_learned, path=str(run_dir), mode=opts.mode, scale=opts.scale))
     return wrappers

@@ -34,7 +34,6 @@ from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
 from agents.pipeline.rundir import RunDir, default_run_dir
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
-from common.options import Rule, check, option
 from envs import make_env
 from envs.factory import is_custom
 from rewards.curiosity import CuriosityCallback
@@ -111,7 +110,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
     if cfg.learned_reward:  # first, so that shaping terms add "our own constraints" on top of it
         from rewards.learned import learned_reward_wrappers
 
-        reward_wrappers += learned_reward_wrappers(cfg.learned_reward, **_learned_reward_options(cfg))
+        reward_wrappers += learned_reward_wrappers(cfg.learned_reward, **cfg.learned_reward_kwargs)
     if cfg.reward_shaping:
         from rewards.shaping import load_shaping
 
@@ -129,20 +128,6 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
         opts = normalize if isinstance(normalize, dict) else {}
         venv = VecNormalize(venv, gamma=float(hyper.get("gamma", 0.99)), **opts)
     return venv, curiosity
-
-
-@dataclass(frozen=True)
-class LearnedRewardOptions:
-    """Options of ``--learned-reward`` (``--learned-reward-kwargs key=value``), for :func:`learned_reward_wrappers`."""
-
-    mode: str = option("replace", "replace the env's reward with the learned one, or add it",
-                       Rule(str, choices=("replace", "add")))
-    scale: float = option(1.0, "multiplies the learned reward", Rule(float))
-    absorbing: bool | None = option(None, "absorbing steps after termination (null: as the reward was learned)")
-
-
-def _learned_reward_options(cfg: RunConfig) -> dict[str, Any]:
-    return check(LearnedRewardOptions, cfg.learned_reward_kwargs, "learned-reward option", listing="valid options")
 
 
 def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
@@ -299,6 +284,6 @@ def _save_final(ctx: RunContext) -> None:
     vecnorm = model.get_vec_normalize_env()
     if vecnorm is not None:
         atomic_write(run.vecnormalize, lambda p: vecnorm.save(str(p)))
-    if ctx.curiosity is not None and hasattr(ctx.curiosity, "save"):
+    if ctx.curiosity is not None:
         atomic_write(run.curiosity, ctx.curiosity.save)
     atomic_write(run.model, lambda p: model.save(p))

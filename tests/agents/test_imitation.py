@@ -262,7 +262,7 @@ def test_learned_reward_errors_name_the_problem(adversarial_run: Path, tmp_path:
     wrappers = learned_reward_wrappers(adversarial_run)
     with pytest.raises(UserError, match="learned on CartPole-v1 with observation space"):
         make_env("Acrobot-v1", n_envs=1, reward_wrappers=wrappers)
-    with pytest.raises(UserError, match="'replace' or 'add'"):
+    with pytest.raises(UserError, match="'multiply'(.|\n)*mode must be one of replace, add"):
         learned_reward_wrappers(adversarial_run, mode="multiply")
 
 

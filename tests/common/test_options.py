@@ -12,11 +12,11 @@ import pytest
 
 from agents.algorithms.imitation import AdversarialOptions, BCOptions, DAggerOptions
 from agents.pipeline.config import RunConfig, parse_assignments
-from agents.pipeline.training import LearnedRewardOptions
 from common.errors import UserError
 from common.options import Rule, add_arguments, check, check_keys, check_value, cli_values, option, parse, rules
 from gymsuite import train
 from rewards.curiosity import CuriosityOptions
+from rewards.learned import LearnedRewardOptions
 from rewards.shaping import TermKeys
 
 SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys]
