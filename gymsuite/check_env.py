@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Check an environment (id, package.module:Class or path/to/file.py:Class) and print a report.
 
     python scripts/check_env.py my_env.py:MyEnv --render
@@ -8,7 +7,6 @@ Exit code 0 when it passed, 1 when it has problems.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from gymsuite import _cli
@@ -18,8 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     from agents.pipeline.config import parse_assignments
     from envs.check import check
 
-    p = argparse.ArgumentParser(prog="gymsuite check-env", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _cli.parser("check-env", __doc__)
     p.add_argument("env")
     p.add_argument("--render", action="store_true", help="also check rgb_array rendering (needed for videos)")
     p.add_argument("--env-kwargs", nargs="+", default=[], metavar="KEY=VALUE")

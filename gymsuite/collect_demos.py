@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Record an expert's episodes as demonstrations for bc, dagger, gail and airl.
 
     python scripts/collect_demos.py runs/ppo-CartPole-v1-s0-... --episodes 20 --out demos/cartpole.npz
@@ -25,13 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     from common.errors import UserError
     from envs import make_env
 
-    p = argparse.ArgumentParser(prog="gymsuite collect-demos", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("target", help="expert: a run directory or an SB3 model .zip")
+    p = _cli.parser("collect-demos", __doc__)
+    _cli.add_agent(p, "expert: a run directory or an SB3 model .zip", "environment (default: the run's)")
     p.add_argument("--episodes", type=int, default=10, help="episodes to record (default 10)")
     p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
-    p.add_argument("--env", help="environment (default: the run's)")
-    p.add_argument("--algo", help="algorithm, for a model .zip whose class cannot be told")
     p.add_argument("--seed", type=int, default=0, help="seed of the recorded episodes (default 0)")
     p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                    help="greedy expert actions (default) or sampled ones (--no-deterministic)")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Evaluate a trained agent (a run directory or a model .zip) on the environment's own reward.
 
     python scripts/evaluate.py runs/ppo-CartPole-v1-s0-... --episodes 20 --json
@@ -18,11 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     from agents.pipeline.loading import load_agent, make_agent_env
     from common.errors import UserError
 
-    p = argparse.ArgumentParser(prog="gymsuite evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("target", help="run directory, model .zip, or 'random'")
-    p.add_argument("--env", help="environment (default: the run's)")
-    p.add_argument("--algo", help="algorithm, for a bare model .zip outside a run directory")
+    p = _cli.parser("evaluate", __doc__)
+    _cli.add_agent(p, "run directory, model .zip, or 'random'", "environment (default: the run's)")
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--best", action="store_true", help="evaluate best_model.zip instead of model.zip")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Play an environment with the keyboard and save what you did as demonstrations.
 
     python scripts/play.py --env CartPole-v1 --out my_cartpole.npz --episodes 3
@@ -14,7 +13,6 @@ collect_demos.py), the unfinished one is dropped.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -204,8 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     from agents.data.demos import save_demos
     from common.errors import UserError
 
-    p = argparse.ArgumentParser(prog="gymsuite play", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _cli.parser("play", __doc__)
     p.add_argument("--env", required=True, help="environment to play")
     p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
     p.add_argument("--episodes", type=int, default=3, help="episodes to play (default 3)")

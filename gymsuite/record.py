@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Record an mp4 of a trained agent (run directory or model .zip) or of a random one.
 
     python scripts/record_video.py runs/ppo-CartPole-v1-s0-... --out cartpole.mp4
@@ -10,7 +9,6 @@ RUN_DIR/videos/<env>-<n>ep.mp4 (or videos/random-<env>.mp4 for the random agent)
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -22,11 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     from agents.pipeline.loading import load_agent
     from agents.pipeline.video import record
 
-    p = argparse.ArgumentParser(prog="gymsuite record", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("target", help="run directory, model .zip, or 'random'")
-    p.add_argument("--env", help="environment (default: the run's; required for 'random')")
-    p.add_argument("--algo", help="algorithm, for a bare model .zip outside a run directory")
+    p = _cli.parser("record", __doc__)
+    _cli.add_agent(p, "run directory, model .zip, or 'random'",
+                   "environment (default: the run's; required for 'random')")
     p.add_argument("--episodes", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="output .mp4 file")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Train any registered algorithm on any Gymnasium environment.
 
     python scripts/train.py --algo ppo --env CartPole-v1 --video
@@ -23,8 +22,7 @@ def parser() -> argparse.ArgumentParser:
     """The flags: one per :class:`agents.pipeline.config.RunConfig` field (its help), then the command's own."""
     from agents.pipeline.runconfig import RunConfig
 
-    p = argparse.ArgumentParser(prog="gymsuite train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _cli.parser("train", __doc__)
     settings = p.add_argument_group("run settings (also the keys of a --config file)")
     add_arguments(settings, RunConfig, skip=_OWN_FLAGS)
     command = p.add_argument_group("command")

@@ -1,4 +1,4 @@
-"""The training pipeline behind ``scripts/train.py``: build, train, checkpoint, evaluate.
+"""The training pipeline behind ``gymsuite train``: build, train, checkpoint, evaluate.
 
 Order of a run (nothing touches the disk until step 4 succeeds):
   1. validate the config (``agents.pipeline.config``), 2. check a custom env,
