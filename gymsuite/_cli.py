@@ -1,7 +1,8 @@
 """What every command shares: error reporting and exit codes.
 
 A :class:`common.errors.UserError` becomes one message on stderr and exit code 2;
-``--debug`` shows the traceback instead. Ctrl-C exits with 130.
+``--debug`` shows the traceback instead. Ctrl-C exits with 130; ``gymsuite train`` saves the run
+first and exits with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from common.options import add_arguments, cli_values
@@ -53,10 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         cli = cli_values(RunConfig, args, parse_pairs=parse_assignments, skip=_OWN_FLAGS)
         cfg = build_config(cli, args.config, args.hyperparams)
         result = train(cfg, args.run_dir, overwrite=args.overwrite)
-    if result.interrupted:
-        print(f"\ninterrupted at step {result.steps}; saved {result.run.model} and a checkpoint.\n"
+    if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
+        print(f"\ninterrupted ({signal.Signals(result.signum).name}) at step {result.steps}; "
+              f"saved {result.run.model} and a checkpoint.\n"
               f"continue with: python scripts/train.py --resume {result.run.root}", file=sys.stderr)
-        return 130
+        return 128 + result.signum
     ev = result.eval
     print(f"trained {result.steps} steps in {result.seconds:.1f}s ({ev['train_fps']:.0f} steps/s)")
     print(f"evaluation over {ev['episodes']} episodes: mean return {ev['mean_return']:.2f} +- {ev['std_return']:.2f}")

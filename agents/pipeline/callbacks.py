@@ -1,14 +1,20 @@
 """Training callbacks: progress bar, atomic checkpoints, interruption.
 
-All are SB3 ``BaseCallback`` subclasses, so they work with every algorithm.
+The callbacks are SB3 ``BaseCallback`` subclasses, so they work with every algorithm.
+:class:`StopSignals` makes SIGTERM (``timeout``, batch schedulers, ``docker stop``) interrupt
+training the way Ctrl-C does, so both end with a saved model and checkpoint.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -65,6 +71,39 @@ class ProgressBar(BaseCallback):
             self._update()
             self.bar.close()
             self.bar = None
+
+
+class StopSignals:
+    """Within ``with StopSignals() as stop:``, SIGTERM raises ``KeyboardInterrupt`` like Ctrl-C does.
+
+    ``stop.signum`` tells which signal stopped the run (``SIGINT`` for Ctrl-C, ``SIGTERM``)
+    and is 0 when none did. Outside the main thread (where Python cannot install handlers)
+    SIGTERM keeps its default action.
+    """
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signum = signum
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    def interrupted(self) -> int:
+        """Record a ``KeyboardInterrupt`` that no handler of ours raised (Ctrl-C) and return the signal."""
+        if not self.signum:
+            self.signum = signal.SIGINT
+        return self.signum
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
 
 
 def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,

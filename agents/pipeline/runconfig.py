@@ -31,7 +31,7 @@ class RunConfig:
                                          default_factory=dict)
     eval_episodes: int = option(10, "episodes of the final evaluation", Rule(int, low=1))
     eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off")
-    checkpoint_freq: int = option(-1, "env steps between checkpoints; -1: 10 per run")
+    checkpoint_freq: int = option(-1, "env steps between checkpoints; -1: every tenth of the run, at most one per 30 s")
     reward_shaping: str | None = option(None, "YAML file of reward-shaping terms", metavar="FILE")
     curiosity: str | None = option(None, "intrinsic reward: icm, rnd or raw")
     curiosity_kwargs: dict[str, Any] = option(help="curiosity options (rewards.curiosity.CuriosityOptions)",

@@ -8,8 +8,12 @@ A run directory holds::
     vecnormalize.pkl     observation/reward statistics, when normalize: true
     eval.json            {"mean_return", "std_return", "episodes", ...}
     logs/                TensorBoard events and progress.csv
-    checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.pkl, replay buffer)
+    checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.pkl, replay buffer, resume state)
     videos/              mp4 files, when asked
+
+A checkpoint's zip is written last, so ``ckpt_<steps>.zip`` marks a complete checkpoint. A kill
+can leave ``common.files.atomic_write``'s temporaries (``.<name>.<random><suffix>``) and the parts
+of a checkpoint whose zip was never written or already pruned; :meth:`RunDir.clean` removes them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from common.errors import UserError
 
 RUNS_ROOT = Path("runs")
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
+_CKPT_PART = re.compile(r"^ckpt_(\d+)[._]")
+# atomic_write's temporaries: "." + the target's stem + "." + mkstemp's 8 random characters + its suffix.
+_TEMPORARY = re.compile(r"^\.[^.].*\.[a-z0-9_]{8}(\.[A-Za-z0-9]+)?$")
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,29 @@ class RunDir:
             return None
         steps = [int(m.group(1)) for p in self.checkpoints.iterdir() if (m := _CKPT.match(p.name))]
         return max(steps, default=None)
+
+    def clean(self) -> list[Path]:
+        """Delete what a killed run left behind; return the deleted paths.
+
+        That is every ``atomic_write`` temporary in the run's folders, and every
+        ``checkpoints/ckpt_<steps>*`` file without its ``ckpt_<steps>.zip`` (a checkpoint cut
+        off before its zip was written, or the rest of one pruned halfway).
+        """
+        removed = []
+        for folder in (self.root, self.logs, self.checkpoints, self.videos):
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.is_file() and _TEMPORARY.match(path.name):
+                    removed.append(path)
+        if self.checkpoints.is_dir():
+            for path in self.checkpoints.iterdir():
+                m = _CKPT_PART.match(path.name)
+                if m and path.is_file() and not self.checkpoint(int(m.group(1))).is_file():
+                    removed.append(path)
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed
 
     def create(self, overwrite: bool = False) -> None:
         """Make the directory tree; an existing run is refused unless ``overwrite``."""

@@ -27,7 +27,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.algorithms import registry
 from agents.algorithms.spec import TrainContext
-from agents.pipeline.callbacks import Checkpoint, ProgressBar, save_checkpoint
+from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
 from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
@@ -56,6 +56,7 @@ class TrainResult:
     steps: int
     seconds: float
     interrupted: bool = False
+    signum: int = 0  # the signal that interrupted the run: SIGINT (Ctrl-C) or SIGTERM
 
 
 class PeriodicEval(BaseCallback):
@@ -195,6 +196,7 @@ def resume(run_dir: str | Path) -> TrainResult:
         cfg = RunConfig(**data)
     except TypeError as err:
         raise UserError(f"{run.config} does not describe a gymsuite run: {err}") from err
+    run.clean()  # temporaries and half checkpoints that a kill left
     steps = run.latest_checkpoint()
     if steps is None:
         raise UserError(f"{run.root} has no checkpoint to resume from", "train it again with --overwrite")
@@ -242,6 +244,13 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         callbacks.append(ShapingLogger())  # shaping/<term>: each term's episode sum, beside the env's return
     callbacks += extra_callbacks
     ctx.callbacks = callbacks
+    with StopSignals() as stop:  # SIGTERM interrupts like Ctrl-C, up to the last file written
+        return _learn_steps(ctx, callbacks, eval_env, extras, resumed, stop)
+
+
+def _learn_steps(ctx: RunContext, callbacks: list[BaseCallback], eval_env: VecEnv,
+                 extras: dict[str, Callable[[Path], object]] | None, resumed: bool, stop: StopSignals) -> TrainResult:
+    cfg, run, model = ctx.cfg, ctx.run, ctx.model
     remaining = cfg.timesteps - model.num_timesteps
     start, start_steps, interrupted = time.perf_counter(), model.num_timesteps, False
     try:
@@ -253,6 +262,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
                             progress_bar=False, log_interval=_log_interval(model))
     except KeyboardInterrupt:
         interrupted = True
+        stop.interrupted()
     finally:
         callbacks[0]._on_training_end()  # close the bar even when interrupted
     seconds = time.perf_counter() - start
@@ -260,7 +270,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     if interrupted:
         save_checkpoint(model, run, extras=extras)
         eval_env.close()
-        return TrainResult(run, {}, model.num_timesteps, seconds, interrupted=True)
+        return TrainResult(run, {}, model.num_timesteps, seconds, interrupted=True, signum=stop.signum)
     _sync_normalization(model, eval_env)
     result = evaluate(LoadedAgent(model, cfg.algo, cfg.env), eval_env, cfg.eval_episodes)
     result.update({"timesteps": int(model.num_timesteps), "train_seconds": round(seconds, 2),

@@ -1,0 +1,89 @@
+"""Faults: SIGTERM stops a run like Ctrl-C, and a killed run's leftovers are cleaned on resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agents.pipeline.config import build_config
+from agents.pipeline.rundir import RunDir
+from agents.pipeline.training import resume, train
+from common.files import atomic_write
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM cannot be caught on Windows")
+def test_sigterm_saves_model_and_checkpoint_and_the_run_resumes(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    argv = [sys.executable, "-m", "gymsuite", "train", "--algo", "ppo", "--env", "CartPole-v1",
+            "--timesteps", "10000000", "--checkpoint-freq", "512", "--eval-freq", "0", "--run-dir", str(run.root)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's packages, not the installed ones
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while run.latest_checkpoint() is None and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert run.latest_checkpoint() is not None, proc.stderr.read() if proc.poll() is not None else "no checkpoint"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "--resume" in err and "Traceback" not in err
+    steps = run.latest_checkpoint()
+    assert run.model.is_file() and steps is not None and not run.eval.exists()
+    config = yaml.safe_load(run.config.read_text())  # finish soon: a short remainder instead of 10M steps
+    run.config.write_text(yaml.safe_dump({**config, "timesteps": steps + 512}))
+    result = resume(run.root)
+    assert not result.interrupted and result.steps >= steps + 512 and run.eval.is_file()
+
+
+def test_resume_cleans_temporaries_and_orphaned_checkpoint_parts(in_tmp: Path) -> None:
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 512, "n_envs": 2, "checkpoint_freq": 128,
+                        "eval_freq": 0, "eval_episodes": 1})
+    first = train(cfg, "run")
+    run = first.run
+    latest = run.latest_checkpoint()
+    assert latest is not None
+    # What kills leave: atomic_write temporaries (interrupted mid-write), a pruned checkpoint's
+    # normaliser whose zip is gone, a checkpoint cut off before its zip was written.
+    debris = [run.checkpoints / ".ckpt_640.k2j_x9qa.zip", run.checkpoints / ".ckpt_640_replay.abcd1234.pkl",
+              run.root / ".model.zz99aa00.zip", run.root / ".vecnormalize.q1w2e3r4.pkl",
+              run.checkpoints / "ckpt_64_vecnormalize.pkl", run.checkpoints / f"ckpt_{latest + 64}_state.npz"]
+    for path in debris:
+        path.write_bytes(b"partial")
+    run.config.write_text(yaml.safe_dump({**yaml.safe_load(run.config.read_text()), "timesteps": 768}))
+    resume(run.root)
+    assert not any(path.exists() for path in debris)
+    assert run.model.is_file() and run.config.is_file() and run.eval.is_file()
+
+
+def test_clean_keeps_complete_checkpoints_and_atomic_write_temporaries_match(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    run.create()
+    for part in (".zip", "_vecnormalize.pkl", "_state.npz"):
+        run.checkpoint(100, part).write_bytes(b"x")
+    names: list[str] = []
+
+    def crash(tmp: Path) -> None:  # a write killed halfway: its temporary stays
+        names.append(tmp.name)
+        tmp.write_bytes(b"half")
+        os.link(tmp, tmp.with_name("kept-" + tmp.name))  # the unlink in atomic_write's finally removes only one name
+        raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        atomic_write(run.checkpoint(200), crash)
+    leftover = run.checkpoints / names[0]
+    os.replace(run.checkpoints / ("kept-" + names[0]), leftover)
+    assert run.clean() == [leftover]
+    assert sorted(p.name for p in run.checkpoints.iterdir()) == ["ckpt_100.zip", "ckpt_100_state.npz",
+                                                                  "ckpt_100_vecnormalize.pkl"]
