@@ -22,6 +22,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from tqdm import tqdm
 
+from agents.pipeline.resumestate import save_state
 from agents.pipeline.rundir import RunDir
 from common.files import atomic_write
 
@@ -107,15 +108,17 @@ class StopSignals:
 
 
 def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
-                    extras: dict[str, Callable[[Path], object]] | None = None) -> int:
+                    extras: dict[str, Callable[[Path], object]] | None = None, at_boundary: bool = False) -> int:
     """Write ``checkpoints/ckpt_<steps>.*`` atomically and prune all but the newest ``keep``.
 
     The model zip is renamed into place last, so a checkpoint whose zip exists
     is complete (``RunDir.latest_checkpoint`` looks only at zips).
     ``extras`` maps a file suffix (``"_curiosity.pt"``) to a function saving to a path.
-    Returns the step count saved.
+    ``at_boundary``: taken between two rollouts, so the resume state includes the envs'
+    (see :mod:`agents.pipeline.resumestate`). Returns the step count saved.
     """
     steps = model.num_timesteps
+    save_state(model, run.checkpoint(steps, "_state.npz"), at_boundary)
     for suffix, save in (extras or {}).items():
         atomic_write(run.checkpoint(steps, suffix), save)
     vecnorm = model.get_vec_normalize_env()
@@ -134,6 +137,10 @@ def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
 class Checkpoint(BaseCallback):
     """Save a checkpoint every ``freq`` environment steps (counted across all envs).
 
+    For algorithms that collect rollouts (every SB3 one) a due checkpoint waits for the start of
+    the next rollout: there the weights, the envs and ``_last_obs`` agree, and a resume from it
+    continues the run exactly. Others (behavioural cloning) checkpoint on the step.
+
     Args:
         run: the run directory.
         freq: env steps between checkpoints (0: never).
@@ -150,15 +157,24 @@ class Checkpoint(BaseCallback):
         self.min_seconds = min_seconds
         self._next = 0
         self._last = 0.0
+        self._rollouts = False
 
     def _on_training_start(self) -> None:
         self._next = self.model.num_timesteps + self.freq
         self._last = time.perf_counter()
 
+    def _on_rollout_start(self) -> None:
+        self._rollouts = True
+        self._save_if_due(at_boundary=True)
+
     def _on_step(self) -> bool:
+        if not self._rollouts:
+            self._save_if_due(at_boundary=False)
+        return True
+
+    def _save_if_due(self, at_boundary: bool) -> None:
         if self.freq > 0 and self.model.num_timesteps >= self._next:
             self._next = self.model.num_timesteps + self.freq
             if time.perf_counter() - self._last >= self.min_seconds:
-                save_checkpoint(self.model, self.run, extras=self.extras)
+                save_checkpoint(self.model, self.run, extras=self.extras, at_boundary=at_boundary)
                 self._last = time.perf_counter()
-        return True

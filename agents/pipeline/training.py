@@ -31,6 +31,7 @@ from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save
 from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
+from agents.pipeline.resumestate import load_state
 from agents.pipeline.rundir import RunDir, default_run_dir
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
@@ -208,15 +209,18 @@ def resume(run_dir: str | Path) -> TrainResult:
         venv = VecNormalize.load(str(norm_file), venv.venv)
     model = load_model_file(spec.cls, run.checkpoint(steps))
     model.set_env(venv)
+    state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
     replay = run.checkpoint(steps, "_replay.pkl")
     if isinstance(model, OffPolicyAlgorithm) and replay.is_file():
         model.load_replay_buffer(replay)
     if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
         curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
-    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity), resumed=True)
+    restore = (lambda: load_state(model, state)) if state.is_file() else None
+    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity), resumed=True, restore=restore)
 
 
-def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
+def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[BaseCallback] = (),
+           restore: Callable[[], object] | None = None) -> TrainResult:
     cfg, run, model = ctx.cfg, ctx.run, ctx.model
     csv = run.logs / "progress.csv"
     if resumed and csv.is_file():  # SB3 truncates progress.csv: keep the earlier segment
@@ -245,6 +249,8 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     callbacks += extra_callbacks
     ctx.callbacks = callbacks
     with StopSignals() as stop:  # SIGTERM interrupts like Ctrl-C, up to the last file written
+        if restore is not None:  # last, just before learning: it sets the global random generators
+            restore()
         return _learn_steps(ctx, callbacks, eval_env, extras, resumed, stop)
 
 

@@ -1,4 +1,5 @@
-"""Faults: SIGTERM stops a run like Ctrl-C, and a killed run's leftovers are cleaned on resume."""
+"""Faults: SIGTERM stops a run like Ctrl-C, a killed run's leftovers are cleaned on resume, and a
+run killed after a periodic checkpoint resumes to exactly the parameters of the run never stopped."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
+from agents.pipeline import callbacks
 from agents.pipeline.config import build_config
 from agents.pipeline.rundir import RunDir
 from agents.pipeline.training import resume, train
@@ -41,6 +45,7 @@ def test_sigterm_saves_model_and_checkpoint_and_the_run_resumes(tmp_path: Path) 
     assert "--resume" in err and "Traceback" not in err
     steps = run.latest_checkpoint()
     assert run.model.is_file() and steps is not None and not run.eval.exists()
+    assert run.checkpoint(steps, "_state.npz").is_file()  # the checkpoint taken on the way out
     config = yaml.safe_load(run.config.read_text())  # finish soon: a short remainder instead of 10M steps
     run.config.write_text(yaml.safe_dump({**config, "timesteps": steps + 512}))
     result = resume(run.root)
@@ -87,3 +92,50 @@ def test_clean_keeps_complete_checkpoints_and_atomic_write_temporaries_match(tmp
     assert run.clean() == [leftover]
     assert sorted(p.name for p in run.checkpoints.iterdir()) == ["ckpt_100.zip", "ckpt_100_state.npz",
                                                                   "ckpt_100_vecnormalize.pkl"]
+
+
+def _policy(model_zip: Path) -> dict[str, torch.Tensor]:
+    with zipfile.ZipFile(model_zip) as archive, archive.open("policy.pth") as file:
+        return torch.load(file, weights_only=True)
+
+
+def _assert_same_parameters(a: Path, b: Path) -> None:
+    pa, pb = _policy(a), _policy(b)
+    assert pa.keys() == pb.keys()
+    for key in pa:
+        assert torch.equal(pa[key], pb[key]), key
+
+
+class Killed(BaseException):
+    """A kill -9 stand-in: nothing of the run handles it, nothing is saved on the way out."""
+
+
+def test_same_seed_twice_gives_identical_parameters(tmp_path: Path) -> None:
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 768, "eval_freq": 0, "eval_episodes": 1})
+    first, second = train(cfg, tmp_path / "a"), train(cfg, tmp_path / "b")
+    _assert_same_parameters(first.run.model, second.run.model)
+    assert first.eval["returns"] == second.eval["returns"]
+
+
+@pytest.mark.parametrize(("algo", "timesteps", "every"), [("ppo", 1024, 512), ("dqn", 2048, 1024)])
+def test_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, algo: str, timesteps: int, every: int) -> None:
+    cfg = build_config({"algo": algo, "env": "CartPole-v1", "timesteps": timesteps, "checkpoint_freq": every,
+                        "eval_freq": 0, "eval_episodes": 2})
+    whole = train(cfg, tmp_path / "whole")
+    save = callbacks.save_checkpoint
+
+    def save_then_die(*args: object, **kwargs: object) -> int:
+        steps = save(*args, **kwargs)  # type: ignore[arg-type]
+        raise Killed(steps)
+
+    monkeypatch.setattr(callbacks, "save_checkpoint", save_then_die)
+    with pytest.raises(Killed):
+        train(cfg, tmp_path / "killed")
+    monkeypatch.setattr(callbacks, "save_checkpoint", save)
+    run = RunDir(tmp_path / "killed")
+    assert run.latest_checkpoint() == every and not run.model.exists()
+    resumed = resume(run.root)
+    assert resumed.steps == whole.steps
+    _assert_same_parameters(whole.run.model, run.model)
+    assert resumed.eval["returns"] == whole.eval["returns"]
