@@ -117,11 +117,16 @@ def test_same_seed_twice_gives_identical_parameters(tmp_path: Path) -> None:
     assert first.eval["returns"] == second.eval["returns"]
 
 
-@pytest.mark.parametrize(("algo", "timesteps", "every"), [("ppo", 1024, 512), ("dqn", 2048, 1024)])
+@pytest.mark.parametrize(("algo", "env", "n_envs", "timesteps", "every"), [
+    ("ppo", "CartPole-v1", 8, 1024, 512),  # rollouts of 8 x 32 steps
+    ("dqn", "CartPole-v1", 1, 2048, 1024),  # learning starts at 1000, so the resumed part trains
+    ("ppo", "Acrobot-v1", 4, 2048, 1024),  # VecNormalize: its running returns are part of the state
+])
 def test_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, algo: str, timesteps: int, every: int) -> None:
-    cfg = build_config({"algo": algo, "env": "CartPole-v1", "timesteps": timesteps, "checkpoint_freq": every,
-                        "eval_freq": 0, "eval_episodes": 2})
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, algo: str, env: str, n_envs: int, timesteps: int,
+        every: int) -> None:
+    cfg = build_config({"algo": algo, "env": env, "n_envs": n_envs, "timesteps": timesteps,
+                        "checkpoint_freq": every, "eval_freq": 0, "eval_episodes": 2})
     whole = train(cfg, tmp_path / "whole")
     save = callbacks.save_checkpoint
 
@@ -139,3 +144,22 @@ def test_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
     assert resumed.steps == whole.steps
     _assert_same_parameters(whole.run.model, run.model)
     assert resumed.eval["returns"] == whole.eval["returns"]
+
+
+def test_envs_without_a_state_attribute_restart_on_resume(tmp_path: Path) -> None:
+    from stable_baselines3 import PPO
+
+    from agents.pipeline.resumestate import load_state, save_state
+    from envs import make_env
+
+    venv = make_env("tests.toy_envs:Counter", n_envs=2, seed=0)  # keeps its count in a private field
+    model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, seed=0)
+    model.learn(32)
+    save_state(model, tmp_path / "state.npz", at_boundary=True)
+    model.ep_info_buffer.clear()
+    expected = torch.get_rng_state()
+    torch.rand(3)
+    assert load_state(model, tmp_path / "state.npz") is False and model._last_obs is None  # learn() resets
+    assert torch.equal(torch.get_rng_state(), expected)  # the generators still continue
+    model.learn(16, reset_num_timesteps=False)
+    assert model.num_timesteps == 64  # one more rollout of 2 envs x 16 steps, from reset envs
