@@ -39,8 +39,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper,
 from common.files import atomic_write
 
 # Wrappers whose state is captured below, and those that hold none that changes what happens next.
-_RESTORED = {"Monitor": ("rewards", "needs_reset", "total_steps", "episode_returns", "episode_lengths",
-                         "episode_times"),
+_RESTORED = {"Monitor": ("rewards", "needs_reset", "total_steps"),  # not its per-episode history: it only grows
              "TimeLimit": ("_elapsed_steps",), "OrderEnforcing": ("_has_reset",),
              "PassiveEnvChecker": ("checked_reset", "checked_step", "checked_data_reuse")}
 _STATELESS = {"VecFiniteGuard", "VecNormalize"}

@@ -163,3 +163,14 @@ def test_envs_without_a_state_attribute_restart_on_resume(tmp_path: Path) -> Non
     assert torch.equal(torch.get_rng_state(), expected)  # the generators still continue
     model.learn(16, reset_num_timesteps=False)
     assert model.num_timesteps == 64  # one more rollout of 2 envs x 16 steps, from reset envs
+
+
+def test_checkpoints_as_the_readme_says(tmp_path: Path) -> None:
+    """Default: every tenth of the run but at most one per 30 s; --checkpoint-freq N: every N steps, newest two."""
+    settings = {"algo": "ppo", "env": "CartPole-v1", "timesteps": 2048, "eval_freq": 0, "eval_episodes": 1}
+    short = train(build_config(settings), tmp_path / "default")  # a second or two: no periodic checkpoint yet
+    assert list(short.run.checkpoints.iterdir()) == []
+    every = train(build_config({**settings, "checkpoint_freq": 512}), tmp_path / "every")
+    # at the rollout starts (8 envs x 32 steps) 512, 1024 and 1536; 2048 ends the run
+    assert every.run.latest_checkpoint() == 1536 and not every.run.checkpoint(512).exists()
+    assert every.run.checkpoint(1024).is_file() and every.run.checkpoint(1024, "_state.npz").is_file()
