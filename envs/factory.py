@@ -116,6 +116,8 @@ def make_env(
     """
     if n_envs < 1:
         raise UserError(f"n_envs must be at least 1, got {n_envs}")
+    if seed is not None and not 0 <= seed < 2**32 - n_envs:  # numpy's seeds; copy i gets seed + i
+        raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
     factory = resolve(spec)  # fail here, in the parent, with a clear error
     name = spec_name(spec)
 
@@ -126,6 +128,7 @@ def make_env(
                 env = gym.wrappers.TimeLimit(env, max_episode_steps)
             for wrap in wrappers:
                 env = wrap(env)
+            _require_trainable(env, name)
             env = Monitor(env)
             for wrap in reward_wrappers:
                 env = wrap(env)
@@ -140,6 +143,16 @@ def make_env(
         venv.seed(seed)
         venv.action_space.seed(seed)
     return venv
+
+
+def _require_trainable(env: gym.Env, name: str) -> None:
+    """Refuse observation spaces SB3 cannot hold (``Text``, ``Graph``, ...) before its buffers crash on them."""
+    from envs.check import UNTRAINABLE_FIX, untrainable_parts
+
+    parts = untrainable_parts(env.observation_space)
+    if parts:
+        env.close()
+        raise UserError(f"{name} has observations that training cannot handle: {'; '.join(parts)}", UNTRAINABLE_FIX)
 
 
 def _registered(env_id: str) -> EnvFactory:

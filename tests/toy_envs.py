@@ -108,3 +108,29 @@ class WrongResetShape(gym.Env):
 
     def step(self, action: int) -> tuple:
         return np.zeros(3, np.float32), 0.0, False, False, {}
+
+
+class TextMission(gym.Env):
+    """minigrid's observation in miniature: a Dict of an image and a ``Text`` mission, which SB3 cannot train on."""
+
+    observation_space = spaces.Dict({"image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
+                                     "mission": spaces.Text(max_length=20)})
+    action_space = spaces.Discrete(3)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        super().reset(seed=seed)
+        return {"image": np.zeros((7, 7, 3), np.uint8), "mission": "get to the goal"}, {}
+
+    def step(self, action: int) -> tuple:
+        return {"image": np.zeros((7, 7, 3), np.uint8), "mission": "get to the goal"}, 0.0, False, False, {}
+
+
+class LyingSpaces(_Broken):
+    """Declares ``(2,)`` observations but returns ``(5,)`` ones: what ``--no-check`` lets through."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        return np.zeros(5, np.float32), {}
+
+    def step(self, action: int) -> tuple:
+        return np.zeros(5, np.float32), 0.0, False, False, {}

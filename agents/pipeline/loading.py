@@ -93,6 +93,7 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
     else:
         cfg = {}
     spec = registry.get(algo or _guess_algo(path))
+    _check_algo_fits(spec, path)
     model = load_model_file(spec.cls, path)
     return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}))
 
@@ -128,7 +129,9 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path) -> BaseAlgorithm:
         raise UserError(f"{path} names the Python module {err.name!r}, which is not installed",
                         f"install the package that saved the model (it provides {err.name}), or retrain it "
                         "with gymsuite") from err
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as err:
+    # AssertionError: SB3's "No data found in the saved file" (a zip cut short, or one without its data member)
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, json.JSONDecodeError,
+            AssertionError) as err:
         raise UserError(f"{path} is not a loadable {cls.__name__} model: corrupt or truncated ({err})",
                         "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
 
@@ -148,6 +151,30 @@ def _guess_algo(path: Path) -> str:
     if name is None:
         raise UnknownAlgorithmError(info, f"cannot tell which algorithm saved {path}", "pass --algo (e.g. --algo ppo)")
     return name
+
+
+def _check_algo_fits(spec: registry.AlgoSpec, path: Path) -> None:
+    """Refuse to load ``path`` as ``spec`` when the zip's policy belongs to another algorithm family.
+
+    PPO, A2C and the policy gradient share SB3's actor-critic policy and load each other's zips;
+    a DQN zip read as PPO (or the reverse) would fail deep inside SB3 with an ``AttributeError``.
+
+    Raises:
+        UserError: ``path`` is not an SB3 zip, or was saved by an algorithm ``spec`` cannot load.
+    """
+    try:
+        info = read_model_file(path)
+    except UserError:  # not a readable zip: load_model_file says what is wrong with it
+        return
+    policy = spec.cls.policy_aliases.get("MlpPolicy")
+    wanted = policy.__module__ if policy is not None else ""
+    sb3 = "stable_baselines3."
+    if not (info.policy_module.startswith(sb3) and wanted.startswith(sb3)) or info.policy_module == wanted:
+        return
+    saved_by = info.algo_class or f"an algorithm with the policy module {info.policy_module}"
+    right = _ALGO_OF_CLASS.get(info.algo_class or "")
+    raise UserError(f"{path} was saved by {saved_by}, so --algo {spec.name} cannot load it",
+                    f"pass --algo {right} or leave --algo out" if right else "pass the --algo that trained it")
 
 
 def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None,

@@ -25,7 +25,7 @@ class RunConfig:
     algo: str = option(help="algorithm name (see --list-algos)")
     env: str = option(help="env id, package.module:Class or path/to/file.py:Class")
     timesteps: int = option(0, "environment steps to train; 0: tuned per env", Rule(int, low=0))
-    seed: int = option(0, "random seed for envs, networks and exploration")
+    seed: int = option(0, "random seed for envs, networks and exploration", Rule(int, low=0))
     n_envs: int = option(0, "parallel environments; 0: tuned per env", Rule(int, low=0))
     hyperparams: dict[str, Any] = option(help="algorithm hyperparameters (agents/hyperparams/ALGO.yml)",
                                          default_factory=dict)

@@ -134,7 +134,7 @@ def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseA
     policy, kwargs = model_kwargs(spec, cfg)
     try:
         return spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0})
-    except (TypeError, ValueError, AssertionError, KeyError) as err:
+    except (TypeError, ValueError, AssertionError, KeyError, RuntimeError) as err:  # RuntimeError: net_arch [-1]
         raise UserError(f"could not build {spec.name} with hyperparameters {kwargs}: {err}",
                         "check the values of --hyperparams / the config file") from err
 
@@ -143,10 +143,13 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
     """Steps 1-3: everything that can fail on bad input, before the run directory exists."""
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
-    if cfg.check_env and is_custom(cfg.env):
-        from envs.check import require_valid
+    if is_custom(cfg.env):
+        from envs.check import require_fitting_shapes, require_valid
 
-        require_valid(cfg.env, cfg.hyperparams.get("env_kwargs"))
+        if cfg.check_env:
+            require_valid(cfg.env, cfg.hyperparams.get("env_kwargs"))
+        else:  # the one check SB3 cannot do without: it sizes its buffers from the declared space
+            require_fitting_shapes(cfg.env, cfg.hyperparams.get("env_kwargs"))
     venv, curiosity = _build_env(cfg, spec)
     try:
         model = _build_model(cfg, spec, venv)
@@ -170,16 +173,19 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
     """
     spec, venv, model, curiosity = prepare(cfg)
     run = RunDir(Path(run_dir) if run_dir else default_run_dir(spec.name, cfg.env, cfg.seed))
+    existed = run.root.exists()
     try:
         run.create(overwrite=overwrite)
         write_yaml(run.config, to_dict(cfg))
     except BaseException:
         venv.close()
+        if not existed and run.root.is_dir():  # e.g. the disk filled up while writing config.yaml
+            shutil.rmtree(run.root, ignore_errors=True)
         raise
     ctx = RunContext(cfg, spec, venv, model, run, [], curiosity)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
-    except UserError:
+    except Exception:
         if run.latest_checkpoint() is None:  # failed before anything worth keeping
             shutil.rmtree(run.root, ignore_errors=True)
         raise

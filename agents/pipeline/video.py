@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Any
@@ -57,9 +58,31 @@ def write_mp4(frames: list[np.ndarray], fps: float, out: Path) -> Path:
     # Even sizes keep yuv420p (the format every player reads) happy.
     h, w = (frames[0].shape[0] // 2) * 2, (frames[0].shape[1] // 2) * 2
     clip = ImageSequenceClip([f[:h, :w] for f in frames], fps=fps)
-    atomic_write(out, lambda tmp: clip.write_videofile(str(tmp), codec="libx264", audio=False, logger=None,
-                                                       ffmpeg_params=["-pix_fmt", "yuv420p"]))
+
+    def encode(tmp: Path) -> None:
+        try:
+            clip.write_videofile(str(tmp), codec="libx264", audio=False, logger=None,
+                                 ffmpeg_params=["-pix_fmt", "yuv420p"])
+        except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+                raise  # atomic_write reports the disk
+            if "No space left on device" in str(err):  # ffmpeg's own write failed; moviepy passes its stderr
+                raise OSError(errno.ENOSPC, "No space left on device") from err
+            raise _ffmpeg_error(out, err) from err
+
+    atomic_write(out, encode)
     return out
+
+
+def _ffmpeg_error(out: Path, err: OSError) -> UserError:
+    """The encoder is missing or failed: name the program moviepy ran and how to choose another."""
+    from moviepy.video.io import ffmpeg_writer
+
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(err).__name__
+    return UserError(f"ffmpeg ({ffmpeg_writer.FFMPEG_BINARY}) could not encode {out}: {reason}",
+                     "point IMAGEIO_FFMPEG_EXE at a working ffmpeg, or unset it to use the binary that "
+                     "imageio-ffmpeg installs (pip install imageio-ffmpeg)")
 
 
 def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, deterministic: bool = True) -> dict:
