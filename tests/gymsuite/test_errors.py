@@ -136,8 +136,10 @@ def test_ppo_model_evaluated_as_dqn(cartpole_run: Path, capsys: pytest.CaptureFi
 
 
 @pytest.mark.parametrize("argv", [["--seed", "-1"], ["--hyperparams", "policy_kwargs={net_arch: [-1]}"],
-                                  ["--env", f"{TOY_FILE}:LyingSpaces", "--no-check"]],
-                         ids=["seed", "net_arch", "lying-spaces"])
+                                  ["--env", f"{TOY_FILE}:LyingSpaces", "--no-check"],
+                                  ["--env", f"{TOY_FILE}:TextMission"],
+                                  ["--env", f"{TOY_FILE}:TextMission", "--no-check"]],
+                         ids=["seed", "net_arch", "lying-spaces", "text-space", "text-space-no-check"])
 def test_train_bad_values_and_lying_env(in_tmp: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     fails_cleanly(train.main, [*TRAIN, *argv, "--run-dir", "r"], capsys)
     assert not Path("r").exists() and not Path("runs").exists()
