@@ -37,10 +37,20 @@ class Counter(gym.Env):
 
 
 class Corridor(gym.Env):
-    """Three cells seen as a uint8 ``(12, 12, 3)`` image (the agent is a bright column); the right end pays 1."""
+    """Three cells seen as a uint8 ``(12, 12, 3)`` image (the agent is a bright column); the right end pays 1.
 
+    ``render()`` (``render_mode="rgb_array"``) shows the observation four times larger, at 10 fps.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     observation_space = spaces.Box(0, 255, (12, 12, 3), np.uint8)
     action_space = spaces.Discrete(2)
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode, self.pos = render_mode, 0
+
+    def render(self) -> np.ndarray | None:
+        return self._image().repeat(4, axis=0).repeat(4, axis=1) if self.render_mode == "rgb_array" else None
 
     def _image(self) -> np.ndarray:
         img = np.zeros((12, 12, 3), np.uint8)

@@ -52,7 +52,8 @@ class ProgressBar(BaseCallback):
 
     def _update(self) -> None:
         assert self.bar is not None
-        self.bar.n = min(self.model.num_timesteps, self.total)
+        self.bar.n = self.model.num_timesteps
+        self.bar.total = max(self.total, self.bar.n)  # an algorithm that overshoots the budget shows it
         fps = (self.model.num_timesteps - self._start_steps) / max(time.perf_counter() - self._start_time, 1e-9)
         post = {"fps": f"{fps:.0f}"}
         if self.model.ep_info_buffer:
