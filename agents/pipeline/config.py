@@ -51,6 +51,10 @@ _NUMERIC: dict[str, Rule] = {
     "exploration_fraction": Rule(float, low=0.0, high=1.0, finite=True),
     "exploration_final_eps": Rule(float, low=0.0, high=1.0, finite=True),
     "exploration_initial_eps": Rule(float, low=0.0, high=1.0, finite=True),
+    "tau": Rule(float, low=0.0, high=1.0, finite=True),
+    "target_kl": Rule(float, low=0.0, low_open=True, finite=True, nullable=True),
+    "rms_prop_eps": Rule(float, low=0.0, low_open=True, finite=True),
+    "param_noise_std": Rule(float, low=0.0, finite=True),
 }
 _SCHEDULED = {"learning_rate", "clip_range", "clip_range_vf"}
 _ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU,

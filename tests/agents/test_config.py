@@ -127,7 +127,15 @@ def test_normalize_is_a_bool_or_vecnormalize_options(value: str, message: str) -
 
 @pytest.mark.parametrize("override", ["ent_coef=.nan", "gamma=.nan", "gae_lambda=.nan", "vf_coef=.inf",
                                       "max_grad_norm=.inf", "learning_rate=.inf", "learning_rate=.nan",
-                                      "learning_rate=lin_inf", "learning_rate=lin_nan", "clip_range=.nan"])
+                                      "learning_rate=lin_inf", "learning_rate=lin_nan", "clip_range=.nan",
+                                      "target_kl=.nan"])
 def test_nan_and_infinity_fail_the_range_checks(override: str) -> None:
     with pytest.raises(UserError, match=f"bad value for (hyperparameter )?'{override.split('=')[0]}'"):
         build_config({"algo": "ppo", "env": "CartPole-v1"}, None, [override])
+
+
+@pytest.mark.parametrize(("algo", "override"), [("dqn", "tau=.nan"), ("a2c", "rms_prop_eps=.inf"),
+                                                ("pg", "param_noise_std=.nan")])
+def test_nan_fails_the_other_algorithms_numbers(algo: str, override: str) -> None:
+    with pytest.raises(UserError, match=f"bad value for hyperparameter '{override.split('=')[0]}'"):
+        build_config({"algo": algo, "env": "CartPole-v1"}, None, [override])
