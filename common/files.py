@@ -12,11 +12,14 @@ number". This loader also reads them as floats (as YAML 1.2 and Python do); ever
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +51,58 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     The temporary name keeps ``path``'s suffix because SB3's ``save`` appends ``.zip``
     to names without it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    with disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+# What a full, read-only or forbidden disk raises; anything else is a bug and keeps its traceback.
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST}
+
+
+@contextlib.contextmanager
+def disk_errors(path: Path) -> Iterator[None]:
+    """Turn a full, read-only or blocked disk while writing ``path`` into a :class:`UserError`.
+
+    The message names ``path`` and the free space left where it goes; the fix says what to free
+    or where else to write. A write through :func:`atomic_write` leaves the previous file intact.
+    """
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        yield
+    except OSError as err:
+        if err.errno not in _DISK_ERRNOS:
+            raise
+        raise UserError(f"cannot write {path}: {err.strerror or err} ({_free_space(path)})", _DISK_FIX[
+            "full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else
+            "blocked" if err.errno in (errno.ENOTDIR, errno.EEXIST) else "read-only"]) from err
+
+
+_DISK_FIX = {
+    "full": "free some disk space (old runs/ and their checkpoints/ are the usual culprits), or write elsewhere "
+            "with --run-dir / --out",
+    "read-only": "write to a directory you can write to (--run-dir / --out), or make this one writable",
+    "blocked": "a file stands where a directory is needed on that path: choose another --run-dir / --out, "
+               "or move the file",
+}
+
+
+def _free_space(path: Path) -> str:
+    """``"1.2 GiB free on /data"`` for the nearest existing directory above ``path``."""
+    where = Path(path).absolute()
+    while not where.is_dir() and where != where.parent:
+        where = where.parent
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        return "free space unknown"
+    return f"{free / 2**30:.1f} GiB free on {where}"
 
 
 def write_yaml(path: Path, data: dict[str, Any]) -> None:

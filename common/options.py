@@ -43,7 +43,8 @@ class Rule:
             (``3e5``, read by YAML as a float) and :meth:`coerce` makes them ints; ``float``
             accepts ints; neither accepts a bool.
         low, high: bounds, included unless ``low_open``/``high_open``.
-        finite: reject ``nan`` and ``inf`` (an ``int`` is always finite).
+        finite: reject ``inf`` too (an ``int`` is always finite; ``nan`` fails any bound, and
+            passes only a rule with neither bounds nor ``finite``).
         nullable: also accept ``None`` (meaning "not set").
         choices: the only values a ``str`` may take.
     """
@@ -70,7 +71,8 @@ class Rule:
             return False
         if self.kind is int and float(value) != int(value):
             return False
-        # Written as "bad if" comparisons, so that a nan (where allowed) passes as it always has.
+        if math.isnan(value) and (self.low is not None or self.high is not None):
+            return False  # every comparison with nan is false: "nan < low" would let it through
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
         return not (self.high is not None and (value >= self.high if self.high_open else value > self.high))

@@ -73,11 +73,78 @@ def require_valid(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None) -> Ch
     return report
 
 
+def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None) -> None:
+    """What ``--no-check`` still checks: ``reset()`` returns observations of the shape the space declares.
+
+    SB3 sizes its buffers from ``observation_space``, so an env whose observations have another
+    shape crashes on its first step, after the run directory exists.
+
+    Raises:
+        UserError: the first observation does not have the declared shape.
+    """
+    env = make_one(spec, env_kwargs=env_kwargs)
+    try:
+        obs, _ = env.reset(seed=0)
+        wrong = _shape_mismatch(env.observation_space, obs, "observation")
+    finally:
+        env.close()
+    if wrong:
+        raise UserError(f"{spec_name(spec)} lies about its observation space: {wrong}",
+                        "make observation_space match what reset() and step() return "
+                        "(check_env.py reports everything; drop --no-check to check before training)")
+
+
+def _shape_mismatch(space: gym.spaces.Space, obs: Any, where: str) -> str | None:
+    """Where ``obs`` does not have the shape ``space`` declares (bounds and dtypes are the full check's)."""
+    if isinstance(space, gym.spaces.Dict):
+        if not isinstance(obs, dict) or set(obs) != set(space.spaces):
+            return f"{where} has keys {sorted(obs) if isinstance(obs, dict) else type(obs).__name__}, " \
+                   f"the space {sorted(space.spaces)}"
+        return next(filter(None, (_shape_mismatch(sub, obs[k], f"{where}[{k!r}]")
+                                  for k, sub in space.spaces.items())), None)
+    if isinstance(space, gym.spaces.Box | gym.spaces.MultiBinary | gym.spaces.MultiDiscrete | gym.spaces.Discrete):
+        shape = np.shape(obs)
+        if shape != space.shape:
+            return f"{where} has shape {shape}, but the space declares {space.shape}"
+    return None
+
+
+# Observation spaces SB3 cannot build a policy for, wherever they appear.
+_UNTRAINABLE = (gym.spaces.Text, gym.spaces.Graph, gym.spaces.Sequence, gym.spaces.OneOf)
+UNTRAINABLE_FIX = ("wrap the env so that it observes arrays only: for minigrid, ImgObsWrapper (the image) or "
+                   "FlatObsWrapper (image and mission as numbers); otherwise drop the key with "
+                   "gymnasium.wrappers.FilterObservation(env, [keys to keep]) or encode it as a Box; "
+                   "pass the wrapped env as file.py:make_env, a function returning it")
+
+
+def untrainable_parts(space: gym.spaces.Space, where: str = "observation") -> list[str]:
+    """The parts of an observation space SB3 cannot train on, e.g. ``["observation['mission'] is Text"]``.
+
+    SB3 takes Box, Discrete, MultiDiscrete, MultiBinary, or a flat Dict of them.
+    """
+    if isinstance(space, _UNTRAINABLE):
+        return [f"{where} is {type(space).__name__}"]
+    if isinstance(space, gym.spaces.Tuple):
+        inner = [p for i, sub in enumerate(space.spaces) for p in untrainable_parts(sub, f"{where}[{i}]")]
+        return [f"{where} is a Tuple (use a Dict)", *inner]
+    if isinstance(space, gym.spaces.Dict):
+        found = []
+        for key, sub in space.spaces.items():
+            if isinstance(sub, gym.spaces.Dict):
+                found.append(f"{where}[{key!r}] is a Dict inside a Dict (flatten it)")
+            found += untrainable_parts(sub, f"{where}[{key!r}]") if not isinstance(sub, gym.spaces.Dict) else []
+        return found
+    return []
+
+
 def _check_spaces(env: gym.Env, report: CheckReport) -> None:
     for name in ("observation_space", "action_space"):
         space = getattr(env, name, None)
         if not isinstance(space, gym.spaces.Space):
             report.problems.append(f"{name} is {space!r}; set it to a gymnasium.spaces.Space in __init__")
+    parts = untrainable_parts(env.observation_space) if report.ok else []
+    if parts:
+        report.problems.append(f"training cannot handle {'; '.join(parts)}. Fix: {UNTRAINABLE_FIX}")
 
 
 def _gymnasium_checker(env: gym.Env, report: CheckReport) -> None:

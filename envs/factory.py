@@ -1,7 +1,9 @@
 """The environment factory: one place that turns an env spec into environments.
 
 An env spec is one of
-  * a registered Gymnasium id: ``"CartPole-v1"``, ``"gymsuite/SparseGrid-v0"``;
+  * a registered Gymnasium id: ``"CartPole-v1"``, ``"gymsuite/SparseGrid-v0"``; an id a package
+    registers on import (``"MiniGrid-Empty-8x8-v0"``, ``"ALE/Pong-v5"``) imports that package first,
+    found by the id's prefix (:data:`PACKAGES_BY_PREFIX`) or namespace;
   * ``"package.module:Class"`` (or ``"package.module:Env-id"`` for a module that
     registers ids when imported);
   * ``"path/to/file.py:Class"``;
@@ -62,7 +64,7 @@ def resolve(spec: EnvSpec) -> EnvFactory:
     if hasattr(module, attr):
         return _call_factory(getattr(module, attr))
     if attr in gym.registry:  # the module registered ids when imported
-        return _registered(attr)
+        return _registered(attr, package=target)
     names = [n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, gym.Env)]
     raise UserError(
         f"{target!r} has no attribute {attr!r}",
@@ -116,6 +118,8 @@ def make_env(
     """
     if n_envs < 1:
         raise UserError(f"n_envs must be at least 1, got {n_envs}")
+    if seed is not None and not 0 <= seed < 2**32 - n_envs:  # numpy's seeds; copy i gets seed + i
+        raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
     factory = resolve(spec)  # fail here, in the parent, with a clear error
     name = spec_name(spec)
 
@@ -126,6 +130,7 @@ def make_env(
                 env = gym.wrappers.TimeLimit(env, max_episode_steps)
             for wrap in wrappers:
                 env = wrap(env)
+            _require_trainable(env, name)
             env = Monitor(env)
             for wrap in reward_wrappers:
                 env = wrap(env)
@@ -142,14 +147,40 @@ def make_env(
     return venv
 
 
-def _registered(env_id: str) -> EnvFactory:
+def _require_trainable(env: gym.Env, name: str) -> None:
+    """Refuse observation spaces SB3 cannot hold (``Text``, ``Graph``, ...) before its buffers crash on them."""
+    from envs.check import UNTRAINABLE_FIX, untrainable_parts
+
+    parts = untrainable_parts(env.observation_space)
+    if parts:
+        env.close()
+        raise UserError(f"{name} has observations that training cannot handle: {'; '.join(parts)}", UNTRAINABLE_FIX)
+
+
+# Packages that register their ids when imported, by the ids' prefix (an id "Namespace/Name-v0" also
+# tries its namespace as a module: "gymnasium_2048/TwentyFortyEight-v0" imports gymnasium_2048).
+PACKAGES_BY_PREFIX = {
+    "ALE/": "ale_py", "MiniGrid-": "minigrid", "BabyAI-": "minigrid", "MiniWorld-": "miniworld",
+    "highway-": "highway_env", "merge-": "highway_env", "roundabout-": "highway_env", "parking-": "highway_env",
+    "intersection-": "highway_env", "racetrack-": "highway_env", "exit-": "highway_env", "u-turn-": "highway_env",
+    "FetchReach-": "gymnasium_robotics", "PointMaze_": "gymnasium_robotics", "AntMaze_": "gymnasium_robotics",
+}
+_PIP_NAMES = {"ale_py": "ale-py", "highway_env": "highway-env", "gymnasium_robotics": "gymnasium-robotics"}
+_PACKAGE_FORM = ("an id that a package registers on import can be written package:Env-id, "
+                 "e.g. minigrid:MiniGrid-Empty-8x8-v0")
+
+
+def _registered(env_id: str, package: str | None = None) -> EnvFactory:
+    """A factory for a registered id, importing the package that registers it when it is not registered yet.
+
+    ``package`` is imported again inside the factory, so that a fresh process (``SubprocVecEnv``) has the id too.
+    """
     if env_id not in gym.registry:
-        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-        hint = (f"did you mean {', '.join(close)}?" if close
-                else "list ids with: python -c 'import gymnasium; gymnasium.pprint_registry()'")
-        raise UserError(f"unknown environment id {env_id!r}", hint)
+        package = _import_registering(env_id)
 
     def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
+        if package is not None:
+            importlib.import_module(package)
         try:
             return gym.make(env_id, render_mode=render_mode, **kwargs)
         except gym.error.DependencyNotInstalled as err:
@@ -158,6 +189,42 @@ def _registered(env_id: str) -> EnvFactory:
             raise UserError(f"{env_id} rejected its arguments {kwargs}: {err}", "check env_kwargs") from err
 
     return factory
+
+
+def _import_registering(env_id: str) -> str:
+    """Import the package that should register ``env_id`` (by prefix or namespace); return its name.
+
+    Raises:
+        UserError: no candidate package registers it: names the one to install, or the ``package:Env-id`` form.
+    """
+    known = [pkg for prefix, pkg in PACKAGES_BY_PREFIX.items() if env_id.startswith(prefix)]
+    namespace = env_id.split("/", 1)[0] if "/" in env_id else ""
+    guesses = [namespace, namespace.lower().replace("-", "_")] if namespace.isidentifier() else []
+    missing = []
+    for package in dict.fromkeys(known + guesses):
+        try:
+            importlib.import_module(package)
+        except ModuleNotFoundError as err:
+            if err.name != package:  # the package is there, one of its own dependencies is not
+                raise UserError(f"importing {package} (which registers {env_id}) failed: {err}",
+                                f"install what {package} needs: pip install {err.name}") from err
+            missing.append(package)
+            continue
+        except Exception as err:
+            raise UserError(f"importing {package} (which registers {env_id}) failed: {type(err).__name__}: {err}",
+                            f"check that {package} works: python -c 'import {package}'") from err
+        if env_id in gym.registry:
+            return package
+    if known and known[0] in missing:
+        pip = _PIP_NAMES.get(known[0], known[0])
+        raise UserError(f"unknown environment id {env_id!r}: the package {known[0]} registers it, "
+                        "and it is not installed", f"pip install {pip}")
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    tried = f" (no package {' or '.join(missing)} to import)" if missing else ""
+    raise UserError(f"unknown environment id {env_id!r}{tried}",
+                    f"did you mean {', '.join(close)}?" if close else
+                    f"{_PACKAGE_FORM}; list the ids registered now with: python -c 'import gymnasium; "
+                    "gymnasium.pprint_registry()'")
 
 
 def _call_factory(obj: Callable[..., gym.Env]) -> EnvFactory:

@@ -2,14 +2,18 @@
 
 A :class:`common.errors.UserError` becomes one message on stderr and exit code 2;
 ``--debug`` shows the traceback instead. Ctrl-C exits with 130; ``gymsuite train`` saves the run
-first and exits with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
+first and exits with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). gymsuite's own warnings
+(an evaluation episode cut by the step cap) are one ``warning: ...`` line each.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
 
 from common.errors import UserError
 
@@ -19,7 +23,9 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        return main([a for a in args if a != "--debug"])
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return main([a for a in args if a != "--debug"])
     except UserError as err:
         if debug:
             raise
@@ -28,6 +34,19 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+_ROOT = Path(__file__).resolve().parent.parent
+_show_default = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """gymsuite's own user warnings as ``warning: MESSAGE``; other libraries' in Python's format."""
+    if issubclass(category, UserWarning) and Path(filename).resolve().is_relative_to(_ROOT) and ".venv" not in filename:
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        _show_default(message, category, filename, lineno, file, line)
 
 
 def parser(command: str, doc: str | None) -> argparse.ArgumentParser:
@@ -41,3 +60,9 @@ def add_agent(p: argparse.ArgumentParser, target_help: str, env_help: str) -> No
     p.add_argument("target", help=target_help)
     p.add_argument("--env", help=env_help)
     p.add_argument("--algo", help="algorithm, for a model .zip whose file does not tell it (an A2C zip)")
+
+
+def check_positive(flag: str, value: int | None) -> None:
+    """Raise a :class:`UserError` when an optional count flag was given a value below 1."""
+    if value is not None and value < 1:
+        raise UserError(f"{flag} must be at least 1, got {value}", f"leave {flag} out for the default")

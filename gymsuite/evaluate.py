@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     _cli.add_agent(p, "run directory, model .zip, or 'random'", "environment (default: the run's)")
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--max-episode-steps", type=int, metavar="N",
+                   help="cut an episode after N steps, with a warning (default: the env's time limit, else 10000)")
     p.add_argument("--best", action="store_true", help="evaluate best_model.zip instead of model.zip")
     p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                    help="greedy actions (default) or sampled ones (--no-deterministic)")
@@ -28,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
+    _cli.check_positive("--max-episode-steps", args.max_episode_steps)
     agent = load_agent(args.target, algo=args.algo, env=args.env, which="best" if args.best else "model")
-    venv = make_agent_env(agent, seed=args.seed)
+    venv = make_agent_env(agent, seed=args.seed, max_episode_steps=args.max_episode_steps)
     result = evaluate(agent, venv, args.episodes, args.deterministic)
     venv.close()
     if args.json:

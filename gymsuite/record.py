@@ -26,17 +26,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="output .mp4 file")
+    p.add_argument("--max-episode-steps", type=int, metavar="N",
+                   help="cut an episode after N steps, with a warning (default: the env's time limit, else 10000)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the greedy ones")
     args = p.parse_args(argv)
+    _cli.check_positive("--max-episode-steps", args.max_episode_steps)
     agent = load_agent(args.target, algo=args.algo, env=args.env)
     out = args.out
     if out is None:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(agent.env)).strip("_")
         folder = agent.run.videos if agent.run is not None else Path("videos")
         out = folder / (f"random-{name}.mp4" if agent.model is None else f"{name}-{args.episodes}ep.mp4")
-    summary = record(agent, out, episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic)
+    summary = record(agent, out, episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic,
+                     max_episode_steps=args.max_episode_steps)
     returns = ", ".join(f"{r:.1f}" for r in summary["returns"])
-    print(f"wrote {out} ({summary['frames']} frames at {summary['fps']:g} fps; episode returns: {returns})")
+    capped = f"; {summary['capped_episodes']} cut by the step cap" if summary["capped_episodes"] else ""
+    print(f"wrote {out} ({summary['frames']} frames at {summary['fps']:g} fps; episode returns: {returns}{capped})")
     return 0
 
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import signal
 import sys
+from pathlib import Path
 
 from common.options import add_arguments, cli_values
 from gymsuite import _cli
@@ -49,10 +50,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:10s} {registry.get(name).description}")
         return 0
     if args.resume:
+        if args.video:  # the run's env, checked before training resumes
+            from agents.pipeline.rundir import RunDir
+            from agents.pipeline.video import check_recordable
+            from common.files import read_yaml
+
+            run = RunDir(Path(args.resume))
+            saved = read_yaml(run.config) if run.is_run() else {}
+            if saved.get("env"):
+                check_recordable(str(saved["env"]), (saved.get("hyperparams") or {}).get("env_kwargs"))
         result = resume(args.resume)
     else:
         cli = cli_values(RunConfig, args, parse_pairs=parse_assignments, skip=_OWN_FLAGS)
         cfg = build_config(cli, args.config, args.hyperparams)
+        if args.video:  # an env that cannot render is found now, not after training
+            from agents.pipeline.video import check_recordable
+
+            check_recordable(cfg.env, cfg.hyperparams.get("env_kwargs"))
         result = train(cfg, args.run_dir, overwrite=args.overwrite)
     if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
         print(f"\ninterrupted ({signal.Signals(result.signum).name}) at step {result.steps}; "

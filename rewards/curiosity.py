@@ -85,6 +85,7 @@ class CuriosityBonus(VecEnvWrapper):
 
     def __init__(self, venv: VecEnv, model: CuriosityModel, options: CuriosityOptions, method: str) -> None:
         super().__init__(venv)
+        self.metadata = venv.metadata  # SB3's VecEnvWrapper keeps only render_modes; videos need render_fps
         self.model, self.options, self.method = model, options, method
         assert isinstance(venv.observation_space, spaces.Box), "attach() refuses other spaces"
         self.normalizer = ObsNormalizer(venv.observation_space, options.normalize)

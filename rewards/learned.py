@@ -168,7 +168,7 @@ class LearnedRewardOptions:
 
     mode: str = option("replace", "replace the env's reward with the learned one, or add it",
                        Rule(str, choices=("replace", "add")))
-    scale: float = option(1.0, "multiplies the learned reward", Rule(float))
+    scale: float = option(1.0, "multiplies the learned reward", Rule(float, finite=True))
     absorbing: bool | None = option(None, "absorbing steps after termination (null: as the reward was learned)")
 
 

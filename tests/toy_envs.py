@@ -37,10 +37,20 @@ class Counter(gym.Env):
 
 
 class Corridor(gym.Env):
-    """Three cells seen as a uint8 ``(12, 12, 3)`` image (the agent is a bright column); the right end pays 1."""
+    """Three cells seen as a uint8 ``(12, 12, 3)`` image (the agent is a bright column); the right end pays 1.
 
+    ``render()`` (``render_mode="rgb_array"``) shows the observation four times larger, at 10 fps.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     observation_space = spaces.Box(0, 255, (12, 12, 3), np.uint8)
     action_space = spaces.Discrete(2)
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode, self.pos = render_mode, 0
+
+    def render(self) -> np.ndarray | None:
+        return self._image().repeat(4, axis=0).repeat(4, axis=1) if self.render_mode == "rgb_array" else None
 
     def _image(self) -> np.ndarray:
         img = np.zeros((12, 12, 3), np.uint8)
@@ -108,3 +118,29 @@ class WrongResetShape(gym.Env):
 
     def step(self, action: int) -> tuple:
         return np.zeros(3, np.float32), 0.0, False, False, {}
+
+
+class TextMission(gym.Env):
+    """minigrid's observation in miniature: a Dict of an image and a ``Text`` mission, which SB3 cannot train on."""
+
+    observation_space = spaces.Dict({"image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
+                                     "mission": spaces.Text(max_length=20)})
+    action_space = spaces.Discrete(3)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        super().reset(seed=seed)
+        return {"image": np.zeros((7, 7, 3), np.uint8), "mission": "get to the goal"}, {}
+
+    def step(self, action: int) -> tuple:
+        return {"image": np.zeros((7, 7, 3), np.uint8), "mission": "get to the goal"}, 0.0, False, False, {}
+
+
+class LyingSpaces(_Broken):
+    """Declares ``(2,)`` observations but returns ``(5,)`` ones: what ``--no-check`` lets through."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        return np.zeros(5, np.float32), {}
+
+    def step(self, action: int) -> tuple:
+        return np.zeros(5, np.float32), 0.0, False, False, {}

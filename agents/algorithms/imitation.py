@@ -74,9 +74,10 @@ class BCOptions:
     n_epochs: int | None = option(None, "passes over the demonstrations (or n_batches; bc without either: "
                                   "--timesteps decides; dagger: 4 per round)", Rule(int, low=1, nullable=True))
     n_batches: int | None = option(None, "BC steps (or n_epochs)", Rule(int, low=1, nullable=True))
-    learning_rate: float = option(1e-3, "Adam step size of BC", Rule(float, low=1e-12))
-    ent_weight: float = option(1e-3, "weight of the policy's entropy in BC's loss", Rule(float, low=0.0))
-    l2_weight: float = option(0.0, "weight of the L2 norm of the policy's weights in BC's loss", Rule(float, low=0.0))
+    learning_rate: float = option(1e-3, "Adam step size of BC", Rule(float, low=1e-12, finite=True))
+    ent_weight: float = option(1e-3, "weight of the policy's entropy in BC's loss", Rule(float, low=0.0, finite=True))
+    l2_weight: float = option(0.0, "weight of the L2 norm of the policy's weights in BC's loss",
+                              Rule(float, low=0.0, finite=True))
     demo_episodes: int = option(0, "use the first N demonstrated episodes (0: all)", Rule(int, low=0))
 
 
@@ -101,7 +102,7 @@ class AdversarialOptions:
                                              Rule(int, low=1, nullable=True))
     gen_replay_buffer_capacity: int | None = option(None, "generator samples the discriminator draws from "
                                                     "(null: gen_train_timesteps)", Rule(int, low=1, nullable=True))
-    disc_learning_rate: float = option(3e-4, "Adam step size of the discriminator", Rule(float, low=1e-12))
+    disc_learning_rate: float = option(3e-4, "Adam step size of the discriminator", Rule(float, low=1e-12, finite=True))
     reward_net_kwargs: dict[str, Any] = option(help="the reward network's options (keys: see _NET_KEYS)",
                                                default_factory=dict)
     absorbing_steps: int = option(32, "absorbing steps after a termination (0: none, variable horizons)",

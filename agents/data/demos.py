@@ -197,6 +197,9 @@ def load_demos(path: str | Path, observation_space: spaces.Space | None = None,
     file = Path(path)
     if not file.is_file():
         raise UserError(f"demonstrations file {str(path)!r} does not exist", _RECORD_HINT)
+    if not zipfile.is_zipfile(file):  # np.load would take it for a pickle and say "pickled objects"
+        raise UserError(f"{file} is not a .npz demonstrations file: not a zip archive (text, a .npy array, "
+                        "or corrupt or truncated)", _RECORD_HINT)
     try:
         with np.load(file, allow_pickle=False) as data:
             missing = [k for k in ("meta", *_ARRAYS) if k not in data.files]

@@ -59,7 +59,8 @@ class ProgressBar(BaseCallback):
 
     def _update(self) -> None:
         assert self.bar is not None
-        self.bar.n = min(self.model.num_timesteps, self.total)
+        self.bar.n = self.model.num_timesteps
+        self.bar.total = max(self.total, self.bar.n)  # an algorithm that overshoots the budget shows it
         fps = (self.model.num_timesteps - self._start_steps) / max(time.perf_counter() - self._start_time, 1e-9)
         post = {"fps": f"{fps:.0f}"}
         if self.model.ep_info_buffer:
@@ -118,15 +119,21 @@ def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
     (see :mod:`agents.pipeline.resumestate`). Returns the step count saved.
     """
     steps = model.num_timesteps
-    save_state(model, run.checkpoint(steps, "_state.npz"), at_boundary)
-    for suffix, save in (extras or {}).items():
-        atomic_write(run.checkpoint(steps, suffix), save)
-    vecnorm = model.get_vec_normalize_env()
-    if vecnorm is not None:
-        atomic_write(run.checkpoint(steps, "_vecnormalize.pkl"), lambda p: vecnorm.save(str(p)))
-    if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
-        atomic_write(run.checkpoint(steps, "_replay.pkl"), lambda p: model.save_replay_buffer(p))
-    atomic_write(run.checkpoint(steps), lambda p: model.save(p))
+    try:
+        save_state(model, run.checkpoint(steps, "_state.npz"), at_boundary)
+        for suffix, save in (extras or {}).items():
+            atomic_write(run.checkpoint(steps, suffix), save)
+        vecnorm = model.get_vec_normalize_env()
+        if vecnorm is not None:
+            atomic_write(run.checkpoint(steps, "_vecnormalize.pkl"), lambda p: vecnorm.save(str(p)))
+        if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
+            atomic_write(run.checkpoint(steps, "_replay.pkl"), lambda p: model.save_replay_buffer(p))
+        atomic_write(run.checkpoint(steps), lambda p: model.save(p))
+    except BaseException:  # a full disk, Ctrl-C: no parts of a checkpoint without its zip
+        if not run.checkpoint(steps).is_file():
+            for path in run.checkpoints.glob(f"ckpt_{steps}[._]*"):
+                path.unlink(missing_ok=True)
+        raise
     zips = sorted(int(p.stem.split("_")[1]) for p in run.checkpoints.glob("ckpt_*.zip"))
     for old in zips[:-keep]:
         for path in run.checkpoints.glob(f"ckpt_{old}[._]*"):

@@ -12,22 +12,27 @@ Unknown keys and bad values are rejected here, before anything touches the disk.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import math
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
 from stable_baselines3.common.utils import LinearSchedule
+from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.algorithms import registry
 from agents.pipeline.runconfig import FIELDS, RunConfig
 from common.errors import UserError
 from common.files import load_yaml, read_yaml
 from common.options import Rule, check, check_keys, check_value
+from supervised import backbones
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
 # The rule of each numeric hyperparameter (SB3's names; the other hyperparameters are checked by SB3).
+# Every one is finite: nan or inf would pass SB3's constructors and crash (or poison the weights) mid-run.
 _NUMERIC: dict[str, Rule] = {
     "n_envs": Rule(int, low=1),
     "n_timesteps": Rule(int, low=1),
@@ -38,14 +43,18 @@ _NUMERIC: dict[str, Rule] = {
     "learning_starts": Rule(int, low=0),
     "target_update_interval": Rule(int, low=1),
     "max_episode_steps": Rule(int, low=1),
-    "gamma": Rule(float, low=0.0, high=1.0),
-    "gae_lambda": Rule(float, low=0.0, high=1.0),
-    "ent_coef": Rule(float, low=0.0),
-    "vf_coef": Rule(float, low=0.0),
-    "max_grad_norm": Rule(float, low=0.0, low_open=True),
-    "exploration_fraction": Rule(float, low=0.0, high=1.0),
-    "exploration_final_eps": Rule(float, low=0.0, high=1.0),
-    "exploration_initial_eps": Rule(float, low=0.0, high=1.0),
+    "gamma": Rule(float, low=0.0, high=1.0, finite=True),
+    "gae_lambda": Rule(float, low=0.0, high=1.0, finite=True),
+    "ent_coef": Rule(float, low=0.0, finite=True),
+    "vf_coef": Rule(float, low=0.0, finite=True),
+    "max_grad_norm": Rule(float, low=0.0, low_open=True, finite=True),
+    "exploration_fraction": Rule(float, low=0.0, high=1.0, finite=True),
+    "exploration_final_eps": Rule(float, low=0.0, high=1.0, finite=True),
+    "exploration_initial_eps": Rule(float, low=0.0, high=1.0, finite=True),
+    "tau": Rule(float, low=0.0, high=1.0, finite=True),
+    "target_kl": Rule(float, low=0.0, low_open=True, finite=True, nullable=True),
+    "rms_prop_eps": Rule(float, low=0.0, low_open=True, finite=True),
+    "param_noise_std": Rule(float, low=0.0, finite=True),
 }
 _SCHEDULED = {"learning_rate", "clip_range", "clip_range_vf"}
 _ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU,
@@ -96,11 +105,17 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
     validate_hyperparams(spec, hyper)
     merged = check(RunConfig, merged, "setting")
     # The run length and width live in fields; the hyperparameter table supplies their defaults.
-    merged["timesteps"] = int(merged.get("timesteps") or hyper.get("n_timesteps") or 100_000)
-    merged["n_envs"] = int(merged.get("n_envs") or hyper.get("n_envs") or 1)
+    # None is "not given" (0 is refused above: it used to mean the default, silently).
+    merged["timesteps"] = int(_given(merged.get("timesteps"), hyper.get("n_timesteps"), 100_000))
+    merged["n_envs"] = int(_given(merged.get("n_envs"), hyper.get("n_envs"), 1))
     hyper["n_timesteps"], hyper["n_envs"] = merged["timesteps"], merged["n_envs"]
     merged["hyperparams"] = hyper
     return RunConfig(**merged)
+
+
+def _given(*values: Any) -> Any:
+    """The first value that is not None."""
+    return next(v for v in values if v is not None)
 
 
 def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None:
@@ -114,8 +129,24 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
             hyper[key] = check_value(key, value, _NUMERIC[key], f"hyperparameter {key!r}")
         if key in _SCHEDULED:
             schedule(key, value)  # raises on a bad schedule string
+    if "normalize" in hyper:
+        check_normalize(hyper["normalize"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
+
+
+# VecNormalize's options a run may set (``normalize: {norm_reward: false}``); gamma comes from the run's.
+NORMALIZE_OPTIONS = sorted(set(inspect.signature(VecNormalize.__init__).parameters) - {"self", "venv", "training"})
+
+
+def check_normalize(value: Any) -> None:
+    """``normalize`` is true, false, null or a mapping of VecNormalize options (a string like ``nope`` is refused)."""
+    if value is None or isinstance(value, bool):
+        return
+    if not isinstance(value, dict):
+        raise UserError(f"bad value for 'normalize': {value!r}",
+                        "normalize must be true, false or a mapping of VecNormalize options, e.g. {norm_reward: false}")
+    check_keys(value, NORMALIZE_OPTIONS, "VecNormalize option", " in normalize")
 
 
 def schedule(key: str, value: Any) -> Any:
@@ -126,11 +157,12 @@ def schedule(key: str, value: Any) -> Any:
                 start = float(value[4:])
             except ValueError:
                 start = -1.0
-            if start > 0:
+            if start > 0 and math.isfinite(start):
                 return LinearSchedule(start, 0.0, 1.0)
-        raise UserError(f"bad value for {key!r}: {value!r}", f"use a positive number or 'lin_<start>', e.g. lin_{3e-4}")
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise UserError(f"bad value for {key!r}: {value!r}", f"{key} must be a positive number or 'lin_<start>'")
+        raise UserError(f"bad value for {key!r}: {value!r}",
+                        f"use a finite positive number or 'lin_<start>', e.g. lin_{3e-4}")
+    if not isinstance(value, int | float) or isinstance(value, bool) or not (0 < value < math.inf):
+        raise UserError(f"bad value for {key!r}: {value!r}", f"{key} must be a finite positive number or 'lin_<start>'")
     return value
 
 
@@ -146,6 +178,8 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
             if name not in _ACTIVATIONS:
                 raise UserError(f"unknown activation_fn {pk['activation_fn']!r}", f"use one of {sorted(_ACTIVATIONS)}")
             pk["activation_fn"] = _ACTIVATIONS[name]
+        if isinstance(pk.get("features_extractor_class"), str):  # a backbone by name keeps config.yaml plain data
+            pk["features_extractor_class"] = backbones.get(pk["features_extractor_class"])
         kwargs["policy_kwargs"] = pk
     kwargs.setdefault("device", "cpu")
     return str(cfg.hyperparams.get("policy", "MlpPolicy")), kwargs

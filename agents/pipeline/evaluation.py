@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,9 @@ from agents.pipeline.loading import LoadedAgent
 
 def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> list[dict[str, float]]:
     """Play until ``episodes`` episodes finish; return SB3 Monitor's ``{"r", "l", "t"}`` per episode.
+
+    Each also has ``"capped"``: the step cap that cut the episode short (``make_agent_env``'s
+    ``EpisodeCap``), else 0.
 
     Monitor sits inside any shaping wrapper, so ``r`` is always the env's own return.
     With several envs, episodes are taken in the order they finish, as SB3's
@@ -29,8 +33,21 @@ def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
         for i in np.flatnonzero(dones):
             if "episode" in infos[i] and done_count[i] < quota[i]:
                 done_count[i] += 1
-                results.append({k: float(v) for k, v in infos[i]["episode"].items()})
+                episode = {k: float(v) for k, v in infos[i]["episode"].items()}
+                results.append({**episode, "capped": float(infos[i].get("episode_capped", 0))})
     return results
+
+
+def warn_capped(episodes: list[dict[str, float]], what: str = "evaluation") -> int:
+    """Warn when episodes were cut by the step cap; return how many were."""
+    capped = [e for e in episodes if e.get("capped")]
+    if capped:
+        warnings.warn(f"{len(capped)} of {len(episodes)} {what} episodes reached the step cap of "
+                      f"{int(capped[0]['capped'])} steps and were cut short: their returns are not whole "
+                      "episodes' (does the policy never end an episode?); set the cap with --max-episode-steps "
+                      "(evaluate, record) or --eval-max-episode-steps (train)",
+                      UserWarning, stacklevel=3)
+    return len(capped)
 
 
 def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> dict[str, Any]:
@@ -39,6 +56,7 @@ def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: boo
     eps = run_episodes(agent, venv, episodes, deterministic)
     returns = np.array([e["r"] for e in eps])
     lengths = np.array([e["l"] for e in eps])
+    capped = warn_capped(eps)
     return {
         "mean_return": float(returns.mean()),
         "std_return": float(returns.std()),
@@ -47,6 +65,7 @@ def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: boo
         "min_return": float(returns.min()),
         "max_return": float(returns.max()),
         "returns": [float(r) for r in returns],
+        "capped_episodes": capped,
         "deterministic": deterministic,
         "algo": agent.algo,
         "env": agent.env,

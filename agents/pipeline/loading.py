@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
@@ -29,6 +30,7 @@ from common.files import read_yaml
 from common.spaces import same_space
 from envs import make_env
 from envs.factory import Wrapper
+from envs.wrappers import EpisodeCap, has_time_limit
 
 
 @dataclass
@@ -41,6 +43,7 @@ class LoadedAgent:
         env: the env spec it was trained on (None when unknown).
         run: its run directory, when loaded from one.
         hyperparams: the run's hyperparameters (env_kwargs, max_episode_steps, normalize).
+        trained_env: the env spec of its run (``env`` may be another one, from ``--env``).
     """
 
     model: BaseAlgorithm | None
@@ -48,6 +51,7 @@ class LoadedAgent:
     env: str | None
     run: RunDir | None = None
     hyperparams: dict[str, Any] | None = None
+    trained_env: str | None = None
 
     def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True) -> np.ndarray:
         """Actions ``(N, ...)`` for observations ``(N, ...)`` (random: sampled from the action space)."""
@@ -93,8 +97,9 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
     else:
         cfg = {}
     spec = registry.get(algo or _guess_algo(path))
+    _check_algo_fits(spec, path)
     model = load_model_file(spec.cls, path)
-    return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}))
+    return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}), cfg.get("env"))
 
 
 # Modules that gymsuite's own older saves name (cloudpickled in a model zip's policy_kwargs), mapped to
@@ -128,7 +133,9 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path) -> BaseAlgorithm:
         raise UserError(f"{path} names the Python module {err.name!r}, which is not installed",
                         f"install the package that saved the model (it provides {err.name}), or retrain it "
                         "with gymsuite") from err
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as err:
+    # AssertionError: SB3's "No data found in the saved file" (a zip cut short, or one without its data member)
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, json.JSONDecodeError,
+            AssertionError) as err:
         raise UserError(f"{path} is not a loadable {cls.__name__} model: corrupt or truncated ({err})",
                         "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
 
@@ -150,32 +157,118 @@ def _guess_algo(path: Path) -> str:
     return name
 
 
-def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None,
-                   wrappers: Sequence[Wrapper] = ()) -> VecEnv:
-    """The env ``agent`` acts in: its run's env kwargs, frozen observation normalisation, checked spaces.
+def _check_algo_fits(spec: registry.AlgoSpec, path: Path) -> None:
+    """Refuse to load ``path`` as ``spec`` when the zip's policy belongs to another algorithm family.
 
-    ``wrappers`` go around each env inside ``Monitor`` (e.g. a perturbed start for a robustness test).
+    PPO, A2C and the policy gradient share SB3's actor-critic policy and load each other's zips;
+    a DQN zip read as PPO (or the reverse) would fail deep inside SB3 with an ``AttributeError``.
+
+    Raises:
+        UserError: ``path`` is not an SB3 zip, or was saved by an algorithm ``spec`` cannot load.
+    """
+    try:
+        info = read_model_file(path)
+    except UserError:  # not a readable zip: load_model_file says what is wrong with it
+        return
+    policy = spec.cls.policy_aliases.get("MlpPolicy")
+    wanted = policy.__module__ if policy is not None else ""
+    sb3 = "stable_baselines3."
+    if not (info.policy_module.startswith(sb3) and wanted.startswith(sb3)) or info.policy_module == wanted:
+        return
+    saved_by = info.algo_class or f"an algorithm with the policy module {info.policy_module}"
+    right = _ALGO_OF_CLASS.get(info.algo_class or "")
+    raise UserError(f"{path} was saved by {saved_by}, so --algo {spec.name} cannot load it",
+                    f"pass --algo {right} or leave --algo out" if right else "pass the --algo that trained it")
+
+
+DEFAULT_EPISODE_CAP = 10_000  # steps of an evaluated or recorded episode when the env sets no time limit
+
+
+def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None,
+                   wrappers: Sequence[Wrapper] = (), max_episode_steps: int | None = None,
+                   normalize: bool = False) -> VecEnv:
+    """The env ``agent`` acts in, as its model saw it in training; the one place that builds it.
+
+    In order: the run's env kwargs and time limit, a step cap on every episode, the run's frozen
+    observation normalisation, then the observation pipeline SB3 put between the env and the
+    model (image observations transposed to channels first), and a check of the spaces.
+
+    Args:
+        agent: the loaded agent.
+        seed: base seed of the envs.
+        n_envs: envs side by side (N).
+        render_mode: e.g. ``"rgb_array"`` for recording.
+        wrappers: go around each env inside ``Monitor`` (e.g. a perturbed start for a robustness test).
+        max_episode_steps: cut every episode after this many steps (:class:`envs.wrappers.EpisodeCap`,
+            which marks ``info["episode_capped"]``); by default the env's own time limit, else
+            :data:`DEFAULT_EPISODE_CAP`, so that a policy that never ends an episode cannot hang.
+        normalize: without a run's statistics, add a frozen ``VecNormalize`` whose statistics the
+            caller fills (training's periodic evaluation copies the training env's).
     """
     if agent.env is None:
         raise UserError("no environment known for this model", "pass --env ENV")
     hyper = agent.hyperparams or {}
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
                             render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
-                            wrappers=wrappers)
+                            wrappers=[*wrappers, _episode_cap(max_episode_steps)])
     if agent.run is not None and agent.run.vecnormalize.is_file():
-        venv = VecNormalize.load(str(agent.run.vecnormalize), venv)
-        venv.training, venv.norm_reward = False, False
+        norm = VecNormalize.load(str(agent.run.vecnormalize), venv)
+        norm.training, norm.norm_reward = False, False
+        venv = _keep_metadata(norm, venv)
+    elif normalize:
+        venv = _keep_metadata(VecNormalize(venv, training=False, norm_reward=False), venv)
+    venv = as_model_sees(venv)
     if agent.model is not None:
-        check_spaces(agent.model, venv, agent.env)
+        check_spaces(agent.model, venv, agent.env, agent.trained_env)
     return venv
 
 
-def check_spaces(model: BaseAlgorithm, venv: VecEnv, env_name: str) -> None:
-    """Raise a :class:`UserError` when ``model`` was trained on spaces other than ``venv``'s."""
+def as_model_sees(venv: VecEnv) -> VecEnv:
+    """``venv`` behind the observation wrappers SB3 adds when a model is built on it.
+
+    SB3's ``BaseAlgorithm._wrap_env`` transposes image observations ``(H, W, C)`` to ``(C, H, W)``
+    (``VecTransposeImage``) and the model's saved observation space is the transposed one; the
+    same call here makes evaluation, recording and training's periodic evaluation see what the
+    model saw. Non-image envs come back unchanged.
+    """
+    return _keep_metadata(BaseAlgorithm._wrap_env(venv, verbose=0, monitor_wrapper=False), venv)
+
+
+def _keep_metadata(outer: VecEnv, inner: VecEnv) -> VecEnv:
+    """SB3's ``VecEnvWrapper`` keeps only ``render_modes`` of the metadata; keep ``render_fps`` too (videos)."""
+    if outer is not inner:
+        outer.metadata = {**inner.metadata, **outer.metadata}
+    return outer
+
+
+def _episode_cap(steps: int | None) -> Wrapper:
+    """A wrapper capping episodes at ``steps``; without ``steps``, at the env's own time limit, else the default."""
+    def wrap(env: gym.Env) -> gym.Env:
+        if steps is None and has_time_limit(env):
+            return env
+        return EpisodeCap(env, steps or DEFAULT_EPISODE_CAP)
+
+    return wrap
+
+
+def check_spaces(model: BaseAlgorithm, venv: VecEnv, env_name: str, trained_env: str | None = None) -> None:
+    """Raise a :class:`UserError` when ``model`` was trained on spaces other than ``venv``'s.
+
+    Args:
+        model: the loaded model.
+        venv: the env as the model sees it (:func:`as_model_sees`).
+        env_name: the env spec ``venv`` was built from.
+        trained_env: the env spec of the model's run, when known.
+    """
     for kind, want, got in (("observation", model.observation_space, venv.observation_space),
                             ("action", model.action_space, venv.action_space)):
         if not same_space(want, got):
+            if trained_env is None:
+                fix = "pass --env with the environment the model was trained on"
+            elif trained_env != env_name:
+                fix = f"the model was trained on {trained_env}: leave out --env, or pass an env with the same spaces"
+            else:
+                fix = (f"{env_name} has changed since the model was trained on it (its env code or env_kwargs): "
+                       "restore them, or retrain")
             raise UserError(f"the model does not fit {env_name}: it expects the {kind} space {want}, "
-                            f"but the env has {got}", "pass the --env the model was trained on")
-
-
+                            f"but the env has {got}", fix)

@@ -24,14 +24,19 @@ class RunConfig:
 
     algo: str = option(help="algorithm name (see --list-algos)")
     env: str = option(help="env id, package.module:Class or path/to/file.py:Class")
-    timesteps: int = option(0, "environment steps to train; 0: tuned per env", Rule(int, low=0))
-    seed: int = option(0, "random seed for envs, networks and exploration")
-    n_envs: int = option(0, "parallel environments; 0: tuned per env", Rule(int, low=0))
+    # timesteps and n_envs are None ("not given") until build_config fills them from the tuned table.
+    timesteps: int = option(None, "environment steps to train (default: tuned per env)",
+                            Rule(int, low=1, nullable=True))
+    seed: int = option(0, "random seed for envs, networks and exploration", Rule(int, low=0))
+    n_envs: int = option(None, "parallel environments (default: tuned per env)", Rule(int, low=1, nullable=True))
     hyperparams: dict[str, Any] = option(help="algorithm hyperparameters (agents/hyperparams/ALGO.yml)",
                                          default_factory=dict)
     eval_episodes: int = option(10, "episodes of the final evaluation", Rule(int, low=1))
-    eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off")
-    checkpoint_freq: int = option(-1, "env steps between checkpoints; -1: every tenth of the run, at most one per 30 s")
+    eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off", Rule(int, low=-1))
+    eval_max_episode_steps: int | None = option(None, "cut evaluation episodes after this many steps (default: the "
+                                                "env's time limit, else 10000)", Rule(int, low=1, nullable=True))
+    checkpoint_freq: int = option(-1, "env steps between checkpoints; -1: every tenth of the run, at most one "
+                                  "per 30 s; 0: off", Rule(int, low=-1))
     reward_shaping: str | None = option(None, "YAML file of reward-shaping terms", metavar="FILE")
     curiosity: str | None = option(None, "intrinsic reward: icm, rnd or raw")
     curiosity_kwargs: dict[str, Any] = option(help="curiosity options (rewards.curiosity.CuriosityOptions)",

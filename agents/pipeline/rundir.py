@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import UserError
+from common.files import disk_errors
 
 RUNS_ROOT = Path("runs")
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
@@ -110,14 +111,24 @@ class RunDir:
         return removed
 
     def create(self, overwrite: bool = False) -> None:
-        """Make the directory tree; an existing run is refused unless ``overwrite``."""
+        """Make the directory tree; an existing run is refused unless ``overwrite``.
+
+        Raises:
+            UserError: an existing run, a file where the directory (or a folder above it) should
+                be, or a disk that cannot be written.
+        """
+        blocking = next((p for p in (self.root, *self.root.parents) if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise UserError(f"cannot create the run directory {self.root}: {blocking} is a file",
+                            "choose another --run-dir, or move the file away")
         if self.root.exists() and any(self.root.iterdir()):
             if not overwrite:
                 raise UserError(f"run directory {self.root} already exists",
                                 "pass --resume to continue it, --overwrite to replace it, or another --run-dir")
             shutil.rmtree(self.root)
-        for path in (self.root, self.logs, self.checkpoints):
-            path.mkdir(parents=True, exist_ok=True)
+        with disk_errors(self.root):
+            for path in (self.root, self.logs, self.checkpoints):
+                path.mkdir(parents=True, exist_ok=True)
 
     def is_run(self) -> bool:
         return self.config.is_file()

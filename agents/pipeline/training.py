@@ -9,7 +9,9 @@ Order of a run (nothing touches the disk until step 4 succeeds):
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_normalize
 
 from agents.algorithms import registry
 from agents.algorithms.spec import TrainContext
@@ -80,6 +82,7 @@ class PeriodicEval(BaseCallback):
         result = evaluate(LoadedAgent(self.model, "", None), self.eval_env, self.episodes)
         self.logger.record("eval/mean_return", result["mean_return"])
         self.logger.record("eval/mean_length", result["mean_length"])
+        self.logger.record("eval/capped_episodes", result["capped_episodes"])
         if result["mean_return"] > self.best:
             self.best = result["mean_return"]
             atomic_write(self.run.best_model, lambda p: self.model.save(p))
@@ -87,9 +90,9 @@ class PeriodicEval(BaseCallback):
 
 
 def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
-    train_norm = model.get_vec_normalize_env()
-    if train_norm is not None and isinstance(eval_env, VecNormalize):
-        eval_env.obs_rms = train_norm.obs_rms.copy()
+    train_norm, eval_norm = model.get_vec_normalize_env(), unwrap_vec_normalize(eval_env)
+    if train_norm is not None and eval_norm is not None:
+        eval_norm.obs_rms = train_norm.obs_rms.copy()
 
 
 def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, CuriosityCallback | None]:
@@ -128,7 +131,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
     normalize = hyper.get("normalize", False)
     if normalize:
         opts = normalize if isinstance(normalize, dict) else {}
-        venv = VecNormalize(venv, gamma=float(hyper.get("gamma", 0.99)), **opts)
+        venv = VecNormalize(venv, **{"gamma": float(hyper.get("gamma", 0.99)), **opts})
     return venv, curiosity
 
 
@@ -136,7 +139,7 @@ def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseA
     policy, kwargs = model_kwargs(spec, cfg)
     try:
         return spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0})
-    except (TypeError, ValueError, AssertionError, KeyError) as err:
+    except (TypeError, ValueError, AssertionError, KeyError, RuntimeError) as err:  # RuntimeError: net_arch [-1]
         raise UserError(f"could not build {spec.name} with hyperparameters {kwargs}: {err}",
                         "check the values of --hyperparams / the config file") from err
 
@@ -145,10 +148,13 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
     """Steps 1-3: everything that can fail on bad input, before the run directory exists."""
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
-    if cfg.check_env and is_custom(cfg.env):
-        from envs.check import require_valid
+    if is_custom(cfg.env):
+        from envs.check import require_fitting_shapes, require_valid
 
-        require_valid(cfg.env, cfg.hyperparams.get("env_kwargs"))
+        if cfg.check_env:
+            require_valid(cfg.env, cfg.hyperparams.get("env_kwargs"))
+        else:  # the one check SB3 cannot do without: it sizes its buffers from the declared space
+            require_fitting_shapes(cfg.env, cfg.hyperparams.get("env_kwargs"))
     venv, curiosity = _build_env(cfg, spec)
     try:
         model = _build_model(cfg, spec, venv)
@@ -171,20 +177,43 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
             observe the run: what they keep is not saved with it, and ``resume`` does not get them.
     """
     spec, venv, model, curiosity = prepare(cfg)
+    if spec.learn is None:
+        cfg = whole_rollouts(cfg, model)
     run = RunDir(Path(run_dir) if run_dir else default_run_dir(spec.name, cfg.env, cfg.seed))
+    existed = run.root.exists()
     try:
         run.create(overwrite=overwrite)
         write_yaml(run.config, to_dict(cfg))
     except BaseException:
         venv.close()
+        if not existed and run.root.is_dir():  # e.g. the disk filled up while writing config.yaml
+            shutil.rmtree(run.root, ignore_errors=True)
         raise
     ctx = RunContext(cfg, spec, venv, model, run, [], curiosity)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
-    except UserError:
+    except Exception:
         if run.latest_checkpoint() is None:  # failed before anything worth keeping
             shutil.rmtree(run.root, ignore_errors=True)
         raise
+
+
+def whole_rollouts(cfg: RunConfig, model: BaseAlgorithm) -> RunConfig:
+    """``cfg`` with its timesteps rounded up to whole rollouts of an on-policy ``model``, saying so.
+
+    SB3's on-policy ``learn`` only stops between rollouts of ``n_steps x n_envs`` steps: PPO's
+    8 x 2048 rollout turns ``--timesteps 4000`` into 16,384 steps. The run's config, its
+    progress bar and its checkpoint spacing then use the steps it really trains.
+    """
+    if not isinstance(model, OnPolicyAlgorithm):
+        return cfg
+    rollout = model.n_steps * model.n_envs
+    rounded = -(-cfg.timesteps // rollout) * rollout
+    if rounded == cfg.timesteps:
+        return cfg
+    print(f"note: {cfg.algo} trains in whole rollouts of n_steps x n_envs = {model.n_steps} x {model.n_envs} = "
+          f"{rollout} steps: training {rounded} steps instead of {cfg.timesteps}", file=sys.stderr)
+    return dataclasses.replace(cfg, timesteps=rounded, hyperparams={**cfg.hyperparams, "n_timesteps": rounded})
 
 
 def resume(run_dir: str | Path) -> TrainResult:
@@ -229,9 +258,8 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     every = max(cfg.timesteps // 10, 1)
     # Evaluation episodes run side by side, so the policy acts on batches (5x fewer forward passes).
     eval_env = make_agent_env(LoadedAgent(None, cfg.algo, cfg.env, None, cfg.hyperparams), seed=cfg.seed + 10_000,
-                              n_envs=EVAL_ENVS)
-    if isinstance(model.get_vec_normalize_env(), VecNormalize) and not isinstance(eval_env, VecNormalize):
-        eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+                              n_envs=EVAL_ENVS, max_episode_steps=cfg.eval_max_episode_steps,
+                              normalize=model.get_vec_normalize_env() is not None)
     eval_freq = every if cfg.eval_freq < 0 else cfg.eval_freq
     ckpt_freq = every if cfg.checkpoint_freq < 0 else cfg.checkpoint_freq
     # A checkpoint costs tens of milliseconds; by default short runs take one at most every 30 s.

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
+from agents.pipeline.evaluation import warn_capped
 from agents.pipeline.loading import LoadedAgent, make_agent_env
 from common.errors import UserError
 from common.files import atomic_write
+from envs.factory import make_one
 
 # rgb_array rendering needs no screen; without one, SDL (pygame) complains on stderr unless told so.
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -18,24 +22,46 @@ if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
 
 
 def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, deterministic: bool = True,
-                   max_frames: int = 10_000) -> tuple[list[np.ndarray], float, list[float]]:
-    """Play ``episodes`` episodes in one env and return its frames ``(H, W, 3)`` uint8, fps and returns."""
-    venv = make_agent_env(agent, seed=seed, n_envs=1, render_mode="rgb_array")
+                   max_episode_steps: int | None = None) -> tuple[list[np.ndarray], float, list[dict[str, float]]]:
+    """Play ``episodes`` episodes in one env; return its frames ``(H, W, 3)`` uint8, fps and episodes.
+
+    Each episode is Monitor's ``{"r", "l", "t"}`` plus ``"capped"`` (see
+    :func:`agents.pipeline.evaluation.run_episodes`); every episode is cut after
+    ``max_episode_steps`` steps (default: the env's time limit, else 10,000), so a policy that
+    never ends an episode cannot fill the memory with frames.
+    """
+    venv = make_agent_env(agent, seed=seed, n_envs=1, render_mode="rgb_array", max_episode_steps=max_episode_steps)
     try:
         render_fps: Any = venv.metadata.get("render_fps")
         fps = float(render_fps or 30)
         frames: list[np.ndarray] = []
-        returns: list[float] = []
+        done_episodes: list[dict[str, float]] = []
         obs = venv.reset()
         frames.append(_frame(venv))
-        while len(returns) < episodes and len(frames) < max_frames:
+        while len(done_episodes) < episodes:
             obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic))
             if dones[0]:
-                returns.append(float(infos[0]["episode"]["r"]))
+                episode = {k: float(v) for k, v in infos[0]["episode"].items()}
+                done_episodes.append({**episode, "capped": float(infos[0].get("episode_capped", 0))})
             frames.append(_frame(venv))  # after a done this is the next episode's first frame
     finally:
         venv.close()
-    return frames, fps, returns
+    return frames, fps, done_episodes
+
+
+def check_recordable(env: str, env_kwargs: dict[str, Any] | None = None) -> None:
+    """Raise a :class:`UserError` unless ``env`` renders ``(H, W, 3)`` frames (``train --video``, before training)."""
+    one = make_one(env, render_mode="rgb_array", env_kwargs=env_kwargs)
+    try:
+        one.reset(seed=0)
+        frame = one.render()
+    except (gym.error.Error, ImportError) as err:
+        raise UserError(f"{env} cannot render a video: {err}", "train without --video") from err
+    finally:
+        one.close()
+    if frame is None or np.asarray(frame).ndim != 3:
+        raise UserError(f"{env} rendered no rgb_array image, so --video cannot record it",
+                        "train without --video, or make its render() return an (H, W, 3) array")
 
 
 def _frame(venv) -> np.ndarray:
@@ -57,15 +83,44 @@ def write_mp4(frames: list[np.ndarray], fps: float, out: Path) -> Path:
     # Even sizes keep yuv420p (the format every player reads) happy.
     h, w = (frames[0].shape[0] // 2) * 2, (frames[0].shape[1] // 2) * 2
     clip = ImageSequenceClip([f[:h, :w] for f in frames], fps=fps)
-    atomic_write(out, lambda tmp: clip.write_videofile(str(tmp), codec="libx264", audio=False, logger=None,
-                                                       ffmpeg_params=["-pix_fmt", "yuv420p"]))
+
+    def encode(tmp: Path) -> None:
+        try:
+            clip.write_videofile(str(tmp), codec="libx264", audio=False, logger=None,
+                                 ffmpeg_params=["-pix_fmt", "yuv420p"])
+        except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+                raise  # atomic_write reports the disk
+            if "No space left on device" in str(err):  # ffmpeg's own write failed; moviepy passes its stderr
+                raise OSError(errno.ENOSPC, "No space left on device") from err
+            raise _ffmpeg_error(out, err) from err
+
+    atomic_write(out, encode)
     return out
 
 
-def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, deterministic: bool = True) -> dict:
-    """Record ``episodes`` episodes of ``agent`` into the mp4 ``out``; returns a summary."""
+def _ffmpeg_error(out: Path, err: OSError) -> UserError:
+    """The encoder is missing or failed: name the program moviepy ran and how to choose another."""
+    from moviepy.video.io import ffmpeg_writer
+
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(err).__name__
+    return UserError(f"ffmpeg ({ffmpeg_writer.FFMPEG_BINARY}) could not encode {out}: {reason}",
+                     "point IMAGEIO_FFMPEG_EXE at a working ffmpeg, or unset it to use the binary that "
+                     "imageio-ffmpeg installs (pip install imageio-ffmpeg)")
+
+
+def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, deterministic: bool = True,
+           max_episode_steps: int | None = None) -> dict:
+    """Record ``episodes`` episodes of ``agent`` into the mp4 ``out``; returns a summary.
+
+    The summary: ``video``, ``frames``, ``fps``, ``returns`` (one per episode) and
+    ``capped_episodes`` (episodes cut by the step cap, with a warning).
+    """
     if episodes < 1:
         raise UserError(f"episodes must be at least 1, got {episodes}")
-    frames, fps, returns = collect_frames(agent, episodes, seed, deterministic)
+    frames, fps, done = collect_frames(agent, episodes, seed, deterministic, max_episode_steps)
+    capped = warn_capped(done, "recorded")
     write_mp4(frames, fps, out)
-    return {"video": str(out), "frames": len(frames), "fps": fps, "returns": returns}
+    return {"video": str(out), "frames": len(frames), "fps": fps, "returns": [e["r"] for e in done],
+            "capped_episodes": capped}

@@ -2,12 +2,12 @@
 
 * :mod:`envs.wrappers.guards`: stop at the first broken step (:class:`VecFiniteGuard`).
 * :mod:`envs.wrappers.episodes`: where episodes start and how they end
-  (:class:`PerturbedStart`, :class:`AbsorbAfterTermination`).
+  (:class:`PerturbedStart`, :class:`AbsorbAfterTermination`, :class:`EpisodeCap`).
 
 The order around each env is decided in one place, :func:`envs.factory.make_env`.
 """
 
-from envs.wrappers.episodes import AbsorbAfterTermination, PerturbedStart
+from envs.wrappers.episodes import AbsorbAfterTermination, EpisodeCap, PerturbedStart, has_time_limit
 from envs.wrappers.guards import VecFiniteGuard
 
-__all__ = ["AbsorbAfterTermination", "PerturbedStart", "VecFiniteGuard"]
+__all__ = ["AbsorbAfterTermination", "EpisodeCap", "PerturbedStart", "VecFiniteGuard", "has_time_limit"]

@@ -5,6 +5,8 @@
   demonstrations rarely contain?).
 * :class:`AbsorbAfterTermination` continues a terminated episode in an absorbing state and ends
   it as a truncation (adversarial imitation without the variable-horizon leak).
+* :class:`EpisodeCap` ends an episode after a number of steps and marks the cut (evaluation and
+  recording never hang on a policy that never ends an episode).
 
 Where they go relative to SB3's ``Monitor`` decides what the logged returns mean:
 ``PerturbedStart`` goes inside it (``make_env(wrappers=[...])``), so the random steps are not
@@ -126,3 +128,45 @@ class AbsorbAfterTermination(gym.Wrapper):
             self._absorbing, self._left = np.array(obs, copy=True), self.steps
             return obs, reward, False, False, info
         return obs, reward, terminated, truncated, info
+
+
+class EpisodeCap(gym.Wrapper):
+    """End an episode as a truncation after ``steps`` steps, saying so in ``info["episode_capped"]``.
+
+    Why: a greedy policy can loop forever (gymnasium-2048 repeating an illegal move), and an
+    evaluation or a recording without a cap then never returns. Unlike ``TimeLimit`` it marks
+    the cut, so the caller can warn that the episode's return is not a whole episode's.
+    ``info["episode_capped"]`` holds the cap on the step that cut the episode and is absent
+    otherwise (an episode the env ends itself at that very step is not marked).
+
+    Args:
+        env: the environment.
+        steps: the most steps an episode may take.
+    """
+
+    def __init__(self, env: gym.Env, steps: int) -> None:
+        if steps < 1:
+            raise UserError(f"an episode cap must be at least one step, got {steps}")
+        super().__init__(env)
+        self.steps = int(steps)
+        self._elapsed = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        self._elapsed = 0
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._elapsed += 1
+        if self._elapsed >= self.steps and not (terminated or truncated):
+            truncated, info = True, {**info, "episode_capped": self.steps}
+        return obs, reward, terminated, truncated, info
+
+
+def has_time_limit(env: gym.Env) -> bool:
+    """True when a ``TimeLimit`` (``gym.make``'s, from the id's ``max_episode_steps``) sits in ``env``'s wrappers."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.TimeLimit | EpisodeCap):
+            return True
+        env = env.env
+    return False

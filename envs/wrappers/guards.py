@@ -24,6 +24,7 @@ class VecFiniteGuard(VecEnvWrapper):
 
     def __init__(self, venv: VecEnv, name: str) -> None:
         super().__init__(venv)
+        self.metadata = venv.metadata  # SB3's VecEnvWrapper keeps only render_modes; videos need render_fps
         self._name = name
 
     def reset(self) -> VecEnvObs:

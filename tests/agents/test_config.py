@@ -72,7 +72,7 @@ def test_bad_config_files(tmp_path: Path) -> None:
 
 
 def test_negative_timesteps_and_unknown_algo() -> None:
-    with pytest.raises(UserError, match="timesteps must be an integer >= 0"):
+    with pytest.raises(UserError, match="timesteps must be an integer >= 1"):
         build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": -1})
     with pytest.raises(UserError, match="(?s)unknown algorithm 'ppx'.*ppo"):
         build_config({"algo": "ppx", "env": "CartPole-v1"})
@@ -94,3 +94,48 @@ def test_exponent_numbers_without_a_dot_are_numbers(tmp_path: Path) -> None:
     config.write_text("algo: ppo\nenv: CartPole-v1\ntimesteps: 2e3\nhyperparams: {ent_coef: 1e-2}\n")
     cfg = build_config({}, config_file=str(config))
     assert cfg.timesteps == 2000 and cfg.hyperparams["ent_coef"] == 0.01
+
+
+@pytest.mark.parametrize("setting", [{"timesteps": 0}, {"n_envs": 0}, {"eval_freq": -2}, {"checkpoint_freq": -5},
+                                     {"eval_max_episode_steps": 0}])
+def test_zero_and_negative_counts_are_refused_not_read_as_defaults(setting: dict) -> None:
+    # 0 used to mean "tuned per env" (an `or`), and any negative frequency meant the default.
+    key = next(iter(setting))
+    with pytest.raises(UserError, match=f"bad value for setting '{key}'"):
+        build_config({"algo": "ppo", "env": "CartPole-v1", **setting})
+
+
+def test_not_given_counts_take_the_tuned_values_and_sentinels_still_work() -> None:
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": None, "n_envs": None})
+    assert (cfg.timesteps, cfg.n_envs) == (100_000, 8)  # ppo.yml's CartPole-v1 entry
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 64, "n_envs": 1, "eval_freq": -1,
+                        "checkpoint_freq": 0})
+    assert (cfg.timesteps, cfg.n_envs, cfg.eval_freq, cfg.checkpoint_freq) == (64, 1, -1, 0)
+    assert cfg.hyperparams["n_timesteps"] == 64 and cfg.hyperparams["n_envs"] == 1
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("nope", "bad value for 'normalize'"), ("1", "bad value for 'normalize'"),
+    ("{norm_rewrd: false}", "(?s)unknown VecNormalize option 'norm_rewrd'.*norm_reward"),
+])
+def test_normalize_is_a_bool_or_vecnormalize_options(value: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        build_config({"algo": "ppo", "env": "CartPole-v1"}, None, [f"normalize={value}"])
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1"}, None, ["normalize={norm_reward: false, clip_obs: 5}"])
+    assert cfg.hyperparams["normalize"] == {"norm_reward": False, "clip_obs": 5}
+
+
+@pytest.mark.parametrize("override", ["ent_coef=.nan", "gamma=.nan", "gae_lambda=.nan", "vf_coef=.inf",
+                                      "max_grad_norm=.inf", "learning_rate=.inf", "learning_rate=.nan",
+                                      "learning_rate=lin_inf", "learning_rate=lin_nan", "clip_range=.nan",
+                                      "target_kl=.nan"])
+def test_nan_and_infinity_fail_the_range_checks(override: str) -> None:
+    with pytest.raises(UserError, match=f"bad value for (hyperparameter )?'{override.split('=')[0]}'"):
+        build_config({"algo": "ppo", "env": "CartPole-v1"}, None, [override])
+
+
+@pytest.mark.parametrize(("algo", "override"), [("dqn", "tau=.nan"), ("a2c", "rms_prop_eps=.inf"),
+                                                ("pg", "param_noise_std=.nan")])
+def test_nan_fails_the_other_algorithms_numbers(algo: str, override: str) -> None:
+    with pytest.raises(UserError, match=f"bad value for hyperparameter '{override.split('=')[0]}'"):
+        build_config({"algo": algo, "env": "CartPole-v1"}, None, [override])

@@ -130,3 +130,19 @@ def test_videos_are_written_and_decodable(cartpole_run: Path, tmp_path: Path) ->
     assert frames.ndim == 4 and frames.shape[0] >= summary["frames"] - 2 and frames.shape[-1] == 3
     rand = record(load_agent("random", env="gymsuite/SparseGrid-v0"), tmp_path / "r.mp4", episodes=1)
     assert rand["frames"] > 1 and (tmp_path / "r.mp4").stat().st_size > 0
+
+
+def test_agent_env_is_the_env_the_model_saw() -> None:
+    from stable_baselines3.common.vec_env import unwrap_vec_normalize
+
+    from agents.pipeline.loading import LoadedAgent
+
+    # SB3 transposes image observations for the model; the agent's env does the same, keeping render_fps.
+    venv = make_agent_env(LoadedAgent(None, "random", f"{TOY_FILE}:Corridor"), render_mode="rgb_array")
+    assert venv.observation_space.shape == (3, 12, 12) and venv.reset().shape == (1, 3, 12, 12)
+    assert venv.metadata["render_fps"] == 10
+    venv.close()
+    venv = make_agent_env(LoadedAgent(None, "random", "CartPole-v1"), render_mode="rgb_array", normalize=True)
+    assert venv.observation_space.shape == (4,) and unwrap_vec_normalize(venv) is not None
+    assert venv.metadata["render_fps"] == 50
+    venv.close()

@@ -48,8 +48,11 @@ def test_unknown_key_names_the_closest_valid_one() -> None:
 @pytest.mark.parametrize(("rule", "good", "bad"), [
     (Rule(int, low=1), [1, 7, 3e5, 2.0], [0, 1.5, True, "3", None, math.nan, math.inf]),
     (Rule(int, low=0, nullable=True), [0, None], [-1]),
-    (Rule(float, low=0.0, low_open=True), [1e-9, 3, math.inf, math.nan], [0.0, -1, False, "x"]),
-    (Rule(float, low=0.0, high=1.0), [0.0, 1.0, 0.5], [-0.1, 1.01]),
+    (Rule(float, low=0.0, low_open=True), [1e-9, 3, math.inf], [0.0, -1, False, "x", math.nan]),
+    (Rule(float, low=0.0, high=1.0), [0.0, 1.0, 0.5], [-0.1, 1.01, math.nan, -math.nan]),
+    (Rule(float, high=1.0), [-5.0], [math.nan, 2.0]),
+    (Rule(float, low=0.0, finite=True), [0.0, 1e300], [math.inf, math.nan, -1.0]),
+    (Rule(float), [math.nan, math.inf], ["x"]),
     (Rule(float, low=0.0, high=1.0, high_open=True, finite=True), [0.0, 0.99], [1.0, math.nan]),
     (Rule(float, finite=True), [-3.5, 0], [math.inf, math.nan]),
     (Rule(bool), [True, False], [1, "yes", None]),

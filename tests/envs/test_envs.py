@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium import spaces
 
 from common.errors import UserError
-from envs import make_env, make_one
-from envs.check import check
+from envs import factory, make_env, make_one
+from envs.check import UNTRAINABLE_FIX, check, untrainable_parts
 from envs.custom import SparseGridEnv
 from tests.toy_envs import TOY_FILE
 
@@ -97,3 +101,72 @@ def test_monitor_records_env_reward_outside_reward_wrappers() -> None:
             info = infos[0]
             break
     assert info["episode"]["r"] * 10 == pytest.approx(total)
+
+
+@pytest.fixture
+def registering_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A package on ``sys.path`` that registers two ids when imported, as minigrid or ale_py do."""
+    name = "fake_registering_pkg"
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text(
+        "import gymnasium\n"
+        f"gymnasium.register('{name}/Counter-v0', entry_point='envs.custom.sparse_grid:SparseGridEnv')\n"
+        "gymnasium.register('FakeGrid-Empty-v0', entry_point='envs.custom.sparse_grid:SparseGridEnv')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    for env_id in (f"{name}/Counter-v0", "FakeGrid-Empty-v0"):
+        gym.registry.pop(env_id, None)
+    sys.modules.pop(name, None)
+
+
+def test_an_id_in_a_package_namespace_imports_the_package(registering_package: str) -> None:
+    venv = make_env(f"{registering_package}/Counter-v0", n_envs=2)
+    assert len(venv.reset()) == 2 and isinstance(venv.envs[0].unwrapped, SparseGridEnv)
+    venv.close()
+
+
+def test_an_id_with_a_known_prefix_imports_its_package(registering_package: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UserError):
+        make_one("FakeGrid-Empty-v0")
+    monkeypatch.setitem(factory.PACKAGES_BY_PREFIX, "FakeGrid-", registering_package)
+    assert isinstance(make_one("FakeGrid-Empty-v0").unwrapped, SparseGridEnv)
+
+
+def test_the_package_colon_id_form(registering_package: str) -> None:
+    assert isinstance(make_one(f"{registering_package}:FakeGrid-Empty-v0").unwrapped, SparseGridEnv)
+
+
+def test_an_id_whose_package_is_missing_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(factory.PACKAGES_BY_PREFIX, "AbsentGrid-", "absent_grid_pkg")
+    with pytest.raises(UserError) as err:
+        make_one("AbsentGrid-Empty-v0")
+    assert err.value.hint is not None and "absent_grid_pkg" in err.value.hint
+    if importlib.util.find_spec("minigrid") is None:
+        with pytest.raises(UserError) as err:
+            make_one("MiniGrid-Empty-8x8-v0")
+        assert err.value.hint is not None and "minigrid" in err.value.hint
+
+
+@pytest.mark.parametrize(
+    ("space", "parts"),
+    [
+        (spaces.Box(0, 1, (3,)), 0),
+        (spaces.Dict({"image": spaces.Box(0, 255, (7, 7, 3), np.uint8), "pos": spaces.Discrete(4)}), 0),
+        (spaces.Dict({"image": spaces.Box(0, 255, (7, 7, 3), np.uint8), "mission": spaces.Text(10)}), 1),
+        (spaces.Dict({"path": spaces.Sequence(spaces.Discrete(3)), "net": spaces.Graph(spaces.Box(0, 1, (2,)), None)}),
+         2),
+        (spaces.Dict({"inner": spaces.Dict({"x": spaces.Discrete(2)})}), 1),
+        (spaces.Tuple((spaces.Discrete(2), spaces.Text(5))), 2),
+    ],
+)
+def test_untrainable_observation_parts_are_found(space: spaces.Space, parts: int) -> None:
+    assert len(untrainable_parts(space)) == parts
+
+
+def test_checker_and_factory_refuse_a_text_sub_space() -> None:
+    report = check(f"{TOY_FILE}:TextMission")
+    assert not report.ok and "'mission'" in report.problems[0]
+    with pytest.raises(UserError) as err:
+        make_env(f"{TOY_FILE}:TextMission")
+    assert err.value.hint == UNTRAINABLE_FIX

@@ -1,4 +1,5 @@
-"""Env wrappers by what they change: guards (VecFiniteGuard), episodes (PerturbedStart, AbsorbAfterTermination)."""
+"""Env wrappers by what they change: guards (VecFiniteGuard), episodes (PerturbedStart, AbsorbAfterTermination,
+EpisodeCap)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from common.errors import UserError
 from envs import make_env
-from envs.wrappers import AbsorbAfterTermination, PerturbedStart, VecFiniteGuard
+from envs.wrappers import AbsorbAfterTermination, EpisodeCap, PerturbedStart, VecFiniteGuard, has_time_limit
+from tests.toy_envs import Counter
 
 # --------------------------------------------------------------------------- guards
 
@@ -156,3 +158,33 @@ def test_absorbing_wrapper_passes_truncations_through() -> None:
     assert steps[-1][:2] == (False, True) and not any("absorbing" in info for *_, info in steps)
     with pytest.raises(UserError, match="positive"):
         AbsorbAfterTermination(gym.make("CartPole-v1"), steps=0)
+
+
+def test_episode_cap_truncates_and_marks_only_its_own_cut() -> None:
+    env = EpisodeCap(Counter(), 3)
+    env.reset(seed=0)
+    steps = [env.step(1) for _ in range(3)]
+    assert [(s[2], s[3]) for s in steps] == [(False, False), (False, False), (False, True)]
+    assert steps[2][4] == {"episode_capped": 3} and "episode_capped" not in steps[1][4]
+    env.reset()
+    assert not env.step(1)[3]  # the count starts again
+    ends_itself = EpisodeCap(Counter(terminate_at=3), 3)
+    ends_itself.reset()
+    *_, terminated, truncated, info = [ends_itself.step(1) for _ in range(3)][-1]
+    assert terminated and not truncated and "episode_capped" not in info
+    with pytest.raises(UserError):
+        EpisodeCap(Counter(), 0)
+
+
+def test_has_time_limit_finds_the_ids_limit() -> None:
+    assert has_time_limit(gym.make("CartPole-v1")) and has_time_limit(EpisodeCap(Counter(), 5))
+    assert not has_time_limit(Counter()) and not has_time_limit(Monitor(Counter()))
+
+
+def test_vec_wrappers_keep_the_env_metadata() -> None:
+    from rewards.curiosity import attach
+
+    venv = make_env("CartPole-v1", render_mode="rgb_array")
+    assert isinstance(venv, VecFiniteGuard) and venv.metadata["render_fps"] == 50  # SB3's VecEnvWrapper drops it
+    bonus, _ = attach(venv, "rnd", seed=0)
+    assert bonus.metadata["render_fps"] == 50
