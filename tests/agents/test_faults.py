@@ -54,7 +54,7 @@ def test_sigterm_saves_model_and_checkpoint_and_the_run_resumes(tmp_path: Path) 
 
 def test_resume_cleans_temporaries_and_orphaned_checkpoint_parts(in_tmp: Path) -> None:
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 512, "n_envs": 2, "checkpoint_freq": 128,
-                        "eval_freq": 0, "eval_episodes": 1})
+                        "eval_freq": 0, "eval_episodes": 1}, None, ["batch_size=64"])  # one whole rollout
     first = train(cfg, "run")
     run = first.run
     latest = run.latest_checkpoint()
