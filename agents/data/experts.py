@@ -48,7 +48,8 @@ class ExpertPolicy(BasePolicy):
         return self.expert.predict(observation, state, episode_start, deterministic)
 
 
-def load_expert(target: str, env: str | None = None, algo: str | None = None) -> tuple[ExpertPolicy, str]:
+def load_expert(target: str, env: str | None = None, algo: str | None = None,
+                trust_pickle: bool = False) -> tuple[ExpertPolicy, str]:
     """Load a run directory or SB3 model zip as an :class:`ExpertPolicy`; returns it and its env spec.
 
     Only the policy matters here, so a bare zip of an algorithm gymsuite does not train
@@ -62,11 +63,11 @@ def load_expert(target: str, env: str | None = None, algo: str | None = None) ->
 
     model: BaseAlgorithm | None
     try:
-        agent = load_agent(target, algo=algo, env=env)
+        agent = load_agent(target, algo=algo, env=env, trust_pickle=trust_pickle)
         model, env_spec = agent.model, agent.env
     except UnknownAlgorithmError as err:
         info = err.model_file
-        model, env_spec = load_model_file(_policy_loader(info), info.path), env
+        model, env_spec = load_model_file(_policy_loader(info), info.path, trust_pickle), env
     if env_spec is None:
         raise UserError(f"no environment known for {target} (a model file outside a run directory)",
                         "pass --env ENV")

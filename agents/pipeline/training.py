@@ -35,6 +35,7 @@ from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
 from agents.pipeline.resumestate import load_state
 from agents.pipeline.rundir import RunDir, default_run_dir
+from agents.pipeline.safeload import SCHEDULES
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
 from envs import make_env
@@ -165,7 +166,7 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,
-          callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
+          callbacks: Sequence[BaseCallback] = (), trust_pickle: bool = False) -> TrainResult:
     """Train a new run described by ``cfg``; see the module docstring for the order of steps.
 
     Args:
@@ -175,6 +176,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         callbacks: extra SB3 callbacks appended after the run's own (progress bar, checkpoints,
             evaluation, reward plug-ins), e.g. a benchmark's learning-curve recorder. They only
             observe the run: what they keep is not saved with it, and ``resume`` does not get them.
+        trust_pickle: an expert (``--expert``) may be loaded by unpickling (``--trust-pickle``).
     """
     spec, venv, model, curiosity = prepare(cfg)
     if spec.learn is None:
@@ -189,7 +191,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         if not existed and run.root.is_dir():  # e.g. the disk filled up while writing config.yaml
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
     except Exception:
@@ -216,8 +218,12 @@ def whole_rollouts(cfg: RunConfig, model: BaseAlgorithm) -> RunConfig:
     return dataclasses.replace(cfg, timesteps=rounded, hyperparams={**cfg.hyperparams, "n_timesteps": rounded})
 
 
-def resume(run_dir: str | Path) -> TrainResult:
-    """Continue a run from its newest checkpoint, at that checkpoint's step count."""
+def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
+    """Continue a run from its newest checkpoint, at that checkpoint's step count.
+
+    ``trust_pickle`` lets the checkpoint, its normaliser statistics and an expert load by unpickling
+    (older runs, ``--trust-pickle``).
+    """
     run = RunDir(Path(run_dir))
     if not run.is_run():
         raise UserError(f"{run_dir} is not a run directory (no config.yaml)", "pass the directory train.py created")
@@ -236,7 +242,7 @@ def resume(run_dir: str | Path) -> TrainResult:
     norm_file = run.checkpoint(steps, "_vecnormalize.pkl")
     if isinstance(venv, VecNormalize) and norm_file.is_file():
         venv = VecNormalize.load(str(norm_file), venv.venv)
-    model = load_model_file(spec.cls, run.checkpoint(steps))
+    model = load_model_file(spec.cls, run.checkpoint(steps), trust_pickle, _resumed_values(spec, cfg))
     model.set_env(venv)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
     replay = run.checkpoint(steps, "_replay.pkl")
@@ -245,7 +251,15 @@ def resume(run_dir: str | Path) -> TrainResult:
     if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
         curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
     restore = (lambda: load_state(model, state)) if state.is_file() else None
-    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity), resumed=True, restore=restore)
+    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle), resumed=True,
+                  restore=restore)
+
+
+def _resumed_values(spec: registry.AlgoSpec, cfg: RunConfig) -> dict[str, Any]:
+    """The schedules and ``train_freq`` of ``cfg``: a checkpoint stores them pickled, so the safe loader takes them
+    from the run's config (``lin_X`` is plain data there) rather than from the file."""
+    _, kwargs = model_kwargs(spec, cfg)
+    return {k: v for k, v in kwargs.items() if k in {*SCHEDULES, "train_freq"}}
 
 
 def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[BaseCallback] = (),

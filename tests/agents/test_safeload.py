@@ -1,0 +1,160 @@
+"""Loading a model never unpickles by default: crafted zips are refused, gymsuite's own models load the same.
+
+A crafted zip carries, in its ``data`` JSON, a pickle that creates a marker file when unpickled;
+every load path (evaluate, record, resume, an expert) must refuse it without creating the marker,
+and ``--trust-pickle`` must load it SB3's way (the marker shows that SB3 did unpickle it).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import numpy as np
+import pytest
+from stable_baselines3 import A2C, DQN, PPO
+
+from agents.algorithms.policy_gradient import PolicyGradient
+from agents.data.experts import load_expert
+from agents.pipeline.config import build_config
+from agents.pipeline.loading import load_agent, load_model_file
+from agents.pipeline.rundir import RunDir
+from agents.pipeline.training import resume, train
+from common.errors import UserError
+from gymsuite import cli
+
+
+class _CreatesFile:
+    """Unpickling this opens (so creates) ``path``: the stand-in for arbitrary code."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return open, (str(self.path), "w")
+
+
+def craft(model_zip: Path, marker: Path, key: str = "evil") -> Path:
+    """Rewrite ``model_zip`` in place with a pickled ``key`` in its ``data`` JSON, as SB3 stores objects."""
+    with zipfile.ZipFile(model_zip) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    data = json.loads(members["data"])
+    data[key] = {":type:": "<class 'object'>",
+                 ":serialized:": base64.b64encode(pickle.dumps(_CreatesFile(marker))).decode()}
+    members["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(model_zip, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return model_zip
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SB3 decodes its JSON's objects with ``cloudpickle.loads``: while this is on, any call fails the test."""
+    monkeypatch.setattr(cloudpickle, "loads", _refuse)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny finished runs of each algorithm gymsuite trains (pg with a shared trunk), with checkpoints."""
+    root = tmp_path_factory.mktemp("safe-runs")
+    hyper = {"ppo": ["n_steps=64", "batch_size=32", "learning_rate=lin_0.001"], "a2c": [],
+             "dqn": ["learning_starts=50", "buffer_size=500"], "pg": ["share_trunk=true", "n_steps=64"]}
+    out = {}
+    for algo, extra in hyper.items():
+        cfg = build_config({"algo": algo, "env": "CartPole-v1", "timesteps": 256, "eval_episodes": 1,
+                            "checkpoint_freq": 128}, None, extra)
+        out[algo] = train(cfg, root / algo).run.root
+    return out
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "pg"])
+def test_gymsuite_models_load_safely_and_act_as_sb3_loads_them(runs: dict[str, Path], algo: str) -> None:
+    cls = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "pg": PolicyGradient}[algo]
+    model_zip = runs[algo] / "model.zip"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cloudpickle, "loads", _refuse)
+        safe = load_model_file(cls, model_zip)
+    trusted = load_model_file(cls, model_zip, trust_pickle=True)  # SB3's own load
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    np.testing.assert_array_equal(safe.predict(obs, deterministic=True)[0], trusted.predict(obs, deterministic=True)[0])
+    assert safe.num_timesteps == trusted.num_timesteps
+    assert type(safe.policy) is type(trusted.policy)
+    assert type(safe.policy.features_extractor) is type(trusted.policy.features_extractor)
+    for (name, a), (_, b) in zip(safe.policy.state_dict().items(), trusted.policy.state_dict().items(), strict=True):
+        assert torch_equal(a, b), name
+    if algo == "ppo":  # lin_0.001 is rebuilt, not made a constant
+        assert safe.lr_schedule(0.5) == pytest.approx(trusted.lr_schedule(0.5)) == pytest.approx(5e-4)
+        PPO.load(model_zip)  # and plain SB3 still loads gymsuite's zip
+
+
+def _refuse(*_: object, **__: object) -> None:
+    raise AssertionError("a load unpickled")
+
+
+def torch_equal(a: Any, b: Any) -> bool:
+    return bool((a == b).all())
+
+
+def test_crafted_zip_is_refused_by_evaluate_and_record_without_running_it(runs: dict[str, Path],
+                                                                          tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(runs["ppo"], run)
+    marker = tmp_path / "marker"
+    craft(run / "model.zip", marker)
+    craft(run / "best_model.zip", marker)
+    assert cli.main(["evaluate", str(run), "--episodes", "1"]) == 2
+    assert cli.main(["evaluate", str(run), "--best", "--episodes", "1"]) == 2
+    assert cli.main(["evaluate", str(run / "model.zip"), "--episodes", "1"]) == 2
+    assert cli.main(["record", str(run), "--out", str(tmp_path / "a.mp4")]) == 2
+    assert not marker.exists()
+    with pytest.raises(UserError, match="'evil'"):  # the message names the field
+        load_agent(str(run))
+    assert not marker.exists()
+    load_agent(str(run), trust_pickle=True)  # --trust-pickle: SB3's load, which runs the pickle
+    assert marker.exists()
+
+
+def test_crafted_expert_is_refused_without_running_it(runs: dict[str, Path], tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    zip_path = craft(Path(shutil.copy(runs["ppo"] / "model.zip", tmp_path / "expert.zip")), marker)
+    for target in (zip_path, runs["ppo"]):
+        if target != zip_path:
+            run = shutil.copytree(target, tmp_path / "expert-run")
+            craft(run / "model.zip", marker)
+            target = run
+        with pytest.raises(UserError, match="'evil'"):
+            load_expert(str(target), env="CartPole-v1")
+        assert cli.main(["collect-demos", str(target), "--env", "CartPole-v1", "--episodes", "1",
+                         "--out", str(tmp_path / "d.npz")]) == 2
+        assert not marker.exists()
+    load_expert(str(zip_path), env="CartPole-v1", trust_pickle=True)
+    assert marker.exists()
+
+
+def test_crafted_checkpoint_is_refused_on_resume_without_running_it(runs: dict[str, Path], tmp_path: Path) -> None:
+    run = shutil.copytree(runs["dqn"], tmp_path / "run")
+    marker = tmp_path / "marker"
+    ckpt = RunDir(run).checkpoint(128)  # what an interrupted run leaves
+    ckpt.parent.mkdir(exist_ok=True)
+    craft(Path(shutil.copy(run / "model.zip", ckpt)), marker)
+    with pytest.raises(UserError, match="'evil'"):
+        resume(run)
+    assert not marker.exists()
+
+
+def test_resume_of_a_gymsuite_run_loads_safely(runs: dict[str, Path], tmp_path: Path, no_unpickling: None) -> None:
+    run = shutil.copytree(runs["ppo"], tmp_path / "run")
+    ckpt = RunDir(run).checkpoint(128)
+    ckpt.parent.mkdir(exist_ok=True)
+    shutil.copy(run / "model.zip", ckpt)
+    (run / "model.zip").unlink()
+    result = resume(run)
+    assert result.steps >= 256
+    assert load_model_file(PPO, run / "model.zip").lr_schedule(1.0) == pytest.approx(1e-3)
