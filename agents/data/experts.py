@@ -15,6 +15,8 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError
+from agents.pipeline.normstats import load_stats
+from agents.pipeline.rundir import RunDir
 from common.errors import UserError
 from envs import make_env
 
@@ -72,9 +74,9 @@ def load_expert(target: str, env: str | None = None, algo: str | None = None,
         raise UserError(f"no environment known for {target} (a model file outside a run directory)",
                         "pass --env ENV")
     obs_norm = None
-    run_dir = Path(target) if Path(target).is_dir() else Path(target).parent
-    if (run_dir / "vecnormalize.pkl").is_file():
-        obs_norm = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), make_env(env_spec, n_envs=1))
+    run = RunDir(Path(target) if Path(target).is_dir() else Path(target).parent)
+    if run.vecnormalize.is_file() or run.legacy_vecnormalize.is_file():
+        obs_norm = load_stats(run.vecnormalize, make_env(env_spec, n_envs=1), run.legacy_vecnormalize, trust_pickle)
         obs_norm.training = False
     assert model is not None
     return ExpertPolicy(model.policy, obs_norm), env_spec

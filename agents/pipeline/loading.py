@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from agents.algorithms import registry
 from agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
+from agents.pipeline.normstats import load_stats
 from agents.pipeline.rundir import RunDir
 from agents.pipeline.safeload import load_safely
 from common.errors import UserError
@@ -228,8 +229,8 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
                             render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
                             wrappers=[*wrappers, _episode_cap(max_episode_steps)])
-    if agent.run is not None and agent.run.vecnormalize.is_file():
-        norm = VecNormalize.load(str(agent.run.vecnormalize), venv)
+    if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
+        norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
         norm.training, norm.norm_reward = False, False
         venv = _keep_metadata(norm, venv)
     elif normalize:

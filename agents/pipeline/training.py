@@ -33,8 +33,9 @@ from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save
 from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
+from agents.pipeline.normstats import load_stats, save_stats
 from agents.pipeline.resumestate import load_state
-from agents.pipeline.rundir import RunDir, default_run_dir
+from agents.pipeline.rundir import LEGACY_NORM_SUFFIX, NORM_SUFFIX, RunDir, default_run_dir
 from agents.pipeline.safeload import SCHEDULES
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
@@ -239,9 +240,9 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
     venv, curiosity = _build_env(cfg, spec)
-    norm_file = run.checkpoint(steps, "_vecnormalize.pkl")
-    if isinstance(venv, VecNormalize) and norm_file.is_file():
-        venv = VecNormalize.load(str(norm_file), venv.venv)
+    norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
+    if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):
+        venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
     model = load_model_file(spec.cls, run.checkpoint(steps), trust_pickle, _resumed_values(spec, cfg))
     model.set_env(venv)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
@@ -341,7 +342,7 @@ def _save_final(ctx: RunContext) -> None:
     model, run = ctx.model, ctx.run
     vecnorm = model.get_vec_normalize_env()
     if vecnorm is not None:
-        atomic_write(run.vecnormalize, lambda p: vecnorm.save(str(p)))
+        save_stats(vecnorm, run.vecnormalize)
     if ctx.curiosity is not None:
         atomic_write(run.curiosity, ctx.curiosity.save)
     atomic_write(run.model, lambda p: model.save(p))

@@ -11,6 +11,8 @@ import base64
 import json
 import pickle
 import shutil
+import sys
+import types
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,14 +21,17 @@ import cloudpickle
 import numpy as np
 import pytest
 from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.algorithms.policy_gradient import PolicyGradient
 from agents.data.experts import load_expert
 from agents.pipeline.config import build_config
-from agents.pipeline.loading import load_agent, load_model_file
+from agents.pipeline.loading import load_agent, load_model_file, make_agent_env
+from agents.pipeline.normstats import load_stats, save_stats
 from agents.pipeline.rundir import RunDir
 from agents.pipeline.training import resume, train
 from common.errors import UserError
+from envs import make_env
 from gymsuite import cli
 
 
@@ -158,3 +163,60 @@ def test_resume_of_a_gymsuite_run_loads_safely(runs: dict[str, Path], tmp_path: 
     result = resume(run)
     assert result.steps >= 256
     assert load_model_file(PPO, run / "model.zip").lr_schedule(1.0) == pytest.approx(1e-3)
+
+
+def test_normalisation_statistics_round_trip_without_pickle(in_tmp: Path, no_unpickling: None) -> None:
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 256, "eval_episodes": 1},
+                       None, ["n_steps=64", "batch_size=32", "normalize=true"])
+    run = train(cfg, "run").run
+    assert run.vecnormalize.name == "vecnormalize.npz" and not run.legacy_vecnormalize.exists()
+    with np.load(run.vecnormalize, allow_pickle=False) as stored:  # plain arrays only
+        assert stored["obs_rms.mean"].shape == (4,) and float(stored["obs_rms.count"]) > 256
+    venv = make_env("CartPole-v1", n_envs=1)
+    saved = load_stats(run.vecnormalize, venv)
+    save_stats(saved, in_tmp / "again.npz")
+    again = load_stats(in_tmp / "again.npz", make_env("CartPole-v1", n_envs=1))
+    np.testing.assert_array_equal(saved.obs_rms.mean, again.obs_rms.mean)
+    np.testing.assert_array_equal(saved.obs_rms.var, again.obs_rms.var)
+    fields = ("clip_obs", "clip_reward", "gamma", "epsilon", "norm_obs", "norm_reward", "training")
+    assert [getattr(saved, f) for f in fields] == [getattr(again, f) for f in fields]
+    assert (saved.obs_rms.count, saved.ret_rms.count) == (again.obs_rms.count, again.ret_rms.count)
+    agent = load_agent(str(run.root))
+    assert isinstance(make_agent_env(agent), VecNormalize)
+
+
+def test_a_pickled_vecnormalize_loads_only_with_trust_pickle(in_tmp: Path) -> None:
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 256, "eval_episodes": 1},
+                       None, ["n_steps=64", "batch_size=32", "normalize=true"])
+    run = train(cfg, "run").run
+    legacy = load_stats(run.vecnormalize, make_env("CartPole-v1", n_envs=1))
+    legacy.save(str(run.legacy_vecnormalize))  # what older gymsuite versions wrote
+    run.vecnormalize.unlink()
+    with pytest.raises(UserError, match="vecnormalize.pkl"):
+        make_agent_env(load_agent(str(run.root)))
+    assert cli.main(["evaluate", str(run.root), "--episodes", "1"]) == 2
+    assert cli.main(["evaluate", str(run.root), "--episodes", "1", "--trust-pickle"]) == 0
+    norm = make_agent_env(load_agent(str(run.root), trust_pickle=True))
+    assert isinstance(norm, VecNormalize)
+    np.testing.assert_array_equal(norm.obs_rms.mean, legacy.obs_rms.mean)
+
+
+def test_a_zoo_model_with_schedules_of_a_missing_module_loads_with_constant_schedules(tmp_path: Path) -> None:
+    """rl-baselines3-zoo saves its ``linear_schedule`` functions pickled by reference to ``rl_zoo3``."""
+    fake = types.ModuleType("rl_zoo_fake_utils")
+    fake.__file__ = "rl_zoo_fake_utils.py"  # a module with a file: cloudpickle saves its functions by reference
+    exec("def linear_schedule(progress):\n    return 3e-4 * progress\n", fake.__dict__)  # noqa: S102
+    sys.modules[fake.__name__] = fake
+    try:
+        model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, learning_rate=fake.linear_schedule,
+                    clip_range=fake.linear_schedule, device="cpu")
+        model.save(tmp_path / "zoo.zip")
+    finally:
+        del sys.modules[fake.__name__]
+    agent = load_agent(str(tmp_path / "zoo.zip"), env="CartPole-v1")  # the safe path: schedules become constants
+    assert agent.model is not None
+    obs = np.zeros((3, 4), dtype=np.float32)
+    np.testing.assert_array_equal(agent.model.predict(obs, deterministic=True)[0],
+                                  model.predict(obs, deterministic=True)[0])
+    with pytest.raises(UserError, match="'rl_zoo_fake_utils'"):  # SB3's own load needs the module: a clear error
+        load_agent(str(tmp_path / "zoo.zip"), env="CartPole-v1", trust_pickle=True)
