@@ -34,8 +34,16 @@ from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
 from agents.pipeline.normstats import load_stats, save_stats
+from agents.pipeline.replayfile import load_replay
 from agents.pipeline.resumestate import load_state
-from agents.pipeline.rundir import LEGACY_NORM_SUFFIX, NORM_SUFFIX, RunDir, default_run_dir
+from agents.pipeline.rundir import (
+    LEGACY_NORM_SUFFIX,
+    LEGACY_REPLAY_SUFFIX,
+    NORM_SUFFIX,
+    REPLAY_SUFFIX,
+    RunDir,
+    default_run_dir,
+)
 from agents.pipeline.safeload import SCHEDULES
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
@@ -246,9 +254,16 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     model = load_model_file(spec.cls, run.checkpoint(steps), trust_pickle, _resumed_values(spec, cfg))
     model.set_env(venv)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
-    replay = run.checkpoint(steps, "_replay.pkl")
-    if isinstance(model, OffPolicyAlgorithm) and replay.is_file():
-        model.load_replay_buffer(replay)
+    replay, legacy_replay = run.checkpoint(steps, REPLAY_SUFFIX), run.checkpoint(steps, LEGACY_REPLAY_SUFFIX)
+    if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None and replay.is_file():
+        load_replay(replay, model.replay_buffer)
+    elif isinstance(model, OffPolicyAlgorithm) and legacy_replay.is_file():
+        if not trust_pickle:
+            raise UserError(f"{legacy_replay} is a pickled replay buffer (an older gymsuite's format), which gymsuite "
+                            "does not load: unpickling runs whatever code the file carries",
+                            "if you trust the run, pass --trust-pickle; or delete the file to resume with an empty "
+                            "replay buffer")
+        model.load_replay_buffer(legacy_replay)
     if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
         curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
     restore = (lambda: load_state(model, state)) if state.is_file() else None

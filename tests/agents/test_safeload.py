@@ -28,6 +28,7 @@ from agents.data.experts import load_expert
 from agents.pipeline.config import build_config
 from agents.pipeline.loading import load_agent, load_model_file, make_agent_env
 from agents.pipeline.normstats import load_stats, save_stats
+from agents.pipeline.replayfile import load_replay
 from agents.pipeline.rundir import RunDir
 from agents.pipeline.training import resume, train
 from common.errors import UserError
@@ -220,3 +221,39 @@ def test_a_zoo_model_with_schedules_of_a_missing_module_loads_with_constant_sche
                                   model.predict(obs, deterministic=True)[0])
     with pytest.raises(UserError, match="'rl_zoo_fake_utils'"):  # SB3's own load needs the module: a clear error
         load_agent(str(tmp_path / "zoo.zip"), env="CartPole-v1", trust_pickle=True)
+
+
+def test_dqn_checkpoints_keep_the_replay_buffer_without_pickle(in_tmp: Path) -> None:
+    cfg = build_config({"algo": "dqn", "env": "CartPole-v1", "timesteps": 512, "eval_episodes": 1,
+                        "checkpoint_freq": 256}, None, ["learning_starts=100", "buffer_size=1000"])
+    run = train(cfg, "run").run
+    steps = run.latest_checkpoint()
+    assert steps is not None
+    replay = run.checkpoint(steps, "_replay.npz")
+    assert replay.is_file() and not list(run.checkpoints.glob("*.pkl"))
+    model = load_model_file(DQN, run.checkpoint(steps))
+    assert model.replay_buffer is not None
+    load_replay(replay, model.replay_buffer)
+    with np.load(replay, allow_pickle=False) as stored:
+        assert int(stored["pos"]) == model.replay_buffer.pos == steps
+        np.testing.assert_array_equal(model.replay_buffer.observations[:steps], stored["observations"])
+    # a pickled buffer (older versions) is refused on resume, and loads with --trust-pickle
+    model.save_replay_buffer(run.checkpoint(steps, "_replay.pkl"))
+    replay.unlink()
+    with pytest.raises(UserError, match="_replay.pkl"):
+        resume(run.root)
+    resume(run.root, trust_pickle=True)
+
+
+def test_imitation_outputs_load_safely_and_act_as_sb3_loads_them(runs: dict[str, Path], in_tmp: Path) -> None:
+    demos = in_tmp / "demos.npz"
+    assert cli.main(["collect-demos", str(runs["ppo"]), "--episodes", "2", "--out", str(demos)]) == 0
+    assert cli.main(["train", "--algo", "bc", "--env", "CartPole-v1", "--demos", str(demos), "--run-dir", "bc",
+                     "--timesteps", "64", "--eval-episodes", "1", "--eval-freq", "0"]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cloudpickle, "loads", _refuse)
+        safe = load_agent("bc").model
+    trusted = load_agent("bc", trust_pickle=True).model
+    assert safe is not None and trusted is not None
+    obs = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
+    np.testing.assert_array_equal(safe.predict(obs, deterministic=True)[0], trusted.predict(obs, deterministic=True)[0])
