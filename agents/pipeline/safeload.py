@@ -5,7 +5,9 @@ policy class, any attribute), so a crafted zip runs code when it is loaded (SB3 
 #1831/#1852). Here the JSON's pickles are never decoded; what SB3 needs is rebuilt from the
 readable fields SB3 writes beside each pickle:
 
-* spaces (``Box``, ``Discrete``, ``MultiDiscrete``, ``MultiBinary``) from their printed fields;
+* spaces from gymsuite's own description, which :func:`keep_spaces` adds to every model gymsuite
+  saves (:func:`common.spaces.space_to_json`, any space); in other zips, ``Box``, ``Discrete``,
+  ``MultiDiscrete`` and ``MultiBinary`` from the fields SB3 prints beside the pickle;
 * schedules as constants, or SB3's ``LinearSchedule`` (what gymsuite's ``lin_X`` becomes)
   from its printed parameters; an unreadable schedule (a lambda, rl-baselines3-zoo's) becomes
   a constant, which is all evaluation needs;
@@ -34,6 +36,7 @@ from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 
 from agents.pipeline.modelfile import read_data
 from common.errors import UserError
+from common.spaces import space_from_json, space_to_json
 from supervised.backbones import BACKBONES
 from supervised.trunk import SharedTrunk
 
@@ -60,6 +63,20 @@ _KNOWN_CLASSES: dict[str, type] = {
 _CLASS_REPR = re.compile(r"<class '([\w.]+)'>")
 
 
+SPACES_FIELD = "gymsuite_spaces"
+
+
+def keep_spaces(model: BaseAlgorithm) -> None:
+    """Give ``model`` a plain description of its spaces, which SB3's ``save`` writes into the zip's JSON.
+
+    SB3 stores spaces only as pickles (with a printed form that loses Dict spaces and large bounds);
+    this attribute lets :func:`load_safely` rebuild them exactly. Plain SB3's ``load`` restores it as
+    an unused attribute.
+    """
+    setattr(model, SPACES_FIELD, {"observation_space": space_to_json(model.observation_space),
+                                  "action_space": space_to_json(model.action_space)})
+
+
 def is_pickled(value: Any) -> bool:
     """``value`` is one of SB3's pickled JSON entries (``{":type:": ..., ":serialized:": ...}``)."""
     return isinstance(value, dict) and _PICKLED in value
@@ -81,6 +98,13 @@ def load_safely(cls: type[BaseAlgorithm], path: Path, policy_classes: Iterable[t
     """
     data = read_data(path)
     overrides = {**_UNREADABLE, **(overrides or {})}
+    described = data.get(SPACES_FIELD)
+    if isinstance(described, dict) and not _contains_pickle(described):
+        try:
+            overrides.update({key: space_from_json(described[key]) for key in ("observation_space", "action_space")})
+        except (KeyError, ValueError, TypeError, AttributeError) as err:
+            raise UserError(f"{path}'s field {SPACES_FIELD!r} is not a description of its spaces ({err})",
+                            "pass a model.zip saved by SB3 or gymsuite") from err
     allowed = [*cls.policy_aliases.values(), *policy_classes, policies.ActorCriticPolicy,
                policies.ActorCriticCnnPolicy, policies.MultiInputActorCriticPolicy]
     plain: dict[str, Any] = {}

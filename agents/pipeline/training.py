@@ -44,7 +44,7 @@ from agents.pipeline.rundir import (
     RunDir,
     default_run_dir,
 )
-from agents.pipeline.safeload import SCHEDULES
+from agents.pipeline.safeload import SCHEDULES, keep_spaces
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
 from envs import make_env
@@ -168,6 +168,7 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
     venv, curiosity = _build_env(cfg, spec)
     try:
         model = _build_model(cfg, spec, venv)
+        keep_spaces(model)  # so that its saves load without unpickling
     except BaseException:
         venv.close()
         raise
@@ -253,6 +254,7 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
         venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
     model = load_model_file(spec.cls, run.checkpoint(steps), trust_pickle, _resumed_values(spec, cfg))
     model.set_env(venv)
+    keep_spaces(model)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
     replay, legacy_replay = run.checkpoint(steps, REPLAY_SUFFIX), run.checkpoint(steps, LEGACY_REPLAY_SUFFIX)
     if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None and replay.is_file():

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import gymnasium as gym
 import numpy as np
 import pytest
 from stable_baselines3 import A2C, DQN, PPO
@@ -30,6 +31,7 @@ from agents.pipeline.loading import load_agent, load_model_file, make_agent_env
 from agents.pipeline.normstats import load_stats, save_stats
 from agents.pipeline.replayfile import load_replay
 from agents.pipeline.rundir import RunDir
+from agents.pipeline.safeload import keep_spaces
 from agents.pipeline.training import resume, train
 from common.errors import UserError
 from envs import make_env
@@ -257,3 +259,33 @@ def test_imitation_outputs_load_safely_and_act_as_sb3_loads_them(runs: dict[str,
     assert safe is not None and trusted is not None
     obs = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
     np.testing.assert_array_equal(safe.predict(obs, deterministic=True)[0], trusted.predict(obs, deterministic=True)[0])
+
+
+class _DictObs(gym.Env):
+    """A Dict observation with uneven bounds: SB3's printed form of it cannot be read back."""
+
+    observation_space = gym.spaces.Dict({
+        "pos": gym.spaces.Box(np.array([-1, 0], np.float32), np.array([1, 5], np.float32), dtype=np.float32),
+        "mode": gym.spaces.Discrete(3)})
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+def test_gymsuite_saves_describe_their_spaces_so_dict_observations_load_safely(tmp_path: Path,
+                                                                               no_unpickling: None) -> None:
+    model = PPO("MultiInputPolicy", _DictObs(), n_steps=16, batch_size=16, device="cpu")
+    model.save(tmp_path / "sb3.zip")  # SB3's own save: its Dict space is only a pickle
+    with pytest.raises(UserError, match="'observation_space'"):
+        load_model_file(PPO, tmp_path / "sb3.zip")
+    keep_spaces(model)  # what gymsuite does to every model it trains
+    model.save(tmp_path / "gymsuite.zip")
+    loaded = load_model_file(PPO, tmp_path / "gymsuite.zip")
+    assert loaded.observation_space == model.observation_space
+    obs = {"pos": np.array([[0.5, 2.0]], dtype=np.float32), "mode": np.array([1])}
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
