@@ -67,8 +67,8 @@ def add_trust_pickle(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> No
     """``--trust-pickle``: the one opt-in to loaders that unpickle (see README "What gymsuite trusts")."""
     p.add_argument("--trust-pickle", action="store_true",
                    help="also load model zips and .pkl files by unpickling them (SB3's own load, pickled "
-                        "VecNormalize statistics), which runs any code the file carries: only for files you "
-                        "trust, such as runs of older gymsuite versions and models saved by other tools")
+                        "VecNormalize statistics and replay buffers), which runs any code the file carries: only for "
+                        "files you trust, such as runs of older gymsuite versions and models saved by other tools")
 
 
 def check_positive(flag: str, value: int | None) -> None:

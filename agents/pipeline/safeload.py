@@ -196,7 +196,7 @@ def _policy_kwargs(path: Path, value: Any) -> dict[str, Any]:
     for key, item in value.items():
         if key in (":type:", _PICKLED):
             continue
-        if isinstance(item, str) and item.startswith(("<class ", "{", "[")):
+        if is_pickled(value) and isinstance(item, str) and item.startswith(("<class ", "{", "[")):  # printed by SB3
             kwargs[key] = _printed(path, f"policy_kwargs.{key}", item)
         elif _contains_pickle(item) or (isinstance(item, str) and item.startswith("<")):
             raise _refused(path, f"policy_kwargs.{key}")
