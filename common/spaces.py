@@ -28,6 +28,51 @@ def describe_space(space: spaces.Space) -> dict[str, Any]:
                     "flatten Dict/Tuple observations with gymnasium.wrappers.FlattenObservation")
 
 
+def space_to_json(space: spaces.Space) -> dict[str, Any]:
+    """A complete JSON-safe description of ``space`` (bounds included), rebuilt by :func:`space_from_json`.
+
+    Model files keep it beside SB3's pickled spaces, so that loading a model needs no unpickling.
+    A Box's bounds are one number when uniform (image spaces), else nested lists (JSON's
+    ``Infinity`` for unbounded dimensions).
+    """
+    if isinstance(space, spaces.Box):
+        bounds = {end: (float(a.flat[0]) if a.size and (a == a.flat[0]).all() else a.tolist())
+                  for end, a in (("low", space.low), ("high", space.high))}
+        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype), **bounds}
+    if isinstance(space, spaces.MultiDiscrete):
+        return {"type": "MultiDiscrete", "nvec": np.asarray(space.nvec).tolist(),
+                "start": np.asarray(space.start).tolist()}
+    if isinstance(space, spaces.Dict):
+        return {"type": "Dict", "spaces": {key: space_to_json(sub) for key, sub in space.spaces.items()}}
+    if isinstance(space, spaces.Tuple):
+        return {"type": "Tuple", "spaces": [space_to_json(sub) for sub in space.spaces]}
+    return describe_space(space)  # Discrete, MultiBinary: their description is complete
+
+
+def space_from_json(desc: dict[str, Any]) -> spaces.Space:
+    """The space :func:`space_to_json` described.
+
+    Raises:
+        ValueError: ``desc`` is not such a description.
+    """
+    kind = desc.get("type")
+    if kind == "Box":
+        dtype = np.dtype(desc["dtype"])
+        low, high = (np.broadcast_to(np.asarray(desc[end], dtype=dtype), desc["shape"]) for end in ("low", "high"))
+        return spaces.Box(low, high, dtype=dtype)
+    if kind == "Discrete":
+        return spaces.Discrete(int(desc["n"]), start=int(desc.get("start", 0)))
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(desc["nvec"], start=desc.get("start"))
+    if kind == "MultiBinary":
+        return spaces.MultiBinary(desc["n"])
+    if kind == "Dict":
+        return spaces.Dict({key: space_from_json(sub) for key, sub in desc["spaces"].items()})
+    if kind == "Tuple":
+        return spaces.Tuple([space_from_json(sub) for sub in desc["spaces"]])
+    raise ValueError(f"not a space description: {desc!r}")
+
+
 def show_space(desc: dict[str, Any]) -> str:
     return f"{desc.get('type')}({', '.join(f'{k}={v}' for k, v in desc.items() if k != 'type')})"
 

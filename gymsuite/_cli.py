@@ -60,6 +60,15 @@ def add_agent(p: argparse.ArgumentParser, target_help: str, env_help: str) -> No
     p.add_argument("target", help=target_help)
     p.add_argument("--env", help=env_help)
     p.add_argument("--algo", help="algorithm, for a model .zip whose file does not tell it (an A2C zip)")
+    add_trust_pickle(p)
+
+
+def add_trust_pickle(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--trust-pickle``: the one opt-in to loaders that unpickle (see README "What gymsuite trusts")."""
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="also load model zips and .pkl files by unpickling them (SB3's own load, pickled "
+                        "VecNormalize statistics and replay buffers), which runs any code the file carries: only for "
+                        "files you trust, such as runs of older gymsuite versions and models saved by other tools")
 
 
 def check_positive(flag: str, value: int | None) -> None:

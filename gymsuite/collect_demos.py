@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
-    expert, env = load_expert(args.target, env=args.env, algo=args.algo)
+    expert, env = load_expert(args.target, env=args.env, algo=args.algo, trust_pickle=args.trust_pickle)
     hyper = _run_hyperparams(args.target)
     # RolloutInfoWrapper (inside Monitor) hands imitation's rollout the raw observations and rewards.
     venv = make_env(env, n_envs=1, seed=args.seed, wrappers=[RolloutInfoWrapper],

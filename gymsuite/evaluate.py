@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
-    agent = load_agent(args.target, algo=args.algo, env=args.env, which="best" if args.best else "model")
+    agent = load_agent(args.target, algo=args.algo, env=args.env, which="best" if args.best else "model",
+                       trust_pickle=args.trust_pickle)
     venv = make_agent_env(agent, seed=args.seed, max_episode_steps=args.max_episode_steps)
     result = evaluate(agent, venv, args.episodes, args.deterministic)
     venv.close()

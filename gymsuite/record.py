@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the greedy ones")
     args = p.parse_args(argv)
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
-    agent = load_agent(args.target, algo=args.algo, env=args.env)
+    agent = load_agent(args.target, algo=args.algo, env=args.env, trust_pickle=args.trust_pickle)
     out = args.out
     if out is None:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(agent.env)).strip("_")

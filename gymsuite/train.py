@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--run-dir", help="where to write the run (default: runs/<algo>-<env>-s<seed>-<time>)")
     command.add_argument("--overwrite", action="store_true", help="replace an existing --run-dir")
     command.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    _cli.add_trust_pickle(command)  # for --resume and --expert
     command.add_argument("--video", action="store_true", help="record an mp4 of the trained agent into RUN_DIR/videos")
     command.add_argument("--list-algos", action="store_true", help="list the algorithms and exit")
     command.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             saved = read_yaml(run.config) if run.is_run() else {}
             if saved.get("env"):
                 check_recordable(str(saved["env"]), (saved.get("hyperparams") or {}).get("env_kwargs"))
-        result = resume(args.resume)
+        result = resume(args.resume, trust_pickle=args.trust_pickle)
     else:
         cli = cli_values(RunConfig, args, parse_pairs=parse_assignments, skip=_OWN_FLAGS)
         cfg = build_config(cli, args.config, args.hyperparams)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             from agents.pipeline.video import check_recordable
 
             check_recordable(cfg.env, cfg.hyperparams.get("env_kwargs"))
-        result = train(cfg, args.run_dir, overwrite=args.overwrite)
+        result = train(cfg, args.run_dir, overwrite=args.overwrite, trust_pickle=args.trust_pickle)
     if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
         print(f"\ninterrupted ({signal.Signals(result.signum).name}) at step {result.steps}; "
               f"saved {result.run.model} and a checkpoint.\n"

@@ -272,7 +272,7 @@ def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallb
         raise UserError("dagger asks an expert to label the states the learner reaches, but no --expert was given",
                         "pass --expert RUN_DIR (a trained run directory or model zip)")
     opts = options("dagger", cfg.hyperparams)
-    expert, _ = load_expert(cfg.expert, env=cfg.env)
+    expert, _ = load_expert(cfg.expert, env=cfg.env, trust_pickle=ctx.trust_pickle)
     demos = _demos("dagger", ctx, opts, required=False)
     trainer_bc = _bc_trainer(model, opts, None, cfg.seed)
     labelled = demos.to_trajectories() if demos is not None else []

@@ -69,6 +69,7 @@ class TrainContext:
         run: the run directory.
         callbacks: the run's callbacks (progress bar, checkpoints, evaluation, ...), set by the pipeline.
         curiosity: the curiosity callback when ``--curiosity`` is on (it saves and loads its model).
+        trust_pickle: ``--trust-pickle``: files the run loads (an expert) may be unpickled.
     """
 
     cfg: RunSettings
@@ -78,6 +79,7 @@ class TrainContext:
     run: RunPaths
     callbacks: list[BaseCallback]
     curiosity: CuriosityCallback | None = None
+    trust_pickle: bool = False
 
 
 #: ``(model, total_timesteps, callback, context) -> model``: an algorithm's replacement for ``model.learn``.

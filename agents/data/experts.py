@@ -15,6 +15,8 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError
+from agents.pipeline.normstats import load_stats
+from agents.pipeline.rundir import RunDir
 from common.errors import UserError
 from envs import make_env
 
@@ -48,7 +50,8 @@ class ExpertPolicy(BasePolicy):
         return self.expert.predict(observation, state, episode_start, deterministic)
 
 
-def load_expert(target: str, env: str | None = None, algo: str | None = None) -> tuple[ExpertPolicy, str]:
+def load_expert(target: str, env: str | None = None, algo: str | None = None,
+                trust_pickle: bool = False) -> tuple[ExpertPolicy, str]:
     """Load a run directory or SB3 model zip as an :class:`ExpertPolicy`; returns it and its env spec.
 
     Only the policy matters here, so a bare zip of an algorithm gymsuite does not train
@@ -62,18 +65,18 @@ def load_expert(target: str, env: str | None = None, algo: str | None = None) ->
 
     model: BaseAlgorithm | None
     try:
-        agent = load_agent(target, algo=algo, env=env)
+        agent = load_agent(target, algo=algo, env=env, trust_pickle=trust_pickle)
         model, env_spec = agent.model, agent.env
     except UnknownAlgorithmError as err:
         info = err.model_file
-        model, env_spec = load_model_file(_policy_loader(info), info.path), env
+        model, env_spec = load_model_file(_policy_loader(info), info.path, trust_pickle), env
     if env_spec is None:
         raise UserError(f"no environment known for {target} (a model file outside a run directory)",
                         "pass --env ENV")
     obs_norm = None
-    run_dir = Path(target) if Path(target).is_dir() else Path(target).parent
-    if (run_dir / "vecnormalize.pkl").is_file():
-        obs_norm = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), make_env(env_spec, n_envs=1))
+    run = RunDir(Path(target) if Path(target).is_dir() else Path(target).parent)
+    if run.vecnormalize.is_file() or run.legacy_vecnormalize.is_file():
+        obs_norm = load_stats(run.vecnormalize, make_env(env_spec, n_envs=1), run.legacy_vecnormalize, trust_pickle)
         obs_norm.training = False
     assert model is not None
     return ExpertPolicy(model.policy, obs_norm), env_spec

@@ -22,8 +22,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from tqdm import tqdm
 
+from agents.pipeline.normstats import save_stats
+from agents.pipeline.replayfile import save_replay
 from agents.pipeline.resumestate import save_state
-from agents.pipeline.rundir import RunDir
+from agents.pipeline.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from common.files import atomic_write
 
 
@@ -125,9 +127,9 @@ def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
             atomic_write(run.checkpoint(steps, suffix), save)
         vecnorm = model.get_vec_normalize_env()
         if vecnorm is not None:
-            atomic_write(run.checkpoint(steps, "_vecnormalize.pkl"), lambda p: vecnorm.save(str(p)))
+            save_stats(vecnorm, run.checkpoint(steps, NORM_SUFFIX))
         if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
-            atomic_write(run.checkpoint(steps, "_replay.pkl"), lambda p: model.save_replay_buffer(p))
+            save_replay(model.replay_buffer, run.checkpoint(steps, REPLAY_SUFFIX))
         atomic_write(run.checkpoint(steps), lambda p: model.save(p))
     except BaseException:  # a full disk, Ctrl-C: no parts of a checkpoint without its zip
         if not run.checkpoint(steps).is_file():

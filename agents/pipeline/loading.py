@@ -24,7 +24,9 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from agents.algorithms import registry
 from agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
+from agents.pipeline.normstats import load_stats
 from agents.pipeline.rundir import RunDir
+from agents.pipeline.safeload import load_safely
 from common.errors import UserError
 from common.files import read_yaml
 from common.spaces import same_space
@@ -44,6 +46,7 @@ class LoadedAgent:
         run: its run directory, when loaded from one.
         hyperparams: the run's hyperparameters (env_kwargs, max_episode_steps, normalize).
         trained_env: the env spec of its run (``env`` may be another one, from ``--env``).
+        trust_pickle: it was loaded with ``--trust-pickle`` (its run's pickled files may load too).
     """
 
     model: BaseAlgorithm | None
@@ -52,6 +55,7 @@ class LoadedAgent:
     run: RunDir | None = None
     hyperparams: dict[str, Any] | None = None
     trained_env: str | None = None
+    trust_pickle: bool = False
 
     def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True) -> np.ndarray:
         """Actions ``(N, ...)`` for observations ``(N, ...)`` (random: sampled from the action space)."""
@@ -62,7 +66,8 @@ class LoadedAgent:
         return actions
 
 
-def load_agent(target: str, algo: str | None = None, env: str | None = None, which: str = "model") -> LoadedAgent:
+def load_agent(target: str, algo: str | None = None, env: str | None = None, which: str = "model",
+               trust_pickle: bool = False) -> LoadedAgent:
     """Load ``target``: a run directory, a model ``.zip`` or ``"random"``.
 
     Args:
@@ -70,6 +75,7 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
         algo: algorithm name, needed only for a bare zip that is not from a run.
         env: the env spec; defaults to the run's.
         which: ``"model"`` (final) or ``"best"`` (best periodic evaluation) in a run directory.
+        trust_pickle: allow SB3's unpickling load and pickled normaliser statistics (see ``--trust-pickle``).
     """
     if target == "random":
         if env is None:
@@ -98,8 +104,8 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
         cfg = {}
     spec = registry.get(algo or _guess_algo(path))
     _check_algo_fits(spec, path)
-    model = load_model_file(spec.cls, path)
-    return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}), cfg.get("env"))
+    model = load_model_file(spec.cls, path, trust_pickle)
+    return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}), cfg.get("env"), trust_pickle)
 
 
 # Modules that gymsuite's own older saves name (cloudpickled in a model zip's policy_kwargs), mapped to
@@ -120,13 +126,21 @@ def _old_module_names() -> Iterator[None]:
             sys.modules.pop(old, None)
 
 
-def load_model_file(cls: type[BaseAlgorithm], path: Path) -> BaseAlgorithm:
-    """``cls.load(path)`` with a clear error for a corrupt or foreign file."""
+def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = False,
+                    overrides: dict[str, Any] | None = None) -> BaseAlgorithm:
+    """Load ``path`` as ``cls`` without unpickling (:func:`agents.pipeline.safeload.load_safely`).
+
+    With ``trust_pickle``, SB3's own ``cls.load`` (which unpickles the zip's objects) for files the
+    safe path refuses; either way a corrupt or foreign file gets a clear error. ``overrides``: see
+    :func:`~agents.pipeline.safeload.load_safely` (a resume's own schedules and ``train_freq``).
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
         if bad is not None:
             raise zipfile.BadZipFile(f"member {bad} is damaged")
+        if not trust_pickle:
+            return load_safely(cls, path, _GYMSUITE_POLICIES, overrides)
         with _old_module_names():
             return cls.load(path, device="cpu")
     except ModuleNotFoundError as err:  # a class saved by code that is not installed here
@@ -139,6 +153,10 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path) -> BaseAlgorithm:
         raise UserError(f"{path} is not a loadable {cls.__name__} model: corrupt or truncated ({err})",
                         "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
 
+
+# gymsuite's own policy classes, accepted by the safe loader beside SB3's.
+_GYMSUITE_POLICIES = tuple({p for name in registry.available()
+                           for p in getattr(registry.get(name).cls, "policy_aliases", {}).values()})
 
 # The registry entry that loads a zip whose saving class the file tells (see agents.pipeline.modelfile).
 _ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg"}
@@ -211,8 +229,8 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
                             render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
                             wrappers=[*wrappers, _episode_cap(max_episode_steps)])
-    if agent.run is not None and agent.run.vecnormalize.is_file():
-        norm = VecNormalize.load(str(agent.run.vecnormalize), venv)
+    if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
+        norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
         norm.training, norm.norm_reward = False, False
         venv = _keep_metadata(norm, venv)
     elif normalize:

@@ -19,6 +19,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common.errors import UserError
 
@@ -63,15 +64,7 @@ def read_model_file(path: str | Path) -> ModelFile:
         UserError: ``path`` is not a zip, or a zip without SB3's ``data``.
     """
     path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            data = json.loads(archive.read("data"))
-    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as err:  # ValueError: bad JSON or UTF-8
-        raise UserError(f"{path} is not an SB3 model file ({err})",
-                        "pass a model.zip saved by SB3 or gymsuite") from err
-    if not isinstance(data, dict):
-        raise UserError(f"{path} is not an SB3 model file (its data is not a mapping)",
-                        "pass a model.zip saved by SB3 or gymsuite")
+    data = read_data(path)
     policy = data.get("policy_class")
     module = str(policy.get("__module__", "")) if isinstance(policy, dict) else ""
     return ModelFile(path, module, _algo_class(module, set(data)))
@@ -88,3 +81,21 @@ def _algo_class(module: str, keys: set[str]) -> str | None:
         if "version" in keys:  # agents.algorithms.policy_gradient.PolicyGradient's course version
             return "PolicyGradient"
     return None
+
+
+def read_data(path: str | Path) -> dict[str, Any]:
+    """The ``data`` JSON of an SB3 zip as a mapping; its pickled values stay base64 text, never loaded.
+
+    Raises:
+        UserError: ``path`` is not a zip, or a zip without SB3's ``data``.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as err:  # ValueError: bad JSON or UTF-8
+        raise UserError(f"{path} is not an SB3 model file ({err})",
+                        "pass a model.zip saved by SB3 or gymsuite") from err
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not an SB3 model file (its data is not a mapping)",
+                        "pass a model.zip saved by SB3 or gymsuite")
+    return data

@@ -5,10 +5,11 @@ A run directory holds::
     config.yaml          everything needed to rerun (agents.pipeline.config.RunConfig)
     model.zip            the final model, loadable with plain SB3 (PPO.load(...))
     best_model.zip       the best model seen by periodic evaluation
-    vecnormalize.pkl     observation/reward statistics, when normalize: true
+    vecnormalize.npz     observation/reward statistics, when normalize: true (agents.pipeline.normstats;
+                         older runs: vecnormalize.pkl, pickled, loaded only with --trust-pickle)
     eval.json            {"mean_return", "std_return", "episodes", ...}
     logs/                TensorBoard events and progress.csv
-    checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.pkl, replay buffer, resume state)
+    checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz)
     videos/              mp4 files, when asked
 
 A checkpoint's zip is written last, so ``ckpt_<steps>.zip`` marks a complete checkpoint. A kill
@@ -28,6 +29,10 @@ from common.errors import UserError
 from common.files import disk_errors
 
 RUNS_ROOT = Path("runs")
+NORM_SUFFIX = "_vecnormalize.npz"  # a checkpoint's normalisation statistics
+LEGACY_NORM_SUFFIX = "_vecnormalize.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
+REPLAY_SUFFIX = "_replay.npz"  # an off-policy checkpoint's replay buffer (agents.pipeline.replayfile)
+LEGACY_REPLAY_SUFFIX = "_replay.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
 _CKPT_PART = re.compile(r"^ckpt_(\d+)[._]")
 # atomic_write's temporaries: "." + the target's stem + "." + mkstemp's 8 random characters + its suffix.
@@ -54,6 +59,11 @@ class RunDir:
 
     @property
     def vecnormalize(self) -> Path:
+        return self.root / "vecnormalize.npz"
+
+    @property
+    def legacy_vecnormalize(self) -> Path:
+        """The pickled statistics of runs before :mod:`agents.pipeline.normstats` (``--trust-pickle`` only)."""
         return self.root / "vecnormalize.pkl"
 
     @property
@@ -77,7 +87,7 @@ class RunDir:
         return self.root / "curiosity.pt"
 
     def checkpoint(self, steps: int, suffix: str = ".zip") -> Path:
-        """``checkpoints/ckpt_<steps><suffix>``; suffixes: ``.zip``, ``_vecnormalize.pkl``, ``_replay.pkl``."""
+        """``checkpoints/ckpt_<steps><suffix>``; suffixes: ``.zip``, :data:`NORM_SUFFIX`, :data:`REPLAY_SUFFIX`..."""
         return self.checkpoints / f"ckpt_{steps}{suffix}"
 
     def latest_checkpoint(self) -> int | None:

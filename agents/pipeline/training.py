@@ -33,8 +33,18 @@ from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save
 from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
+from agents.pipeline.normstats import load_stats, save_stats
+from agents.pipeline.replayfile import load_replay
 from agents.pipeline.resumestate import load_state
-from agents.pipeline.rundir import RunDir, default_run_dir
+from agents.pipeline.rundir import (
+    LEGACY_NORM_SUFFIX,
+    LEGACY_REPLAY_SUFFIX,
+    NORM_SUFFIX,
+    REPLAY_SUFFIX,
+    RunDir,
+    default_run_dir,
+)
+from agents.pipeline.safeload import SCHEDULES, keep_spaces
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
 from envs import make_env
@@ -158,6 +168,7 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
     venv, curiosity = _build_env(cfg, spec)
     try:
         model = _build_model(cfg, spec, venv)
+        keep_spaces(model)  # so that its saves load without unpickling
     except BaseException:
         venv.close()
         raise
@@ -165,7 +176,7 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,
-          callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
+          callbacks: Sequence[BaseCallback] = (), trust_pickle: bool = False) -> TrainResult:
     """Train a new run described by ``cfg``; see the module docstring for the order of steps.
 
     Args:
@@ -175,6 +186,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         callbacks: extra SB3 callbacks appended after the run's own (progress bar, checkpoints,
             evaluation, reward plug-ins), e.g. a benchmark's learning-curve recorder. They only
             observe the run: what they keep is not saved with it, and ``resume`` does not get them.
+        trust_pickle: an expert (``--expert``) may be loaded by unpickling (``--trust-pickle``).
     """
     spec, venv, model, curiosity = prepare(cfg)
     if spec.learn is None:
@@ -189,7 +201,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         if not existed and run.root.is_dir():  # e.g. the disk filled up while writing config.yaml
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
     except Exception:
@@ -216,8 +228,12 @@ def whole_rollouts(cfg: RunConfig, model: BaseAlgorithm) -> RunConfig:
     return dataclasses.replace(cfg, timesteps=rounded, hyperparams={**cfg.hyperparams, "n_timesteps": rounded})
 
 
-def resume(run_dir: str | Path) -> TrainResult:
-    """Continue a run from its newest checkpoint, at that checkpoint's step count."""
+def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
+    """Continue a run from its newest checkpoint, at that checkpoint's step count.
+
+    ``trust_pickle`` lets the checkpoint, its normaliser statistics and an expert load by unpickling
+    (older runs, ``--trust-pickle``).
+    """
     run = RunDir(Path(run_dir))
     if not run.is_run():
         raise UserError(f"{run_dir} is not a run directory (no config.yaml)", "pass the directory train.py created")
@@ -233,19 +249,35 @@ def resume(run_dir: str | Path) -> TrainResult:
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
     venv, curiosity = _build_env(cfg, spec)
-    norm_file = run.checkpoint(steps, "_vecnormalize.pkl")
-    if isinstance(venv, VecNormalize) and norm_file.is_file():
-        venv = VecNormalize.load(str(norm_file), venv.venv)
-    model = load_model_file(spec.cls, run.checkpoint(steps))
+    norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
+    if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):
+        venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
+    model = load_model_file(spec.cls, run.checkpoint(steps), trust_pickle, _resumed_values(spec, cfg))
     model.set_env(venv)
+    keep_spaces(model)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
-    replay = run.checkpoint(steps, "_replay.pkl")
-    if isinstance(model, OffPolicyAlgorithm) and replay.is_file():
-        model.load_replay_buffer(replay)
+    replay, legacy_replay = run.checkpoint(steps, REPLAY_SUFFIX), run.checkpoint(steps, LEGACY_REPLAY_SUFFIX)
+    if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None and replay.is_file():
+        load_replay(replay, model.replay_buffer)
+    elif isinstance(model, OffPolicyAlgorithm) and legacy_replay.is_file():
+        if not trust_pickle:
+            raise UserError(f"{legacy_replay} is a pickled replay buffer (an older gymsuite's format), which gymsuite "
+                            "does not load: unpickling runs whatever code the file carries",
+                            "if you trust the run, pass --trust-pickle; or delete the file to resume with an empty "
+                            "replay buffer")
+        model.load_replay_buffer(legacy_replay)
     if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
         curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
     restore = (lambda: load_state(model, state)) if state.is_file() else None
-    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity), resumed=True, restore=restore)
+    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle), resumed=True,
+                  restore=restore)
+
+
+def _resumed_values(spec: registry.AlgoSpec, cfg: RunConfig) -> dict[str, Any]:
+    """The schedules and ``train_freq`` of ``cfg``: a checkpoint stores them pickled, so the safe loader takes them
+    from the run's config (``lin_X`` is plain data there) rather than from the file."""
+    _, kwargs = model_kwargs(spec, cfg)
+    return {k: v for k, v in kwargs.items() if k in {*SCHEDULES, "train_freq"}}
 
 
 def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[BaseCallback] = (),
@@ -327,7 +359,7 @@ def _save_final(ctx: RunContext) -> None:
     model, run = ctx.model, ctx.run
     vecnorm = model.get_vec_normalize_env()
     if vecnorm is not None:
-        atomic_write(run.vecnormalize, lambda p: vecnorm.save(str(p)))
+        save_stats(vecnorm, run.vecnormalize)
     if ctx.curiosity is not None:
         atomic_write(run.curiosity, ctx.curiosity.save)
     atomic_write(run.model, lambda p: model.save(p))

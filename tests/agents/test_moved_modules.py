@@ -49,13 +49,16 @@ def test_a_run_saved_before_the_layers_still_loads(tmp_path: Path) -> None:
     zip_path = save_share_trunk_model(tmp_path / "old.zip", "agents.policy_gradient")
     with pytest.raises(ModuleNotFoundError, match="agents.policy_gradient"):  # plain SB3 needs the old name
         PolicyGradient.load(zip_path)
-    agent = load_agent(str(zip_path), algo="pg", env="CartPole-v1")
+    agent = load_agent(str(zip_path), algo="pg", env="CartPole-v1")  # the old name is on the safe loader's list
     assert isinstance(agent.model.policy.features_extractor, SharedTrunk)
     assert "agents.policy_gradient" not in sys.modules  # the old name is only lent while loading
 
 
 def test_a_model_naming_a_missing_module_gets_a_clear_error(tmp_path: Path) -> None:
     zip_path = save_share_trunk_model(tmp_path / "foreign.zip", "rl_zoo_fake")
-    with pytest.raises(UserError, match="'rl_zoo_fake'") as err:
+    with pytest.raises(UserError, match="rl_zoo_fake.SharedTrunk") as refused:  # the safe path names the class
         load_agent(str(zip_path), algo="pg", env="CartPole-v1")
+    assert "policy_kwargs.features_extractor_class" in str(refused.value)
+    with pytest.raises(UserError, match="'rl_zoo_fake'") as err:  # SB3's load, trusted, needs the module
+        load_agent(str(zip_path), algo="pg", env="CartPole-v1", trust_pickle=True)
     assert "install the package" in str(err.value)

@@ -1,0 +1,97 @@
+"""``VecNormalize`` statistics as a pickle-free ``.npz``: written atomically, read with ``allow_pickle=False``.
+
+SB3's ``VecNormalize.save`` pickles the whole wrapper, so loading a ``vecnormalize.pkl`` runs any
+code the file carries. This file holds only what the wrapper needs (plain arrays)::
+
+    obs_rms.mean, obs_rms.var, obs_rms.count      (O,), (O,), ()  float64; per key
+                                                  "obs_rms/<key>.mean"... for Dict observations
+    ret_rms.mean, ret_rms.var, ret_rms.count      (), (), ()      float64
+    clip_obs, clip_reward, gamma, epsilon         ()              float64
+    norm_obs, norm_reward, training               ()              bool
+    norm_obs_keys                                 (K,)            str (Dict observations only)
+
+Files of older gymsuite versions (``vecnormalize.pkl``) load only when the caller trusts pickles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from stable_baselines3.common.running_mean_std import RunningMeanStd
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from common.errors import UserError
+from common.files import atomic_write
+
+_FLOATS = ("clip_obs", "clip_reward", "gamma", "epsilon")
+_FLAGS = ("norm_obs", "norm_reward", "training")
+
+
+def save_stats(vecnorm: VecNormalize, path: Path) -> None:
+    """Write ``vecnorm``'s statistics and settings to ``path`` (``.npz``), atomically."""
+    arrays: dict[str, np.ndarray] = {name: np.asarray(getattr(vecnorm, name)) for name in (*_FLOATS, *_FLAGS)}
+    arrays.update(_rms("ret_rms", vecnorm.ret_rms))
+    if isinstance(vecnorm.obs_rms, dict):
+        arrays["norm_obs_keys"] = np.asarray(vecnorm.norm_obs_keys or sorted(vecnorm.obs_rms), dtype=str)
+        for key, rms in vecnorm.obs_rms.items():
+            arrays.update(_rms(f"obs_rms/{key}", rms))
+    else:
+        arrays.update(_rms("obs_rms", vecnorm.obs_rms))
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:  # a file object: np.savez would add ".npz" to the temporary's name
+            np.savez(f, allow_pickle=False, **arrays)
+
+    atomic_write(path, write)
+
+
+def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickle: bool = False) -> VecNormalize:
+    """``venv`` inside a ``VecNormalize`` with the statistics of ``path``.
+
+    Args:
+        path: the ``.npz`` written by :func:`save_stats`.
+        venv: the env to wrap.
+        legacy: the pickled file an older gymsuite wrote instead, loaded when ``path`` is absent
+            and ``trust_pickle``.
+        trust_pickle: allow ``legacy`` (``--trust-pickle``).
+
+    Raises:
+        UserError: only a pickled file exists and pickles are not trusted, or the file is damaged.
+    """
+    if not path.is_file() and legacy is not None and legacy.is_file():
+        if not trust_pickle:
+            raise UserError(f"{legacy} holds pickled normalisation statistics (an older gymsuite's format), which "
+                            "gymsuite does not load: unpickling runs whatever code the file carries",
+                            "if you trust the file, pass --trust-pickle")
+        return VecNormalize.load(str(legacy), venv)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        keys = [str(k) for k in arrays["norm_obs_keys"]] if "norm_obs_keys" in arrays else None
+        norm = VecNormalize(venv, training=bool(arrays["training"]), norm_obs=bool(arrays["norm_obs"]),
+                            norm_reward=bool(arrays["norm_reward"]), clip_obs=float(arrays["clip_obs"]),
+                            clip_reward=float(arrays["clip_reward"]), gamma=float(arrays["gamma"]),
+                            epsilon=float(arrays["epsilon"]), norm_obs_keys=keys)
+        if keys is not None:
+            norm.obs_rms = {key: _read_rms(arrays, f"obs_rms/{key}") for key in keys}
+        else:
+            norm.obs_rms = _read_rms(arrays, "obs_rms")  # type: ignore[assignment]  # SB3 types it as the Dict case
+        norm.ret_rms = _read_rms(arrays, "ret_rms")
+    except (OSError, ValueError, KeyError) as err:  # ValueError: not an npz, or one holding pickles
+        raise UserError(f"{path} is not a normalisation-statistics file gymsuite wrote ({err})",
+                        "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
+    return norm
+
+
+def _rms(prefix: str, rms: RunningMeanStd) -> dict[str, np.ndarray]:
+    return {f"{prefix}.mean": np.asarray(rms.mean), f"{prefix}.var": np.asarray(rms.var),
+            f"{prefix}.count": np.asarray(rms.count)}
+
+
+def _read_rms(arrays: dict[str, np.ndarray], prefix: str) -> RunningMeanStd:
+    mean = arrays[f"{prefix}.mean"]
+    rms = RunningMeanStd(shape=mean.shape)
+    rms.mean, rms.var, rms.count = mean.astype(np.float64), arrays[f"{prefix}.var"].astype(np.float64), \
+        float(arrays[f"{prefix}.count"])
+    return rms
