@@ -119,10 +119,12 @@ def start_distance(env: str, demo_obs: np.ndarray, starts: int = 200) -> dict[st
 
 
 def usable_expert(run_dir: Path, env: str, timesteps: int) -> bool:
-    """A run on ``env`` that finished this budget (``eval.json`` is written last), or a hand-made expert.
+    """A run on ``env`` that finished this budget (``eval.json`` is written last), or a hand-made expert,
+    and that the product still loads (an expert saved in an older format is trained again).
 
     A hand-made expert (e.g. the tests' ``linear_expert``) has a ``config.yaml`` without ``timesteps``.
     """
+    from agents.pipeline.loading import load_agent, make_agent_env
     from common.errors import UserError
     from common.files import read_yaml
 
@@ -132,7 +134,14 @@ def usable_expert(run_dir: Path, env: str, timesteps: int) -> bool:
         return False
     if not (run_dir / "model.zip").is_file() or cfg.get("env") != env:
         return False
-    return "timesteps" not in cfg or (cfg["timesteps"] == timesteps and (run_dir / "eval.json").is_file())
+    finished = "timesteps" not in cfg or (cfg["timesteps"] == timesteps and (run_dir / "eval.json").is_file())
+    if not finished:
+        return False
+    try:
+        make_agent_env(load_agent(str(run_dir)), n_envs=1).close()  # the normaliser's file too
+    except UserError:
+        return False
+    return True
 
 
 def record(expert_dir: Path, env: str, path: Path, episodes: int, reuse: bool) -> Demos:

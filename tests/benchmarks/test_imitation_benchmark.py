@@ -90,3 +90,16 @@ def test_quick_run_reuses_an_expert_and_writes_nothing(tmp_path: Path, capsys: p
         assert set(r["returns"]) == {"normal", "perturbed"} and all(1 <= v <= 500 for v in r["returns"].values())
     assert (out / "runs" / "CartPole-v1-bc-1-0" / "model.zip").is_file()
     assert not (tmp_path / "B.md").exists() and not (tmp_path / "p.png").exists()
+
+
+def test_an_expert_the_product_no_longer_loads_is_trained_again(cartpole_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from common.files import read_yaml
+
+    expert = tmp_path / "expert"
+    shutil.copytree(cartpole_run, expert)
+    timesteps = read_yaml(expert / "config.yaml")["timesteps"]
+    assert bench.usable_expert(expert, "CartPole-v1", timesteps)
+    (expert / "model.zip").write_bytes(b"not a zip")  # e.g. a file of an older format the loader refuses
+    assert not bench.usable_expert(expert, "CartPole-v1", timesteps)
