@@ -134,7 +134,10 @@ def usable_expert(run_dir: Path, env: str, timesteps: int) -> bool:
         return False
     if not (run_dir / "model.zip").is_file() or cfg.get("env") != env:
         return False
-    finished = "timesteps" not in cfg or (cfg["timesteps"] == timesteps and (run_dir / "eval.json").is_file())
+    # The pipeline rounds an on-policy budget up to whole rollouts and saves the rounded one.
+    rollout = int(cfg.get("hyperparams", {}).get("n_steps", 1)) * int(cfg.get("n_envs") or 1)
+    finished = "timesteps" not in cfg or (timesteps <= cfg["timesteps"] < timesteps + rollout
+                                          and (run_dir / "eval.json").is_file())
     if not finished:
         return False
     try:

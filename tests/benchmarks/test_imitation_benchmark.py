@@ -103,3 +103,14 @@ def test_an_expert_the_product_no_longer_loads_is_trained_again(cartpole_run: Pa
     assert bench.usable_expert(expert, "CartPole-v1", timesteps)
     (expert / "model.zip").write_bytes(b"not a zip")  # e.g. a file of an older format the loader refuses
     assert not bench.usable_expert(expert, "CartPole-v1", timesteps)
+
+
+def test_an_expert_trained_for_the_rounded_budget_is_reused(cartpole_run: Path) -> None:
+    from common.files import read_yaml
+
+    cfg = read_yaml(cartpole_run / "config.yaml")
+    rollout = cfg["hyperparams"]["n_steps"] * cfg["n_envs"]
+    requested = cfg["timesteps"] - rollout + 1  # rounded up to whole rollouts, it is what the run trained
+    assert bench.usable_expert(cartpole_run, "CartPole-v1", requested)
+    assert not bench.usable_expert(cartpole_run, "CartPole-v1", cfg["timesteps"] - rollout)
+    assert not bench.usable_expert(cartpole_run, "CartPole-v1", cfg["timesteps"] + 1)
