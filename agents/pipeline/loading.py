@@ -26,7 +26,7 @@ from agents.algorithms import registry
 from agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
 from agents.pipeline.normstats import load_stats
 from agents.pipeline.rundir import RunDir
-from agents.pipeline.safeload import load_safely
+from agents.pipeline.safeload import MOVED_MODULES, load_safely
 from common.errors import UserError
 from common.files import read_yaml
 from common.spaces import same_space
@@ -108,17 +108,12 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
     return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}), cfg.get("env"), trust_pickle)
 
 
-# Modules that gymsuite's own older saves name (cloudpickled in a model zip's policy_kwargs), mapped to
-# where those classes live now: runs written before the layers were introduced keep loading.
-_MOVED_MODULES = {"agents.policy_gradient": "supervised.trunk"}  # SharedTrunk (share_trunk=true)
-
-
 @contextlib.contextmanager
 def _old_module_names() -> Iterator[None]:
-    """Make the modules of :data:`_MOVED_MODULES` importable under their old names while a zip loads."""
-    added = [old for old in _MOVED_MODULES if old not in sys.modules]
+    """Make the modules of :data:`~agents.pipeline.safeload.MOVED_MODULES` importable by their old names."""
+    added = [old for old in MOVED_MODULES if old not in sys.modules]
     for old in added:
-        sys.modules[old] = importlib.import_module(_MOVED_MODULES[old])
+        sys.modules[old] = importlib.import_module(MOVED_MODULES[old])
     try:
         yield
     finally:

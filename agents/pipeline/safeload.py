@@ -51,6 +51,9 @@ _DROPPED = {"_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_
 # Pickled fields SB3 prints nothing readable for; their defaults (SB3's) only matter to further training.
 _UNREADABLE: dict[str, Any] = {"train_freq": (4, "step")}  # DQN's TrainFreq, a namedtuple holding an enum
 SCHEDULES = {"learning_rate", "clip_range", "clip_range_vf", "exploration_schedule"}
+# Modules that gymsuite's own older saves name (the shared trunk's, before the layers), mapped to
+# where their classes live now; the plain-SB3 path (--trust-pickle) lends the old names too.
+MOVED_MODULES = {"agents.policy_gradient": "supervised.trunk"}
 _KNOWN_CLASSES: dict[str, type] = {
     **{f"{c.__module__}.{c.__qualname__}": c for c in (
         torch.nn.Tanh, torch.nn.ReLU, torch.nn.ELU, torch.nn.LeakyReLU, torch.nn.GELU, torch.nn.SiLU,
@@ -58,7 +61,7 @@ _KNOWN_CLASSES: dict[str, type] = {
         buffers.RolloutBuffer, buffers.DictRolloutBuffer, buffers.ReplayBuffer, buffers.DictReplayBuffer,
         *BACKBONES.values())},
     # gymsuite's shared trunk under the names older saves gave it
-    "agents.policy_gradient.SharedTrunk": SharedTrunk, "supervised.trunk.SharedTrunk": SharedTrunk,
+    **{f"{module}.SharedTrunk": SharedTrunk for module in (*MOVED_MODULES, "supervised.trunk")},
 }
 _CLASS_REPR = re.compile(r"<class '([\w.]+)'>")
 
