@@ -57,9 +57,9 @@ case "$cmd" in
     which=${1:-main}
     shift || true
     case "$which" in
-      main|pg|rewards|imitation) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
-      all) for b in main pg rewards imitation; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
-      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation or all" >&2; exit 2 ;;
+      main|pg|rewards|imitation|pixels) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
+      all) for b in main pg rewards imitation pixels; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
+      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels or all" >&2; exit 2 ;;
     esac ;;
   *) sed -n '2,11p' "$0"; exit 1 ;;
 esac
