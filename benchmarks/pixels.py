@@ -256,7 +256,6 @@ def section_speed(bench: Bench, task: Task, steps: int, seeds: list[int], backbo
     """PPO with each backbone for ``steps`` env steps: training steps/s and final return per backbone."""
     variants, skipped = not_run([Variant(b, backbone_hyper(b), (f"backbone:{b}",)) for b in backbones], task)
     jobs = [j for v in variants for j in bench.train_jobs(task, v, steps, seeds)]
-    print(f"speed: {len(jobs)} runs, about {estimate_minutes(jobs, bench.workers):.0f} min", flush=True)
     results = bench.run(jobs, bench.workers) if jobs else []
     by = {v.name: [r for r in results if r["variant"] == v.name] for v in variants}
     base = by.get("nature_cnn")
@@ -286,8 +285,6 @@ def section_aux(bench: Bench, task: Task, steps: int, seeds: list[int], backbone
              for j in bench.train_jobs(task, v, steps, seeds, stop=True, keep=v.name == backbone)]
     second = [j for v in variants if v.pretrained
               for j in bench.train_jobs(task, v, steps, seeds, stop=True, encoder=encoder)]
-    print(f"aux: {len(first) + len(second)} runs, at most about "
-          f"{estimate_minutes(first + second, bench.workers):.0f} min", flush=True)
     results = bench.run(pretrain + first, bench.workers) if first or pretrain else []
     results += bench.run(second, bench.workers) if second else []
     bench.kept.update({r["seed"]: r["run_dir"] for r in results if r.get("keep")})
@@ -303,9 +300,10 @@ def section_aux(bench: Bench, task: Task, steps: int, seeds: list[int], backbone
                      summary([r["fps"] for r in rs])])
     text = [f"### Auxiliary tasks and pre-training: PPO on {task.env}, at most {steps:,} env steps, {len(seeds)} "
             f"seeds, threshold: mean return of the last {WINDOW} training episodes >= {task.threshold:g}", "",
-            f"A run stops at the threshold; one that never reaches it counts as its whole run (*reached* says how "
-            f"many did). The encoder was pre-trained once, by `gymsuite pretrain --frames {frames:,} --backbone "
-            f"{backbone}` (seed 0), for both pre-trained rows; `aux_coef={AUX_COEF:g}`.", ""]
+            "A run stops at the threshold; one that never reaches it counts as its whole run (*reached* says how "
+            "many did)." + (f" The encoder was pre-trained once, by `gymsuite pretrain --frames {frames:,} "
+                             f"--backbone {backbone}`, for both pre-trained rows." if pretrain else "")
+            + f" `aux_coef={AUX_COEF:g}`.", ""]
     if rows:
         text += [benchlib.table(["variant", "reached", "env steps to threshold", "seconds to threshold",
                                  f"fewer steps than {backbone}", "steps/s"], rows), ""]
@@ -348,6 +346,17 @@ def _defaults_note(results: list[dict[str, Any]]) -> list[str]:
 SECTIONS = ("speed", "aux", "probe")
 
 
+def plan_minutes(bench: Bench, task: Task, args: argparse.Namespace, seeds: list[int]) -> float:
+    """The chosen sections' train jobs timed by :func:`estimate_minutes` (pre-training and probing not counted)."""
+    speed = [Variant(b, {}, (f"backbone:{b}",)) for b in args.backbones] if "speed" in args.sections else []
+    aux = aux_variants(args.aux_backbone) if "aux" in args.sections else []
+    if "probe" in args.sections and not aux:
+        aux = aux_variants(args.aux_backbone)[:1]
+    jobs = [j for v in not_run(speed, task)[0] for j in bench.train_jobs(task, v, args.speed_steps, seeds)]
+    jobs += [j for v in not_run(aux, task)[0] for j in bench.train_jobs(task, v, args.aux_steps, seeds)]
+    return estimate_minutes(jobs, bench.workers)
+
+
 def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
@@ -373,6 +382,8 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     parts = []
     with tempfile.TemporaryDirectory(prefix="gymsuite-bench-pixels-") as tmp:
         bench = Bench(Path(tmp), run, min(args.workers, 2))
+        print(f"estimated wall time: at most about {plan_minutes(bench, task, args, seeds):.0f} min "
+              f"(at the assumed steps/s of EXPECTED_FPS, were no aux run to stop early)", flush=True)
         if "speed" in args.sections:
             parts.append(section_speed(bench, task, args.speed_steps, seeds, args.backbones))
         if "aux" in args.sections:
