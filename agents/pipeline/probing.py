@@ -115,9 +115,23 @@ def encoder_of(policy: BasePolicy) -> nn.Module:
 
 
 def fresh_policy(policy: BasePolicy, seed: int) -> BasePolicy:
-    """A new policy of the same class and constructor arguments, initialised by SB3 as at the start of training."""
+    """A new policy of the same class and constructor arguments, initialised by SB3 as at the start of training.
+
+    A constructor that loads its encoder's weights (from a file named in its arguments) would give
+    back the trained or pre-trained encoder: an encoder weight equal to the agent's (a non-constant
+    tensor, which no two random draws share) means that, and then every layer of the fresh encoder
+    is re-initialised with PyTorch's default (``reset_parameters``).
+    """
     th.manual_seed(seed)
-    return type(policy)(**policy._get_constructor_parameters()).to("cpu")
+    fresh = type(policy)(**policy._get_constructor_parameters()).to("cpu")
+    new, old = encoder_of(fresh), encoder_of(policy)
+    if any(a.numel() > 1 and float(a.detach().std()) > 0 and th.equal(a, b.cpu())
+           for a, b in zip(new.parameters(), old.parameters(), strict=False)):
+        for module in new.modules():
+            reset: Any = getattr(module, "reset_parameters", None)
+            if module is not new and callable(reset):
+                reset()
+    return fresh
 
 
 @th.no_grad()

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import torch as th
+from gymnasium import spaces
 from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
 
 from agents.pipeline.loading import load_agent, make_agent_env
 from agents.pipeline.probing import collect, encoder_of, features, fresh_policy, probe_agent
@@ -39,3 +42,26 @@ def test_encoder_of_each_policy_kind_and_a_fresh_copy_differs() -> None:
     obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
     assert features(ppo.policy, obs).shape == (5, 4)
     venv.close()
+
+
+class _Loaded(BaseFeaturesExtractor):
+    """Stands for an encoder whose constructor loads fixed (pre-trained) weights."""
+
+    def __init__(self, observation_space: spaces.Space) -> None:
+        super().__init__(observation_space, features_dim=8)
+        self.linear = nn.Linear(4, 8)
+        with th.no_grad():
+            self.linear.weight.copy_(th.arange(32.0).reshape(8, 4))
+
+    def forward(self, obs: th.Tensor) -> th.Tensor:
+        return self.linear(obs)
+
+
+def test_fresh_encoder_is_random_even_when_its_constructor_loads_weights() -> None:
+    venv = make_env("CartPole-v1", n_envs=1, seed=0)
+    ppo = PPO("MlpPolicy", venv, policy_kwargs={"features_extractor_class": _Loaded, "ortho_init": False},
+              device="cpu", seed=0)
+    venv.close()
+    fresh = encoder_of(fresh_policy(ppo.policy, seed=1))
+    assert isinstance(fresh, _Loaded) and not th.equal(fresh.linear.weight, th.arange(32.0).reshape(8, 4))
+    assert float(fresh.linear.weight.detach().abs().max()) <= 0.5  # PyTorch's default: U(-1/sqrt(4), 1/sqrt(4))
