@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-env": ("check_env", "check a custom environment and report what is wrong"),
     "collect-demos": ("collect_demos", "record demonstrations from a trained agent"),
     "play": ("play", "play an environment with the keyboard and record demonstrations"),
+    "probe": ("probe", "fit a linear probe from a trained agent's features to the env's true state"),
 }
 
 

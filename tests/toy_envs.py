@@ -67,6 +67,38 @@ class Corridor(gym.Env):
         return self._image(), float(self.pos == 2), self.pos == 2, False, {}
 
 
+class Slider(gym.Env):
+    """A point sliding on a rail, seen as a uint8 ``(12, 12, 3)`` image; its true state is ``[position, velocity]``.
+
+    The action pushes left or right (the velocity changes by 0.05); the image shows the position
+    (a bright column), never the velocity. ``state`` and ``state_names`` are what ``gymsuite probe``
+    reads; episodes are cut after 20 steps; the reward is the position.
+    """
+
+    observation_space = spaces.Box(0, 255, (12, 12, 3), np.uint8)
+    action_space = spaces.Discrete(2)
+    state_names = ("position", "velocity")
+
+    def __init__(self) -> None:
+        self.state, self.t = np.zeros(2), 0
+
+    def _image(self) -> np.ndarray:
+        img = np.zeros((12, 12, 3), np.uint8)
+        img[:, int(round(self.state[0] * 11))] = 255
+        return img
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.state, self.t = np.array([self.np_random.uniform(0.2, 0.8), 0.0]), 0
+        return self._image(), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        velocity = float(np.clip(self.state[1] + (0.05 if action else -0.05), -0.1, 0.1))
+        position = float(np.clip(self.state[0] + velocity, 0.0, 1.0))
+        self.state, self.t = np.array([position, velocity]), self.t + 1
+        return self._image(), position, False, self.t >= 20, {}
+
+
 class _Broken(gym.Env):
     observation_space = spaces.Box(-1, 1, (2,), np.float32)
     action_space = spaces.Discrete(2)

@@ -1,0 +1,407 @@
+#!/usr/bin/env python
+"""Benchmark seeing from pixels: backbone speed, auxiliary losses and pre-training, and what a linear probe reads.
+
+Three sections, each a function of (task, budget, seeds), on pixel CartPole (``gymsuite/PixelCartPole-v0``):
+  * speed: PPO with each backbone for a fixed budget: training steps/s and the final return
+    (target: ``small_cnn`` at >= 1.5x ``nature_cnn``'s steps/s at an equal or better return);
+  * aux: plain CNN vs CNN + ``aux=recon`` vs CNN initialised from a pre-trained auto-encoder
+    (``gymsuite pretrain``; frozen and fine-tuned) vs ``attention``: env steps and wall time until
+    the mean return of the last 10 training episodes reaches the threshold (a run stops there;
+    one that never does counts as its budget and is flagged);
+  * probe: R^2 of a linear probe from the features to the true state (``gymsuite probe``'s code),
+    for the plain-CNN agents of the aux section against a freshly initialised encoder.
+Every number is an interquartile mean over seeds with a 95% bootstrap interval (benchmarks/stats.py).
+Training goes through ``gymsuite train``'s pipeline (``benchlib.config`` / ``benchlib.train``).
+
+A variant whose feature is not in this checkout (a backbone, a hyperparameter key, ``gymsuite pretrain``
+or the env) is listed as not run, with what it needs; ``--env`` runs the sections on another image env.
+
+    python -m benchmarks.pixels              # full run, about 35 min on 2 cores (it prints its estimate)
+    python -m benchmarks.pixels --quick      # 1 seed, tiny budgets; writes nothing
+    python -m benchmarks.pixels --quick --env tests/toy_envs.py:Slider --backbones icm_cnn --aux-backbone icm_cnn
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import multiprocessing as mp
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from benchmarks import benchlib
+from benchmarks.stats import iqm, steps_to_threshold, summary
+
+
+@dataclass(frozen=True)
+class Task:
+    """An image env and the training return that counts as solving it (aux section)."""
+
+    env: str
+    threshold: float
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+TASK = Task("gymsuite/PixelCartPole-v0", threshold=100.0)
+# One PPO configuration for every variant, so that only the network (or its loss) differs.
+PPO_KWARGS = {"policy": "CnnPolicy", "n_steps": 64, "batch_size": 256, "n_epochs": 4, "learning_rate": 3e-4,
+              "gamma": 0.98, "gae_lambda": 0.9, "ent_coef": 0.0, "clip_range": 0.2, "normalize": False}
+N_ENVS = 8
+NET_ARCH = [64]
+SPEED_BACKBONES = ["nature_cnn", "small_cnn", "impala_cnn", "attention", "icm_cnn"]
+AUX_BACKBONE = "small_cnn"
+AUX_COEF = 1.0
+WINDOW = 10  # training episodes averaged for the threshold
+# Training steps/s assumed by the time estimate (guesses for 2 workers on 2 cores until measured).
+EXPECTED_FPS = {"nature_cnn": 200, "small_cnn": 400, "impala_cnn": 120, "attention": 150, "icm_cnn": 350}
+FULL = {"seeds": 5, "speed_steps": 10_000, "aux_steps": 30_000, "pretrain_frames": 20_000, "probe_episodes": 10}
+QUICK = {"seeds": 1, "speed_steps": 512, "aux_steps": 1024, "pretrain_frames": 256, "probe_episodes": 3}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A row of a table: its hyperparameters and what it needs from the checkout (see :func:`missing`)."""
+
+    name: str
+    hyper: dict[str, Any]
+    needs: tuple[str, ...]
+    pretrained: bool = False  # backbone_init is the section's encoder file
+
+
+def backbone_hyper(name: str) -> dict[str, Any]:
+    """A backbone by the ``backbone`` key once it exists, else through ``policy_kwargs`` (today's way)."""
+    from agents.algorithms.spec import RUN_KEYS
+
+    if "backbone" in RUN_KEYS:
+        return {"backbone": name, "policy_kwargs": {"net_arch": NET_ARCH}}
+    return {"policy_kwargs": {"features_extractor_class": name, "net_arch": NET_ARCH}}
+
+
+def aux_variants(backbone: str) -> list[Variant]:
+    """The aux section's rows: plain, + reconstruction, pre-trained (frozen, fine-tuned), attention."""
+    cnn = backbone_hyper(backbone)
+    need = (f"backbone:{backbone}",)
+    return [Variant(backbone, cnn, need),
+            Variant(f"{backbone} + aux=recon", {**cnn, "aux": "recon", "aux_coef": AUX_COEF}, (*need, "key:aux")),
+            Variant(f"{backbone} pre-trained, frozen", {**cnn, "freeze_backbone": True},
+                    (*need, "key:backbone_init", "command:pretrain"), pretrained=True),
+            Variant(f"{backbone} pre-trained, fine-tuned", {**cnn, "freeze_backbone": False},
+                    (*need, "key:backbone_init", "command:pretrain"), pretrained=True),
+            Variant("attention", backbone_hyper("attention"), ("backbone:attention",))]
+
+
+def missing(needs: tuple[str, ...]) -> list[str]:
+    """The needs this checkout lacks: ``backbone:NAME``, ``key:HYPERPARAMETER``, ``command:NAME``, ``env:ID``."""
+    from agents.algorithms.spec import RUN_KEYS
+    from supervised.backbones import BACKBONES
+
+    have = {"backbone": lambda n: n in BACKBONES, "key": lambda n: n in RUN_KEYS,
+            "command": lambda n: importlib.util.find_spec(f"gymsuite.{n}") is not None, "env": env_exists}
+    return [need for need in needs if not have[need.split(":", 1)[0]](need.split(":", 1)[1])]
+
+
+def env_exists(env: str) -> bool:
+    """Whether ``env`` (a registered id or ``file.py:Class``) can be built here."""
+    if ".py:" in env:
+        return Path(env.split(":", 1)[0]).is_file()
+    import gymnasium as gym
+
+    import envs.custom  # noqa: F401  (registers the gymsuite/ ids)
+
+    try:
+        gym.spec(env)
+    except gym.error.Error:
+        return False
+    return True
+
+
+class Curve(BaseCallback):
+    """The learning curve: env steps, wall seconds and return at each training episode's end (Monitor's).
+
+    With ``threshold``, stops training once the mean return of the last ``WINDOW`` episodes reaches it.
+    """
+
+    def __init__(self, threshold: float | None = None) -> None:
+        super().__init__()
+        self.threshold, self.start = threshold, 0.0
+        self.steps: list[int] = []
+        self.seconds: list[float] = []
+        self.returns: list[float] = []
+
+    def _on_training_start(self) -> None:
+        self.start = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                self.steps.append(self.num_timesteps)
+                self.seconds.append(time.perf_counter() - self.start)
+                self.returns.append(float(info["episode"]["r"]))
+        recent = self.returns[-WINDOW:]
+        return not (self.threshold is not None and len(recent) == WINDOW and np.mean(recent) >= self.threshold)
+
+
+def train_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Train one variant and seed through the pipeline; the run directory is kept when ``job["keep"]``."""
+    hyper = {**PPO_KWARGS, **job["hyper"], **({"env_kwargs": job["env_kwargs"]} if job["env_kwargs"] else {})}
+    cli = {"algo": "ppo", "env": job["env"], "seed": job["seed"], "timesteps": job["steps"], "n_envs": N_ENVS,
+           "eval_freq": 0, "eval_episodes": 5, "checkpoint_freq": 0}
+    cfg = benchlib.config(cli, hyper)
+    curve = Curve(job["threshold"] if job["stop"] else None)
+    run_dir = Path(job["run_dir"])
+    trained = benchlib.train(cfg, run_dir, callbacks=[curve])
+    if not job["keep"]:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    defaults = sorted(k for k in cfg.hyperparams if k not in hyper and k not in ("n_envs", "n_timesteps"))
+    return {"fps": trained.steps / trained.seconds, "seconds": trained.seconds, "steps": trained.steps,
+            "final_return": trained.eval.get("mean_return"), "curve": [curve.steps, curve.seconds, curve.returns],
+            "shipped_defaults": defaults}
+
+
+def run_one(job: dict[str, Any]) -> dict[str, Any]:
+    """One job: ``train``, ``pretrain`` (an encoder file) or ``probe`` (a kept run); its job keys plus results."""
+    start = time.perf_counter()
+    if job["kind"] == "train":
+        out = train_job(job)
+    elif job["kind"] == "pretrain":
+        pretrain = importlib.import_module("gymsuite.pretrain")  # lands with the aux slice of issue 12
+        argv = ["--env", job["env"], "--frames", str(job["frames"]), "--out", job["out"], "--backbone", job["backbone"]]
+        if pretrain.main(argv) != 0:
+            raise RuntimeError(f"gymsuite pretrain {' '.join(argv)} failed")
+        out = {}
+    else:
+        from agents.pipeline.loading import load_agent, make_agent_env
+        from agents.pipeline.probing import probe_agent
+
+        agent = load_agent(job["run_dir"])
+        venv = make_agent_env(agent, seed=job["seed"] + 20_000)
+        try:
+            # another seed than training's, so that the fresh encoder is not the agent's own initial one
+            out = probe_agent(agent, venv, job["episodes"], seed=job["seed"] + 20_000, random_init=True)
+        finally:
+            venv.close()
+    result = {**{k: v for k, v in job.items() if k != "hyper"}, **out, "wall": time.perf_counter() - start}
+    print(json.dumps({k: v for k, v in result.items() if k != "curve"}), flush=True)
+    return result
+
+
+def run_all(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
+    """Run ``jobs`` in at most ``workers`` processes, longest first; results in the order of ``jobs``."""
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].get("steps", 0))
+    if workers <= 1:
+        done = [run_one(jobs[i]) for i in order]
+    else:
+        with mp.get_context("spawn").Pool(workers, maxtasksperchild=4) as pool:
+            done = pool.map(run_one, [jobs[i] for i in order], chunksize=1)
+    out: list[dict[str, Any]] = [{}] * len(jobs)
+    for i, result in zip(order, done, strict=True):
+        out[i] = result
+    return out
+
+
+Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
+
+
+@dataclass
+class Bench:
+    """What every section shares: where runs go, how jobs run, how many workers."""
+
+    workdir: Path
+    run: Runner = run_all
+    workers: int = 2
+    kept: dict[int, str] = field(default_factory=dict)  # seed -> plain-CNN run of the aux section (for the probe)
+
+    def train_jobs(self, task: Task, variant: Variant, steps: int, seeds: list[int], stop: bool = False,
+                   keep: bool = False, encoder: str | None = None) -> list[dict[str, Any]]:
+        hyper = {**variant.hyper, **({"backbone_init": encoder} if variant.pretrained else {})}
+        slug = "".join(c if c.isalnum() else "-" for c in variant.name)
+        return [{"kind": "train", "variant": variant.name, "seed": s, "steps": steps, "env": task.env,
+                 "env_kwargs": task.env_kwargs, "hyper": hyper, "threshold": task.threshold, "stop": stop,
+                 "keep": keep, "run_dir": str(self.workdir / f"{slug}-s{s}")} for s in seeds]
+
+
+def not_run(variants: list[Variant], task: Task) -> tuple[list[Variant], list[str]]:
+    """The variants this checkout can run, and a line per other one naming what it lacks."""
+    ok, lines = [], []
+    for v in variants:
+        lacks = missing((*v.needs, f"env:{task.env}"))
+        if lacks:
+            lines.append(f"- *{v.name}*: not run, this checkout lacks {', '.join(lacks)}.")
+        else:
+            ok.append(v)
+    return ok, lines
+
+
+def estimate_minutes(jobs: list[dict[str, Any]], workers: int) -> float:
+    """Wall minutes the train jobs should take at :data:`EXPECTED_FPS` (the budget, were no run to stop early)."""
+    def fps(job: dict[str, Any]) -> float:
+        name = next((n for n in EXPECTED_FPS if n in job["variant"]), "icm_cnn")
+        return EXPECTED_FPS[name] * (0.7 if "aux" in job["variant"] else 1.0)
+
+    return sum(j["steps"] / fps(j) for j in jobs if j["kind"] == "train") / max(workers, 1) / 60
+
+
+def section_speed(bench: Bench, task: Task, steps: int, seeds: list[int], backbones: list[str]) -> str:
+    """PPO with each backbone for ``steps`` env steps: training steps/s and final return per backbone."""
+    variants, skipped = not_run([Variant(b, backbone_hyper(b), (f"backbone:{b}",)) for b in backbones], task)
+    jobs = [j for v in variants for j in bench.train_jobs(task, v, steps, seeds)]
+    results = bench.run(jobs, bench.workers) if jobs else []
+    by = {v.name: [r for r in results if r["variant"] == v.name] for v in variants}
+    base = by.get("nature_cnn")
+    rows = [[name, summary([r["fps"] for r in rs]), summary([r["final_return"] for r in rs], 1),
+             f"{iqm([r['fps'] for r in rs]) / iqm([r['fps'] for r in base]):.2f}x" if base else "n/a"]
+            for name, rs in by.items()]
+    text = [f"### Backbone speed: PPO on {task.env}, {steps:,} env steps per run, {len(seeds)} seeds", ""]
+    if rows:
+        text += [benchlib.table(["backbone", "steps/s", "final return", "steps/s vs nature_cnn"], rows), ""]
+    if base and by.get("small_cnn"):
+        ratio = iqm([r["fps"] for r in by["small_cnn"]]) / iqm([r["fps"] for r in base])
+        better = iqm([r["final_return"] for r in by["small_cnn"]]) >= iqm([r["final_return"] for r in base])
+        met = ratio >= 1.5 and better
+        text += [f"Target (small_cnn >= 1.5x nature_cnn's steps/s at an equal or better return): "
+                 f"{'met' if met else 'not met'} ({ratio:.2f}x, return {'equal or better' if better else 'worse'}).",
+                 ""]
+    return "\n".join(text + skipped + _defaults_note(results))
+
+
+def section_aux(bench: Bench, task: Task, steps: int, seeds: list[int], backbone: str, frames: int) -> str:
+    """Env steps and wall time to ``task.threshold`` of the plain, auxiliary, pre-trained and attention variants."""
+    variants, skipped = not_run(aux_variants(backbone), task)
+    encoder = str(bench.workdir / "encoder.pt")
+    pretrain = [{"kind": "pretrain", "variant": "pretrain", "seed": 0, "env": task.env, "frames": frames,
+                 "out": encoder, "backbone": backbone}] if any(v.pretrained for v in variants) else []
+    first = [j for v in variants if not v.pretrained
+             for j in bench.train_jobs(task, v, steps, seeds, stop=True, keep=v.name == backbone)]
+    second = [j for v in variants if v.pretrained
+              for j in bench.train_jobs(task, v, steps, seeds, stop=True, encoder=encoder)]
+    results = bench.run(pretrain + first, bench.workers) if first or pretrain else []
+    results += bench.run(second, bench.workers) if second else []
+    bench.kept.update({r["seed"]: r["run_dir"] for r in results if r.get("keep")})
+    rows, base = [], None
+    for v in variants:
+        rs = [r for r in results if r["variant"] == v.name]
+        hits = [steps_to_threshold(r["curve"][0], r["curve"][1], r["curve"][2], task.threshold, r["steps"],
+                                   r["seconds"], WINDOW) for r in rs]
+        need = iqm([h.steps for h in hits])
+        base = need if v.name == backbone else base
+        rows.append([v.name, f"{sum(h.reached for h in hits)}/{len(hits)}", summary([h.steps for h in hits]),
+                     summary([h.seconds for h in hits], 1), f"{base / need:.2f}x" if base else "n/a",
+                     summary([r["fps"] for r in rs])])
+    text = [f"### Auxiliary tasks and pre-training: PPO on {task.env}, at most {steps:,} env steps, {len(seeds)} "
+            f"seeds, threshold: mean return of the last {WINDOW} training episodes >= {task.threshold:g}", "",
+            "A run stops at the threshold; one that never reaches it counts as its whole run (*reached* says how "
+            "many did)." + (f" The encoder was pre-trained once, by `gymsuite pretrain --frames {frames:,} "
+                             f"--backbone {backbone}`, for both pre-trained rows." if pretrain else "")
+            + f" `aux_coef={AUX_COEF:g}`.", ""]
+    if rows:
+        text += [benchlib.table(["variant", "reached", "env steps to threshold", "seconds to threshold",
+                                 f"fewer steps than {backbone}", "steps/s"], rows), ""]
+    return "\n".join(text + skipped + _defaults_note(results))
+
+
+def section_probe(bench: Bench, task: Task, steps: int, seeds: list[int], backbone: str, episodes: int) -> str:
+    """R^2 per state variable of a linear probe: the plain-CNN agents (the aux section's, else trained here)."""
+    variant = Variant(backbone, backbone_hyper(backbone), (f"backbone:{backbone}",))
+    if not_run([variant], task)[1]:
+        return "\n".join(["### Linear probe", ""] + not_run([variant], task)[1])
+    todo = [s for s in seeds if s not in bench.kept]
+    if todo:
+        trained = bench.run(bench.train_jobs(task, variant, steps, todo, stop=True, keep=True), bench.workers)
+        bench.kept.update({r["seed"]: r["run_dir"] for r in trained})
+    jobs = [{"kind": "probe", "variant": "probe", "seed": s, "run_dir": bench.kept[s], "episodes": episodes}
+            for s in seeds]
+    results = bench.run(jobs, bench.workers)
+    names = results[0]["variables"]
+
+    def cell(key: str, name: str) -> str:
+        values = [r[key][name] for r in results if r[key][name] is not None]
+        return summary(values, 3) if values else "n/a (constant)"
+
+    rows = [[name, cell("r2", name), cell("r2_random_init", name)] for name in names]
+    return "\n".join([f"### Linear probe: {task.env}, {backbone} agents at the threshold (or their budget), "
+                      f"{len(seeds)} seeds", "",
+                      f"Held-out R^2 of a ridge probe from the actor's features ({results[0]['features']}) to each "
+                      f"state variable, {episodes} episodes of sampled actions per agent, 30% of them held out; "
+                      "*random init*: the same frames through a freshly initialised encoder of the same "
+                      "architecture.", "",
+                      benchlib.table(["state variable", "trained encoder", "random init"], rows)])
+
+
+def _defaults_note(results: list[dict[str, Any]]) -> list[str]:
+    extra = sorted({k for r in results for k in r.get("shipped_defaults", [])})
+    return [f"Shipped defaults the runs also used (agents/hyperparams/ppo.yml): {', '.join(extra)}."] if extra else []
+
+
+SECTIONS = ("speed", "aux", "probe")
+
+
+def plan_minutes(bench: Bench, task: Task, args: argparse.Namespace, seeds: list[int]) -> float:
+    """The chosen sections' train jobs timed by :func:`estimate_minutes` (pre-training and probing not counted)."""
+    speed = [Variant(b, {}, (f"backbone:{b}",)) for b in args.backbones] if "speed" in args.sections else []
+    aux = aux_variants(args.aux_backbone) if "aux" in args.sections else []
+    if "probe" in args.sections and not aux:
+        aux = aux_variants(args.aux_backbone)[:1]
+    jobs = [j for v in not_run(speed, task)[0] for j in bench.train_jobs(task, v, args.speed_steps, seeds)]
+    jobs += [j for v in not_run(aux, task)[0] for j in bench.train_jobs(task, v, args.aux_steps, seeds)]
+    return estimate_minutes(jobs, bench.workers)
+
+
+def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    p.add_argument("--env", help=f"image env to run every section on (default {TASK.env})")
+    p.add_argument("--threshold", type=float, help=f"return threshold of the aux section (default {TASK.threshold:g})")
+    p.add_argument("--seeds", type=int, help=f"seeds per variant (default {FULL['seeds']}; --quick {QUICK['seeds']})")
+    for key in ("speed_steps", "aux_steps", "pretrain_frames", "probe_episodes"):
+        p.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"default {FULL[key]:,} (--quick {QUICK[key]:,})")
+    p.add_argument("--backbones", nargs="+", default=SPEED_BACKBONES, help="backbones of the speed section")
+    p.add_argument("--aux-backbone", default=AUX_BACKBONE, help="the CNN of the aux and probe sections")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="tiny budgets to check the whole path; implies --no-write")
+    p.add_argument("--no-write", action="store_true", help="print the section instead of updating BENCHMARKS.md")
+    p.add_argument("--benchmarks", type=Path, default=benchlib.BENCHMARKS, help="markdown file to update")
+    args = p.parse_args(argv)
+    for key, full in FULL.items():
+        if getattr(args, key) is None:
+            setattr(args, key, QUICK[key] if args.quick else full)
+    task = Task(args.env or TASK.env, TASK.threshold if args.threshold is None else args.threshold,
+                TASK.env_kwargs if args.env is None else {})
+    seeds = list(range(args.seeds))
+    start = time.perf_counter()
+    parts = []
+    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-pixels-") as tmp:
+        bench = Bench(Path(tmp), run, min(args.workers, 2))
+        print(f"estimated wall time: at most about {plan_minutes(bench, task, args, seeds):.0f} min "
+              f"(at the assumed steps/s of EXPECTED_FPS, were no aux run to stop early)", flush=True)
+        if "speed" in args.sections:
+            parts.append(section_speed(bench, task, args.speed_steps, seeds, args.backbones))
+        if "aux" in args.sections:
+            parts.append(section_aux(bench, task, args.aux_steps, seeds, args.aux_backbone, args.pretrain_frames))
+        if "probe" in args.sections:
+            parts.append(section_probe(bench, task, args.aux_steps, seeds, args.aux_backbone, args.probe_episodes))
+    text = "\n\n".join([f"## Seeing from pixels (`benchmarks/pixels.py`)\n\nMachine: {benchlib.machine()}. Wall time "
+                        f"{(time.perf_counter() - start) / 60:.1f} min with {bench.workers} worker processes (two "
+                        "runs share the 2 cores: compare steps/s within a table). PPO "
+                        f"{json.dumps(PPO_KWARGS)}, {N_ENVS} envs, net_arch {NET_ARCH}, in every run. Cells: "
+                        "interquartile mean over seeds [95% bootstrap interval].", *parts])
+    print(text)
+    if not (args.no_write or args.quick):
+        benchlib.write_section("pixels", text, args.benchmarks)
+        print(f"wrote the pixels section of {args.benchmarks}")
+    return text
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

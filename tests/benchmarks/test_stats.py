@@ -1,0 +1,41 @@
+"""The benchmarks' statistics on hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("scipy", reason="the statistics need the bench extra")
+
+from benchmarks.stats import iqm, iqm_ci, steps_to_threshold, summary  # noqa: E402
+
+
+def test_iqm_is_the_mean_of_the_middle_half() -> None:
+    assert iqm([1, 2, 3, 4]) == pytest.approx(2.5)  # drops 1 and 4
+    assert iqm([100, 1, 2, 3, 4, 5, 6, 7]) == pytest.approx(4.5)  # drops 1, 2 and 7, 100: mean(3, 4, 5, 6)
+    assert iqm([0.0, 10.0, 10.0, 10.0, 1e9]) == pytest.approx(10.0)  # 5 seeds: one cut from each end
+
+
+def test_bootstrap_interval_brackets_the_iqm_and_is_reproducible() -> None:
+    x = [3.0, 5.0, 6.0, 7.0, 20.0]
+    low, high = iqm_ci(x)
+    assert 3.0 <= low <= iqm(x) <= high <= 20.0 and high > low
+    assert iqm_ci(x) == (low, high)  # seeded
+    assert iqm_ci([4.0, 4.0, 4.0]) == (4.0, 4.0) and iqm_ci([7.0]) == (7.0, 7.0)
+    assert summary([1, 2, 3, 4]).startswith("2 [") and summary([1000.0]) == "1,000 [1,000, 1,000]"
+
+
+def test_steps_to_threshold_uses_the_moving_mean_and_flags_failures() -> None:
+    steps = [10, 20, 30, 40, 50, 60]
+    seconds = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    returns = [0, 100, 0, 100, 100, 100]
+    # window 2: means 50, 50, 50, 100, 100 -> first >= 100 is the mean of episodes 3 and 4, at 50 steps
+    hit = steps_to_threshold(steps, seconds, returns, 100, budget=99, budget_seconds=9, window=2)
+    assert (hit.steps, hit.seconds, hit.reached) == (50.0, 5.0, True)
+    # one early episode of 100 does not count with window 2; a window longer than the curve never crosses
+    assert steps_to_threshold(steps, seconds, returns, 75, 99, 9, window=2).steps == 50.0
+    miss = steps_to_threshold(steps, seconds, returns, 100, 99, 9, window=10)
+    assert (miss.steps, miss.seconds, miss.reached) == (99.0, 9.0, False)
+    with pytest.raises(ValueError, match="same length"):
+        steps_to_threshold(steps, seconds[:2], returns, 1, 1, 1)
+    assert np.isfinite(iqm([miss.steps, hit.steps]))
