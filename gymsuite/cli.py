@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-env": ("check_env", "check a custom environment and report what is wrong"),
     "collect-demos": ("collect_demos", "record demonstrations from a trained agent"),
     "play": ("play", "play an environment with the keyboard and record demonstrations"),
+    "pretrain": ("pretrain", "pre-train a backbone as an auto-encoder on an environment's frames"),
 }
 
 
