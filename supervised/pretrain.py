@@ -66,9 +66,9 @@ def pretrain(encoder: Backbone, frames: np.ndarray, space: spaces.Space, loss: A
             optimizer.zero_grad()
             value.backward()
             optimizer.step()
-            total += float(value) * len(batch)
+            total += value.item() * len(batch)
             if progress is not None:
-                progress(len(batch), float(value))
+                progress(len(batch), value.item())
         history.append(total / len(frames))
     encoder.eval()
     return history

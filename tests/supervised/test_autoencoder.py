@@ -70,7 +70,7 @@ def test_loss_decreases_on_a_fixed_batch(kind: str) -> None:
         optimizer.zero_grad()
         out["loss"].backward()
         optimizer.step()
-        values.append(float(out[f"{kind}_loss"]))
+        values.append(out[f"{kind}_loss"].item())
     assert values[-1] < 0.5 * values[0]
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in encoder.parameters())
 
