@@ -225,9 +225,10 @@ class AuxTrainer(BaseCallback):
             self._target.logger.record_mean(f"aux/{key}", float(losses[key].detach()))
 
     def save(self, path: Path) -> None:
-        """The decoder's and its optimiser's state dicts, as plain data."""
+        """The decoder's and its optimiser's state dicts and the minibatch generator's state, as plain data."""
         torch.save({"format": AUX_FORMAT, "version": AUX_VERSION, "aux": self.kind,
-                    "decoder": self.decoder.state_dict(), "optimizer": self.optimizer.state_dict()}, path)
+                    "decoder": self.decoder.state_dict(), "optimizer": self.optimizer.state_dict(),
+                    "rng": self.rng.bit_generator.state}, path)
 
     def load(self, path: Path) -> None:
         """Restore :meth:`save`'s file (``weights_only``: no unpickling)."""
@@ -237,3 +238,5 @@ class AuxTrainer(BaseCallback):
                             "delete it to resume with a fresh decoder")
         self.decoder.load_state_dict(data["decoder"])
         self.optimizer.load_state_dict(data["optimizer"])
+        if "rng" in data:
+            self.rng.bit_generator.state = data["rng"]
