@@ -123,3 +123,23 @@ def test_resume_restores_the_decoder_of_the_checkpoint(in_tmp: Path, monkeypatch
     assert all(torch.equal(saved["decoder"][k], v) for k, v in seen["decoder"].items())
     assert seen["optimizer"]["state"][0]["step"] == saved["optimizer"]["state"][0]["step"]
     assert resume("run").steps == 128  # and a real resume trains on with it
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_a_resumed_aux_run_ends_as_the_uninterrupted_one(in_tmp: Path, algo: str) -> None:
+    """The decoder, its optimiser and its minibatch generator are restored, so resuming changes nothing."""
+    extra = {"ppo": ["n_steps=16", "n_envs=2", "batch_size=16"],
+             "dqn": ["learning_starts=16", "n_envs=1", "train_freq=4", "target_update_interval=20",
+                     "buffer_size=500", "gradient_steps=1"]}[algo]
+    cfg = build_config({"algo": algo, "env": "CartPole-v1", "timesteps": 128, "checkpoint_freq": 32, "eval_freq": 0,
+                        "eval_episodes": 1}, None, [*extra, "aux=denoise"])
+    first = train(cfg, "run")
+    weights, decoder = first.run.model.read_bytes(), torch.load(first.run.aux, weights_only=True)["decoder"]
+    assert first.run.latest_checkpoint() == 96
+    resume("run")  # from step 96 again
+    Path("uninterrupted.zip").write_bytes(weights)
+    cls = {"ppo": PPO, "dqn": DQN}[algo]
+    a, b = (cls.load(p, device="cpu").policy.state_dict() for p in ("uninterrupted.zip", first.run.model))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    after = torch.load(first.run.aux, weights_only=True)["decoder"]
+    assert all(torch.equal(decoder[k], after[k]) for k in decoder)
