@@ -35,12 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from agents.pipeline.pretraining import PretrainRequest, run_pretraining
 
-    out = run_pretraining(PretrainRequest(env=args.env, frames=args.frames, out=Path(args.out),
+    result = run_pretraining(PretrainRequest(env=args.env, frames=args.frames, out=Path(args.out),
                                           backbone=args.backbone, backbone_kwargs=args.backbone_kwargs,
                                           agent=args.agent, aux=args.aux, epochs=args.epochs,
                                           batch_size=args.batch_size, learning_rate=args.learning_rate,
                                           seed=args.seed, trust_pickle=args.trust_pickle))
-    print(f"encoder: {out}")
+    print(f"{result.backbone} ({result.parameters:,} weights) trained on {args.frames} frames of {result.env}: "
+          f"{args.aux} loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}")
+    print(f"encoder: {result.out}")
     return 0
 
 

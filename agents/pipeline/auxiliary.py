@@ -19,7 +19,8 @@ steps the decoder. The minibatch comes from the current rollout for on-policy al
 a2c, pg) and from the replay buffer for off-policy ones (dqn), so the loss runs at every
 gradient step. Losses are logged as ``aux/<kind>_loss`` and ``aux/latent_l2``. The decoder and
 its optimiser live outside ``model.zip`` (which plain SB3 still loads) in ``aux.pt`` and each
-checkpoint's ``ckpt_<steps>_aux.pt``.
+checkpoint's ``ckpt_<steps>_aux.pt``. With ``augment=shift`` the backbone shifts its own input
+(in training mode) and the decoder still rebuilds the unshifted observation.
 
 Shapes: B batch, O observation, F features.
 """

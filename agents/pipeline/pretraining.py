@@ -80,8 +80,19 @@ def build_encoder(name: str, kwargs: dict[str, Any], space: Any) -> Backbone:
         raise UserError(f"bad --backbone-kwargs for {name}: {err}", "pass the backbone's own arguments") from err
 
 
-def run_pretraining(req: PretrainRequest) -> Path:
-    """Collect ``req.frames`` frames, train the auto-encoder, write the encoder file; return its path."""
+@dataclass
+class PretrainResult:
+    """What :func:`run_pretraining` made: the file, the backbone, its weight count, each epoch's mean loss."""
+
+    out: Path
+    backbone: str
+    parameters: int
+    env: str | None
+    losses: list[float]
+
+
+def run_pretraining(req: PretrainRequest) -> PretrainResult:
+    """Collect ``req.frames`` frames, train the auto-encoder, write the encoder file."""
     kwargs = _check(req)
     if req.agent is not None:
         agent = load_agent(req.agent, env=req.env, trust_pickle=req.trust_pickle)
@@ -102,6 +113,4 @@ def run_pretraining(req: PretrainRequest) -> Path:
         history = pretrain(encoder, frames, space, AutoEncoderLoss(req.aux), settings,
                            progress=lambda n, loss: (bar.update(n), bar.set_postfix(loss=f"{loss:.4f}", refresh=False)))
     save_encoder(req.out, name, kwargs, space, encoder.state_dict())
-    print(f"{name} ({encoder.parameter_count:,} weights) trained on {req.frames} frames of {agent.env}: "
-          f"{req.aux} loss {history[0]:.4f} -> {history[-1]:.4f}")
-    return req.out
+    return PretrainResult(req.out, name, encoder.parameter_count, agent.env, history)

@@ -99,6 +99,15 @@ def test_foreign_encoder_error_names_both_shapes(in_tmp: Path, capsys: pytest.Ca
     assert "shape=[3, 16, 16]" in err and "shape=[3, 12, 12]" in err
 
 
+def test_backbone_init_needs_a_gymsuite_backbone(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _foreign_encoder("other.pt")
+    assert _cli.run(train.main, ["--algo", "ppo", "--env", "CartPole-v1", "--run-dir", "r",
+                                 "--hyperparams", "backbone_init=other.pt"]) == 2
+    err = capsys.readouterr().err
+    assert "needs a gymsuite backbone" in err and "FlattenExtractor" in err and "Traceback" not in err
+    assert not Path("r").exists()
+
+
 @pytest.mark.parametrize("algo", ["bc", "gail"])
 def test_aux_on_an_imitation_algorithm_names_the_ones_that_can(in_tmp: Path, capsys: pytest.CaptureFixture[str],
                                                                algo: str) -> None:
