@@ -14,13 +14,14 @@ encoder (``freeze_backbone=true``) is trained by neither: only the decoder learn
 How (SB3 has no hook for an extra loss; users subclass ``train()`` by hand): :class:`AuxTrainer`
 registers a pre-step hook on the policy's optimiser. Just before each optimiser step of SB3's
 ``train()`` -- after the RL loss's ``backward`` and its gradient clipping -- it draws a minibatch
-of observations, back-propagates ``aux_coef * loss`` (adding to the encoder's RL gradient) and
-steps the decoder. The minibatch comes from the current rollout for on-policy algorithms (ppo,
-a2c, pg) and from the replay buffer for off-policy ones (dqn), so the loss runs at every
-gradient step. Losses are logged as ``aux/<kind>_loss`` and ``aux/latent_l2``. The decoder and
-its optimiser live outside ``model.zip`` (which plain SB3 still loads) in ``aux.pt`` and each
-checkpoint's ``ckpt_<steps>_aux.pt``. With ``augment=shift`` the backbone shifts its own input
-(in training mode) and the decoder still rebuilds the unshifted observation.
+of observations, adds the gradient of ``aux_coef * loss`` (clipped to ``max_grad_norm`` on its own)
+to the encoder's RL gradient and steps the decoder. The minibatch comes from the current rollout
+for on-policy algorithms (ppo, a2c, pg) and from the replay buffer for off-policy ones (dqn), so
+the loss runs at every gradient step. Losses are logged as ``aux/<kind>_loss`` and
+``aux/latent_l2``. The decoder and its optimiser live outside ``model.zip`` (which plain SB3
+still loads) in ``aux.pt`` and each checkpoint's ``ckpt_<steps>_aux.pt``. With ``augment=shift``
+the backbone shifts its own input (in training mode) and the decoder still rebuilds the unshifted
+observation.
 
 Shapes: B batch, O observation, F features.
 """
@@ -213,14 +214,29 @@ class AuxTrainer(BaseCallback):
         return tensor.float()
 
     def step(self) -> None:
-        """One auxiliary step: ``aux_coef * loss`` into the encoder's gradient, a decoder update, the losses logged."""
+        """One auxiliary step: ``aux_coef * loss`` into the encoder's gradient, a decoder update, the losses logged.
+
+        The encoder's share is clipped to the algorithm's ``max_grad_norm`` on its own, as SB3 has just clipped
+        the RL gradient: the sum then stays within twice the bound, and a large ``aux_coef`` cannot swamp the RL loss.
+        """
         obs = self.observations()
         if obs is None:
             return
+        encoder = encoder_of(self._target)
+        trained = [p for p in encoder.parameters() if p.requires_grad]  # none when the backbone is frozen
+        decoder = list(self.decoder.parameters())
         with torch.enable_grad():
-            losses = self.loss(encoder_of(self._target), self.decoder, obs, self.space)
-            self.optimizer.zero_grad()
-            (self.coef * losses["loss"]).backward()
+            losses = self.loss(encoder, self.decoder, obs, self.space)
+            grads = torch.autograd.grad(self.coef * losses["loss"], [*trained, *decoder])
+        encoder_grads = list(grads[:len(trained)])
+        max_norm = getattr(self._target, "max_grad_norm", None)
+        if encoder_grads and max_norm:
+            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in encoder_grads]))
+            encoder_grads = [g * min(1.0, float(max_norm) / (float(norm) + 1e-6)) for g in encoder_grads]
+        for param, grad in zip(trained, encoder_grads, strict=True):
+            param.grad = grad if param.grad is None else param.grad + grad  # beside the RL gradient of this step
+        for param, grad in zip(decoder, grads[len(trained):], strict=True):
+            param.grad = grad
         self.optimizer.step()
         for key in (f"{self.kind}_loss", "latent_l2"):
             self._target.logger.record_mean(f"aux/{key}", float(losses[key].detach()))

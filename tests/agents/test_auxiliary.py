@@ -55,7 +55,7 @@ def test_aux_recon_trains_logs_and_saves_beside_a_plain_sb3_model(in_tmp: Path, 
 
 
 def test_aux_gradient_adds_to_the_encoders_and_only_the_decoder_steps_on_its_own(in_tmp: Path) -> None:
-    cfg = config("dqn", "aux=denoise", "aux_coef=2.0", "aux_kwargs={batch_size: 8}")
+    cfg = config("dqn", "aux=denoise", "aux_coef=1e4", "aux_kwargs={batch_size: 8}", "max_grad_norm=0.5")
     _, venv, model, _, aux = prepare(cfg)
     assert aux is not None and aux.batch_size == 8
     model.learn(32)  # fills the replay buffer (learning starts at 16)
@@ -66,6 +66,8 @@ def test_aux_gradient_adds_to_the_encoders_and_only_the_decoder_steps_on_its_own
     aux.step()
     grads = [p.grad for p in encoder.parameters()]
     assert all(g is not None and g.abs().sum() > 0 for g in grads)  # aux_coef x the aux gradient, in place
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads if g is not None]))
+    assert float(norm) <= model.max_grad_norm + 1e-4  # clipped as SB3 clips the RL gradient
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.policy.q_net.q_net.parameters())
     assert any(not torch.equal(before[k], v) for k, v in aux.decoder.state_dict().items())
     assert all(torch.equal(target_before[k], v) for k, v in target.state_dict().items())
