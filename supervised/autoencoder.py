@@ -44,7 +44,8 @@ class ImageDecoder(nn.Module):
     """Features ``(B, F)`` -> image ``(B, C, H, W)`` in ``[0, 1]``, for any H x W.
 
     A linear layer to a ``(channels, h0, w0)`` map, ``k`` transposed convs that each double
-    it (kernel 4, stride 2, padding 1), a 3x3 conv to C channels, a crop to H x W, a sigmoid.
+    it (kernel 4, stride 2, padding 1; the last one to C channels, or a 3x3 conv to C when
+    ``k = 0``), a crop to H x W, a sigmoid.
     ``k`` is the fewest doublings that bring the first map to at most 11 pixels a side (0 for
     tiny images), so an 84x84 frame starts from 11x11 and a 7x7 grid from 7x7.
 
@@ -65,9 +66,12 @@ class ImageDecoder(nn.Module):
         self.channels = channels
         self.head = nn.Linear(features, channels * self.start[0] * self.start[1])
         layers: list[nn.Module] = [nn.ReLU()]
-        for _ in range(self.ups):
-            layers += [nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=1), nn.ReLU()]
-        layers.append(nn.Conv2d(channels, c, 3, padding=1))
+        for i in range(self.ups):  # the last one outputs the C channels: no wide map at full resolution (speed)
+            last = i == self.ups - 1
+            layers.append(nn.ConvTranspose2d(channels, c if last else channels, 4, stride=2, padding=1))
+            layers += [] if last else [nn.ReLU()]
+        if self.ups == 0:
+            layers.append(nn.Conv2d(channels, c, 3, padding=1))
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
