@@ -28,7 +28,9 @@ from rewards.curiosity import CuriosityCallback
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
 # algorithm: they configure the environment or the run (rl-baselines3-zoo names).
-RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps"})
+RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
+                      # perception (agents.pipeline.auxiliary): auxiliary losses, pre-trained and frozen backbones
+                      "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone", "augment"})
 
 
 class RunSettings(Protocol):

@@ -23,6 +23,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.algorithms import registry
+from agents.pipeline.auxiliary import check_options, extractor_kwargs
 from agents.pipeline.runconfig import FIELDS, RunConfig
 from common.errors import UserError
 from common.files import load_yaml, read_yaml
@@ -133,6 +134,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
         check_normalize(hyper["normalize"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
+    check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
 
 
 # VecNormalize's options a run may set (``normalize: {norm_reward: false}``); gamma comes from the run's.
@@ -171,6 +173,8 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
     kwargs = {k: v for k, v in cfg.hyperparams.items() if k not in registry.RUN_KEYS}
     for key in _SCHEDULED & kwargs.keys():
         kwargs[key] = schedule(key, kwargs[key])
+    if extractor_kwargs(cfg.hyperparams, {}):  # freeze_backbone, augment: arguments of the backbone
+        kwargs["policy_kwargs"] = extractor_kwargs(cfg.hyperparams, dict(kwargs.get("policy_kwargs") or {}))
     if kwargs.get("policy_kwargs"):
         pk = dict(kwargs["policy_kwargs"])
         if isinstance(pk.get("activation_fn"), str):

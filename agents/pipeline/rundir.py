@@ -9,7 +9,8 @@ A run directory holds::
                          older runs: vecnormalize.pkl, pickled, loaded only with --trust-pickle)
     eval.json            {"mean_return", "std_return", "episodes", ...}
     logs/                TensorBoard events and progress.csv
-    checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz)
+    aux.pt               the auxiliary loss's decoder and optimiser, when aux is set (agents.pipeline.auxiliary)
+    checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz, _aux.pt)
     videos/              mp4 files, when asked
 
 A checkpoint's zip is written last, so ``ckpt_<steps>.zip`` marks a complete checkpoint. A kill
@@ -31,6 +32,7 @@ from common.files import disk_errors
 RUNS_ROOT = Path("runs")
 NORM_SUFFIX = "_vecnormalize.npz"  # a checkpoint's normalisation statistics
 LEGACY_NORM_SUFFIX = "_vecnormalize.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
+AUX_SUFFIX = "_aux.pt"  # a checkpoint's auxiliary decoder and optimiser (agents.pipeline.auxiliary)
 REPLAY_SUFFIX = "_replay.npz"  # an off-policy checkpoint's replay buffer (agents.pipeline.replayfile)
 LEGACY_REPLAY_SUFFIX = "_replay.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
@@ -85,6 +87,10 @@ class RunDir:
     @property
     def curiosity(self) -> Path:
         return self.root / "curiosity.pt"
+
+    @property
+    def aux(self) -> Path:
+        return self.root / "aux.pt"
 
     def checkpoint(self, steps: int, suffix: str = ".zip") -> Path:
         """``checkpoints/ckpt_<steps><suffix>``; suffixes: ``.zip``, :data:`NORM_SUFFIX`, :data:`REPLAY_SUFFIX`..."""

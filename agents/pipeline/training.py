@@ -29,6 +29,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_no
 
 from agents.algorithms import registry
 from agents.algorithms.spec import TrainContext
+from agents.pipeline.auxiliary import AuxTrainer, init_backbone
 from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
 from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
@@ -37,6 +38,7 @@ from agents.pipeline.normstats import load_stats, save_stats
 from agents.pipeline.replayfile import load_replay
 from agents.pipeline.resumestate import load_state
 from agents.pipeline.rundir import (
+    AUX_SUFFIX,
     LEGACY_NORM_SUFFIX,
     LEGACY_REPLAY_SUFFIX,
     NORM_SUFFIX,
@@ -60,6 +62,7 @@ class RunContext(TrainContext):
 
     cfg: RunConfig
     run: RunDir
+    aux: AuxTrainer | None = None  # the auxiliary loss's trainer when ``aux`` is set (it saves and loads its decoder)
 
 
 @dataclass
@@ -154,8 +157,13 @@ def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseA
                         "check the values of --hyperparams / the config file") from err
 
 
-def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, CuriosityCallback | None]:
-    """Steps 1-3: everything that can fail on bad input, before the run directory exists."""
+def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, CuriosityCallback | None,
+                                     AuxTrainer | None]:
+    """Steps 1-3: everything that can fail on bad input, before the run directory exists.
+
+    A ``backbone_init`` encoder is loaded here, after the model is built (SB3's ``ortho_init`` has
+    re-initialised the extractor by then), and the ``aux`` decoder is built.
+    """
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
     if is_custom(cfg.env):
@@ -169,10 +177,13 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
     try:
         model = _build_model(cfg, spec, venv)
         keep_spaces(model)  # so that its saves load without unpickling
+        if cfg.hyperparams.get("backbone_init"):
+            init_backbone(model, str(cfg.hyperparams["backbone_init"]))
+        aux = AuxTrainer.create(model, cfg.hyperparams, cfg.seed)
     except BaseException:
         venv.close()
         raise
-    return spec, venv, model, curiosity
+    return spec, venv, model, curiosity, aux
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,
@@ -188,7 +199,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
             observe the run: what they keep is not saved with it, and ``resume`` does not get them.
         trust_pickle: an expert (``--expert``) may be loaded by unpickling (``--trust-pickle``).
     """
-    spec, venv, model, curiosity = prepare(cfg)
+    spec, venv, model, curiosity, aux = prepare(cfg)
     if spec.learn is None:
         cfg = whole_rollouts(cfg, model)
     run = RunDir(Path(run_dir) if run_dir else default_run_dir(spec.name, cfg.env, cfg.seed))
@@ -201,7 +212,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         if not existed and run.root.is_dir():  # e.g. the disk filled up while writing config.yaml
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, aux)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
     except Exception:
@@ -268,8 +279,11 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
         model.load_replay_buffer(legacy_replay)
     if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
         curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
+    aux = AuxTrainer.create(model, cfg.hyperparams, cfg.seed)  # backbone_init is not reloaded: the weights are here
+    if aux is not None and run.checkpoint(steps, AUX_SUFFIX).is_file():
+        aux.load(run.checkpoint(steps, AUX_SUFFIX))
     restore = (lambda: load_state(model, state)) if state.is_file() else None
-    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle), resumed=True,
+    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, aux), resumed=True,
                   restore=restore)
 
 
@@ -296,12 +310,17 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     ckpt_freq = every if cfg.checkpoint_freq < 0 else cfg.checkpoint_freq
     # A checkpoint costs tens of milliseconds; by default short runs take one at most every 30 s.
     ckpt_gap = 30.0 if cfg.checkpoint_freq < 0 else 0.0
-    extras: dict[str, Callable[[Path], object]] | None = (
-        {"_curiosity.pt": ctx.curiosity.save} if ctx.curiosity is not None else None)
-    callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras, ckpt_gap),
+    extras: dict[str, Callable[[Path], object]] = {}
+    if ctx.curiosity is not None:
+        extras["_curiosity.pt"] = ctx.curiosity.save
+    if ctx.aux is not None:
+        extras[AUX_SUFFIX] = ctx.aux.save
+    callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras or None, ckpt_gap),
                  PeriodicEval(eval_env, run, eval_freq)]
     if ctx.curiosity is not None:
         callbacks.append(ctx.curiosity)
+    if ctx.aux is not None:
+        callbacks.append(ctx.aux)
     if cfg.reward_shaping:
         from rewards.shaping import ShapingLogger
 
@@ -311,7 +330,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     with StopSignals() as stop:  # SIGTERM interrupts like Ctrl-C, up to the last file written
         if restore is not None:  # last, just before learning: it sets the global random generators
             restore()
-        return _learn_steps(ctx, callbacks, eval_env, extras, resumed, stop)
+        return _learn_steps(ctx, callbacks, eval_env, extras or None, resumed, stop)
 
 
 def _learn_steps(ctx: RunContext, callbacks: list[BaseCallback], eval_env: VecEnv,
@@ -362,4 +381,6 @@ def _save_final(ctx: RunContext) -> None:
         save_stats(vecnorm, run.vecnormalize)
     if ctx.curiosity is not None:
         atomic_write(run.curiosity, ctx.curiosity.save)
+    if ctx.aux is not None:
+        atomic_write(run.aux, ctx.aux.save)
     atomic_write(run.model, lambda p: model.save(p))

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from agents.algorithms.imitation import AdversarialOptions, BCOptions, DAggerOptions
+from agents.pipeline.auxiliary import AuxKwargs, AuxOptions
 from agents.pipeline.config import RunConfig, parse_assignments
 from common.errors import UserError
 from common.options import Rule, add_arguments, check, check_keys, check_value, cli_values, option, parse, rules
@@ -19,7 +20,8 @@ from rewards.curiosity import CuriosityOptions
 from rewards.learned import LearnedRewardOptions
 from rewards.shaping import TermKeys
 
-SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys]
+SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys,
+           AuxOptions, AuxKwargs]
 
 
 @dataclass(frozen=True)
