@@ -55,13 +55,14 @@ def accepted_kwargs(name: str) -> list[str]:
 def check_kwargs(name: str, kwargs: Mapping[str, Any] | None) -> None:
     """Refuse a key of ``kwargs`` that backbone ``name`` does not take, listing those it does.
 
-    Values are checked by the backbone itself, once the observation is known.
+    Values are checked by the backbone itself, once the observation is known. An unknown ``name``
+    is a :class:`UserError` with the closest one.
     """
+    accepted = accepted_kwargs(name)
     if kwargs is None:
         return
     if not isinstance(kwargs, Mapping):
         raise UserError(f"backbone_kwargs must be a mapping, got {kwargs!r}", "e.g. backbone_kwargs={features_dim: 64}")
-    accepted = accepted_kwargs(name)
     for key in kwargs:
         if key not in accepted:
             raise UserError(f"unknown option {key!r} of the {name} backbone",

@@ -27,8 +27,10 @@ from stable_baselines3.common.vec_env import VecEnv
 from rewards.curiosity import CuriosityCallback
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
-# algorithm: they configure the environment or the run (rl-baselines3-zoo names).
-RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps"})
+# algorithm: they configure the environment or the run (rl-baselines3-zoo names), or name
+# the policy's backbone (``agents.pipeline.config.model_kwargs`` turns them into policy_kwargs).
+RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps", "backbone",
+                      "backbone_kwargs"})
 
 
 class RunSettings(Protocol):
