@@ -13,9 +13,10 @@ from stable_baselines3 import DQN, PPO
 from agents.algorithms import registry
 from agents.pipeline import config
 from agents.pipeline.config import build_config, model_kwargs, resolve_device
+from agents.pipeline.loading import load_model_file
 from agents.pipeline.training import prepare, train
 from common.errors import UserError
-from gymsuite import _cli
+from gymsuite import _cli, evaluate
 from gymsuite import train as train_command
 from supervised.attention import PatchAttention
 from supervised.cnns import SmallCnn
@@ -40,6 +41,7 @@ def test_ppo_with_a_named_backbone_trains_saves_and_loads_with_plain_sb3(in_tmp:
     assert isinstance(extractor, cls) and extractor.features_dim == 16
     obs = np.zeros((3, 3, 12, 12), np.uint8)  # SB3 transposed Corridor's (12, 12, 3) to channels first
     assert model.predict(obs, deterministic=True)[0].shape == (3,)
+    assert isinstance(load_model_file(PPO, Path("r/model.zip")).policy.features_extractor, cls)  # no unpickling
 
 
 @pytest.mark.parametrize("algo", ["a2c", "dqn", "pg"])
@@ -124,3 +126,16 @@ def test_auto_device_puts_only_image_backbones_on_a_gpu(monkeypatch: pytest.Monk
     assert model_kwargs(spec, image)[1]["device"] == "cuda"
     assert model_kwargs(spec, build_config({"algo": "ppo", "env": CORRIDOR, "device": "cpu"}, None,
                                            ["backbone=small_cnn"]))[1]["device"] == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU (run on the device machine)")
+def test_an_image_run_trains_on_the_gpu_and_evaluates_on_the_cpu(in_tmp: Path) -> None:
+    cfg = build_config({"algo": "ppo", "env": CORRIDOR, "timesteps": 64, "n_envs": 2, "eval_episodes": 1,
+                        "eval_max_episode_steps": 20}, None, [*TINY, "backbone=small_cnn"])
+    _, venv, model, _ = prepare(cfg)
+    venv.close()
+    assert model.device.type == "cuda"  # auto: a GPU and an image backbone
+    train(cfg, "r")
+    assert _cli.run(evaluate.main, ["r", "--json", "--episodes", "1", "--max-episode-steps", "20"]) == 0
+    loaded = load_model_file(PPO, Path("r/model.zip"))
+    assert all(p.device.type == "cpu" for p in loaded.policy.parameters())
