@@ -1,13 +1,13 @@
 """Backbones by name, and the encoders that curiosity builds from the same modules.
 
-| name      | observation                                   | network                                          |
-|-----------|-----------------------------------------------|--------------------------------------------------|
-| `mlp`     | Box / Discrete / MultiDiscrete / MultiBinary  | flatten, Linear + activation per `net_arch` width |
-| `icm_cnn` | uint8 image, channels first or last           | ICM's four 3x3 stride-2 convs, then linear        |
-| `nature_cnn` | uint8 image of at least 36x36              | the DQN paper's CNN (SB3's NatureCNN), 512 features |
-| `small_cnn` | uint8 image, any size (MiniGrid 7x7, 40-84 px) | patchify stem, 3x3 convs down to <= 7x7, 64 features |
-| `impala_cnn` | uint8 image, any size                       | IMPALA's 3 stacks of conv, max-pool, 2 residual blocks |
-| `attention` | uint8 image, any size (a token per grid cell) | patches, position embedding, pre-norm Transformer |
+| name         | observation                                    | network                                             |
+|--------------|------------------------------------------------|-----------------------------------------------------|
+| `mlp`        | Box / Discrete / MultiDiscrete / MultiBinary   | flatten, Linear + activation per `net_arch` width   |
+| `icm_cnn`    | uint8 image, channels first or last            | ICM's four 3x3 stride-2 convs, then linear          |
+| `nature_cnn` | uint8 image of at least 36x36                  | the DQN paper's CNN (SB3's NatureCNN), 512 features |
+| `small_cnn`  | uint8 image, any size (MiniGrid 7x7, 40-84 px) | patchify stem, 3x3 convs to <= 7x7, 64 features     |
+| `impala_cnn` | uint8 image, any size                          | IMPALA's conv, max-pool, 2 residual blocks, x3      |
+| `attention`  | uint8 image, any size (a token per grid cell)  | patches, position embedding, pre-norm Transformer   |
 
 Each is an SB3 ``BaseFeaturesExtractor`` (:class:`~supervised.backbone.Backbone`): pass it as
 ``policy_kwargs={"features_extractor_class": get(name), "features_extractor_kwargs": {...}}``.
