@@ -39,6 +39,7 @@ from common.errors import UserError, closest_hint
 from common.options import Rule, option, parse
 from rewards.curiosity_models import MODELS, CuriosityModel
 from rewards.env_reward import record_env_rewards
+from supervised import backbones
 from supervised.normalization import ObsNormalizer
 
 
@@ -62,6 +63,9 @@ class CuriosityOptions:
     beta: float = option(0.2, "icm only: forward-loss weight (1-beta: inverse)",
                          Rule(float, low=0, high=1, finite=True))
     seed: int | None = option(None, "seed of the model's initial weights", Rule(int, low=0, nullable=True))
+    backbone: str | None = option(None, "the encoder as a named image backbone (supervised.backbones, e.g. "
+                                  "small_cnn); default: ICM's CNN for images, an MLP for vectors",
+                                  Rule(str, nullable=True))
 
 
 _METHOD_ONLY = {"beta": "icm"}
@@ -280,6 +284,9 @@ def attach(venv: VecEnv, method: str, **options: Any) -> tuple[CuriosityBonus, C
     if not isinstance(venv.action_space, spaces.Discrete | spaces.Box):
         raise UserError(f"curiosity handles Discrete or Box actions, got {venv.action_space}")
     kwargs: dict[str, Any] = {"features": opts.features, "hidden": opts.hidden}
+    if opts.backbone is not None:  # absent by default: saved curiosity models keep their constructor and keys
+        backbones.get(opts.backbone)  # an unknown name: the closest one
+        kwargs["backbone"] = opts.backbone
     if name == "icm":
         kwargs["beta"] = opts.beta
     with torch.random.fork_rng():  # seeded weights without touching the global RNG

@@ -50,11 +50,11 @@ class ICM(nn.Module):
     """
 
     def __init__(self, obs_space: spaces.Box, action_space: spaces.Space, features: int = 64,
-                 hidden: int = 128, beta: float = 0.2) -> None:
+                 hidden: int = 128, beta: float = 0.2, backbone: str | None = None) -> None:
         super().__init__()
         self.action_space, self.beta = action_space, beta
         n_act = action_size(action_space)
-        self.encoder = make_encoder(obs_space, features, hidden)
+        self.encoder = make_encoder(obs_space, features, hidden, backbone=backbone)
         self.inverse = mlp([2 * features, hidden, n_act])
         self.forward_model = mlp([features + n_act, hidden, features])
 
@@ -92,11 +92,12 @@ class RND(nn.Module):
     """
 
     def __init__(self, obs_space: spaces.Box, action_space: spaces.Space, features: int = 64,
-                 hidden: int = 128) -> None:
+                 hidden: int = 128, backbone: str | None = None) -> None:
         super().__init__()
-        self.target = make_encoder(obs_space, features, hidden)
+        self.target = make_encoder(obs_space, features, hidden, backbone=backbone)
         self.target.requires_grad_(False)
-        self.predictor = nn.Sequential(make_encoder(obs_space, hidden, hidden), nn.ReLU(), nn.Linear(hidden, features))
+        self.predictor = nn.Sequential(make_encoder(obs_space, hidden, hidden, backbone=backbone), nn.ReLU(),
+                                       nn.Linear(hidden, features))
 
     def reward(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor) -> torch.Tensor:
         """Predictor error on ``s'``, ``(B,)``."""
@@ -117,10 +118,10 @@ class RawForward(nn.Module):
     """
 
     def __init__(self, obs_space: spaces.Box, action_space: spaces.Space, features: int = 64,
-                 hidden: int = 128) -> None:
+                 hidden: int = 128, backbone: str | None = None) -> None:
         super().__init__()
         self.action_space = action_space
-        self.encoder = make_encoder(obs_space, features, hidden, layers=1)
+        self.encoder = make_encoder(obs_space, features, hidden, layers=1, backbone=backbone)
         self.decoder = mlp([features + action_size(action_space), hidden, int(np.prod(obs_space.shape))])
 
     def reward(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor) -> torch.Tensor:

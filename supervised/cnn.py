@@ -12,7 +12,7 @@ from gymnasium import spaces
 from torch import nn
 
 from common.errors import UserError
-from supervised.backbone import Backbone
+from supervised.backbone import Backbone, positive_int
 
 
 class ImageEncoder(nn.Module):
@@ -67,13 +67,12 @@ class IcmCnn(Backbone):
     Args:
         observation_space: a uint8 image ``Box`` in ``[0, 255]``, channels first or last.
         features_dim: F.
-        freeze: keep the weights fixed (see :class:`~supervised.backbone.Backbone`).
+        freeze, augment: see :class:`~supervised.backbone.Backbone`.
     """
 
-    def __init__(self, observation_space: spaces.Space, features_dim: int = 256, freeze: bool = False) -> None:
+    def __init__(self, observation_space: spaces.Space, features_dim: int = 256, freeze: bool = False,
+                 augment: str | None = None) -> None:
         shape, channels_last = image_layout(observation_space, "icm_cnn")
-        if isinstance(features_dim, bool) or not isinstance(features_dim, int) or features_dim <= 0:
-            raise UserError(f"icm_cnn's features_dim must be a positive integer, got {features_dim!r}",
-                            "e.g. features_dim=256")
+        features_dim = positive_int("icm_cnn", "features_dim", features_dim)
         super().__init__(observation_space, ImageEncoder(shape, features_dim), channels_last=channels_last,
-                         freeze=freeze)
+                         freeze=freeze, augment=augment)

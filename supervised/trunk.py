@@ -21,9 +21,17 @@ def network_kwargs(policy_kwargs: dict[str, Any] | None, share_trunk: bool) -> d
     Separate networks: ``net_arch=[64, 64]`` gives actor and critic two hidden layers
     each. Shared trunk: the same layers become one :class:`SharedTrunk` feature
     extractor, followed by linear action and value heads.
+
+    With a backbone (``features_extractor_class`` other than the mlp one, e.g. a CNN),
+    ``share_trunk`` decides whether actor and critic share it: one backbone under both
+    heads (SB3's own default for CNNs), or one each (``share_features_extractor=False``,
+    twice the work); ``net_arch`` stays each head's own hidden layers after it.
     """
     kwargs = dict(policy_kwargs or {})
     net_arch = kwargs.pop("net_arch", DEFAULT_NET_ARCH)
+    extractor = kwargs.get("features_extractor_class")
+    if extractor is not None and extractor is not MlpBackbone:
+        return {**kwargs, "net_arch": net_arch, "share_features_extractor": share_trunk}
     if not share_trunk:
         return {**kwargs, "net_arch": net_arch}
     if not isinstance(net_arch, list | tuple):

@@ -105,6 +105,7 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
     hyper.update(parse_assignments(overrides or []))
     validate_hyperparams(spec, hyper)
     merged = check(RunConfig, merged, "setting")
+    resolve_device(merged.get("device", "auto"), uses_image_backbone(hyper))  # refuses cuda without a GPU, early
     # The run length and width live in fields; the hyperparameter table supplies their defaults.
     # None is "not given" (0 is refused above: it used to mean the default, silently).
     merged["timesteps"] = int(_given(merged.get("timesteps"), hyper.get("n_timesteps"), 100_000))
@@ -134,7 +135,46 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
         check_normalize(hyper["normalize"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
+    check_backbone(hyper)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
+
+
+def check_backbone(hyper: dict[str, Any]) -> None:
+    """``backbone`` names a backbone, ``backbone_kwargs`` holds only options it takes, and no extractor is named twice.
+
+    What depends on the observation (an image for a CNN, its size) is checked by the backbone
+    when the model is built, before the run directory exists.
+    """
+    name, kwargs = hyper.get("backbone"), hyper.get("backbone_kwargs")
+    if name is None:
+        if kwargs:
+            raise UserError("backbone_kwargs is set but no backbone", "add backbone=NAME, e.g. backbone=small_cnn")
+        return
+    if not isinstance(name, str):
+        raise UserError(f"bad value for 'backbone': {name!r}", f"use one of {sorted(backbones.BACKBONES)}")
+    backbones.check_kwargs(name, kwargs)  # an unknown name raises here too, with the closest one
+    if (hyper.get("policy_kwargs") or {}).get("features_extractor_class") is not None:
+        raise UserError("both backbone and policy_kwargs.features_extractor_class name the features extractor",
+                        "keep one of them (backbone=NAME backbone_kwargs={...} is the short form)")
+
+
+def uses_image_backbone(hyper: dict[str, Any]) -> bool:
+    """Whether the policy of these hyperparameters has an image backbone (a CNN or attention, not an MLP)."""
+    extractor = hyper.get("backbone") or (hyper.get("policy_kwargs") or {}).get("features_extractor_class")
+    if extractor is not None:
+        return extractor not in ("mlp", backbones.BACKBONES["mlp"])
+    return str(hyper.get("policy", "")).startswith("Cnn")
+
+
+def resolve_device(choice: str, image: bool) -> str:
+    """``cpu`` or ``cuda`` for ``--device choice``: ``auto`` is cuda only when torch sees a GPU and the policy
+    has an image backbone (small MLPs run slower on a GPU than on the CPU); ``cuda`` without a GPU is refused."""
+    has_gpu = torch.cuda.is_available()
+    if choice == "cuda" and not has_gpu:
+        raise UserError("--device cuda, but torch sees no GPU on this machine", "use --device cpu (or auto)")
+    if choice == "auto":
+        return "cuda" if has_gpu and image else "cpu"
+    return choice
 
 
 # VecNormalize's options a run may set (``normalize: {norm_reward: false}``); gamma comes from the run's.
@@ -169,10 +209,18 @@ def schedule(key: str, value: Any) -> Any:
 
 
 def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str, Any]]:
-    """The policy name and constructor kwargs for ``spec`` from ``cfg.hyperparams``."""
-    kwargs = {k: v for k, v in cfg.hyperparams.items() if k not in registry.RUN_KEYS}
+    """The policy name and constructor kwargs for ``spec`` from ``cfg.hyperparams``.
+
+    ``backbone`` and ``backbone_kwargs`` become ``policy_kwargs``' ``features_extractor_class`` and
+    ``features_extractor_kwargs``; ``--device`` the ``device`` (unless the hyperparameters set one).
+    """
+    hyper = cfg.hyperparams
+    kwargs = {k: v for k, v in hyper.items() if k not in registry.RUN_KEYS}
     for key in _SCHEDULED & kwargs.keys():
         kwargs[key] = schedule(key, kwargs[key])
+    if hyper.get("backbone") is not None:
+        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "features_extractor_class": hyper["backbone"],
+                                   "features_extractor_kwargs": dict(hyper.get("backbone_kwargs") or {})}
     if extractor_kwargs(cfg.hyperparams, {}):  # freeze_backbone, augment: arguments of the backbone
         kwargs["policy_kwargs"] = extractor_kwargs(cfg.hyperparams, dict(kwargs.get("policy_kwargs") or {}))
     if kwargs.get("policy_kwargs"):
@@ -185,8 +233,8 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
         if isinstance(pk.get("features_extractor_class"), str):  # a backbone by name keeps config.yaml plain data
             pk["features_extractor_class"] = backbones.get(pk["features_extractor_class"])
         kwargs["policy_kwargs"] = pk
-    kwargs.setdefault("device", "cpu")
-    return str(cfg.hyperparams.get("policy", "MlpPolicy")), kwargs
+    kwargs.setdefault("device", resolve_device(cfg.device, uses_image_backbone(hyper)))
+    return str(hyper.get("policy", "MlpPolicy")), kwargs
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:

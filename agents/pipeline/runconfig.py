@@ -13,6 +13,8 @@ from typing import Any
 
 from common.options import Rule, option
 
+DEVICES = ("auto", "cpu", "cuda")
+
 
 @dataclass
 class RunConfig:
@@ -48,6 +50,8 @@ class RunConfig:
     expert: str | None = option(None, "expert run directory or model (dagger)")
     check_env: bool = option(True, "check a custom env before training", flag="--no-check")
     threads: int = option(1, "torch CPU threads (1 is fastest for small MLPs)", Rule(int, low=1))
+    device: str = option("auto", "where the networks run: auto (cuda when torch sees a GPU and the policy has an "
+                         "image backbone, else cpu), cpu or cuda", Rule(str, choices=DEVICES))
 
     @property
     def n_timesteps(self) -> int:

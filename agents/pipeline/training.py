@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
@@ -52,6 +53,7 @@ from common.files import atomic_write, read_yaml, write_json, write_yaml
 from envs import make_env
 from envs.factory import is_custom
 from rewards.curiosity import CuriosityCallback
+from supervised import backbones
 
 EVAL_ENVS = 5
 
@@ -174,6 +176,8 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
         else:  # the one check SB3 cannot do without: it sizes its buffers from the declared space
             require_fitting_shapes(cfg.env, cfg.hyperparams.get("env_kwargs"))
     venv, curiosity = _build_env(cfg, spec)
+    if spec.learn is None:
+        choose_backbone(cfg, venv.observation_space)
     try:
         model = _build_model(cfg, spec, venv)
         keep_spaces(model)  # so that its saves load without unpickling
@@ -184,6 +188,23 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
         venv.close()
         raise
     return spec, venv, model, curiosity, aux
+
+
+def choose_backbone(cfg: RunConfig, space: spaces.Space) -> None:
+    """Name the backbone (``supervised.backbones.default_for``) of an image observation when the user named none.
+
+    Neither ``backbone`` nor ``policy_kwargs.features_extractor_class`` given, and the policy is
+    ``MlpPolicy`` (every shipped default), which would flatten the image into an MLP; ``backbone=mlp``
+    asks for that, ``policy=CnnPolicy`` for SB3's own CNN. The choice goes into ``cfg.hyperparams``,
+    so ``config.yaml`` and ``--resume`` keep it, and is said on stderr.
+    """
+    hyper = cfg.hyperparams
+    named = hyper.get("backbone") or (hyper.get("policy_kwargs") or {}).get("features_extractor_class")
+    if named or hyper.get("policy", "MlpPolicy") != "MlpPolicy" or not backbones.is_image(space):
+        return
+    hyper["backbone"] = backbones.default_for(space)
+    print(f"note: the observation is a {space.shape} image: using backbone={hyper['backbone']} "
+          "(name one with --hyperparams backbone=NAME)", file=sys.stderr)
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,

@@ -1,0 +1,152 @@
+"""The image backbones of the CNN chapter: the DQN paper's network, a fast small CNN, and IMPALA's residual CNN.
+
+Each takes a uint8 image observation ``(C, H, W)`` or ``(H, W, C)`` (checked by
+:func:`supervised.cnn.image_layout`) and gives ``(B, F)`` features after a ReLU.
+
+Shapes: B batch, C/H/W image channels, height and width, F features. The networks
+(``trunk``) take ``(B, C, H, W)`` floats in ``[0, 1]`` (SB3's policy divides by 255).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from common.errors import UserError
+from supervised.backbone import Backbone, positive_int
+from supervised.cnn import image_layout
+
+NATURE_MIN_SIZE = 36  # 8x8/4, 4x4/2, 3x3/1 leave no pixel below 36x36
+
+
+class NatureCnn(Backbone):
+    """The DQN paper's CNN (Mnih et al. 2015), as SB3's ``NatureCNN``: ``(B, C, H, W)`` -> ``(B, features_dim)``.
+
+    Conv 32 8x8 stride 4, conv 64 4x4 stride 2, conv 64 3x3 stride 1 (ReLU after each), then
+    Linear to ``features_dim`` and ReLU. Made for 84x84 Atari frames; below 36x36 no pixel is
+    left, and the error points to ``small_cnn``.
+
+    Args:
+        observation_space: a uint8 image ``Box`` in ``[0, 255]`` of at least 36x36.
+        features_dim: F.
+        freeze, augment: see :class:`~supervised.backbone.Backbone`.
+    """
+
+    def __init__(self, observation_space: spaces.Space, features_dim: int = 512, freeze: bool = False,
+                 augment: str | None = None) -> None:
+        (c, h, w), channels_last = image_layout(observation_space, "nature_cnn")
+        if min(h, w) < NATURE_MIN_SIZE:
+            raise UserError(f"the nature_cnn backbone needs images of at least {NATURE_MIN_SIZE}x{NATURE_MIN_SIZE}, "
+                            f"got {h}x{w}", "use backbone=small_cnn for small images")
+        features_dim = positive_int("nature_cnn", "features_dim", features_dim)
+        convs = nn.Sequential(nn.Conv2d(c, 32, 8, stride=4), nn.ReLU(), nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
+                              nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(), nn.Flatten())
+        trunk = nn.Sequential(*convs, nn.Linear(_width(convs, (c, h, w)), features_dim), nn.ReLU())
+        super().__init__(observation_space, trunk, channels_last=channels_last, freeze=freeze, augment=augment)
+
+
+def small_cnn_strides(height: int, width: int, last: int) -> int:
+    """How many stride-2 convs bring the larger side of the image down to at most ``last`` (rounding up)."""
+    size, halvings = max(height, width), 0
+    while size > last:
+        size, halvings = math.ceil(size / 2), halvings + 1
+    return halvings
+
+
+class SmallCnn(Backbone):
+    """A fast CNN for small images (MiniGrid's 7x7 view, 40-84 px frames): ``(B, C, H, W)`` -> ``(B, features_dim)``.
+
+    The image must shrink by 2^k to bring its larger side to at most ``last_size``
+    (:func:`small_cnn_strides`: 56 -> 7 is k = 3; a 7x7 grid keeps every cell, k = 0). The
+    stem does all but the last halving at once, as a non-overlapping S x S conv with S = 2^(k-1)
+    (a "patchify" stem, as in ConvNeXt: 56 -> 14), or a 3x3 conv when S is 1 or 2; then 3x3
+    convs with padding 1, the first with stride 2 if k >= 1, one per entry of ``channels``.
+    ReLU after each conv, then Linear to a narrow ``features_dim`` and ReLU. Little work is
+    spent at full resolution, where NatureCNN's 8x8 stride-4 conv spends most of its time.
+
+    Args:
+        observation_space: a uint8 image ``Box`` in ``[0, 255]``, any size.
+        features_dim: F.
+        channels: output channels of the stem and of each conv after it (at least two entries).
+        last_size: the largest side of the last feature map.
+        freeze, augment: see :class:`~supervised.backbone.Backbone`.
+    """
+
+    def __init__(self, observation_space: spaces.Space, features_dim: int = 64,
+                 channels: Sequence[int] = (16, 32), last_size: int = 7, freeze: bool = False,
+                 augment: str | None = None) -> None:
+        shape, channels_last = image_layout(observation_space, "small_cnn")
+        features_dim = positive_int("small_cnn", "features_dim", features_dim)
+        last_size = positive_int("small_cnn", "last_size", last_size)
+        widths = _channels("small_cnn", channels)
+        if len(widths) < 2:
+            raise UserError(f"small_cnn's channels needs at least two entries (stem, conv), got {channels!r}",
+                            "e.g. channels=[16, 32]")
+        halvings = small_cnn_strides(shape[1], shape[2], last_size)
+        stem = 2 ** max(halvings - 1, 0)
+        layers: list[nn.Module] = [nn.Conv2d(shape[0], widths[0], stem, stride=stem) if stem > 2
+                                   else nn.Conv2d(shape[0], widths[0], 3, stride=stem, padding=1), nn.ReLU()]
+        for i, (inputs, out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            stride = 2 if i == 0 and halvings >= 1 else 1
+            layers += [nn.Conv2d(inputs, out, 3, stride=stride, padding=1), nn.ReLU()]
+        convs = nn.Sequential(*layers, nn.Flatten())
+        trunk = nn.Sequential(*convs, nn.Linear(_width(convs, shape), features_dim), nn.ReLU())
+        super().__init__(observation_space, trunk, channels_last=channels_last, freeze=freeze, augment=augment)
+
+
+class ResidualBlock(nn.Module):
+    """IMPALA's residual block: ``x + conv(relu(conv(relu(x))))``, 3x3 convs keeping ``(B, C, H, W)``."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv0 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv1(torch.relu(self.conv0(torch.relu(x))))
+
+
+class ImpalaCnn(Backbone):
+    """IMPALA's residual CNN (Espeholt et al. 2018; Procgen's baseline): ``(B, C, H, W)`` -> ``(B, features_dim)``.
+
+    Per stack: conv 3x3, max-pool 3x3 stride 2 (padding 1, so any size fits), two
+    :class:`ResidualBlock`; then ReLU, Linear to ``features_dim``, ReLU.
+
+    Args:
+        observation_space: a uint8 image ``Box`` in ``[0, 255]``, any size.
+        features_dim: F.
+        channels: output channels of each stack.
+        freeze, augment: see :class:`~supervised.backbone.Backbone`.
+    """
+
+    def __init__(self, observation_space: spaces.Space, features_dim: int = 256,
+                 channels: Sequence[int] = (16, 32, 32), freeze: bool = False, augment: str | None = None) -> None:
+        shape, channels_last = image_layout(observation_space, "impala_cnn")
+        c = shape[0]
+        features_dim = positive_int("impala_cnn", "features_dim", features_dim)
+        layers: list[nn.Module] = []
+        for out in _channels("impala_cnn", channels):
+            layers += [nn.Conv2d(c, out, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1),
+                       ResidualBlock(out), ResidualBlock(out)]
+            c = out
+        convs = nn.Sequential(*layers, nn.ReLU(), nn.Flatten())
+        trunk = nn.Sequential(*convs, nn.Linear(_width(convs, shape), features_dim), nn.ReLU())
+        super().__init__(observation_space, trunk, channels_last=channels_last, freeze=freeze, augment=augment)
+
+
+def _channels(backbone: str, channels: Sequence[int]) -> list[int]:
+    """``channels`` as a non-empty list of positive ints, else a :class:`UserError`."""
+    if isinstance(channels, str) or not isinstance(channels, Sequence) or not channels:
+        raise UserError(f"{backbone}'s channels must be a non-empty list of positive integers, got {channels!r}",
+                        "e.g. channels=[16, 32]")
+    return [positive_int(backbone, "channels", ch) for ch in channels]
+
+
+def _width(convs: nn.Module, shape: tuple[int, int, int]) -> int:
+    """The flattened width of ``convs``' output for one ``(C, H, W)`` image (one dry pass)."""
+    with torch.no_grad():
+        return int(convs(torch.zeros(1, *shape)).shape[1])
