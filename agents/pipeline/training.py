@@ -159,8 +159,18 @@ def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseA
                         "check the values of --hyperparams / the config file") from err
 
 
-def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, CuriosityCallback | None,
-                                     AuxTrainer | None]:
+@dataclass
+class Prepared:
+    """What :func:`prepare` builds: the algorithm, its env and model, and the plug-ins that train beside it."""
+
+    spec: registry.AlgoSpec
+    venv: VecEnv
+    model: BaseAlgorithm
+    curiosity: CuriosityCallback | None = None
+    aux: AuxTrainer | None = None
+
+
+def prepare(cfg: RunConfig) -> Prepared:
     """Steps 1-3: everything that can fail on bad input, before the run directory exists.
 
     A ``backbone_init`` encoder is loaded here, after the model is built (SB3's ``ortho_init`` has
@@ -187,7 +197,7 @@ def prepare(cfg: RunConfig) -> tuple[registry.AlgoSpec, VecEnv, BaseAlgorithm, C
     except BaseException:
         venv.close()
         raise
-    return spec, venv, model, curiosity, aux
+    return Prepared(spec, venv, model, curiosity, aux)
 
 
 def choose_backbone(cfg: RunConfig, space: spaces.Space) -> None:
@@ -220,7 +230,8 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
             observe the run: what they keep is not saved with it, and ``resume`` does not get them.
         trust_pickle: an expert (``--expert``) may be loaded by unpickling (``--trust-pickle``).
     """
-    spec, venv, model, curiosity, aux = prepare(cfg)
+    built = prepare(cfg)
+    spec, venv, model, curiosity, aux = built.spec, built.venv, built.model, built.curiosity, built.aux
     if spec.learn is None:
         cfg = whole_rollouts(cfg, model)
     run = RunDir(Path(run_dir) if run_dir else default_run_dir(spec.name, cfg.env, cfg.seed))

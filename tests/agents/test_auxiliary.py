@@ -56,7 +56,8 @@ def test_aux_recon_trains_logs_and_saves_beside_a_plain_sb3_model(in_tmp: Path, 
 
 def test_aux_gradient_adds_to_the_encoders_and_only_the_decoder_steps_on_its_own(in_tmp: Path) -> None:
     cfg = config("dqn", "aux=denoise", "aux_coef=1e4", "aux_kwargs={batch_size: 8}", "max_grad_norm=0.5")
-    _, venv, model, _, aux = prepare(cfg)
+    built = prepare(cfg)
+    venv, model, aux = built.venv, built.model, built.aux
     assert aux is not None and aux.batch_size == 8
     model.learn(32)  # fills the replay buffer (learning starts at 16)
     encoder, target = encoder_of(model), model.policy.q_net_target.features_extractor
@@ -86,7 +87,8 @@ def test_backbone_init_loads_every_extractor(in_tmp: Path, algo: str) -> None:
     file = encoder_file(in_tmp / "e.pt")
     extra = ["policy_kwargs={features_extractor_class: icm_cnn, features_extractor_kwargs: {features_dim: 16}, "
              "net_arch: [16], share_features_extractor: false}"] if algo == "ppo" else []
-    _, venv, model, _, _ = prepare(config(algo, f"backbone_init={file}", *extra))
+    built = prepare(config(algo, f"backbone_init={file}", *extra))
+    venv, model = built.venv, built.model
     saved = read_encoder(file)["state_dict"]
     extractors = [m for m in model.policy.modules() if isinstance(m, Backbone)]
     assert len(extractors) == 2  # ppo: actor and critic; dqn: online and target

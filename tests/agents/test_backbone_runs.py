@@ -50,7 +50,8 @@ def test_other_algorithms_build_and_train_with_a_backbone(algo: str) -> None:
              "a2c": ["n_steps=8"], "pg": ["n_steps=8"]}[algo]
     cfg = build_config({"algo": algo, "env": CORRIDOR, "timesteps": 32, "n_envs": 2}, None,
                        [*extra, "backbone=small_cnn", "backbone_kwargs={features_dim: 8, channels: [4, 8]}"])
-    _, venv, model, _ = prepare(cfg)
+    built = prepare(cfg)
+    venv, model = built.venv, built.model
     try:
         extractor = model.policy.q_net.features_extractor if isinstance(model, DQN) else model.policy.features_extractor
         assert isinstance(extractor, SmallCnn) and extractor.features_dim == 8
@@ -65,7 +66,8 @@ def test_other_algorithms_build_and_train_with_a_backbone(algo: str) -> None:
 def test_pg_share_trunk_decides_whether_actor_and_critic_share_the_backbone(share_trunk: bool, shared: bool) -> None:
     cfg = build_config({"algo": "pg", "env": CORRIDOR, "timesteps": 16, "n_envs": 1}, None,
                        ["n_steps=8", "backbone=small_cnn", f"share_trunk={share_trunk}"])
-    _, venv, model, _ = prepare(cfg)
+    built = prepare(cfg)
+    venv, model = built.venv, built.model
     venv.close()
     policy = model.policy
     assert policy.share_features_extractor is shared
@@ -75,12 +77,13 @@ def test_pg_share_trunk_decides_whether_actor_and_critic_share_the_backbone(shar
 
 def test_an_image_without_a_named_backbone_gets_the_default(capsys: pytest.CaptureFixture[str]) -> None:
     cfg = build_config({"algo": "ppo", "env": CORRIDOR, "timesteps": 32, "n_envs": 1}, None, TINY)
-    _, venv, model, _ = prepare(cfg)
+    built = prepare(cfg)
+    venv, model = built.venv, built.model
     venv.close()
     assert isinstance(model.policy.features_extractor, SmallCnn)  # 12x12: too small for nature_cnn
     assert cfg.hyperparams["backbone"] == "small_cnn" and "backbone=small_cnn" in capsys.readouterr().err
     vector = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 32, "n_envs": 1}, None, TINY)
-    _, venv, _, _ = prepare(vector)
+    venv = prepare(vector).venv
     venv.close()
     assert "backbone" not in vector.hyperparams
 
@@ -132,7 +135,8 @@ def test_auto_device_puts_only_image_backbones_on_a_gpu(monkeypatch: pytest.Monk
 def test_an_image_run_trains_on_the_gpu_and_evaluates_on_the_cpu(in_tmp: Path) -> None:
     cfg = build_config({"algo": "ppo", "env": CORRIDOR, "timesteps": 64, "n_envs": 2, "eval_episodes": 1,
                         "eval_max_episode_steps": 20}, None, [*TINY, "backbone=small_cnn"])
-    _, venv, model, _ = prepare(cfg)
+    built = prepare(cfg)
+    venv, model = built.venv, built.model
     venv.close()
     assert model.device.type == "cuda"  # auto: a GPU and an image backbone
     train(cfg, "r")

@@ -24,11 +24,11 @@ AUX_COLUMNS = ["variant", "reached", "env steps to threshold", "seconds to thres
 
 
 def test_quick_run_on_a_toy_image_env(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    text = bench.main(["--quick", "--env", SLIDER, "--backbones", "icm_cnn", "nature_cnn", "--aux-backbone",
+    text = bench.main(["--quick", "--env", SLIDER, "--backbones", "icm_cnn", "small_cnn", "--aux-backbone",
                        "icm_cnn", "--threshold", "1000", "--workers", "1", "--benchmarks", str(tmp_path / "B.md")])
     (speed_h, speed), (aux_h, aux), (probe_h, probe) = read_tables(text)
     assert speed_h == ["backbone", "steps/s", "final return", "steps/s vs nature_cnn"]
-    assert [r[0] for r in speed] == ["icm_cnn"] + ([] if bench.missing(("backbone:nature_cnn",)) else ["nature_cnn"])
+    assert [r[0] for r in speed] == ["icm_cnn", "small_cnn"]  # nature_cnn refuses Slider's 12x12 images
     assert numbers(speed[0][1])[0] > 0 and 0 <= numbers(speed[0][2])[0] <= 20  # 20 steps of position <= 1
     assert aux_h == [c.format(b="icm_cnn") for c in AUX_COLUMNS] and aux[0][0] == "icm_cnn"
     # a threshold of 1000 is out of reach (at most 20 per episode): the run counts as its budget, 1,024 steps
@@ -36,7 +36,7 @@ def test_quick_run_on_a_toy_image_env(capsys: pytest.CaptureFixture[str], tmp_pa
     assert probe_h == ["state variable", "trained encoder", "random init"]
     assert [r[0] for r in probe] == ["position", "velocity"] and numbers(probe[0][1])[0] <= 1
     assert not (tmp_path / "B.md").exists()  # --quick writes nothing
-    assert "not run, this checkout lacks" in text or all(not bench.missing(v.needs) for v in bench.aux_variants("x"))
+    assert [r[0] for r in aux] == [v.name for v in bench.aux_variants("icm_cnn")]
 
 
 def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
