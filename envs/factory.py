@@ -26,6 +26,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from common.errors import UserError
+from envs.observation import observation_wrappers
 from envs.wrappers import VecFiniteGuard
 
 EnvSpec = str | Callable[..., gym.Env]
@@ -94,12 +95,13 @@ def make_env(
     max_episode_steps: int | None = None,
     subprocess: bool = False,
     reward_wrappers: Sequence[Wrapper] = (),
+    observation: dict[str, Any] | None = None,
 ) -> VecEnv:
     """Build a seeded SB3 ``VecEnv`` of ``n_envs`` copies of ``spec``.
 
     This is the one place that decides the order of wrappers::
 
-        VecFiniteGuard(VecEnv([reward_wrappers(Monitor(wrappers(env))), ...]))
+        VecFiniteGuard(VecEnv([reward_wrappers(Monitor(wrappers(observation_wrappers(env)))), ...]))
 
     ``Monitor`` records the environment's own episode return, so logs and
     evaluation never see the shaped reward that ``reward_wrappers`` (shaping
@@ -115,6 +117,8 @@ def make_env(
         render_mode: e.g. ``"rgb_array"`` for video recording.
         max_episode_steps: wrap in ``TimeLimit`` when given.
         subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
+        observation: the run's observation hyperparameters (``pixels``, ``minigrid``), which
+            :func:`envs.observation.observation_wrappers` turns into the innermost wrappers.
     """
     if n_envs < 1:
         raise UserError(f"n_envs must be at least 1, got {n_envs}")
@@ -122,13 +126,15 @@ def make_env(
         raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
     factory = resolve(spec)  # fail here, in the parent, with a clear error
     name = spec_name(spec)
+    obs_wrappers, needs_rgb = observation_wrappers(spec, observation, name)
+    build_mode = "rgb_array" if needs_rgb else render_mode  # pixels: the frames are the observation
 
     def thunk(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
-            env = factory(render_mode=render_mode, **(env_kwargs or {}))
+            env = factory(render_mode=build_mode, **(env_kwargs or {}))
             if max_episode_steps is not None:
                 env = gym.wrappers.TimeLimit(env, max_episode_steps)
-            for wrap in wrappers:
+            for wrap in [*obs_wrappers, *wrappers]:
                 env = wrap(env)
             _require_trainable(env, name)
             env = Monitor(env)

@@ -29,6 +29,9 @@ def parser() -> argparse.ArgumentParser:
     add_arguments(settings, RunConfig, skip=_OWN_FLAGS)
     command = p.add_argument_group("command")
     command.add_argument("--hyperparams", nargs="+", default=[], metavar="KEY=VALUE", help="override hyperparameters")
+    command.add_argument("--pixels", action="store_true",
+                         help="train on the env's rendered frames, 84x84 grey, 4 stacked (short for --hyperparams "
+                              "pixels=true; pixels={height: 64, width: 64, grey: false, stack: 2} sets them)")
     command.add_argument("--config", help="YAML file of run settings (a run's config.yaml reruns it)")
     command.add_argument("--run-dir", help="where to write the run (default: runs/<algo>-<env>-s<seed>-<time>)")
     command.add_argument("--overwrite", action="store_true", help="replace an existing --run-dir")
@@ -63,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         result = resume(args.resume, trust_pickle=args.trust_pickle)
     else:
         cli = cli_values(RunConfig, args, parse_pairs=parse_assignments, skip=_OWN_FLAGS)
-        cfg = build_config(cli, args.config, args.hyperparams)
+        pixels = ["pixels=true"] if args.pixels and not any(h.startswith("pixels=") for h in args.hyperparams) else []
+        cfg = build_config(cli, args.config, [*pixels, *args.hyperparams])
         if args.video:  # an env that cannot render is found now, not after training
             from agents.pipeline.video import check_recordable
 

@@ -31,7 +31,7 @@ from rewards.curiosity import CuriosityCallback
 # policy's perception: its backbone (``agents.pipeline.config.model_kwargs`` turns them into
 # policy_kwargs), auxiliary losses, pre-trained and frozen backbones (agents.pipeline.auxiliary).
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
-                      "backbone", "backbone_kwargs",
+                      "backbone", "backbone_kwargs", "pixels", "minigrid",
                       "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone", "augment"})
 
 

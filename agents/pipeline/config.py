@@ -28,6 +28,7 @@ from agents.pipeline.runconfig import FIELDS, RunConfig
 from common.errors import UserError
 from common.files import load_yaml, read_yaml
 from common.options import Rule, check, check_keys, check_value
+from envs.observation import check_observation_options
 from supervised import backbones
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
@@ -135,6 +136,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
         check_normalize(hyper["normalize"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
+    check_observation_options(hyper)  # pixels, minigrid
     check_backbone(hyper)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
 

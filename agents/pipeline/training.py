@@ -52,6 +52,7 @@ from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
 from envs import make_env
 from envs.factory import is_custom
+from envs.observation import observation_options
 from rewards.curiosity import CuriosityCallback
 from supervised import backbones
 
@@ -136,7 +137,8 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
 
         reward_wrappers += load_shaping(cfg.reward_shaping)
     venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
-                    max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers)
+                    max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers,
+                    observation=observation_options(hyper))
     registry.check_action_space(spec, venv.action_space, cfg.env)
     curiosity = None
     if cfg.curiosity:

@@ -10,3 +10,6 @@ if "gymsuite/SparseGrid-v0" not in registry:
     register(id="gymsuite/SparseGrid-v0", entry_point="envs.custom.sparse_grid:SparseGridEnv", max_episode_steps=200)
 if "gymsuite/NoisyTVGrid-v0" not in registry:
     register(id="gymsuite/NoisyTVGrid-v0", entry_point="envs.custom.noisy_tv:NoisyTVGridEnv", max_episode_steps=200)
+if "gymsuite/PixelCartPole-v0" not in registry:
+    register(id="gymsuite/PixelCartPole-v0", entry_point="envs.custom.pixel_cartpole:PixelCartPoleEnv",
+             max_episode_steps=500, reward_threshold=475.0)

@@ -1,0 +1,50 @@
+"""The one place that chooses an env's observation preprocessing from the run's hyperparameters.
+
+* ``pixels`` (:mod:`envs.wrappers.pixels`): any env that renders ``rgb_array`` frames is seen
+  through them (``gymsuite train --pixels`` sets ``pixels: true``);
+* MiniGrid and BabyAI ids (:mod:`envs.minigrid`): the image the agent sees, by ``minigrid: {view: ...}``.
+
+Atari ids have their own, fuller preprocessing (:mod:`envs.atari`). Training, evaluation,
+recording and demonstrations all build their envs through :func:`envs.factory.make_env`,
+which calls :func:`observation_wrappers` with the hyperparameters saved in the run's
+``config.yaml``, so the agent always sees what it was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+
+from envs.minigrid import is_minigrid, minigrid_options, minigrid_wrappers
+from envs.wrappers.pixels import PixelObservation, pixel_options
+
+OBSERVATION_KEYS = ("pixels", "minigrid")
+
+
+def observation_options(hyper: dict[str, Any] | None) -> dict[str, Any]:
+    """The observation hyperparameters (:data:`OBSERVATION_KEYS`) of a run's ``hyper``."""
+    return {k: v for k, v in (hyper or {}).items() if k in OBSERVATION_KEYS}
+
+
+def check_observation_options(hyper: dict[str, Any]) -> None:
+    """Validate ``pixels`` and ``minigrid`` (a :class:`~common.errors.UserError` names the bad key)."""
+    pixel_options(hyper.get("pixels"))
+    minigrid_options(hyper.get("minigrid"))
+
+
+def observation_wrappers(spec: Any, options: dict[str, Any] | None,
+                         name: str) -> tuple[list[Callable[[gym.Env], gym.Env]], bool]:
+    """``(wrappers, needs_rgb_render)``: the observation wrappers of ``spec``, innermost first.
+
+    ``needs_rgb_render``: the env must be built with ``render_mode="rgb_array"`` (``pixels``).
+    With ``pixels`` the env's own observation is dropped, so a MiniGrid id gets no MiniGrid wrapper.
+    """
+    options = options or {}
+    pixels = pixel_options(options.get("pixels"))
+    if pixels is not None:
+        return [lambda env: PixelObservation(env, pixels, name)], True
+    if is_minigrid(spec):
+        return minigrid_wrappers(minigrid_options(options.get("minigrid"))), False
+    return [], False
