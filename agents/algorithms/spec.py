@@ -28,7 +28,8 @@ from rewards.curiosity import CuriosityCallback
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
 # algorithm: they configure the environment or the run (rl-baselines3-zoo names).
-RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps"})
+# ``atari``: the Atari preprocessing options (envs.atari.AtariOptions).
+RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps", "atari"})
 
 
 class RunSettings(Protocol):

@@ -27,6 +27,8 @@ from agents.pipeline.runconfig import FIELDS, RunConfig
 from common.errors import UserError
 from common.files import load_yaml, read_yaml
 from common.options import Rule, check, check_keys, check_value
+from envs.atari import is_atari
+from envs.atari import options as atari_options
 from supervised import backbones
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
@@ -76,10 +78,14 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 
 
 def defaults_for(algo: str, env: str) -> dict[str, Any]:
-    """The shipped defaults for ``algo`` on ``env`` (the ``default`` entry for unlisted envs)."""
+    """The shipped defaults for ``algo`` on ``env``: its own entry, else its group's, else ``default``.
+
+    Groups: every Atari id (``ALE/*``, ``*NoFrameskip-v4``) takes the ``atari`` entry (the zoo's).
+    """
     file = HYPERPARAMS_DIR / f"{algo}.yml"
     table = read_yaml(file) if file.is_file() else {}
-    return dict(table.get(env, table.get("default", {})))
+    group = "atari" if is_atari(env) else None
+    return dict(table.get(env, table.get(group, table.get("default", {}))))
 
 
 def build_config(cli: dict[str, Any], config_file: str | None = None, overrides: list[str] | None = None) -> RunConfig:
@@ -131,6 +137,8 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
             schedule(key, value)  # raises on a bad schedule string
     if "normalize" in hyper:
         check_normalize(hyper["normalize"])
+    if "atari" in hyper:
+        atari_options(hyper["atari"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
 

@@ -223,7 +223,7 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     hyper = agent.hyperparams or {}
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
                             render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
-                            wrappers=[*wrappers, _episode_cap(max_episode_steps)])
+                            wrappers=[*wrappers, _episode_cap(max_episode_steps)], atari=hyper.get("atari"))
     if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
         norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
         norm.training, norm.norm_reward = False, False
