@@ -53,7 +53,7 @@ class NativeAtariVecEnv(VecEnv):
             use_fire_reset=opts.fire_reset, episodic_life=False, reward_clipping=False)
         self.render_mode = None  # read by VecEnv.__init__
         super().__init__(n_envs, self.venv.single_observation_space, self.venv.single_action_space)
-        self.metadata = {"render_modes": [], "render_fps": 15}
+        self.metadata: dict[str, Any] = {"render_modes": [], "render_fps": 15}
         self._returns = np.zeros(n_envs)
         self._lengths = np.zeros(n_envs, dtype=np.int64)
         self._starts = np.full(n_envs, time.perf_counter())

@@ -84,8 +84,10 @@ def defaults_for(algo: str, env: str) -> dict[str, Any]:
     """
     file = HYPERPARAMS_DIR / f"{algo}.yml"
     table = read_yaml(file) if file.is_file() else {}
-    group = "atari" if is_atari(env) else None
-    return dict(table.get(env, table.get(group, table.get("default", {}))))
+    for key in (env, "atari" if is_atari(env) else "", "default"):
+        if key in table:
+            return dict(table[key])
+    return {}
 
 
 def build_config(cli: dict[str, Any], config_file: str | None = None, overrides: list[str] | None = None) -> RunConfig:

@@ -60,7 +60,7 @@ def check_replay_fits(hyper: dict[str, Any], observation_space: spaces.Space, ac
     if free is None or need <= free:
         return
     fits = max(int(size * free / need * 0.8), 1)
-    fix = f"pass --hyperparams buffer_size={fits:_}".replace("_", "")
+    fix = f"pass --hyperparams buffer_size={fits}"
     if not optimized:
         fix += (" or halve the memory with --hyperparams optimize_memory_usage=true "
                 "replay_buffer_kwargs=\"{handle_timeout_termination: false}\"")
