@@ -93,7 +93,7 @@ def _wall_clock_class() -> type:
             return self.seconds is None or time.perf_counter() - self.start < self.seconds
 
         def _on_training_end(self) -> None:
-            self.returns = [float(e["r"]) for e in self.model.ep_info_buffer]
+            self.returns = [float(e["r"]) for e in self.model.ep_info_buffer or ()]
 
     return _WallClock
 

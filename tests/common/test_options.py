@@ -14,12 +14,14 @@ from agents.algorithms.imitation import AdversarialOptions, BCOptions, DAggerOpt
 from agents.pipeline.config import RunConfig, parse_assignments
 from common.errors import UserError
 from common.options import Rule, add_arguments, check, check_keys, check_value, cli_values, option, parse, rules
+from envs.atari import AtariOptions
 from gymsuite import train
 from rewards.curiosity import CuriosityOptions
 from rewards.learned import LearnedRewardOptions
 from rewards.shaping import TermKeys
 
-SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys]
+SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys,
+           AtariOptions]
 
 
 @dataclass(frozen=True)
