@@ -47,6 +47,7 @@ PROVIDED = {
     "pygame-ce": "gymnasium[classic-control]",
     "imitation": "tasks.sh installs it with --no-deps",
     "matplotlib": "the bench extra (imported by benchmarks only)",
+    "ale-py": "the atari extra (Atari games; without it an Atari id is one UserError naming it)",
 }
 PRODUCT = ("common", "envs", "supervised", "rewards", "agents", "gymsuite")
 
