@@ -56,14 +56,14 @@ class NativeAtariVecEnv(VecEnv):
         self.metadata: dict[str, Any] = {"render_modes": [], "render_fps": 15}
         self._returns = np.zeros(n_envs)
         self._lengths = np.zeros(n_envs, dtype=np.int64)
-        self._starts = np.full(n_envs, time.perf_counter())
+        self._t_start = time.time()  # Monitor's "t": seconds since the env was built
         self._actions = np.zeros(n_envs, dtype=np.int64)
 
     def reset(self) -> VecEnvObs:
         seeds = None if self._seeds[0] is None else np.array(self._seeds, dtype=np.int64)
         obs, _ = self.venv.reset(seed=seeds)
         self._reset_seeds()
-        self._returns[:], self._lengths[:], self._starts[:] = 0.0, 0, time.perf_counter()
+        self._returns[:], self._lengths[:] = 0.0, 0
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -76,13 +76,13 @@ class NativeAtariVecEnv(VecEnv):
         self._lengths += 1
         dones = terminated | truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        now = time.perf_counter()
+        now = round(time.time() - self._t_start, 6)
         for i in np.flatnonzero(dones):
             infos[i]["episode"] = {"r": float(self._returns[i]), "l": int(self._lengths[i]),
-                                   "t": round(float(now - self._starts[i]), 6)}
+                                   "t": now}
             infos[i]["terminal_observation"] = info["final_obs"][i]
             infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
-            self._returns[i], self._lengths[i], self._starts[i] = 0.0, 0, now
+            self._returns[i], self._lengths[i] = 0.0, 0
         return obs, rewards, dones, infos
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from stable_baselines3.common.monitor import Monitor
 
 from common.errors import UserError
 from envs import atari
@@ -50,7 +51,7 @@ def test_native_vector_matches_gymnasium_wrappers_step_for_step() -> None:
                     np.testing.assert_array_equal(final_n[:3], final_w[:3])
                     assert not np.array_equal(final_n[:3], obs_n[0, :3])  # the old game's, not the new one's
         assert episodes == 2 * n
-        assert native.env_is_wrapped(__import__("stable_baselines3").common.monitor.Monitor) == [True] * n
+        assert native.env_is_wrapped(Monitor) == [True] * n
         assert native.get_attr("render_mode") == [None] * n
     finally:
         native.close()
