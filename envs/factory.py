@@ -26,6 +26,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from common.errors import UserError
+from envs.atari import is_atari
 from envs.observation import observation_wrappers
 from envs.wrappers import VecFiniteGuard
 
@@ -117,17 +118,26 @@ def make_env(
         render_mode: e.g. ``"rgb_array"`` for video recording.
         max_episode_steps: wrap in ``TimeLimit`` when given.
         subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
-        observation: the run's observation hyperparameters (``pixels``, ``minigrid``), which
-            :func:`envs.observation.observation_wrappers` turns into the innermost wrappers.
+        observation: the run's observation hyperparameters (``atari``, ``pixels``, ``minigrid``): an Atari id
+            gets its preprocessing (:mod:`envs.atari`) inside ``Monitor`` (episodic life outside it, and
+            ``max_episode_steps`` counts agent steps); other envs the wrappers that
+            :func:`envs.observation.observation_wrappers` chooses, innermost.
     """
     if n_envs < 1:
         raise UserError(f"n_envs must be at least 1, got {n_envs}")
     if seed is not None and not 0 <= seed < 2**32 - n_envs:  # numpy's seeds; copy i gets seed + i
         raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
-    factory = resolve(spec)  # fail here, in the parent, with a clear error
     name = spec_name(spec)
-    obs_wrappers, needs_rgb = observation_wrappers(spec, observation, name)
-    build_mode = "rgb_array" if needs_rgb else render_mode  # pixels: the frames are the observation
+    observation = observation or {}
+    if is_atari(spec):
+        factory, wrappers, reward_wrappers = _atari(str(spec), observation.get("atari"), max_episode_steps, wrappers,
+                                                    reward_wrappers)
+        max_episode_steps = None  # counted by the game itself (frames = steps x frame_skip)
+        obs_wrappers, build_mode = [], render_mode
+    else:
+        factory = resolve(spec)  # fail here, in the parent, with a clear error
+        obs_wrappers, needs_rgb = observation_wrappers(spec, observation, name)
+        build_mode = "rgb_array" if needs_rgb else render_mode  # pixels: the frames are the observation
 
     def thunk(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
@@ -147,6 +157,36 @@ def make_env(
     fns = [thunk(i) for i in range(n_envs)]
     venv: VecEnv = SubprocVecEnv(fns) if subprocess and n_envs > 1 else DummyVecEnv(fns)
     venv = VecFiniteGuard(venv, name)
+    if seed is not None:
+        venv.seed(seed)
+        venv.action_space.seed(seed)
+    return venv
+
+
+def _atari(env_id: str, given: dict[str, Any] | None, max_episode_steps: int | None, wrappers: Sequence[Wrapper],
+           reward_wrappers: Sequence[Wrapper]) -> tuple[EnvFactory, list[Wrapper], list[Wrapper]]:
+    """An Atari id's factory and wrappers: preprocessing inside ``Monitor``, episodic life outside it."""
+    from envs import atari
+
+    opts = atari.options(given)
+    atari.game_of(env_id)  # ale-py installed, the id known: fail here, in the parent
+
+    def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
+        if kwargs:
+            raise UserError(f"{env_id} takes no env_kwargs here ({kwargs})", "set Atari options with atari={...}")
+        return atari.raw_env(env_id, opts, render_mode, max_episode_steps)
+
+    outer = [atari.EpisodicLife] if opts.episodic_life else []
+    return factory, [lambda env: atari.preprocess(env, opts), *wrappers], [*outer, *reward_wrappers]
+
+
+def make_native_atari(env_id: str, n_envs: int, seed: int | None, atari: dict[str, Any] | None = None,
+                      max_episode_steps: int | None = None) -> VecEnv:
+    """The fast path: ale-py's C++ vector env behind SB3's ``VecEnv`` API (:mod:`envs.atari_vector`), seeded."""
+    from envs.atari import options
+    from envs.atari_vector import NativeAtariVecEnv
+
+    venv = NativeAtariVecEnv(env_id, n_envs, options(atari), max_episode_steps)
     if seed is not None:
         venv.seed(seed)
         venv.action_space.seed(seed)

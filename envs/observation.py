@@ -2,9 +2,11 @@
 
 * ``pixels`` (:mod:`envs.wrappers.pixels`): any env that renders ``rgb_array`` frames is seen
   through them (``gymsuite train --pixels`` sets ``pixels: true``);
+* Atari ids (:mod:`envs.atari`): the standard preprocessing, by ``atari: {...}``, applied by
+  :func:`envs.factory.make_env` itself (or ale-py's native vector env, chosen by the training pipeline);
 * MiniGrid and BabyAI ids (:mod:`envs.minigrid`): the image the agent sees, by ``minigrid: {view: ...}``.
 
-Atari ids have their own, fuller preprocessing (:mod:`envs.atari`). Training, evaluation,
+Training, evaluation,
 recording and demonstrations all build their envs through :func:`envs.factory.make_env`,
 which calls :func:`observation_wrappers` with the hyperparameters saved in the run's
 ``config.yaml``, so the agent always sees what it was trained on.
@@ -17,10 +19,11 @@ from typing import Any
 
 import gymnasium as gym
 
+from envs.atari import options as atari_options
 from envs.minigrid import is_minigrid, minigrid_options, minigrid_wrappers
 from envs.wrappers.pixels import PixelObservation, pixel_options
 
-OBSERVATION_KEYS = ("pixels", "minigrid")
+OBSERVATION_KEYS = ("atari", "pixels", "minigrid")
 
 
 def observation_options(hyper: dict[str, Any] | None) -> dict[str, Any]:
@@ -29,7 +32,8 @@ def observation_options(hyper: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def check_observation_options(hyper: dict[str, Any]) -> None:
-    """Validate ``pixels`` and ``minigrid`` (a :class:`~common.errors.UserError` names the bad key)."""
+    """Validate ``atari``, ``pixels`` and ``minigrid`` (a :class:`~common.errors.UserError` names the bad key)."""
+    atari_options(hyper.get("atari"))
     pixel_options(hyper.get("pixels"))
     minigrid_options(hyper.get("minigrid"))
 

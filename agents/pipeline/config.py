@@ -28,6 +28,7 @@ from agents.pipeline.runconfig import FIELDS, RunConfig
 from common.errors import UserError
 from common.files import load_yaml, read_yaml
 from common.options import Rule, check, check_keys, check_value
+from envs.atari import is_atari
 from envs.observation import check_observation_options
 from supervised import backbones
 
@@ -78,10 +79,16 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 
 
 def defaults_for(algo: str, env: str) -> dict[str, Any]:
-    """The shipped defaults for ``algo`` on ``env`` (the ``default`` entry for unlisted envs)."""
+    """The shipped defaults for ``algo`` on ``env``: its own entry, else its group's, else ``default``.
+
+    Groups: every Atari id (``ALE/*``, ``*NoFrameskip-v4``) takes the ``atari`` entry (the zoo's).
+    """
     file = HYPERPARAMS_DIR / f"{algo}.yml"
     table = read_yaml(file) if file.is_file() else {}
-    return dict(table.get(env, table.get("default", {})))
+    for key in (env, "atari" if is_atari(env) else "", "default"):
+        if key in table:
+            return dict(table[key])
+    return {}
 
 
 def build_config(cli: dict[str, Any], config_file: str | None = None, overrides: list[str] | None = None) -> RunConfig:
@@ -136,7 +143,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
         check_normalize(hyper["normalize"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
-    check_observation_options(hyper)  # pixels, minigrid
+    check_observation_options(hyper)  # atari, pixels, minigrid
     check_backbone(hyper)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
 

@@ -34,9 +34,10 @@ from agents.pipeline.auxiliary import AuxTrainer, init_backbone
 from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
 from agents.pipeline.config import RunConfig, model_kwargs, to_dict
 from agents.pipeline.evaluation import evaluate
-from agents.pipeline.loading import LoadedAgent, load_model_file, make_agent_env
+from agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from agents.pipeline.normstats import load_stats, save_stats
 from agents.pipeline.replayfile import load_replay
+from agents.pipeline.replaymemory import check_replay_fits
 from agents.pipeline.resumestate import load_state
 from agents.pipeline.rundir import (
     AUX_SUFFIX,
@@ -51,8 +52,11 @@ from agents.pipeline.safeload import SCHEDULES, keep_spaces
 from common.errors import UserError
 from common.files import atomic_write, read_yaml, write_json, write_yaml
 from envs import make_env
-from envs.factory import is_custom
+from envs.atari import is_atari
+from envs.atari import options as atari_options
+from envs.factory import is_custom, make_native_atari
 from envs.observation import observation_options
+from rewards.clipping import ClipReward, VecClipReward
 from rewards.curiosity import CuriosityCallback
 from supervised import backbones
 
@@ -136,9 +140,11 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
         from rewards.shaping import load_shaping
 
         reward_wrappers += load_shaping(cfg.reward_shaping)
-    venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
-                    max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers,
-                    observation=observation_options(hyper))
+    venv = _atari_env(cfg, reward_wrappers) if is_atari(cfg.env) else None
+    if venv is None:
+        venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
+                        max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers,
+                        observation=observation_options(hyper))
     registry.check_action_space(spec, venv.action_space, cfg.env)
     curiosity = None
     if cfg.curiosity:
@@ -150,6 +156,26 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
         opts = normalize if isinstance(normalize, dict) else {}
         venv = VecNormalize(venv, **{"gamma": float(hyper.get("gamma", 0.99)), **opts})
     return venv, curiosity
+
+
+def _atari_env(cfg: RunConfig, reward_wrappers: list) -> VecEnv | None:
+    """An Atari run's env on ale-py's native vector env when the run allows it, else None (and clipping added).
+
+    The native env (:mod:`envs.atari_vector`) cannot take per-env gymnasium wrappers (shaping, a learned
+    reward), env kwargs or episodic life; those runs use the per-env wrappers of :mod:`envs.atari`.
+    Reward clipping is the innermost reward wrapper, so ``info["env_reward"]`` is the game's reward.
+    """
+    hyper = cfg.hyperparams
+    opts = atari_options(hyper.get("atari"))
+    native = opts.native and not (reward_wrappers or hyper.get("env_kwargs") or opts.episodic_life)
+    path = "ale-py's native vector env" if native else "gymnasium wrappers per env"
+    print(f"note: {cfg.env} runs on {path} ({cfg.n_envs} envs)", file=sys.stderr)
+    if native:
+        venv = make_native_atari(cfg.env, cfg.n_envs, cfg.seed, hyper.get("atari"), hyper.get("max_episode_steps"))
+        return VecClipReward(venv) if opts.clip_reward else venv
+    if opts.clip_reward:
+        reward_wrappers.insert(0, ClipReward)
+    return None
 
 
 def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
@@ -191,6 +217,9 @@ def prepare(cfg: RunConfig) -> Prepared:
     if spec.learn is None:
         choose_backbone(cfg, venv.observation_space)
     try:
+        if issubclass(spec.cls, OffPolicyAlgorithm):  # before SB3 allocates it (lazily: it would fail mid-run)
+            space = as_model_sees(venv).observation_space
+            check_replay_fits(cfg.hyperparams, space, venv.action_space)
         model = _build_model(cfg, spec, venv)
         keep_spaces(model)  # so that its saves load without unpickling
         if cfg.hyperparams.get("backbone_init"):

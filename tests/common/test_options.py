@@ -15,13 +15,14 @@ from agents.pipeline.auxiliary import AuxKwargs, AuxOptions
 from agents.pipeline.config import RunConfig, parse_assignments
 from common.errors import UserError
 from common.options import Rule, add_arguments, check, check_keys, check_value, cli_values, option, parse, rules
+from envs.atari import AtariOptions
 from gymsuite import train
 from rewards.curiosity import CuriosityOptions
 from rewards.learned import LearnedRewardOptions
 from rewards.shaping import TermKeys
 
 SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys,
-           AuxOptions, AuxKwargs]
+           AuxOptions, AuxKwargs, AtariOptions]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,173 @@
+#!/usr/bin/env python
+"""Atari throughput on this machine: gymsuite's PPO on Pong against plain stable-baselines3, same run.
+
+Both train PPO with rl-baselines3-zoo's Atari hyperparameters on ``PongNoFrameskip-v4`` (no sticky
+actions), 8 envs, seed 0, the same number of steps:
+
+* gymsuite through the pipeline of ``gymsuite train`` (:mod:`benchmarks.benchlib`), which runs the
+  game on ale-py's native vector env (:mod:`envs.atari_vector`);
+* plain SB3 as its docs show it: ``make_atari_env`` + ``VecFrameStack(4)`` (``DummyVecEnv``), in a
+  fresh process, so neither inherits the other's torch state.
+
+Reported: training steps/s of each (learn time only) and their ratio (target >= 1.3).
+
+    python -m benchmarks.atari            # about 3 minutes on 2 cores; writes the atari section
+    python -m benchmarks.atari --quick    # one rollout each; writes nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks import benchlib
+
+ENV = "PongNoFrameskip-v4"
+ZOO_PPO = {"n_steps": 128, "n_epochs": 4, "batch_size": 256, "learning_rate": "lin_2.5e-4", "clip_range": "lin_0.1",
+           "vf_coef": 0.5, "ent_coef": 0.01}  # rl-baselines3-zoo hyperparams/ppo.yml, `atari`
+QUICK_STEPS = 1_024
+
+
+def _lin(start: float) -> Any:
+    return lambda progress: progress * start
+
+
+def _pong(**kwargs: Any) -> Any:
+    """The game for plain SB3, importing ale-py (which registers the id) in whichever process builds it."""
+    import ale_py
+    import gymnasium as gym
+
+    gym.register_envs(ale_py)
+    return gym.make(ENV, **kwargs)
+
+
+def plain_sb3_run(steps: int, n_envs: int, device: str, seed: int = 0, subprocess: bool = False,
+                  seconds: float | None = None, threads: int = 1) -> dict[str, Any]:
+    """Plain SB3 PPO (zoo hyperparameters) on ``make_atari_env`` + ``VecFrameStack``: steps/s and mean training return.
+
+    ``seconds``: stop after this wall time instead (``steps`` is then an upper bound).
+    """
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecFrameStack
+
+    torch.set_num_threads(threads)
+    venv = VecFrameStack(make_atari_env(_pong, n_envs=n_envs, seed=seed,
+                                        vec_env_cls=SubprocVecEnv if subprocess else DummyVecEnv), 4)
+    kwargs = {**ZOO_PPO, "learning_rate": _lin(2.5e-4), "clip_range": _lin(0.1)}
+    model = PPO("CnnPolicy", venv, device=device, seed=seed, verbose=0, **kwargs)
+    clock = WallClock(seconds)
+    start = time.perf_counter()
+    model.learn(steps, callback=clock)
+    elapsed = time.perf_counter() - start
+    returns = clock.returns
+    venv.close()
+    return {"steps": int(model.num_timesteps), "seconds": elapsed, "fps": model.num_timesteps / elapsed,
+            "mean_return": float(sum(returns) / len(returns)) if returns else None, "episodes": len(returns)}
+
+
+def _wall_clock_class() -> type:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class _WallClock(BaseCallback):
+        """Stop training after ``seconds`` of wall time (None: never)."""
+
+        def __init__(self, seconds: float | None) -> None:
+            super().__init__()
+            self.seconds, self.start = seconds, time.perf_counter()
+            self.returns: list[float] = []  # the last 100 episodes' returns (SB3's ep_info_buffer) at the end
+
+        def _on_training_start(self) -> None:
+            self.start = time.perf_counter()
+
+        def _on_step(self) -> bool:
+            return self.seconds is None or time.perf_counter() - self.start < self.seconds
+
+        def _on_training_end(self) -> None:
+            self.returns = [float(e["r"]) for e in self.model.ep_info_buffer or ()]
+
+    return _WallClock
+
+
+def WallClock(seconds: float | None) -> Any:  # noqa: N802  (a class built lazily: SB3 imported on use)
+    """A callback that stops learning after ``seconds`` of wall time."""
+    return _wall_clock_class()(seconds)
+
+
+def plain_sb3(steps: int, n_envs: int, device: str, **kwargs: Any) -> dict[str, Any]:
+    """:func:`plain_sb3_run` in a fresh process (not a daemon: a ``SubprocVecEnv`` starts its own)."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(plain_sb3_run, steps, n_envs, device, **kwargs).result()
+
+
+def gymsuite_run(steps: int, n_envs: int, device: str, run_dir: Path, seed: int = 0,
+                 seconds: float | None = None, env: str = ENV, threads: int = 1) -> dict[str, Any]:
+    """gymsuite's PPO (the shipped Atari defaults, which are the zoo's) through the pipeline of ``gymsuite train``."""
+    cfg = benchlib.config({"algo": "ppo", "env": env, "timesteps": steps, "n_envs": n_envs, "seed": seed,
+                           "eval_episodes": 1, "eval_freq": 0, "checkpoint_freq": 0, "eval_max_episode_steps": 200,
+                           "threads": threads},
+                          {**ZOO_PPO, "policy": "CnnPolicy", "device": device}, exact=True)
+    clock = WallClock(seconds)
+    result = benchlib.train(cfg, run_dir, callbacks=[clock])
+    returns = clock.returns
+    return {"steps": result.steps, "seconds": result.eval["train_seconds"], "fps": result.eval["train_fps"],
+            "mean_return": float(sum(returns) / len(returns)) if returns else None, "episodes": len(returns)}
+
+
+def measure(steps: int, n_envs: int, tmp: Path) -> dict[str, Any]:
+    ours = gymsuite_run(steps, n_envs, "cpu", tmp / "gymsuite")
+    print(json.dumps({"run": "gymsuite", **ours}), flush=True)
+    plain = plain_sb3(steps, n_envs, "cpu")
+    print(json.dumps({"run": "plain_sb3", **plain}), flush=True)
+    return {"gymsuite": ours, "plain": plain, "steps": steps, "n_envs": n_envs, "load": _load()}
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def markdown(results: dict[str, Any]) -> str:
+    ours, plain = results["gymsuite"], results["plain"]
+    rows = [["gymsuite `train` (native AtariVectorEnv)", f"{ours['steps']:,}", f"{ours['seconds']:.1f}",
+             f"{ours['fps']:.0f}"],
+            ["plain SB3 (`make_atari_env` + `VecFrameStack`)", f"{plain['steps']:,}", f"{plain['seconds']:.1f}",
+             f"{plain['fps']:.0f}"]]
+    ratio = ours["fps"] / plain["fps"]
+    return "\n\n".join([
+        "## Atari throughput on this machine (`python -m benchmarks.atari`)",
+        f"PPO with rl-baselines3-zoo's Atari hyperparameters on {ENV}, {results['n_envs']} envs, seed 0, cpu, "
+        f"torch 1 thread; learn time only. Machine: {benchlib.machine()}; load average before: {results['load']}.",
+        benchlib.table(["run", "steps", "seconds", "steps/s"], rows),
+        f"Steps/s ratio gymsuite / plain SB3: **{ratio:.2f}** (target >= 1.3).",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=16_384, help="training steps of each run")
+    p.add_argument("--n-envs", type=int, default=8)
+    p.add_argument("--quick", action="store_true", help="one rollout each; implies --no-write")
+    p.add_argument("--benchmarks", type=Path, default=benchlib.BENCHMARKS, help="markdown file to update")
+    p.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    args = p.parse_args(argv)
+    steps = QUICK_STEPS if args.quick else args.steps
+    with tempfile.TemporaryDirectory() as tmp:
+        results = measure(steps, args.n_envs, Path(tmp))
+    text = markdown(results)
+    print(text)
+    if not (args.no_write or args.quick):
+        benchlib.write_section("atari", text, args.benchmarks)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
