@@ -133,7 +133,8 @@ def make_env(
         factory, wrappers, reward_wrappers = _atari(str(spec), observation.get("atari"), max_episode_steps, wrappers,
                                                     reward_wrappers)
         max_episode_steps = None  # counted by the game itself (frames = steps x frame_skip)
-        obs_wrappers, build_mode = [], render_mode
+        obs_wrappers: list[Wrapper] = []
+        build_mode = render_mode
     else:
         factory = resolve(spec)  # fail here, in the parent, with a clear error
         obs_wrappers, needs_rgb = observation_wrappers(spec, observation, name)

@@ -81,4 +81,4 @@ def test_image_dqn_too_big_for_ram_is_refused_before_the_run_exists(tmp_path: Pa
     assert not run.exists()
     fits = build_config({"algo": "dqn", "env": "ALE/Pong-v5", "timesteps": 100},
                         overrides=["learning_starts=10", "buffer_size=20000"])
-    training.prepare(fits)[1].close()  # 20,000 transitions: 1.1 GiB
+    training.prepare(fits).venv.close()  # 20,000 transitions: 1.1 GiB

@@ -26,7 +26,7 @@ def test_native_vector_matches_gymnasium_wrappers_step_for_step() -> None:
     """
     n = 2
     native = make_native_atari("ALE/Pong-v5", n, seed=0, atari=DETERMINISTIC, max_episode_steps=150)
-    wrapped = make_env("ALE/Pong-v5", n_envs=n, seed=0, atari=DETERMINISTIC, max_episode_steps=150)
+    wrapped = make_env("ALE/Pong-v5", n_envs=n, seed=0, observation={"atari": DETERMINISTIC}, max_episode_steps=150)
     try:
         obs_n, obs_w = native.reset(), wrapped.reset()
         assert obs_n.shape == (n, 4, 84, 84) and obs_n.dtype == np.uint8
@@ -82,7 +82,7 @@ def test_options_are_checked_with_the_closest_key() -> None:
 
 def test_episodic_life_ends_learning_episodes_but_monitor_reports_whole_games() -> None:
     """Breakout has 5 lives: with episodic life, a life lost ends the episode for learning only."""
-    venv = make_env("ALE/Breakout-v5", n_envs=1, seed=0, atari={**DETERMINISTIC, "episodic_life": True})
+    venv = make_env("ALE/Breakout-v5", n_envs=1, seed=0, observation={"atari": {**DETERMINISTIC, "episodic_life": True}})
     try:
         venv.reset()
         ends, games = 0, []
