@@ -65,8 +65,9 @@ class SmallCnn(Backbone):
     stem does all but the last halving at once, as a non-overlapping S x S conv with S = 2^(k-1)
     (a "patchify" stem, as in ConvNeXt: 56 -> 14), or a 3x3 conv when S is 1 or 2; then 3x3
     convs with padding 1, the first with stride 2 if k >= 1, one per entry of ``channels``.
-    ReLU after each conv, then Linear to a narrow ``features_dim`` and ReLU. Little work is
-    spent at full resolution, where NatureCNN's 8x8 stride-4 conv spends most of its time.
+    ReLU after each conv, then Linear to ``features_dim`` and ReLU (256 by default: with 64, PPO
+    learned pixel CartPole more slowly). Little work is spent at full resolution, where
+    NatureCNN's 8x8 stride-4 conv spends most of its time.
 
     Args:
         observation_space: a uint8 image ``Box`` in ``[0, 255]``, any size.
@@ -76,7 +77,7 @@ class SmallCnn(Backbone):
         freeze, augment: see :class:`~supervised.backbone.Backbone`.
     """
 
-    def __init__(self, observation_space: spaces.Space, features_dim: int = 64,
+    def __init__(self, observation_space: spaces.Space, features_dim: int = 256,
                  channels: Sequence[int] = (16, 32), last_size: int = 7, freeze: bool = False,
                  augment: str | None = None) -> None:
         shape, channels_last = image_layout(observation_space, "small_cnn")

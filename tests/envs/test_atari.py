@@ -82,7 +82,8 @@ def test_options_are_checked_with_the_closest_key() -> None:
 
 def test_episodic_life_ends_learning_episodes_but_monitor_reports_whole_games() -> None:
     """Breakout has 5 lives: with episodic life, a life lost ends the episode for learning only."""
-    venv = make_env("ALE/Breakout-v5", n_envs=1, seed=0, observation={"atari": {**DETERMINISTIC, "episodic_life": True}})
+    venv = make_env("ALE/Breakout-v5", n_envs=1, seed=0,
+                    observation={"atari": {**DETERMINISTIC, "episodic_life": True}})
     try:
         venv.reset()
         ends, games = 0, []

@@ -40,9 +40,9 @@ def test_parameter_counts_match_the_layer_arithmetic() -> None:
     nature = backbones.get("nature_cnn")(image(4, 84, 84))
     convs = (4 * 8 * 8 + 1) * 32 + (32 * 4 * 4 + 1) * 64 + (64 * 3 * 3 + 1) * 64
     assert nature.parameter_count == convs + (64 * 7 * 7 + 1) * 512  # SB3's NatureCNN on Atari: 1,684,128
-    # small_cnn on 56x56: patchify stem 4x4/4 (16 ch) to 14x14, 3x3/2 (32 ch) to 7x7, linear to 64.
+    # small_cnn on 56x56: patchify stem 4x4/4 (16 ch) to 14x14, 3x3/2 (32 ch) to 7x7, linear to 256.
     small = backbones.get("small_cnn")(image(56, 56, 3))
-    assert small.parameter_count == (3 * 16 + 1) * 16 + (16 * 9 + 1) * 32 + (32 * 7 * 7 + 1) * 64
+    assert small.parameter_count == (3 * 16 + 1) * 16 + (16 * 9 + 1) * 32 + (32 * 7 * 7 + 1) * 256
     impala = backbones.get("impala_cnn")(image(3, 8, 8), channels=[4])
     assert impala.parameter_count == (3 * 9 + 1) * 4 + 4 * (4 * 9 + 1) * 4 + (4 * 4 * 4 + 1) * 256
     assert backbones.get("attention")(image(7, 7, 3)).parameter_count < 20_000  # small by default
