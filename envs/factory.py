@@ -282,7 +282,8 @@ def _call_factory(obj: Callable[..., gym.Env]) -> EnvFactory:
 
     def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
         if render_mode is not None and not accepts_render:
-            raise UserError(f"{spec_name(obj)} does not accept render_mode, so it cannot be recorded",
+            raise UserError(f"{spec_name(obj)} does not accept render_mode, so it cannot render frames "
+                            "(for a video or --pixels)",
                             "add a render_mode=None argument and an rgb_array render()")
         args = {"render_mode": render_mode} if accepts_render else {}
         try:

@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-episode-steps", type=int, metavar="N",
                    help="cut an episode after N steps, with a warning (default: the env's time limit, else 10000)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the greedy ones")
+    p.add_argument("--agent-view", action="store_true",
+                   help="show what a pixel agent sees (its newest frame, enlarged) beside the env's own rendering")
     args = p.parse_args(argv)
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
     agent = load_agent(args.target, algo=args.algo, env=args.env, trust_pickle=args.trust_pickle)
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = agent.run.videos if agent.run is not None else Path("videos")
         out = folder / (f"random-{name}.mp4" if agent.model is None else f"{name}-{args.episodes}ep.mp4")
     summary = record(agent, out, episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic,
-                     max_episode_steps=args.max_episode_steps)
+                     max_episode_steps=args.max_episode_steps, agent_view=args.agent_view)
     returns = ", ".join(f"{r:.1f}" for r in summary["returns"])
     capped = f"; {summary['capped_episodes']} cut by the step cap" if summary["capped_episodes"] else ""
     print(f"wrote {out} ({summary['frames']} frames at {summary['fps']:g} fps; episode returns: {returns}{capped})")

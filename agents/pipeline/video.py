@@ -1,4 +1,9 @@
-"""Recording gameplay videos through moviepy."""
+"""Recording gameplay videos through moviepy.
+
+A video shows the env's own rendering (``render_mode="rgb_array"``), not the small images a pixel
+agent sees; ``agent_view`` puts what the agent sees (its newest frame, enlarged) beside it.
+Shapes: frames ``(H, W, 3)`` uint8; an image observation as the model sees it ``(C, h, w)``.
+"""
 
 from __future__ import annotations
 
@@ -22,28 +27,38 @@ if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
 
 
 def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, deterministic: bool = True,
-                   max_episode_steps: int | None = None) -> tuple[list[np.ndarray], float, list[dict[str, float]]]:
+                   max_episode_steps: int | None = None,
+                   agent_view: bool = False) -> tuple[list[np.ndarray], float, list[dict[str, float]]]:
     """Play ``episodes`` episodes in one env; return its frames ``(H, W, 3)`` uint8, fps and episodes.
 
     Each episode is Monitor's ``{"r", "l", "t"}`` plus ``"capped"`` (see
     :func:`agents.pipeline.evaluation.run_episodes`); every episode is cut after
     ``max_episode_steps`` steps (default: the env's time limit, else 10,000), so a policy that
-    never ends an episode cannot fill the memory with frames.
+    never ends an episode cannot fill the memory with frames. ``agent_view``: each frame is the
+    env's rendering beside the agent's newest observed image (:func:`beside_agent_view`).
     """
     venv = make_agent_env(agent, seed=seed, n_envs=1, render_mode="rgb_array", max_episode_steps=max_episode_steps)
+    grey = _grey_frames(agent)
+
+    def shot(obs: Any) -> np.ndarray:
+        return beside_agent_view(_frame(venv), obs[0], grey) if agent_view else _frame(venv)
+
     try:
+        if agent_view and np.asarray(venv.observation_space.shape).size != 3:
+            raise UserError(f"--agent-view shows image observations, and {agent.env}'s is {venv.observation_space}",
+                            "record without --agent-view")
         render_fps: Any = venv.metadata.get("render_fps")
         fps = float(render_fps or 30)
         frames: list[np.ndarray] = []
         done_episodes: list[dict[str, float]] = []
         obs = venv.reset()
-        frames.append(_frame(venv))
+        frames.append(shot(obs))
         while len(done_episodes) < episodes:
             obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic))
             if dones[0]:
                 episode = {k: float(v) for k, v in infos[0]["episode"].items()}
                 done_episodes.append({**episode, "capped": float(infos[0].get("episode_capped", 0))})
-            frames.append(_frame(venv))  # after a done this is the next episode's first frame
+            frames.append(shot(obs))  # after a done this is the next episode's first frame
     finally:
         venv.close()
     return frames, fps, done_episodes
@@ -62,6 +77,30 @@ def check_recordable(env: str, env_kwargs: dict[str, Any] | None = None) -> None
     if frame is None or np.asarray(frame).ndim != 3:
         raise UserError(f"{env} rendered no rgb_array image, so --video cannot record it",
                         "train without --video, or make its render() return an (H, W, 3) array")
+
+
+def _grey_frames(agent: LoadedAgent) -> bool:
+    """Whether the agent's stacked channels are grey frames (``--pixels`` with ``grey``, Atari) rather than RGB."""
+    pixels = (agent.hyperparams or {}).get("pixels")
+    return bool(pixels) and not (isinstance(pixels, dict) and pixels.get("grey") is False)
+
+
+def beside_agent_view(frame: np.ndarray, obs: np.ndarray, grey: bool) -> np.ndarray:
+    """``frame`` ``(H, W, 3)`` with the agent's newest image from ``obs`` ``(C, h, w)`` to its right, as tall as it.
+
+    The newest image is the last channel when the channels are grey frames (``grey``, or C not 3
+    and not a multiple of 3), else the last three channels as RGB. Enlarged without smoothing
+    (each agent pixel a block), so the agent's resolution stays visible.
+    """
+    obs = np.asarray(obs)
+    channels = obs.shape[0]
+    newest = obs[-1:] if grey or channels % 3 else obs[-3:]
+    image = np.repeat(np.moveaxis(newest, 0, -1), 3 // newest.shape[0], axis=2).astype(np.uint8)  # (h, w, 3)
+    height = frame.shape[0]
+    scale = max(1, round(height / image.shape[0]))
+    big = np.kron(image, np.ones((scale, scale, 1), np.uint8))[:height]
+    pad = np.zeros((height - big.shape[0], big.shape[1], 3), np.uint8)
+    return np.concatenate([frame, np.concatenate([big, pad], axis=0)], axis=1)
 
 
 def _frame(venv) -> np.ndarray:
@@ -111,7 +150,7 @@ def _ffmpeg_error(out: Path, err: OSError) -> UserError:
 
 
 def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, deterministic: bool = True,
-           max_episode_steps: int | None = None) -> dict:
+           max_episode_steps: int | None = None, agent_view: bool = False) -> dict:
     """Record ``episodes`` episodes of ``agent`` into the mp4 ``out``; returns a summary.
 
     The summary: ``video``, ``frames``, ``fps``, ``returns`` (one per episode) and
@@ -119,7 +158,7 @@ def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, dete
     """
     if episodes < 1:
         raise UserError(f"episodes must be at least 1, got {episodes}")
-    frames, fps, done = collect_frames(agent, episodes, seed, deterministic, max_episode_steps)
+    frames, fps, done = collect_frames(agent, episodes, seed, deterministic, max_episode_steps, agent_view)
     capped = warn_capped(done, "recorded")
     write_mp4(frames, fps, out)
     return {"video": str(out), "frames": len(frames), "fps": fps, "returns": [e["r"] for e in done],

@@ -1,0 +1,63 @@
+"""PixelCartPole: image shape and bounds, CartPole's own dynamics underneath, frame rate."""
+
+from __future__ import annotations
+
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import envs.custom  # noqa: F401  (registers gymsuite/ ids)
+
+
+def test_observation_is_two_uint8_frames_within_bounds() -> None:
+    env = gym.make("gymsuite/PixelCartPole-v0", render_mode="rgb_array")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (48, 72, 2) and obs.dtype == np.uint8
+    assert env.observation_space.contains(obs)
+    assert np.array_equal(obs[..., 0], obs[..., 1])  # no motion before the first step
+    assert obs.max() == 255 and 0 < (obs[..., 1] > 100).sum() < 48 * 72 // 10  # cart and pole, thin
+    for _ in range(5):
+        obs, *_ = env.step(1)
+    assert not np.array_equal(obs[..., 0], obs[..., 1])  # motion shows between the frames
+    frame = env.render()
+    assert frame.shape == (192, 288, 3) and np.array_equal(frame[::4, ::4, 0], obs[..., 1])
+
+
+def test_the_pole_is_drawn_at_its_angle() -> None:
+    """Tilt the pole right: the bright pixels above the cart move right of the cart's centre."""
+    env = gym.make("gymsuite/PixelCartPole-v0").unwrapped
+    env.reset(seed=0)
+    centre = []
+    for theta in (-0.2, 0.0, 0.2):
+        env.state = np.array([0.0, 0.0, theta, 0.0])
+        frame = env._draw()
+        rows, cols = np.nonzero(frame[:20] > 100)  # the upper part of the image: the pole only
+        centre.append(cols.mean())
+    assert centre[0] < centre[1] - 3 < centre[2] - 6
+
+
+def test_state_follows_cartpole_dynamics_for_same_seed_and_actions() -> None:
+    pixel, plain = gym.make("gymsuite/PixelCartPole-v0"), gym.make("CartPole-v1")
+    pixel.reset(seed=3)
+    plain.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        a = int(rng.integers(2))
+        _, r1, t1, _, _ = pixel.step(a)
+        plain_obs, r2, t2, _, _ = plain.step(a)
+        np.testing.assert_allclose(pixel.unwrapped.state, plain_obs, rtol=1e-6)
+        assert (r1, t1) == (r2, t2)
+        if t1:
+            break
+
+
+def test_frame_rate_above_5000_per_second() -> None:
+    env = gym.make("gymsuite/PixelCartPole-v0")
+    env.reset(seed=0)
+    start, n = time.perf_counter(), 3000
+    for i in range(n):
+        _, _, terminated, truncated, _ = env.step(i % 2)
+        if terminated or truncated:
+            env.reset()
+    assert n / (time.perf_counter() - start) >= 5000
