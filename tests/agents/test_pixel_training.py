@@ -12,6 +12,7 @@ from agents.pipeline.config import build_config
 from agents.pipeline.loading import load_agent
 from agents.pipeline.training import train
 from agents.pipeline.video import beside_agent_view, collect_frames
+from common.errors import UserError
 from common.files import read_yaml
 
 PIXEL_PPO = ["n_envs=8", "n_steps=64", "batch_size=256", "n_epochs=4", "learning_rate=lin_0.001", "gamma=0.98",
@@ -60,3 +61,9 @@ def test_agent_view_shows_the_newest_frame(channels: int, grey: bool, colour: bo
     assert out.shape == (8, 10 + 5 * 2, 3)
     corner = out[0, 10]
     assert (corner.tolist() == [0, 0, 200]) is colour and (corner.tolist() == [200, 200, 200]) is (not colour)
+
+
+def test_agent_view_needs_an_image_observation(cartpole_run: Path) -> None:
+    with pytest.raises(UserError) as err:
+        collect_frames(load_agent(str(cartpole_run)), 1, agent_view=True)
+    assert "--agent-view" in err.value.message
