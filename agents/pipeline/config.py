@@ -231,6 +231,11 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
         kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "features_extractor_class": hyper["backbone"],
                                    "features_extractor_kwargs": dict(hyper.get("backbone_kwargs") or {})}
     if extractor_kwargs(cfg.hyperparams, {}):  # freeze_backbone, augment: arguments of the backbone
+        named = (kwargs.get("policy_kwargs") or {}).get("features_extractor_class")
+        if named is None:  # SB3's own extractors (CnnPolicy's NatureCNN, FlattenExtractor) take neither
+            raise UserError("freeze_backbone and augment need a gymsuite backbone, and this run names none "
+                            f"(policy={hyper.get('policy', 'MlpPolicy')})",
+                            "name one with --hyperparams backbone=NAME, e.g. backbone=nature_cnn (CnnPolicy's network)")
         kwargs["policy_kwargs"] = extractor_kwargs(cfg.hyperparams, dict(kwargs.get("policy_kwargs") or {}))
     if kwargs.get("policy_kwargs"):
         pk = dict(kwargs["policy_kwargs"])

@@ -67,3 +67,13 @@ def test_agent_view_needs_an_image_observation(cartpole_run: Path) -> None:
     with pytest.raises(UserError) as err:
         collect_frames(load_agent(str(cartpole_run)), 1, agent_view=True)
     assert "--agent-view" in err.value.message
+
+
+@pytest.mark.parametrize("flag", ["freeze_backbone=true", "augment=shift"])
+def test_backbone_flags_with_sb3s_own_cnn_name_the_fix(in_tmp: Path, flag: str) -> None:
+    cfg = build_config({"algo": "ppo", "env": "gymsuite/PixelCartPole-v0", "timesteps": 64}, None,
+                       ["policy=CnnPolicy", flag])
+    with pytest.raises(UserError) as err:
+        train(cfg, "r")
+    assert "need a gymsuite backbone" in err.value.message and "backbone=nature_cnn" in (err.value.hint or "")
+    assert not Path("r").exists()
