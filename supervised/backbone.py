@@ -122,3 +122,19 @@ def positive_int(backbone: str, key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise UserError(f"{backbone}'s {key} must be a positive integer, got {value!r}", f"e.g. {key}=64")
     return value
+
+
+def encoder_of(policy: nn.Module) -> BaseFeaturesExtractor:
+    """The features extractor an SB3 policy acts through and its RL loss trains.
+
+    The actor-critic's ``pi_features_extractor`` (its ``features_extractor``, shared with the critic
+    or not), DQN's online Q-network's, or an actor's. DQN's target network and a separate critic
+    extractor are copies or siblings of it.
+    """
+    for owner in (policy, getattr(policy, "q_net", None), getattr(policy, "actor", None)):
+        for name in ("pi_features_extractor", "features_extractor"):
+            module = getattr(owner, name, None)
+            if isinstance(module, BaseFeaturesExtractor):
+                return module
+    raise UserError(f"cannot find the features extractor of the policy {type(policy).__name__}",
+                    "use an agent of ppo, a2c, pg or dqn")

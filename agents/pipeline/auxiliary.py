@@ -39,7 +39,6 @@ from stable_baselines3.common.buffers import ReplayBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.preprocessing import preprocess_obs
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch.utils.hooks import RemovableHandle
 
 from agents.algorithms import registry
@@ -47,7 +46,7 @@ from common.errors import UserError, closest_hint
 from common.options import Rule, check, option, parse
 from supervised import backbones
 from supervised.autoencoder import AUX_LOSSES, CORRUPTIONS, AutoEncoderLoss, make_decoder
-from supervised.backbone import Backbone
+from supervised.backbone import Backbone, encoder_of
 from supervised.encoderfile import check_fits, read_encoder
 
 AUX_FORMAT, AUX_VERSION = "gymsuite-aux", 1
@@ -86,9 +85,14 @@ def can_use_aux() -> list[str]:
     return [name for name in registry.available() if registry.get(name).learn is None]
 
 
+def _given(hyper: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`AuxOptions` keys of a run's hyperparameters."""
+    return {k: v for k, v in hyper.items() if k in AuxOptions.__dataclass_fields__}
+
+
 def check_options(algo: str, hyper: dict[str, Any]) -> AuxOptions:
     """The :class:`AuxOptions` of ``hyper``; a :class:`UserError` for a bad one, before anything is built."""
-    given = {k: v for k, v in hyper.items() if k in AuxOptions.__dataclass_fields__}
+    given = _given(hyper)
     if isinstance(given.get("aux"), str) and given["aux"] not in AUX_LOSSES:
         raise UserError(f"unknown auxiliary loss aux={given['aux']!r}", closest_hint(given["aux"], AUX_LOSSES, "use"))
     opts = parse(AuxOptions, given, "hyperparameter")
@@ -117,14 +121,6 @@ def extractor_kwargs(hyper: dict[str, Any], policy_kwargs: dict[str, Any]) -> di
                                                            **flags}}
 
 
-def encoder_of(model: BaseAlgorithm) -> BaseFeaturesExtractor:
-    """The encoder that the RL loss trains: DQN's online Q-network's extractor, else the policy's."""
-    q_net = getattr(model.policy, "q_net", None)
-    extractor = q_net.features_extractor if q_net is not None else model.policy.features_extractor
-    assert isinstance(extractor, BaseFeaturesExtractor)
-    return extractor
-
-
 def init_backbone(model: BaseAlgorithm, path: str) -> None:
     """Load the encoder file ``path`` into every backbone of ``model``'s policy (shared, actor, critic, target).
 
@@ -135,7 +131,7 @@ def init_backbone(model: BaseAlgorithm, path: str) -> None:
     extractors = [m for m in policy.modules() if isinstance(m, Backbone)]
     if not extractors:
         raise UserError(f"backbone_init needs a gymsuite backbone, but this run's features extractor is "
-                        f"{type(encoder_of(model)).__name__}", f"pass --hyperparams backbone={data['backbone']}")
+                        f"{type(encoder_of(model.policy)).__name__}", f"pass --hyperparams backbone={data['backbone']}")
     names = {cls: name for name, cls in backbones.BACKBONES.items()}
     name = names.get(type(extractors[0]), type(extractors[0]).__name__)
     check_fits(data, path, name, dict(policy.features_extractor_kwargs), policy.observation_space)
@@ -164,7 +160,7 @@ class AuxTrainer(BaseCallback):
         self.loss = AutoEncoderLoss(options.aux, kw.latent_l2, kw.corruption, kw.noise)
         self.batch_size = kw.batch_size or int(getattr(model, "batch_size", 64) or 64)
         self.space = model.policy.observation_space
-        encoder = encoder_of(model)
+        encoder = encoder_of(model.policy)
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             self.decoder = make_decoder(self.space, int(encoder.features_dim)).to(model.device)
@@ -176,8 +172,7 @@ class AuxTrainer(BaseCallback):
     @classmethod
     def create(cls, model: BaseAlgorithm, hyper: dict[str, Any], seed: int) -> AuxTrainer | None:
         """The trainer for ``hyper``'s ``aux``, or None when it is not set."""
-        opts = parse(AuxOptions, {k: v for k, v in hyper.items() if k in AuxOptions.__dataclass_fields__},
-                     "hyperparameter")
+        opts = parse(AuxOptions, _given(hyper), "hyperparameter")
         return cls(model, opts, seed) if opts.aux else None
 
     def _on_training_start(self) -> None:
@@ -222,7 +217,7 @@ class AuxTrainer(BaseCallback):
         obs = self.observations()
         if obs is None:
             return
-        encoder = encoder_of(self._target)
+        encoder = encoder_of(self._target.policy)
         trained = [p for p in encoder.parameters() if p.requires_grad]  # none when the backbone is frozen
         decoder = list(self.decoder.parameters())
         with torch.enable_grad():

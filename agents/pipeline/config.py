@@ -167,9 +167,14 @@ def check_backbone(hyper: dict[str, Any]) -> None:
                         "keep one of them (backbone=NAME backbone_kwargs={...} is the short form)")
 
 
+def named_extractor(hyper: dict[str, Any]) -> Any:
+    """The features extractor these hyperparameters name (``backbone``, else ``policy_kwargs``'), or None."""
+    return hyper.get("backbone") or (hyper.get("policy_kwargs") or {}).get("features_extractor_class")
+
+
 def uses_image_backbone(hyper: dict[str, Any]) -> bool:
     """Whether the policy of these hyperparameters has an image backbone (a CNN or attention, not an MLP)."""
-    extractor = hyper.get("backbone") or (hyper.get("policy_kwargs") or {}).get("features_extractor_class")
+    extractor = named_extractor(hyper)
     if extractor is not None:
         return extractor not in ("mlp", backbones.BACKBONES["mlp"])
     return str(hyper.get("policy", "")).startswith("Cnn")
@@ -231,8 +236,7 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
         kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "features_extractor_class": hyper["backbone"],
                                    "features_extractor_kwargs": dict(hyper.get("backbone_kwargs") or {})}
     if extractor_kwargs(cfg.hyperparams, {}):  # freeze_backbone, augment: arguments of the backbone
-        named = (kwargs.get("policy_kwargs") or {}).get("features_extractor_class")
-        if named is None:  # SB3's own extractors (CnnPolicy's NatureCNN, FlattenExtractor) take neither
+        if named_extractor(hyper) is None:  # SB3's own extractors (NatureCNN, FlattenExtractor) take neither
             raise UserError("freeze_backbone and augment need a gymsuite backbone, and this run names none "
                             f"(policy={hyper.get('policy', 'MlpPolicy')})",
                             "name one with --hyperparams backbone=NAME, e.g. backbone=nature_cnn (CnnPolicy's network)")

@@ -21,11 +21,11 @@ import torch as th
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import preprocess_obs
 from stable_baselines3.common.vec_env import VecEnv
-from torch import nn
 
 from agents.pipeline.evaluation import warn_capped
 from agents.pipeline.loading import LoadedAgent
 from common.errors import UserError
+from supervised.backbone import encoder_of
 from supervised.probe import ProbeResult, probe
 
 CARTPOLE_STATE = ("x", "x_dot", "theta", "theta_dot")  # gymnasium's CartPoleEnv.state, in its order
@@ -101,17 +101,6 @@ def collect(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool
         raise UserError("the environment's state changes length between steps", "keep env.unwrapped.state one size")
     names = state_names(venv, agent.env or "", len(states[0]))
     return Rollout(np.stack(observations), np.stack(states), np.asarray(ids), names)
-
-
-def encoder_of(policy: BasePolicy) -> nn.Module:
-    """The features extractor a policy acts through: the actor's (``pi_features_extractor``), or a Q-network's."""
-    for owner in (policy, getattr(policy, "q_net", None), getattr(policy, "actor", None)):
-        for name in ("pi_features_extractor", "features_extractor"):
-            module = getattr(owner, name, None)
-            if isinstance(module, nn.Module):
-                return module
-    raise UserError(f"cannot find the features extractor of the policy {type(policy).__name__}",
-                    "probe agents of ppo, a2c, pg or dqn")
 
 
 def fresh_policy(policy: BasePolicy, seed: int) -> BasePolicy:

@@ -32,7 +32,7 @@ from agents.algorithms import registry
 from agents.algorithms.spec import TrainContext
 from agents.pipeline.auxiliary import AuxTrainer, init_backbone
 from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
-from agents.pipeline.config import RunConfig, model_kwargs, to_dict
+from agents.pipeline.config import RunConfig, model_kwargs, named_extractor, to_dict
 from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from agents.pipeline.normstats import load_stats, save_stats
@@ -240,8 +240,7 @@ def choose_backbone(cfg: RunConfig, space: spaces.Space) -> None:
     so ``config.yaml`` and ``--resume`` keep it, and is said on stderr.
     """
     hyper = cfg.hyperparams
-    named = hyper.get("backbone") or (hyper.get("policy_kwargs") or {}).get("features_extractor_class")
-    if named or hyper.get("policy", "MlpPolicy") != "MlpPolicy" or not backbones.is_image(space):
+    if named_extractor(hyper) or hyper.get("policy", "MlpPolicy") != "MlpPolicy" or not backbones.is_image(space):
         return
     hyper["backbone"] = backbones.default_for(space)
     print(f"note: the observation is a {space.shape} image: using backbone={hyper['backbone']} "

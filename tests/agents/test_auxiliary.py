@@ -13,10 +13,10 @@ from gymnasium import spaces
 from stable_baselines3 import DQN, PPO
 
 from agents.pipeline import training
-from agents.pipeline.auxiliary import AuxTrainer, encoder_of
+from agents.pipeline.auxiliary import AuxTrainer
 from agents.pipeline.config import build_config
 from agents.pipeline.training import prepare, resume, train
-from supervised.backbone import Backbone
+from supervised.backbone import Backbone, encoder_of
 from supervised.cnn import IcmCnn
 from supervised.encoderfile import read_encoder, save_encoder
 from tests.toy_envs import TOY_FILE
@@ -60,7 +60,7 @@ def test_aux_gradient_adds_to_the_encoders_and_only_the_decoder_steps_on_its_own
     venv, model, aux = built.venv, built.model, built.aux
     assert aux is not None and aux.batch_size == 8
     model.learn(32)  # fills the replay buffer (learning starts at 16)
-    encoder, target = encoder_of(model), model.policy.q_net_target.features_extractor
+    encoder, target = encoder_of(model.policy), model.policy.q_net_target.features_extractor
     before = {k: v.clone() for k, v in aux.decoder.state_dict().items()}
     target_before = {k: v.clone() for k, v in target.state_dict().items()}
     model.policy.optimizer.zero_grad()
