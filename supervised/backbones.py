@@ -5,7 +5,7 @@
 | `mlp`        | Box / Discrete / MultiDiscrete / MultiBinary   | flatten, Linear + activation per `net_arch` width   |
 | `icm_cnn`    | uint8 image, channels first or last            | ICM's four 3x3 stride-2 convs, then linear          |
 | `nature_cnn` | uint8 image of at least 36x36                  | the DQN paper's CNN (SB3's NatureCNN), 512 features |
-| `small_cnn`  | uint8 image, any size (MiniGrid 7x7, 40-84 px) | patchify stem, 3x3 convs to <= 7x7, 64 features     |
+| `small_cnn`  | uint8 image, any size (MiniGrid 7x7, 40-84 px) | patchify stem, 3x3 convs to <= 7x7, 256 features    |
 | `impala_cnn` | uint8 image, any size                          | IMPALA's conv, max-pool, 2 residual blocks, x3      |
 | `attention`  | uint8 image, any size (a token per grid cell)  | patches, position embedding, pre-norm Transformer   |
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stable_baselines3.common.preprocessing import is_image_space
 from tqdm import tqdm
 
 from agents.data.frames import collect_frames
@@ -101,7 +100,7 @@ def run_pretraining(req: PretrainRequest) -> PretrainResult:
     venv = make_agent_env(agent, seed=req.seed, n_envs=1)
     try:
         space = venv.observation_space
-        name = req.backbone or ("icm_cnn" if is_image_space(space, check_channels=False) else "mlp")
+        name = req.backbone or ("icm_cnn" if backbones.is_image(space) else "mlp")
         encoder = build_encoder(name, kwargs, space)
         make_decoder(space, encoder.features_dim)  # refuses a space it cannot rebuild, before collecting
         with tqdm(total=req.frames, unit="frame", desc="collecting", file=sys.stderr) as bar:
