@@ -20,14 +20,40 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 import yaml
+from stable_baselines3.common.callbacks import BaseCallback
 
 if TYPE_CHECKING:
-    from stable_baselines3.common.callbacks import BaseCallback
-
     from agents.pipeline.config import RunConfig
     from agents.pipeline.training import TrainResult
+
+class EpisodeCurve(BaseCallback):
+    """A run's learning curve: env steps, wall seconds and return at each training episode's end (Monitor's).
+
+    With ``threshold``, stops training once the mean return of the last ``window`` episodes reaches it.
+    """
+
+    def __init__(self, threshold: float | None = None, window: int = 10) -> None:
+        super().__init__()
+        self.threshold, self.window, self.start = threshold, window, 0.0
+        self.steps: list[int] = []
+        self.seconds: list[float] = []
+        self.returns: list[float] = []
+
+    def _on_training_start(self) -> None:
+        self.start = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                self.steps.append(self.num_timesteps)
+                self.seconds.append(time.perf_counter() - self.start)
+                self.returns.append(float(info["episode"]["r"]))
+        recent = self.returns[-self.window:]
+        return not (self.threshold is not None and len(recent) == self.window and np.mean(recent) >= self.threshold)
+
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = (

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
 
 from benchmarks import benchlib
 
@@ -96,26 +95,12 @@ def run_config(job: Job) -> Any:
                            {**shared, "normalize": False, "use_rms_prop": False}, exact=True)
 
 
-class EpisodeLog(BaseCallback):
-    """``(env step, return)`` of every training episode, read from the ``Monitor`` infos as episodes finish."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.episodes: list[tuple[int, float]] = []
-
-    def _on_step(self) -> bool:
-        for info in self.locals["infos"]:
-            if "episode" in info:
-                self.episodes.append((self.num_timesteps, float(info["episode"]["r"])))
-        return True
-
-
 def run(job: Job) -> Result:
     """Train one model through ``gymsuite train``'s pipeline (into a temporary run directory) and measure it."""
-    log = EpisodeLog()
+    log = benchlib.EpisodeCurve()
     with tempfile.TemporaryDirectory(prefix="gymsuite-bench-pg-") as tmp:
         trained = benchlib.train(run_config(job), Path(tmp) / "run", callbacks=[log])
-    return measure(job, log.episodes, trained.steps / trained.seconds)
+    return measure(job, list(zip(log.steps, log.returns, strict=True)), trained.steps / trained.seconds)
 
 
 def measure(job: Job, episodes: list[tuple[int, float]], fps: float) -> Result:

@@ -34,9 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
-
 from benchmarks import benchlib
 from benchmarks.stats import iqm, steps_to_threshold, summary
 
@@ -92,39 +89,13 @@ def aux_variants(backbone: str) -> list[Variant]:
             Variant("attention", backbone_hyper("attention"))]
 
 
-class Curve(BaseCallback):
-    """The learning curve: env steps, wall seconds and return at each training episode's end (Monitor's).
-
-    With ``threshold``, stops training once the mean return of the last ``WINDOW`` episodes reaches it.
-    """
-
-    def __init__(self, threshold: float | None = None) -> None:
-        super().__init__()
-        self.threshold, self.start = threshold, 0.0
-        self.steps: list[int] = []
-        self.seconds: list[float] = []
-        self.returns: list[float] = []
-
-    def _on_training_start(self) -> None:
-        self.start = time.perf_counter()
-
-    def _on_step(self) -> bool:
-        for info in self.locals["infos"]:
-            if "episode" in info:
-                self.steps.append(self.num_timesteps)
-                self.seconds.append(time.perf_counter() - self.start)
-                self.returns.append(float(info["episode"]["r"]))
-        recent = self.returns[-WINDOW:]
-        return not (self.threshold is not None and len(recent) == WINDOW and np.mean(recent) >= self.threshold)
-
-
 def train_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one variant and seed through the pipeline; the run directory is kept when ``job["keep"]``."""
     hyper = {**PPO_KWARGS, **job["hyper"], **({"env_kwargs": job["env_kwargs"]} if job["env_kwargs"] else {})}
     cli = {"algo": "ppo", "env": job["env"], "seed": job["seed"], "timesteps": job["steps"], "n_envs": N_ENVS,
            "eval_freq": 0, "eval_episodes": 5, "checkpoint_freq": 0}
     cfg = benchlib.config(cli, hyper)
-    curve = Curve(job["threshold"] if job["stop"] else None)
+    curve = benchlib.EpisodeCurve(job["threshold"] if job["stop"] else None, WINDOW)
     run_dir = Path(job["run_dir"])
     trained = benchlib.train(cfg, run_dir, callbacks=[curve])
     if not job["keep"]:
