@@ -28,6 +28,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from stable_baselines3.common.callbacks import BaseCallback
+
 from benchmarks import benchlib
 
 ENV = "PongNoFrameskip-v4"
@@ -75,32 +77,22 @@ def plain_sb3_run(steps: int, n_envs: int, device: str, seed: int = 0, subproces
             "mean_return": float(sum(returns) / len(returns)) if returns else None, "episodes": len(returns)}
 
 
-def _wall_clock_class() -> type:
-    from stable_baselines3.common.callbacks import BaseCallback
+class WallClock(BaseCallback):
+    """Stop training after ``seconds`` of wall time (None: never)."""
 
-    class _WallClock(BaseCallback):
-        """Stop training after ``seconds`` of wall time (None: never)."""
+    def __init__(self, seconds: float | None) -> None:
+        super().__init__()
+        self.seconds, self.start = seconds, time.perf_counter()
+        self.returns: list[float] = []  # the last 100 episodes' returns (SB3's ep_info_buffer) at the end
 
-        def __init__(self, seconds: float | None) -> None:
-            super().__init__()
-            self.seconds, self.start = seconds, time.perf_counter()
-            self.returns: list[float] = []  # the last 100 episodes' returns (SB3's ep_info_buffer) at the end
+    def _on_training_start(self) -> None:
+        self.start = time.perf_counter()
 
-        def _on_training_start(self) -> None:
-            self.start = time.perf_counter()
+    def _on_step(self) -> bool:
+        return self.seconds is None or time.perf_counter() - self.start < self.seconds
 
-        def _on_step(self) -> bool:
-            return self.seconds is None or time.perf_counter() - self.start < self.seconds
-
-        def _on_training_end(self) -> None:
-            self.returns = [float(e["r"]) for e in self.model.ep_info_buffer or ()]
-
-    return _WallClock
-
-
-def WallClock(seconds: float | None) -> Any:  # noqa: N802  (a class built lazily: SB3 imported on use)
-    """A callback that stops learning after ``seconds`` of wall time."""
-    return _wall_clock_class()(seconds)
+    def _on_training_end(self) -> None:
+        self.returns = [float(e["r"]) for e in self.model.ep_info_buffer or ()]
 
 
 def plain_sb3(steps: int, n_envs: int, device: str, **kwargs: Any) -> dict[str, Any]:
