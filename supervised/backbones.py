@@ -8,6 +8,8 @@
 | `small_cnn`  | uint8 image, any size (MiniGrid 7x7, 40-84 px) | patchify stem, 3x3 convs to <= 7x7, 256 features    |
 | `impala_cnn` | uint8 image, any size                          | IMPALA's conv, max-pool, 2 residual blocks, x3      |
 | `attention`  | uint8 image, any size (a token per grid cell)  | patches, position embedding, pre-norm Transformer   |
+| `framestack` | window (K, O) or (K, image) (`history: K`)     | per-step features (an image backbone) concat, MLP   |
+| `transformer`| window (K, O) or (K, image) (`history: K`)     | per-step embedding, causal self-attention, last pos |
 
 Each is an SB3 ``BaseFeaturesExtractor`` (:class:`~supervised.backbone.Backbone`): pass it as
 ``policy_kwargs={"features_extractor_class": get(name), "features_extractor_kwargs": {...}}``.
@@ -33,10 +35,12 @@ from supervised.attention import PatchAttention
 from supervised.backbone import Backbone
 from supervised.cnn import IcmCnn, ImageEncoder, image_layout
 from supervised.cnns import NATURE_MIN_SIZE, ImpalaCnn, NatureCnn, SmallCnn
+from supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack
 from supervised.mlp import MlpBackbone, mlp
 
 BACKBONES: dict[str, type[Backbone]] = {"mlp": MlpBackbone, "icm_cnn": IcmCnn, "nature_cnn": NatureCnn,
-                                        "small_cnn": SmallCnn, "impala_cnn": ImpalaCnn, "attention": PatchAttention}
+                                        "small_cnn": SmallCnn, "impala_cnn": ImpalaCnn, "attention": PatchAttention,
+                                        "framestack": FrameStack, "transformer": CausalTransformer}
 
 
 def get(name: str) -> type[Backbone]:
@@ -103,6 +107,10 @@ def make_encoder(space: spaces.Box, features: int, hidden: int, layers: int = 2,
         backbone: an image backbone's name (its ``features_dim`` is F), built for the channels-first
             images curiosity feeds it; ``"mlp"`` is the default MLP, for vectors.
     """
+    if backbone in WINDOW_BACKBONES:
+        raise UserError(f"curiosity's encoder encodes one observation, and {backbone} reads a window of them",
+                        "window backbones are the policy's (backbone=NAME with ppo, a2c, dqn or pg); "
+                        "leave curiosity's backbone unset or name an image backbone")
     image = is_image(space)
     if backbone is None or (backbone == "mlp" and not image):
         if image:

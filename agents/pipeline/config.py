@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import torch
 import yaml
 from stable_baselines3.common.utils import LinearSchedule
@@ -29,8 +30,10 @@ from common.errors import UserError
 from common.files import load_yaml, read_yaml
 from common.options import Rule, check, check_keys, check_value
 from envs.atari import is_atari
-from envs.observation import check_observation_options
+from envs.factory import is_custom, resolve
+from envs.observation import check_observation_options, observation_options
 from supervised import backbones
+from supervised.memory import WINDOW_BACKBONES, context_of
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
@@ -112,6 +115,7 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
     hyper = {**defaults_for(spec.name, merged["env"]), **from_file.get("hyperparams", {})}
     hyper.update(parse_assignments(overrides or []))
     validate_hyperparams(spec, hyper)
+    check_window_backbone(spec.name, str(merged["env"]), hyper)
     merged = check(RunConfig, merged, "setting")
     resolve_device(merged.get("device", "auto"), uses_image_backbone(hyper))  # refuses cuda without a GPU, early
     # The run length and width live in fields; the hyperparameter table supplies their defaults.
@@ -165,6 +169,60 @@ def check_backbone(hyper: dict[str, Any]) -> None:
     if (hyper.get("policy_kwargs") or {}).get("features_extractor_class") is not None:
         raise UserError("both backbone and policy_kwargs.features_extractor_class name the features extractor",
                         "keep one of them (backbone=NAME backbone_kwargs={...} is the short form)")
+
+
+# The algorithms whose policy can read a window of observations (a feed-forward SB3 policy on the stacked env).
+WINDOW_ALGOS = ("ppo", "a2c", "dqn", "pg")
+_CONTEXT = Rule(int, low=1)
+
+
+def check_window_backbone(algo: str, env: str, hyper: dict[str, Any]) -> None:
+    """A window backbone (``framestack``, ``transformer``) runs with :data:`WINDOW_ALGOS` only, with a ``context``
+    of at least 1 and at most the episode limit (``max_episode_steps``, else ``env``'s registered time
+    limit; none known: no check), and a ``history`` (if given) equal to its context."""
+    name, kwargs = hyper.get("backbone"), hyper.get("backbone_kwargs")
+    if name not in WINDOW_BACKBONES:
+        return
+    if algo not in WINDOW_ALGOS:
+        raise UserError(f"{algo} cannot train the {name} backbone: its policy is not an SB3 actor of the stacked env",
+                        f"use --algo {', '.join(WINDOW_ALGOS)} with backbone={name}")
+    context = check_value("context", context_of(name, kwargs), _CONTEXT, f"the {name} backbone's context")
+    if kwargs and "context" in kwargs:
+        kwargs["context"] = context
+    limit = hyper.get("max_episode_steps") or registered_time_limit(env)
+    if limit is not None and context > limit:
+        raise UserError(f"the {name} backbone's context {context} is longer than an episode of {env} "
+                        f"({limit} steps)", f"use context <= {limit}")
+    memory_observation(hyper)  # a history that differs from the context
+
+
+def registered_time_limit(env: str) -> int | None:
+    """The time limit ``env``'s registration sets, or None (a custom class, an unknown id, no limit)."""
+    if is_custom(env):
+        return None
+    try:
+        resolve(env)  # imports the package that registers it
+    except UserError:
+        return None
+    registered = gym.registry.get(env)
+    return None if registered is None else registered.max_episode_steps
+
+
+def memory_observation(hyper: dict[str, Any] | None) -> dict[str, Any]:
+    """The observation options a run's env is built with (training, evaluation, recording, demos, probes):
+    :func:`envs.observation.observation_options`, plus ``history = context`` for a window backbone.
+
+    A ``history`` the user set that differs from the backbone's context is a :class:`UserError`.
+    """
+    options = observation_options(hyper)
+    context = context_of((hyper or {}).get("backbone"), (hyper or {}).get("backbone_kwargs"))
+    if context is None:
+        return options
+    history = options.get("history")
+    if history is not None and history != context:
+        raise UserError(f"history={history} but the {(hyper or {}).get('backbone')} backbone's context is {context}: "
+                        "history and context differ", "leave history unset (the backbone sets it from its context)")
+    return {**options, "history": context}
 
 
 def named_extractor(hyper: dict[str, Any]) -> Any:

@@ -23,6 +23,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from agents.algorithms import registry
+from agents.pipeline.config import memory_observation
 from agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
 from agents.pipeline.normstats import load_stats
 from agents.pipeline.rundir import RunDir
@@ -32,7 +33,6 @@ from common.files import read_yaml
 from common.spaces import same_space
 from envs import make_env
 from envs.factory import Wrapper
-from envs.observation import observation_options
 from envs.wrappers import EpisodeCap, has_time_limit
 
 
@@ -225,7 +225,7 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
                             render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
                             wrappers=[*wrappers, _episode_cap(max_episode_steps)],
-                            observation=observation_options(hyper))
+                            observation=memory_observation(hyper))
     if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
         norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
         norm.training, norm.norm_reward = False, False

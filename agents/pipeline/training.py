@@ -32,7 +32,7 @@ from agents.algorithms import registry
 from agents.algorithms.spec import TrainContext
 from agents.pipeline.auxiliary import AuxTrainer, init_backbone
 from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
-from agents.pipeline.config import RunConfig, model_kwargs, named_extractor, to_dict
+from agents.pipeline.config import RunConfig, memory_observation, model_kwargs, named_extractor, to_dict
 from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from agents.pipeline.normstats import load_stats, save_stats
@@ -55,7 +55,6 @@ from envs import make_env
 from envs.atari import is_atari
 from envs.atari import options as atari_options
 from envs.factory import is_custom, make_native_atari
-from envs.observation import observation_options
 from rewards.clipping import ClipReward, VecClipReward
 from rewards.curiosity import CuriosityCallback
 from supervised import backbones
@@ -144,7 +143,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
     if venv is None:
         venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
                         max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers,
-                        observation=observation_options(hyper))
+                        observation=memory_observation(hyper))
     registry.check_action_space(spec, venv.action_space, cfg.env)
     curiosity = None
     if cfg.curiosity:
