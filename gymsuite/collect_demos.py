@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     from agents.data.demos import save_demos
     from agents.data.experts import load_expert
     from agents.data.recording import record_demos
+    from agents.pipeline.config import memory_observation
     from common.errors import UserError
     from envs import make_env
 
@@ -36,9 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
     expert, env = load_expert(args.target, env=args.env, algo=args.algo, trust_pickle=args.trust_pickle)
     hyper = _run_hyperparams(args.target)
-    # RolloutInfoWrapper (inside Monitor) hands imitation's rollout the raw observations and rewards.
+    # RolloutInfoWrapper (inside Monitor) hands imitation's rollout the raw observations and rewards;
+    # the expert sees what it was trained on (a window backbone's history, MiniGrid's view, pixels).
     venv = make_env(env, n_envs=1, seed=args.seed, wrappers=[RolloutInfoWrapper],
-                    env_kwargs=hyper.get("env_kwargs"), max_episode_steps=hyper.get("max_episode_steps"))
+                    env_kwargs=hyper.get("env_kwargs"), max_episode_steps=hyper.get("max_episode_steps"),
+                    observation=memory_observation(hyper))
     try:
         demos = record_demos(expert, venv, args.episodes, env, seed=args.seed, deterministic=args.deterministic,
                              source=f"{args.target} ({'greedy' if args.deterministic else 'sampled'})")
