@@ -110,3 +110,10 @@ def test_freeze_keeps_the_weights() -> None:
     stack = FrameStack(spaces.Box(-1, 1, (4, 2), np.float32), freeze=True)
     assert not any(p.requires_grad for p in stack.parameters())
     assert isinstance(backbones.get("mlp")(spaces.Box(-1, 1, (2,), np.float32)), MlpBackbone)
+
+
+def test_the_transformer_refuses_a_width_its_heads_cannot_split() -> None:
+    with pytest.raises(UserError, match="divisible"):
+        CausalTransformer(spaces.Box(-1, 1, (4, 2), np.float32), context=4, d_model=30, heads=4)
+    with pytest.raises(UserError, match="gated"):
+        CausalTransformer(spaces.Box(-1, 1, (4, 2), np.float32), context=4, gated="yes")  # type: ignore[arg-type]
