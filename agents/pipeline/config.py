@@ -184,8 +184,8 @@ def check_window_backbone(algo: str, env: str, hyper: dict[str, Any]) -> None:
     if name not in WINDOW_BACKBONES:
         return
     if algo not in WINDOW_ALGOS:
-        raise UserError(f"{algo} cannot train the {name} backbone: its policy is not an SB3 actor of the stacked env",
-                        f"use --algo {', '.join(WINDOW_ALGOS)} with backbone={name}")
+        raise UserError(f"{algo} cannot take the {name} backbone: window backbones work with "
+                        f"{', '.join(WINDOW_ALGOS)}", "use one of them (--algo ppo) or another backbone")
     context = check_value("context", context_of(name, kwargs), _CONTEXT, f"the {name} backbone's context")
     if kwargs and "context" in kwargs:
         kwargs["context"] = context
