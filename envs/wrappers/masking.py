@@ -29,20 +29,18 @@ from gymnasium import spaces
 
 from common.errors import UserError
 
-_LANDER = (0, 1, 4, 6, 7)
-KEPT: dict[str, tuple[int, ...]] = {
-    "CartPole": (0, 2),
-    "Pendulum": (0, 1),
-    "MountainCar": (0,),
-    "MountainCarContinuous": (0,),
-    "Acrobot": (0, 1, 2, 3),
+_LANDER = (8, (0, 1, 4, 6, 7))
+_TABLE: dict[str, tuple[int, tuple[int, ...]]] = {  # name: (observation size, entries kept)
+    "CartPole": (4, (0, 2)),
+    "Pendulum": (3, (0, 1)),
+    "MountainCar": (2, (0,)),
+    "MountainCarContinuous": (2, (0,)),
+    "Acrobot": (6, (0, 1, 2, 3)),
     "LunarLander": _LANDER,
     "LunarLanderContinuous": _LANDER,
 }
+KEPT: dict[str, tuple[int, ...]] = {name: kept for name, (_, kept) in _TABLE.items()}
 """The observation entries :class:`MaskVelocity` keeps, by env name (velocities are the others)."""
-
-_SIZES = {"CartPole": 4, "Pendulum": 3, "MountainCar": 2, "MountainCarContinuous": 2, "Acrobot": 6,
-          "LunarLander": 8, "LunarLanderContinuous": 8}
 
 
 def env_name(env: gym.Env) -> str | None:
@@ -72,8 +70,8 @@ class MaskVelocity(gym.ObservationWrapper):
                             f"it masks {', '.join(sorted(KEPT))}; for another env drop mask_velocity "
                             "(or write an ObservationWrapper for it)")
         space = env.observation_space
-        if not isinstance(space, spaces.Box) or space.shape != (_SIZES[name],):
-            raise UserError(f"mask_velocity expects {label}'s ({_SIZES[name]},) Box observation, got {space}",
+        if not isinstance(space, spaces.Box) or space.shape != (_TABLE[name][0],):
+            raise UserError(f"mask_velocity expects {label}'s ({_TABLE[name][0]},) Box observation, got {space}",
                             "put mask_velocity on the plain env (not with pixels or another observation wrapper)")
         self.kept = np.array(KEPT[name], dtype=np.intp)
         self.observation_space = spaces.Box(space.low[self.kept], space.high[self.kept], dtype=space.dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.wrappers import FrameStackObservation
 
 import envs.custom  # noqa: F401  (registers the gymsuite/ ids)
 from common.errors import UserError
@@ -26,17 +27,11 @@ KEPT = {
 }
 
 
-def _lander(env_id: str) -> str:
-    """LunarLanderContinuous is LunarLander-v3 with ``continuous=True`` in recent gymnasium releases."""
-    return env_id if env_id in gym.registry else "LunarLander-v3"
-
-
 @pytest.mark.parametrize("env_id", sorted(KEPT))
 def test_mask_velocity_drops_exactly_the_velocities(env_id: str) -> None:
     kept = KEPT[env_id]
-    kwargs = {"continuous": True} if env_id == "LunarLanderContinuous-v3" and env_id not in gym.registry else None
-    plain = make_env(_lander(env_id), n_envs=2, seed=3, env_kwargs=kwargs)
-    masked = make_env(_lander(env_id), n_envs=2, seed=3, env_kwargs=kwargs, observation={"mask_velocity": True})
+    plain = make_env(env_id, n_envs=2, seed=3)
+    masked = make_env(env_id, n_envs=2, seed=3, observation={"mask_velocity": True})
     full_space, space = plain.observation_space, masked.observation_space
     assert space.shape == (len(kept),) and space.dtype == full_space.dtype
     np.testing.assert_array_equal(space.low, full_space.low[kept])
@@ -63,6 +58,11 @@ def test_an_env_outside_the_table_is_refused_naming_the_supported_ones(env_id: s
 def test_mask_velocity_refuses_a_custom_class_without_an_id() -> None:
     with pytest.raises(UserError, match="mask_velocity"):
         MaskVelocity(TMazeEnv())
+
+
+def test_mask_velocity_refuses_an_observation_of_another_shape() -> None:
+    with pytest.raises(UserError, match="mask_velocity"):
+        MaskVelocity(FrameStackObservation(gym.make("CartPole-v1"), 2))
 
 
 @pytest.mark.parametrize(("hyper", "env"), [
