@@ -16,9 +16,10 @@ A memoryless policy sees ``[0, 1]`` at the junction whatever the cue, so its exp
 is 0; a policy that remembers the cue scores 1 every episode. The cue is drawn from the env's
 ``np_random`` at reset (seeded resets repeat their cues).
 
-``render()`` (``render_mode="rgb_array"``) draws the corridor, the two arms, the agent (blue)
-and, while the cue is shown, the start cell in its colour (green +1, red -1), as an
-``(3 x cell, (L + 1) x cell, 3)`` uint8 image.
+``render()`` (``render_mode="rgb_array"``) draws the corridor, the two arms, the agent (blue),
+the start cell in the cue's colour while the cue is shown (green +1, red -1) and, after the
+choice, the chosen arm green if right and red if wrong, as an ``(3 x cell, (L + 1) x cell, 3)``
+uint8 image.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class TMazeEnv(gym.Env):
         margin = cell // 4
         if self.position <= self.length:
             paint(1, self.position, _AGENT, margin)
-        else:
+        else:  # the chosen arm in the colour of the outcome: green right, red wrong
+            paint(1 - self.arm, self.length, _CUE_COLOURS[1 if self.arm == self.cue else -1])
             paint(1 - self.arm, self.length, _AGENT, margin)
         return img
