@@ -12,11 +12,12 @@ reference library (plain SB3) is built by hand.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing as mp
 import os
 import platform
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,24 @@ def train(cfg: RunConfig, run_dir: Path, callbacks: Sequence[BaseCallback] = ())
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
         return train_run(cfg, run_dir, overwrite=True, callbacks=callbacks)
+
+
+def run_jobs(run_one: Callable[[dict[str, Any]], dict[str, Any]], jobs: list[dict[str, Any]],
+             workers: int) -> list[dict[str, Any]]:
+    """``run_one`` on each job in at most ``workers`` spawned processes, longest (most ``steps``) first.
+
+    ``run_one`` must be a module-level function (the workers import it). Results come back in the order of ``jobs``.
+    """
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].get("steps", 0))
+    if workers <= 1:
+        done = [run_one(jobs[i]) for i in order]
+    else:
+        with mp.get_context("spawn").Pool(workers, maxtasksperchild=4) as pool:
+            done = pool.map(run_one, [jobs[i] for i in order], chunksize=1)
+    out: list[dict[str, Any]] = [{}] * len(jobs)
+    for i, result in zip(order, done, strict=True):
+        out[i] = result
+    return out
 
 
 def machine() -> str:

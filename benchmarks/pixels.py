@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import shutil
 import sys
 import tempfile
@@ -134,17 +133,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_all(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
-    """Run ``jobs`` in at most ``workers`` processes, longest first; results in the order of ``jobs``."""
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].get("steps", 0))
-    if workers <= 1:
-        done = [run_one(jobs[i]) for i in order]
-    else:
-        with mp.get_context("spawn").Pool(workers, maxtasksperchild=4) as pool:
-            done = pool.map(run_one, [jobs[i] for i in order], chunksize=1)
-    out: list[dict[str, Any]] = [{}] * len(jobs)
-    for i, result in zip(order, done, strict=True):
-        out[i] = result
-    return out
+    """:func:`run_one` on ``jobs`` in at most ``workers`` processes (:func:`benchmarks.benchlib.run_jobs`)."""
+    return benchlib.run_jobs(run_one, jobs, workers)
 
 
 Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]

@@ -55,7 +55,7 @@ def steps_to_threshold(steps: Sequence[float], seconds: Sequence[float], returns
 
     Args:
         steps, seconds, returns: ``(T,)`` the env step count, wall time and return at each episode's end,
-            in order (a learning curve as :class:`benchmarks.pixels.Curve` records it).
+            in order (a learning curve as :class:`benchmarks.benchlib.EpisodeCurve` records it).
         threshold: the return to reach. budget, budget_seconds: what a run that never reaches it counts
             as (its whole run), flagged ``reached=False``, so that it pulls the IQM the right way.
         window: episodes averaged (fewer at the start of the curve: a run cannot cross before

@@ -27,7 +27,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from common.errors import UserError
 from envs.atari import is_atari
-from envs.observation import observation_wrappers
+from envs.observation import mask_velocity, observation_wrappers
 from envs.wrappers import VecFiniteGuard
 
 EnvSpec = str | Callable[..., gym.Env]
@@ -118,7 +118,7 @@ def make_env(
         render_mode: e.g. ``"rgb_array"`` for video recording.
         max_episode_steps: wrap in ``TimeLimit`` when given.
         subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
-        observation: the run's observation hyperparameters (``atari``, ``pixels``, ``minigrid``): an Atari id
+        observation: the run's observation hyperparameters (:data:`envs.observation.OBSERVATION_KEYS`): an Atari id
             gets its preprocessing (:mod:`envs.atari`) inside ``Monitor`` (episodic life outside it, and
             ``max_episode_steps`` counts agent steps); other envs the wrappers that
             :func:`envs.observation.observation_wrappers` chooses, innermost.
@@ -130,6 +130,7 @@ def make_env(
     name = spec_name(spec)
     observation = observation or {}
     if is_atari(spec):
+        mask_velocity(spec, observation)  # refused: Atari frames have no velocity entries
         factory, wrappers, reward_wrappers = _atari(str(spec), observation.get("atari"), max_episode_steps, wrappers,
                                                     reward_wrappers)
         max_episode_steps = None  # counted by the game itself (frames = steps x frame_skip)

@@ -5,6 +5,9 @@
 * Atari ids (:mod:`envs.atari`): the standard preprocessing, by ``atari: {...}``, applied by
   :func:`envs.factory.make_env` itself (or ale-py's native vector env, chosen by the training pipeline);
 * MiniGrid and BabyAI ids (:mod:`envs.minigrid`): the image the agent sees, by ``minigrid: {view: ...}``;
+* ``mask_velocity: true`` (innermost, :mod:`envs.wrappers.masking`): a classic-control env without
+  the velocity entries of its observation (a partially observable task for the memory backbones);
+  not with ``pixels``, Atari or MiniGrid, whose observations have no velocity entries to drop;
 * ``history: K`` (outermost): the last K observations, oldest first, as one ``(K, *obs_shape)`` array
   (gymnasium's ``FrameStackObservation``, zeros before the episode's first step). The training
   pipeline sets it for the window memory backbones (``framestack``, ``transformer``) from their
@@ -24,13 +27,17 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.wrappers import FrameStackObservation
 
+from common.errors import UserError
 from common.options import Rule, check_value
+from envs.atari import is_atari
 from envs.atari import options as atari_options
 from envs.minigrid import is_minigrid, minigrid_options, minigrid_wrappers
+from envs.wrappers.masking import KEPT, MaskVelocity
 from envs.wrappers.pixels import PixelObservation, pixel_options
 
-OBSERVATION_KEYS = ("atari", "pixels", "minigrid", "history")
+OBSERVATION_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity")
 _HISTORY = Rule(int, low=1, nullable=True)
+_MASK = Rule(bool, nullable=True)
 
 
 def observation_options(hyper: dict[str, Any] | None) -> dict[str, Any]:
@@ -38,14 +45,37 @@ def observation_options(hyper: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (hyper or {}).items() if k in OBSERVATION_KEYS}
 
 
-def check_observation_options(hyper: dict[str, Any]) -> None:
-    """Validate ``atari``, ``pixels``, ``minigrid`` and ``history`` (a :class:`~common.errors.UserError` names the
-    bad key); ``history`` is stored as an int."""
+def check_observation_options(hyper: dict[str, Any], spec: Any = None) -> None:
+    """Validate ``atari``, ``pixels``, ``minigrid``, ``history`` and ``mask_velocity`` (a
+    :class:`~common.errors.UserError` names the bad key); ``history`` is stored as an int.
+
+    ``spec`` (the run's env, when known) lets ``mask_velocity`` refuse an Atari or MiniGrid id here,
+    before anything is built; which envs it can mask is checked when the env is built.
+    """
     atari_options(hyper.get("atari"))
     pixel_options(hyper.get("pixels"))
     minigrid_options(hyper.get("minigrid"))
     if "history" in hyper:
         hyper["history"] = history_length(hyper["history"])
+    mask_velocity(spec, hyper)
+
+
+def mask_velocity(spec: Any, options: dict[str, Any] | None) -> bool:
+    """Whether ``options`` ask for :class:`~envs.wrappers.masking.MaskVelocity` on ``spec``.
+
+    Raises:
+        UserError: ``mask_velocity`` is not a bool, or is set with ``pixels`` or for an Atari or MiniGrid id.
+    """
+    options = options or {}
+    if not check_value("mask_velocity", options.get("mask_velocity"), _MASK, "hyperparameter 'mask_velocity'"):
+        return False
+    if pixel_options(options.get("pixels")) is not None:
+        raise UserError("mask_velocity and pixels both set: images have no velocity entries to drop",
+                        "keep one of them")
+    if is_atari(spec) or is_minigrid(spec):
+        raise UserError(f"mask_velocity applies to classic-control observations, not to {spec}'s images",
+                        f"drop mask_velocity (it masks {', '.join(sorted(KEPT))})")
+    return True
 
 
 def history_length(value: Any) -> int | None:
@@ -63,6 +93,8 @@ def observation_wrappers(spec: Any, options: dict[str, Any] | None,
     options = options or {}
     history = history_length(options.get("history"))
     stack: list[Callable[[gym.Env], gym.Env]] = []
+    if mask_velocity(spec, options):  # innermost: the window (history) holds the masked observations
+        stack.append(MaskVelocity)
     if history is not None:
         stack.append(lambda env: FrameStackObservation(env, history, padding_type="zero"))
     pixels = pixel_options(options.get("pixels"))

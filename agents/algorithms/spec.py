@@ -33,7 +33,7 @@ from supervised import recurrent
 # its backbone (``agents.pipeline.config.model_kwargs`` turns them into policy_kwargs), auxiliary
 # losses, pre-trained and frozen backbones (agents.pipeline.auxiliary).
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
-                      "atari", "pixels", "minigrid", "history", "backbone", "backbone_kwargs",
+                      "atari", "pixels", "minigrid", "history", "mask_velocity", "backbone", "backbone_kwargs",
                       "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone", "augment"})
 
 

@@ -111,7 +111,7 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
         raise UserError(f"'hyperparams' in {config_file} must be a mapping")
     hyper = {**defaults_for(spec.name, merged["env"]), **from_file.get("hyperparams", {})}
     hyper.update(parse_assignments(overrides or []))
-    validate_hyperparams(spec, hyper)
+    validate_hyperparams(spec, hyper, merged["env"])
     merged = check(RunConfig, merged, "setting")
     resolve_device(merged.get("device", "auto"), uses_image_backbone(hyper))  # refuses cuda without a GPU, early
     # The run length and width live in fields; the hyperparameter table supplies their defaults.
@@ -128,10 +128,11 @@ def _given(*values: Any) -> Any:
     return next(v for v in values if v is not None)
 
 
-def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None:
+def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: Any = None) -> None:
     """Reject unknown keys (with suggestions) and out-of-range numbers, naming the key.
 
     Numbers are stored as their rule wants them: ``n_steps: 3e5`` (a float in YAML) reaches SB3 as an int.
+    ``env`` (the run's env id, when known) is for the checks that depend on it (``mask_velocity``).
     """
     check_keys(hyper, sorted(spec.hyperparam_names()), "hyperparameter", f" for {spec.name}")
     for key, value in hyper.items():
@@ -143,7 +144,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None
         check_normalize(hyper["normalize"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
-    check_observation_options(hyper)  # atari, pixels, minigrid
+    check_observation_options(hyper, env)  # atari, pixels, minigrid, history, mask_velocity
     check_backbone(hyper, spec)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
 

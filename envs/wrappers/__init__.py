@@ -3,6 +3,8 @@
 * :mod:`envs.wrappers.guards`: stop at the first broken step (:class:`VecFiniteGuard`).
 * :mod:`envs.wrappers.episodes`: where episodes start and how they end
   (:class:`PerturbedStart`, :class:`AbsorbAfterTermination`, :class:`EpisodeCap`).
+* :mod:`envs.wrappers.pixels` and :mod:`envs.wrappers.masking`: what the agent sees (rendered frames;
+  classic-control observations without their velocities), chosen by :mod:`envs.observation`.
 
 The order around each env is decided in one place, :func:`envs.factory.make_env`.
 """

@@ -1,7 +1,7 @@
 """``backbone=lstm`` end to end: the LSTM state carried within episodes and zeroed at their ends, saved agents
 acting as sb3-contrib's ``RecurrentPPO`` does, the commands, ``--resume``, and the errors.
 
-CartPole-v1 serves for the plumbing (gymsuite's T-maze is built on another branch).
+CartPole-v1 serves for the plumbing; gymsuite/TMaze-v0 (length 2) is the one-bit memory task.
 """
 
 from __future__ import annotations
@@ -66,30 +66,6 @@ class FixedLength(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         self.t += 1
         return self._obs(), 0.0, self.t >= self.length, False, {}
-
-
-class CueMaze(gym.Env):
-    """A passive T-maze of corridor ``length`` L (the interface of ``gymsuite/TMaze-v0``): obs ``(2,)`` =
-    [cue, at_junction]; the cue (+1 or -1) shows at step 0 only; L corridor steps whatever the action, then at
-    the junction action 0 earns +1 if the cue was +1 (action 1 if -1), else -1. A memoryless policy earns 0."""
-
-    observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
-    action_space = spaces.Discrete(2)
-
-    def __init__(self, length: int = 2) -> None:
-        self.length, self.t, self.cue = length, 0, 1.0
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.t, self.cue = 0, float(self.np_random.choice([-1.0, 1.0]))
-        return np.array([self.cue, float(self.length == 0)], np.float32), {}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        self.t += 1
-        if self.t <= self.length:
-            return np.array([0.0, float(self.t == self.length)], np.float32), 0.0, False, False, {}
-        right = (int(action) == 0) == (self.cue > 0)
-        return np.zeros(2, np.float32), 1.0 if right else -1.0, True, False, {}
 
 
 def test_state_is_zeroed_exactly_where_an_episode_ends_in_a_vector_env() -> None:
@@ -275,7 +251,7 @@ def test_lstm_remembers_the_cue_that_mlp_cannot(tmp_path: Path) -> None:
     """The one-bit memory task: after 3k steps the LSTM turns the right way, the MLP guesses (expected return 0)."""
     returns = {}
     for name, backbone in (("lstm", ["backbone=lstm", "backbone_kwargs={hidden_size: 16}"]), ("mlp", [])):
-        cfg = build_config(_settings(env="tests.agents.test_recurrent:CueMaze", timesteps=3072, n_envs=4,
+        cfg = build_config(_settings(env="gymsuite/TMaze-v0", timesteps=3072, n_envs=4,
                                      eval_episodes=40), None,
                            ["env_kwargs={length: 2}", "n_steps=32", "batch_size=64", "n_epochs=4",
                             "learning_rate=3e-3", "ent_coef=0.0", *backbone])
