@@ -209,6 +209,12 @@ def test_freeze_backbone_freezes_the_lstm_encoder_only() -> None:
         built.venv.close()
 
 
+def test_curiosity_trains_beside_an_lstm(tmp_path: Path) -> None:
+    result = train(build_config(_settings(curiosity="rnd", eval_episodes=1), None, TINY), tmp_path / "run")
+    assert result.steps == 128 and (tmp_path / "run" / "curiosity.pt").is_file()
+    assert load_agent(str(tmp_path / "run")).recurrent
+
+
 @pytest.mark.parametrize(("algo", "extra", "key"), [
     ("a2c", [], "ppo"), ("dqn", [], "ppo"), ("pg", [], "ppo"),
     ("ppo", ["backbone_kwargs={critic: both}"], "critic"),
