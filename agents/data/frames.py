@@ -40,7 +40,7 @@ def collect_frames(agent: LoadedAgent, venv: VecEnv, frames: int, deterministic:
         if progress is not None:
             progress(take)
         if done < frames:
-            next_obs, _, dones, _ = venv.step(agent.act(obs, venv, dones, deterministic=deterministic))
+            next_obs, _, dones, _ = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
             assert isinstance(next_obs, np.ndarray)
             obs = next_obs
     return out

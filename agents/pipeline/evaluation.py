@@ -30,7 +30,7 @@ def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
     results: list[dict[str, float]] = []
     obs, dones = venv.reset(), np.ones(n, dtype=bool)
     while len(results) < episodes:
-        obs, _, dones, infos = venv.step(agent.act(obs, venv, dones, deterministic))
+        obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
         for i in np.flatnonzero(dones):
             if "episode" in infos[i] and done_count[i] < quota[i]:
                 done_count[i] += 1

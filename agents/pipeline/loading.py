@@ -64,7 +64,8 @@ class LoadedAgent:
     trust_pickle: bool = False
     memory: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
 
-    def act(self, obs: VecEnvObs, venv: VecEnv, episode_start: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True, *, episode_start: np.ndarray
+            ) -> np.ndarray:
         """Actions ``(N, ...)`` for observations ``(N, ...)`` (random: sampled from the action space).
 
         ``episode_start`` ``(N,)`` bool: which envs begin an episode with ``obs``: all of them after

@@ -92,7 +92,7 @@ def collect(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool
         observations.append(obs[0])
         states.append(read_state(venv))
         ids.append(finished)
-        obs, _, dones, infos = venv.step(agent.act(obs, venv, dones, deterministic))
+        obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
         if dones[0]:
             ends.append({"capped": float(infos[0].get("episode_capped", 0))})
             finished += 1

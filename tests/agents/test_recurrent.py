@@ -83,7 +83,7 @@ def test_state_is_zeroed_exactly_where_an_episode_ends_in_a_vector_env() -> None
         for i in range(2):
             action, alone[i] = model.predict(obs[i:i + 1], alone[i], dones[i:i + 1], deterministic=True)
             wanted.append(action[0])
-        actions = agent.act(obs, venv, dones)
+        actions = agent.act(obs, venv, episode_start=dones)
         np.testing.assert_array_equal(actions, wanted)
         assert agent.memory is not None
         for i in range(2):
@@ -115,9 +115,9 @@ def test_saved_agent_acts_as_recurrent_ppo_load_does(lstm_run: Path, tmp_path: P
     for _ in range(60):
         want, state = reference.predict(obs, state, dones, deterministic=False if ends % 2 else True)
         torch.manual_seed(ends)
-        got = agent.act(obs, venv, dones, deterministic=bool(ends % 2 == 0))
+        got = agent.act(obs, venv, ends % 2 == 0, episode_start=dones)
         torch.manual_seed(ends)
-        also = guessed.act(obs, venv, dones, deterministic=bool(ends % 2 == 0))
+        also = guessed.act(obs, venv, ends % 2 == 0, episode_start=dones)
         if ends % 2 == 0:
             np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(got, also)
@@ -139,7 +139,7 @@ def test_a_plain_sb3_contrib_zip_loads_without_unpickling(tmp_path: Path) -> Non
     assert agent.algo == "ppo" and agent.recurrent
     obs = np.array([[0.01, 0.2, -0.03, 0.1]], np.float32)
     want, state = model.predict(obs, None, np.ones(1, dtype=bool), deterministic=True)
-    np.testing.assert_array_equal(agent.act(obs, venv, np.ones(1, dtype=bool)), want)
+    np.testing.assert_array_equal(agent.act(obs, venv, episode_start=np.ones(1, dtype=bool)), want)
     np.testing.assert_allclose(agent.memory[0], state[0], atol=1e-6)  # type: ignore[index]
 
 
