@@ -110,7 +110,7 @@ def plain_sb3_run(command: Command, episodes: int) -> dict[str, float]:
     env = make_vec_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs={"render_mode": None})
     if normalize:
         env = VecNormalize(env, gamma=cfg.hyperparams.get("gamma", 0.99))
-    model = spec.cls(policy, env, seed=cfg.seed, **kwargs)
+    model = spec.model_class(cfg.hyperparams)(policy, env, seed=cfg.seed, **kwargs)
     start = time.perf_counter()
     model.learn(cfg.timesteps)
     seconds = time.perf_counter() - start

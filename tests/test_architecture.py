@@ -41,7 +41,6 @@ RUNTIME_ONLY = {
     "tensorboard": "SB3's logger writes TensorBoard events through it",
     "datasets": "imported by imitation's modules (imitation is installed without its pins)",
     "jsonpickle": "imported by imitation's modules",
-    "sb3-contrib": "RecurrentPPO, backbone=lstm's engine (imported once that lands; remove this entry then)",
 }
 # Imported distributions that come from elsewhere than the dependency list, and where from.
 PROVIDED = {

@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gymnasium import spaces
+from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, DQN, PPO
 
 from agents.algorithms import imitation, policy_gradient
 from agents.algorithms.spec import RUN_KEYS, AlgoSpec
 from common.errors import UserError, closest_hint
 
-__all__ = ["RUN_KEYS", "AlgoSpec", "available", "check_action_space", "get"]
+__all__ = ["RUN_KEYS", "AlgoSpec", "available", "check_action_space", "get", "recurrent_names"]
 
 _ON_POLICY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
-_SB3 = (AlgoSpec("ppo", PPO, _ON_POLICY_SPACES, "Proximal Policy Optimisation (stable-baselines3)"),
+_SB3 = (AlgoSpec("ppo", PPO, _ON_POLICY_SPACES, "Proximal Policy Optimisation (stable-baselines3)",
+                 recurrent=RecurrentPPO),
         AlgoSpec("a2c", A2C, _ON_POLICY_SPACES, "Advantage Actor-Critic (stable-baselines3)"),
         AlgoSpec("dqn", DQN, (spaces.Discrete,), "Deep Q-Network (stable-baselines3)"))
 
@@ -50,6 +52,11 @@ def get(name: str) -> AlgoSpec:
     if key not in _REGISTRY:
         raise UserError(f"unknown algorithm {name!r}", closest_hint(key, sorted(_REGISTRY), "choose one of", n=3))
     return _REGISTRY[key]
+
+
+def recurrent_names() -> list[str]:
+    """The algorithms that train ``backbone=lstm`` (a recurrent class), sorted."""
+    return sorted(name for name, spec in _REGISTRY.items() if spec.recurrent is not None)
 
 
 def check_action_space(spec: AlgoSpec, action_space: spaces.Space, env_name: str) -> None:

@@ -25,6 +25,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
 from rewards.curiosity import CuriosityCallback
+from supervised import recurrent
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
 # algorithm: they configure the environment or the run (rl-baselines3-zoo names), what the
@@ -105,6 +106,8 @@ class AlgoSpec:
         extra_keys: hyperparameters accepted besides ``cls.__init__``'s arguments
             (consumed by ``build`` or ``learn``).
         learn: optional replacement for ``model.learn`` (imitation learning), see :data:`Learn`.
+        recurrent: the class that trains and loads this algorithm with ``backbone=lstm`` (PPO: sb3-contrib's
+            ``RecurrentPPO``); None: the algorithm cannot carry a hidden state across steps.
     """
 
     name: str
@@ -114,6 +117,7 @@ class AlgoSpec:
     build: Callable[[str, Any, dict[str, Any]], BaseAlgorithm] | None = None
     extra_keys: frozenset[str] = field(default_factory=frozenset)
     learn: Learn | None = None
+    recurrent: type[BaseAlgorithm] | None = None
 
     def hyperparam_names(self) -> frozenset[str]:
         """All hyperparameter keys this algorithm accepts (constructor + extra + run keys)."""
@@ -124,8 +128,22 @@ class AlgoSpec:
         """Whether the algorithm can act in ``action_space``."""
         return isinstance(action_space, self.action_spaces)
 
-    def make_model(self, policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
-        """Build a fresh model (no training)."""
+    def model_class(self, hyper: dict[str, Any]) -> type[BaseAlgorithm]:
+        """The class that builds, saves and loads this algorithm's model with hyperparameters ``hyper``.
+
+        The one place that decides it: ``backbone=lstm`` -> :attr:`recurrent` (``agents.pipeline.config``
+        refuses lstm where it is None), else :attr:`cls`.
+        """
+        if recurrent.is_lstm(hyper) and self.recurrent is not None:
+            return self.recurrent
+        return self.cls
+
+    def make_model(self, policy: str, env: Any, kwargs: dict[str, Any], hyper: dict[str, Any] | None = None
+                   ) -> BaseAlgorithm:
+        """Build a fresh model (no training) of :meth:`model_class` for ``hyper``."""
+        cls = self.model_class(hyper or {})
+        if cls is not self.cls:
+            return cls(policy, env, **kwargs)
         if self.build is not None:
             return self.build(policy, env, kwargs)
         return self.cls(policy, env, **kwargs)

@@ -29,7 +29,7 @@ def collect_frames(agent: LoadedAgent, venv: VecEnv, frames: int, deterministic:
         deterministic: greedy actions of a trained agent (default: sampled, for more varied frames).
         progress: called with the number of frames added at each step.
     """
-    obs = venv.reset()
+    obs, dones = venv.reset(), np.ones(venv.num_envs, dtype=bool)
     assert isinstance(obs, np.ndarray), "frames are array observations"
     out = np.empty((frames, *obs.shape[1:]), dtype=obs.dtype)
     done = 0
@@ -40,7 +40,7 @@ def collect_frames(agent: LoadedAgent, venv: VecEnv, frames: int, deterministic:
         if progress is not None:
             progress(take)
         if done < frames:
-            next_obs, _, _, _ = venv.step(agent.act(obs, venv, deterministic=deterministic))
+            next_obs, _, dones, _ = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
             assert isinstance(next_obs, np.ndarray)
             obs = next_obs
     return out

@@ -32,7 +32,7 @@ from common.options import Rule, check, check_keys, check_value
 from envs.atari import is_atari
 from envs.factory import is_custom, resolve
 from envs.observation import check_observation_options, observation_options
-from supervised import backbones
+from supervised import backbones, recurrent
 from supervised.memory import WINDOW_BACKBONES, context_of
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
@@ -149,15 +149,16 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
     check_observation_options(hyper, env)  # atari, pixels, minigrid, history, mask_velocity
-    check_backbone(hyper)
+    check_backbone(hyper, spec)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
 
 
-def check_backbone(hyper: dict[str, Any]) -> None:
+def check_backbone(hyper: dict[str, Any], spec: registry.AlgoSpec | None = None) -> None:
     """``backbone`` names a backbone, ``backbone_kwargs`` holds only options it takes, and no extractor is named twice.
 
     What depends on the observation (an image for a CNN, its size) is checked by the backbone
-    when the model is built, before the run directory exists.
+    when the model is built, before the run directory exists. ``backbone=lstm`` (not a features
+    extractor) is checked by :func:`check_lstm` against ``spec``, the run's algorithm.
     """
     name, kwargs = hyper.get("backbone"), hyper.get("backbone_kwargs")
     if name is None:
@@ -165,11 +166,30 @@ def check_backbone(hyper: dict[str, Any]) -> None:
             raise UserError("backbone_kwargs is set but no backbone", "add backbone=NAME, e.g. backbone=small_cnn")
         return
     if not isinstance(name, str):
-        raise UserError(f"bad value for 'backbone': {name!r}", f"use one of {sorted(backbones.BACKBONES)}")
-    backbones.check_kwargs(name, kwargs)  # an unknown name raises here too, with the closest one
+        raise UserError(f"bad value for 'backbone': {name!r}",
+                        f"use one of {sorted([*backbones.BACKBONES, recurrent.NAME])}")
+    if name == recurrent.NAME:
+        check_lstm(hyper, spec)
+    else:
+        backbones.check_kwargs(name, kwargs)  # an unknown name raises here too, with the closest one
     if (hyper.get("policy_kwargs") or {}).get("features_extractor_class") is not None:
         raise UserError("both backbone and policy_kwargs.features_extractor_class name the features extractor",
-                        "keep one of them (backbone=NAME backbone_kwargs={...} is the short form)")
+                        "keep one of them (backbone=NAME backbone_kwargs={...} is the short form; "
+                        "lstm takes its encoder as backbone_kwargs={encoder: NAME})")
+
+
+def check_lstm(hyper: dict[str, Any], spec: registry.AlgoSpec | None) -> None:
+    """``backbone=lstm``: an algorithm with a recurrent class (ppo: sb3-contrib's RecurrentPPO), valid
+    ``backbone_kwargs`` (:class:`supervised.recurrent.LstmOptions`), and no auxiliary loss."""
+    if spec is not None and spec.recurrent is None:
+        raise UserError(f"backbone=lstm cannot train with {spec.name}: lstm carries a hidden state across steps, "
+                        f"which only {', '.join(registry.recurrent_names())} trains here (sb3-contrib RecurrentPPO)",
+                        f"use --algo {registry.recurrent_names()[0]}, or a window memory: framestack and transformer "
+                        "work with ppo, a2c, dqn, pg")
+    recurrent.parse_options(hyper.get("backbone_kwargs"))
+    if hyper.get("aux"):
+        raise UserError("aux cannot be used with backbone=lstm: its loss trains the encoder on single observations "
+                        "apart from the LSTM's sequences", "drop aux, or use backbone=framestack or transformer")
 
 
 # The algorithms whose policy can read a window of observations (a feed-forward SB3 policy on the stacked env).
@@ -227,7 +247,12 @@ def memory_observation(hyper: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def named_extractor(hyper: dict[str, Any]) -> Any:
-    """The features extractor these hyperparameters name (``backbone``, else ``policy_kwargs``'), or None."""
+    """The features extractor these hyperparameters name (``backbone``, else ``policy_kwargs``'), or None.
+
+    With ``backbone=lstm`` it is the LSTM's ``encoder`` (None: RecurrentPPO flattens the observation).
+    """
+    if recurrent.is_lstm(hyper):
+        return recurrent.encoder_name(hyper)
     return hyper.get("backbone") or (hyper.get("policy_kwargs") or {}).get("features_extractor_class")
 
 
@@ -286,12 +311,18 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
 
     ``backbone`` and ``backbone_kwargs`` become ``policy_kwargs``' ``features_extractor_class`` and
     ``features_extractor_kwargs``; ``--device`` the ``device`` (unless the hyperparameters set one).
+    ``backbone=lstm`` becomes RecurrentPPO's LSTM arguments and policy (:mod:`supervised.recurrent`).
     """
     hyper = cfg.hyperparams
     kwargs = {k: v for k, v in hyper.items() if k not in registry.RUN_KEYS}
     for key in _SCHEDULED & kwargs.keys():
         kwargs[key] = schedule(key, kwargs[key])
-    if hyper.get("backbone") is not None:
+    policy = str(hyper.get("policy", "MlpPolicy"))
+    if recurrent.is_lstm(hyper):
+        policy = recurrent.lstm_policy(policy)
+        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}),
+                                   **recurrent.policy_kwargs(hyper.get("backbone_kwargs"))}
+    elif hyper.get("backbone") is not None:
         kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "features_extractor_class": hyper["backbone"],
                                    "features_extractor_kwargs": dict(hyper.get("backbone_kwargs") or {})}
     if extractor_kwargs(cfg.hyperparams, {}):  # freeze_backbone, augment: arguments of the backbone
@@ -311,7 +342,7 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
             pk["features_extractor_class"] = backbones.get(pk["features_extractor_class"])
         kwargs["policy_kwargs"] = pk
     kwargs.setdefault("device", resolve_device(cfg.device, uses_image_backbone(hyper)))
-    return str(hyper.get("policy", "MlpPolicy")), kwargs
+    return policy, kwargs
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:

@@ -21,15 +21,16 @@ def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
     Monitor sits inside any shaping wrapper, so ``r`` is always the env's own return.
     With several envs, episodes are taken in the order they finish, as SB3's
     ``evaluate_policy`` does; each env contributes at most its share to avoid
-    biasing towards short episodes.
+    biasing towards short episodes. A recurrent agent's state starts each episode at zero
+    (:meth:`~agents.pipeline.loading.LoadedAgent.act` gets each step's ``dones``).
     """
     n = venv.num_envs
     quota = np.array([(episodes + i) // n for i in range(n)])
     done_count = np.zeros(n, dtype=int)
     results: list[dict[str, float]] = []
-    obs = venv.reset()
+    obs, dones = venv.reset(), np.ones(n, dtype=bool)
     while len(results) < episodes:
-        obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic))
+        obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
         for i in np.flatnonzero(dones):
             if "episode" in infos[i] and done_count[i] < quota[i]:
                 done_count[i] += 1

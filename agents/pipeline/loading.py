@@ -12,19 +12,20 @@ import json
 import sys
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from agents.algorithms import registry
 from agents.pipeline.config import memory_observation
-from agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
+from agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
 from agents.pipeline.normstats import load_stats
 from agents.pipeline.rundir import RunDir
 from agents.pipeline.safeload import MOVED_MODULES, load_safely
@@ -34,6 +35,7 @@ from common.spaces import same_space
 from envs import make_env
 from envs.factory import Wrapper
 from envs.wrappers import EpisodeCap, has_time_limit
+from supervised import recurrent
 
 
 @dataclass
@@ -48,6 +50,9 @@ class LoadedAgent:
         hyperparams: the run's hyperparameters (env_kwargs, max_episode_steps, normalize).
         trained_env: the env spec of its run (``env`` may be another one, from ``--env``).
         trust_pickle: it was loaded with ``--trust-pickle`` (its run's pickled files may load too).
+
+    A recurrent model (``backbone=lstm``: sb3-contrib's ``RecurrentPPO``) keeps its LSTM state
+    between calls of :meth:`act`, the one place every command acts through.
     """
 
     model: BaseAlgorithm | None
@@ -57,14 +62,33 @@ class LoadedAgent:
     hyperparams: dict[str, Any] | None = None
     trained_env: str | None = None
     trust_pickle: bool = False
+    memory: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
 
-    def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True) -> np.ndarray:
-        """Actions ``(N, ...)`` for observations ``(N, ...)`` (random: sampled from the action space)."""
+    def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True, *, episode_start: np.ndarray
+            ) -> np.ndarray:
+        """Actions ``(N, ...)`` for observations ``(N, ...)`` (random: sampled from the action space).
+
+        ``episode_start`` ``(N,)`` bool: which envs begin an episode with ``obs``: all of them after
+        ``venv.reset()``, else the ``dones`` of the step that returned ``obs`` (a ``VecEnv`` resets an
+        env that is done). A recurrent model zeroes its LSTM state there and carries it elsewhere
+        (:attr:`memory`: ``(h, c)``, each ``(layers, N, hidden)``); other models ignore it.
+        """
         if self.model is None:
             return np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
         assert not isinstance(obs, tuple), "SB3 policies take array or dict observations"
-        actions, _ = self.model.predict(obs, deterministic=deterministic)
+        if not self.recurrent:
+            actions, _ = self.model.predict(obs, deterministic=deterministic)
+            return actions
+        starts = np.asarray(episode_start, dtype=bool).reshape(-1)
+        if starts.all():  # a fresh batch (its size may differ from the last one's): zero states
+            self.memory = None
+        actions, self.memory = self.model.predict(obs, self.memory, starts, deterministic=deterministic)
         return actions
+
+    @property
+    def recurrent(self) -> bool:
+        """The model carries a hidden state across steps (``backbone=lstm``)."""
+        return isinstance(self.model, RecurrentPPO)
 
 
 def load_agent(target: str, algo: str | None = None, env: str | None = None, which: str = "model",
@@ -104,9 +128,41 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
     else:
         cfg = {}
     spec = registry.get(algo or _guess_algo(path))
+    hyper = _recurrence(spec, dict(cfg.get("hyperparams") or {}), path, from_run=run is not None)
     _check_algo_fits(spec, path)
-    model = load_model_file(spec.cls, path, trust_pickle)
-    return LoadedAgent(model, spec.name, env, run, cfg.get("hyperparams", {}), cfg.get("env"), trust_pickle)
+    model = load_model_file(spec.model_class(hyper), path, trust_pickle)
+    return LoadedAgent(model, spec.name, env, run, hyper, cfg.get("env"), trust_pickle)
+
+
+def _recurrence(spec: registry.AlgoSpec, hyper: dict[str, Any], path: Path, from_run: bool) -> dict[str, Any]:
+    """``hyper``, with ``backbone: lstm`` added for a bare recurrent zip; a :class:`UserError` when the zip's
+    policy and the class that would load it disagree about carrying a hidden state.
+
+    A recurrent zip (sb3-contrib's ``RecurrentPPO``) loads only as ``spec.recurrent``; a run whose
+    ``config.yaml`` says ``backbone: lstm`` has a recurrent zip.
+    """
+    try:
+        info = read_model_file(path)
+    except UserError:  # not a readable zip: load_model_file says what is wrong with it
+        return hyper
+    if info.recurrent and (spec.recurrent is None or not recurrent.is_lstm(hyper)):
+        if spec.recurrent is None or from_run:
+            loader = f"--algo {spec.name}" if spec.recurrent is None else "its run's config.yaml (no backbone: lstm)"
+            raise UserError(f"{path} holds a recurrent policy (sb3-contrib RecurrentPPO, backbone=lstm), which "
+                            f"{loader} would load as a non-recurrent model",
+                            f"pass --algo {', '.join(registry.recurrent_names())} with the run directory that saved "
+                            "it, or the bare zip (in plain Python: sb3_contrib.RecurrentPPO.load)")
+        return {**hyper, "backbone": recurrent.NAME}
+    if recurrent.is_lstm(hyper) and not info.recurrent and not _unknown(info):
+        raise UserError(f"{path} holds a non-recurrent policy ({info.algo_class or info.policy_module}), but its run's "
+                        "config.yaml says backbone: lstm", "load the model.zip of the lstm run, or load this zip "
+                        "alone with --algo (in plain Python: stable_baselines3.PPO.load)")
+    return hyper
+
+
+def _unknown(info: ModelFile) -> bool:
+    """The zip does not name its policy's module (nothing to compare)."""
+    return not info.policy_module
 
 
 @contextlib.contextmanager
@@ -152,10 +208,11 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = F
 
 # gymsuite's own policy classes, accepted by the safe loader beside SB3's.
 _GYMSUITE_POLICIES = tuple({p for name in registry.available()
-                           for p in getattr(registry.get(name).cls, "policy_aliases", {}).values()})
+                           for cls in (registry.get(name).cls, registry.get(name).recurrent) if cls is not None
+                           for p in getattr(cls, "policy_aliases", {}).values()})
 
 # The registry entry that loads a zip whose saving class the file tells (see agents.pipeline.modelfile).
-_ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg"}
+_ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg", "RecurrentPPO": "ppo"}
 
 
 def _guess_algo(path: Path) -> str:

@@ -10,6 +10,9 @@ such as ``policy_class["__module__"]``. The algorithm's own class is not recorde
   saves ``clip_range`` and the policy gradient ``version``, A2C nothing of its own, so it
   stays unknown (any of their zips still loads as PPO where only the policy is needed).
 
+* sb3-contrib's ``RecurrentPPO`` (``backbone=lstm``) saves a policy from
+  ``sb3_contrib.common.recurrent.policies``: such a zip is :attr:`ModelFile.recurrent`.
+
 This is the one reader of that JSON (loading, resuming and experts all use it).
 """
 
@@ -24,6 +27,7 @@ from typing import Any
 from common.errors import UserError
 
 ACTOR_CRITIC_MODULE = "stable_baselines3.common.policies"
+RECURRENT_MODULE = "sb3_contrib.common.recurrent.policies"
 # SB3 algorithms with a policy module of their own, named by the class that saved the zip.
 _OFF_POLICY = {"dqn": "DQN", "sac": "SAC", "td3": "TD3", "ddpg": "DDPG"}
 
@@ -36,7 +40,7 @@ class ModelFile:
         path: the zip.
         policy_module: the module of the saved policy class ("" when the zip does not say).
         algo_class: the name of the SB3 class that saved it (``"PPO"``, ``"DQN"``,
-            ``"PolicyGradient"``, ...), or None when the file does not tell (A2C, unknown policies).
+            ``"PolicyGradient"``, ``"RecurrentPPO"``, ...), or None when the file does not tell (A2C, unknown policies).
     """
 
     path: Path
@@ -47,6 +51,11 @@ class ModelFile:
     def actor_critic(self) -> bool:
         """The policy is SB3's ``ActorCriticPolicy`` family, which ``PPO.load`` can restore whoever saved it."""
         return self.policy_module == ACTOR_CRITIC_MODULE
+
+    @property
+    def recurrent(self) -> bool:
+        """The policy carries an LSTM state across steps (sb3-contrib's ``RecurrentPPO``: ``backbone=lstm``)."""
+        return self.policy_module == RECURRENT_MODULE
 
 
 class UnknownAlgorithmError(UserError):
@@ -75,6 +84,8 @@ def _algo_class(module: str, keys: set[str]) -> str | None:
     for name, cls in _OFF_POLICY.items():
         if module.startswith(f"stable_baselines3.{name}."):
             return cls
+    if module == RECURRENT_MODULE:
+        return "RecurrentPPO"
     if module == ACTOR_CRITIC_MODULE:
         if "clip_range" in keys:
             return "PPO"

@@ -84,7 +84,7 @@ def collect(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool
         raise ValueError("collect reads the state of one env")
     if agent.model is None:
         raise UserError("probing needs a trained agent, not 'random'", "pass a run directory or a model .zip")
-    obs = venv.reset()
+    obs, dones = venv.reset(), np.ones(1, dtype=bool)
     observations, states, ids = [], [], []
     finished, ends = 0, []
     while finished < episodes:
@@ -92,7 +92,7 @@ def collect(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool
         observations.append(obs[0])
         states.append(read_state(venv))
         ids.append(finished)
-        obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic))
+        obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
         if dones[0]:
             ends.append({"capped": float(infos[0].get("episode_capped", 0))})
             finished += 1

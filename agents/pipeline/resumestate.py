@@ -9,7 +9,9 @@ randomness and the place in the envs' episodes. :func:`save_state` writes, pickl
 - the algorithm's counters and episode buffers: ``num_timesteps``, ``_n_updates``, ``_n_calls``,
   ``_episode_num``, ``exploration_rate``, the learning-rate schedule's position
   (``_current_progress_remaining``), ``ep_info_buffer``/``ep_success_buffer``;
-- where the envs are: ``_last_obs``/``_last_episode_starts``/``_last_original_obs``, the
+- where the envs are: ``_last_obs``/``_last_episode_starts``/``_last_original_obs``, a recurrent
+  model's LSTM states ``_last_lstm_states`` (``backbone=lstm``: actor's and critic's ``(h, c)``, each
+  ``(layers, N, hidden)``; RecurrentPPO's zip leaves them out), the
   ``VecNormalize`` running returns, and each env's state: the unwrapped env's ``state`` array
   (classic control), ``TimeLimit``'s elapsed steps and ``Monitor``'s episode so far.
 
@@ -33,6 +35,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecNormalize
 
@@ -164,6 +167,24 @@ def _get(arrays: Any, key: str) -> Any:
     return found or None
 
 
+_LSTM = ("pi.h", "pi.c", "vf.h", "vf.c")  # RNNStates(pi=(h, c), vf=(h, c))
+
+
+def _put_lstm(arrays: dict[str, np.ndarray], states: RNNStates | None) -> None:
+    if states is None:
+        return
+    for key, tensor in zip(_LSTM, (*states.pi, *states.vf), strict=True):
+        arrays[f"lstm.{key}"] = tensor.detach().cpu().numpy()
+
+
+def _get_lstm(model: BaseAlgorithm, arrays: Any) -> None:
+    """Restore ``_last_lstm_states`` where :func:`_put_lstm` saved them (a recurrent model)."""
+    if "lstm.pi.h" not in arrays or getattr(model, "_last_lstm_states", None) is None:
+        return
+    h_pi, c_pi, h_vf, c_vf = (torch.as_tensor(np.array(arrays[f"lstm.{key}"]), device=model.device) for key in _LSTM)
+    model._last_lstm_states = RNNStates((h_pi, c_pi), (h_vf, c_vf))  # type: ignore[attr-defined]
+
+
 def save_state(model: BaseAlgorithm, path: Path, at_boundary: bool) -> None:
     """Write the resume state of ``model`` and its env to ``path`` (``.npz``), atomically.
 
@@ -192,6 +213,7 @@ def save_state(model: BaseAlgorithm, path: Path, at_boundary: bool) -> None:
         meta["envs"] = _capture_envs(venv, arrays)
         for name in _LAST:
             _put(arrays, name, getattr(model, name, None))
+        _put_lstm(arrays, getattr(model, "_last_lstm_states", None))
         vecnorm = model.get_vec_normalize_env()
         if vecnorm is not None:
             arrays["vecnormalize.returns"] = vecnorm.returns
@@ -227,6 +249,7 @@ def load_state(model: BaseAlgorithm, path: Path) -> bool:
         _restore_envs(venv, meta["envs"], arrays)
         for name in _LAST:
             setattr(model, name, _get(arrays, name))
+        _get_lstm(model, arrays)
         vecnorm = model.get_vec_normalize_env()
         if isinstance(vecnorm, VecNormalize) and "vecnormalize.returns" in arrays:
             vecnorm.returns = np.array(arrays["vecnormalize.returns"])

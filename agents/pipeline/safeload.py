@@ -47,7 +47,7 @@ _PICKLED = ":serialized:"
 # Attributes that a loaded model does not need from the file: a resume restores them from its
 # own pickle-free state (agents.pipeline.resumestate), evaluation never reads them.
 _DROPPED = {"_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
-            "action_noise", "env", "_vec_normalize_env", "lr_schedule"}
+            "action_noise", "env", "_vec_normalize_env", "lr_schedule", "_last_lstm_states"}
 # Pickled fields SB3 prints nothing readable for; their defaults (SB3's) only matter to further training.
 _UNREADABLE: dict[str, Any] = {"train_freq": (4, "step")}  # DQN's TrainFreq, a namedtuple holding an enum
 SCHEDULES = {"learning_rate", "clip_range", "clip_range_vf", "exploration_schedule"}

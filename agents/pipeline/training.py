@@ -57,7 +57,7 @@ from envs.atari import options as atari_options
 from envs.factory import is_custom, make_native_atari
 from rewards.clipping import ClipReward, VecClipReward
 from rewards.curiosity import CuriosityCallback
-from supervised import backbones
+from supervised import backbones, recurrent
 
 EVAL_ENVS = 5
 
@@ -180,7 +180,7 @@ def _atari_env(cfg: RunConfig, reward_wrappers: list) -> VecEnv | None:
 def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
     policy, kwargs = model_kwargs(spec, cfg)
     try:
-        return spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0})
+        return spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0}, cfg.hyperparams)
     except (TypeError, ValueError, AssertionError, KeyError, RuntimeError) as err:  # RuntimeError: net_arch [-1]
         raise UserError(f"could not build {spec.name} with hyperparameters {kwargs}: {err}",
                         "check the values of --hyperparams / the config file") from err
@@ -236,12 +236,19 @@ def choose_backbone(cfg: RunConfig, space: spaces.Space) -> None:
     Neither ``backbone`` nor ``policy_kwargs.features_extractor_class`` given, and the policy is
     ``MlpPolicy`` (every shipped default), which would flatten the image into an MLP; ``backbone=mlp``
     asks for that, ``policy=CnnPolicy`` for SB3's own CNN. The choice goes into ``cfg.hyperparams``,
-    so ``config.yaml`` and ``--resume`` keep it, and is said on stderr.
+    so ``config.yaml`` and ``--resume`` keep it, and is said on stderr. With ``backbone=lstm`` the choice is
+    the LSTM's ``encoder`` (``backbone_kwargs``).
     """
     hyper = cfg.hyperparams
     if named_extractor(hyper) or hyper.get("policy", "MlpPolicy") != "MlpPolicy" or not backbones.is_image(space):
         return
-    hyper["backbone"] = backbones.default_for(space)
+    chosen = backbones.default_for(space)
+    if recurrent.is_lstm(hyper):
+        hyper["backbone_kwargs"] = {**(hyper.get("backbone_kwargs") or {}), "encoder": chosen}
+        print(f"note: the observation is a {space.shape} image: the lstm reads it through encoder={chosen} "
+              "(name one with backbone_kwargs={encoder: NAME})", file=sys.stderr)
+        return
+    hyper["backbone"] = chosen
     print(f"note: the observation is a {space.shape} image: using backbone={hyper['backbone']} "
           "(name one with --hyperparams backbone=NAME)", file=sys.stderr)
 
@@ -324,7 +331,8 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
     if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):
         venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
-    model = load_model_file(spec.cls, run.checkpoint(steps), trust_pickle, _resumed_values(spec, cfg))
+    model = load_model_file(spec.model_class(cfg.hyperparams), run.checkpoint(steps), trust_pickle,
+                            _resumed_values(spec, cfg))
     model.set_env(venv)
     keep_spaces(model)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate

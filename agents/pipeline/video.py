@@ -51,10 +51,10 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
         fps = float(render_fps or 30)
         frames: list[np.ndarray] = []
         done_episodes: list[dict[str, float]] = []
-        obs = venv.reset()
+        obs, dones = venv.reset(), np.ones(1, dtype=bool)
         frames.append(shot(obs))
         while len(done_episodes) < episodes:
-            obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic))
+            obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
             if dones[0]:
                 episode = {k: float(v) for k, v in infos[0]["episode"].items()}
                 done_episodes.append({**episode, "capped": float(infos[0].get("episode_capped", 0))})

@@ -69,13 +69,13 @@ def test_a_saved_window_agent_acts_the_same_through_gymsuites_loading_and_plain_
     venv = make_agent_env(agent, seed=3)
     plain = PPO.load(run / "model.zip", device="cpu")
     assert isinstance(plain.policy.features_extractor, cls)
-    obs = venv.reset()
+    obs, starts = venv.reset(), np.ones(1, bool)
     assert obs.shape == (1, 4, 2) and np.all(obs[0, :3] == 0)  # zero padding before the first step
     for _ in range(12):
-        ours = agent.act(obs, venv)
+        ours = agent.act(obs, venv, episode_start=starts)
         theirs = plain.predict(obs, deterministic=True)[0]
         assert np.array_equal(ours, theirs)
-        obs = venv.step(ours)[0]
+        obs, _, starts, _ = venv.step(ours)
     venv.close()
 
 
