@@ -113,18 +113,22 @@ class FrameStack(Backbone):
             of uint8 images.
         context: K, the steps the policy sees (default 4).
         net_arch: the MLP's widths after the concatenation (ReLU after each); the last is the features' width.
+            Empty (the default): no MLP here, the concatenation ``(B, K F)`` is the features and the policy's own
+            ``net_arch`` does the rest (the cheapest, and SB3's ``VecFrameStack`` + ``MlpPolicy``).
         encoder: the per-step image encoder's backbone name (default :func:`supervised.backbones.default_for`).
         freeze: see :class:`~supervised.backbone.Backbone`. augment: refused (windows are not shifted).
     """
 
-    def __init__(self, observation_space: spaces.Space, context: int = 4, net_arch: Sequence[int] = (64, 64),
+    def __init__(self, observation_space: spaces.Space, context: int = 4, net_arch: Sequence[int] = (),
                  encoder: str | None = None, freeze: bool = False, augment: str | None = None) -> None:
         _refuse_augment("framestack", augment)
         steps = _window(observation_space, "framestack", context, encoder)
-        if not net_arch or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in net_arch):
-            raise UserError(f"the framestack backbone needs net_arch as a non-empty list of positive widths, "
-                            f"got {net_arch!r}", "e.g. net_arch=[64, 64]")
-        trunk = nn.Sequential(steps, nn.Flatten(), *mlp([context * steps.width, *net_arch], activate_last=True))
+        if isinstance(net_arch, str) or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0
+                                                for w in net_arch):
+            raise UserError(f"the framestack backbone needs net_arch as a list of positive widths, got {net_arch!r}",
+                            "e.g. net_arch=[64, 64], or [] for the concatenation alone")
+        head = mlp([context * steps.width, *net_arch], activate_last=True) if net_arch else nn.Sequential()
+        trunk = nn.Sequential(steps, nn.Flatten(), *head)
         super().__init__(observation_space, trunk, freeze=freeze)
         self.context = context
 
@@ -167,9 +171,16 @@ class CausalBlock(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(d_model, 2 * d_model), nn.GELU(), nn.Linear(2 * d_model, d_model))
         self.gates = nn.ModuleList([GruGate(d_model), GruGate(d_model)]) if gated else None
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, last: bool = False) -> torch.Tensor:
+        """``(B, K, D)`` -> ``(B, K, D)``; with ``last``, only the last position's output ``(B, 1, D)``.
+
+        The last position attends to every position, so it needs no mask: its queries, residual and
+        feed-forward are one row instead of K (what the policy reads, at 1/K of the cost).
+        """
         h = self.norm1(x)
-        attended = self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
+        query = h[:, -1:] if last else h
+        attended = self.attn(query, h, h, attn_mask=None if last else mask, need_weights=False)[0]
+        x = x[:, -1:] if last else x
         x = x + attended if self.gates is None else self.gates[0](x, torch.relu(attended))
         fed = self.ffn(self.norm2(x))
         return x + fed if self.gates is None else self.gates[1](x, torch.relu(fed))
@@ -195,7 +206,12 @@ class TransformerTrunk(nn.Module):
         return self.norm(x)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        return self.sequence(window)[:, -1]
+        """The last position's output ``(B, D)``: equal to ``sequence(window)[:, -1]``, computed without the
+        other positions' rows in the last block."""
+        x = self.embed(self.steps(window)) + self.position
+        for block in self.blocks[:-1]:
+            x = block(x, self.mask)
+        return self.norm(self.blocks[-1](x, last=True))[:, 0]
 
 
 class CausalTransformer(Backbone):

@@ -257,8 +257,13 @@ def named_extractor(hyper: dict[str, Any]) -> Any:
 
 
 def uses_image_backbone(hyper: dict[str, Any]) -> bool:
-    """Whether the policy of these hyperparameters has an image backbone (a CNN or attention, not an MLP)."""
+    """Whether the policy of these hyperparameters has an image backbone (a CNN or attention, not an MLP).
+
+    A window backbone (framestack, transformer) counts as one when it names an image ``encoder``.
+    """
     extractor = named_extractor(hyper)
+    if extractor in WINDOW_BACKBONES:
+        return (hyper.get("backbone_kwargs") or {}).get("encoder") is not None
     if extractor is not None:
         return extractor not in ("mlp", backbones.BACKBONES["mlp"])
     return str(hyper.get("policy", "")).startswith("Cnn")

@@ -156,3 +156,11 @@ def test_on_a_one_bit_memory_task_the_window_remembers_and_the_mlp_cannot(backbo
     mean = evaluate(agent, venv, 100)["mean_return"]
     venv.close()
     assert mean > 0.8 if remembers else mean < 0.5
+
+
+def test_a_vector_window_backbone_runs_on_the_cpu_under_device_auto() -> None:
+    from agents.pipeline.config import uses_image_backbone
+
+    assert not uses_image_backbone({"backbone": "framestack"})
+    assert not uses_image_backbone({"backbone": "transformer", "backbone_kwargs": {"context": 8}})
+    assert uses_image_backbone({"backbone": "transformer", "backbone_kwargs": {"encoder": "small_cnn"}})

@@ -41,9 +41,12 @@ def test_the_gated_transformer_starts_near_the_identity_of_its_gates() -> None:
 
 def test_vector_windows_have_the_expected_shapes_and_parameter_counts() -> None:
     space = spaces.Box(-1, 1, (4, 3), np.float32)
-    stack = FrameStack(space)
-    assert stack(torch.zeros(2, 4, 3)).shape == (2, 64) and stack.features_dim == 64
-    assert stack.parameter_count == (12 * 64 + 64) + (64 * 64 + 64)
+    stack = FrameStack(space)  # by default the concatenation alone: no weights, the policy's net_arch reads it
+    window = torch.arange(24.0).reshape(2, 4, 3)
+    assert torch.equal(stack(window), window.reshape(2, 12)) and stack.features_dim == 12
+    assert stack.parameter_count == 0
+    deep = FrameStack(space, net_arch=[64, 64])
+    assert deep(window).shape == (2, 64) and deep.parameter_count == (12 * 64 + 64) + (64 * 64 + 64)
     big = FrameStack(spaces.Box(-1, 1, (8, 3), np.float32), context=8, net_arch=[32])
     assert big.parameter_count == 24 * 32 + 32
     trans = CausalTransformer(spaces.Box(-1, 1, (16, 3), np.float32), d_model=32, heads=2)
@@ -57,11 +60,11 @@ def test_vector_windows_have_the_expected_shapes_and_parameter_counts() -> None:
 def test_minigrid_image_windows_go_through_a_per_step_image_encoder(layout: tuple[int, ...]) -> None:
     space = spaces.Box(0, 255, layout, np.uint8)  # MiniGrid-MemoryS7-v0's (7, 7, 3) view, history 4
     window = torch.randint(0, 256, (2, *layout)).float()  # SB3 passes a 4-axis uint8 Box unscaled
-    stack = FrameStack(space, encoder="small_cnn")
+    stack = FrameStack(space, encoder="small_cnn", net_arch=[64])
     assert stack(window).shape == (2, 64)
     encoder = stack.trunk[0].image
-    assert encoder.features_dim == 256 and stack.parameter_count == encoder.parameter_count + (
-        4 * 256 * 64 + 64) + (64 * 64 + 64)
+    assert encoder.features_dim == 256 and stack.parameter_count == encoder.parameter_count + (4 * 256 * 64 + 64)
+    assert FrameStack(space, encoder="small_cnn")(window).shape == (2, 4 * 256)  # the four frames' features
     trans = CausalTransformer(space, context=4)
     assert trans(window).shape == (2, 64) and trans.sequence(window).shape == (2, 4, 64)
     # the window is scaled by 1/255 before the encoder: a frame of 255s is the encoder's frame of 1.0s
@@ -117,3 +120,13 @@ def test_the_transformer_refuses_a_width_its_heads_cannot_split() -> None:
         CausalTransformer(spaces.Box(-1, 1, (4, 2), np.float32), context=4, d_model=30, heads=4)
     with pytest.raises(UserError, match="gated"):
         CausalTransformer(spaces.Box(-1, 1, (4, 2), np.float32), context=4, gated="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_the_features_are_the_last_position_of_the_sequence_in_deeper_transformers(gated: bool) -> None:
+    # forward computes only the last row in the last block: it must equal sequence()'s last position
+    net = CausalTransformer(spaces.Box(-1, 1, (8, 3), np.float32), context=8, d_model=32, heads=2, layers=3,
+                            gated=gated)
+    window = torch.randn(6, 8, 3)
+    with torch.no_grad():
+        assert torch.allclose(net(window), net.sequence(window)[:, -1], atol=1e-5)
