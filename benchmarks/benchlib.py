@@ -12,6 +12,7 @@ reference library (plain SB3) is built by hand.
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing as mp
 import os
 import platform
@@ -116,6 +117,14 @@ def run_jobs(run_one: Callable[[dict[str, Any]], dict[str, Any]], jobs: list[dic
     for i, result in zip(order, done, strict=True):
         out[i] = result
     return out
+
+
+def job_result(job: dict[str, Any], out: dict[str, Any], start: float) -> dict[str, Any]:
+    """A finished job's record: its keys (but ``hyper``), its results ``out`` and ``wall`` seconds since ``start``;
+    printed as one JSON line (without the learning ``curve``), so a long benchmark shows its progress."""
+    result = {**{k: v for k, v in job.items() if k != "hyper"}, **out, "wall": time.perf_counter() - start}
+    print(json.dumps({k: v for k, v in result.items() if k != "curve"}), flush=True)
+    return result
 
 
 def machine() -> str:

@@ -108,7 +108,7 @@ def reference_job(job: dict[str, Any]) -> dict[str, Any]:
     from stable_baselines3.common.utils import LinearSchedule
     from stable_baselines3.common.vec_env import VecNormalize
 
-    import envs  # noqa: F401  (registers the gymsuite/ ids)
+    import envs.custom  # noqa: F401  (registers the gymsuite/ ids, as make_env does)
 
     torch.set_num_threads(1)
     venv = VecNormalize(make_vec_env(job["env"], N_ENVS, seed=job["seed"]), gamma=ZOO_PPO_LSTM["gamma"])
@@ -131,9 +131,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     """One job (a gymsuite run or the reference); its job keys plus results, also printed as a JSON line."""
     start = time.perf_counter()
     out = reference_job(job) if job["reference"] else train_job(job)
-    result = {**{k: v for k, v in job.items() if k != "hyper"}, **out, "wall": time.perf_counter() - start}
-    print(json.dumps({k: v for k, v in result.items() if k != "curve"}), flush=True)
-    return result
+    return benchlib.job_result(job, out, start)
 
 
 def run_all(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:

@@ -127,9 +127,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             out = probe_agent(agent, venv, job["episodes"], seed=job["seed"] + 20_000, random_init=True)
         finally:
             venv.close()
-    result = {**{k: v for k, v in job.items() if k != "hyper"}, **out, "wall": time.perf_counter() - start}
-    print(json.dumps({k: v for k, v in result.items() if k != "curve"}), flush=True)
-    return result
+    return benchlib.job_result(job, out, start)
 
 
 def run_all(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:

@@ -84,3 +84,15 @@ def test_quick_real_run(tmp_path: Path) -> None:
     assert len(cart) == len(bench.CARTPOLE_VARIANTS) and len(maze) == len(bench.TMAZE_VARIANTS)
     assert all(numbers(r[5])[0] > 0 for r in cart)
     assert not (tmp_path / "B.md").exists()
+
+
+def test_the_reference_runs_in_a_fresh_worker_process() -> None:
+    # a spawned worker may get the reference as its first job: it must register the gymsuite/ ids itself
+    import subprocess
+    import sys
+
+    code = ("from benchmarks import memory as m; r = m.reference_job({'env': m.CARTPOLE, 'seed': 0, 'steps': 256, "
+            "'eval_episodes': 1, 'stop': False}); assert r['steps'] >= 256 and r['fps'] > 0")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
