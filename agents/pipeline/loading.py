@@ -127,23 +127,26 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
         algo, env = algo or cfg.get("algo"), env or cfg.get("env")
     else:
         cfg = {}
-    spec = registry.get(algo or _guess_algo(path))
-    hyper = _recurrence(spec, dict(cfg.get("hyperparams") or {}), path, from_run=run is not None)
-    _check_algo_fits(spec, path)
+    try:  # the zip's readable metadata, read once for the three checks below
+        info: ModelFile | None = read_model_file(path)
+    except UserError:  # not a readable zip: load_model_file says what is wrong with it
+        info = None
+    spec = registry.get(algo or _guess_algo(path, info))
+    hyper = _recurrence(spec, dict(cfg.get("hyperparams") or {}), path, info, from_run=run is not None)
+    _check_algo_fits(spec, path, info)
     model = load_model_file(spec.model_class(hyper), path, trust_pickle)
     return LoadedAgent(model, spec.name, env, run, hyper, cfg.get("env"), trust_pickle)
 
 
-def _recurrence(spec: registry.AlgoSpec, hyper: dict[str, Any], path: Path, from_run: bool) -> dict[str, Any]:
+def _recurrence(spec: registry.AlgoSpec, hyper: dict[str, Any], path: Path, info: ModelFile | None,
+                from_run: bool) -> dict[str, Any]:
     """``hyper``, with ``backbone: lstm`` added for a bare recurrent zip; a :class:`UserError` when the zip's
     policy and the class that would load it disagree about carrying a hidden state.
 
     A recurrent zip (sb3-contrib's ``RecurrentPPO``) loads only as ``spec.recurrent``; a run whose
     ``config.yaml`` says ``backbone: lstm`` has a recurrent zip.
     """
-    try:
-        info = read_model_file(path)
-    except UserError:  # not a readable zip: load_model_file says what is wrong with it
+    if info is None:
         return hyper
     if info.recurrent and (spec.recurrent is None or not recurrent.is_lstm(hyper)):
         if spec.recurrent is None or from_run:
@@ -215,31 +218,31 @@ _GYMSUITE_POLICIES = tuple({p for name in registry.available()
 _ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg", "RecurrentPPO": "ppo"}
 
 
-def _guess_algo(path: Path) -> str:
-    """The registry name of the algorithm that saved ``path``, read from the zip (see :func:`read_model_file`).
+def _guess_algo(path: Path, info: ModelFile | None) -> str:
+    """The registry name of the algorithm that saved ``path``, from its metadata ``info`` (:func:`read_model_file`).
 
     Raises:
         UnknownAlgorithmError: the file does not tell, or names an algorithm gymsuite does not train.
+        UserError: ``path`` is not a readable SB3 zip (``info`` is None).
     """
-    info = read_model_file(path)
+    info = info or read_model_file(path)  # None: raises, saying what is wrong with the file
     name = _ALGO_OF_CLASS.get(info.algo_class or "")
     if name is None:
         raise UnknownAlgorithmError(info, f"cannot tell which algorithm saved {path}", "pass --algo (e.g. --algo ppo)")
     return name
 
 
-def _check_algo_fits(spec: registry.AlgoSpec, path: Path) -> None:
+def _check_algo_fits(spec: registry.AlgoSpec, path: Path, info: ModelFile | None) -> None:
     """Refuse to load ``path`` as ``spec`` when the zip's policy belongs to another algorithm family.
 
     PPO, A2C and the policy gradient share SB3's actor-critic policy and load each other's zips;
     a DQN zip read as PPO (or the reverse) would fail deep inside SB3 with an ``AttributeError``.
 
     Raises:
-        UserError: ``path`` is not an SB3 zip, or was saved by an algorithm ``spec`` cannot load.
+        UserError: ``path`` was saved by an algorithm ``spec`` cannot load (``info`` None: not a readable zip,
+            which ``load_model_file`` reports).
     """
-    try:
-        info = read_model_file(path)
-    except UserError:  # not a readable zip: load_model_file says what is wrong with it
+    if info is None:
         return
     policy = spec.cls.policy_aliases.get("MlpPolicy")
     wanted = policy.__module__ if policy is not None else ""

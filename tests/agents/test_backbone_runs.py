@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from stable_baselines3 import DQN, PPO
+from stable_baselines3 import PPO
 
 from agents.algorithms import registry
 from agents.pipeline import config
@@ -19,6 +19,7 @@ from common.errors import UserError
 from gymsuite import _cli, evaluate
 from gymsuite import train as train_command
 from supervised.attention import PatchAttention
+from supervised.backbone import encoder_of
 from supervised.cnns import SmallCnn
 from tests.toy_envs import TOY_FILE
 
@@ -53,7 +54,7 @@ def test_other_algorithms_build_and_train_with_a_backbone(algo: str) -> None:
     built = prepare(cfg)
     venv, model = built.venv, built.model
     try:
-        extractor = model.policy.q_net.features_extractor if isinstance(model, DQN) else model.policy.features_extractor
+        extractor = encoder_of(model.policy)  # DQN's q_net's, else the actor-critic's
         assert isinstance(extractor, SmallCnn) and extractor.features_dim == 8
         before = [p.detach().clone() for p in extractor.parameters()]
         model.learn(32)

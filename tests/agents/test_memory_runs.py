@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from stable_baselines3 import DQN, PPO
+from stable_baselines3 import PPO
 
 from agents.pipeline.config import build_config, memory_observation
 from agents.pipeline.evaluation import evaluate
@@ -20,6 +20,7 @@ from common.errors import UserError
 from gymsuite import _cli, collect_demos, record
 from gymsuite import evaluate as evaluate_command
 from gymsuite import train as train_command
+from supervised.backbone import encoder_of
 from supervised.cnns import SmallCnn
 from supervised.memory import CausalTransformer, FrameStack
 
@@ -40,7 +41,7 @@ def test_framestack_builds_and_trains_with_each_algorithm(algo: str) -> None:
     venv, model = built.venv, built.model
     try:
         assert venv.observation_space.shape == (4, 4)  # history 4 of CartPole's (4,)
-        extractor = model.policy.q_net.features_extractor if isinstance(model, DQN) else model.policy.features_extractor
+        extractor = encoder_of(model.policy)  # DQN's q_net's, else the actor-critic's
         assert isinstance(extractor, FrameStack) and extractor.features_dim == 16
         before = [p.detach().clone() for p in extractor.parameters()]
         model.learn(32)
