@@ -47,6 +47,18 @@ def is_custom(spec: EnvSpec) -> bool:
     return not isinstance(spec, str) or ":" in spec
 
 
+def registered_time_limit(spec: EnvSpec) -> int | None:
+    """The time limit ``spec``'s registration sets, or None (a custom class, an unknown id, no limit)."""
+    if is_custom(spec):
+        return None
+    try:
+        resolve(spec)  # imports the package that registers it
+    except UserError:
+        return None
+    registered = gym.registry.get(str(spec))
+    return None if registered is None else registered.max_episode_steps
+
+
 def resolve(spec: EnvSpec) -> EnvFactory:
     """Turn ``spec`` into a factory ``(render_mode=None, **env_kwargs) -> gym.Env``.
 

@@ -17,7 +17,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import torch
 import yaml
 from stable_baselines3.common.utils import LinearSchedule
@@ -30,7 +29,7 @@ from common.errors import UserError
 from common.files import load_yaml, read_yaml
 from common.options import Rule, check, check_keys, check_value
 from envs.atari import is_atari
-from envs.factory import is_custom, resolve
+from envs.factory import registered_time_limit
 from envs.observation import check_observation_options, observation_options
 from supervised import backbones, recurrent
 from supervised.memory import WINDOW_BACKBONES, context_of
@@ -115,7 +114,6 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
     hyper = {**defaults_for(spec.name, merged["env"]), **from_file.get("hyperparams", {})}
     hyper.update(parse_assignments(overrides or []))
     validate_hyperparams(spec, hyper, merged["env"])
-    check_window_backbone(spec.name, str(merged["env"]), hyper)
     merged = check(RunConfig, merged, "setting")
     resolve_device(merged.get("device", "auto"), uses_image_backbone(hyper))  # refuses cuda without a GPU, early
     # The run length and width live in fields; the hyperparameter table supplies their defaults.
@@ -136,7 +134,8 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
     """Reject unknown keys (with suggestions) and out-of-range numbers, naming the key.
 
     Numbers are stored as their rule wants them: ``n_steps: 3e5`` (a float in YAML) reaches SB3 as an int.
-    ``env`` (the run's env id, when known) is for the checks that depend on it (``mask_velocity``).
+    ``env`` (the run's env id, when known) is for the checks that depend on it (``mask_velocity``, a window
+    backbone's context against the env's time limit).
     """
     check_keys(hyper, sorted(spec.hyperparam_names()), "hyperparameter", f" for {spec.name}")
     for key, value in hyper.items():
@@ -150,6 +149,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
     check_observation_options(hyper, env)  # atari, pixels, minigrid, history, mask_velocity
     check_backbone(hyper, spec)
+    check_window_backbone(spec.name, env, hyper)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
 
 
@@ -197,7 +197,7 @@ WINDOW_ALGOS = ("ppo", "a2c", "dqn", "pg")
 _CONTEXT = Rule(int, low=1)
 
 
-def check_window_backbone(algo: str, env: str, hyper: dict[str, Any]) -> None:
+def check_window_backbone(algo: str, env: Any, hyper: dict[str, Any]) -> None:
     """A window backbone (``framestack``, ``transformer``) runs with :data:`WINDOW_ALGOS` only, with a ``context``
     of at least 1 and at most the episode limit (``max_episode_steps``, else ``env``'s registered time
     limit; none known: no check), and a ``history`` (if given) equal to its context."""
@@ -210,23 +210,11 @@ def check_window_backbone(algo: str, env: str, hyper: dict[str, Any]) -> None:
     context = check_value("context", context_of(name, kwargs), _CONTEXT, f"the {name} backbone's context")
     if kwargs and "context" in kwargs:
         kwargs["context"] = context
-    limit = hyper.get("max_episode_steps") or registered_time_limit(env)
+    limit = hyper.get("max_episode_steps") or (registered_time_limit(env) if env is not None else None)
     if limit is not None and context > limit:
         raise UserError(f"the {name} backbone's context {context} is longer than an episode of {env} "
                         f"({limit} steps)", f"use context <= {limit}")
     memory_observation(hyper)  # a history that differs from the context
-
-
-def registered_time_limit(env: str) -> int | None:
-    """The time limit ``env``'s registration sets, or None (a custom class, an unknown id, no limit)."""
-    if is_custom(env):
-        return None
-    try:
-        resolve(env)  # imports the package that registers it
-    except UserError:
-        return None
-    registered = gym.registry.get(env)
-    return None if registered is None else registered.max_episode_steps
 
 
 def memory_observation(hyper: dict[str, Any] | None) -> dict[str, Any]:
