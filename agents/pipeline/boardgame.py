@@ -54,6 +54,7 @@ class Board:
         help: the bindings, shown on screen.
         click: ``(x, y, frame width, frame height) -> action`` for a click inside the frame.
         marks: what each seat puts on the board, in seat order.
+        unit: what a move points at (``"cell"``, ``"column"``), numbered as its key.
         render_kwargs: env kwargs for a frame that fits a window (PettingZoo's default is 1000 pixels).
     """
 
@@ -62,6 +63,7 @@ class Board:
     help: str
     click: Callable[[float, float, int, int], int]
     marks: tuple[str, str]
+    unit: str
     render_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def action_at(self, x: float, y: float, frame: np.ndarray) -> int | None:
@@ -71,14 +73,18 @@ class Board:
             return None
         return self.click(x, y, width, height)
 
+    def move_name(self, action: int) -> str:
+        """``action`` as the person names it: ``"cell 3"`` (tic-tac-toe's top right), ``"column 1"``."""
+        return f"{self.unit} {next(key for key, move in self.keys.items() if move == action)}"
+
 
 # Game name (the last part of the env spec) -> its board.
 BOARDS: dict[str, Board] = {
     "tictactoe_v3": Board("tic-tac-toe", _tictactoe_keys(), "click a cell or press 1-9 (1 top left, 9 bottom right)",
-                          _tictactoe_click, ("X", "O"), {"screen_height": 480}),
+                          _tictactoe_click, ("X", "O"), "cell", {"screen_height": 480}),
     "connect_four_v3": Board("connect four", {key: c for c in range(7) for key in (str(c + 1), f"[{c + 1}]")},
                              "click a column or press 1-7 (left to right)", _connect_four_click, ("red", "black"),
-                             {"screen_scaling": 6}),
+                             "column", {"screen_scaling": 6}),
 }
 
 

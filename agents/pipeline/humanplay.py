@@ -111,7 +111,7 @@ class HumanSeat:
             if action is None:
                 message = f"{event.key or 'that click'} is not a move: {self.board.help}"
             elif not mask[action]:
-                message = f"move {action} is not legal here (taken or full): choose another"
+                message = f"{self.board.move_name(action)} is not a legal move (taken or full): choose another"
                 self.refused += 1
             else:
                 return action
