@@ -186,3 +186,11 @@ def test_a_model_trained_on_another_game_is_refused() -> None:
     agent = LoadedAgent(model, "selfplay", C4, None, {}, C4)
     with pytest.raises(boardgame.UserError, match="connect_four_v3"):
         boardgame.agent_player(agent, TTT)
+
+
+@pytest.mark.parametrize("args", [["--env", "CartPole-v1", "--opponent", "minimax"], ["--env", TTT, "--agent-view"]])
+def test_record_refuses_an_opponent_outside_games_and_agent_view_in_games(
+        args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.run(record_cmd.main, ["random", *args, "--out", str(tmp_path / "x.mp4")]) == 2
+    flag = next(a for a in args[2:] if a.startswith("--"))
+    assert flag in capsys.readouterr().err and not (tmp_path / "x.mp4").exists()
