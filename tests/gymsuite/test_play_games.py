@@ -194,3 +194,19 @@ def test_record_refuses_an_opponent_outside_games_and_agent_view_in_games(
     assert _cli.run(record_cmd.main, ["random", *args, "--out", str(tmp_path / "x.mp4")]) == 2
     flag = next(a for a in args[2:] if a.startswith("--"))
     assert flag in capsys.readouterr().err and not (tmp_path / "x.mp4").exists()
+
+
+def test_the_window_turns_pygame_clicks_and_keys_into_events() -> None:
+    screen = play.Screen("test")
+    try:
+        screen.show(np.zeros((60, 90, 3), np.uint8), ["a", "b", "c"])
+        pg = screen.pygame
+        pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=(30, screen.top + 20)))
+        pg.event.post(pg.event.Event(pg.KEYDOWN, key=pg.K_5, mod=0, unicode="5", scancode=0))
+        pg.event.post(pg.event.Event(pg.KEYDOWN, key=pg.K_ESCAPE, mod=0, unicode="", scancode=0))
+        events = play.PygameEvents(screen)
+        got = [events.next() for _ in range(3)]
+    finally:
+        screen.close()
+    assert screen.top > 0
+    assert got == [Event("click", pos=(30.0, 20.0)), Event("key", "5"), Event("quit")]
