@@ -161,7 +161,9 @@ class ParallelVecEnv(VecEnv):
                 new = self._index.get(agent)
                 if new is not None and not self._ended[c, new] and not self._alive[c, new] and agent in obs:
                     self._alive[c, new] = True
-            if not self._alive[c].any():
+            if self._alive[c].any():
+                self._open_masks(c)
+            else:
                 self._end_copy(c, dones, infos)
         self.last_inactive = inactive
         return self._observations(), rewards, dones, infos
@@ -209,14 +211,18 @@ class ParallelVecEnv(VecEnv):
             if transform is not None:
                 o = transform(o)
             self._obs[s, :self.spaces.widths[a]] = np.reshape(o, -1) if self.spaces.flat else o
-        if masked:  # inactive slots allow everything (MaskablePPO must not see an all-False row)
-            assert self._masks is not None
-            self._masks[base:base + self.n_agents][~self._alive[c]] = True
+        self._open_masks(c)
         if self._state is not None:
             state = self.envs[c].state() if self.spaces.env_state else \
                 self._obs[base:base + self.n_agents, :self.spaces.obs_width].astype(np.float32).reshape(-1)
             self._state[base:base + self.n_agents, :self.spaces.state_width] = np.reshape(state, -1) \
                 if self.spaces.state_flat else state
+
+    def _open_masks(self, c: int) -> None:
+        """Copy c's slots that do not act next step allow everything (MaskablePPO must not see an all-False row)."""
+        if self._masks is not None:
+            base = c * self.n_agents
+            self._masks[base:base + self.n_agents][~self._alive[c]] = True
 
     def _action(self, action: np.ndarray) -> Any:
         return int(action) if self._discrete else action
