@@ -38,15 +38,18 @@ class Toy(ParallelEnv):
         self.t = 0
         self.agents: list[str] = []
         self.rng = np.random.default_rng()
+        self._obs_spaces: dict[str, spaces.Space] = {}
+        for agent in self.possible_agents:  # one space object per agent (PettingZoo's API test asks for that)
+            box = spaces.Box(-1.0, 100.0, (self.obs_sizes.get(agent, 2),), np.float32)
+            mask = spaces.Box(0, 1, (3,), np.int8)
+            self._obs_spaces[agent] = spaces.Dict({"observation": box, "action_mask": mask}) if masked else box
+        self._act_spaces = {a: spaces.Discrete(self.n_actions.get(a, 3)) for a in self.possible_agents}
 
     def observation_space(self, agent: str) -> spaces.Space:
-        box = spaces.Box(-1.0, 100.0, (self.obs_sizes.get(agent, 2),), np.float32)
-        if self.masked:
-            return spaces.Dict({"observation": box, "action_mask": spaces.Box(0, 1, (3,), np.int8)})
-        return box
+        return self._obs_spaces[agent]
 
     def action_space(self, agent: str) -> spaces.Space:
-        return spaces.Discrete(self.n_actions.get(agent, 3))
+        return self._act_spaces[agent]
 
     @property
     def state_space(self) -> spaces.Box:
@@ -126,3 +129,16 @@ class Lying(Toy):
 
 def make_lying(**kwargs: Any) -> Lying:
     return Lying(**kwargs)
+
+
+class BadApi(Toy):
+    """Fails PettingZoo's API test: ``step`` leaves a live agent's observation out."""
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        obs, rewards, terminated, truncated, infos = super().step(actions)
+        obs.pop("a", None)
+        return obs, rewards, terminated, truncated, infos
+
+
+def make_bad_api(**kwargs: Any) -> BadApi:
+    return BadApi(**kwargs)

@@ -210,7 +210,12 @@ class ParallelVecEnv(VecEnv):
                 o = o["observation"]
             if transform is not None:
                 o = transform(o)
-            self._obs[s, :self.spaces.widths[a]] = np.reshape(o, -1) if self.spaces.flat else o
+            try:
+                self._obs[s, :self.spaces.widths[a]] = np.reshape(o, -1) if self.spaces.flat else o
+            except ValueError as err:  # (no cost when it fits)
+                raise UserError(f"{self.name}: agent {agent}'s observation has shape {np.shape(o)}, but its "
+                                f"space declares {self.envs[c].observation_space(agent)}",
+                                "make observation_space(agent) match what reset() and step() return") from err
         self._open_masks(c)
         if self._state is not None:
             state = self.envs[c].state() if self.spaces.env_state else \

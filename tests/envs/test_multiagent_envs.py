@@ -106,3 +106,25 @@ def test_errors_name_the_problem() -> None:
     with pytest.raises(UserError, match="b"):
         make_env(f"{MA_TOY_FILE}:make_uneven")
     assert isinstance(ParallelVecEnv([Toy()]).observation_space.shape, tuple)
+
+
+def test_custom_envs_are_checked_with_pettingzoo_api_test() -> None:
+    from envs.check import check, require_fitting_shapes, require_valid
+
+    assert check(TOY).ok and check(f"{MA_TOY_FILE}:make_toy_aec").ok
+    require_fitting_shapes(TOY)
+    with pytest.raises(UserError, match="API test") as err:
+        require_valid(f"{MA_TOY_FILE}:make_bad_api")
+    assert "obs" in str(err.value)  # the failed assertion is named
+    assert not check(f"{MA_TOY_FILE}:make_lying").ok  # observations outside their space
+    uneven = check(f"{MA_TOY_FILE}:make_uneven")
+    assert uneven.ok and any("pad" in w for w in uneven.warnings)
+    assert "action spaces" in check(f"{MA_TOY_FILE}:make_uneven_actions").problems[0]
+
+
+def test_check_env_command_reports_a_multiagent_env(capsys: pytest.CaptureFixture[str]) -> None:
+    from gymsuite.check_env import main
+
+    assert main([f"{MA_TOY_FILE}:make_bad_api", "--steps", "50"]) == 1
+    assert "API test" in capsys.readouterr().out
+    assert main(["mpe2.simple_spread_v3", "--steps", "50"]) == 0
