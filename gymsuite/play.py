@@ -290,6 +290,7 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
 def main(argv: list[str] | None = None) -> int:
     from agents.data.demos import save_demos
     from common.errors import UserError
+    from envs.multiagent import is_multiagent
 
     p = _cli.parser("play", __doc__)
     p.add_argument("--env", help="environment to play (a board game's may come from --opponent's run)")
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seat", type=int, default=0, help="board games: your seat, 0 moves first (default 0)")
     p.add_argument("--games", type=int, default=3, help="board games: games to play (default 3)")
     args = p.parse_args(argv)
-    if args.opponent is not None or _multiagent(args.env):
+    if args.opponent is not None or (args.env is not None and is_multiagent(args.env)):
         play_game_against(args.env, args.opponent or "random", args.seat, args.games, seed=args.seed)
         return 0
     if args.env is None or args.out is None:
@@ -313,11 +314,6 @@ def main(argv: list[str] | None = None) -> int:
     out = save_demos(args.out, demos)
     print(f"saved {demos.n_episodes} episodes ({demos.n_transitions} steps) to {out}")
     return 0
-
-
-def _multiagent(env_name: str | None) -> bool:
-    """A PettingZoo game module (those have no keyboard bindings of the single-agent kind)."""
-    return env_name is not None and ":" not in env_name and env_name.startswith(("pettingzoo.", "mpe2."))
 
 
 if __name__ == "__main__":

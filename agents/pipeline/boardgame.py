@@ -12,7 +12,6 @@ board (the game's ``"observation"``), ``mask`` ``(A,)`` the legal moves (``"acti
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import UserError
+from envs.multiagent import multiagent_source
 
 Player = Callable[[np.ndarray, np.ndarray], int]
 
@@ -108,27 +108,26 @@ def board_for(spec: str) -> Board:
 
 
 def make_game(spec: str, render_mode: str | None = None, **env_kwargs: Any) -> Any:
-    """The AEC env of the two-player turn-based game ``spec`` (a module with ``env``, e.g. pettingzoo.classic).
+    """The AEC env of the two-player turn-based game ``spec`` (:func:`envs.multiagent.multiagent_source`).
 
     Raises:
         UserError: ``spec`` is not such a game.
     """
-    try:
-        module = importlib.import_module(str(spec))
-    except ImportError as err:
-        raise UserError(f"{spec} is not an importable game module ({err})",
-                        "pass a turn-based PettingZoo game such as pettingzoo.classic.tictactoe_v3") from err
-    if not callable(getattr(module, "env", None)):
-        raise UserError(f"{spec} has no AEC env() to play", "pass a turn-based PettingZoo game")
-    env = module.env(render_mode=render_mode, **env_kwargs)
+    source = multiagent_source(spec)
+    if source is None or not source.turn_based:
+        raise UserError(f"{spec} is not a turn-based two-player game",
+                        "pass one such as pettingzoo.classic.tictactoe_v3 or pettingzoo.classic.connect_four_v3")
+    env = source.make_aec(render_mode=render_mode, **env_kwargs)
     if len(env.possible_agents) != 2:
+        env.close()
         raise UserError(f"{spec} has {len(env.possible_agents)} players, not 2", "pass a two-player game")
     return env
 
 
 def is_game(spec: str | None) -> bool:
-    """Whether ``spec`` names a two-player turn-based game this module plays."""
-    return spec is not None and game_name(spec) in BOARDS and ":" not in str(spec)
+    """Whether ``spec`` names a turn-based game (PettingZoo's classic games; :attr:`MultiAgentSource.turn_based`)."""
+    source = multiagent_source(spec) if spec is not None else None
+    return source is not None and source.turn_based
 
 
 @dataclass(frozen=True)
