@@ -1,0 +1,1 @@
+"""Multi-agent environments: PettingZoo games and their bridges to SB3."""
