@@ -27,6 +27,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from common.errors import UserError
 from envs.atari import is_atari
+from envs.multiagent.turnbased import make_seat_vec, turn_based_game
 from envs.observation import mask_velocity, observation_wrappers
 from envs.wrappers import VecFiniteGuard
 
@@ -140,6 +141,9 @@ def make_env(
     if seed is not None and not 0 <= seed < 2**32 - n_envs:  # numpy's seeds; copy i gets seed + i
         raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
     name = spec_name(spec)
+    game = turn_based_game(spec)
+    if game is not None:  # a two-player AEC game: the learner plays one seat against an opponent
+        return make_seat_vec(game, n_envs, seed, env_kwargs, render_mode, wrappers=wrappers)
     observation = observation or {}
     if is_atari(spec):
         mask_velocity(spec, observation)  # refused: Atari frames have no velocity entries

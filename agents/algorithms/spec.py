@@ -34,7 +34,8 @@ from supervised import recurrent
 # losses, pre-trained and frozen backbones (agents.pipeline.auxiliary).
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
                       "atari", "pixels", "minigrid", "history", "mask_velocity", "backbone", "backbone_kwargs",
-                      "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone", "augment"})
+                      "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone", "augment",
+                      "selfplay"})
 
 
 class RunSettings(Protocol):

@@ -14,7 +14,8 @@ planes [own marks, opponent marks]) as float32; action mask (A,) bool over the g
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -101,6 +102,14 @@ class SeatEnv(gym.Env):
         """Draw a new opponent at every reset with ``draw(rng)`` (the self-play pool)."""
         self._draw, self._fixed_opponent = draw, False
 
+    def set_seat(self, seat: int | str) -> None:
+        """Play ``seat`` (0, 1 or ``"alternate"``) from the next reset on."""
+        if seat not in SEATS:
+            raise UserError(f"seat must be one of {SEATS}, got {seat!r}", "use 0 (moves first), 1 or 'alternate'")
+        self._fixed = None if seat == "alternate" else int(seat)
+        if self._fixed is not None:
+            self.seat = self._fixed
+
     def action_masks(self) -> np.ndarray:
         """(A,) bool: the learner's legal moves now."""
         return np.asarray(self.game.observe(self.learner)["action_mask"], dtype=bool)
@@ -160,9 +169,23 @@ class SeatEnv(gym.Env):
         return self._ended()
 
 
+def turn_based_game(spec: Any) -> Callable[..., Any] | None:
+    """The AEC factory of a PettingZoo game module named by ``spec`` (``pettingzoo.classic.tictactoe_v3``:
+    a module path with an ``env`` and no ``parallel_env``), else None."""
+    if not isinstance(spec, str) or ":" in spec or "/" in spec or not spec.replace("_", "").replace(".", "").isalnum():
+        return None
+    try:
+        module = importlib.import_module(spec)
+    except (ImportError, ValueError):
+        return None
+    factory = getattr(module, "env", None)
+    return factory if callable(factory) and not hasattr(module, "parallel_env") else None
+
+
 def make_seat_vec(source: Any, n_envs: int = 1, seed: int | None = 0, env_kwargs: dict[str, Any] | None = None,
-                  render_mode: str | None = None, seat: int | str = "alternate") -> VecEnv:
-    """``n_envs`` seeded :class:`SeatEnv` copies: ``VecFiniteGuard(DummyVecEnv([Monitor(SeatEnv), ...]))``.
+                  render_mode: str | None = None, seat: int | str = "alternate",
+                  wrappers: Sequence[Callable[[gym.Env], gym.Env]] = ()) -> VecEnv:
+    """``n_envs`` seeded :class:`SeatEnv` copies: ``VecFiniteGuard(DummyVecEnv([Monitor(wrappers(SeatEnv)), ...]))``.
 
     Args:
         source: a ``MultiAgentSource`` (its ``make_aec``) or a plain ``(render_mode=None, **kw) -> AECEnv``.
@@ -178,7 +201,13 @@ def make_seat_vec(source: Any, n_envs: int = 1, seed: int | None = 0, env_kwargs
     name = str(getattr(source, "name", getattr(make_aec, "__module__", "turn-based game")))
 
     def thunk(rank: int) -> Callable[[], gym.Env]:
-        return lambda: Monitor(SeatEnv(make_aec, seat, rank % 2, render_mode, env_kwargs))
+        def _init() -> gym.Env:
+            env: gym.Env = SeatEnv(make_aec, seat, rank % 2, render_mode, env_kwargs)
+            for wrap in wrappers:
+                env = wrap(env)
+            return Monitor(env)
+
+        return _init
 
     venv: VecEnv = VecFiniteGuard(DummyVecEnv([thunk(i) for i in range(n_envs)]), name)
     if seed is not None:
