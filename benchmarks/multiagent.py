@@ -83,14 +83,16 @@ def random_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def judge_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
-    """Win/draw/loss of a trained run from both seats against the opponents of its game (``job["opponents"]``)."""
-    from agents.multiagent.matches import play_agent
+    """``gymsuite evaluate RUN --episodes GAMES``'s ``games``: win/draw/loss rates from both seats against each fixed
+    opponent of the game, restricted to ``job["opponents"]``."""
+    from agents.pipeline.evaluation import evaluate
+    from agents.pipeline.loading import load_agent, make_agent_env
 
-    from agents.pipeline.loading import load_agent
-
-    agent = load_agent(str(run_dir), env=job["env"])
-    return {name: play_agent(agent, job["env"], name, job["games"], seed=job["seed"] + 20_000)
-            for name in job["opponents"]}
+    agent = load_agent(str(run_dir))
+    venv = make_agent_env(agent, seed=job["seed"] + 20_000, n_envs=5)
+    games = evaluate(agent, venv, job["games"])["games"]
+    venv.close()
+    return {name: games[name] for name in job["opponents"]}
 
 
 def read_elo(run_dir: Path) -> list[list[float]]:
@@ -103,17 +105,31 @@ def read_elo(run_dir: Path) -> list[list[float]]:
 
 
 def tutorial_job(job: dict[str, Any]) -> dict[str, Any]:
-    """PettingZoo's SB3 tutorial recipe for Connect Four, rewritten here (see :mod:`benchmarks.tutorial_recipe`)."""
-    from agents.multiagent.matches import play_policy
+    """PettingZoo's SB3 tutorial recipe for Connect Four (:mod:`benchmarks.tutorial_recipe`), judged by gymsuite's
+    match loop (``agents.multiagent.selfplay.play``, the one behind the Elo ratings) against the same random player."""
+    import importlib
+
+    from agents.multiagent.selfplay import play
+    from envs.multiagent.games import game_of, opponent
 
     from benchmarks.tutorial_recipe import masked_player, train_recipe
 
     start = time.perf_counter()
     model = train_recipe(job["env"], job["steps"], job["seed"])
     seconds = time.perf_counter() - start
-    games = {"random": play_policy(masked_player(model), job["env"], "random", job["games"], seed=job["seed"] + 20_000)}
+    rival = opponent("random", game_of(job["env"]), job["seed"] + 20_000)
+    outcomes = play(importlib.import_module(job["env"]).env, masked_player(model), rival, job["games"],
+                    seed=job["seed"] + 20_000)
+    games = {"random": {f"seat_{i}": tally(outcomes[i * job["games"]:(i + 1) * job["games"]]) for i in (0, 1)}}
     return {"fps": job["steps"] / seconds, "seconds": seconds, "steps": job["steps"], "final_return": 0.0,
             "games": games, "elo": []}
+
+
+def tally(outcomes: np.ndarray) -> dict[str, float]:
+    """``{"win", "draw", "loss"}`` rates and ``"games"`` of ``(G,)`` outcomes (1 win, 0 draw, -1 loss), as
+    ``evaluate`` reports a seat."""
+    return {"win": float(np.mean(outcomes > 0)), "draw": float(np.mean(outcomes == 0)),
+            "loss": float(np.mean(outcomes < 0)), "games": len(outcomes)}
 
 
 def speed_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +209,12 @@ def estimate_minutes(jobs: list[dict[str, Any]], workers: int, default_steps: di
 
 def rate(games: dict[str, Any], outcome: str) -> float:
     """The share of ``outcome`` ("win", "draw", "loss") in one seat's tally ``{"win", "draw", "loss", "games"}``."""
-    return games[outcome] / max(games["games"], 1)
+    return float(games[outcome])
+
+
+def count(games: dict[str, Any], outcome: str) -> int:
+    """How many games of one seat's tally ended in ``outcome``."""
+    return round(games[outcome] * games["games"])
 
 
 def section_games(results: list[dict[str, Any]], env: str, opponents: list[str]) -> str:
@@ -210,7 +231,7 @@ def section_games(results: list[dict[str, Any]], env: str, opponents: list[str])
                 rows.append([variant, name, seat.replace("_", " "), summary([rate(t, "win") for t in tallies], 3),
                              summary([rate(t, "draw") for t in tallies], 3),
                              summary([rate(t, "loss") for t in tallies], 3),
-                             f"{sum(t['loss'] for t in tallies)} / {sum(t['games'] for t in tallies)}",
+                             f"{sum(count(t, 'loss') for t in tallies)} / {sum(t['games'] for t in tallies)}",
                              summary([r["steps"] for r in rs]), summary([r["seconds"] for r in rs], 1)])
     return benchlib.table(["variant", "opponent", "learner's seat", "win rate", "draw rate", "loss rate",
                            "losses / games (all seeds)", "training steps", "training seconds"], rows)
@@ -223,7 +244,7 @@ def targets_games(results: list[dict[str, Any]], variant: str, lose_none: str | 
     rs = [r for r in results if r["variant"] == variant]
     lines = []
     if lose_none:
-        losses = sum(r["games"][lose_none][s]["loss"] for r in rs for s in ("seat_0", "seat_1"))
+        losses = sum(count(r["games"][lose_none][s], "loss") for r in rs for s in ("seat_0", "seat_1"))
         games = sum(r["games"][lose_none][s]["games"] for r in rs for s in ("seat_0", "seat_1"))
         lines.append(f"- Zero losses against {lose_none} from both seats: {'met' if losses == 0 else 'not met'} "
                      f"({losses} losses in {games:,} games over {len(rs)} seeds).")

@@ -36,7 +36,7 @@ from supervised import recurrent
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
                       "atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent", "backbone",
                       "backbone_kwargs", "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone",
-                      "augment"})
+                      "augment", "selfplay"})
 
 
 class RunSettings(Protocol):

@@ -18,7 +18,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from sb3_contrib import RecurrentPPO
+from sb3_contrib import MaskablePPO, RecurrentPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
@@ -77,6 +77,10 @@ class LoadedAgent:
         if self.model is None:
             return np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
         assert not isinstance(obs, tuple), "SB3 policies take array or dict observations"
+        if isinstance(self.model, MaskablePPO):  # a game's legal moves: SeatEnv.action_masks(), (N, A) bool
+            masks = np.stack(venv.env_method("action_masks"))
+            actions, _ = self.model.predict(obs, deterministic=deterministic, action_masks=masks)
+            return actions
         if not self.recurrent:
             actions, _ = self.model.predict(obs, deterministic=deterministic)
             return actions
@@ -216,7 +220,8 @@ _GYMSUITE_POLICIES = tuple({p for name in registry.available()
                            for p in getattr(cls, "policy_aliases", {}).values()})
 
 # The registry entry that loads a zip whose saving class the file tells (see agents.pipeline.modelfile).
-_ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg", "RecurrentPPO": "ppo"}
+_ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg", "RecurrentPPO": "ppo",
+                  "MaskablePPO": "selfplay"}
 
 
 def _guess_algo(path: Path, info: ModelFile | None) -> str:

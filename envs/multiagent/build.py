@@ -7,7 +7,6 @@ game becomes ``envs.multiagent.turnbased.make_seat_vec`` (one seat of the game p
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from common.errors import UserError
 from envs.multiagent.bridge import make_parallel_vec_env
 from envs.multiagent.options import multiagent_options
 from envs.multiagent.source import MultiAgentSource
+from envs.multiagent.turnbased import make_seat_vec
 from envs.wrappers import VecFiniteGuard
 
 # Observation options of single-agent envs (envs.observation) that mean nothing to a PettingZoo env.
@@ -33,6 +33,11 @@ def make_multiagent_vec(source: MultiAgentSource, n_envs: int, seed: int | None,
             a bad ``multiagent`` option; a turn-based game before its seat env exists.
     """
     name = source.name
+    if source.turn_based:  # a two-player game: the learner plays one seat against an opponent inside the env
+        if reward_wrappers:
+            raise UserError(f"{name} is a turn-based game: reward shaping applies to single-agent envs only",
+                            "drop the reward shaping / curiosity options for this env")
+        return make_seat_vec(source, n_envs, seed, env_kwargs, render_mode, wrappers=wrappers)
     if wrappers or reward_wrappers:
         raise UserError(f"{name} is a multi-agent env: gymnasium wrappers and reward shaping apply to single-agent "
                         "envs only", "drop the reward shaping / curiosity options for this env")
@@ -41,15 +46,6 @@ def make_multiagent_vec(source: MultiAgentSource, n_envs: int, seed: int | None,
         raise UserError(f"{', '.join(given)} set for the multi-agent env {name}: those options are for "
                         "single-agent envs", "drop them; multiagent={resize: [84, 84], grey: true} shrinks images")
     options = multiagent_options(observation.get("multiagent"))
-    if source.turn_based:
-        try:
-            turnbased = importlib.import_module("envs.multiagent.turnbased")
-        except ModuleNotFoundError as err:
-            raise UserError(f"{name} is a turn-based game, and this gymsuite has no seat env for such games yet",
-                            "use a parallel env (e.g. mpe2.simple_spread_v3)") from err
-        venv: VecEnv = turnbased.make_seat_vec(source, n_envs, seed, env_kwargs, render_mode)
-        return VecFiniteGuard(venv, name)
-
     def make() -> Any:
         return source.make_parallel(render_mode=render_mode, **(env_kwargs or {}))
 

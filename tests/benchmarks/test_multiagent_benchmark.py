@@ -18,8 +18,9 @@ GAME_COLUMNS = ["variant", "opponent", "learner's seat", "win rate", "draw rate"
                 "losses / games (all seeds)", "training steps", "training seconds"]
 
 
-def tally(win: int, draw: int, loss: int) -> dict[str, int]:
-    return {"win": win, "draw": draw, "loss": loss, "games": win + draw + loss}
+def tally(win: int, draw: int, loss: int) -> dict[str, float]:
+    games = win + draw + loss
+    return {"win": win / games, "draw": draw / games, "loss": loss / games, "games": games}
 
 
 def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
