@@ -12,17 +12,19 @@ board (the game's ``"observation"``), ``mask`` ``(A,)`` the legal moves (``"acti
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sb3_contrib import MaskablePPO
 
+from agents.multiagent.selfplay import policy_opponent
 from common.errors import UserError
-from envs.multiagent import multiagent_source
+from envs.multiagent import games, multiagent_source
+from envs.multiagent.turnbased import Opponent, random_opponent
 
-Player = Callable[[np.ndarray, np.ndarray], int]
+Player = Opponent  # fn(obs, mask) -> action, as the self-play opponents
 
 
 def _tictactoe_click(x: float, y: float, width: int, height: int) -> int:
@@ -169,44 +171,16 @@ def play_game(env: Any, players: Sequence[Player], seed: int | None = None,
     return GameResult((returns[0], returns[1]), moves)
 
 
-def random_player(seed: int | None = None) -> Player:
-    """A uniformly random legal move."""
-    rng = np.random.default_rng(seed)
-
-    def move(obs: np.ndarray, mask: np.ndarray) -> int:
-        return int(rng.choice(np.flatnonzero(mask)))
-
-    return move
-
-
-def model_player(model: Any, deterministic: bool = True) -> Player:
-    """A trained model as a player: the board as float32, the legal moves as the mask of sb3-contrib's MaskablePPO."""
-    masked = "action_masks" in inspect.signature(model.predict).parameters
-
-    def move(obs: np.ndarray, mask: np.ndarray) -> int:
-        batch = np.asarray(obs, np.float32)[None]
-        if masked:
-            action, _ = model.predict(batch, deterministic=deterministic, action_masks=mask[None])
-        else:
-            action, _ = model.predict(batch, deterministic=deterministic)
-        return int(np.asarray(action).reshape(-1)[0])
-
-    return move
-
-
-OPPONENTS = ("random", "scripted", "minimax")
+OPPONENTS = games.OPPONENTS
 
 
 def named_player(name: str, spec: str, seed: int | None = None) -> Player:
-    """The built-in player ``name`` (one of :data:`OPPONENTS`) for the game ``spec``.
+    """The built-in player ``name`` (random, scripted, minimax: :mod:`envs.multiagent.games`) for the game ``spec``.
 
     Raises:
-        UserError: an unknown name.
+        UserError: an unknown name, or one the game has no rules for (minimax beyond tic-tac-toe).
     """
-    if name == "random":
-        return random_player(seed)
-    raise UserError(f"unknown opponent {name!r}",
-                    f"pass one of {', '.join(OPPONENTS)}, a run directory or a model .zip")
+    return games.opponent(name, games.game_of(game_name(spec)), seed)
 
 
 def agent_player(agent: Any, spec: str, seed: int | None = None, deterministic: bool = True) -> Player:
@@ -217,7 +191,7 @@ def agent_player(agent: Any, spec: str, seed: int | None = None, deterministic: 
     """
     trained = agent.trained_env or agent.env
     if agent.model is None:
-        return random_player(seed)
+        return random_opponent(np.random.default_rng(seed))
     where = agent.run.root if agent.run is not None else "the model"
     if trained is not None and game_name(trained) != game_name(spec):
         raise UserError(f"{where} was trained on {trained}, not on {spec}",
@@ -230,8 +204,12 @@ def agent_player(agent: Any, spec: str, seed: int | None = None, deterministic: 
     finally:
         game.close()
     model = agent.model
+    if not isinstance(model, MaskablePPO):
+        raise UserError(f"{where} holds a {type(model).__name__} model, and board games are played by "
+                        "sb3-contrib MaskablePPO models (they read the legal moves)",
+                        f"pass a run trained with --algo selfplay on {spec}")
     if tuple(model.observation_space.shape) != tuple(board) or getattr(model.action_space, "n", None) != moves:
         raise UserError(f"{where} does not fit {spec}: it sees {model.observation_space} and plays {model.action_space}"
                         f", the game has a board of shape {board} and {moves} moves",
                         f"pass a run trained on {spec} with --algo selfplay")
-    return model_player(model, deterministic)
+    return policy_opponent(model.policy, deterministic)

@@ -134,29 +134,59 @@ def test_record_random_connect_four_from_the_command(tmp_path: Path, capsys: pyt
     assert f"({frames} frames at 2 fps" in capsys.readouterr().out and 8 <= frames <= 43
 
 
-def test_model_player_passes_the_action_mask() -> None:
-    import gymnasium as gym
-    from sb3_contrib import MaskablePPO
+@pytest.fixture(scope="module")
+def ttt_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny selfplay run on tic-tac-toe (512 steps, about a second)."""
+    from agents.pipeline.config import build_config
+    from agents.pipeline.training import train
 
-    class Board(gym.Env):
-        observation_space = gym.spaces.Box(0, 1, (3, 3, 2), np.float32)
-        action_space = gym.spaces.Discrete(9)
+    run = tmp_path_factory.mktemp("runs") / "ttt"
+    cfg = build_config({"algo": "selfplay", "env": TTT, "timesteps": 64, "eval_episodes": 2, "seed": 0,
+                        "n_envs": 2}, overrides=["n_steps=32", "batch_size=32"])
+    train(cfg, run)
+    return run
 
-        def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-            return np.zeros((3, 3, 2), np.float32), {}
 
-        def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-            return np.zeros((3, 3, 2), np.float32), 0.0, True, False, {}
+def test_a_person_plays_a_trained_run_from_its_run_directory(ttt_run: Path, scripted: list[Event],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    scripted += keys(*"123456789")  # taken cells are refused; every free cell's key is still ahead
+    assert _cli.run(play.main, ["--opponent", str(ttt_run), "--seat", "1", "--games", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "game 1: you" in out and "tic-tac-toe, seat 1" in out
 
-        def action_masks(self) -> np.ndarray:
-            return np.ones(9, bool)
 
-    player = boardgame.model_player(MaskablePPO("MlpPolicy", Board(), seed=0, device="cpu"), deterministic=False)
+def test_record_a_run_against_minimax_from_both_seats(ttt_run: Path, tmp_path: Path) -> None:
+    summary = record(load_agent(str(ttt_run)), tmp_path / "m.mp4", episodes=2, opponent="minimax")
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "m.mp4"))
+    assert frames == summary["frames"] == sum(summary["lengths"]) + 2
+    assert all(r <= 0 for r in summary["returns"])  # the perfect player never loses
+
+
+def test_the_run_player_moves_only_where_the_mask_allows(ttt_run: Path) -> None:
+    player = boardgame.agent_player(load_agent(str(ttt_run)), TTT, deterministic=False)
     obs = np.zeros((3, 3, 2), np.int8)
     for legal in range(9):
         mask = np.zeros(9, bool)
         mask[legal] = True
         assert {player(obs, mask) for _ in range(5)} == {legal}
+
+
+def test_play_refuses_a_run_trained_on_another_game(ttt_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.run(play.main, ["--env", C4, "--opponent", str(ttt_run)]) == 2
+    assert "tictactoe" in capsys.readouterr().err
+
+
+def test_a_model_that_reads_no_masks_is_refused() -> None:
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    class Board(gym.Env):
+        observation_space = gym.spaces.Box(0, 1, (3, 3, 2), np.float32)
+        action_space = gym.spaces.Discrete(9)
+
+    agent = LoadedAgent(PPO("MlpPolicy", Board(), n_steps=8, batch_size=8, device="cpu"), "ppo", TTT)
+    with pytest.raises(boardgame.UserError, match="MaskablePPO"):
+        boardgame.agent_player(agent, TTT)
 
 
 # --------------------------------------------------------------------------- errors
@@ -181,19 +211,13 @@ def test_play_without_a_display(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     assert "display" in capsys.readouterr().err
 
 
-def test_a_model_trained_on_another_game_is_refused() -> None:
-    model = type("Model", (), {})()
-    agent = LoadedAgent(model, "selfplay", C4, None, {}, C4)
-    with pytest.raises(boardgame.UserError, match="connect_four_v3"):
-        boardgame.agent_player(agent, TTT)
-
-
-@pytest.mark.parametrize("args", [["--env", "CartPole-v1", "--opponent", "minimax"], ["--env", TTT, "--agent-view"]])
+@pytest.mark.parametrize("args", [["--env", "CartPole-v1", "--opponent", "minimax"], ["--env", TTT, "--agent-view"],
+                                  ["--env", C4, "--opponent", "minimax"]])
 def test_record_refuses_an_opponent_outside_games_and_agent_view_in_games(
         args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli.run(record_cmd.main, ["random", *args, "--out", str(tmp_path / "x.mp4")]) == 2
     flag = next(a for a in args[2:] if a.startswith("--"))
-    assert flag in capsys.readouterr().err and not (tmp_path / "x.mp4").exists()
+    assert (flag if args[1] != C4 else "minimax") in capsys.readouterr().err and not (tmp_path / "x.mp4").exists()
 
 
 def test_the_window_turns_pygame_clicks_and_keys_into_events() -> None:
