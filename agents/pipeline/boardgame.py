@@ -208,7 +208,7 @@ def agent_player(agent: Any, spec: str, seed: int | None = None, deterministic: 
         raise UserError(f"{where} holds a {type(model).__name__} model, and board games are played by "
                         "sb3-contrib MaskablePPO models (they read the legal moves)",
                         f"pass a run trained with --algo selfplay on {spec}")
-    if tuple(model.observation_space.shape) != tuple(board) or getattr(model.action_space, "n", None) != moves:
+    if model.observation_space.shape != tuple(board) or getattr(model.action_space, "n", None) != moves:
         raise UserError(f"{where} does not fit {spec}: it sees {model.observation_space} and plays {model.action_space}"
                         f", the game has a board of shape {board} and {moves} moves",
                         f"pass a run trained on {spec} with --algo selfplay")
