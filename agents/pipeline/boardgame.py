@@ -103,9 +103,9 @@ def board_for(spec: str) -> Board:
     """
     board = BOARDS.get(game_name(spec))
     if board is None:
-        games = ", ".join(f"pettingzoo.classic.{name}" for name in BOARDS)
+        names = ", ".join(f"pettingzoo.classic.{name}" for name in BOARDS)
         raise UserError(f"{spec} has no board input mapping, so it cannot be played with the mouse or keyboard",
-                        f"play one of {games}")
+                        f"play one of {names}")
     return board
 
 
@@ -151,6 +151,8 @@ def play_game(env: Any, players: Sequence[Player], seed: int | None = None,
     Each seat's return is the sum of what ``env.last()`` hands it at its turns, the final one
     included, so the loser's last reward counts even when the winner's move ended the game.
     ``on_move`` is called after the reset and after every move (to draw or record the board).
+    Written here rather than through :class:`envs.multiagent.turnbased.SeatEnv`, which makes the
+    opponent's move inside ``step``: a screen or a video would miss the board between two moves.
     """
     env.reset(seed=seed)
     seats = {agent: i for i, agent in enumerate(env.possible_agents)}

@@ -176,16 +176,21 @@ def test_play_refuses_a_run_trained_on_another_game(ttt_run: Path, capsys: pytes
     assert "tictactoe" in capsys.readouterr().err
 
 
-def test_a_model_that_reads_no_masks_is_refused() -> None:
+@pytest.mark.parametrize("algo,shape,moves,key", [("ppo", (3, 3, 2), 9, "MaskablePPO"),
+                                                   ("selfplay", (6, 7, 2), 7, "fit")])
+def test_a_model_that_reads_no_masks_or_another_board_is_refused(algo: str, shape: tuple[int, ...], moves: int,
+                                                                 key: str) -> None:
     import gymnasium as gym
+    from sb3_contrib import MaskablePPO
     from stable_baselines3 import PPO
 
     class Board(gym.Env):
-        observation_space = gym.spaces.Box(0, 1, (3, 3, 2), np.float32)
-        action_space = gym.spaces.Discrete(9)
+        observation_space = gym.spaces.Box(0, 1, shape, np.float32)
+        action_space = gym.spaces.Discrete(moves)
 
-    agent = LoadedAgent(PPO("MlpPolicy", Board(), n_steps=8, batch_size=8, device="cpu"), "ppo", TTT)
-    with pytest.raises(boardgame.UserError, match="MaskablePPO"):
+    cls = PPO if algo == "ppo" else MaskablePPO
+    agent = LoadedAgent(cls("MlpPolicy", Board(), n_steps=8, batch_size=8, device="cpu"), algo, TTT)
+    with pytest.raises(boardgame.UserError, match=key):
         boardgame.agent_player(agent, TTT)
 
 
