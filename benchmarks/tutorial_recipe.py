@@ -60,7 +60,7 @@ def train_recipe(env_module: str, steps: int, seed: int) -> Any:
     torch.set_num_threads(1)
     env = RecipeEnv(env_module)
     env.reset(seed=seed)
-    model = MaskablePPO(MaskableActorCriticPolicy, ActionMasker(env, lambda e: e.action_mask()), verbose=0,
+    model = MaskablePPO(MaskableActorCriticPolicy, ActionMasker(env, lambda _: env.action_mask()), verbose=0,
                         device="cpu")
     model.set_random_seed(seed)
     model.learn(total_timesteps=steps)
