@@ -275,8 +275,8 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
         env_name = str(agent.env)
         board = boardgame.board_for(env_name)
         player = boardgame.agent_player(agent, env_name, seed)
-    env = boardgame.make_game(env_name, render_mode="rgb_array", **board.render_kwargs)
     screen = Screen(f"gymsuite play: {board.title} against {opponent}")
+    env = boardgame.make_game(env_name, render_mode="rgb_array", **board.render_kwargs)
     try:
         tally = play_games(env, board, player, seat, games, events or PygameEvents(screen), screen, seed=seed,
                            delay=delay)
@@ -304,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--games", type=int, default=3, help="board games: games to play (default 3)")
     args = p.parse_args(argv)
     if args.opponent is not None or (args.env is not None and is_multiagent(args.env)):
+        if args.out is not None:
+            raise UserError("--out saves demonstrations of single-agent play, and a board game records none",
+                            "leave out --out (gymsuite record writes a video of an agent's games)")
         play_game_against(args.env, args.opponent or "random", args.seat, args.games, seed=args.seed)
         return 0
     if args.env is None or args.out is None:

@@ -13,7 +13,7 @@ import torch
 from agents.pipeline import boardgame
 from agents.pipeline.humanplay import Event, ScriptedEvents, keys, play_games
 from agents.pipeline.loading import LoadedAgent, load_agent
-from agents.pipeline.video import record
+from agents.pipeline.video import check_recordable, record
 from gymsuite import _cli, play
 from gymsuite import record as record_cmd
 
@@ -121,6 +121,7 @@ def test_a_click_on_a_drawn_piece_names_its_move(spec: str) -> None:
 
 
 def test_record_writes_one_frame_per_move_and_one_per_start(tmp_path: Path) -> None:
+    check_recordable(C4)  # train --video takes board games
     summary = record(load_agent("random", env=TTT), tmp_path / "ttt.mp4", episodes=2, seed=3)
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "ttt.mp4"))
     assert frames == summary["frames"] == sum(summary["lengths"]) + 2 and min(summary["lengths"]) >= 5
@@ -202,7 +203,7 @@ def test_play_refuses_a_game_without_a_board(capsys: pytest.CaptureFixture[str])
     assert "board" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flag", [["--seat", "2"], ["--games", "0"]])
+@pytest.mark.parametrize("flag", [["--seat", "2"], ["--games", "0"], ["--out", "x.npz"]])
 def test_play_refuses_a_bad_seat_or_game_count(flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli.run(play.main, ["--env", TTT, *flag]) == 2
     assert flag[0] in capsys.readouterr().err
