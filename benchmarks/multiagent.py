@@ -110,9 +110,8 @@ def tutorial_job(job: dict[str, Any]) -> dict[str, Any]:
     import importlib
 
     from agents.multiagent.selfplay import play
-    from envs.multiagent.games import game_of, opponent
-
     from benchmarks.tutorial_recipe import masked_player, train_recipe
+    from envs.multiagent.games import game_of, opponent
 
     start = time.perf_counter()
     model = train_recipe(job["env"], job["steps"], job["seed"])
