@@ -35,11 +35,13 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, RolloutBufferSamples
 
-__all__ = ["InactiveMarks", "MaskedDictRolloutBuffer", "MaskedRolloutBuffer", "buffer_class_for", "inactive_of"]
+__all__ = ["InactiveMarks", "MaskedDictRolloutBuffer", "MaskedRolloutBuffer", "buffer_class_for", "inactive_of",
+           "needs_marks"]
 
 _TENSORS = ("actions", "values", "log_probs", "advantages", "returns")
 
@@ -129,6 +131,11 @@ class MaskedDictRolloutBuffer(_Masked, DictRolloutBuffer):
 def buffer_class_for(space: spaces.Space) -> type[RolloutBuffer]:
     """The masked buffer class for observations in ``space`` (Dict -> :class:`MaskedDictRolloutBuffer`)."""
     return MaskedDictRolloutBuffer if isinstance(space, spaces.Dict) else MaskedRolloutBuffer
+
+
+def needs_marks(model: BaseAlgorithm) -> bool:
+    """Whether ``model`` trains with a masked buffer, which needs the :class:`InactiveMarks` callback."""
+    return isinstance(getattr(model, "rollout_buffer", None), _Masked)
 
 
 class InactiveMarks(BaseCallback):
