@@ -29,6 +29,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, Flatten
 
 from agents.algorithms.spec import AlgoSpec
 from common.errors import UserError
+from supervised import backbones
 
 __all__ = ["SPECS", "CentralCriticPolicy", "KeyExtractor", "force_state"]
 
@@ -56,7 +57,7 @@ class CentralCriticPolicy(ActorCriticPolicy):
     """An actor on ``obs["obs"]`` and a critic on ``obs["state"]`` (see the module docstring).
 
     ``features_extractor_class``/``_kwargs`` (the run's backbone) build the actor's features; the critic
-    flattens the state. Both go through ``net_arch`` (SB3's ``pi`` and ``vf`` widths).
+    flattens the state (an image state: ``small_cnn``). Both go through ``net_arch`` (SB3's ``pi`` and ``vf`` widths).
     """
 
     def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, lr_schedule: Any,
@@ -79,7 +80,10 @@ class CentralCriticPolicy(ActorCriticPolicy):
     def _build_mlp_extractor(self) -> None:
         # SB3 builds the critic's extractor like the actor's; here it reads the state (before _build's ortho init).
         assert isinstance(self.observation_space, spaces.Dict)
-        self.vf_features_extractor = KeyExtractor(self.observation_space, STATE)
+        # An image state (pistonball's whole screen) goes through small_cnn, which takes any image size.
+        critic_class = backbones.get("small_cnn") if backbones.is_image(self.observation_space[STATE]) \
+            else FlattenExtractor
+        self.vf_features_extractor = KeyExtractor(self.observation_space, STATE, critic_class)
         self.mlp_extractor = MlpExtractor(self.features_dim, self.net_arch, self.activation_fn, self.device)
         # MlpExtractor takes one input width; the critic's branch is rebuilt for the state's.
         critic = MlpExtractor(self.vf_features_extractor.features_dim, self.net_arch, self.activation_fn, self.device)

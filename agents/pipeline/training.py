@@ -250,6 +250,8 @@ def choose_backbone(cfg: RunConfig, space: spaces.Space) -> None:
     the LSTM's ``encoder`` (``backbone_kwargs``).
     """
     hyper = cfg.hyperparams
+    if isinstance(space, spaces.Dict) and "obs" in space.spaces:  # mappo: the backbone is the actor's, on obs["obs"]
+        space = space["obs"]
     if named_extractor(hyper) or hyper.get("policy", "MlpPolicy") != "MlpPolicy" or not backbones.is_image(space):
         return
     chosen = backbones.default_for(space)

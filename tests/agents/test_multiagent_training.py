@@ -105,3 +105,17 @@ def test_resume_a_multiagent_run(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_config_refuses_algorithms_that_do_not_fit(algo: str, env: str, hyper: list[str], key: str) -> None:
     with pytest.raises(UserError, match=key):
         build_config({"algo": algo, "env": env}, None, hyper)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "mappo"])
+def test_pistonball_trains_through_an_image_backbone(in_tmp: Path, algo: str) -> None:
+    cfg = build_config({"algo": algo, "env": "pettingzoo.butterfly.pistonball_v6", "timesteps": 48,
+                        "eval_episodes": 1, "eval_freq": 0}, None,
+                       ["n_envs=1", "n_steps=16", "batch_size=48", "n_epochs=1", "multiagent={resize: [16, 16]}",
+                        "env_kwargs={n_pistons: 3, max_cycles: 8}"])
+    result = train(cfg, "run")
+    assert cfg.hyperparams["backbone"] == "small_cnn"  # chosen for the (16, 16, 3) image each piston sees
+    assert set(result.eval["per_agent"]) == {"piston_0", "piston_1", "piston_2"}
+    policy = load_agent("run").model.policy
+    extractor = policy.pi_features_extractor.inner if algo == "mappo" else policy.features_extractor
+    assert type(extractor).__name__ == "SmallCnn"
