@@ -71,6 +71,9 @@ def test_evaluate_and_record_a_multiagent_run(in_tmp: Path, capsys: pytest.Captu
     assert _cli.run(evaluate_cmd.main, ["run", "--json", "--episodes", "3"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["episodes"] == 3 and set(result["per_agent"]) == set(AGENTS)
+    assert _cli.run(evaluate_cmd.main, ["run", "--episodes", "2"]) == 0
+    text = capsys.readouterr().out
+    assert all(f"{a}: mean return" in text for a in AGENTS)
     frames, _, episodes = collect_frames(load_agent("run"), 1)
     assert len(episodes) == 1 and episodes[0]["l"] == 25 and len(frames) == 26 and frames[0].ndim == 3
     assert _cli.run(record_cmd.main, ["run", "--out", "v.mp4"]) == 0 and Path("v.mp4").stat().st_size > 0
