@@ -23,6 +23,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.algorithms import registry
+from agents.multiagent import selfplay
 from agents.multiagent.mappo import force_state
 from agents.pipeline.auxiliary import check_options, extractor_kwargs
 from agents.pipeline.runconfig import FIELDS, RunConfig
@@ -32,6 +33,7 @@ from common.options import Rule, check, check_keys, check_value
 from envs.atari import is_atari
 from envs.factory import registered_time_limit
 from envs.multiagent import MultiAgentSource, multiagent_source
+from envs.multiagent.turnbased import turn_based_game
 from envs.observation import check_observation_options, observation_options
 from supervised import backbones, recurrent
 from supervised.memory import WINDOW_BACKBONES, context_of
@@ -140,6 +142,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
     backbone's context against the env's time limit).
     """
     check_keys(hyper, sorted(spec.hyperparam_names()), "hyperparameter", f" for {spec.name}")
+    check_turn_based(spec.name, env, hyper)
     for key, value in hyper.items():
         if key in _NUMERIC:
             hyper[key] = check_value(key, value, _NUMERIC[key], f"hyperparameter {key!r}")
@@ -190,6 +193,23 @@ def check_multiagent(spec: registry.AlgoSpec, hyper: dict[str, Any], env: Any) -
                         "drop the backbone (or use an image backbone such as small_cnn)")
     if spec.name == "mappo":
         force_state(hyper)
+
+
+def check_turn_based(algo: str, env: Any, hyper: dict[str, Any]) -> None:
+    """A turn-based game (:func:`envs.multiagent.turnbased.turn_based_game`) trains with selfplay only, selfplay
+    trains nothing else, and its ``selfplay`` options fit the game."""
+    game = turn_based_game(env) if env is not None else None
+    if game is not None and algo != "selfplay":
+        raise UserError(f"{env} is a turn-based two-player game, which {algo} cannot train (one seat moves at a time, "
+                        "with action masks)", "use --algo selfplay")
+    if algo == "selfplay":
+        if env is not None and game is None:
+            raise UserError(f"selfplay trains turn-based two-player games (PettingZoo AEC, e.g. "
+                            f"pettingzoo.classic.tictactoe_v3), and {env} is not one", "use another --algo, e.g. ppo")
+        selfplay.options(hyper.get("selfplay"), None if env is None else str(env))
+    elif "selfplay" in hyper:
+        raise UserError(f"the selfplay hyperparameter configures --algo selfplay, not {algo}",
+                        "drop selfplay, or train with --algo selfplay")
 
 
 def check_backbone(hyper: dict[str, Any], spec: registry.AlgoSpec | None = None) -> None:

@@ -2,6 +2,10 @@
 
 On a multi-agent env (gymsuite's bridge) an episode is a copy's joint episode: its return is the mean over
 agents, and the summary adds ``per_agent`` figures.
+
+A turn-based game (``envs.multiagent.turnbased``) is also played from each seat against each fixed opponent
+(random, scripted, and minimax for tic-tac-toe): ``games: {opponent: {"seat_0": {"win", "draw", "loss",
+"games"}, "seat_1": ...}}``, and ``mean_return`` is the mean outcome against random (both seats).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.pipeline.loading import LoadedAgent
 from envs.multiagent.bridge import ParallelVecEnv
+from envs.multiagent.games import game_of, opponent, opponents_for
+from envs.multiagent.turnbased import random_opponent, turn_based_game
 
 
 def is_parallel(venv: VecEnv) -> bool:
@@ -83,11 +89,15 @@ def warn_capped(episodes: list[dict[str, Any]], what: str = "evaluation") -> int
 def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> dict[str, Any]:
     """The summary written to ``eval.json`` and printed by ``evaluate.py --json``."""
     start = time.perf_counter()
-    eps = run_episodes(agent, venv, episodes, deterministic)
+    games = None
+    if agent.env is not None and turn_based_game(agent.env) is not None:
+        games, eps = game_results(agent, venv, episodes, deterministic)
+    else:
+        eps = run_episodes(agent, venv, episodes, deterministic)
     returns = np.array([e["r"] for e in eps])
     lengths = np.array([e["l"] for e in eps])
     capped = warn_capped(eps)
-    result = {
+    summary = {
         "mean_return": float(returns.mean()),
         "std_return": float(returns.std()),
         "episodes": len(eps),
@@ -103,6 +113,34 @@ def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: boo
     }
     if eps and "agents" in eps[0]:  # a multi-agent env: mean_return is the mean over agents, here each one's
         per_agent = {a: np.array([e["agents"][a] for e in eps]) for a in eps[0]["agents"]}
-        result["per_agent"] = {a: {"mean_return": float(r.mean()), "std_return": float(r.std())}
-                               for a, r in per_agent.items()}
-    return result
+        summary["per_agent"] = {a: {"mean_return": float(r.mean()), "std_return": float(r.std())}
+                                for a, r in per_agent.items()}
+    if games is not None:
+        summary["games"] = games
+    return summary
+
+
+def game_results(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True
+                 ) -> tuple[dict[str, dict[str, dict[str, float]]], list[dict[str, Any]]]:
+    """``episodes`` games per seat against each fixed opponent of a turn-based game, and the games against random.
+
+    An episode's outcome is the sign of its return (win 1, draw 0, loss -1: ``SeatEnv``'s ``info["outcome"]``).
+    The envs go back to their defaults afterwards (alternating seats, a random opponent).
+    """
+    game = game_of(str(agent.env))
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    vs_random: list[dict[str, Any]] = []
+    for name in opponents_for(game):
+        table[name] = {}
+        for seat in (0, 1):
+            venv.env_method("set_seat", seat)
+            for i in range(venv.num_envs):
+                venv.env_method("set_opponent", opponent(name, game, 1000 * seat + i), indices=[i])
+            eps = run_episodes(agent, venv, episodes, deterministic)
+            outcomes = np.sign([e["r"] for e in eps])
+            table[name][f"seat_{seat}"] = {"win": float(np.mean(outcomes > 0)), "draw": float(np.mean(outcomes == 0)),
+                                           "loss": float(np.mean(outcomes < 0)), "games": len(eps)}
+            vs_random += eps if name == "random" else []
+    venv.env_method("set_seat", "alternate")
+    venv.env_method("set_opponent_draw", random_opponent)
+    return table, vs_random

@@ -18,7 +18,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from sb3_contrib import RecurrentPPO
+from sb3_contrib import MaskablePPO, RecurrentPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
@@ -34,6 +34,7 @@ from common.files import read_yaml
 from common.spaces import same_space
 from envs import make_env
 from envs.factory import Wrapper
+from envs.multiagent import is_multiagent
 from envs.wrappers import EpisodeCap, has_time_limit
 from supervised import recurrent
 
@@ -76,6 +77,10 @@ class LoadedAgent:
         if self.model is None:
             return np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
         assert not isinstance(obs, tuple), "SB3 policies take array or dict observations"
+        if isinstance(self.model, MaskablePPO):  # a game's legal moves: SeatEnv.action_masks(), (N, A) bool
+            masks = np.stack(venv.env_method("action_masks"))
+            actions, _ = self.model.predict(obs, deterministic=deterministic, action_masks=masks)
+            return actions
         if not self.recurrent:
             actions, _ = self.model.predict(obs, deterministic=deterministic)
             return actions
@@ -215,7 +220,8 @@ _GYMSUITE_POLICIES = tuple({p for name in registry.available()
                            for p in getattr(cls, "policy_aliases", {}).values()})
 
 # The registry entry that loads a zip whose saving class the file tells (see agents.pipeline.modelfile).
-_ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg", "RecurrentPPO": "ppo"}
+_ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg", "RecurrentPPO": "ppo",
+                  "MaskablePPO": "selfplay"}
 
 
 def _guess_algo(path: Path, info: ModelFile | None) -> str:
@@ -282,10 +288,15 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     if agent.env is None:
         raise UserError("no environment known for this model", "pass --env ENV")
     hyper = agent.hyperparams or {}
-    venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
-                            render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
-                            wrappers=[*wrappers, _episode_cap(max_episode_steps)],
-                            observation=memory_observation(hyper))
+    if is_multiagent(agent.env):  # the bridge caps episodes itself (gymnasium wrappers cannot wrap a PettingZoo env)
+        venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
+                                render_mode=render_mode, wrappers=wrappers, observation=memory_observation(hyper),
+                                max_episode_steps=max_episode_steps or hyper.get("max_episode_steps")
+                                or DEFAULT_EPISODE_CAP)
+    else:
+        venv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
+                        render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
+                        wrappers=[*wrappers, _episode_cap(max_episode_steps)], observation=memory_observation(hyper))
     if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
         norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
         norm.training, norm.norm_reward = False, False

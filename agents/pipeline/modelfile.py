@@ -28,6 +28,7 @@ from common.errors import UserError
 
 ACTOR_CRITIC_MODULE = "stable_baselines3.common.policies"
 RECURRENT_MODULE = "sb3_contrib.common.recurrent.policies"
+MASKABLE_MODULE = "sb3_contrib.common.maskable.policies"  # MaskablePPO (selfplay)
 # SB3 algorithms with a policy module of their own, named by the class that saved the zip.
 _OFF_POLICY = {"dqn": "DQN", "sac": "SAC", "td3": "TD3", "ddpg": "DDPG"}
 
@@ -86,6 +87,8 @@ def _algo_class(module: str, keys: set[str]) -> str | None:
             return cls
     if module == RECURRENT_MODULE:
         return "RecurrentPPO"
+    if module == MASKABLE_MODULE:
+        return "MaskablePPO"
     if module == ACTOR_CRITIC_MODULE:
         if "clip_range" in keys:
             return "PPO"

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
+from sb3_contrib.common.maskable import buffers as maskable_buffers
 from stable_baselines3.common import buffers, policies
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
@@ -61,6 +62,7 @@ _KNOWN_CLASSES: dict[str, type] = {
         torch.nn.Tanh, torch.nn.ReLU, torch.nn.ELU, torch.nn.LeakyReLU, torch.nn.GELU, torch.nn.SiLU,
         torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD,
         buffers.RolloutBuffer, buffers.DictRolloutBuffer, buffers.ReplayBuffer, buffers.DictReplayBuffer,
+        maskable_buffers.MaskableRolloutBuffer, maskable_buffers.MaskableDictRolloutBuffer,  # selfplay's MaskablePPO
         MaskedRolloutBuffer, MaskedDictRolloutBuffer, KeyExtractor,
         *BACKBONES.values())},
     # gymsuite's shared trunk under the names older saves gave it
