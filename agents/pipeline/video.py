@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.pipeline import boardgame
-from agents.pipeline.evaluation import warn_capped
+from agents.pipeline.evaluation import episode_of, is_parallel, warn_capped
 from agents.pipeline.loading import LoadedAgent, make_agent_env
 from common.errors import UserError
 from common.files import atomic_write
@@ -31,7 +31,7 @@ if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
 
 def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, deterministic: bool = True,
                    max_episode_steps: int | None = None,
-                   agent_view: bool = False) -> tuple[list[np.ndarray], float, list[dict[str, float]]]:
+                   agent_view: bool = False) -> tuple[list[np.ndarray], float, list[dict[str, Any]]]:
     """Play ``episodes`` episodes in one env; return its frames ``(H, W, 3)`` uint8, fps and episodes.
 
     Each episode is Monitor's ``{"r", "l", "t"}`` plus ``"capped"`` (see
@@ -53,14 +53,15 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
         render_fps: Any = venv.metadata.get("render_fps")
         fps = float(render_fps or 30)
         frames: list[np.ndarray] = []
-        done_episodes: list[dict[str, float]] = []
-        obs, dones = venv.reset(), np.ones(1, dtype=bool)
+        done_episodes: list[dict[str, Any]] = []
+        multiagent = is_parallel(venv)
+        obs, dones = venv.reset(), np.ones(venv.num_envs, dtype=bool)
         frames.append(shot(obs))
         while len(done_episodes) < episodes:
             obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
-            if dones[0]:
-                episode = {k: float(v) for k, v in infos[0]["episode"].items()}
-                done_episodes.append({**episode, "capped": float(infos[0].get("episode_capped", 0))})
+            episode = episode_of(infos[0], multiagent) if dones[0] else None  # multi-agent: copy 0's joint episode
+            if episode is not None:
+                done_episodes.append(episode)
             frames.append(shot(obs))  # after a done this is the next episode's first frame
     finally:
         venv.close()
