@@ -211,7 +211,10 @@ class ParallelVecEnv(VecEnv):
             if transform is not None:
                 o = transform(o)
             try:
-                self._obs[s, :self.spaces.widths[a]] = np.reshape(o, -1) if self.spaces.flat else o
+                if self.spaces.flat:
+                    self._obs[s, :self.spaces.widths[a]] = np.reshape(o, -1)
+                else:  # images and scalars (a Discrete observation): the whole row
+                    self._obs[s] = o
             except ValueError as err:  # (no cost when it fits)
                 raise UserError(f"{self.name}: agent {agent}'s observation has shape {np.shape(o)}, but its "
                                 f"space declares {self.envs[c].observation_space(agent)}",
