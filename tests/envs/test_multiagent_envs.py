@@ -44,6 +44,8 @@ def test_make_env_builds_a_guarded_seeded_bridge() -> None:
     np.testing.assert_array_equal(first, again)
     with pytest.raises(UserError, match="pixels"):
         make_env(TOY, observation={"pixels": True})
+    with pytest.raises(UserError, match="shaping"):
+        make_env(TOY, reward_wrappers=[lambda env: env])
 
 
 def test_env_attributes_reach_each_slot() -> None:
