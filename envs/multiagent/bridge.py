@@ -122,51 +122,56 @@ class ParallelVecEnv(VecEnv):
     def step_wait(self) -> VecEnvStepReturn:
         """One joint step of every copy: observations, rewards (N,) float32, dones (N,) bool, N infos."""
         assert self._actions is not None, "step_async first"
-        n, g = self.num_envs, self.n_agents
-        rewards = np.zeros(n, np.float32)
-        dones = np.zeros(n, bool)
-        inactive = ~self._alive.reshape(n)
+        rewards = np.zeros(self.num_envs, np.float32)
+        dones = np.zeros(self.num_envs, bool)
+        inactive = ~self._alive.reshape(self.num_envs)
         infos: list[dict[str, Any]] = [{"inactive": bool(x)} for x in inactive]
-        for c, env in enumerate(self.envs):
-            base = c * g
-            live = np.flatnonzero(self._alive[c])
-            actions = {self.agents[a]: self._action(self._actions[base + a]) for a in live}
-            obs, rew, terminated, truncated, env_infos = env.step(actions)
-            self._write(c, obs, env_infos)
-            present = set(env.agents)
-            for a in map(int, live):
-                agent, s = self.agents[a], base + a
-                r = float(rew.get(agent, 0.0))
-                rewards[s] = r
-                self._returns[s] += r
-                self._lengths[s] += 1
-                if env_infos.get(agent):
-                    infos[s].update(env_infos[agent])
-                term, trunc = bool(terminated.get(agent, False)), bool(truncated.get(agent, False))
-                if term or trunc or agent not in present:  # its own end (vanishing counts as truncation)
-                    self._alive[c, a], self._ended[c, a] = False, True
-                    dones[s] = True
-                    infos[s]["terminal_observation"] = self._slot_obs(s)
-                    infos[s]["TimeLimit.truncated"] = not term
-                    infos[s]["episode"] = self._episode(s)
-            self._joint_lengths[c] += 1
-            if self.max_episode_steps is not None and self._joint_lengths[c] >= self.max_episode_steps:
-                for a in map(int, np.flatnonzero(self._alive[c])):  # the time limit: a truncation of everyone alive
-                    s = base + a
-                    self._alive[c, a], self._ended[c, a] = False, True
-                    dones[s] = True
-                    infos[s].update(terminal_observation=self._slot_obs(s), episode=self._episode(s))
-                    infos[s]["TimeLimit.truncated"] = True
-            for agent in present:  # agents that appear mid-episode act from the next step
-                new = self._index.get(agent)
-                if new is not None and not self._ended[c, new] and not self._alive[c, new] and agent in obs:
-                    self._alive[c, new] = True
-            if self._alive[c].any():
-                self._open_masks(c)
-            else:
-                self._end_copy(c, dones, infos)
+        for c in range(self.n_copies):
+            self._step_copy(c, self._actions, rewards, dones, infos)
         self.last_inactive = inactive
         return self._observations(), rewards, dones, infos
+
+    def _step_copy(self, c: int, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray,
+                   infos: list[dict[str, Any]]) -> None:
+        """Step copy c with its live agents' actions; fill its slots of ``rewards``, ``dones`` and ``infos``."""
+        env, base = self.envs[c], c * self.n_agents
+        live = [int(a) for a in np.flatnonzero(self._alive[c])]
+        obs, rew, terminated, truncated, env_infos = env.step(
+            {self.agents[a]: self._action(actions[base + a]) for a in live})
+        self._write(c, obs, env_infos)
+        present = set(env.agents)
+        for a in live:
+            agent, s = self.agents[a], base + a
+            r = float(rew.get(agent, 0.0))
+            rewards[s] = r
+            self._returns[s] += r
+            self._lengths[s] += 1
+            if env_infos.get(agent):
+                infos[s].update(env_infos[agent])
+            term, trunc = bool(terminated.get(agent, False)), bool(truncated.get(agent, False))
+            if term or trunc or agent not in present:  # its own end (vanishing counts as truncation)
+                self._end_agent(c, a, not term, dones, infos)
+        self._joint_lengths[c] += 1
+        if self.max_episode_steps is not None and self._joint_lengths[c] >= self.max_episode_steps:
+            for a in [int(a) for a in np.flatnonzero(self._alive[c])]:  # the bridge's time limit
+                self._end_agent(c, a, True, dones, infos)
+        for agent in present:  # agents that appear mid-episode act from the next step
+            new = self._index.get(agent)
+            if new is not None and not self._ended[c, new] and not self._alive[c, new] and agent in obs:
+                self._alive[c, new] = True
+        if self._alive[c].any():
+            self._open_masks(c)
+        else:
+            self._end_copy(c, dones, infos)
+
+    def _end_agent(self, c: int, a: int, truncated: bool, dones: np.ndarray, infos: list[dict[str, Any]]) -> None:
+        """Agent a of copy c is done: its slot's done, final observation, bootstrap flag and episode."""
+        s = c * self.n_agents + a
+        self._alive[c, a], self._ended[c, a] = False, True
+        dones[s] = True
+        infos[s]["terminal_observation"] = self._slot_obs(s)
+        infos[s]["TimeLimit.truncated"] = truncated
+        infos[s]["episode"] = self._episode(s)
 
     def _end_copy(self, c: int, dones: np.ndarray, infos: list[dict[str, Any]]) -> None:
         """Copy c's episode is over: every slot done, the joint episode on slot c * G, a fresh episode."""
@@ -211,7 +216,10 @@ class ParallelVecEnv(VecEnv):
             if transform is not None:
                 o = transform(o)
             try:
-                self._obs[s, :self.spaces.widths[a]] = np.reshape(o, -1) if self.spaces.flat else o
+                if self.spaces.flat:
+                    self._obs[s, :self.spaces.widths[a]] = np.reshape(o, -1)
+                else:  # images and scalars (a Discrete observation): the whole row
+                    self._obs[s] = o
             except ValueError as err:  # (no cost when it fits)
                 raise UserError(f"{self.name}: agent {agent}'s observation has shape {np.shape(o)}, but its "
                                 f"space declares {self.envs[c].observation_space(agent)}",

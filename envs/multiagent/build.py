@@ -40,7 +40,7 @@ def make_multiagent_vec(source: MultiAgentSource, n_envs: int, seed: int | None,
         return make_seat_vec(source, n_envs, seed, env_kwargs, render_mode, wrappers=wrappers)
     if wrappers or reward_wrappers:
         raise UserError(f"{name} is a multi-agent env: gymnasium wrappers and reward shaping apply to single-agent "
-                        "envs only", "drop the reward shaping / curiosity options for this env")
+                        "envs only", "drop the reward shaping options for this env")
     given = [k for k in _SINGLE_AGENT_OPTIONS if observation.get(k) not in (None, False)]
     if given:
         raise UserError(f"{', '.join(given)} set for the multi-agent env {name}: those options are for "

@@ -5,7 +5,9 @@ A multi-agent spec is one of
     layout): ``"mpe2.simple_spread_v3"``, ``"pettingzoo.butterfly.pistonball_v6"``,
     ``"pettingzoo.classic.tictactoe_v3"``;
   * ``"package.module:function"`` or ``"path/to/file.py:function"`` (or ``:Class``) whose result is a
-    PettingZoo ``ParallelEnv`` or ``AECEnv``.
+    PettingZoo ``ParallelEnv`` or ``AECEnv``: a PettingZoo class, a function annotated to return one, or an
+    unannotated function from a module that uses PettingZoo (``pettingzoo``, ``mpe2``, ``supersuit``, ...),
+    which is built once, without arguments, to see what it returns.
 
 Turn-based rule (:attr:`MultiAgentSource.turn_based`): a spec is turn-based exactly when it has no
 parallel form: it gives only an AEC env, and that env's ``metadata["is_parallelizable"]`` is not true
@@ -160,8 +162,8 @@ def _callable_source(spec: str, obj: Callable[..., Any]) -> MultiAgentSource | N
     """Classify ``module:function``: a PettingZoo class or annotation decides at once, else one probe build."""
     kind = _declared_kind(obj)
     if kind is None:
-        if inspect.isclass(obj):
-            return None  # a gymnasium.Env class (or another class): not ours
+        if inspect.isclass(obj) or not _uses_pettingzoo(obj):
+            return None  # a gymnasium.Env class, or a function whose module never touches PettingZoo: not ours
         try:
             probe = obj()
         except Exception:  # needs arguments, or fails: leave it to the single-agent path and its errors
@@ -178,6 +180,20 @@ def _callable_source(spec: str, obj: Callable[..., Any]) -> MultiAgentSource | N
         metadata = dict(getattr(env, "metadata", {}) or {})
         env.close()
     return MultiAgentSource(spec, not metadata.get("is_parallelizable", False), None, obj)
+
+
+_PETTINGZOO_PACKAGES = ("pettingzoo", "mpe2", "supersuit", "sisl", "magent2", "shimmy")
+
+
+def _uses_pettingzoo(obj: Callable[..., Any]) -> bool:
+    """Whether the module defining ``obj`` refers to a PettingZoo package (a module, class or function of one):
+    only then is an unannotated function worth one probe build."""
+    module = inspect.getmodule(obj)
+    for value in vars(module).values() if module is not None else ():
+        name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+        if isinstance(name, str) and name.split(".")[0] in _PETTINGZOO_PACKAGES:
+            return True
+    return False
 
 
 def _declared_kind(obj: Callable[..., Any]) -> str | None:

@@ -148,3 +148,18 @@ def test_options_are_validated() -> None:
         multiagent_options({"resize": [4]})
     with pytest.raises(UserError, match="multiagent"):
         multiagent_options(3)
+
+
+def test_sb3_seeds_the_bridge_and_reproduces_a_run() -> None:
+    """``PPO(..., seed=s)`` calls ``venv.seed(s)`` (SuperSuit's ConcatVecEnv has no ``seed``): same rollouts."""
+    import torch
+    from stable_baselines3 import PPO
+
+    buffers = []
+    for seed in (3, 3, 4):
+        torch.manual_seed(0)
+        model = PPO("MlpPolicy", _bridge(seed=None), n_steps=16, batch_size=48, n_epochs=1, seed=seed)
+        model.learn(96)
+        buffers.append(model.rollout_buffer.observations.copy())
+    np.testing.assert_array_equal(buffers[0], buffers[1])
+    assert not np.array_equal(buffers[0], buffers[2])

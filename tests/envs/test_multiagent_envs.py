@@ -44,6 +44,8 @@ def test_make_env_builds_a_guarded_seeded_bridge() -> None:
     np.testing.assert_array_equal(first, again)
     with pytest.raises(UserError, match="pixels"):
         make_env(TOY, observation={"pixels": True})
+    with pytest.raises(UserError, match="shaping"):
+        make_env(TOY, reward_wrappers=[lambda env: env])
 
 
 def test_env_attributes_reach_each_slot() -> None:
@@ -128,3 +130,14 @@ def test_check_env_command_reports_a_multiagent_env(capsys: pytest.CaptureFixtur
     assert main([f"{MA_TOY_FILE}:make_bad_api", "--steps", "50"]) == 1
     assert "API test" in capsys.readouterr().out
     assert main(["mpe2.simple_spread_v3", "--steps", "50"]) == 0
+
+
+def test_multiagent_options_travel_from_the_run_config_to_the_env() -> None:
+    from agents.pipeline.config import build_config, memory_observation
+
+    cfg = build_config({"algo": "ppo", "env": TOY, "timesteps": 64}, overrides=["multiagent={agent_id: true}"])
+    observation = memory_observation(cfg.hyperparams)
+    assert observation == {"multiagent": {"agent_id": True}}
+    assert make_env(TOY, observation=observation).observation_space.shape == (5,)
+    with pytest.raises(UserError, match="agent_id"):
+        build_config({"algo": "ppo", "env": TOY, "timesteps": 64}, overrides=["multiagent={agentid: true}"])
