@@ -43,7 +43,7 @@ TICTACTOE = "pettingzoo.classic.tictactoe_v3"
 CONNECT_FOUR = "pettingzoo.classic.connect_four_v3"
 SPREAD = "mpe2.simple_spread_v3"
 TUTORIAL_STEPS = 20_480  # the tutorial's own budget ("10k steps: 0.76, 20k steps: 0.86")
-FULL = {"seeds": 5, "games": 1000, "spread_steps": 300_000, "spread_episodes": 100, "speed_seconds": 3.0}
+FULL = {"seeds": 5, "games": 1000, "spread_steps": 200_000, "spread_episodes": 100, "speed_seconds": 3.0}
 QUICK = {"seeds": 1, "games": 20, "spread_steps": 4_096, "spread_episodes": 5, "speed_seconds": 0.5}
 SPEED_COPIES = 8
 # Training steps/s assumed by the time estimate (2 workers on 2 cores); measured by this benchmark.
