@@ -253,18 +253,42 @@ def targets_games(results: list[dict[str, Any]], variant: str, lose_none: str | 
     return lines
 
 
+SPREAD_LABELS = {"spread ppo": "IPPO (--algo ppo)", "spread mappo": "MAPPO (--algo mappo)",
+                 "spread random": "random policy"}
+
+
 def section_spread(results: list[dict[str, Any]], steps: int, episodes: int) -> str:
     rows = []
     for variant in dict.fromkeys(r["variant"] for r in results):
         rs = [r for r in results if r["variant"] == variant]
         trained = variant != "spread random"
-        rows.append([variant.replace("spread ", "").replace("ppo", "IPPO (--algo ppo)", 1)
-                     if variant == "spread ppo" else variant.replace("spread ", ""),
+        rows.append([SPREAD_LABELS.get(variant, variant),
                      summary([r["final_return"] for r in rs], 2),
                      summary([r["fps"] for r in rs]) if trained else "-",
                      summary([r["seconds"] for r in rs], 1) if trained else "-"])
     return benchlib.table(["policy", f"mean episode return ({episodes} episodes)", "steps/s", "training seconds"],
                           rows)
+
+
+def compare_spread(results: list[dict[str, Any]]) -> list[str]:
+    """Which intervals are apart: each trained policy against random, and MAPPO against IPPO."""
+    from benchmarks.stats import iqm_ci
+
+    ci = {v: iqm_ci([r["final_return"] for r in results if r["variant"] == v]) for v in SPREAD_LABELS
+          if any(r["variant"] == v for r in results)}
+
+    def against(a: str, b: str) -> str:
+        if ci[a][0] > ci[b][1]:
+            return "above, the intervals apart"
+        if ci[a][1] < ci[b][0]:
+            return "below, the intervals apart"
+        return "the intervals overlap"
+
+    lines = [f"- {SPREAD_LABELS[v]} against the random policy: {against(v, 'spread random')}."
+             for v in ("spread ppo", "spread mappo") if v in ci and "spread random" in ci]
+    if "spread ppo" in ci and "spread mappo" in ci:
+        lines.append(f"- MAPPO against IPPO: {against('spread mappo', 'spread ppo')}.")
+    return lines
 
 
 def plot_elo(results: list[dict[str, Any]], path: Path) -> bool:
@@ -330,7 +354,7 @@ def build_text(results: list[dict[str, Any]], sections: list[str], args: argpars
             "MAPPO: the same actor, the critic reading the global state. Return: the mean over agents of an "
             f"episode's return (the env's own reward), averaged over {args.spread_episodes} evaluation episodes "
             "(deterministic actions; the random policy samples uniformly).", "",
-            section_spread(rs, args.spread_steps, args.spread_episodes)]))
+            section_spread(rs, args.spread_steps, args.spread_episodes), "", *compare_spread(rs)]))
     speed = [r for r in results if r["kind"] == "speed"]
     if "speed" in sections and speed:
         parts.append(section_speed(speed[0]))

@@ -60,6 +60,8 @@ def test_tables_from_fake_results(tmp_path: Path) -> None:
     assert numbers(c4["connect_four"][3])[0] == 1.0 and numbers(c4["connect_four tutorial"][3])[0] == 0.8
     spread_h, spread = tables[2]
     assert spread_h[0] == "policy" and [numbers(r[1])[0] for r in spread] == [-29.0, -24.0, -59.0]
+    assert "- MAPPO against IPPO: above, the intervals apart." in text  # -25..-23 against -30..-28
+    assert "- IPPO (--algo ppo) against the random policy: above, the intervals apart." in text
     speed_h, speed = tables[3]
     assert speed[0][2] == "1.50x" and numbers(speed[1][1])[0] == 4000
     assert plot.stat().st_size > 0 and "<!-- BEGIN multiagent -->" in out.read_text()
