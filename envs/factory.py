@@ -27,7 +27,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from common.errors import UserError
 from envs.atari import is_atari
-from envs.multiagent.turnbased import make_seat_vec, turn_based_game
+from envs.multiagent.turnbased import SeatEnv, make_seat_vec, turn_based_game
 from envs.observation import mask_velocity, observation_wrappers
 from envs.wrappers import VecFiniteGuard
 
@@ -89,8 +89,10 @@ def resolve(spec: EnvSpec) -> EnvFactory:
 
 def make_one(spec: EnvSpec, render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None,
              max_episode_steps: int | None = None) -> gym.Env:
-    """Build a single environment from ``spec`` (no Monitor, no guards)."""
-    env = resolve(spec)(render_mode=render_mode, **(env_kwargs or {}))
+    """Build a single environment from ``spec`` (no Monitor, no guards); a turn-based game as one seat of it."""
+    game = turn_based_game(spec)
+    env = (SeatEnv(game, render_mode=render_mode, env_kwargs=env_kwargs) if game is not None
+           else resolve(spec)(render_mode=render_mode, **(env_kwargs or {})))
     if not isinstance(env, gym.Env):
         raise UserError(f"{spec_name(spec)} returned {type(env).__name__}, not a gymnasium.Env",
                         "make the class inherit from gymnasium.Env")
