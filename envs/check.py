@@ -40,7 +40,16 @@ class CheckReport:
 
 def check(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None, steps: int = 200,
           render: bool = False) -> CheckReport:
-    """Build ``spec`` and run every check; never raises for a broken env (the report says what broke)."""
+    """Build ``spec`` and run every check; never raises for a broken env (the report says what broke).
+
+    A PettingZoo env gets PettingZoo's API test and gymsuite's multi-agent checks
+    (:func:`envs.multiagent.check.check_multiagent`) instead.
+    """
+    source = _multiagent(spec)
+    if source is not None:
+        from envs.multiagent.check import check_multiagent
+
+        return check_multiagent(source, env_kwargs, steps)
     report = CheckReport(spec_name(spec))
     try:
         env = make_one(spec, render_mode="rgb_array" if render else None, env_kwargs=env_kwargs)
@@ -82,6 +91,13 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
     Raises:
         UserError: the first observation does not have the declared shape.
     """
+    source = _multiagent(spec)
+    if source is not None:  # the bridge compares each agent's observation with its space as it writes it
+        if not source.turn_based:
+            from envs.multiagent.bridge import ParallelVecEnv
+
+            ParallelVecEnv([source.make_parallel(**(env_kwargs or {}))], name=spec_name(spec)).reset()
+        return
     env = make_one(spec, env_kwargs=env_kwargs)
     try:
         obs, _ = env.reset(seed=0)
@@ -92,6 +108,14 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
         raise UserError(f"{spec_name(spec)} lies about its observation space: {wrong}",
                         "make observation_space match what reset() and step() return "
                         "(check_env.py reports everything; drop --no-check to check before training)")
+
+
+def _multiagent(spec: EnvSpec) -> Any:
+    """``spec``'s :class:`envs.multiagent.MultiAgentSource`, or None (imported here: envs.multiagent builds on this
+    module)."""
+    from envs.multiagent.source import multiagent_source
+
+    return multiagent_source(spec)
 
 
 def _shape_mismatch(space: gym.spaces.Space, obs: Any, where: str) -> str | None:

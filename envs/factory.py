@@ -7,7 +7,10 @@ An env spec is one of
   * ``"package.module:Class"`` (or ``"package.module:Env-id"`` for a module that
     registers ids when imported);
   * ``"path/to/file.py:Class"``;
-  * a ``gymnasium.Env`` subclass or any callable returning an env.
+  * a ``gymnasium.Env`` subclass or any callable returning an env;
+  * a PettingZoo env (:mod:`envs.multiagent.source`): a module path ``"mpe2.simple_spread_v3"``, or
+    ``module:function`` / ``file.py:function`` returning a ``ParallelEnv`` or ``AECEnv``; :func:`make_env`
+    builds it as :class:`envs.multiagent.ParallelVecEnv` (a turn-based game: one seat per copy).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from common.errors import UserError
 from envs.atari import is_atari
-from envs.multiagent.turnbased import SeatEnv, make_seat_vec, turn_based_game
 from envs.observation import mask_velocity, observation_wrappers
 from envs.wrappers import VecFiniteGuard
 
@@ -49,8 +51,9 @@ def is_custom(spec: EnvSpec) -> bool:
 
 
 def registered_time_limit(spec: EnvSpec) -> int | None:
-    """The time limit ``spec``'s registration sets, or None (a custom class, an unknown id, no limit)."""
-    if is_custom(spec):
+    """The time limit ``spec``'s registration sets, or None (a custom class, an unknown id, a PettingZoo module,
+    no limit)."""
+    if is_custom(spec) or _looks_like_module(spec):
         return None
     try:
         resolve(spec)  # imports the package that registers it
@@ -72,6 +75,10 @@ def resolve(spec: EnvSpec) -> EnvFactory:
         if not callable(spec):
             raise UserError(f"env {spec!r} is neither an id, a 'module:Class' string nor a callable")
         return _call_factory(spec)
+    if _multiagent(spec) is not None:
+        raise UserError(f"{spec} is a PettingZoo multi-agent env, not a single gymnasium env",
+                        "train, evaluate and record it through make_env (gymsuite train --env ...); "
+                        "check it with gymsuite check-env")
     if ":" not in spec:
         return _registered(spec)
     target, _, attr = spec.rpartition(":")
@@ -89,10 +96,8 @@ def resolve(spec: EnvSpec) -> EnvFactory:
 
 def make_one(spec: EnvSpec, render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None,
              max_episode_steps: int | None = None) -> gym.Env:
-    """Build a single environment from ``spec`` (no Monitor, no guards); a turn-based game as one seat of it."""
-    game = turn_based_game(spec)
-    env = (SeatEnv(game, render_mode=render_mode, env_kwargs=env_kwargs) if game is not None
-           else resolve(spec)(render_mode=render_mode, **(env_kwargs or {})))
+    """Build a single environment from ``spec`` (no Monitor, no guards)."""
+    env = resolve(spec)(render_mode=render_mode, **(env_kwargs or {}))
     if not isinstance(env, gym.Env):
         raise UserError(f"{spec_name(spec)} returned {type(env).__name__}, not a gymnasium.Env",
                         "make the class inherit from gymnasium.Env")
@@ -125,7 +130,7 @@ def make_env(
 
     Args:
         spec: see the module docstring.
-        n_envs: number of copies (N).
+        n_envs: number of copies (N); for a multi-agent env, copies of all G agents (N x G slots).
         seed: base seed; copy ``i`` is seeded ``seed + i``.
         wrappers: applied in order to each raw env, inside ``Monitor``.
         reward_wrappers: reward transforms applied outside ``Monitor``.
@@ -136,17 +141,21 @@ def make_env(
         observation: the run's observation hyperparameters (:data:`envs.observation.OBSERVATION_KEYS`): an Atari id
             gets its preprocessing (:mod:`envs.atari`) inside ``Monitor`` (episodic life outside it, and
             ``max_episode_steps`` counts agent steps); other envs the wrappers that
-            :func:`envs.observation.observation_wrappers` chooses, innermost.
+            :func:`envs.observation.observation_wrappers` chooses, innermost; a multi-agent env its
+            ``multiagent`` options (:mod:`envs.multiagent.options`).
     """
     if n_envs < 1:
         raise UserError(f"n_envs must be at least 1, got {n_envs}")
     if seed is not None and not 0 <= seed < 2**32 - n_envs:  # numpy's seeds; copy i gets seed + i
         raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
     name = spec_name(spec)
-    game = turn_based_game(spec)
-    if game is not None:  # a two-player AEC game: the learner plays one seat against an opponent
-        return make_seat_vec(game, n_envs, seed, env_kwargs, render_mode, wrappers=wrappers)
     observation = observation or {}
+    source = _multiagent(spec)
+    if source is not None:  # n_envs copies of G agents (envs.multiagent)
+        from envs.multiagent.build import make_multiagent_vec
+
+        return make_multiagent_vec(source, n_envs, seed, env_kwargs, render_mode, max_episode_steps, observation,
+                                   wrappers, reward_wrappers)
     if is_atari(spec):
         mask_velocity(spec, observation)  # refused: Atari frames have no velocity entries
         factory, wrappers, reward_wrappers = _atari(str(spec), observation.get("atari"), max_episode_steps, wrappers,
@@ -181,6 +190,19 @@ def make_env(
         venv.seed(seed)
         venv.action_space.seed(seed)
     return venv
+
+
+def _multiagent(spec: EnvSpec) -> Any:
+    """``spec``'s :class:`envs.multiagent.MultiAgentSource`, or None (imported here: it builds on this module)."""
+    from envs.multiagent.source import multiagent_source
+
+    return multiagent_source(spec)
+
+
+def _looks_like_module(spec: EnvSpec) -> bool:
+    from envs.multiagent.source import looks_like_module
+
+    return looks_like_module(spec)
 
 
 def _atari(env_id: str, given: dict[str, Any] | None, max_episode_steps: int | None, wrappers: Sequence[Wrapper],

@@ -12,6 +12,8 @@
   (gymnasium's ``FrameStackObservation``, zeros before the episode's first step). The training
   pipeline sets it for the window memory backbones (``framestack``, ``transformer``) from their
   ``context``; a user may set it by hand for any backbone.
+* ``multiagent: {agent_id, state, pad, resize, grey}``: how each agent of a PettingZoo env sees it
+  (:mod:`envs.multiagent.options`), applied by the bridge that :func:`envs.factory.make_env` builds.
 
 Training, evaluation,
 recording and demonstrations all build their envs through :func:`envs.factory.make_env`,
@@ -35,7 +37,7 @@ from envs.minigrid import is_minigrid, minigrid_options, minigrid_wrappers
 from envs.wrappers.masking import KEPT, MaskVelocity
 from envs.wrappers.pixels import PixelObservation, pixel_options
 
-OBSERVATION_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity")
+OBSERVATION_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent")
 _HISTORY = Rule(int, low=1, nullable=True)
 _MASK = Rule(bool, nullable=True)
 
@@ -46,7 +48,7 @@ def observation_options(hyper: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def check_observation_options(hyper: dict[str, Any], spec: Any = None) -> None:
-    """Validate ``atari``, ``pixels``, ``minigrid``, ``history`` and ``mask_velocity`` (a
+    """Validate ``atari``, ``pixels``, ``minigrid``, ``history``, ``mask_velocity`` and ``multiagent`` (a
     :class:`~common.errors.UserError` names the bad key); ``history`` is stored as an int.
 
     ``spec`` (the run's env, when known) lets ``mask_velocity`` refuse an Atari or MiniGrid id here,
@@ -57,6 +59,9 @@ def check_observation_options(hyper: dict[str, Any], spec: Any = None) -> None:
     minigrid_options(hyper.get("minigrid"))
     if "history" in hyper:
         hyper["history"] = history_length(hyper["history"])
+    from envs.multiagent.options import multiagent_options  # here: envs.multiagent builds on envs.factory
+
+    multiagent_options(hyper.get("multiagent"))
     mask_velocity(spec, hyper)
 
 

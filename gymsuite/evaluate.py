@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{agent.algo} on {agent.env}: mean return {result['mean_return']:.2f} +- {result['std_return']:.2f} "
               f"over {result['episodes']} episodes (mean length {result['mean_length']:.1f})")
+        for name, figures in result.get("per_agent", {}).items():  # a multi-agent env: mean_return is their mean
+            print(f"  {name}: mean return {figures['mean_return']:.2f} +- {figures['std_return']:.2f}")
     return 0
 
 

@@ -1,7 +1,9 @@
-"""Play an environment with the keyboard and save what you did as demonstrations.
+"""Play an environment with the keyboard and save what you did as demonstrations, or play a board game.
 
     python scripts/play.py --env CartPole-v1 --out my_cartpole.npz --episodes 3
     python scripts/play.py --env LunarLander-v3 --out my_landings.npz
+    gymsuite play --env pettingzoo.classic.tictactoe_v3 --opponent minimax --seat 1
+    gymsuite play --opponent runs/selfplay-connect_four_v3-s0 --games 5
 
 The key bindings are shown in the window. Real-time tasks with their own bindings:
 CartPole (left/right arrows), MountainCar and Acrobot (left/right arrows; no key: no
@@ -9,10 +11,16 @@ push), LunarLander (up: main engine, left/right: side engines). Any other env wi
 Discrete(n <= 10) action space is turn-based: the env waits for a digit key 0..n-1.
 Esc, q or closing the window stops; complete episodes are saved (same format as
 collect_demos.py), the unfinished one is dropped.
+
+Board games (pettingzoo.classic tictactoe_v3 and connect_four_v3) are played against --opponent:
+a run directory or model .zip trained with --algo selfplay, or random, scripted, minimax. Click a
+cell (tic-tac-toe) or a column (connect four), or press 1-9 (cells in reading order) / 1-7
+(columns); an illegal move is refused. --seat 0 moves first. A win/draw/loss tally is printed.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -128,17 +136,25 @@ class Screen:
     def __init__(self, title: str) -> None:
         import pygame
 
+        from common.errors import UserError
+
         self.pygame = pygame
         pygame.init()
+        # Without a screen SDL falls back to its invisible "offscreen" driver, and play would wait forever.
+        driver = pygame.display.get_driver()
+        if driver in ("offscreen", "dummy") and os.environ.get("SDL_VIDEODRIVER") != driver:
+            pygame.quit()
+            raise UserError(_NO_DISPLAY, _NO_DISPLAY_FIX)
         pygame.display.set_caption(title)
         self.font = pygame.font.Font(None, 22)
         self.window: Any = None  # the pygame display surface, made at the first frame's size
+        self.top = 0  # pixels of text above the frame (a click's frame position is its window position less these)
 
     def show(self, frame: np.ndarray, lines: list[str]) -> None:
         """Draw ``frame`` ``(H, W, 3)`` uint8 below ``lines`` of text."""
         pg = self.pygame
         height, width = frame.shape[:2]
-        top = 22 * len(lines) + 8
+        top = self.top = 22 * len(lines) + 8
         if self.window is None:
             self.window = pg.display.set_mode((max(width, 480), height + top))
         window = self.window
@@ -150,6 +166,39 @@ class Screen:
 
     def close(self) -> None:
         self.pygame.quit()
+
+
+_NO_DISPLAY = "no display is available for the play window (DISPLAY and WAYLAND_DISPLAY are unset)"
+_NO_DISPLAY_FIX = "run gymsuite play in a desktop session, or over ssh -X (set DISPLAY)"
+
+
+def check_display() -> None:
+    """Raise a :class:`UserError` on Linux without a screen (an explicit ``SDL_VIDEODRIVER`` counts as one)."""
+    from common.errors import UserError
+
+    if sys.platform.startswith("linux") and not any(os.environ.get(name) for name in
+                                                    ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")):
+        raise UserError(_NO_DISPLAY, _NO_DISPLAY_FIX)
+
+
+class PygameEvents:
+    """Clicks and key presses in the :class:`Screen` window, as :class:`agents.pipeline.humanplay.Event`."""
+
+    def __init__(self, screen: Screen) -> None:
+        self.screen = screen
+
+    def next(self) -> Any:
+        from agents.pipeline.humanplay import Event
+
+        pg = self.screen.pygame
+        while True:
+            event = pg.event.wait()
+            if event.type == pg.QUIT or (event.type == pg.KEYDOWN and event.key in (pg.K_ESCAPE, pg.K_q)):
+                return Event("quit")
+            if event.type == pg.KEYDOWN:
+                return Event("key", pg.key.name(event.key))
+            if event.type == pg.MOUSEBUTTONDOWN and event.button == 1:
+                return Event("click", pos=(float(event.pos[0]), float(event.pos[1] - self.screen.top)))
 
 
 def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int | None = None,
@@ -198,17 +247,70 @@ def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int 
     return recorder.demos()
 
 
+def play_game_against(env_name: str | None, opponent: str, seat: int, games: int, seed: int | None = None,
+                      events: Any = None, delay: float = 0.4) -> Any:
+    """Let a person play ``games`` games of a board game in ``seat`` against ``opponent``; returns the tally.
+
+    ``events``: where clicks and keys come from (default: the window's; tests pass scripted ones).
+    """
+    from agents.pipeline import boardgame
+    from agents.pipeline.humanplay import play_games
+    from common.errors import UserError
+
+    if seat not in (0, 1):
+        raise UserError(f"--seat must be 0 (you move first) or 1, got {seat}")
+    if games < 1:
+        raise UserError(f"--games must be at least 1, got {games}")
+    check_display()
+    if opponent in boardgame.OPPONENTS:
+        if env_name is None:
+            raise UserError(f"--opponent {opponent} needs a game", "pass --env pettingzoo.classic.tictactoe_v3 "
+                            "(or connect_four_v3)")
+        board = boardgame.board_for(env_name)
+        player = boardgame.named_player(opponent, env_name, seed)
+    else:
+        from agents.pipeline.loading import load_agent
+
+        agent = load_agent(opponent, env=env_name)
+        env_name = str(agent.env)
+        board = boardgame.board_for(env_name)
+        player = boardgame.agent_player(agent, env_name, seed)
+    screen = Screen(f"gymsuite play: {board.title} against {opponent}")
+    env = boardgame.make_game(env_name, render_mode="rgb_array", **board.render_kwargs)
+    try:
+        tally = play_games(env, board, player, seat, games, events or PygameEvents(screen), screen, seed=seed,
+                           delay=delay)
+    finally:
+        env.close()
+        screen.close()
+    print(f"you against {opponent} ({board.title}, seat {seat}): {tally}")
+    return tally
+
+
 def main(argv: list[str] | None = None) -> int:
     from agents.data.demos import save_demos
     from common.errors import UserError
+    from envs.multiagent import is_multiagent
 
     p = _cli.parser("play", __doc__)
-    p.add_argument("--env", required=True, help="environment to play")
-    p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
-    p.add_argument("--episodes", type=int, default=3, help="episodes to play (default 3)")
+    p.add_argument("--env", help="environment to play (a board game's may come from --opponent's run)")
+    p.add_argument("--out", help="single-agent envs: demonstrations file to write (.npz)")
+    p.add_argument("--episodes", type=int, default=3, help="single-agent envs: episodes to play (default 3)")
     p.add_argument("--seed", type=int, help="seed of the first episode")
     p.add_argument("--fps", type=int, help="steps per second (default: per env; 0: as fast as keys come)")
+    p.add_argument("--opponent", help="board games: a run directory or model .zip (--algo selfplay), or "
+                   "random, scripted, minimax (default random)")
+    p.add_argument("--seat", type=int, default=0, help="board games: your seat, 0 moves first (default 0)")
+    p.add_argument("--games", type=int, default=3, help="board games: games to play (default 3)")
     args = p.parse_args(argv)
+    if args.opponent is not None or (args.env is not None and is_multiagent(args.env)):
+        if args.out is not None:
+            raise UserError("--out saves demonstrations of single-agent play, and a board game records none",
+                            "leave out --out (gymsuite record writes a video of an agent's games)")
+        play_game_against(args.env, args.opponent or "random", args.seat, args.games, seed=args.seed)
+        return 0
+    if args.env is None or args.out is None:
+        raise UserError("play needs --env and --out (the demonstrations file)", "pass --env ENV --out FILE.npz")
     if args.episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
     demos = play(args.env, args.episodes, seed=args.seed, fps=args.fps)

@@ -2,6 +2,11 @@
 
     python scripts/record_video.py runs/ppo-CartPole-v1-s0-... --out cartpole.mp4
     python scripts/record_video.py random --env LunarLander-v3 --episodes 2
+    gymsuite record runs/selfplay-tictactoe_v3-s0 --opponent minimax --episodes 2
+    gymsuite record random --env pettingzoo.classic.connect_four_v3
+
+A board game (pettingzoo.classic tictactoe_v3, connect_four_v3) is recorded move by move, the
+agent moving first in the first game and second in the next, against --opponent (default self).
 
 All requested episodes go into one file. Without --out the video is written to
 RUN_DIR/videos/<env>-<n>ep.mp4 (or videos/random-<env>.mp4 for the random agent).
@@ -31,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the greedy ones")
     p.add_argument("--agent-view", action="store_true",
                    help="show what a pixel agent sees (its newest frame, enlarged) beside the env's own rendering")
+    p.add_argument("--opponent", default="self",
+                   help="board games: who the agent plays, self (default), random, scripted or minimax")
     args = p.parse_args(argv)
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
     agent = load_agent(args.target, algo=args.algo, env=args.env, trust_pickle=args.trust_pickle)
@@ -40,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = agent.run.videos if agent.run is not None else Path("videos")
         out = folder / (f"random-{name}.mp4" if agent.model is None else f"{name}-{args.episodes}ep.mp4")
     summary = record(agent, out, episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic,
-                     max_episode_steps=args.max_episode_steps, agent_view=args.agent_view)
+                     max_episode_steps=args.max_episode_steps, agent_view=args.agent_view, opponent=args.opponent)
     returns = ", ".join(f"{r:.1f}" for r in summary["returns"])
     capped = f"; {summary['capped_episodes']} cut by the step cap" if summary["capped_episodes"] else ""
     print(f"wrote {out} ({summary['frames']} frames at {summary['fps']:g} fps; episode returns: {returns}{capped})")

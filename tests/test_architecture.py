@@ -41,6 +41,8 @@ RUNTIME_ONLY = {
     "tensorboard": "SB3's logger writes TensorBoard events through it",
     "datasets": "imported by imitation's modules (imitation is installed without its pins)",
     "jsonpickle": "imported by imitation's modules",
+    "mpe2": "the multi-agent particle envs, imported by name from --env (mpe2.simple_spread_v3)",
+    "pymunk": "the physics of PettingZoo's butterfly envs (pistonball), imported by PettingZoo",
 }
 # Imported distributions that come from elsewhere than the dependency list, and where from.
 PROVIDED = {
@@ -89,4 +91,4 @@ def test_declared_dependencies_match_the_imports() -> None:
     imported = _imported_distributions()
     assert imported - declared - set(PROVIDED) == set(), "imported but not declared"
     assert declared - imported - set(RUNTIME_ONLY) == set(), "declared but never imported (nor needed at run time)"
-    assert {_name(r) for r in project["optional-dependencies"]["bench"]} == {"matplotlib", "scipy"}
+    assert {_name(r) for r in project["optional-dependencies"]["bench"]} == {"matplotlib", "scipy", "supersuit"}

@@ -16,7 +16,7 @@ from stable_baselines3 import A2C, DQN, PPO
 
 from agents.algorithms import imitation, policy_gradient
 from agents.algorithms.spec import RUN_KEYS, AlgoSpec
-from agents.multiagent import selfplay
+from agents.multiagent import mappo, selfplay
 from common.errors import UserError, closest_hint
 
 __all__ = ["RUN_KEYS", "AlgoSpec", "available", "check_action_space", "get", "recurrent_names"]
@@ -39,7 +39,7 @@ def _table(*groups: Iterable[AlgoSpec]) -> dict[str, AlgoSpec]:
     return table
 
 
-_REGISTRY = _table(_SB3, policy_gradient.SPECS, imitation.SPECS, selfplay.SPECS)
+_REGISTRY = _table(_SB3, policy_gradient.SPECS, imitation.SPECS, mappo.SPECS, selfplay.SPECS)
 
 
 def available() -> list[str]:

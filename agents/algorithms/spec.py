@@ -29,13 +29,14 @@ from supervised import recurrent
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
 # algorithm: they configure the environment or the run (rl-baselines3-zoo names), what the
-# agent sees (``atari``, ``pixels``, ``minigrid``, ``history``: envs.observation), or the policy's perception:
+# agent sees (``atari``, ``pixels``, ``minigrid``, ``history``, ``multiagent``: envs.observation), or the policy's
+# perception:
 # its backbone (``agents.pipeline.config.model_kwargs`` turns them into policy_kwargs), auxiliary
 # losses, pre-trained and frozen backbones (agents.pipeline.auxiliary).
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
-                      "atari", "pixels", "minigrid", "history", "mask_velocity", "backbone", "backbone_kwargs",
-                      "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone", "augment",
-                      "selfplay"})
+                      "atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent", "backbone",
+                      "backbone_kwargs", "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone",
+                      "augment", "selfplay"})
 
 
 class RunSettings(Protocol):

@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.algorithms import registry
 from agents.multiagent import selfplay
+from agents.multiagent.mappo import force_state
 from agents.pipeline.auxiliary import check_options, extractor_kwargs
 from agents.pipeline.runconfig import FIELDS, RunConfig
 from common.errors import UserError
@@ -31,6 +32,7 @@ from common.files import load_yaml, read_yaml
 from common.options import Rule, check, check_keys, check_value
 from envs.atari import is_atari
 from envs.factory import registered_time_limit
+from envs.multiagent import MultiAgentSource, multiagent_source
 from envs.multiagent.turnbased import turn_based_game
 from envs.observation import check_observation_options, observation_options
 from supervised import backbones, recurrent
@@ -154,6 +156,43 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
     check_backbone(hyper, spec)
     check_window_backbone(spec.name, env, hyper)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
+    check_multiagent(spec, hyper, env)
+
+
+# The algorithms that train on a parallel multi-agent env (gymsuite's bridge): one shared policy, done agents masked.
+MULTIAGENT_ALGOS = ("ppo", "mappo")
+
+
+def parallel_source(env: Any) -> MultiAgentSource | None:
+    """The :class:`~envs.multiagent.MultiAgentSource` of ``env`` when it is a parallel multi-agent env (one that
+    :class:`~envs.multiagent.bridge.ParallelVecEnv` runs), else None (single-agent, or a turn-based game)."""
+    source = multiagent_source(env) if env is not None else None
+    return None if source is None or source.turn_based else source
+
+
+def check_multiagent(spec: registry.AlgoSpec, hyper: dict[str, Any], env: Any) -> None:
+    """The algorithm fits the env's number of agents: a parallel multi-agent env trains with
+    :data:`MULTIAGENT_ALGOS` only, without a memory backbone; mappo needs a multi-agent env and gets
+    ``multiagent.state: true`` (its critic reads the state). Turn-based games are selfplay's to check."""
+    source = multiagent_source(env) if env is not None else None
+    if source is None:
+        if spec.name == "mappo":
+            raise UserError(f"mappo trains several agents, and {env} is a single-agent env",
+                            "use --algo ppo, or a PettingZoo env (e.g. --env mpe2.simple_spread_v3)")
+        return
+    if source.turn_based:
+        return
+    if spec.name not in MULTIAGENT_ALGOS:
+        raise UserError(f"{spec.name} trains one agent, and {env} is a multi-agent env",
+                        f"use --algo {' or --algo '.join(MULTIAGENT_ALGOS)} (one policy shared by all agents; "
+                        "mappo adds a critic that sees the global state)")
+    name = hyper.get("backbone")
+    if name == recurrent.NAME or name in WINDOW_BACKBONES:
+        raise UserError(f"backbone={name} cannot train on the multi-agent env {env}: its memory of past steps is not "
+                        "kept per agent across done agents' placeholder steps",
+                        "drop the backbone (or use an image backbone such as small_cnn)")
+    if spec.name == "mappo":
+        force_state(hyper)
 
 
 def check_turn_based(algo: str, env: Any, hyper: dict[str, Any]) -> None:

@@ -1,5 +1,8 @@
 """Evaluation: run an agent for whole episodes and summarise the environment's own return.
 
+On a multi-agent env (gymsuite's bridge) an episode is a copy's joint episode: its return is the mean over
+agents, and the summary adds ``per_agent`` figures.
+
 A turn-based game (``envs.multiagent.turnbased``) is also played from each seat against each fixed opponent
 (random, scripted, and minimax for tic-tac-toe): ``games: {opponent: {"seat_0": {"win", "draw", "loss",
 "games"}, "seat_1": ...}}``, and ``mean_return`` is the mean outcome against random (both seats).
@@ -15,38 +18,63 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.pipeline.loading import LoadedAgent
+from envs.multiagent.bridge import ParallelVecEnv
 from envs.multiagent.games import game_of, opponent, opponents_for
 from envs.multiagent.turnbased import random_opponent, turn_based_game
 
 
-def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> list[dict[str, float]]:
-    """Play until ``episodes`` episodes finish; return SB3 Monitor's ``{"r", "l", "t"}`` per episode.
+def is_parallel(venv: VecEnv) -> bool:
+    """Whether ``venv`` is (wraps) gymsuite's multi-agent bridge, whose episodes are joint episodes of all agents."""
+    return isinstance(venv.unwrapped, ParallelVecEnv)
 
-    Each also has ``"capped"``: the step cap that cut the episode short (``make_agent_env``'s
-    ``EpisodeCap``), else 0.
+
+def episode_of(info: dict[str, Any], multiagent: bool) -> dict[str, Any] | None:
+    """The episode that ended with this step's ``info`` (None: none did): SB3 Monitor's ``{"r", "l", "t"}`` and
+    ``"capped"`` (the step cap that cut it short, else 0).
+
+    ``multiagent`` (the bridge, :func:`is_parallel`): the joint episode of a copy, reported on its first slot
+    (``info["joint_episode"]``); ``r`` is the mean over agents of their returns, ``agents`` holds each one's.
+    """
+    capped = float(info.get("episode_capped", 0))
+    if not multiagent:
+        return None if "episode" not in info else {**{k: float(v) for k, v in info["episode"].items()},
+                                                   "capped": capped}
+    joint = info.get("joint_episode")
+    if joint is None:
+        return None
+    agents = {str(a): float(r) for a, r in joint["r"].items()}
+    return {"r": float(np.mean(list(agents.values()))), "l": float(joint["l"]), "t": float(joint.get("t", 0.0)),
+            "capped": capped, "agents": agents}
+
+
+def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> list[dict[str, Any]]:
+    """Play until ``episodes`` episodes finish; return :func:`episode_of` for each.
 
     Monitor sits inside any shaping wrapper, so ``r`` is always the env's own return.
     With several envs, episodes are taken in the order they finish, as SB3's
-    ``evaluate_policy`` does; each env contributes at most its share to avoid
-    biasing towards short episodes. A recurrent agent's state starts each episode at zero
+    ``evaluate_policy`` does; each env (each copy of a multi-agent env) contributes at most its share to
+    avoid biasing towards short episodes. A recurrent agent's state starts each episode at zero
     (:meth:`~agents.pipeline.loading.LoadedAgent.act` gets each step's ``dones``).
     """
-    n = venv.num_envs
+    bridge = venv.unwrapped
+    multiagent = isinstance(bridge, ParallelVecEnv)
+    group = len(bridge.agents) if isinstance(bridge, ParallelVecEnv) else 1  # slots per env copy
+    n = venv.num_envs // group
     quota = np.array([(episodes + i) // n for i in range(n)])
     done_count = np.zeros(n, dtype=int)
-    results: list[dict[str, float]] = []
-    obs, dones = venv.reset(), np.ones(n, dtype=bool)
+    results: list[dict[str, Any]] = []
+    obs, dones = venv.reset(), np.ones(venv.num_envs, dtype=bool)
     while len(results) < episodes:
         obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
         for i in np.flatnonzero(dones):
-            if "episode" in infos[i] and done_count[i] < quota[i]:
-                done_count[i] += 1
-                episode = {k: float(v) for k, v in infos[i]["episode"].items()}
-                results.append({**episode, "capped": float(infos[i].get("episode_capped", 0))})
+            episode = episode_of(infos[i], multiagent)
+            if episode is not None and done_count[i // group] < quota[i // group]:
+                done_count[i // group] += 1
+                results.append(episode)
     return results
 
 
-def warn_capped(episodes: list[dict[str, float]], what: str = "evaluation") -> int:
+def warn_capped(episodes: list[dict[str, Any]], what: str = "evaluation") -> int:
     """Warn when episodes were cut by the step cap; return how many were."""
     capped = [e for e in episodes if e.get("capped")]
     if capped:
@@ -83,13 +111,17 @@ def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: boo
         "env": agent.env,
         "seconds": round(time.perf_counter() - start, 3),
     }
+    if eps and "agents" in eps[0]:  # a multi-agent env: mean_return is the mean over agents, here each one's
+        per_agent = {a: np.array([e["agents"][a] for e in eps]) for a in eps[0]["agents"]}
+        summary["per_agent"] = {a: {"mean_return": float(r.mean()), "std_return": float(r.std())}
+                                for a, r in per_agent.items()}
     if games is not None:
         summary["games"] = games
     return summary
 
 
 def game_results(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True
-                 ) -> tuple[dict[str, dict[str, dict[str, float]]], list[dict[str, float]]]:
+                 ) -> tuple[dict[str, dict[str, dict[str, float]]], list[dict[str, Any]]]:
     """``episodes`` games per seat against each fixed opponent of a turn-based game, and the games against random.
 
     An episode's outcome is the sign of its return (win 1, draw 0, loss -1: ``SeatEnv``'s ``info["outcome"]``).
@@ -97,7 +129,7 @@ def game_results(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
     """
     game = game_of(str(agent.env))
     table: dict[str, dict[str, dict[str, float]]] = {}
-    vs_random: list[dict[str, float]] = []
+    vs_random: list[dict[str, Any]] = []
     for name in opponents_for(game):
         table[name] = {}
         for seat in (0, 1):

@@ -34,6 +34,7 @@ from common.files import read_yaml
 from common.spaces import same_space
 from envs import make_env
 from envs.factory import Wrapper
+from envs.multiagent import is_multiagent
 from envs.wrappers import EpisodeCap, has_time_limit
 from supervised import recurrent
 
@@ -287,10 +288,15 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     if agent.env is None:
         raise UserError("no environment known for this model", "pass --env ENV")
     hyper = agent.hyperparams or {}
-    venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
-                            render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
-                            wrappers=[*wrappers, _episode_cap(max_episode_steps)],
-                            observation=memory_observation(hyper))
+    if is_multiagent(agent.env):  # the bridge caps episodes itself (gymnasium wrappers cannot wrap a PettingZoo env)
+        venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
+                                render_mode=render_mode, wrappers=wrappers, observation=memory_observation(hyper),
+                                max_episode_steps=max_episode_steps or hyper.get("max_episode_steps")
+                                or DEFAULT_EPISODE_CAP)
+    else:
+        venv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
+                        render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
+                        wrappers=[*wrappers, _episode_cap(max_episode_steps)], observation=memory_observation(hyper))
     if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
         norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
         norm.training, norm.norm_reward = False, False

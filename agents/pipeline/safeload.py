@@ -35,6 +35,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
 from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 
+from agents.multiagent.buffer import MaskedDictRolloutBuffer, MaskedRolloutBuffer
+from agents.multiagent.mappo import CentralCriticPolicy, KeyExtractor
 from agents.pipeline.modelfile import read_data
 from common.errors import UserError
 from common.spaces import space_from_json, space_to_json
@@ -61,6 +63,7 @@ _KNOWN_CLASSES: dict[str, type] = {
         torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD,
         buffers.RolloutBuffer, buffers.DictRolloutBuffer, buffers.ReplayBuffer, buffers.DictReplayBuffer,
         maskable_buffers.MaskableRolloutBuffer, maskable_buffers.MaskableDictRolloutBuffer,  # selfplay's MaskablePPO
+        MaskedRolloutBuffer, MaskedDictRolloutBuffer, KeyExtractor,
         *BACKBONES.values())},
     # gymsuite's shared trunk under the names older saves gave it
     **{f"{module}.SharedTrunk": SharedTrunk for module in (*MOVED_MODULES, "supervised.trunk")},
@@ -111,7 +114,7 @@ def load_safely(cls: type[BaseAlgorithm], path: Path, policy_classes: Iterable[t
             raise UserError(f"{path}'s field {SPACES_FIELD!r} is not a description of its spaces ({err})",
                             "pass a model.zip saved by SB3 or gymsuite") from err
     allowed = [*cls.policy_aliases.values(), *policy_classes, policies.ActorCriticPolicy,
-               policies.ActorCriticCnnPolicy, policies.MultiInputActorCriticPolicy]
+               policies.ActorCriticCnnPolicy, policies.MultiInputActorCriticPolicy, CentralCriticPolicy]
     plain: dict[str, Any] = {}
     for key, value in data.items():
         if key in _DROPPED:
@@ -184,9 +187,10 @@ def _policy_class(path: Path, value: Any, allowed: list[type]) -> type:
 
 def _known_class(path: Path, key: str, value: Any) -> type:
     text = value if isinstance(value, str) else ""
-    if isinstance(value, dict):  # a pickled class: SB3 writes its module and __init__ beside it
-        init = re.match(r"<function ([\w.]+)\.__init__ ", str(value.get("__init__", "")))
-        text = f"<class '{value.get('__module__')}.{init.group(1) if init else ''}'>"
+    if isinstance(value, dict):  # a pickled class: SB3 writes its module and own methods beside it
+        # (__init__ for SB3's buffers; a subclass that defines no __init__ prints its other methods)
+        owners = {m.group(1) for v in value.values() if (m := re.match(r"<function ([\w.]+)\.\w+ at ", str(v)))}
+        text = f"<class '{value.get('__module__')}.{owners.pop() if len(owners) == 1 else ''}'>"
     found = _CLASS_REPR.fullmatch(text)
     if found is None or found.group(1) not in _KNOWN_CLASSES:
         raise _refused(path, key)

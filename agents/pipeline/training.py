@@ -30,9 +30,17 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_no
 
 from agents.algorithms import registry
 from agents.algorithms.spec import TrainContext
+from agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
 from agents.pipeline.auxiliary import AuxTrainer, init_backbone
 from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
-from agents.pipeline.config import RunConfig, memory_observation, model_kwargs, named_extractor, to_dict
+from agents.pipeline.config import (
+    RunConfig,
+    memory_observation,
+    model_kwargs,
+    named_extractor,
+    parallel_source,
+    to_dict,
+)
 from agents.pipeline.evaluation import evaluate
 from agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from agents.pipeline.normstats import load_stats, save_stats
@@ -179,6 +187,8 @@ def _atari_env(cfg: RunConfig, reward_wrappers: list) -> VecEnv | None:
 
 def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
     policy, kwargs = model_kwargs(spec, cfg)
+    if parallel_source(cfg.env) is not None:  # the one place that picks the buffer leaving out done agents' steps
+        kwargs["rollout_buffer_class"] = buffer_class_for(venv.observation_space)
     try:
         return spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0}, cfg.hyperparams)
     except (TypeError, ValueError, AssertionError, KeyError, RuntimeError) as err:  # RuntimeError: net_arch [-1]
@@ -240,6 +250,8 @@ def choose_backbone(cfg: RunConfig, space: spaces.Space) -> None:
     the LSTM's ``encoder`` (``backbone_kwargs``).
     """
     hyper = cfg.hyperparams
+    if isinstance(space, spaces.Dict) and "obs" in space.spaces:  # mappo: the backbone is the actor's, on obs["obs"]
+        space = space["obs"]
     if named_extractor(hyper) or hyper.get("policy", "MlpPolicy") != "MlpPolicy" or not backbones.is_image(space):
         return
     chosen = backbones.default_for(space)
@@ -386,6 +398,8 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         extras[AUX_SUFFIX] = ctx.aux.save
     callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras or None, ckpt_gap),
                  PeriodicEval(eval_env, run, eval_freq)]
+    if needs_marks(model):
+        callbacks.append(InactiveMarks())  # each step's done-agent marks to the buffer
     if ctx.curiosity is not None:
         callbacks.append(ctx.curiosity)
     if ctx.aux is not None:

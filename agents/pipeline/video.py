@@ -2,6 +2,8 @@
 
 A video shows the env's own rendering (``render_mode="rgb_array"``), not the small images a pixel
 agent sees; ``agent_view`` puts what the agent sees (its newest frame, enlarged) beside it.
+A two-player turn-based game (PettingZoo classic) is recorded move by move: one frame at the
+start of each game and one after every move.
 Shapes: frames ``(H, W, 3)`` uint8; an image observation as the model sees it ``(C, h, w)``.
 """
 
@@ -15,7 +17,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.pipeline.evaluation import warn_capped
+from agents.pipeline import boardgame
+from agents.pipeline.evaluation import episode_of, is_parallel, warn_capped
 from agents.pipeline.loading import LoadedAgent, make_agent_env
 from common.errors import UserError
 from common.files import atomic_write
@@ -28,7 +31,7 @@ if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
 
 def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, deterministic: bool = True,
                    max_episode_steps: int | None = None,
-                   agent_view: bool = False) -> tuple[list[np.ndarray], float, list[dict[str, float]]]:
+                   agent_view: bool = False) -> tuple[list[np.ndarray], float, list[dict[str, Any]]]:
     """Play ``episodes`` episodes in one env; return its frames ``(H, W, 3)`` uint8, fps and episodes.
 
     Each episode is Monitor's ``{"r", "l", "t"}`` plus ``"capped"`` (see
@@ -50,22 +53,53 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
         render_fps: Any = venv.metadata.get("render_fps")
         fps = float(render_fps or 30)
         frames: list[np.ndarray] = []
-        done_episodes: list[dict[str, float]] = []
-        obs, dones = venv.reset(), np.ones(1, dtype=bool)
+        done_episodes: list[dict[str, Any]] = []
+        multiagent = is_parallel(venv)
+        obs, dones = venv.reset(), np.ones(venv.num_envs, dtype=bool)
         frames.append(shot(obs))
         while len(done_episodes) < episodes:
             obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
-            if dones[0]:
-                episode = {k: float(v) for k, v in infos[0]["episode"].items()}
-                done_episodes.append({**episode, "capped": float(infos[0].get("episode_capped", 0))})
+            episode = episode_of(infos[0], multiagent) if dones[0] else None  # multi-agent: copy 0's joint episode
+            if episode is not None:
+                done_episodes.append(episode)
             frames.append(shot(obs))  # after a done this is the next episode's first frame
     finally:
         venv.close()
     return frames, fps, done_episodes
 
 
+def collect_game_frames(agent: LoadedAgent, games: int, seed: int = 0, deterministic: bool = True,
+                        opponent: str = "self") -> tuple[list[np.ndarray], float, list[dict[str, float]]]:
+    """Play ``games`` games of ``agent``'s board game; return the frames ``(H, W, 3)`` uint8, fps and games.
+
+    The agent takes seat 0 (moves first) in even games and seat 1 in odd ones, against
+    ``opponent``: ``"self"`` (the agent in both seats) or a built-in player (:data:`boardgame.OPPONENTS`).
+    Each game is ``{"r": the agent's return, "l": moves, "t": 0, "capped": 0, "seat": its seat}``.
+    """
+    spec = str(agent.env)
+    me = boardgame.agent_player(agent, spec, seed, deterministic)
+    other = me if opponent == "self" else boardgame.named_player(opponent, spec, seed + 1)
+    env = boardgame.make_game(spec, render_mode="rgb_array")
+    frames: list[np.ndarray] = []
+    done: list[dict[str, float]] = []
+    try:
+        fps = float(env.metadata.get("render_fps") or 1)
+        for game in range(games):
+            seat = game % 2
+            players = [me, other] if seat == 0 else [other, me]
+            result = boardgame.play_game(env, players, seed=seed + game,
+                                         on_move=lambda: frames.append(_checked(env.render())))
+            done.append({"r": result.returns[seat], "l": float(result.moves), "t": 0.0, "capped": 0.0,
+                         "seat": float(seat)})
+    finally:
+        env.close()
+    return frames, fps, done
+
+
 def check_recordable(env: str, env_kwargs: dict[str, Any] | None = None) -> None:
     """Raise a :class:`UserError` unless ``env`` renders ``(H, W, 3)`` frames (``train --video``, before training)."""
+    if boardgame.is_game(env):  # PettingZoo's classic games render their boards
+        return
     one = make_one(env, render_mode="rgb_array", env_kwargs=env_kwargs)
     try:
         one.reset(seed=0)
@@ -104,7 +138,11 @@ def beside_agent_view(frame: np.ndarray, obs: np.ndarray, grey: bool) -> np.ndar
 
 
 def _frame(venv) -> np.ndarray:
-    image = venv.get_images()[0]
+    return _checked(venv.get_images()[0])
+
+
+def _checked(image: Any) -> np.ndarray:
+    """``image`` as ``(H, W, 3)`` uint8, or a :class:`UserError` when the env rendered none."""
     if image is None or np.asarray(image).ndim != 3:
         raise UserError("the environment rendered no rgb_array image", "its render() must return an (H, W, 3) array")
     return np.asarray(image, dtype=np.uint8)
@@ -150,16 +188,27 @@ def _ffmpeg_error(out: Path, err: OSError) -> UserError:
 
 
 def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, deterministic: bool = True,
-           max_episode_steps: int | None = None, agent_view: bool = False) -> dict:
+           max_episode_steps: int | None = None, agent_view: bool = False, opponent: str = "self") -> dict:
     """Record ``episodes`` episodes of ``agent`` into the mp4 ``out``; returns a summary.
 
-    The summary: ``video``, ``frames``, ``fps``, ``returns`` (one per episode) and
-    ``capped_episodes`` (episodes cut by the step cap, with a warning).
+    The summary: ``video``, ``frames``, ``fps``, ``returns`` and ``lengths`` (one per episode) and
+    ``capped_episodes`` (episodes cut by the step cap, with a warning). A board game
+    (:func:`collect_game_frames`) is played against ``opponent``; other envs take no opponent.
     """
     if episodes < 1:
         raise UserError(f"episodes must be at least 1, got {episodes}")
-    frames, fps, done = collect_frames(agent, episodes, seed, deterministic, max_episode_steps, agent_view)
+    if boardgame.is_game(agent.env):
+        if agent_view:
+            raise UserError("--agent-view shows a pixel agent's images, and a board game has none",
+                            "record without --agent-view")
+        frames, fps, done = collect_game_frames(agent, episodes, seed, deterministic, opponent)
+    elif opponent != "self":
+        raise UserError(f"--opponent is for two-player board games, and {agent.env} is not one",
+                        "record without --opponent")
+    else:
+        frames, fps, done = collect_frames(agent, episodes, seed, deterministic, max_episode_steps, agent_view)
     capped = warn_capped(done, "recorded")
     write_mp4(frames, fps, out)
     return {"video": str(out), "frames": len(frames), "fps": fps, "returns": [e["r"] for e in done],
+            "lengths": [int(e["l"]) for e in done],
             "capped_episodes": capped}

@@ -14,7 +14,6 @@ planes [own marks, opponent marks]) as float32; action mask (A,) bool over the g
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from common.errors import UserError
+from envs.multiagent.source import multiagent_source
 from envs.wrappers import VecFiniteGuard
 
 Opponent = Callable[[np.ndarray, np.ndarray], int]
@@ -170,16 +170,15 @@ class SeatEnv(gym.Env):
 
 
 def turn_based_game(spec: Any) -> Callable[..., Any] | None:
-    """The AEC factory of a PettingZoo game module named by ``spec`` (``pettingzoo.classic.tictactoe_v3``:
-    a module path with an ``env`` and no ``parallel_env``), else None."""
-    if not isinstance(spec, str) or ":" in spec or "/" in spec or not spec.replace("_", "").replace(".", "").isalnum():
-        return None
+    """The AEC factory of the turn-based game ``spec`` names (``pettingzoo.classic.tictactoe_v3``), else None.
+
+    The rule of what is turn-based is :attr:`envs.multiagent.source.MultiAgentSource.turn_based`'s.
+    """
     try:
-        module = importlib.import_module(spec)
-    except (ImportError, ValueError):
+        source = multiagent_source(spec)
+    except UserError:
         return None
-    factory = getattr(module, "env", None)
-    return factory if callable(factory) and not hasattr(module, "parallel_env") else None
+    return source.make_aec if source is not None and source.turn_based else None
 
 
 def make_seat_vec(source: Any, n_envs: int = 1, seed: int | None = 0, env_kwargs: dict[str, Any] | None = None,

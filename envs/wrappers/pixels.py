@@ -89,9 +89,14 @@ class PixelObservation(gym.Wrapper):
             got = frame.shape if isinstance(frame, np.ndarray) else type(frame).__name__
             raise UserError(f"--pixels: {self._name}'s render() returned {got}, not an (H, W, 3) image",
                             "make render() return the frame as an RGB array when render_mode='rgb_array'")
-        frame = np.ascontiguousarray(frame, dtype=np.uint8)
-        if frame.shape[:2] != (self.options.height, self.options.width):
-            frame = cv2.resize(frame, (self.options.width, self.options.height), interpolation=cv2.INTER_AREA)
-        if self.options.grey:
-            return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[:, :, None]
-        return frame
+        return resize_frame(frame, self.options.height, self.options.width, self.options.grey)
+
+
+def resize_frame(frame: np.ndarray, height: int, width: int, grey: bool) -> np.ndarray:
+    """An ``(H, W, 3)`` RGB frame as ``(height, width, 1 if grey else 3)`` uint8 (OpenCV's area interpolation)."""
+    frame = np.ascontiguousarray(frame, dtype=np.uint8)
+    if frame.shape[:2] != (height, width):
+        frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    if grey:
+        return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[:, :, None]
+    return frame

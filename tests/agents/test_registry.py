@@ -10,6 +10,7 @@ import pytest
 import agents.algorithms
 from agents.algorithms import imitation, policy_gradient, registry
 from agents.algorithms.spec import AlgoSpec, TrainContext
+from agents.multiagent import mappo, selfplay
 from common.errors import UserError
 
 
@@ -18,9 +19,10 @@ def test_every_algorithm_module_is_registered_by_name() -> None:
     with_specs = {name for name in modules
                   if hasattr(__import__(f"agents.algorithms.{name}", fromlist=["_"]), "SPECS")}
     assert with_specs == {"imitation", "policy_gradient"}  # a new module with SPECS needs an entry in registry.py
-    expected = {"ppo", "a2c", "dqn"} | {s.name for s in (*policy_gradient.SPECS, *imitation.SPECS)}
+    expected = {"ppo", "a2c", "dqn"} | {s.name for s in (*policy_gradient.SPECS, *imitation.SPECS, *mappo.SPECS,
+                                                          *selfplay.SPECS)}
     assert set(registry.available()) == expected and registry.available() == sorted(expected)
-    assert {"bc", "dagger", "gail", "airl", "pg", "pg3.5-td"} <= expected
+    assert {"bc", "dagger", "gail", "airl", "pg", "pg3.5-td", "mappo", "selfplay"} <= expected
 
 
 def test_lookup_is_case_insensitive_and_suggests_close_names() -> None:
@@ -38,6 +40,6 @@ def test_a_name_registered_twice_is_a_bug() -> None:
 
 def test_algorithms_with_their_own_learn_take_the_typed_context() -> None:
     learners = [registry.get(name).learn for name in registry.available() if registry.get(name).learn is not None]
-    assert len(learners) == 4
+    assert len(learners) == 5  # bc, dagger, gail, airl, selfplay
     for learn in learners:
         assert inspect.signature(learn).parameters["ctx"].annotation in (TrainContext, "TrainContext")

@@ -1,0 +1,52 @@
+"""Building a multi-agent spec's vectorised env: the branch of :func:`envs.factory.make_env` for PettingZoo envs.
+
+A parallel env (or an AEC env that declares ``is_parallelizable``) becomes a guarded, seeded
+:class:`~envs.multiagent.bridge.ParallelVecEnv` of ``n_envs`` copies (N = n_envs x G slots); a turn-based
+game becomes ``envs.multiagent.turnbased.make_seat_vec`` (one seat of the game per copy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from stable_baselines3.common.vec_env import VecEnv
+
+from common.errors import UserError
+from envs.multiagent.bridge import make_parallel_vec_env
+from envs.multiagent.options import multiagent_options
+from envs.multiagent.source import MultiAgentSource
+from envs.multiagent.turnbased import make_seat_vec
+from envs.wrappers import VecFiniteGuard
+
+# Observation options of single-agent envs (envs.observation) that mean nothing to a PettingZoo env.
+_SINGLE_AGENT_OPTIONS = ("atari", "pixels", "minigrid", "history", "mask_velocity")
+
+
+def make_multiagent_vec(source: MultiAgentSource, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None,
+                        render_mode: str | None, max_episode_steps: int | None, observation: dict[str, Any],
+                        wrappers: Sequence[Any] = (), reward_wrappers: Sequence[Any] = ()) -> VecEnv:
+    """The VecEnv of ``n_envs`` copies of ``source``, seeded (copy c: ``seed + c``).
+
+    Raises:
+        UserError: gymnasium wrappers, reward wrappers or single-agent observation options for a PettingZoo env;
+            a bad ``multiagent`` option; a turn-based game before its seat env exists.
+    """
+    name = source.name
+    if source.turn_based:  # a two-player game: the learner plays one seat against an opponent inside the env
+        if reward_wrappers:
+            raise UserError(f"{name} is a turn-based game: reward shaping applies to single-agent envs only",
+                            "drop the reward shaping / curiosity options for this env")
+        return make_seat_vec(source, n_envs, seed, env_kwargs, render_mode, wrappers=wrappers)
+    if wrappers or reward_wrappers:
+        raise UserError(f"{name} is a multi-agent env: gymnasium wrappers and reward shaping apply to single-agent "
+                        "envs only", "drop the reward shaping / curiosity options for this env")
+    given = [k for k in _SINGLE_AGENT_OPTIONS if observation.get(k) not in (None, False)]
+    if given:
+        raise UserError(f"{', '.join(given)} set for the multi-agent env {name}: those options are for "
+                        "single-agent envs", "drop them; multiagent={resize: [84, 84], grey: true} shrinks images")
+    options = multiagent_options(observation.get("multiagent"))
+    def make() -> Any:
+        return source.make_parallel(render_mode=render_mode, **(env_kwargs or {}))
+
+    return VecFiniteGuard(make_parallel_vec_env(make, n_envs, options, name, seed, max_episode_steps), name)
