@@ -45,8 +45,8 @@ def test_performance_rating_solves_expected_equals_actual() -> None:
 def selfplay_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "selfplay-ttt"
     cfg = build_config({"algo": "selfplay", "env": TTT, "timesteps": 16384, "eval_episodes": 60, "seed": 1},
-                       overrides=["selfplay={snapshot_freq: 8000, elo_games: 10, latest: 0.3, past: 0, random: 0.5, "
-                                  "scripted: 0.2, minimax: 0}"])
+                       overrides=["n_epochs=4", "selfplay={snapshot_freq: 8000, elo_games: 10, latest: 0.3, past: 0, "
+                                  "random: 0.5, scripted: 0.2, minimax: 0}"])
     train(cfg, run)
     return run
 
