@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the recorded episodes (default 0)")
     p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                    help="greedy expert actions (default) or sampled ones (--no-deterministic)")
-    args = p.parse_args(argv)
+    args = _cli.parse_agent_args(p, argv)
     if args.episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
     expert, env = load_expert(args.target, env=args.env, algo=args.algo, trust_pickle=args.trust_pickle)

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                    help="greedy actions (default) or sampled ones (--no-deterministic)")
     p.add_argument("--json", action="store_true", help="print one JSON object (the keys of eval.json)")
-    args = p.parse_args(argv)
+    args = _cli.parse_agent_args(p, argv)
     if args.episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)

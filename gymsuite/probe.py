@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--random-init", action="store_true",
                    help="also probe a freshly initialised encoder of the same architecture (the baseline)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    args = p.parse_args(argv)
+    args = _cli.parse_agent_args(p, argv)
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
     agent = load_agent(args.target, algo=args.algo, env=args.env, trust_pickle=args.trust_pickle)
     venv = make_agent_env(agent, seed=args.seed, max_episode_steps=args.max_episode_steps)

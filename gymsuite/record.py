@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="show what a pixel agent sees (its newest frame, enlarged) beside the env's own rendering")
     p.add_argument("--opponent", default="self",
                    help="board games: who the agent plays, self (default), random, scripted or minimax")
-    args = p.parse_args(argv)
+    args = _cli.parse_agent_args(p, argv)
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
     agent = load_agent(args.target, algo=args.algo, env=args.env, trust_pickle=args.trust_pickle)
     out = args.out

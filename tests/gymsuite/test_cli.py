@@ -64,3 +64,22 @@ def test_help_answers_without_loading_the_engines() -> None:
             "print(sorted(m for m in ('torch', 'stable_baselines3') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_agent_commands_use_their_threads_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    # evaluate, record, collect-demos and probe act on a few observations at a time: one torch thread by default
+    import torch
+
+    from gymsuite import _cli
+
+    before = torch.get_num_threads()
+    try:
+        p = _cli.parser("evaluate", None)
+        _cli.add_agent(p, "target", "env")
+        assert _cli.parse_agent_args(p, ["runs/x"]).threads == 1 and torch.get_num_threads() == 1
+        _cli.parse_agent_args(p, ["runs/x", "--threads", "2"])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert cli.main(["evaluate", "random", "--env", "CartPole-v1", "--threads", "0"]) == 2
+    assert "--threads" in capsys.readouterr().err
