@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import benchlib
-from benchmarks.stats import summary
+from benchmarks.stats import iqm, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "benchmark_multiagent.png"
@@ -197,6 +197,50 @@ def make_jobs(sections: list[str], budget: dict[str, Any], seeds: list[int], wor
     return jobs
 
 
+_LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
+
+
+def tictactoe_ceiling(seat: int, never_losing: bool = False) -> float:
+    """The highest win rate any player can have against a uniformly random tic-tac-toe opponent from ``seat``
+    (0 moves first), exactly, by expectimax over every position; ``never_losing``: among players that never lose
+    against any opponent (who keep the minimax value in every position). Seat 1: 0.939, and 0.916 never losing."""
+    from functools import lru_cache
+
+    def won(board: tuple[int, ...], mark: int) -> bool:
+        return any(all(board[i] == mark for i in line) for line in _LINES)
+
+    def play(board: tuple[int, ...], cell: int, mark: int) -> tuple[int, ...]:
+        return board[:cell] + (mark,) + board[cell + 1:]
+
+    @lru_cache(None)
+    def value(board: tuple[int, ...], turn: int) -> int:  # the game's value for the first mover (mark 1)
+        if won(board, 1) or won(board, 2):
+            return 1 if won(board, 1) else -1
+        if 0 not in board:
+            return 0
+        values = [value(play(board, i, turn), 3 - turn) for i in range(9) if board[i] == 0]
+        return max(values) if turn == 1 else min(values)
+
+    me = seat + 1
+
+    @lru_cache(None)
+    def win(board: tuple[int, ...], turn: int) -> float:
+        if won(board, me):
+            return 1.0
+        if won(board, 3 - me) or 0 not in board:
+            return 0.0
+        children = [play(board, i, turn) for i in range(9) if board[i] == 0]
+        if turn != me:
+            return sum(win(c, 3 - turn) for c in children) / len(children)
+        if never_losing:
+            values = [value(c, 3 - turn) for c in children]
+            best = max(values) if me == 1 else min(values)
+            children = [c for c, v in zip(children, values, strict=True) if v == best]
+        return max(win(c, 3 - turn) for c in children)
+
+    return win((0,) * 9, 1)
+
+
 def estimate_minutes(jobs: list[dict[str, Any]], workers: int, default_steps: dict[str, int]) -> float:
     """Wall minutes the jobs should take at :data:`EXPECTED_FPS`, plus about 20 s of judging each."""
     seconds = 0.0
@@ -250,6 +294,14 @@ def targets_games(results: list[dict[str, Any]], variant: str, lose_none: str | 
     worst = min(rate(r["games"][win_against][s], "win") for r in rs for s in ("seat_0", "seat_1"))
     lines.append(f"- Win rate of at least {share:g} against {win_against} from both seats in every seed: "
                  f"{'met' if worst >= share else 'not met'} (lowest seed and seat: {worst:.3f}).")
+    if variant == "tictactoe" and win_against == "random":
+        for seat in (0, 1):
+            best, safe = tictactoe_ceiling(seat), tictactoe_ceiling(seat, never_losing=True)
+            got = [rate(r["games"]["random"][f"seat_{seat}"], "win") for r in rs]
+            lines.append(f"  - Seat {seat}: no player can win more than {best:.3f} of its games against a random "
+                         f"player from this seat, and a player that never loses no more than {safe:.3f} (exact, by "
+                         f"expectimax); the IQM here is {summary(got, 3)}, {iqm(got) / safe:.3f} of the never-losing "
+                         "ceiling.")
     return lines
 
 

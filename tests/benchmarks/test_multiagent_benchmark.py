@@ -99,3 +99,11 @@ def test_speed_job_measures_both_bridges() -> None:
     result = bench.speed_job({"env": bench.SPREAD, "seed": 0, "speed_seconds": 0.2})
     assert result["speed"]["gymsuite"] > 0 and result["speed"]["supersuit"] > 0
     assert np.isfinite(list(result["speed"].values())).all()
+
+
+def test_the_tictactoe_ceilings_are_exact() -> None:
+    # a perfect first mover never loses and wins 0.995 against random; the second mover cannot reach 0.95
+    assert bench.tictactoe_ceiling(0) == pytest.approx(0.9948, abs=1e-4)
+    assert bench.tictactoe_ceiling(0, never_losing=True) == pytest.approx(0.9948, abs=1e-4)
+    assert bench.tictactoe_ceiling(1) == pytest.approx(0.9386, abs=1e-4)
+    assert bench.tictactoe_ceiling(1, never_losing=True) == pytest.approx(0.9164, abs=1e-4)
