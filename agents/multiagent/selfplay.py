@@ -43,7 +43,7 @@ from agents.multiagent import elo
 from common.errors import UserError
 from common.options import Rule, option, parse
 from envs.multiagent.games import game_of, opponent, opponents_for
-from envs.multiagent.turnbased import Opponent, SeatEnv, random_opponent, turn_based_game
+from envs.multiagent.turnbased import Opponent, play_game, random_opponent, turn_based_game
 
 KINDS = ("latest", "past", "random", "scripted", "minimax")
 
@@ -177,20 +177,13 @@ class OpponentPool:
 
 
 def play(make_aec: Any, first: Opponent, second: Opponent, games: int, seed: int = 0) -> np.ndarray:
-    """Outcomes (2 * games,) for ``first`` (1 win, 0 draw, -1 loss): ``games`` from each seat against ``second``."""
-    env = SeatEnv(make_aec)
-    env.set_opponent(second)
-    env.reset(seed=seed)
+    """Outcomes (2 * games,) for ``first`` (1 win, 0 draw, -1 loss): ``games`` from each seat against ``second``
+    (:func:`envs.multiagent.turnbased.play_game`; game g from seat s is seeded ``seed + s * games + g``)."""
+    env = make_aec()
     outcomes = []
     for seat in (0, 1):
-        env.set_seat(seat)
-        for _ in range(games):
-            obs, _ = env.reset()
-            terminated = truncated = False
-            info: dict[str, Any] = {}
-            while not (terminated or truncated):
-                obs, _, terminated, truncated, info = env.step(first(obs, env.action_masks()))
-            outcomes.append(info.get("outcome", 0))
+        players = [first, second] if seat == 0 else [second, first]
+        outcomes += [play_game(env, players, seed=seed + seat * games + g).outcome(seat) for g in range(games)]
     env.close()
     return np.array(outcomes, dtype=float)
 

@@ -12,7 +12,7 @@ board (the game's ``"observation"``), ``mask`` ``(A,)`` the legal moves (``"acti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,47 +130,6 @@ def is_game(spec: str | None) -> bool:
     """Whether ``spec`` names a turn-based game (PettingZoo's classic games; :attr:`MultiAgentSource.turn_based`)."""
     source = multiagent_source(spec) if spec is not None else None
     return source is not None and source.turn_based
-
-
-@dataclass(frozen=True)
-class GameResult:
-    """One finished game: ``returns`` per seat (seat 0 moved first) and the number of ``moves``."""
-
-    returns: tuple[float, float]
-    moves: int
-
-    def outcome(self, seat: int) -> int:
-        """1 (``seat`` won), 0 (draw) or -1 (lost)."""
-        return int(np.sign(self.returns[seat]))
-
-
-def play_game(env: Any, players: Sequence[Player], seed: int | None = None,
-              on_move: Callable[[], None] | None = None) -> GameResult:
-    """Play one game of the AEC ``env`` between ``players`` (seat i plays ``env.possible_agents[i]``).
-
-    Each seat's return is the sum of what ``env.last()`` hands it at its turns, the final one
-    included, so the loser's last reward counts even when the winner's move ended the game.
-    ``on_move`` is called after the reset and after every move (to draw or record the board).
-    Written here rather than through :class:`envs.multiagent.turnbased.SeatEnv`, which makes the
-    opponent's move inside ``step``: a screen or a video would miss the board between two moves.
-    """
-    env.reset(seed=seed)
-    seats = {agent: i for i, agent in enumerate(env.possible_agents)}
-    returns = [0.0, 0.0]
-    moves = 0
-    if on_move is not None:
-        on_move()
-    for agent in env.agent_iter():
-        obs, reward, terminated, truncated, _ = env.last()
-        returns[seats[agent]] += float(reward)
-        if terminated or truncated:
-            env.step(None)
-            continue
-        env.step(int(players[seats[agent]](np.asarray(obs["observation"]), np.asarray(obs["action_mask"], bool))))
-        moves += 1
-        if on_move is not None:
-            on_move()
-    return GameResult((returns[0], returns[1]), moves)
 
 
 OPPONENTS = games.OPPONENTS

@@ -23,6 +23,7 @@ from agents.pipeline.loading import LoadedAgent, make_agent_env
 from common.errors import UserError
 from common.files import atomic_write
 from envs.factory import make_one
+from envs.multiagent.turnbased import play_game
 
 # rgb_array rendering needs no screen; without one, SDL (pygame) complains on stderr unless told so.
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -87,7 +88,7 @@ def collect_game_frames(agent: LoadedAgent, games: int, seed: int = 0, determini
         for game in range(games):
             seat = game % 2
             players = [me, other] if seat == 0 else [other, me]
-            result = boardgame.play_game(env, players, seed=seed + game,
+            result = play_game(env, players, seed=seed + game,
                                          on_move=lambda: frames.append(_checked(env.render())))
             done.append({"r": result.returns[seat], "l": float(result.moves), "t": 0.0, "capped": 0.0,
                          "seat": float(seat)})

@@ -15,6 +15,7 @@ planes [own marks, opponent marks]) as float32; action mask (A,) bool over the g
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -167,6 +168,48 @@ class SeatEnv(gym.Env):
             view = self.game.observe(self.game.agent_selection)
             self._act(self._opponent(np.asarray(view["observation"]), np.asarray(view["action_mask"], dtype=bool)))
         return self._ended()
+
+
+@dataclass(frozen=True)
+class GameResult:
+    """One finished game: ``returns`` per seat (seat 0 moved first) and the number of ``moves``."""
+
+    returns: tuple[float, float]
+    moves: int
+
+    def outcome(self, seat: int) -> int:
+        """1 (``seat`` won), 0 (draw) or -1 (lost)."""
+        return int(np.sign(self.returns[seat]))
+
+
+def play_game(env: Any, players: Sequence[Opponent], seed: int | None = None,
+              on_move: Callable[[], None] | None = None) -> GameResult:
+    """Play one game of the AEC ``env`` between ``players`` (seat i plays ``env.possible_agents[i]``).
+
+    Each seat's return is the sum of what ``env.last()`` hands it at its turns, the final one
+    included, so the loser's last reward counts even when the winner's move ended the game.
+    ``on_move`` is called after the reset and after every move (to draw or record the board).
+    Written beside :class:`SeatEnv`, which makes the opponent's move inside ``step`` (what training needs):
+    a screen or a video would miss the board between two moves. The one match loop of gymsuite: ``play``,
+    ``record``, the self-play pool's Elo games and the benchmark's judging all go through it.
+    """
+    env.reset(seed=seed)
+    seats = {agent: i for i, agent in enumerate(env.possible_agents)}
+    returns = [0.0, 0.0]
+    moves = 0
+    if on_move is not None:
+        on_move()
+    for agent in env.agent_iter():
+        obs, reward, terminated, truncated, _ = env.last()
+        returns[seats[agent]] += float(reward)
+        if terminated or truncated:
+            env.step(None)
+            continue
+        env.step(int(players[seats[agent]](np.asarray(obs["observation"]), np.asarray(obs["action_mask"], bool))))
+        moves += 1
+        if on_move is not None:
+            on_move()
+    return GameResult((returns[0], returns[1]), moves)
 
 
 def turn_based_game(spec: Any) -> Callable[..., Any] | None:
