@@ -41,6 +41,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from agents.algorithms.spec import AlgoSpec, TrainContext
 from agents.multiagent import elo
 from common.errors import UserError
+from common.files import atomic_write
 from common.options import Rule, option, parse
 from envs.multiagent.games import game_of, opponent, opponents_for
 from envs.multiagent.turnbased import Opponent, play_game, random_opponent, turn_based_game
@@ -131,20 +132,20 @@ class OpponentPool:
 
     def snapshot(self, steps: int) -> Path:
         """Save the current policy as ``<steps>.pt``, add it to the pool and rate it (``elo.csv``)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{steps}.pt"
-        tmp = path.with_suffix(".pt.tmp")
-        torch.save(self.model.policy.state_dict(), tmp)
-        tmp.replace(path)
-        self.snapshots.append((steps, self.load(path)))
+        atomic_write(path, lambda tmp: torch.save(self.model.policy.state_dict(), tmp))
+        self.snapshots = [(s, p) for s, p in self.snapshots if s != steps] + [(steps, self.load(path))]
         if self.opts.elo_games > 0:
             self.ratings[steps] = self.rate(self.snapshots[-1][1])
-            with (self.folder.parent / "elo.csv").open("a", newline="") as file:
-                writer = csv.writer(file)
-                if file.tell() == 0:
-                    writer.writerow(["step", "elo"])
-                writer.writerow([steps, round(self.ratings[steps], 1)])
+            atomic_write(self.folder.parent / "elo.csv", self._write_ratings)
         return path
+
+    def _write_ratings(self, path: Path) -> None:
+        """``elo.csv``: one row per rated snapshot, by step (a resume that rates a step again replaces its row)."""
+        with path.open("w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["step", "elo"])
+            writer.writerows([steps, round(rating, 1)] for steps, rating in sorted(self.ratings.items()))
 
     def load(self, path: Path) -> MaskableActorCriticPolicy:
         """A snapshot file as a policy (a copy of the learner's network with the file's weights)."""

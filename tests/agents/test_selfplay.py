@@ -109,3 +109,19 @@ def test_a_loaded_run_evaluates_with_masks(selfplay_run: Path) -> None:
 def test_config_errors(algo: str, env: str, extra: list[str], key: str) -> None:
     with pytest.raises(UserError, match=key):
         build_config({"algo": algo, "env": env}, overrides=extra)
+
+
+def test_a_resumed_pool_rates_a_step_again_without_a_second_row(selfplay_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(selfplay_run, run)
+    files = sorted(int(p.stem) for p in (run / "pool").glob("*.pt"))
+    agent = load_agent(str(run))
+    pool = OpponentPool(agent.model, run / "pool", options({"elo_games": 2}), "tictactoe", None)
+    pool.restore(files[-1])
+    pool.snapshot(files[-1])  # a resume from the last checkpoint takes that snapshot again
+    with (run / "elo.csv").open() as file:
+        steps = [int(r["step"]) for r in csv.DictReader(file)]
+    assert steps == files and [s for s, _ in pool.snapshots] == files
+    assert not list((run / "pool").glob("*.tmp")) and not list(run.glob(".elo*"))  # atomic writes leave nothing
