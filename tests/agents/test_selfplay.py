@@ -118,7 +118,8 @@ def test_a_resumed_pool_rates_a_step_again_without_a_second_row(selfplay_run: Pa
     shutil.copytree(selfplay_run, run)
     files = sorted(int(p.stem) for p in (run / "pool").glob("*.pt"))
     agent = load_agent(str(run))
-    pool = OpponentPool(agent.model, run / "pool", options({"elo_games": 2}), "tictactoe", None)
+    game = __import__("pettingzoo.classic.tictactoe_v3", fromlist=["env"]).env
+    pool = OpponentPool(agent.model, run / "pool", options({"elo_games": 2}), "tictactoe", game)
     pool.restore(files[-1])
     pool.snapshot(files[-1])  # a resume from the last checkpoint takes that snapshot again
     with (run / "elo.csv").open() as file:
