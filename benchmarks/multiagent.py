@@ -352,7 +352,7 @@ def plot_elo(results: list[dict[str, Any]], path: Path) -> bool:
     for r in runs:
         curve = np.asarray(r["elo"])
         axes[0].plot(curve[:, 0], curve[:, 1], marker=".", label=f"seed {r['seed']}")
-    axes[0].set(title=f"self-play pool on {CONNECT_FOUR}", xlabel="training steps", ylabel="Elo (random player = 0)")
+    axes[0].set(title=f"self-play pool on {CONNECT_FOUR}", xlabel="training steps", ylabel="Elo (random player = 1000)")
     axes[0].legend(fontsize=7)
     benchlib.save_figure(fig, path)
     return True
