@@ -17,7 +17,7 @@ Four sections, each a function of (budget, seeds):
     alternately in one process (target: at least equal).
 Every learning number is an interquartile mean over seeds with a 95% bootstrap interval (benchmarks/stats.py).
 
-    python -m benchmarks.multiagent              # full run, about 40 min on 2 cores (it prints its estimate)
+    python -m benchmarks.multiagent              # full run, 24 min on 2 cores when measured (it prints its estimate)
     python -m benchmarks.multiagent --quick      # 1 seed, tiny budgets; writes nothing
 """
 
