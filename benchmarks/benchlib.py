@@ -11,6 +11,7 @@ reference library (plain SB3) is built by hand.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import multiprocessing as mp
@@ -125,6 +126,24 @@ def job_result(job: dict[str, Any], out: dict[str, Any], start: float) -> dict[s
     result = {**{k: v for k, v in job.items() if k != "hyper"}, **out, "wall": time.perf_counter() - start}
     print(json.dumps({k: v for k, v in result.items() if k != "curve"}), flush=True)
     return result
+
+
+def add_run_options(p: argparse.ArgumentParser, plot: Path | None = None) -> None:
+    """The options every learning benchmark shares: ``--workers``, ``--quick``, ``--no-write``, ``--benchmarks``,
+    and ``--plot`` (default ``plot``) for one that draws."""
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="tiny budgets to check the whole path; implies --no-write")
+    p.add_argument("--no-write", action="store_true", help="print the section instead of updating BENCHMARKS.md")
+    p.add_argument("--benchmarks", type=Path, default=BENCHMARKS, help="markdown file to update")
+    if plot is not None:
+        p.add_argument("--plot", type=Path, default=plot)
+
+
+def fill_budget(args: argparse.Namespace, full: dict[str, Any], quick: dict[str, Any]) -> None:
+    """Each budget option (a key of ``full``) left out of the command line takes its full value, or --quick's."""
+    for key, value in full.items():
+        if getattr(args, key) is None:
+            setattr(args, key, quick[key] if args.quick else value)
 
 
 def machine() -> str:

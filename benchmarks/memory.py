@@ -284,15 +284,9 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
         p.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"default {FULL[key]:,} (--quick {QUICK[key]:,})")
     p.add_argument("--lengths", type=int, nargs="+", help=f"T-maze corridor lengths (default {LENGTHS})")
     p.add_argument("--variants", nargs="+", help="only these rows (names as in the tables)")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--quick", action="store_true", help="tiny budgets to check the whole path; implies --no-write")
-    p.add_argument("--no-write", action="store_true", help="print the section instead of updating BENCHMARKS.md")
-    p.add_argument("--benchmarks", type=Path, default=benchlib.BENCHMARKS, help="markdown file to update")
-    p.add_argument("--plot", type=Path, default=PLOT)
+    benchlib.add_run_options(p, PLOT)
     args = p.parse_args(argv)
-    for key, full in FULL.items():
-        if getattr(args, key) is None:
-            setattr(args, key, QUICK[key] if args.quick else full)
+    benchlib.fill_budget(args, FULL, QUICK)
     lengths = args.lengths or (QUICK_LENGTHS if args.quick else LENGTHS)
     seeds = list(range(args.seeds))
     keep = (lambda vs: [v for v in vs if v.name in args.variants]) if args.variants else (lambda vs: vs)

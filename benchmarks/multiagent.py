@@ -429,15 +429,9 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     p.add_argument("--spread-steps", type=int, help=f"agent steps per spread run (default {FULL['spread_steps']:,})")
     p.add_argument("--spread-episodes", type=int, help=f"evaluation episodes (default {FULL['spread_episodes']})")
     p.add_argument("--speed-seconds", type=float, help=f"seconds per speed round (default {FULL['speed_seconds']})")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--quick", action="store_true", help="tiny budgets to check the whole path; implies --no-write")
-    p.add_argument("--no-write", action="store_true", help="print the section instead of updating BENCHMARKS.md")
-    p.add_argument("--benchmarks", type=Path, default=benchlib.BENCHMARKS, help="markdown file to update")
-    p.add_argument("--plot", type=Path, default=PLOT)
+    benchlib.add_run_options(p, PLOT)
     args = p.parse_args(argv)
-    for key, full in FULL.items():
-        if getattr(args, key) is None:
-            setattr(args, key, QUICK[key] if args.quick else full)
+    benchlib.fill_budget(args, FULL, QUICK)
     budget = {k: getattr(args, k) for k in FULL}
     seeds = list(range(args.seeds))
     write = not (args.no_write or args.quick)

@@ -279,14 +279,9 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
         p.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"default {FULL[key]:,} (--quick {QUICK[key]:,})")
     p.add_argument("--backbones", nargs="+", default=SPEED_BACKBONES, help="backbones of the speed section")
     p.add_argument("--aux-backbone", default=AUX_BACKBONE, help="the CNN of the aux and probe sections")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--quick", action="store_true", help="tiny budgets to check the whole path; implies --no-write")
-    p.add_argument("--no-write", action="store_true", help="print the section instead of updating BENCHMARKS.md")
-    p.add_argument("--benchmarks", type=Path, default=benchlib.BENCHMARKS, help="markdown file to update")
+    benchlib.add_run_options(p)
     args = p.parse_args(argv)
-    for key, full in FULL.items():
-        if getattr(args, key) is None:
-            setattr(args, key, QUICK[key] if args.quick else full)
+    benchlib.fill_budget(args, FULL, QUICK)
     task = Task(args.env or TASK.env, TASK.threshold if args.threshold is None else args.threshold,
                 TASK.env_kwargs if args.env is None else {})
     seeds = list(range(args.seeds))
