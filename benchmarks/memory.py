@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import benchlib
-from benchmarks.stats import iqm, steps_to_threshold, summary
+from common.stats import iqm, steps_to_threshold, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "benchmark_memory.png"

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import benchlib
-from benchmarks.stats import iqm, summary
+from common.stats import iqm, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "benchmark_multiagent.png"
@@ -324,7 +324,7 @@ def section_spread(results: list[dict[str, Any]], steps: int, episodes: int) -> 
 
 def compare_spread(results: list[dict[str, Any]]) -> list[str]:
     """Which intervals are apart: each trained policy against random, and MAPPO against IPPO."""
-    from benchmarks.stats import iqm_ci
+    from common.stats import iqm_ci
 
     ci = {v: iqm_ci([r["final_return"] for r in results if r["variant"] == v]) for v in SPREAD_LABELS
           if any(r["variant"] == v for r in results)}

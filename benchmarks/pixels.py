@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import benchlib
-from benchmarks.stats import iqm, steps_to_threshold, summary
+from common.stats import iqm, steps_to_threshold, summary
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""Statistics over seeds for the benchmarks: interquartile mean, its bootstrap interval, steps to a threshold.
+"""Statistics over seeds: interquartile mean, its bootstrap interval, steps to a threshold.
 
-Few seeds (5) and heavy tails (a seed that never learns) are the norm in RL, so the benchmarks
-report the interquartile mean (IQM: the mean of the middle half, Agarwal et al. 2021, "Deep RL at
-the edge of the statistical precipice") with a percentile bootstrap confidence interval, as
-rliable does; rliable itself fails to import with pandas 3, and scipy has both pieces
-(``scipy.stats.trim_mean``, ``scipy.stats.bootstrap``).
+Used by ``gymsuite compare`` (agents/sweeps/compare.py) and the benchmarks. Few seeds (5) and heavy
+tails (a seed that never learns) are the norm in RL, so both report the interquartile mean (IQM: the
+mean of the middle half, Agarwal et al. 2021, "Deep RL at the edge of the statistical precipice") with
+a percentile bootstrap confidence interval, as rliable does; rliable itself fails to import with
+pandas 3, and scipy has both pieces (``scipy.stats.trim_mean``, ``scipy.stats.bootstrap``).
 
 Shapes: S seeds, T points of a learning curve.
 """

@@ -1,13 +1,11 @@
-"""The benchmarks' statistics on hand-computed values."""
+"""The statistics over seeds (common/stats.py) on hand-computed values."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-pytest.importorskip("scipy", reason="the statistics need the bench extra")
-
-from benchmarks.stats import iqm, iqm_ci, steps_to_threshold, summary  # noqa: E402
+from common.stats import iqm, iqm_ci, steps_to_threshold, summary
 
 
 def test_iqm_is_the_mean_of_the_middle_half() -> None:

@@ -1,0 +1,1 @@
+"""Many runs: comparing runs across seeds and settings (``gymsuite compare``)."""

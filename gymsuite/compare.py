@@ -1,0 +1,33 @@
+"""Compare runs: final returns across seeds, grouped by setting (mean, median, IQM with a bootstrap interval).
+
+    gymsuite compare runs/ppo-CartPole-v1-s0-* runs/a2c-CartPole-v1-s0-*
+    gymsuite compare runs/sweep --markdown results.md
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gymsuite import _cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agents.sweeps.compare import compare, markdown
+    from common.files import atomic_write
+
+    p = _cli.parser("compare", __doc__)
+    p.add_argument("paths", nargs="+", help="run directories, or folders that hold them (a sweep)")
+    p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table to FILE")
+    p.add_argument("--json", action="store_true", help="print one JSON object per setting instead of the table")
+    args = p.parse_args(argv)
+    rows = compare(args.paths)
+    table = markdown(rows)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        print(table)
+    if args.markdown is not None:
+        atomic_write(args.markdown, lambda tmp: tmp.write_text(table + "\n"))
+    return 0

@@ -1,0 +1,76 @@
+"""gymsuite compare: run directories with known final returns give the known IQM, an interval holding it, and
+settings told apart by what differs between them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.sweeps.compare import compare, markdown
+from common.files import write_json, write_yaml
+from gymsuite import cli
+
+
+def make_run(root: Path, name: str, algo: str, seed: int, final: float | None, **hyper: object) -> Path:
+    run = root / name
+    run.mkdir(parents=True)
+    write_yaml(run / "config.yaml", {"algo": algo, "env": "CartPole-v1", "seed": seed, "timesteps": 1000,
+                                     "threads": 1, "hyperparams": {"n_envs": 8, **hyper}})
+    if final is not None:
+        write_json(run / "eval.json", {"mean_return": final, "episodes": 10})
+    return run
+
+
+@pytest.fixture()
+def sweep(tmp_path: Path) -> Path:
+    for seed, final in enumerate([1.0, 2.0, 3.0, 4.0, 100.0]):
+        make_run(tmp_path / "sweep", f"ppo-lr3-s{seed}", "ppo", seed, final, learning_rate=0.001)
+    for seed, final in enumerate([7.0, 9.0]):
+        make_run(tmp_path / "sweep", f"ppo-lr2-s{seed}", "ppo", seed, final, learning_rate=0.01)
+    make_run(tmp_path / "sweep", "ppo-lr2-s2", "ppo", 2, None, learning_rate=0.01)  # still training
+    for seed in range(3):
+        make_run(tmp_path / "sweep" / "a2c", f"s{seed}", "a2c", seed, 10.0)
+    (tmp_path / "sweep" / "ppo-lr3-s0" / "checkpoints").mkdir()
+    return tmp_path / "sweep"
+
+
+def test_known_returns_give_the_known_iqm(sweep: Path) -> None:
+    rows = {r["setting"]: r for r in compare([sweep])}
+    assert set(rows) == {"ppo on CartPole-v1 (learning_rate=0.001)", "ppo on CartPole-v1 (learning_rate=0.01)",
+                         "a2c on CartPole-v1"}
+    low = rows["ppo on CartPole-v1 (learning_rate=0.001)"]
+    # the middle half of 1, 2, 3, 4, 100 (one value cut from each end) is 2, 3, 4
+    assert low["iqm"] == pytest.approx(3.0) and low["mean"] == pytest.approx(22.0) and low["median"] == 3.0
+    assert low["iqm_low"] <= 3.0 <= low["iqm_high"] and low["finished"] == 5
+    high = rows["ppo on CartPole-v1 (learning_rate=0.01)"]
+    assert high["runs"] == 3 and high["finished"] == 2 and high["returns"] == [7.0, 9.0]
+    assert rows["a2c on CartPole-v1"]["iqm"] == 10.0 and rows["a2c on CartPole-v1"]["iqm_high"] == 10.0
+
+
+def test_a_run_given_twice_counts_once(sweep: Path) -> None:
+    rows = compare([sweep / "a2c" / "s0", sweep / "a2c"])
+    assert len(rows) == 1 and rows[0]["runs"] == 3
+
+
+def test_markdown_table_and_the_command(sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = markdown(compare([sweep]))
+    assert "| ppo on CartPole-v1 (learning_rate=0.01) | 2 (1 unfinished) | 8.00 | 8.00 |" in table
+    out = tmp_path / "table.md"
+    assert cli.main(["compare", str(sweep), "--markdown", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == table and out.read_text().strip() == table
+    assert cli.main(["compare", str(sweep / "a2c"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["iqm"] == 10.0
+
+
+def test_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["compare", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["compare", str(tmp_path / "empty")]) == 2
+    assert "no run directory" in capsys.readouterr().err
+    run = make_run(tmp_path, "broken", "ppo", 0, 1.0)
+    (run / "eval.json").write_text("{}")
+    assert cli.main(["compare", str(run)]) == 2
+    assert "mean_return" in capsys.readouterr().err
