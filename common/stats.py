@@ -18,12 +18,12 @@ import numpy as np
 from scipy import stats
 
 
-def iqm(values: Sequence[float]) -> float:
+def iqm(values: Sequence[float] | np.ndarray) -> float:
     """Interquartile mean of ``(S,)`` values: the mean after cutting 25% from each end (``trim_mean(x, 0.25)``)."""
     return float(stats.trim_mean(np.asarray(values, np.float64), 0.25))
 
 
-def iqm_ci(values: Sequence[float], confidence: float = 0.95, resamples: int = 2000,
+def iqm_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95, resamples: int = 2000,
            seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the IQM of ``(S,)`` values (seeded, so a rerun gives the same numbers).
 
