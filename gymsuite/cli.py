@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "play": ("play", "play an environment with the keyboard and record demonstrations"),
     "probe": ("probe", "fit a linear probe from a trained agent's features to the env's true state"),
     "compare": ("compare", "compare runs across seeds and settings (mean, median, IQM with a bootstrap interval)"),
+    "plot": ("plot", "plot one run's learning curve"),
     "pretrain": ("pretrain", "pre-train a backbone as an auto-encoder on an environment's frames"),
 }
 

@@ -1,7 +1,7 @@
 """Compare runs: final returns across seeds, grouped by setting (mean, median, IQM with a bootstrap interval).
 
     gymsuite compare runs/ppo-CartPole-v1-s0-* runs/a2c-CartPole-v1-s0-*
-    gymsuite compare runs/sweep --markdown results.md
+    gymsuite compare runs/sweep --markdown results.md --plot curves.png
 """
 
 from __future__ import annotations
@@ -20,8 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="+", help="run directories, or folders that hold them (a sweep)")
     p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table to FILE")
     p.add_argument("--json", action="store_true", help="print one JSON object per setting instead of the table")
+    p.add_argument("--plot", type=Path, metavar="FILE.png",
+                   help="also plot each setting's learning curve: the IQM over seeds with its 95%% bootstrap band")
     args = p.parse_args(argv)
     rows = compare(args.paths)
+    if args.plot is not None:
+        from agents.sweeps.compare import curve_bands
+        from agents.sweeps.plots import plot_bands
+
+        plot_bands(curve_bands(args.paths), args.plot, "learning curves")
     table = markdown(rows)
     if args.json:
         for row in rows:

@@ -48,7 +48,6 @@ RUNTIME_ONLY = {
 PROVIDED = {
     "pygame-ce": "gymnasium[classic-control]",
     "imitation": "tasks.sh installs it with --no-deps",
-    "matplotlib": "the bench extra (imported by benchmarks only)",
 }
 PRODUCT = ("common", "envs", "supervised", "rewards", "agents", "gymsuite")
 
@@ -91,4 +90,4 @@ def test_declared_dependencies_match_the_imports() -> None:
     imported = _imported_distributions()
     assert imported - declared - set(PROVIDED) == set(), "imported but not declared"
     assert declared - imported - set(RUNTIME_ONLY) == set(), "declared but never imported (nor needed at run time)"
-    assert {_name(r) for r in project["optional-dependencies"]["bench"]} == {"matplotlib", "supersuit"}
+    assert {_name(r) for r in project["optional-dependencies"]["bench"]} == {"supersuit"}

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from agents.pipeline.rundir import RunDir
+from agents.sweeps.curves import Band, aggregate, read_curve
 from common.errors import UserError
 from common.files import read_yaml
 from common.stats import iqm, iqm_ci
@@ -137,6 +138,22 @@ def _flatten(config: dict[str, Any]) -> dict[str, Any]:
 def compare(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
     """The summary of every setting among the runs under ``paths`` (see the module docstring)."""
     return [s.summary() for s in group(read_run(p) for p in find_runs(paths))]
+
+
+def curve_bands(paths: Sequence[str | Path]) -> list[tuple[str, Band]]:
+    """Each setting's learning curve (:func:`agents.sweeps.curves.aggregate` of its runs' curves), by name.
+
+    Raises:
+        UserError: no run has logged a return yet.
+    """
+    bands = []
+    for s in group(read_run(p) for p in find_runs(paths)):
+        curves = [c for c in (read_curve(r.path) for r in s.runs) if len(c.steps)]
+        if curves:
+            bands.append((s.name, aggregate(curves)))
+    if not bands:
+        raise UserError("no run has logged a return yet (logs/progress.csv)", "let the runs train longer, then plot")
+    return bands
 
 
 def markdown(rows: Sequence[dict[str, Any]], digits: int = 2) -> str:

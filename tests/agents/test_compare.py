@@ -74,3 +74,19 @@ def test_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     (run / "eval.json").write_text("{}")
     assert cli.main(["compare", str(run)]) == 2
     assert "mean_return" in capsys.readouterr().err
+
+
+def test_plots_of_one_run_and_of_the_settings(sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.agents.test_curves import write_log
+
+    runs = [p for p in sweep.rglob("config.yaml")]
+    for i, config in enumerate(runs):
+        write_log(config.parent / "logs" / "progress.csv", [(s, s / 100 * (i + 1)) for s in range(0, 1001, 100)])
+    one = sweep / "a2c" / "s0"
+    assert cli.main(["plot", str(one)]) == 0 and (one / "curve.png").stat().st_size > 0
+    out = tmp_path / "curves.png"
+    assert cli.main(["compare", str(sweep), "--plot", str(out)]) == 0 and out.stat().st_size > 0
+    capsys.readouterr()
+    bare = make_run(tmp_path, "bare", "ppo", 0, None)
+    assert cli.main(["plot", str(bare)]) == 2 and "no logged return" in capsys.readouterr().err
+    assert cli.main(["compare", str(bare), "--plot", str(out)]) == 2
