@@ -1,0 +1,143 @@
+"""Seed sweeps: a grid of algorithms x envs x seeds, each cell an ordinary run directory, resumable.
+
+``<sweep dir>/<algo>-<env>-s<seed>/`` is a run like any ``gymsuite train`` writes. A run whose ``eval.json``
+exists is finished and skipped, so an interrupted sweep continues where it stopped when the same command
+runs again (a run cut in the middle with a checkpoint resumes from it; one without is trained again). Every
+cell's config is built and validated before the first run starts. Runs go to a local pool of ``jobs`` worker
+processes (one torch thread each).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.pipeline.config import build_config, to_dict
+from agents.pipeline.runconfig import RunConfig
+from agents.pipeline.rundir import RunDir
+from common.errors import UserError
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-9"``, ``"0,3,5"`` or ``"0-2,7"`` as a sorted list of distinct seeds.
+
+    Raises:
+        UserError: anything else, or a range that runs backwards.
+    """
+    seeds: set[int] = set()
+    for part in text.split(","):
+        found = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if found is None:
+            raise UserError(f"--seeds {text!r}: {part!r} is neither a seed nor a range", "write e.g. 0-9 or 0,3,5")
+        low, high = int(found.group(1)), int(found.group(2) or found.group(1))
+        if high < low:
+            raise UserError(f"--seeds {text!r}: the range {part!r} runs backwards", f"write {high}-{low}")
+        seeds.update(range(low, high + 1))
+    return sorted(seeds)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the grid: its validated config and its directory."""
+
+    cfg: RunConfig
+    run_dir: Path
+
+    @property
+    def finished(self) -> bool:
+        return RunDir(self.run_dir).eval.is_file()
+
+
+def plan(root: Path, algos: Sequence[str], envs: Sequence[str], seeds: Sequence[int],
+         cli: dict[str, Any] | None = None, overrides: Sequence[str] = ()) -> list[Cell]:
+    """Every cell of the grid, each config validated (an unknown algorithm or env, or an algorithm that cannot act
+    in an env's action space, stops here, before any run).
+
+    Raises:
+        UserError: an empty grid, or a cell whose config or env is refused (the message names the cell).
+    """
+    from agents.algorithms import registry
+    from envs.factory import make_one
+    from envs.multiagent import multiagent_source
+
+    if not (algos and envs and seeds):
+        raise UserError("the sweep's grid is empty", "give at least one --algo, one --env and one seed")
+    cells = []
+    for env in envs:
+        action_space = None
+        if multiagent_source(env) is None:  # an unknown id, module or file fails here, with its own fix
+            probe = make_one(env)
+            action_space = probe.action_space
+            probe.close()
+        for algo in algos:
+            if action_space is not None:
+                registry.check_action_space(registry.get(algo), action_space, env)
+            for seed in seeds:
+                try:
+                    cfg = build_config({**(cli or {}), "algo": algo, "env": env, "seed": seed}, None, list(overrides))
+                except UserError as err:
+                    raise UserError(f"the sweep's cell {algo} on {env}: {err.message}", err.hint) from err
+                safe_env = re.sub(r"[^A-Za-z0-9_.-]+", "_", env.rsplit(":", 1)[-1]).strip("_")
+                cells.append(Cell(cfg, root / f"{cfg.algo}-{safe_env}-s{seed}"))
+    return cells
+
+
+def run_cell(cell: Cell) -> dict[str, Any]:
+    """Train (or resume) one cell in this process, quietly; its ``eval.json`` summary."""
+    import torch
+
+    from agents.pipeline.training import resume, train
+
+    torch.set_num_threads(1)
+    run = RunDir(cell.run_dir)
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+        if run.is_run() and run.latest_checkpoint() is not None:
+            result = resume(cell.run_dir)
+        else:
+            result = train(cell.cfg, cell.run_dir, overwrite=True)
+    return {"run_dir": str(cell.run_dir), "mean_return": result.eval.get("mean_return"),
+            "interrupted": result.interrupted}
+
+
+def run_sweep(cells: Sequence[Cell], jobs: int = 1,
+              on_done: Callable[[Cell, dict[str, Any]], None] | None = None) -> list[Cell]:
+    """Train every unfinished cell, at most ``jobs`` at a time; returns the cells it trained.
+
+    ``on_done(cell, summary)`` is called in this process as each run finishes (the progress view).
+    Ctrl-C cancels the runs not started; running ones stop at their next step and keep a checkpoint.
+    """
+    todo = [c for c in cells if not c.finished]
+    if jobs <= 1:
+        for cell in todo:
+            summary = run_cell(cell)
+            if on_done is not None:
+                on_done(cell, summary)
+        return todo
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        pending: dict[Future[dict[str, Any]], Cell] = {pool.submit(run_cell, c): c for c in todo}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    cell = pending.pop(future)
+                    summary = future.result()
+                    if on_done is not None:
+                        on_done(cell, summary)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return todo
+
+
+def write_plan(cells: Sequence[Cell], root: Path) -> None:
+    """``<root>/sweep.yaml``: the grid's cells (run directory and config), for the record."""
+    from common.files import write_yaml
+
+    write_yaml(root / "sweep.yaml", {"runs": [{"run_dir": c.run_dir.name, **to_dict(c.cfg)} for c in cells]})

@@ -1,0 +1,55 @@
+"""Train a grid of algorithms x envs x seeds, each an ordinary run directory; run it again to continue.
+
+    gymsuite sweep --algo ppo,a2c --env CartPole-v1,Acrobot-v1 --seeds 0-9 --jobs 2 --dir runs/sweep
+    gymsuite compare runs/sweep
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from gymsuite import _cli
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from agents.sweeps.sweep import parse_seeds, plan, run_sweep, write_plan
+    from common.errors import UserError
+
+    p = _cli.parser("sweep", __doc__)
+    p.add_argument("--algo", required=True, help="algorithms, comma-separated (ppo,a2c)")
+    p.add_argument("--env", required=True, help="envs, comma-separated (CartPole-v1,Acrobot-v1)")
+    p.add_argument("--seeds", default="0-4", help="seeds: a range 0-9, a list 0,3,5, or both (default 0-4)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time, in worker processes (default 1)")
+    p.add_argument("--timesteps", type=int, help="env steps per run (default: each algorithm's tuned value)")
+    p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="for every run")
+    p.add_argument("--dir", type=Path, default=Path("runs/sweep"), help="where the runs go (default runs/sweep)")
+    args = p.parse_args(argv)
+    _cli.check_positive("--jobs", args.jobs)
+    cells = plan(args.dir, _names(args.algo), _names(args.env), parse_seeds(args.seeds),
+                 {"timesteps": args.timesteps}, args.hyperparams)
+    left = [c for c in cells if not c.finished]
+    print(f"{len(cells)} runs in {args.dir}: {len(cells) - len(left)} finished, {len(left)} to train", file=sys.stderr)
+    write_plan(cells, args.dir)
+    bar = tqdm(total=len(cells), initial=len(cells) - len(left), unit="run", file=sys.stderr)
+
+    def done(cell: object, summary: dict) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{Path(summary['run_dir']).name}: {summary['mean_return']}")
+
+    try:
+        run_sweep(cells, args.jobs, done)
+    except KeyboardInterrupt as err:
+        bar.close()
+        command = " ".join(["gymsuite", "sweep", *(argv if argv is not None else sys.argv[1:])])
+        raise UserError("the sweep was interrupted: finished runs are kept, a running one keeps its checkpoint",
+                        f"continue with: {command}") from err
+    bar.close()
+    print(f"all {len(cells)} runs finished: gymsuite compare {args.dir}")
+    return 0

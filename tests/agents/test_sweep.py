@@ -1,0 +1,51 @@
+"""gymsuite sweep: the grid's runs are ordinary run directories, a rerun trains only what is missing, and a bad
+cell stops the sweep before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.sweeps.sweep import parse_seeds
+from common.errors import UserError
+from gymsuite import cli
+
+
+def test_seeds_are_ranges_and_lists() -> None:
+    assert parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("5,1,1-2") == [1, 2, 5]
+    for bad in ("3-1", "a", "1-", ""):
+        with pytest.raises(UserError):
+            parse_seeds(bad)
+
+
+def test_a_resumed_sweep_trains_only_the_missing_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "sweep"
+    args = ["sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0-1", "--timesteps", "256",
+            "--dir", str(root)]
+    assert cli.main(args) == 0
+    runs = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert runs == ["ppo-CartPole-v1-s0", "ppo-CartPole-v1-s1"] and (root / "sweep.yaml").is_file()
+    kept = (root / runs[0] / "model.zip").stat().st_mtime_ns
+    (root / runs[1] / "eval.json").unlink()  # as if the sweep had been stopped before this run finished
+    capsys.readouterr()
+    assert cli.main(args) == 0
+    assert "1 finished, 1 to train" in capsys.readouterr().err
+    assert (root / runs[1] / "eval.json").is_file() and (root / runs[0] / "model.zip").stat().st_mtime_ns == kept
+    assert cli.main(["compare", str(root), "--json"]) == 0 and '"finished": 2' in capsys.readouterr().out
+
+
+def test_two_jobs_run_the_grid_in_worker_processes(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    assert cli.main(["sweep", "--algo", "ppo,a2c", "--env", "CartPole-v1", "--seeds", "0", "--timesteps", "256",
+                     "--jobs", "2", "--dir", str(root)]) == 0
+    assert sorted(p.parent.name for p in root.glob("*/eval.json")) == ["a2c-CartPole-v1-s0", "ppo-CartPole-v1-s0"]
+
+
+@pytest.mark.parametrize("grid", [["--algo", "ppo,nope", "--env", "CartPole-v1"],
+                                  ["--algo", "ppo", "--env", "CartPole-v1,NoSuchEnv-v0"],
+                                  ["--algo", "dqn", "--env", "Pendulum-v1"]])
+def test_a_bad_cell_stops_before_anything_is_written(grid: list[str], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["sweep", *grid, "--dir", str(tmp_path / "sweep")]) == 2
+    assert "error:" in capsys.readouterr().err and not (tmp_path / "sweep").exists()
