@@ -110,6 +110,7 @@ def tutorial_job(job: dict[str, Any]) -> dict[str, Any]:
     import importlib
 
     from agents.multiagent.selfplay import play
+    from agents.pipeline.evaluation import seat_tally
     from benchmarks.tutorial_recipe import masked_player, train_recipe
     from envs.multiagent.games import game_of, opponent
 
@@ -119,16 +120,9 @@ def tutorial_job(job: dict[str, Any]) -> dict[str, Any]:
     rival = opponent("random", game_of(job["env"]), job["seed"] + 20_000)
     outcomes = play(importlib.import_module(job["env"]).env, masked_player(model), rival, job["games"],
                     seed=job["seed"] + 20_000)
-    games = {"random": {f"seat_{i}": tally(outcomes[i * job["games"]:(i + 1) * job["games"]]) for i in (0, 1)}}
+    games = {"random": {f"seat_{i}": seat_tally(outcomes[i * job["games"]:(i + 1) * job["games"]]) for i in (0, 1)}}
     return {"fps": job["steps"] / seconds, "seconds": seconds, "steps": job["steps"], "final_return": 0.0,
             "games": games, "elo": []}
-
-
-def tally(outcomes: np.ndarray) -> dict[str, float]:
-    """``{"win", "draw", "loss"}`` rates and ``"games"`` of ``(G,)`` outcomes (1 win, 0 draw, -1 loss), as
-    ``evaluate`` reports a seat."""
-    return {"win": float(np.mean(outcomes > 0)), "draw": float(np.mean(outcomes == 0)),
-            "loss": float(np.mean(outcomes < 0)), "games": len(outcomes)}
 
 
 def speed_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -126,12 +126,6 @@ def make_game(spec: str, render_mode: str | None = None, **env_kwargs: Any) -> A
     return env
 
 
-def is_game(spec: str | None) -> bool:
-    """Whether ``spec`` names a turn-based game (PettingZoo's classic games; :attr:`MultiAgentSource.turn_based`)."""
-    source = multiagent_source(spec) if spec is not None else None
-    return source is not None and source.turn_based
-
-
 OPPONENTS = games.OPPONENTS
 
 

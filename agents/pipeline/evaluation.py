@@ -120,6 +120,13 @@ def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: boo
     return summary
 
 
+def seat_tally(outcomes: np.ndarray | list[float]) -> dict[str, float]:
+    """Win, draw and loss rates and the number of ``games`` of one seat's ``(G,)`` outcomes (1, 0, -1)."""
+    x = np.asarray(outcomes, dtype=float)
+    return {"win": float(np.mean(x > 0)), "draw": float(np.mean(x == 0)), "loss": float(np.mean(x < 0)),
+            "games": len(x)}
+
+
 def game_results(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True
                  ) -> tuple[dict[str, dict[str, dict[str, float]]], list[dict[str, Any]]]:
     """``episodes`` games per seat against each fixed opponent of a turn-based game, and the games against random.
@@ -137,9 +144,7 @@ def game_results(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
             for i in range(venv.num_envs):
                 venv.env_method("set_opponent", opponent(name, game, 1000 * seat + i), indices=[i])
             eps = run_episodes(agent, venv, episodes, deterministic)
-            outcomes = np.sign([e["r"] for e in eps])
-            table[name][f"seat_{seat}"] = {"win": float(np.mean(outcomes > 0)), "draw": float(np.mean(outcomes == 0)),
-                                           "loss": float(np.mean(outcomes < 0)), "games": len(eps)}
+            table[name][f"seat_{seat}"] = seat_tally(np.sign([e["r"] for e in eps]))
             vs_random += eps if name == "random" else []
     venv.env_method("set_seat", "alternate")
     venv.env_method("set_opponent_draw", random_opponent)

@@ -289,14 +289,12 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
         raise UserError("no environment known for this model", "pass --env ENV")
     hyper = agent.hyperparams or {}
     if is_multiagent(agent.env):  # the bridge caps episodes itself (gymnasium wrappers cannot wrap a PettingZoo env)
-        venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
-                                render_mode=render_mode, wrappers=wrappers, observation=memory_observation(hyper),
-                                max_episode_steps=max_episode_steps or hyper.get("max_episode_steps")
-                                or DEFAULT_EPISODE_CAP)
+        cap, extra = max_episode_steps or hyper.get("max_episode_steps") or DEFAULT_EPISODE_CAP, list(wrappers)
     else:
-        venv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
-                        render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
-                        wrappers=[*wrappers, _episode_cap(max_episode_steps)], observation=memory_observation(hyper))
+        cap, extra = hyper.get("max_episode_steps"), [*wrappers, _episode_cap(max_episode_steps)]
+    venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
+                            render_mode=render_mode, max_episode_steps=cap, wrappers=extra,
+                            observation=memory_observation(hyper))
     if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
         norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
         norm.training, norm.norm_reward = False, False

@@ -23,7 +23,7 @@ from agents.pipeline.loading import LoadedAgent, make_agent_env
 from common.errors import UserError
 from common.files import atomic_write
 from envs.factory import make_one
-from envs.multiagent.turnbased import play_game
+from envs.multiagent.turnbased import play_game, turn_based_game
 
 # rgb_array rendering needs no screen; without one, SDL (pygame) complains on stderr unless told so.
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -99,7 +99,7 @@ def collect_game_frames(agent: LoadedAgent, games: int, seed: int = 0, determini
 
 def check_recordable(env: str, env_kwargs: dict[str, Any] | None = None) -> None:
     """Raise a :class:`UserError` unless ``env`` renders ``(H, W, 3)`` frames (``train --video``, before training)."""
-    if boardgame.is_game(env):  # PettingZoo's classic games render their boards
+    if turn_based_game(env) is not None:  # PettingZoo's classic games render their boards
         return
     one = make_one(env, render_mode="rgb_array", env_kwargs=env_kwargs)
     try:
@@ -198,7 +198,7 @@ def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, dete
     """
     if episodes < 1:
         raise UserError(f"episodes must be at least 1, got {episodes}")
-    if boardgame.is_game(agent.env):
+    if turn_based_game(agent.env) is not None:
         if agent_view:
             raise UserError("--agent-view shows a pixel agent's images, and a board game has none",
                             "record without --agent-view")
