@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ def _names(text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
+    from agents.sweeps.executor import Outcome
     from agents.sweeps.sweep import parse_seeds, plan, run_sweep, write_plan
     from common.errors import UserError
 
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timesteps", type=int, help="env steps per run (default: each algorithm's tuned value)")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="for every run")
     p.add_argument("--dir", type=Path, default=Path("runs/sweep"), help="where the runs go (default runs/sweep)")
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="run on a Ray cluster: host:port, auto (the cluster this machine joined) or local (a private "
+                        "instance); --dir must then be on storage every node sees. Needs gymsuite[distributed]")
     args = p.parse_args(argv)
     _cli.check_positive("--jobs", args.jobs)
     cells = plan(args.dir, _names(args.algo), _names(args.env), parse_seeds(args.seeds),
@@ -38,18 +43,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(cells)} runs in {args.dir}: {len(cells) - len(left)} finished, {len(left)} to train", file=sys.stderr)
     write_plan(cells, args.dir)
     bar = tqdm(total=len(cells), initial=len(cells) - len(left), unit="run", file=sys.stderr)
+    failed: list[str] = []
 
-    def done(cell: object, summary: dict) -> None:
-        bar.update(1)
-        bar.set_postfix_str(f"{Path(summary['run_dir']).name}: {summary['mean_return']}")
+    def done(outcome: Outcome) -> None:
+        if outcome.ok:
+            bar.update(1)
+            bar.set_postfix_str(f"{outcome.job.key}: {outcome.result.get('mean_return') if outcome.result else ''}")
+        elif not outcome.interrupted:
+            failed.append(f"{outcome.job.key}: {outcome.error}")
+            bar.write(f"failed: {outcome.job.key}: {outcome.error}", file=sys.stderr)
 
-    try:
-        run_sweep(cells, args.jobs, done)
-    except KeyboardInterrupt as err:
-        bar.close()
-        command = " ".join(["gymsuite", "sweep", *(argv if argv is not None else sys.argv[1:])])
-        raise UserError("the sweep was interrupted: finished runs are kept, a running one keeps its checkpoint",
-                        f"continue with: {command}") from err
+    report = run_sweep(cells, args.jobs, done, args.ray_address)
     bar.close()
+    command = " ".join(["gymsuite", "sweep", *(argv if argv is not None else sys.argv[1:])])
+    if report.stopped:
+        name = signal.Signals(report.signum).name
+        raise UserError(f"the sweep was stopped ({name}): finished runs are kept, running ones keep a checkpoint",
+                        f"continue with: {command}")
+    if failed:
+        raise UserError(f"{len(failed)} of {len(left)} runs failed: " + "; ".join(failed),
+                        f"fix the cause, then run the same command again to train only those: {command}")
     print(f"all {len(cells)} runs finished: gymsuite compare {args.dir}")
     return 0

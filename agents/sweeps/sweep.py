@@ -3,18 +3,16 @@
 ``<sweep dir>/<algo>-<env>-s<seed>/`` is a run like any ``gymsuite train`` writes. A run whose ``eval.json``
 exists is finished and skipped, so an interrupted sweep continues where it stopped when the same command
 runs again (a run cut in the middle with a checkpoint resumes from it; one without is trained again). Every
-cell's config is built and validated before the first run starts. Runs go to a local pool of ``jobs`` worker
-processes (one torch thread each).
+cell's config is built and validated before the first run starts. Runs go to ``executor.run_jobs``: one after
+another here, a local pool of ``jobs`` worker processes (one torch thread each), or a Ray cluster.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 from agents.pipeline.config import build_config, to_dict
 from agents.pipeline.runconfig import RunConfig
 from agents.pipeline.rundir import RunDir
+from agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from common.errors import UserError
 
 
@@ -106,34 +105,20 @@ def run_cell(cell: Cell) -> dict[str, Any]:
             "interrupted": result.interrupted}
 
 
-def run_sweep(cells: Sequence[Cell], jobs: int = 1,
-              on_done: Callable[[Cell, dict[str, Any]], None] | None = None) -> list[Cell]:
-    """Train every unfinished cell, at most ``jobs`` at a time; returns the cells it trained.
+def jobs_for(cells: Sequence[Cell]) -> list[Job]:
+    """One executor job per unfinished cell (a run that asks for a GPU asks the cluster for one)."""
+    return [Job(c.run_dir.name, run_cell, (c,), gpus=1.0 if str(c.cfg.device).startswith("cuda") else 0.0)
+            for c in cells if not c.finished]
 
-    ``on_done(cell, summary)`` is called in this process as each run finishes (the progress view).
-    Ctrl-C cancels the runs not started; running ones stop at their next step and keep a checkpoint.
+
+def run_sweep(cells: Sequence[Cell], jobs: int = 1, on_done: Callable[[Outcome], None] | None = None,
+              ray_address: str | None = None) -> Report:
+    """Train every unfinished cell, at most ``jobs`` at a time, here or on a Ray cluster (``executor.run_jobs``).
+
+    ``on_done(outcome)`` is called in this process as each run ends (the progress view). Ctrl-C or SIGTERM stops
+    it: no run starts after, running ones keep a checkpoint, and the report's ``signum`` says so.
     """
-    todo = [c for c in cells if not c.finished]
-    if jobs <= 1:
-        for cell in todo:
-            summary = run_cell(cell)
-            if on_done is not None:
-                on_done(cell, summary)
-        return todo
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        pending: dict[Future[dict[str, Any]], Cell] = {pool.submit(run_cell, c): c for c in todo}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    cell = pending.pop(future)
-                    summary = future.result()
-                    if on_done is not None:
-                        on_done(cell, summary)
-        except KeyboardInterrupt:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    return todo
+    return run_jobs(jobs_for(cells), jobs, ray_address, on_done)
 
 
 def write_plan(cells: Sequence[Cell], root: Path) -> None:

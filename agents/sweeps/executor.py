@@ -1,0 +1,229 @@
+"""Run many independent jobs (a sweep's runs, a study's trials): here, in a local pool, or on a Ray cluster.
+
+One place decides where a job runs; ``sweep`` and ``tune`` only say what each job is. A job is a module-level
+function and its arguments (picklable), returning a small dict. Backends:
+
+- ``workers <= 1`` and no Ray: one job after another in this process;
+- ``workers > 1``: a pool of that many spawned worker processes (one torch thread each is the job's business);
+- ``ray_address``: tasks on a Ray cluster (``agents/sweeps/distributed.py``; Ray is imported only there).
+
+Stopping: Ctrl-C or SIGTERM to this process stops every backend the same way. No job starts after it; each running
+job is sent SIGTERM once (the training pipeline turns it into a checkpoint and ``interrupted: True``); this returns
+when they have stopped, with ``Report.signum`` set. A job that returns ``{"interrupted": True, ...}`` by itself
+(it was signalled directly) stops the rest the same way.
+
+A worker that dies (killed, out of memory) loses only its job, which runs again up to ``retries`` times and is then
+reported with ``lost=True``; a job that raises is reported with its error and not retried (it would raise again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import socket
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.pipeline.callbacks import StopSignals
+
+STOP_GRACE_S = 120.0  # how long running jobs get to write their checkpoint after a stop, before they are killed
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: ``fn(*args)`` returning a dict (``"interrupted": True`` when a signal stopped it)."""
+
+    key: str  # unique within one call: a run directory's name, "trial 12"
+    fn: Callable[..., dict[str, Any]]
+    args: tuple[Any, ...] = ()
+    cpus: float = 1.0  # what the job asks of a Ray node (the local pool runs one job per worker)
+    gpus: float = 0.0
+
+
+@dataclass
+class Outcome:
+    """What became of one job."""
+
+    job: Job
+    result: dict[str, Any] | None = None  # fn's return value; None when it raised or was lost
+    error: str = ""  # one line: the exception, or why the worker was lost
+    lost: bool = False  # the worker (or node) died, ``retries`` times over
+    node: str = ""  # where it ran last: host name (and Ray node id)
+    attempts: int = 1
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and not self.result.get("interrupted", False)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.result is not None and bool(self.result.get("interrupted", False))
+
+
+@dataclass
+class Report:
+    """Every finished, failed or interrupted job's outcome, in the order they ended; ``signum`` the stop signal."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    signum: int = 0  # SIGINT or SIGTERM when a stop ended the call early, else 0
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.signum)
+
+
+OnDone = Callable[[Outcome], None]
+
+
+def run_jobs(jobs: Sequence[Job], workers: int = 1, ray_address: str | None = None,
+             on_done: OnDone | None = None, retries: int = 2) -> Report:
+    """Run every job, at most ``workers`` at a time; ``on_done(outcome)`` is called here as each one ends.
+
+    ``ray_address``: ``"auto"``, ``"local"`` (a private Ray instance for this call) or ``host:port``; then
+    ``workers`` caps how many run at once (0: as many as the cluster's CPUs allow).
+
+    Raises:
+        UserError: Ray asked for but not installed, or its address unreachable (before any job starts).
+    """
+    if ray_address:
+        from agents.sweeps.distributed import run_on_ray
+
+        return run_on_ray(jobs, ray_address, workers, on_done, retries)
+    if workers <= 1:
+        return _run_here(jobs, on_done)
+    return _run_pool(jobs, workers, on_done, retries)
+
+
+def call(job: Job) -> tuple[dict[str, Any] | None, str, str, float]:
+    """Run one job where this is called: (result, error, node, seconds). A raised exception becomes ``error``."""
+    start = time.monotonic()
+    node = socket.gethostname()
+    try:
+        result = job.fn(*job.args)
+    except Exception as err:  # the job's own failure: reported, never retried
+        last = traceback.extract_tb(err.__traceback__)[-1:] or None
+        where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
+        return None, f"{type(err).__name__}: {err}{where}", node, time.monotonic() - start
+    return result, "", node, time.monotonic() - start
+
+
+def _outcome(job: Job, called: tuple[dict[str, Any] | None, str, str, float], attempts: int = 1) -> Outcome:
+    result, error, node, seconds = called
+    return Outcome(job, result, error, node=node, attempts=attempts, seconds=seconds)
+
+
+def _run_here(jobs: Sequence[Job], on_done: OnDone | None) -> Report:
+    report = Report()
+    with StopSignals() as stop:
+        for job in jobs:
+            try:
+                outcome = _outcome(job, call(job))
+            except KeyboardInterrupt:  # between two jobs' training loops (the pipeline catches the rest)
+                report.signum = stop.interrupted()
+                break
+            report.outcomes.append(outcome)
+            if on_done is not None:
+                on_done(outcome)
+            if outcome.interrupted:
+                report.signum = stop.signum or signal.SIGINT
+                break
+    return report
+
+
+def _ignore_sigint() -> None:
+    """Workers ignore the terminal's Ctrl-C: the parent sends each running job one SIGTERM instead."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_pool(jobs: Sequence[Job], workers: int, on_done: OnDone | None, retries: int) -> Report:
+    report = Report()
+    queue = list(jobs)
+    attempts: dict[str, int] = {}
+    with StopSignals() as stop:
+        while queue and not report.stopped:
+            queue = _pool_pass(queue, workers, attempts, retries, report, stop, on_done)
+    return report
+
+
+def _pool_pass(queue: list[Job], workers: int, attempts: dict[str, int], retries: int, report: Report,
+               stop: StopSignals, on_done: OnDone | None) -> list[Job]:
+    """Run the queue in one pool until it is done, stopped, or broken by a dead worker; the jobs to run again."""
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
+    waiting = list(queue)
+    running: dict[Future[tuple[dict[str, Any] | None, str, str, float]], Job] = {}
+    again: list[Job] = []  # jobs whose worker died: the next pool runs them again
+
+    def fill() -> None:
+        while waiting and len(running) < workers and not report.stopped and not again:
+            job = waiting.pop(0)
+            attempts[job.key] = attempts.get(job.key, 0) + 1
+            running[pool.submit(call, job)] = job
+
+    def finish(future: Future[tuple[dict[str, Any] | None, str, str, float]], job: Job) -> None:
+        try:
+            outcome = _outcome(job, future.result(), attempts[job.key])
+        except BrokenProcessPool:
+            if attempts[job.key] <= retries and not report.stopped:
+                again.append(job)
+                return
+            outcome = Outcome(job, None, "its worker process died", lost=True, attempts=attempts[job.key])
+        report.outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
+        if outcome.interrupted and not report.stopped:  # signalled directly: stop the rest too
+            report.signum = signal.SIGINT
+            _stop_workers(pool)
+
+    try:
+        fill()
+        while running and not report.stopped:
+            try:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                report.signum = stop.interrupted()
+                _stop_workers(pool)
+                break
+            for future in done:
+                finish(future, running.pop(future))
+            fill()
+    finally:
+        _close(pool, running, report, finish, stop)
+    return again + ([] if report.stopped else waiting)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """One SIGTERM to each worker process: a job in training checkpoints and returns ``interrupted``."""
+    # ProcessPoolExecutor keeps its processes private; there is no public way to signal them.
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(ProcessLookupError, OSError):
+            os.kill(process.pid, signal.SIGTERM)
+
+
+def _close(pool: ProcessPoolExecutor, running: dict[Future[Any], Job], report: Report,
+           finish: Callable[[Future[Any], Job], None], stop: StopSignals) -> None:
+    """Let stopped jobs write their checkpoints (at most ``STOP_GRACE_S``; a second Ctrl-C kills them at once), then
+    shut the pool down."""
+    deadline = time.monotonic() + STOP_GRACE_S
+    while running and time.monotonic() < deadline:
+        try:
+            done, _ = wait(running, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+            report.signum = report.signum or stop.interrupted()
+            break
+        for future in done:
+            finish(future, running.pop(future))
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if running:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                process.kill()
+    for job in running.values():
+        report.outcomes.append(Outcome(job, None, "stopped: did not finish writing in time", lost=True))
+    pool.shutdown(wait=True, cancel_futures=True)
