@@ -77,3 +77,42 @@ def summary(values: Sequence[float], digits: int = 0) -> str:
     """``"IQM [low, high]"`` of ``(S,)`` values, for a table cell (numbers with thousands separators)."""
     low, high = iqm_ci(values)
     return f"{iqm(values):,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A performance profile: ``fraction`` (T,) of runs whose score exceeds each of ``taus`` (T,), with the
+    ``low``/``high`` (T,) ends of its stratified 95% bootstrap band."""
+
+    taus: np.ndarray
+    fraction: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def performance_profile(scores: Sequence[Sequence[float] | np.ndarray], taus: np.ndarray, confidence: float = 0.95,
+                        resamples: int = 2000, seed: int = 0) -> Profile:
+    """The score distribution of one method (Agarwal et al. 2021, as rliable's ``create_performance_profile``):
+    for each threshold tau, the fraction of all its runs, on every task, whose score is above tau.
+
+    Args:
+        scores: per task, the ``(S_k,)`` scores of that task's runs (normalised when tasks differ in scale).
+        taus: ``(T,)`` thresholds.
+
+    The band resamples runs within each task (a stratified bootstrap, so each task keeps its number of runs),
+    seeded. Each task weighs the same, whatever its number of runs.
+    """
+    tasks = [np.asarray(s, np.float64) for s in scores if len(s)]
+    if not tasks:
+        raise ValueError("no scores")
+    taus = np.asarray(taus, np.float64)
+
+    def fraction(samples: list[np.ndarray]) -> np.ndarray:  # samples[k]: (R, S_k) -> (R, T)
+        return np.mean([(s[..., None] > taus).mean(axis=-2) for s in samples], axis=0)
+
+    rng = np.random.default_rng(seed)
+    drawn = [s[rng.integers(0, len(s), size=(resamples, len(s)))] for s in tasks]
+    boot = fraction(drawn)
+    tail = (1 - confidence) / 2
+    point = fraction([s[None, :] for s in tasks])[0]
+    return Profile(taus, point, np.quantile(boot, tail, axis=0), np.quantile(boot, 1 - tail, axis=0))

@@ -1,7 +1,7 @@
 """Compare runs: final returns across seeds, grouped by setting (mean, median, IQM with a bootstrap interval).
 
     gymsuite compare runs/ppo-CartPole-v1-s0-* runs/a2c-CartPole-v1-s0-*
-    gymsuite compare runs/sweep --markdown results.md --plot curves.png
+    gymsuite compare runs/sweep --markdown results.md --plot curves.png --profile profiles.png
 """
 
 from __future__ import annotations
@@ -22,8 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object per setting instead of the table")
     p.add_argument("--plot", type=Path, metavar="FILE.png",
                    help="also plot each setting's learning curve: the IQM over seeds with its 95%% bootstrap band")
+    p.add_argument("--profile", type=Path, metavar="FILE.png",
+                   help="also plot each method's performance profile: the fraction of its runs above each final "
+                        "return (scores normalised per env when there are several envs)")
     args = p.parse_args(argv)
     rows = compare(args.paths)
+    if args.profile is not None:
+        from agents.sweeps.compare import profiles
+        from agents.sweeps.plots import plot_profiles
+
+        plot_profiles(*profiles(args.paths), args.profile)
     if args.plot is not None:
         from agents.sweeps.compare import curve_bands
         from agents.sweeps.plots import plot_bands

@@ -3,7 +3,8 @@
 A *run* is a run directory (``config.yaml`` + ``eval.json``: :mod:`agents.pipeline.rundir`); any other folder
 given is searched for runs below it (a sweep). Runs that differ only in their seed form one *setting*; each
 setting's final returns (``eval.json``'s ``mean_return``, one per seed: S values) are summarised by their mean,
-median and interquartile mean with a 95% percentile bootstrap interval (:mod:`common.stats`). A run without
+median and interquartile mean with a 95% percentile bootstrap interval (:mod:`common.stats`), and each method's
+(setting without env) final returns over every env by a performance profile (:func:`profiles`). A run without
 ``eval.json`` (still training, or interrupted) is counted as unfinished and left out of the numbers.
 """
 
@@ -21,7 +22,7 @@ from agents.pipeline.rundir import RunDir
 from agents.sweeps.curves import Band, aggregate, read_curve
 from common.errors import UserError
 from common.files import read_yaml
-from common.stats import iqm, iqm_ci
+from common.stats import Profile, iqm, iqm_ci, performance_profile
 
 # Fields of a run's config that do not make it another setting: the seed, and where and how it ran.
 _NOT_SETTING = {"seed", "threads", "device", "eval_freq", "checkpoint_freq", "check_env"}
@@ -43,6 +44,12 @@ class Setting:
 
     name: str
     runs: list[RunResult] = field(default_factory=list)
+    env: str = ""
+
+    @property
+    def method(self) -> str:
+        """The setting without its env: ``ppo``, ``ppo (learning_rate=0.001)``."""
+        return self.name.replace(f" on {self.env}", "", 1)
 
     @property
     def returns(self) -> list[float]:
@@ -113,7 +120,7 @@ def group(results: Iterable[RunResult]) -> list[Setting]:
         by.setdefault(r.setting, Setting("", [])).runs.append(r)
     configs = {key: json.loads(key) for key in by}
     for key, s in by.items():
-        s.name = _name(configs[key], list(configs.values()))
+        s.name, s.env = _name(configs[key], list(configs.values())), str(configs[key]["env"])
     return list(by.values())
 
 
@@ -154,6 +161,34 @@ def curve_bands(paths: Sequence[str | Path]) -> list[tuple[str, Band]]:
     if not bands:
         raise UserError("no run has logged a return yet (logs/progress.csv)", "let the runs train longer, then plot")
     return bands
+
+
+def profiles(paths: Sequence[str | Path], points: int = 101) -> tuple[list[tuple[str, Profile]], bool]:
+    """Each method's performance profile over the envs it ran on, and whether scores were normalised.
+
+    A *method* is a setting without its env (``ppo``, ``ppo (learning_rate=0.001)``), so one profile gathers an
+    algorithm's runs on every env of a sweep. With one env the scores are its final returns; with several, each
+    env's returns are min-max normalised over every compared run on that env (0: the worst run there, 1: the best),
+    since returns of different envs are not on one scale.
+
+    Raises:
+        UserError: no finished run.
+    """
+    settings = [s for s in group(read_run(p) for p in find_runs(paths)) if s.returns]
+    if not settings:
+        raise UserError("no finished run (eval.json) to profile", "let the runs finish, then compare them")
+    envs = sorted({s.env for s in settings})
+    scale: dict[str, tuple[float, float]] = {}
+    for env in envs:
+        everything = [x for s in settings if s.env == env for x in s.returns]
+        scale[env] = (min(everything), max(everything)) if len(envs) > 1 else (0.0, 1.0)
+    by_method: dict[str, list[np.ndarray]] = {}
+    for s in settings:
+        low, high = scale[s.env]
+        by_method.setdefault(s.method, []).append((np.asarray(s.returns) - low) / ((high - low) or 1.0))
+    everything = np.concatenate([x for scores in by_method.values() for x in scores])
+    taus = np.linspace(everything.min(), everything.max(), points)
+    return [(m, performance_profile(scores, taus)) for m, scores in by_method.items()], len(envs) > 1
 
 
 def markdown(rows: Sequence[dict[str, Any]], digits: int = 2) -> str:

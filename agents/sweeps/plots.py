@@ -11,6 +11,7 @@ from typing import Any
 
 from agents.sweeps.curves import Band, read_curve
 from common.files import atomic_write
+from common.stats import Profile
 
 
 def _figure(title: str) -> tuple[Any, Any]:
@@ -51,5 +52,18 @@ def plot_bands(bands: Sequence[tuple[str, Band]], out: Path, title: str) -> None
         ax.plot(band.steps, band.iqm, label=name)
         ax.fill_between(band.steps, band.low, band.high, alpha=0.25)
     ax.set_ylabel("return (IQM over seeds, 95% bootstrap band)")
+    ax.legend(fontsize=7)
+    _save(fig, out)
+
+
+def plot_profiles(profiles: Sequence[tuple[str, Profile]], normalised: bool, out: Path) -> None:
+    """One step line per method: the fraction of its runs whose final return is above each threshold, with its
+    95% stratified bootstrap band (a curve above another is better at every threshold)."""
+    fig, ax = _figure("performance profiles (final returns)")
+    for name, p in profiles:
+        ax.step(p.taus, p.fraction, where="post", label=name)
+        ax.fill_between(p.taus, p.low, p.high, step="post", alpha=0.25)
+    ax.set(xlabel="normalised score (0: worst run on its env, 1: best)" if normalised else "final return",
+           ylabel="fraction of runs with score > threshold", ylim=(-0.02, 1.02))
     ax.legend(fontsize=7)
     _save(fig, out)

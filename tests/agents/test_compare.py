@@ -6,17 +6,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from agents.sweeps.compare import compare, markdown
+from agents.sweeps.compare import compare, markdown, profiles
 from common.files import write_json, write_yaml
 from gymsuite import cli
 
 
-def make_run(root: Path, name: str, algo: str, seed: int, final: float | None, **hyper: object) -> Path:
+def make_run(root: Path, name: str, algo: str, seed: int, final: float | None, env: str = "CartPole-v1",
+             **hyper: object) -> Path:
     run = root / name
     run.mkdir(parents=True)
-    write_yaml(run / "config.yaml", {"algo": algo, "env": "CartPole-v1", "seed": seed, "timesteps": 1000,
+    write_yaml(run / "config.yaml", {"algo": algo, "env": env, "seed": seed, "timesteps": 1000,
                                      "threads": 1, "hyperparams": {"n_envs": 8, **hyper}})
     if final is not None:
         write_json(run / "eval.json", {"mean_return": final, "episodes": 10})
@@ -90,3 +92,28 @@ def test_plots_of_one_run_and_of_the_settings(sweep: Path, tmp_path: Path, capsy
     bare = make_run(tmp_path, "bare", "ppo", 0, None)
     assert cli.main(["plot", str(bare)]) == 2 and "no logged return" in capsys.readouterr().err
     assert cli.main(["compare", str(bare), "--plot", str(out)]) == 2
+
+
+def test_profiles_gather_a_method_over_envs_on_normalised_scores(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # On CartPole ppo scores 100, 200 and a2c 0, 300; on Acrobot ppo -100, -80 and a2c -500, -100.
+    for algo, env, finals in [("ppo", "CartPole-v1", [100.0, 200.0]), ("a2c", "CartPole-v1", [0.0, 300.0]),
+                              ("ppo", "Acrobot-v1", [-100.0, -80.0]), ("a2c", "Acrobot-v1", [-500.0, -100.0])]:
+        for seed, final in enumerate(finals):
+            make_run(tmp_path / "grid", f"{algo}-{env}-s{seed}", algo, seed, final, env=env)
+    found, normalised = profiles([tmp_path / "grid"], points=11)
+    by = dict(found)
+    assert normalised and set(by) == {"ppo", "a2c"}
+    # normalised: CartPole ppo 1/3, 2/3, a2c 0, 1; Acrobot ppo 0.95, 1, a2c 0, 0.95
+    taus = by["ppo"].taus
+    assert taus[0] == 0.0 and taus[-1] == 1.0
+    half = int(np.argmin(np.abs(taus - 0.5)))
+    assert by["ppo"].fraction[half] == pytest.approx((1 / 2 + 2 / 2) / 2)  # 2/3 on CartPole; both on Acrobot
+    assert by["a2c"].fraction[half] == pytest.approx((1 / 2 + 1 / 2) / 2)
+    assert np.all(by["ppo"].low <= by["ppo"].fraction + 1e-12)
+    out = tmp_path / "profiles.png"
+    assert cli.main(["compare", str(tmp_path / "grid"), "--profile", str(out)]) == 0
+    assert out.stat().st_size > 1000 and out.read_bytes()[:4] == b"\x89PNG"
+    # one env: raw returns as scores
+    found, normalised = profiles([tmp_path / "grid" / "ppo-CartPole-v1-s0", tmp_path / "grid" / "ppo-CartPole-v1-s1"])
+    assert not normalised and found[0][1].taus[0] == 100.0 and found[0][1].taus[-1] == 200.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.stats import iqm, iqm_ci, steps_to_threshold, summary
+from common.stats import iqm, iqm_ci, performance_profile, steps_to_threshold, summary
 
 
 def test_iqm_is_the_mean_of_the_middle_half() -> None:
@@ -37,3 +37,14 @@ def test_steps_to_threshold_uses_the_moving_mean_and_flags_failures() -> None:
     with pytest.raises(ValueError, match="same length"):
         steps_to_threshold(steps, seconds[:2], returns, 1, 1, 1)
     assert np.isfinite(iqm([miss.steps, hit.steps]))
+
+
+def test_a_performance_profile_counts_the_runs_above_each_threshold() -> None:
+    taus = np.array([0.0, 1.5, 2.5, 10.0])
+    one = performance_profile([[1.0, 2.0, 3.0, 4.0]], taus)
+    assert np.allclose(one.fraction, [1.0, 0.75, 0.5, 0.0])
+    assert np.all(one.low <= one.fraction) and np.all(one.fraction <= one.high)
+    assert one.low[0] == one.high[0] == 1.0 and one.low[-1] == one.high[-1] == 0.0  # no spread at the ends
+    # Two tasks weigh the same whatever their number of runs: (1/2 + 3/4) / 2 above 1.5.
+    two = performance_profile([[1.0, 2.0], [1.0, 2.0, 3.0, 4.0]], taus)
+    assert np.isclose(two.fraction[1], (0.5 + 0.75) / 2)
