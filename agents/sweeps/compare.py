@@ -180,15 +180,15 @@ def profiles(paths: Sequence[str | Path], points: int = 101) -> tuple[list[tuple
     envs = sorted({s.env for s in settings})
     scale: dict[str, tuple[float, float]] = {}
     for env in envs:
-        everything = [x for s in settings if s.env == env for x in s.returns]
-        scale[env] = (min(everything), max(everything)) if len(envs) > 1 else (0.0, 1.0)
+        on_env = [x for s in settings if s.env == env for x in s.returns]
+        scale[env] = (min(on_env), max(on_env)) if len(envs) > 1 else (0.0, 1.0)
     by_method: dict[str, list[np.ndarray]] = {}
     for s in settings:
         low, high = scale[s.env]
         by_method.setdefault(s.method, []).append((np.asarray(s.returns) - low) / ((high - low) or 1.0))
-    everything = np.concatenate([x for scores in by_method.values() for x in scores])
-    taus = np.linspace(everything.min(), everything.max(), points)
-    return [(m, performance_profile(scores, taus)) for m, scores in by_method.items()], len(envs) > 1
+    scores = np.concatenate([x for per_env in by_method.values() for x in per_env])
+    taus = np.linspace(scores.min(), scores.max(), points)
+    return [(m, performance_profile(per_env, taus)) for m, per_env in by_method.items()], len(envs) > 1
 
 
 def markdown(rows: Sequence[dict[str, Any]], digits: int = 2) -> str:
