@@ -1,6 +1,7 @@
 """Train a grid of algorithms x envs x seeds, each an ordinary run directory; run it again to continue.
 
     gymsuite sweep --algo ppo,a2c --env CartPole-v1,Acrobot-v1 --seeds 0-9 --jobs 2 --dir runs/sweep
+    gymsuite sweep --config runs/tune/ppo-Acrobot-v1/best/config.yaml --seeds 100-104 --dir runs/tuned
     gymsuite compare runs/sweep
 """
 
@@ -25,8 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     from common.errors import UserError
 
     p = _cli.parser("sweep", __doc__)
-    p.add_argument("--algo", required=True, help="algorithms, comma-separated (ppo,a2c)")
-    p.add_argument("--env", required=True, help="envs, comma-separated (CartPole-v1,Acrobot-v1)")
+    p.add_argument("--algo", default="", help="algorithms, comma-separated (ppo,a2c); default: --config's")
+    p.add_argument("--env", default="", help="envs, comma-separated (CartPole-v1,Acrobot-v1); default: --config's")
+    p.add_argument("--config", metavar="FILE.yaml",
+                   help="a run's config.yaml under every run (e.g. a tuned best/config.yaml), as train --config")
     p.add_argument("--seeds", default="0-4", help="seeds: a range 0-9, a list 0,3,5, or both (default 0-4)")
     p.add_argument("--jobs", type=int, default=1, help="runs at a time, in worker processes (default 1)")
     p.add_argument("--timesteps", type=int, help="env steps per run (default: each algorithm's tuned value)")
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     _cli.check_positive("--jobs", args.jobs)
     cells = plan(args.dir, _names(args.algo), _names(args.env), parse_seeds(args.seeds),
-                 {"timesteps": args.timesteps}, args.hyperparams)
+                 {"timesteps": args.timesteps}, args.hyperparams, args.config)
     left = [c for c in cells if not c.finished]
     print(f"{len(cells)} runs in {args.dir}: {len(cells) - len(left)} finished, {len(left)} to train", file=sys.stderr)
     write_plan(cells, args.dir)

@@ -55,9 +55,13 @@ class Cell:
 
 
 def plan(root: Path, algos: Sequence[str], envs: Sequence[str], seeds: Sequence[int],
-         cli: dict[str, Any] | None = None, overrides: Sequence[str] = ()) -> list[Cell]:
+         cli: dict[str, Any] | None = None, overrides: Sequence[str] = (),
+         config_file: str | None = None) -> list[Cell]:
     """Every cell of the grid, each config validated (an unknown algorithm or env, or an algorithm that cannot act
     in an env's action space, stops here, before any run).
+
+    ``config_file``: a run's ``config.yaml`` (a tuned ``best/config.yaml``) under every cell, as ``train --config``
+    takes it; its algo and env are the grid's when ``algos``/``envs`` are empty.
 
     Raises:
         UserError: an empty grid, or a cell whose config or env is refused (the message names the cell).
@@ -66,6 +70,12 @@ def plan(root: Path, algos: Sequence[str], envs: Sequence[str], seeds: Sequence[
     from envs.factory import make_one
     from envs.multiagent import multiagent_source
 
+    if config_file is not None:
+        from common.files import read_yaml
+
+        given = read_yaml(config_file)
+        algos = algos or ([str(given["algo"])] if given.get("algo") else [])
+        envs = envs or ([str(given["env"])] if given.get("env") else [])
     if not (algos and envs and seeds):
         raise UserError("the sweep's grid is empty", "give at least one --algo, one --env and one seed")
     cells = []
@@ -80,7 +90,8 @@ def plan(root: Path, algos: Sequence[str], envs: Sequence[str], seeds: Sequence[
                 registry.check_action_space(registry.get(algo), action_space, env)
             for seed in seeds:
                 try:
-                    cfg = build_config({**(cli or {}), "algo": algo, "env": env, "seed": seed}, None, list(overrides))
+                    cfg = build_config({**(cli or {}), "algo": algo, "env": env, "seed": seed}, config_file,
+                                       list(overrides))
                 except UserError as err:
                     raise UserError(f"the sweep's cell {algo} on {env}: {err.message}", err.hint) from err
                 safe_env = re.sub(r"[^A-Za-z0-9_.-]+", "_", env.rsplit(":", 1)[-1]).strip("_")

@@ -9,6 +9,7 @@ import pytest
 
 from agents.sweeps.sweep import parse_seeds
 from common.errors import UserError
+from common.files import read_yaml
 from gymsuite import cli
 
 
@@ -49,3 +50,14 @@ def test_a_bad_cell_stops_before_anything_is_written(grid: list[str], tmp_path: 
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["sweep", *grid, "--dir", str(tmp_path / "sweep")]) == 2
     assert "error:" in capsys.readouterr().err and not (tmp_path / "sweep").exists()
+
+
+def test_a_config_file_runs_under_every_seed(tmp_path: Path) -> None:
+    assert cli.main(["train", "--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "256", "--seed", "7",
+                     "--hyperparams", "learning_rate=0.0123", "--run-dir", str(tmp_path / "one")]) == 0
+    root = tmp_path / "again"
+    assert cli.main(["sweep", "--config", str(tmp_path / "one" / "config.yaml"), "--seeds", "1-2",
+                     "--dir", str(root)]) == 0
+    configs = [read_yaml(p) for p in sorted(root.glob("*/config.yaml"))]
+    assert [c["seed"] for c in configs] == [1, 2]
+    assert all(c["hyperparams"]["learning_rate"] == 0.0123 and c["timesteps"] == 256 for c in configs)
