@@ -53,3 +53,12 @@ def plot_bands(bands: Sequence[tuple[str, Band]], out: Path, title: str) -> None
     ax.set_ylabel("return (IQM over seeds, 95% bootstrap band)")
     ax.legend(fontsize=7)
     _save(fig, out)
+
+
+def plot_importance(importances: dict[str, float], out: Path, title: str) -> None:
+    """One bar per hyperparameter: its importance (most important on top)."""
+    fig, ax = _figure(title)
+    names = list(importances)[::-1]
+    ax.barh(names, [importances[n] for n in names])
+    ax.set(xlabel="importance (share of the value's variation)", ylabel="")
+    _save(fig, out)
