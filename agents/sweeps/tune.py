@@ -342,7 +342,8 @@ def _ask_round(study: optuna.Study, study_plan: StudyPlan, size: int, on_trial: 
             continue
         cfg = study_plan.config(values)
         run_dir = study_plan.root / "trials" / f"{trial.number:04d}"
-        task = TrialTask(cfg, run_dir, study_plan.journal, trial._trial_id, study_plan.pruning)
+        # Absolute paths: a job may run in another working directory (a Ray worker; the study dir on shared storage).
+        task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning)
         gpus = 1.0 if str(cfg.device).startswith("cuda") else 0.0
         batch.append(Job(str(trial.number), run_trial, (task,), gpus=gpus))
     return batch

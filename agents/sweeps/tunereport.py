@@ -55,7 +55,8 @@ def summary(trials: list[optuna.trial.FrozenTrial]) -> str:
     for t in sorted(trials, key=_order):
         attrs: dict[str, Any] = t.user_attrs
         value = "" if t.value is None else f"{t.value:.4g}"
-        params = ", ".join(f"{k}={_short(v)}" for k, v in t.params.items())
+        shown = t.params or t.system_attrs.get("fixed_params", {})  # a WAITING (enqueued) trial: the values to try
+        params = ", ".join(f"{k}={_short(v)}" for k, v in shown.items())
         note = next((f"{k}: {attrs[k]}" for k in ("refused", "error", "pruned_at", "retry_of") if k in attrs), "")
         if attrs.get("interrupted"):
             note = "interrupted (tried again)"

@@ -134,3 +134,46 @@ def test_a_study_of_another_algorithm_or_in_use_is_refused(tmp_path: Path, capsy
     (other / "lock").write_text(f"{os.getpid()} {socket.gethostname()}\n")  # a live process: this one
     assert cli.main([*args[:-4], "--study", str(other), *args[-2:]]) == 2 and "in use" in capsys.readouterr().err
     assert not (other / "trials").exists()
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "pg"])
+def test_every_shipped_space_passes_the_training_checks(algo: str, tmp_path: Path) -> None:
+    plan = tune.plan_study(algo, "CartPole-v1", 1000, 0, [], None, tmp_path / "study")
+    assert plan.params and plan.record["space"] == yaml.safe_load(space.shipped_space(algo).read_text())
+    assert not (tmp_path / "study").exists()
+
+
+def test_a_refused_combination_is_pruned_with_its_reason(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    plan = tune.plan_study("ppo", "CartPole-v1", 512, 0, ["n_envs=2", "n_steps=16"],
+                           _space(tmp_path, "batch_size: {choices: [16, 64]}\n"), root)
+    with tune.study_lock(root):
+        study = tune.open_study(plan)
+        study.enqueue_trial({"batch_size": 64})  # > n_steps * n_envs = 32
+        tune.run_study(plan, study, 1)
+    (refused,) = _trials(root)
+    assert refused.state == TrialState.PRUNED and "batch_size" in refused.user_attrs["refused"]
+    assert not (root / "trials").exists() and "PRUNED" in (root / "summary.md").read_text()
+
+
+def test_sigterm_keeps_the_study_and_names_the_command_that_continues(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    root = tmp_path / "study"
+    repo = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "gymsuite", "tune", *BASE[:5], "1000000", *BASE[6:], "--trials", "2",
+               "--study", str(root), "--space", str(_space(tmp_path))]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (root / "trials" / "0000" / "config.yaml").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # in the training loop
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 2 and "continue with: gymsuite tune" in err
+    (cut, again) = _trials(root)
+    assert cut.state == TrialState.FAIL and cut.user_attrs["interrupted"] is True
+    assert again.state == TrialState.WAITING and again.user_attrs["retry_of"] == cut.number
+    assert not (root / "lock").exists()
