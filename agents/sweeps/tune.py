@@ -105,7 +105,9 @@ def plan_study(algo: str, env: str, timesteps: int | None, seed: int, hyperparam
     parse_assignments(hyperparams)
     record = {"algo": base.algo, "env": base.env, "timesteps": base.timesteps, "seed": seed,
               "hyperparams": list(hyperparams), "space": data}
-    study = StudyPlan(root or default_dir(base.algo, base.env), record, params, pruning or Pruning())
+    # Early evaluations are noisy: a trial is judged once 5 trials have finished, after its first fifth.
+    pruning = pruning or Pruning(startup=5, warmup=base.timesteps // 5)
+    study = StudyPlan(root or default_dir(base.algo, base.env), record, params, pruning)
     space.check_against(params, study.config, where)
     _check_record(study)
     return study
@@ -116,7 +118,7 @@ def _check_record(study: StudyPlan) -> None:
 
     file = study.root / "study.yaml"
     if not file.is_file():
-        if study.root.is_dir() and any(study.root.iterdir()):
+        if study.root.is_dir() and any(p.name != "lock" for p in study.root.iterdir()):  # lock: killed at once
             raise UserError(f"{study.root} is not empty and holds no study.yaml",
                             "choose another --study directory")
         return
