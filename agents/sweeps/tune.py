@@ -35,7 +35,7 @@ from agents.pipeline.config import build_config, parse_assignments
 from agents.pipeline.runconfig import RunConfig
 from agents.pipeline.training import EvalListener
 from agents.sweeps import space
-from agents.sweeps.executor import Job, Outcome, run_jobs
+from agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from agents.sweeps.sweep import plan, safe_env_name
 from common.errors import UserError
 
@@ -295,26 +295,13 @@ def run_study(study_plan: StudyPlan, study: optuna.Study, trials: int, jobs: int
     Raises:
         UserError: trials keep failing (more failures in this call than ``trials``).
     """
-    from agents.sweeps import tunereport
-
     recover(study)
     failures = 0
     while finished(study) < trials:
         batch = _ask_round(study, study_plan, min(jobs, trials - finished(study)), on_trial)
         if not batch:
             continue
-
-        def done(outcome: Outcome) -> None:
-            frozen = _tell(study, outcome)
-            tunereport.write_outputs(study, study_plan.root)
-            if on_trial is not None:
-                on_trial(frozen)
-
-        report = run_jobs(batch, jobs, ray_address, done)
-        ended = {o.job.key for o in report.outcomes}
-        for job in batch:  # stopped before it ran, or before its outcome came back
-            if job.key not in ended:
-                requeue(study, int(job.key))
+        report = _run_round(study, study_plan, batch, jobs, ray_address, on_trial)
         if report.stopped:
             return report.signum
         failures += sum(1 for o in report.outcomes if not o.ok and not o.interrupted)
@@ -322,6 +309,28 @@ def run_study(study_plan: StudyPlan, study: optuna.Study, trials: int, jobs: int
             raise UserError(f"{failures} trials failed in {study_plan.root} (see summary.md)",
                             "fix the cause (a trial's error is in summary.md), then run the same command again")
     return 0
+
+
+def _run_round(study: optuna.Study, study_plan: StudyPlan, batch: list[Job], jobs: int, ray_address: str | None,
+               on_trial: OnTrial | None) -> Report:
+    """Run one round of trials; each outcome is told to the study as it comes."""
+    from agents.sweeps import tunereport
+
+    ended: set[str] = set()
+
+    def done(outcome: Outcome) -> None:
+        frozen = _tell(study, outcome)
+        ended.add(outcome.job.key)
+        tunereport.write_outputs(study, study_plan.root)
+        if on_trial is not None:
+            on_trial(frozen)
+
+    try:
+        return run_jobs(batch, jobs, ray_address, done)
+    finally:  # stopped before it ran or before its outcome came back, or Ray refused: tried again on continue
+        for job in batch:
+            if job.key not in ended:
+                requeue(study, int(job.key))
 
 
 def _ask_round(study: optuna.Study, study_plan: StudyPlan, size: int, on_trial: OnTrial | None) -> list[Job]:
