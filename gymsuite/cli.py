@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare runs across seeds and settings (mean, median, IQM with a bootstrap interval)"),
     "plot": ("plot", "plot one run's learning curve"),
     "sweep": ("sweep", "train a grid of algorithms x envs x seeds; run it again to continue"),
+    "tune": ("tune", "tune an algorithm's hyperparameters on an env (Optuna); run it again to continue"),
     "pretrain": ("pretrain", "pre-train a backbone as an auto-encoder on an environment's frames"),
 }
 

@@ -89,12 +89,27 @@ class TrainResult:
     signum: int = 0  # the signal that interrupted the run: SIGINT (Ctrl-C) or SIGTERM
 
 
-class PeriodicEval(BaseCallback):
-    """Every ``freq`` env steps, evaluate on the env's own reward and keep ``best_model.zip``."""
+class EvalListener(BaseCallback):
+    """An extra callback of ``train(callbacks=...)`` that also hears each periodic evaluation (tuning's pruning)."""
 
-    def __init__(self, agent_env: VecEnv, run: RunDir, freq: int, episodes: int = 5) -> None:
+    def _on_step(self) -> bool:
+        return True
+
+    def on_evaluation(self, steps: int, result: dict[str, Any]) -> bool:
+        """Called after each periodic evaluation at ``steps`` env steps; False stops the training (the final
+        evaluation and ``eval.json`` still follow)."""
+        return True
+
+
+class PeriodicEval(BaseCallback):
+    """Every ``freq`` env steps, evaluate on the env's own reward and keep ``best_model.zip``; each result goes to
+    the ``listeners`` too, any of which may stop the training."""
+
+    def __init__(self, agent_env: VecEnv, run: RunDir, freq: int, episodes: int = 5,
+                 listeners: Sequence[EvalListener] = ()) -> None:
         super().__init__()
         self.eval_env, self.run, self.freq, self.episodes = agent_env, run, freq, episodes
+        self.listeners = list(listeners)
         self.best = -np.inf
         self._next = 0
 
@@ -113,7 +128,7 @@ class PeriodicEval(BaseCallback):
         if result["mean_return"] > self.best:
             self.best = result["mean_return"]
             atomic_write(self.run.best_model, lambda p: self.model.save(p))
-        return True
+        return all([listener.on_evaluation(int(self.model.num_timesteps), result) for listener in self.listeners])
 
 
 def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
@@ -397,7 +412,8 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     if ctx.aux is not None:
         extras[AUX_SUFFIX] = ctx.aux.save
     callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras or None, ckpt_gap),
-                 PeriodicEval(eval_env, run, eval_freq)]
+                 PeriodicEval(eval_env, run, eval_freq,
+                              listeners=[c for c in extra_callbacks if isinstance(c, EvalListener)])]
     if needs_marks(model):
         callbacks.append(InactiveMarks())  # each step's done-agent marks to the buffer
     if ctx.curiosity is not None:

@@ -67,3 +67,12 @@ def plot_profiles(profiles: Sequence[tuple[str, Profile]], normalised: bool, out
            ylabel="fraction of runs with score > threshold", ylim=(-0.02, 1.02))
     ax.legend(fontsize=7)
     _save(fig, out)
+
+
+def plot_importance(importances: dict[str, float], out: Path, title: str) -> None:
+    """One bar per hyperparameter: its importance (most important on top)."""
+    fig, ax = _figure(title)
+    names = list(importances)[::-1]
+    ax.barh(names, [importances[n] for n in names])
+    ax.set(xlabel="importance (share of the value's variation)", ylabel="")
+    _save(fig, out)

@@ -42,6 +42,11 @@ def parse_seeds(text: str) -> list[int]:
     return sorted(seeds)
 
 
+def safe_env_name(env: str) -> str:
+    """An env id as part of a directory name: ``ALE/Pong-v5`` -> ``ALE_Pong-v5``, ``pkg.mod:Class`` -> ``Class``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", env.rsplit(":", 1)[-1]).strip("_")
+
+
 @dataclass(frozen=True)
 class Cell:
     """One run of the grid: its validated config and its directory."""
@@ -94,8 +99,7 @@ def plan(root: Path, algos: Sequence[str], envs: Sequence[str], seeds: Sequence[
                                        list(overrides))
                 except UserError as err:
                     raise UserError(f"the sweep's cell {algo} on {env}: {err.message}", err.hint) from err
-                safe_env = re.sub(r"[^A-Za-z0-9_.-]+", "_", env.rsplit(":", 1)[-1]).strip("_")
-                cells.append(Cell(cfg, root / f"{cfg.algo}-{safe_env}-s{seed}"))
+                cells.append(Cell(cfg, root / f"{cfg.algo}-{safe_env_name(env)}-s{seed}"))
     return cells
 
 

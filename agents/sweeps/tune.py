@@ -1,0 +1,398 @@
+"""Hyperparameter studies: Optuna's TPE asks, gymsuite's training runs each trial as an ordinary run directory.
+
+A study directory (default ``runs/tune/<algo>-<env>``) holds:
+
+- ``study.yaml``: what the study is (algo, env, timesteps, seed, base hyperparameters, search space); a rerun that
+  differs is refused, one that matches continues the study;
+- ``journal.log``: Optuna's storage, a journal file (``JournalFileBackend``). Chosen over SQLite because it needs
+  nothing besides Optuna (no SQLAlchemy), is an append-only log that a killed process cannot leave half-written
+  (a torn last record is skipped), and its file lock works for worker processes and, on shared storage, Ray nodes;
+- ``lock``: ``pid host`` of the tune process using the study (a dead pid's lock is taken over);
+- ``trials/<NNNN>/``: trial NNNN's run directory (config.yaml, eval.json, logs), as ``gymsuite train`` writes;
+- ``best/config.yaml``, ``summary.md``, ``importance.png``: rewritten after each finished trial (``tunereport``).
+
+Trials are asked in this process (``study.ask()`` and the declarative space, ``agents/sweeps/space.py``) and trained
+as executor jobs (``run_jobs``: here, a worker pool or Ray), in rounds of ``jobs`` trials. A job opens the same
+storage to report each periodic evaluation and stops its training when ``trial.should_prune()`` says so
+(MedianPruner); this process then tells the study COMPLETE (the value: the final evaluation's ``mean_return``, i.e.
+``eval_episodes`` episodes of the policy the trial ends with, the one ``best/config.yaml`` reproduces, rather than
+a periodic evaluation's 5), PRUNED or FAIL. A trial cut by Ctrl-C, SIGTERM or a kill is FAIL with user attr
+``interrupted`` and its parameters are enqueued, so the continued study tries them first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agents.pipeline.config import build_config, parse_assignments
+from agents.pipeline.runconfig import RunConfig
+from agents.pipeline.training import EvalListener
+from agents.sweeps import space
+from agents.sweeps.executor import Job, Outcome, Report, run_jobs
+from agents.sweeps.sweep import plan, safe_env_name
+from common.errors import UserError
+
+if TYPE_CHECKING:
+    import optuna
+
+STUDY_NAME = "gymsuite"
+JOURNAL = "journal.log"
+
+
+@dataclass(frozen=True)
+class Pruning:
+    """MedianPruner's settings: prune below the median of finished trials once ``startup`` trials have finished
+    and the trial has trained ``warmup`` env steps."""
+
+    startup: int = 5
+    warmup: int = 0
+
+    def pruner(self) -> optuna.pruners.BasePruner:
+        import optuna
+
+        return optuna.pruners.MedianPruner(n_startup_trials=self.startup, n_warmup_steps=self.warmup)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """A validated study: its record (``study.yaml``), its search space and where it lives."""
+
+    root: Path
+    record: dict[str, Any]  # algo, env, timesteps, seed, hyperparams, space
+    params: list[space.Param]
+    pruning: Pruning
+
+    @property
+    def journal(self) -> Path:
+        return self.root / JOURNAL
+
+    def config(self, values: dict[str, Any]) -> RunConfig:
+        """The run config of a trial with these sampled ``values`` (the training's own checks)."""
+        rec = self.record
+        pairs = [*rec["hyperparams"], *(f"{k}={_yaml_value(v)}" for k, v in values.items())]
+        cli = {"algo": rec["algo"], "env": rec["env"], "seed": rec["seed"], "timesteps": rec["timesteps"]}
+        return build_config(cli, None, pairs)
+
+
+def _yaml_value(value: Any) -> str:
+    """A sampled value as ``--hyperparams`` text that reads back as the same value."""
+    return repr(value) if isinstance(value, float) else json.dumps(value)
+
+
+def default_dir(algo: str, env: str) -> Path:
+    return Path("runs/tune") / f"{algo}-{safe_env_name(env)}"
+
+
+def plan_study(algo: str, env: str, timesteps: int | None, seed: int, hyperparams: list[str],
+               space_file: Path | None, root: Path | None, pruning: Pruning | None = None) -> StudyPlan:
+    """Check everything before anything is written: the algorithm and env (as ``sweep`` does), the base
+    hyperparameters, every value the space can give, and an existing study's record.
+
+    Raises:
+        UserError: any of those refused, or ``root`` holding a study of another algo/env/space/settings.
+    """
+    base = plan(Path("."), [algo], [env], [seed], {"timesteps": timesteps}, hyperparams)[0].cfg
+    where = str(space_file) if space_file else f"agents/hyperparams/spaces/{base.algo}.yml"
+    data = space.read_space(space_file or space.shipped_space(base.algo))
+    params = space.parse_space(data, where)
+    parse_assignments(hyperparams)
+    record = {"algo": base.algo, "env": base.env, "timesteps": base.timesteps, "seed": seed,
+              "hyperparams": list(hyperparams), "space": data}
+    # Early evaluations are noisy: a trial is judged once 5 trials have finished, after its first fifth.
+    pruning = pruning or Pruning(startup=5, warmup=base.timesteps // 5)
+    study = StudyPlan(root or default_dir(base.algo, base.env), record, params, pruning)
+    space.check_against(params, study.config, where)
+    _check_record(study)
+    return study
+
+
+def _check_record(study: StudyPlan) -> None:
+    from common.files import read_yaml
+
+    file = study.root / "study.yaml"
+    if not file.is_file():
+        if study.root.is_dir() and any(p.name != "lock" for p in study.root.iterdir()):  # lock: killed at once
+            raise UserError(f"{study.root} is not empty and holds no study.yaml",
+                            "choose another --study directory")
+        return
+    saved = read_yaml(file)
+    differ = [k for k in study.record if saved.get(k) != study.record[k]]
+    if differ:
+        raise UserError(f"{study.root} holds a study with other {', '.join(differ)} ({file})",
+                        "choose another --study directory, or repeat that study's settings to continue it")
+
+
+@contextlib.contextmanager
+def study_lock(root: Path) -> Iterator[None]:
+    """Hold ``<root>/lock`` (``pid host``) while this process uses the study; a lock of a dead pid on this host is
+    taken over.
+
+    Raises:
+        UserError: a live process (or one on another host, which cannot be checked) holds it.
+    """
+    lock = root / "lock"
+    root.mkdir(parents=True, exist_ok=True)
+    mine = f"{os.getpid()} {socket.gethostname()}"
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            _refuse_or_clear(lock)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(mine + "\n")
+        break
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if lock.read_text().strip() == mine:
+                lock.unlink()
+
+
+def _refuse_or_clear(lock: Path) -> None:
+    try:
+        pid_text, _, host = lock.read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        pid, host = -1, socket.gethostname()  # unreadable or torn: from a process that died while writing it
+    if host == socket.gethostname() and (pid <= 0 or not _alive(pid)):
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+        return
+    where = "on this machine" if host == socket.gethostname() else f"on {host}"
+    raise UserError(f"the study {lock.parent} is in use by process {pid} {where} ({lock})",
+                    "wait for it to finish, or stop it; delete the lock only if that process is gone")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def open_study(study: StudyPlan) -> optuna.Study:
+    """Write ``study.yaml`` and open (or create) the study's journal storage; hold the lock around this."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    from common.files import write_yaml
+
+    study.root.mkdir(parents=True, exist_ok=True)
+    write_yaml(study.root / "study.yaml", study.record)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = JournalStorage(JournalFileBackend(str(study.journal)))
+    # constant_liar: trials running side by side count as bad while they run, so a round does not ask the same point.
+    sampler = optuna.samplers.TPESampler(seed=study.record["seed"], constant_liar=True)
+    return optuna.create_study(storage=storage, sampler=sampler, pruner=study.pruning.pruner(),
+                               study_name=STUDY_NAME, direction="maximize", load_if_exists=True)
+
+
+def requeue(study: optuna.Study, trial_number: int) -> None:
+    """Mark a trial that a stop or kill cut short as FAIL (``interrupted``) and enqueue its parameters again."""
+    from optuna.trial import TrialState
+
+    frozen = study.get_trials(deepcopy=False)[trial_number]
+    if frozen.state == TrialState.RUNNING:
+        _set_attrs(study, frozen._trial_id, {"interrupted": True})
+        study.tell(trial_number, state=TrialState.FAIL)
+    study.enqueue_trial(frozen.params, user_attrs={"retry_of": trial_number})
+
+
+def _set_attrs(study: optuna.Study, trial_id: int, attrs: dict[str, Any]) -> None:
+    """User attrs of a RUNNING trial. Optuna names a trial in its storage by ``_trial_id`` (there is no public
+    accessor); ``Trial(study, trial_id)`` is its public way to write to a trial asked elsewhere."""
+    import optuna
+
+    trial = optuna.trial.Trial(study, trial_id)
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+
+
+def recover(study: optuna.Study) -> list[int]:
+    """Requeue every trial left RUNNING by a process that was killed (the lock says none is alive); their numbers."""
+    from optuna.trial import TrialState
+
+    left = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    for number in left:
+        requeue(study, number)
+    return left
+
+
+def finished(study: optuna.Study) -> int:
+    """Trials that count towards ``--trials``: COMPLETE and PRUNED (FAIL does not)."""
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """What a trial's job needs: its config and directory, and how to reach its Optuna trial."""
+
+    cfg: RunConfig
+    run_dir: Path
+    journal: Path
+    trial_id: int
+    pruning: Pruning
+
+
+class _Reporter(EvalListener):
+    """Hands each periodic evaluation to the Optuna trial; stops the training when the pruner says so."""
+
+    def __init__(self, trial: optuna.trial.Trial) -> None:
+        super().__init__()
+        self.trial, self.pruned_at = trial, -1
+
+    def on_evaluation(self, steps: int, result: dict[str, Any]) -> bool:
+        self.trial.report(float(result["mean_return"]), steps)
+        if self.trial.should_prune():
+            self.pruned_at = steps
+            return False
+        return True
+
+
+def run_trial(task: TrialTask) -> dict[str, Any]:
+    """Train one trial (a job: here or in a worker), reporting to its Optuna trial; a small summary dict."""
+    import optuna
+    import torch
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    from agents.pipeline.training import train
+
+    torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = JournalStorage(JournalFileBackend(str(task.journal)))
+    study = optuna.load_study(study_name=STUDY_NAME, storage=storage, pruner=task.pruning.pruner())
+    reporter = _Reporter(optuna.trial.Trial(study, task.trial_id))
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+        result = train(task.cfg, task.run_dir, overwrite=True, callbacks=[reporter])
+    return {"run_dir": str(task.run_dir), "mean_return": result.eval.get("mean_return"),
+            "pruned_at": reporter.pruned_at, "interrupted": result.interrupted}
+
+
+OnTrial = Callable[["optuna.trial.FrozenTrial"], None]
+
+
+def run_study(study_plan: StudyPlan, study: optuna.Study, trials: int, jobs: int = 1,
+              ray_address: str | None = None, on_trial: OnTrial | None = None) -> int:
+    """Continue the study until ``trials`` trials are COMPLETE or PRUNED; the stop signal's number, or 0.
+
+    ``study``: :func:`open_study`'s, with :func:`study_lock` held around both. ``on_trial(frozen)`` is called
+    here after each finished trial, once the study's outputs are rewritten.
+
+    Raises:
+        UserError: trials keep failing (more failures in this call than ``trials``).
+    """
+    recover(study)
+    failures = 0
+    while finished(study) < trials:
+        batch = _ask_round(study, study_plan, min(jobs, trials - finished(study)), on_trial)
+        if not batch:
+            continue
+        report = _run_round(study, study_plan, batch, jobs, ray_address, on_trial)
+        if report.stopped:
+            return report.signum
+        failures += sum(1 for o in report.outcomes if not o.ok and not o.interrupted)
+        if failures > trials:
+            raise UserError(f"{failures} trials failed in {study_plan.root} (see summary.md)",
+                            "fix the cause (a trial's error is in summary.md), then run the same command again")
+    return 0
+
+
+def _run_round(study: optuna.Study, study_plan: StudyPlan, batch: list[Job], jobs: int, ray_address: str | None,
+               on_trial: OnTrial | None) -> Report:
+    """Run one round of trials; each outcome is told to the study as it comes."""
+    from agents.sweeps import tunereport
+
+    ended: set[str] = set()
+
+    def done(outcome: Outcome) -> None:
+        frozen = _tell(study, outcome)
+        ended.add(outcome.job.key)
+        tunereport.write_outputs(study, study_plan.root)
+        if on_trial is not None:
+            on_trial(frozen)
+
+    try:
+        return run_jobs(batch, jobs, ray_address, done)
+    finally:  # stopped before it ran or before its outcome came back, or Ray refused: tried again on continue
+        for job in batch:
+            if job.key not in ended:
+                requeue(study, int(job.key))
+
+
+def _ask_round(study: optuna.Study, study_plan: StudyPlan, size: int, on_trial: OnTrial | None) -> list[Job]:
+    """Ask up to ``size`` trials; a combination training refuses is told PRUNED at once with its reason."""
+    from optuna.trial import TrialState
+
+    from agents.sweeps import tunereport
+
+    batch = []
+    for _ in range(size):
+        trial = study.ask()
+        values = space.sample(study_plan.params, trial)
+        refused = _refused(study_plan, values)
+        if refused:
+            trial.set_user_attr("refused", refused)
+            frozen = study.tell(trial, state=TrialState.PRUNED)
+            tunereport.write_outputs(study, study_plan.root)
+            if on_trial is not None:
+                on_trial(frozen)
+            continue
+        cfg = study_plan.config(values)
+        run_dir = study_plan.root / "trials" / f"{trial.number:04d}"
+        # Absolute paths: a job may run in another working directory (a Ray worker; the study dir on shared storage).
+        task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning)
+        gpus = 1.0 if str(cfg.device).startswith("cuda") else 0.0
+        batch.append(Job(str(trial.number), run_trial, (task,), gpus=gpus))
+    return batch
+
+
+def _refused(study_plan: StudyPlan, values: dict[str, Any]) -> str:
+    """Why this combination cannot be trained as meant (empty when it can)."""
+    try:
+        cfg = study_plan.config(values)
+    except UserError as err:
+        return err.message
+    hyper = cfg.hyperparams
+    if "batch_size" in hyper and "n_steps" in hyper and cfg.algo in ("ppo", "mappo"):
+        rollout = int(hyper["n_steps"]) * int(cfg.n_envs)
+        if int(hyper["batch_size"]) > rollout:
+            return f"batch_size {hyper['batch_size']} > n_steps * n_envs = {rollout}"
+    return ""
+
+
+def _tell(study: optuna.Study, outcome: Outcome) -> optuna.trial.FrozenTrial:
+    """Record a trial's outcome in the study: COMPLETE with its value, PRUNED, or FAIL (interrupted: requeued)."""
+    from optuna.trial import TrialState
+
+    number = int(outcome.job.key)
+    trial_id = study.get_trials(deepcopy=False)[number]._trial_id
+    attrs = {"node": outcome.node, "attempts": outcome.attempts, "seconds": round(outcome.seconds, 2)}
+    if outcome.error:
+        attrs["error"] = outcome.error
+    result = outcome.result or {}
+    if outcome.ok and result.get("pruned_at", -1) >= 0:
+        attrs["pruned_at"] = result["pruned_at"]
+    _set_attrs(study, trial_id, attrs)
+    if outcome.interrupted:
+        requeue(study, number)
+    elif "pruned_at" in attrs:
+        study.tell(number, state=TrialState.PRUNED)
+    elif outcome.ok and result.get("mean_return") is not None:
+        study.tell(number, float(result["mean_return"]))
+    else:
+        study.tell(number, state=TrialState.FAIL)
+    return study.get_trials(deepcopy=False)[number]

@@ -1,0 +1,73 @@
+"""Tune an algorithm's hyperparameters on an env (Optuna: TPE sampling, median pruning); run it again to continue.
+
+    gymsuite tune --algo ppo --env CartPole-v1 --trials 50 --timesteps 50000 --jobs 2
+    gymsuite train --config runs/tune/ppo-CartPole-v1/best/config.yaml
+
+Each trial is an ordinary run directory under <study>/trials/ (gymsuite compare and plot read them); the search
+space is agents/hyperparams/spaces/<algo>.yml unless --space names another (its header says the format).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from gymsuite import _cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from agents.sweeps.tune import finished, open_study, plan_study, run_study, study_lock
+    from agents.sweeps.tunereport import best_trial
+    from common.errors import UserError
+
+    p = _cli.parser("tune", __doc__)
+    p.add_argument("--algo", required=True, help="the algorithm to tune (ppo, a2c, dqn, pg ...)")
+    p.add_argument("--env", required=True, help="env id, package.module:Class or path/to/file.py:Class")
+    p.add_argument("--trials", type=int, required=True,
+                   help="finished trials (complete or pruned) the study should have in all")
+    p.add_argument("--timesteps", type=int, help="env steps per trial (default: the algorithm's tuned value)")
+    p.add_argument("--jobs", type=int, default=1, help="trials at a time, in worker processes (default 1)")
+    p.add_argument("--study", type=Path, help="the study directory (default runs/tune/<algo>-<env>)")
+    p.add_argument("--space", type=Path, metavar="FILE.yaml",
+                   help="search space replacing agents/hyperparams/spaces/<algo>.yml")
+    p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="fixed hyperparameters of every trial (the space's values override them)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every trial's training and of the sampler")
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="run trials on a Ray cluster: host:port, auto or local; --study must then be on storage "
+                        "every node sees. Needs gymsuite[distributed]")
+    args = p.parse_args(argv)
+    _cli.check_positive("--trials", args.trials)
+    _cli.check_positive("--jobs", args.jobs)
+    study = plan_study(args.algo, args.env, args.timesteps, args.seed, args.hyperparams, args.space, args.study)
+    command = " ".join(["gymsuite", "tune", *(argv if argv is not None else sys.argv[1:])])
+    with study_lock(study.root):
+        opened = open_study(study)
+        first = best_trial(opened)
+        best: list[float] = [first.value] if first is not None and first.value is not None else []
+        bar = tqdm(total=args.trials, initial=min(finished(opened), args.trials), unit="trial", file=sys.stderr)
+        if best:
+            bar.set_postfix_str(f"best {best[0]:.4g}")
+
+        def on_trial(frozen: object) -> None:
+            from optuna.trial import FrozenTrial, TrialState
+
+            assert isinstance(frozen, FrozenTrial)
+            if frozen.state in (TrialState.COMPLETE, TrialState.PRUNED):
+                bar.update(1)
+            if frozen.state == TrialState.COMPLETE and frozen.value is not None:
+                best[:] = [max([*best, frozen.value])]
+            if best:
+                bar.set_postfix_str(f"best {best[0]:.4g}")
+
+        signum = run_study(study, opened, args.trials, args.jobs, args.ray_address, on_trial)
+        bar.close()
+    if signum:
+        raise UserError(f"the study was stopped ({signal.Signals(signum).name}): finished trials are kept, "
+                        "running ones are tried again on continue", f"continue with: {command}")
+    print(f"{args.trials} trials finished in {study.root}: see {study.root / 'summary.md'}; "
+          f"train the best with: gymsuite train --config {study.root / 'best' / 'config.yaml'}")
+    return 0

@@ -1,0 +1,179 @@
+"""gymsuite tune: trials are run directories, the best config trains again, a killed study continues with the
+interrupted trial's parameters, a hopeless trial is pruned, and bad input stops it before anything is written."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from agents.sweeps import space, tune
+from common.files import read_yaml
+from gymsuite import cli
+
+SPACE = "learning_rate: {low: 1.0e-4, high: 3.0e-3, log: true}\nn_epochs: {choices: [2, 4]}\n"
+BASE = ["--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "512", "--hyperparams", "n_envs=2", "n_steps=64",
+        "batch_size=64"]
+
+
+def _space(tmp_path: Path, text: str = SPACE, name: str = "space.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _plan(tmp_path: Path, root: Path) -> tune.StudyPlan:
+    return tune.plan_study("ppo", "CartPole-v1", 512, 0, ["n_envs=2", "n_steps=64", "batch_size=64"],
+                           _space(tmp_path), root)
+
+
+def _trials(root: Path) -> list[optuna.trial.FrozenTrial]:
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(root / tune.JOURNAL)))
+    return optuna.load_study(study_name=tune.STUDY_NAME, storage=storage).get_trials()
+
+
+def test_a_study_writes_runs_and_a_best_config_that_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "study"
+    assert cli.main(["tune", *BASE, "--trials", "3", "--jobs", "2", "--study", str(root),
+                     "--space", str(_space(tmp_path))]) == 0  # a round of two trials in worker processes, then one
+    trials = _trials(root)
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3 and not (root / "lock").exists()
+    assert all(t.user_attrs["node"] == socket.gethostname() and t.intermediate_values for t in trials)
+    assert len({t.params["learning_rate"] for t in trials}) == 3
+    for t in trials:
+        run = root / "trials" / f"{t.number:04d}"
+        assert read_yaml(run / "config.yaml")["hyperparams"]["n_epochs"] == t.params["n_epochs"]
+        assert t.value == pytest.approx(yaml.safe_load((run / "eval.json").read_text())["mean_return"])
+    best = max(trials, key=lambda t: t.value or 0.0)
+    assert read_yaml(root / "best" / "config.yaml") == read_yaml(root / "trials" / f"{best.number:04d}" / "config.yaml")
+    rows = (root / "summary.md").read_text().splitlines()
+    assert len(rows) == 5 and rows[2].startswith(f"| {best.number} | COMPLETE")
+    assert (root / "importance.png").stat().st_size > 0
+    assert read_yaml(root / "study.yaml")["space"]["n_epochs"] == {"choices": [2, 4]}
+    again = tmp_path / "again"
+    assert cli.main(["train", "--config", str(root / "best" / "config.yaml"), "--timesteps", "128",
+                     "--run-dir", str(again)]) == 0
+    assert read_yaml(again / "config.yaml")["hyperparams"]["learning_rate"] == best.params["learning_rate"]
+    capsys.readouterr()
+    assert cli.main(["compare", str(root / "trials"), "--json"]) == 0
+    assert capsys.readouterr().out.count('"finished": 1') == 3  # three settings, one run each
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_killed_study_continues_and_tries_the_interrupted_trial_again(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    args = ["tune", *BASE, "--trials", "2", "--study", str(root), "--space", str(_space(tmp_path))]
+    assert cli.main(args) == 0
+    before = {t.number: t.value for t in _trials(root)}
+    # As if the process had been killed in the middle of trial 2: the trial RUNNING, the lock of a dead pid left.
+    plan = _plan(tmp_path, root)
+    study = tune.open_study(plan)
+    cut = space.sample(plan.params, study.ask())
+    (root / "lock").write_text(f"{_dead_pid()} {socket.gethostname()}\n")
+    assert cli.main([*args[:-4], "--trials", "3", *args[-4:]]) == 0
+    trials = _trials(root)
+    assert {t.number: t.value for t in trials[:2]} == before
+    assert trials[2].state == TrialState.FAIL and trials[2].user_attrs["interrupted"] is True
+    assert trials[3].state == TrialState.COMPLETE and trials[3].params == cut
+    assert (root / "trials" / "0003" / "eval.json").is_file() and not (root / "lock").exists()
+
+
+def test_a_hopeless_trial_is_pruned(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    plan = tune.plan_study("ppo", "CartPole-v1", 3072, 0, ["n_envs=4", "n_steps=64", "batch_size=64"],
+                           _space(tmp_path, "ent_coef: {choices: [0.0, 100.0]}\n"), root, tune.Pruning(startup=1))
+    with tune.study_lock(root):
+        study = tune.open_study(plan)
+        study.enqueue_trial({"ent_coef": 0.0})
+        study.enqueue_trial({"ent_coef": 100.0})  # the entropy bonus swamps the return: a uniform random policy
+        assert tune.run_study(plan, study, 2) == 0
+    good, bad = _trials(root)
+    assert good.state == TrialState.COMPLETE and bad.state == TrialState.PRUNED
+    steps = yaml.safe_load((root / "trials" / "0001" / "eval.json").read_text())["timesteps"]
+    assert bad.user_attrs["pruned_at"] < 3072 and steps < 3072
+
+
+@pytest.mark.parametrize("text", [
+    "learning_rat: {low: 1.0e-4, high: 1.0e-3}\n",  # not a PPO hyperparameter
+    "learning_rate: {low: 1.0e-3, high: 1.0e-4}\n",  # low >= high
+    "learning_rate: {low: 0.0, high: 1.0e-3, log: true}\n",  # log with low <= 0
+    "n_epochs: {choices: []}\n",
+    "n_epochs: {low: 1, high: 5, step: 2}\n",  # unknown field
+    "n_epochs: {low: one, high: 5, int: true}\n",
+    "gamma: {low: 0.9, high: 1.5}\n",  # a value training refuses
+])
+def test_a_bad_space_stops_before_anything_is_written(text: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "study"
+    assert cli.main(["tune", *BASE, "--trials", "1", "--study", str(root), "--space", str(_space(tmp_path, text))]) == 2
+    assert "search space" in capsys.readouterr().err and not root.exists()
+
+
+def test_a_study_of_another_algorithm_or_in_use_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "study"
+    args = ["tune", *BASE, "--trials", "1", "--study", str(root), "--space", str(_space(tmp_path))]
+    a2c = _space(tmp_path, "learning_rate: {low: 1.0e-4, high: 1.0e-3}\n", "a2c.yaml")
+    tune.open_study(tune.plan_study("a2c", "CartPole-v1", 512, 0, ["n_envs=2"], a2c, root))
+    written = sorted(p.name for p in root.iterdir())
+    assert cli.main(args) == 2 and "algo" in capsys.readouterr().err
+    assert sorted(p.name for p in root.iterdir()) == written
+    other = tmp_path / "other"
+    tune.open_study(_plan(tmp_path, other))
+    (other / "lock").write_text(f"{os.getpid()} {socket.gethostname()}\n")  # a live process: this one
+    assert cli.main([*args[:-4], "--study", str(other), *args[-2:]]) == 2 and "in use" in capsys.readouterr().err
+    assert not (other / "trials").exists()
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "pg"])
+def test_every_shipped_space_passes_the_training_checks(algo: str, tmp_path: Path) -> None:
+    plan = tune.plan_study(algo, "CartPole-v1", 1000, 0, [], None, tmp_path / "study")
+    assert plan.params and plan.record["space"] == yaml.safe_load(space.shipped_space(algo).read_text())
+    assert not (tmp_path / "study").exists()
+
+
+def test_a_refused_combination_is_pruned_with_its_reason(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    plan = tune.plan_study("ppo", "CartPole-v1", 512, 0, ["n_envs=2", "n_steps=16"],
+                           _space(tmp_path, "batch_size: {choices: [16, 64]}\n"), root)
+    with tune.study_lock(root):
+        study = tune.open_study(plan)
+        study.enqueue_trial({"batch_size": 64})  # > n_steps * n_envs = 32
+        tune.run_study(plan, study, 1)
+    (refused,) = _trials(root)
+    assert refused.state == TrialState.PRUNED and "batch_size" in refused.user_attrs["refused"]
+    assert not (root / "trials").exists() and "PRUNED" in (root / "summary.md").read_text()
+
+
+def test_sigterm_keeps_the_study_and_names_the_command_that_continues(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    root = tmp_path / "study"
+    repo = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "gymsuite", "tune", *BASE[:5], "1000000", *BASE[6:], "--trials", "2",
+               "--study", str(root), "--space", str(_space(tmp_path))]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (root / "trials" / "0000" / "config.yaml").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # in the training loop
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 2 and "continue with: gymsuite tune" in err
+    (cut, again) = _trials(root)
+    assert cut.state == TrialState.FAIL and cut.user_attrs["interrupted"] is True
+    assert again.state == TrialState.WAITING and again.user_attrs["retry_of"] == cut.number
+    assert not (root / "lock").exists()
