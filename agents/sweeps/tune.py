@@ -25,8 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,7 @@ from agents.sweeps import space
 from agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from agents.sweeps.sweep import plan, safe_env_name
 from common.errors import UserError
+from common.pidlock import pid_lock
 
 if TYPE_CHECKING:
     import optuna
@@ -129,57 +129,14 @@ def _check_record(study: StudyPlan) -> None:
                         "choose another --study directory, or repeat that study's settings to continue it")
 
 
-@contextlib.contextmanager
-def study_lock(root: Path) -> Iterator[None]:
-    """Hold ``<root>/lock`` (``pid host``) while this process uses the study; a lock of a dead pid on this host is
-    taken over.
+def study_lock(root: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold ``<root>/lock`` while this process uses the study (``common.pidlock``: a dead pid's lock is taken over).
 
     Raises:
-        UserError: a live process (or one on another host, which cannot be checked) holds it.
+        UserError: a live process holds it.
     """
-    lock = root / "lock"
     root.mkdir(parents=True, exist_ok=True)
-    mine = f"{os.getpid()} {socket.gethostname()}"
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            _refuse_or_clear(lock)
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(mine + "\n")
-        break
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            if lock.read_text().strip() == mine:
-                lock.unlink()
-
-
-def _refuse_or_clear(lock: Path) -> None:
-    try:
-        pid_text, _, host = lock.read_text().strip().partition(" ")
-        pid = int(pid_text)
-    except (OSError, ValueError):
-        pid, host = -1, socket.gethostname()  # unreadable or torn: from a process that died while writing it
-    if host == socket.gethostname() and (pid <= 0 or not _alive(pid)):
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
-        return
-    where = "on this machine" if host == socket.gethostname() else f"on {host}"
-    raise UserError(f"the study {lock.parent} is in use by process {pid} {where} ({lock})",
-                    "wait for it to finish, or stop it; delete the lock only if that process is gone")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_lock(root / "lock", f"the study {root}")
 
 
 def open_study(study: StudyPlan) -> optuna.Study:
