@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     p = _cli.parser("tune", __doc__)
     p.add_argument("--algo", required=True, help="the algorithm to tune (ppo, a2c, dqn, pg ...)")
     p.add_argument("--env", required=True, help="env id, package.module:Class or path/to/file.py:Class")
-    p.add_argument("--trials", type=int, required=True,
-                   help="finished trials (complete or pruned) the study should have in all")
+    p.add_argument("--trials", type=int,
+                   help="finished trials (complete or pruned) the study should have in all (default with --timeout: "
+                        "as many as fit)")
     p.add_argument("--timesteps", type=int, help="env steps per trial (default: the algorithm's tuned value)")
     p.add_argument("--jobs", type=int, default=1, help="trials at a time, in worker processes (default 1)")
     p.add_argument("--study", type=Path, help="the study directory (default runs/tune/<algo>-<env>)")
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="search space replacing agents/hyperparams/spaces/<algo>.yml")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                    help="fixed hyperparameters of every trial (the space's values override them)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="start no trial after this many seconds (running ones finish); with --trials, whichever "
+                        "comes first")
     p.add_argument("--seed", type=int, default=0, help="seed of every trial's training and of the sampler")
     p.add_argument("--ray-address", metavar="ADDRESS",
                    help="run trials on a Ray cluster: host:port, auto or local; --study must then be on storage "
@@ -42,13 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     _cli.check_positive("--trials", args.trials)
     _cli.check_positive("--jobs", args.jobs)
+    if args.timeout is not None and not args.timeout > 0:
+        raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout}",
+                        "leave it out to stop after --trials")
+    if args.trials is None and args.timeout is None:
+        raise UserError("neither --trials nor --timeout given: the study would never end",
+                        "pass --trials N, --timeout SECONDS or both")
+    trials = args.trials if args.trials is not None else 10**9
     study = plan_study(args.algo, args.env, args.timesteps, args.seed, args.hyperparams, args.space, args.study)
     command = " ".join(["gymsuite", "tune", *(argv if argv is not None else sys.argv[1:])])
     with study_lock(study.root):
         opened = open_study(study)
         first = best_trial(opened)
         best: list[float] = [first.value] if first is not None and first.value is not None else []
-        bar = tqdm(total=args.trials, initial=min(finished(opened), args.trials), unit="trial", file=sys.stderr)
+        bar = tqdm(total=args.trials, initial=min(finished(opened), trials), unit="trial", file=sys.stderr)
         if best:
             bar.set_postfix_str(f"best {best[0]:.4g}")
 
@@ -63,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             if best:
                 bar.set_postfix_str(f"best {best[0]:.4g}")
 
-        signum = run_study(study, opened, args.trials, args.jobs, args.ray_address, on_trial)
+        signum = run_study(study, opened, trials, args.jobs, args.ray_address, on_trial, args.timeout)
         bar.close()
     if signum:
         raise UserError(f"the study was stopped ({signal.Signals(signum).name}): finished trials are kept, "
                         "running ones are tried again on continue", f"continue with: {command}")
-    print(f"{args.trials} trials finished in {study.root}: see {study.root / 'summary.md'}; "
+    done = finished(opened)
+    print(f"{done} trials finished in {study.root}: see {study.root / 'summary.md'}; "
           f"train the best with: gymsuite train --config {study.root / 'best' / 'config.yaml'}")
     return 0

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +157,21 @@ def open_study(study: StudyPlan) -> optuna.Study:
                                study_name=STUDY_NAME, direction="maximize", load_if_exists=True)
 
 
+def load_study(root: Path) -> optuna.Study:
+    """A study directory's study, to read (its trials, best value); no lock is taken.
+
+    Raises:
+        UserError: ``root`` holds no study.
+    """
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    if not (root / JOURNAL).is_file():
+        raise UserError(f"{root} holds no study ({JOURNAL} is missing)", "pass the directory gymsuite tune wrote")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name=STUDY_NAME, storage=JournalStorage(JournalFileBackend(str(root / JOURNAL))))
+
+
 def requeue(study: optuna.Study, trial_number: int) -> None:
     """Mark a trial that a stop or kill cut short as FAIL (``interrupted``) and enqueue its parameters again."""
     from optuna.trial import TrialState
@@ -243,8 +259,9 @@ OnTrial = Callable[["optuna.trial.FrozenTrial"], None]
 
 
 def run_study(study_plan: StudyPlan, study: optuna.Study, trials: int, jobs: int = 1,
-              ray_address: str | None = None, on_trial: OnTrial | None = None) -> int:
-    """Continue the study until ``trials`` trials are COMPLETE or PRUNED; the stop signal's number, or 0.
+              ray_address: str | None = None, on_trial: OnTrial | None = None, timeout: float | None = None) -> int:
+    """Continue the study until ``trials`` trials are COMPLETE or PRUNED, or until ``timeout`` seconds have passed
+    (no trial starts after it; running ones finish); the stop signal's number, or 0.
 
     ``study``: :func:`open_study`'s, with :func:`study_lock` held around both. ``on_trial(frozen)`` is called
     here after each finished trial, once the study's outputs are rewritten.
@@ -254,7 +271,8 @@ def run_study(study_plan: StudyPlan, study: optuna.Study, trials: int, jobs: int
     """
     recover(study)
     failures = 0
-    while finished(study) < trials:
+    deadline = time.monotonic() + timeout if timeout is not None else float("inf")
+    while finished(study) < trials and time.monotonic() < deadline:
         batch = _ask_round(study, study_plan, min(jobs, trials - finished(study)), on_trial)
         if not batch:
             continue

@@ -35,8 +35,7 @@ def _plan(tmp_path: Path, root: Path) -> tune.StudyPlan:
 
 
 def _trials(root: Path) -> list[optuna.trial.FrozenTrial]:
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(root / tune.JOURNAL)))
-    return optuna.load_study(study_name=tune.STUDY_NAME, storage=storage).get_trials()
+    return tune.load_study(root).get_trials()
 
 
 def test_a_study_writes_runs_and_a_best_config_that_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -177,3 +176,22 @@ def test_sigterm_keeps_the_study_and_names_the_command_that_continues(tmp_path: 
     assert cut.state == TrialState.FAIL and cut.user_attrs["interrupted"] is True
     assert again.state == TrialState.WAITING and again.user_attrs["retry_of"] == cut.number
     assert not (root / "lock").exists()
+
+
+def test_a_timeout_starts_no_trial_after_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    class Clock:  # 30 s pass between two looks at the clock
+        now = 0.0
+
+        @classmethod
+        def monotonic(cls) -> float:
+            cls.now += 30.0
+            return cls.now
+
+    monkeypatch.setattr(tune, "time", Clock)
+    root = tmp_path / "study"
+    args = ["tune", *BASE, "--study", str(root), "--space", str(_space(tmp_path))]
+    assert cli.main([*args, "--timeout", "50"]) == 0  # the deadline is at 80: one trial starts at 60, none at 90
+    assert len(_trials(root)) == 1 and "1 trials finished" in capsys.readouterr().out
+    for bad in (["--timeout", "0"], []):  # no way to end
+        assert cli.main([*args, *bad]) == 2
