@@ -28,8 +28,8 @@ setup() {
   "${pip[@]}" install "torch==2.13.0" 2>/dev/null \
     || "${pip[@]}" install torch --index-url https://download.pytorch.org/whl/cpu \
     || "${pip[@]}" install torch
-  # dev: tests and linters; bench: matplotlib and scipy for the benchmarks' plots and statistics (and their tests).
-  "${pip[@]}" install -e ".[dev,bench]"
+  # dev: tests and linters; bench: the benchmarks' extras (and their tests); distributed: Ray, for the Ray tests.
+  "${pip[@]}" install -e ".[dev,bench,distributed]"
   # imitation's metadata pins gymnasium~=0.29 and stable-baselines3~=2.2; installed
   # with --no-deps it runs on the current stack (tests/test_imitation_compat.py proves it).
   "${pip[@]}" install --no-deps "$IMITATION"

@@ -2,6 +2,9 @@
 
     gymsuite sweep --algo ppo,a2c --env CartPole-v1,Acrobot-v1 --seeds 0-9 --jobs 2 --dir runs/sweep
     gymsuite compare runs/sweep
+    gymsuite sweep --algo ppo --env CartPole-v1 --seeds 0-9 --ray-address 10.0.0.5:6379 --dir /shared/sweep
+
+Every run that ends is logged to ``<dir>/outcomes.jsonl`` (status, node, attempts, seconds, error).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--algo", required=True, help="algorithms, comma-separated (ppo,a2c)")
     p.add_argument("--env", required=True, help="envs, comma-separated (CartPole-v1,Acrobot-v1)")
     p.add_argument("--seeds", default="0-4", help="seeds: a range 0-9, a list 0,3,5, or both (default 0-4)")
-    p.add_argument("--jobs", type=int, default=1, help="runs at a time, in worker processes (default 1)")
+    p.add_argument("--jobs", type=int, help="runs at a time, in worker processes (default 1; with --ray-address, "
+                                            "as many as the cluster's free CPUs allow)")
     p.add_argument("--timesteps", type=int, help="env steps per run (default: each algorithm's tuned value)")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="for every run")
     p.add_argument("--dir", type=Path, default=Path("runs/sweep"), help="where the runs go (default runs/sweep)")
@@ -36,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="run on a Ray cluster: host:port, auto (the cluster this machine joined) or local (a private "
                         "instance); --dir must then be on storage every node sees. Needs gymsuite[distributed]")
     args = p.parse_args(argv)
-    _cli.check_positive("--jobs", args.jobs)
+    if args.jobs is not None:
+        _cli.check_positive("--jobs", args.jobs)
+    jobs = args.jobs if args.jobs is not None else 0 if args.ray_address else 1
+    args.dir = args.dir.resolve()  # a Ray node's worker starts in another directory: it needs the absolute path
     cells = plan(args.dir, _names(args.algo), _names(args.env), parse_seeds(args.seeds),
                  {"timesteps": args.timesteps}, args.hyperparams)
     left = [c for c in cells if not c.finished]
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(f"{outcome.job.key}: {outcome.error}")
             bar.write(f"failed: {outcome.job.key}: {outcome.error}", file=sys.stderr)
 
-    report = run_sweep(cells, args.jobs, done, args.ray_address)
+    report = run_sweep(cells, jobs, done, args.ray_address, args.dir / "outcomes.jsonl")
     bar.close()
     command = " ".join(["gymsuite", "sweep", *(argv if argv is not None else sys.argv[1:])])
     if report.stopped:
