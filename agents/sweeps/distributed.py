@@ -12,7 +12,8 @@ paths a job writes (run directories, a study's storage) must be absolute and on 
 same path.
 
 ``address``: ``host:port`` or ``auto`` joins a running cluster (this process only disconnects at the end);
-``local`` starts a private instance with this machine's CPUs, shut down at the end.
+``local`` starts a private instance with this machine's CPUs, shut down at the end. A program that has already
+called ``ray.init`` keeps its own connection, whatever the address.
 """
 
 from __future__ import annotations
@@ -104,11 +105,14 @@ def run_on_ray(jobs: Sequence[Job], address: str, workers: int, on_done: OnDone 
         UserError: Ray not installed, the address malformed or unreachable (before any job starts).
     """
     ray = _ray()
-    connect(ray, address)
+    joined = ray.is_initialized()  # this process already started or joined a Ray: use it as it is, and leave it
+    if not joined:
+        connect(ray, address)
     try:
         return _Run(ray, jobs, workers, on_done, retries).run()
     finally:
-        ray.shutdown()  # stops a private instance; from a cluster it only disconnects this driver
+        if not joined:
+            ray.shutdown()  # stops a private instance; from a cluster it only disconnects this driver
 
 
 class _Run:
