@@ -81,6 +81,10 @@ def connect(ray: Any, address: str) -> None:
     _check_reachable(head, address)
     try:
         ray.init(address=head, **quiet)
+    except ray.exceptions.AuthenticationError as err:  # Ray >= 2.5x: `ray start --head` enables token auth
+        raise UserError(f"the Ray cluster at {address} refused this machine's token",
+                        "set RAY_AUTH_MODE=token here, with the head's ~/.ray/auth_token copied to this machine "
+                        "(or RAY_AUTH_TOKEN set to it)") from err
     except (ConnectionError, RuntimeError) as err:
         raise UserError(f"could not join the Ray cluster at {address}: {str(err).splitlines()[0]}",
                         "check that the head runs the same Ray and Python versions as this machine") from err
