@@ -75,7 +75,8 @@ def connect(ray: Any, address: str) -> None:
     forwarded here; Ray's errors still are)."""
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     if address == "local":
-        ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
+        # address="local": always a new instance (without it ray.init joins the cluster `ray start` left on record)
+        ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
         return
     head = _head(ray, address)
     _check_reachable(head, address)

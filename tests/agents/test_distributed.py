@@ -24,7 +24,7 @@ from gymsuite import cli
 def ray_instance() -> Iterator[None]:
     """ray_address="local" in this process reuses it (starting Ray takes seconds)."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     yield
     ray.shutdown()
 
@@ -50,6 +50,31 @@ def stop_the_driver(driver: int) -> dict[str, Any]:
     except KeyboardInterrupt:
         return {"interrupted": True}
     return {"interrupted": False}
+
+
+def one_trial(study_dir: str, x: float) -> dict[str, Any]:
+    """What a tuning job does on a node: open the study's journal file in its directory, run one trial."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = JournalStorage(JournalFileBackend(str(Path(study_dir) / "study.log")))
+    study = optuna.load_study(study_name="s", storage=storage)
+    trial = study.ask()
+    study.tell(trial, x)
+    return {"number": trial.number, "cwd": os.getcwd()}
+
+
+def test_tasks_share_a_file_based_optuna_study(tmp_path: Path) -> None:
+    optuna = pytest.importorskip("optuna")
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "study.log")))
+    optuna.create_study(study_name="s", storage=storage)
+    report = run_jobs([Job(f"t{i}", one_trial, (str(tmp_path), float(i))) for i in range(3)], ray_address="local")
+    assert sorted(o.result["number"] for o in report.outcomes if o.result) == [0, 1, 2]
+    assert sorted(t.value for t in optuna.load_study(study_name="s", storage=storage).trials) == [0.0, 1.0, 2.0]
 
 
 def test_a_sweep_on_ray_writes_the_same_runs_and_logs_their_node(tmp_path: Path) -> None:
