@@ -169,6 +169,8 @@ class _Run:
         except exceptions.TaskCancelledError:
             return  # cancelled by a stop before it started: like a job never submitted
         except exceptions.RayTaskError as err:  # raised outside the job (e.g. gymsuite missing on the node)
+            if self.report.stopped and isinstance(err.cause, KeyboardInterrupt):
+                return  # cancelled by a stop before the job's own handler was in place: like one never started
             cause = str(err.cause if err.cause is not None else err).strip().splitlines()
             outcome = Outcome(job, None, f"{type(err.cause).__name__}: {cause[-1] if cause else ''}",
                               attempts=self.attempts[job.key])
