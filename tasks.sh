@@ -5,7 +5,7 @@
 #   ./tasks.sh demo    train PPO on CartPole-v1 and record its video (runs/demo)
 #   ./tasks.sh test    run the test suite
 #   ./tasks.sh lint    ruff, the import layers (import-linter) and types (mypy)
-#   ./tasks.sh bench [main|pg|rewards|imitation|pixels|atari|memory|multiagent|all] [--quick ...]
+#   ./tasks.sh bench [main|pg|rewards|imitation|pixels|atari|memory|multiagent|cluster|all] [--quick ...]
 #                      a benchmark (default main; each rewrites its section of BENCHMARKS.md;
 #                      --quick runs it at tiny budgets and writes nothing)
 #   ./tasks.sh setup   only install
@@ -28,8 +28,8 @@ setup() {
   "${pip[@]}" install "torch==2.13.0" 2>/dev/null \
     || "${pip[@]}" install torch --index-url https://download.pytorch.org/whl/cpu \
     || "${pip[@]}" install torch
-  # dev: tests and linters; bench: matplotlib and scipy for the benchmarks' plots and statistics (and their tests).
-  "${pip[@]}" install -e ".[dev,bench]"
+  # dev: tests and linters; bench: the benchmarks' extras (and their tests); distributed: Ray, for the Ray tests.
+  "${pip[@]}" install -e ".[dev,bench,distributed]"
   # imitation's metadata pins gymnasium~=0.29 and stable-baselines3~=2.2; installed
   # with --no-deps it runs on the current stack (tests/test_imitation_compat.py proves it).
   "${pip[@]}" install --no-deps "$IMITATION"
@@ -57,9 +57,9 @@ case "$cmd" in
     which=${1:-main}
     shift || true
     case "$which" in
-      main|pg|rewards|imitation|pixels|atari|memory|multiagent) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
-      all) for b in main pg rewards imitation pixels atari memory multiagent; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
-      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent or all" >&2; exit 2 ;;
+      main|pg|rewards|imitation|pixels|atari|memory|multiagent|cluster) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
+      all) for b in main pg rewards imitation pixels atari memory multiagent cluster; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
+      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent, cluster or all" >&2; exit 2 ;;
     esac ;;
   *) sed -n '2,11p' "$0"; exit 1 ;;
 esac

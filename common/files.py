@@ -1,7 +1,8 @@
 """Safe file I/O shared by every package: atomic writes and the one YAML reader.
 
 Atomic writes: a file is written beside its target and renamed into place, so a crash or
-Ctrl-C never leaves half a file (run directories, checkpoints, demos, reward files).
+Ctrl-C never leaves half a file (run directories, checkpoints, demos, reward files). Logs
+(``outcomes.jsonl``) are appended to, one whole line at a time.
 
 YAML: one reader for config files, hyperparameter files, ``--hyperparams`` and shaping files.
 PyYAML follows YAML 1.1, where a float needs a dot: ``1e-4`` and ``3e5`` load as the strings
@@ -111,6 +112,14 @@ def write_yaml(path: Path, data: dict[str, Any]) -> None:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def append_json_line(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON object as one line to a log (``outcomes.jsonl``): a log grows, so it is appended to, not
+    rewritten; one ``write`` of a whole line with ``O_APPEND``, so a crash loses at most the line being written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(record) + "\n")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

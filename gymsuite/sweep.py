@@ -3,6 +3,9 @@
     gymsuite sweep --algo ppo,a2c --env CartPole-v1,Acrobot-v1 --seeds 0-9 --jobs 2 --dir runs/sweep
     gymsuite sweep --config runs/tune/ppo-Acrobot-v1/best/config.yaml --seeds 100-104 --dir runs/tuned
     gymsuite compare runs/sweep
+    gymsuite sweep --algo ppo --env CartPole-v1 --seeds 0-9 --ray-address 10.0.0.5:6379 --dir /shared/sweep
+
+Every run that ends is logged to ``<dir>/outcomes.jsonl`` (status, node, attempts, seconds, error).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", metavar="FILE.yaml",
                    help="a run's config.yaml under every run (e.g. a tuned best/config.yaml), as train --config")
     p.add_argument("--seeds", default="0-4", help="seeds: a range 0-9, a list 0,3,5, or both (default 0-4)")
-    p.add_argument("--jobs", type=int, default=1, help="runs at a time, in worker processes (default 1)")
+    p.add_argument("--jobs", type=int, help="runs at a time, in worker processes (default 1; with --ray-address, "
+                                            "as many as the cluster's free CPUs allow)")
     p.add_argument("--timesteps", type=int, help="env steps per run (default: each algorithm's tuned value)")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="for every run")
     p.add_argument("--dir", type=Path, default=Path("runs/sweep"), help="where the runs go (default runs/sweep)")
@@ -39,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="run on a Ray cluster: host:port, auto (the cluster this machine joined) or local (a private "
                         "instance); --dir must then be on storage every node sees. Needs gymsuite[distributed]")
     args = p.parse_args(argv)
-    _cli.check_positive("--jobs", args.jobs)
+    if args.jobs is not None:
+        _cli.check_positive("--jobs", args.jobs)
+    jobs = args.jobs if args.jobs is not None else 0 if args.ray_address else 1
+    args.dir = args.dir.resolve()  # a Ray node's worker starts in another directory: it needs the absolute path
     cells = plan(args.dir, _names(args.algo), _names(args.env), parse_seeds(args.seeds),
                  {"timesteps": args.timesteps}, args.hyperparams, args.config)
     left = [c for c in cells if not c.finished]
@@ -56,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(f"{outcome.job.key}: {outcome.error}")
             bar.write(f"failed: {outcome.job.key}: {outcome.error}", file=sys.stderr)
 
-    report = run_sweep(cells, args.jobs, done, args.ray_address)
+    report = run_sweep(cells, jobs, done, args.ray_address, args.dir / "outcomes.jsonl")
     bar.close()
     command = " ".join(["gymsuite", "sweep", *(argv if argv is not None else sys.argv[1:])])
     if report.stopped:

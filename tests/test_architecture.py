@@ -49,6 +49,9 @@ PROVIDED = {
     "pygame-ce": "gymnasium[classic-control]",
     "imitation": "tasks.sh installs it with --no-deps",
 }
+# Optional extras: the only module allowed to import each (it imports it inside a function, with a UserError naming
+# the extra when it is missing).
+OPTIONAL = {"ray": ("distributed", "agents/sweeps/distributed.py")}
 PRODUCT = ("common", "envs", "supervised", "rewards", "agents", "gymsuite")
 
 
@@ -58,7 +61,7 @@ def _name(requirement: str) -> str:
     return re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
-def _imported_distributions() -> set[str]:
+def _imported_distributions(skip: tuple[str, ...] = ()) -> set[str]:
     import ast
     import importlib.metadata
     import sys
@@ -67,6 +70,8 @@ def _imported_distributions() -> set[str]:
     found: set[str] = set()
     for package in PRODUCT:
         for file in (ROOT / package).rglob("*.py"):
+            if file.relative_to(ROOT).as_posix() in skip:
+                continue
             for node in ast.walk(ast.parse(file.read_text())):
                 if isinstance(node, ast.Import):
                     names = [alias.name for alias in node.names]
@@ -88,6 +93,11 @@ def test_declared_dependencies_match_the_imports() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {_name(r) for r in project["dependencies"]}
     imported = _imported_distributions()
+    allowed = {files for _, files in OPTIONAL.values()}
+    assert not set(OPTIONAL) & _imported_distributions(tuple(allowed)), "an optional extra imported elsewhere"
+    for dist, (extra, _) in OPTIONAL.items():
+        assert dist in {_name(r) for r in project["optional-dependencies"][extra]}
+    imported -= set(OPTIONAL)
     assert imported - declared - set(PROVIDED) == set(), "imported but not declared"
     assert declared - imported - set(RUNTIME_ONLY) == set(), "declared but never imported (nor needed at run time)"
     assert {_name(r) for r in project["optional-dependencies"]["bench"]} == {"supersuit"}

@@ -1,17 +1,204 @@
 """Jobs as tasks on a Ray cluster (``executor.run_jobs(..., ray_address=...)``): the only module that imports Ray.
 
-Being written (issue 15): placement by the job's ``cpus``/``gpus``, retries of tasks whose worker or node died,
-the node each job ran on, stop on Ctrl-C/SIGTERM.
+Same rules as the local backends in ``executor.py``: a job that raises is reported and not run again; a job whose
+worker process or node died runs again (anywhere in the cluster) up to ``retries`` times, then is reported with
+``lost=True``; Ctrl-C or SIGTERM to this process submits nothing more and cancels the running tasks (Ray raises
+``KeyboardInterrupt`` inside each, which the training pipeline turns into a checkpoint and ``interrupted: True``),
+waits for them (at most ``executor.STOP_GRACE_S``) and returns with ``Report.signum`` set.
+
+Placement is Ray's: each task asks for its job's ``cpus`` and ``gpus``. The job's function travels by reference
+(module and name), so every node must have gymsuite installed at the same version (no ``runtime_env``), and the
+paths a job writes (run directories, a study's storage) must be absolute and on storage every node mounts at the
+same path.
+
+``address``: ``host:port`` or ``auto`` joins a running cluster (this process only disconnects at the end);
+``local`` starts a private instance with this machine's CPUs, shut down at the end. A program that has already
+called ``ray.init`` keeps its own connection, whatever the address.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from typing import Any
 
-from agents.sweeps.executor import Job, Outcome, Report
+from agents.sweeps import executor
+from agents.sweeps.executor import Job, OnDone, Outcome, Report
 from common.errors import UserError
 
+CONNECT_TIMEOUT_S = 5.0  # a head that does not answer a TCP connection in this time is reported unreachable
+POLL_S = 0.5  # ray.wait's timeout: Python runs the stop handlers between two waits, not during one
 
-def run_on_ray(jobs: Sequence[Job], address: str, workers: int, on_done: Callable[[Outcome], None] | None,
-               retries: int) -> Report:
-    raise UserError("--ray-address is not available yet", "leave it out to run on this machine")
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as err:
+        raise UserError("--ray-address needs Ray, which is not installed",
+                        "pip install 'gymsuite[distributed]' (on every node), or leave --ray-address out") from err
+    return ray
+
+
+def _head(ray: Any, address: str) -> str:
+    """``host:port`` of the cluster to join (``auto``: the one this machine started or joined, as Ray finds it)."""
+    if address != "auto":
+        return address
+    # Ray's own lookup (RAY_ADDRESS, then the address file `ray start` leaves): no public API exposes it.
+    from ray._private.services import canonicalize_bootstrap_address
+
+    found = canonicalize_bootstrap_address("auto")
+    if not found:
+        raise UserError("--ray-address auto: this machine has not started or joined a Ray cluster",
+                        "run `ray start --head` here (or `ray start --address HEAD:6379`), or give host:port")
+    return str(found)
+
+
+def _check_reachable(address: str, given: str) -> None:
+    """Fail in seconds: ray.init retries an unreachable GCS for minutes, printing warnings as it goes."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--ray-address {given!r} is not host:port, auto or local", "write e.g. 10.0.0.5:6379")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        raise UserError(f"no Ray cluster answers at {given} ({address}): {err.strerror or err}",
+                        "start its head with `ray start --head --port PORT`, check the host, port and firewall, "
+                        "or use --ray-address local") from err
+
+
+def connect(ray: Any, address: str) -> None:
+    """Join the cluster at ``address``, or start a private one for ``local``; quietly (workers' output is not
+    forwarded here; Ray's errors still are)."""
+    quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
+    if address == "local":
+        # address="local": always a new instance (without it ray.init joins the cluster `ray start` left on record)
+        ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
+        return
+    head = _head(ray, address)
+    _check_reachable(head, address)
+    try:
+        ray.init(address=head, **quiet)
+    except ray.exceptions.AuthenticationError as err:  # Ray >= 2.5x: `ray start --head` enables token auth
+        raise UserError(f"the Ray cluster at {address} refused this machine's token",
+                        "set RAY_AUTH_MODE=token here, with the head's ~/.ray/auth_token copied to this machine "
+                        "(or RAY_AUTH_TOKEN set to it)") from err
+    except (ConnectionError, RuntimeError) as err:
+        raise UserError(f"could not join the Ray cluster at {address}: {str(err).splitlines()[0]}",
+                        "check that the head runs the same Ray and Python versions as this machine") from err
+
+
+def _where() -> str:
+    import ray
+
+    return f"{socket.gethostname()}/{ray.get_runtime_context().get_node_id()[:8]}"
+
+
+def _task(job: Job) -> tuple[dict[str, Any] | None, str, str, float]:
+    """Runs on a Ray worker: ``executor.call`` there, with the host name and Ray node id as the node."""
+    result, error, _, seconds = executor.call(job)
+    return result, error, _where(), seconds
+
+
+def run_on_ray(jobs: Sequence[Job], address: str, workers: int, on_done: OnDone | None, retries: int) -> Report:
+    """Run every job as a Ray task, at most ``workers`` at once (0: as many as the cluster's resources allow).
+
+    Raises:
+        UserError: Ray not installed, the address malformed or unreachable (before any job starts).
+    """
+    ray = _ray()
+    joined = ray.is_initialized()  # this process already started or joined a Ray: use it as it is, and leave it
+    if not joined:
+        connect(ray, address)
+    try:
+        return _Run(ray, jobs, workers, on_done, retries).run()
+    finally:
+        if not joined:
+            ray.shutdown()  # stops a private instance; from a cluster it only disconnects this driver
+
+
+class _Run:
+    """The driver's loop: submit, wait, resubmit what a dead worker lost, stop on a signal."""
+
+    def __init__(self, ray: Any, jobs: Sequence[Job], workers: int, on_done: OnDone | None, retries: int) -> None:
+        self.ray, self.on_done, self.retries = ray, on_done, retries
+        self.waiting = list(jobs)
+        self.cap = workers if workers > 0 else len(self.waiting)
+        self.running: dict[Any, Job] = {}  # ObjectRef -> job
+        self.attempts: dict[str, int] = {}
+        self.report = Report()
+        # Ray's own max_retries would rerun a lost task invisibly (no attempt count, the failure's cause dropped):
+        # the driver resubmits instead, which keeps the count true and the rule the same as the local pool's.
+        self.remote = ray.remote(max_retries=0)(_task)
+
+    def run(self) -> Report:
+        from agents.pipeline.callbacks import StopSignals
+
+        with StopSignals() as self.stop:
+            try:
+                self._loop()
+            except KeyboardInterrupt:
+                self.report.signum = self.report.signum or self.stop.interrupted()
+            if self.running:
+                self._drain()
+        return self.report
+
+    def _fill(self) -> None:
+        while self.waiting and len(self.running) < self.cap and not self.report.stopped:
+            job = self.waiting.pop(0)
+            self.attempts[job.key] = self.attempts.get(job.key, 0) + 1
+            ref = self.remote.options(num_cpus=job.cpus, num_gpus=job.gpus, name=job.key).remote(job)
+            self.running[ref] = job
+
+    def _loop(self) -> None:
+        self._fill()
+        while self.running and not self.report.stopped:
+            done, _ = self.ray.wait(list(self.running), num_returns=1, timeout=POLL_S)
+            for ref in done:
+                self._finish(ref, self.running.pop(ref))
+            self._fill()
+
+    def _finish(self, ref: Any, job: Job) -> None:
+        exceptions = self.ray.exceptions
+        try:
+            result, error, node, seconds = self.ray.get(ref)
+            outcome = Outcome(job, result, error, node=node, attempts=self.attempts[job.key], seconds=seconds)
+        except exceptions.TaskCancelledError:
+            return  # cancelled by a stop before it started: like a job never submitted
+        except exceptions.RayTaskError as err:  # raised outside the job (e.g. gymsuite missing on the node)
+            if self.report.stopped and isinstance(err.cause, KeyboardInterrupt):
+                return  # cancelled by a stop before the job's own handler was in place: like one never started
+            cause = str(err.cause if err.cause is not None else err).strip().splitlines()
+            outcome = Outcome(job, None, f"{type(err.cause).__name__}: {cause[-1] if cause else ''}",
+                              attempts=self.attempts[job.key])
+        except exceptions.RayError as err:  # the worker or its node died
+            if self.attempts[job.key] <= self.retries and not self.report.stopped:
+                self.waiting.insert(0, job)
+                return
+            why = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            outcome = Outcome(job, None, f"{type(err).__name__}: {why}", lost=True, attempts=self.attempts[job.key])
+        self.report.outcomes.append(outcome)
+        if self.on_done is not None:
+            self.on_done(outcome)
+        if outcome.interrupted and not self.report.stopped:  # signalled directly: stop the rest too
+            self.report.signum = signal.SIGINT
+
+    def _drain(self) -> None:
+        """Cancel the running tasks (KeyboardInterrupt in each), give them ``STOP_GRACE_S`` to checkpoint; a second
+        Ctrl-C or the deadline kills what is left."""
+        for ref in self.running:
+            self.ray.cancel(ref)
+        deadline = time.monotonic() + executor.STOP_GRACE_S
+        try:
+            while self.running and time.monotonic() < deadline:
+                done, _ = self.ray.wait(list(self.running), num_returns=1, timeout=POLL_S)
+                for ref in done:
+                    self._finish(ref, self.running.pop(ref))
+        except KeyboardInterrupt:
+            pass
+        for ref, job in self.running.items():
+            self.ray.cancel(ref, force=True)
+            self.report.outcomes.append(Outcome(job, None, "stopped: did not finish writing in time", lost=True))

@@ -143,36 +143,41 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+Called = tuple[dict[str, Any] | None, str, str, float]
+
+
+def _slot() -> ProcessPoolExecutor:
+    # One single-process pool per slot: when a worker dies, ProcessPoolExecutor fails every job of its pool and
+    # terminates its other workers, so a shared pool would lose the dead job's neighbours too.
+    return ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
+
+
 def _run_pool(jobs: Sequence[Job], workers: int, on_done: OnDone | None, retries: int) -> Report:
+    """``workers`` slots, each a worker process reused job after job and replaced when it dies."""
     report = Report()
-    queue = list(jobs)
+    waiting = list(jobs)
     attempts: dict[str, int] = {}
-    with StopSignals() as stop:
-        while queue and not report.stopped:
-            queue = _pool_pass(queue, workers, attempts, retries, report, stop, on_done)
-    return report
-
-
-def _pool_pass(queue: list[Job], workers: int, attempts: dict[str, int], retries: int, report: Report,
-               stop: StopSignals, on_done: OnDone | None) -> list[Job]:
-    """Run the queue in one pool until it is done, stopped, or broken by a dead worker; the jobs to run again."""
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
-    waiting = list(queue)
-    running: dict[Future[tuple[dict[str, Any] | None, str, str, float]], Job] = {}
-    again: list[Job] = []  # jobs whose worker died: the next pool runs them again
+    slots: list[ProcessPoolExecutor | None] = [None] * workers
+    running: dict[Future[Called], tuple[Job, int]] = {}  # future -> (job, slot)
 
     def fill() -> None:
-        while waiting and len(running) < workers and not report.stopped and not again:
+        busy = {slot for _, slot in running.values()}
+        for i in (i for i in range(workers) if i not in busy):
+            if not waiting or report.stopped:
+                return
             job = waiting.pop(0)
             attempts[job.key] = attempts.get(job.key, 0) + 1
-            running[pool.submit(call, job)] = job
+            slots[i] = slots[i] or _slot()
+            running[slots[i].submit(call, job)] = (job, i)  # type: ignore[union-attr]
 
-    def finish(future: Future[tuple[dict[str, Any] | None, str, str, float]], job: Job) -> None:
+    def finish(future: Future[Called], job: Job, i: int) -> None:
         try:
             outcome = _outcome(job, future.result(), attempts[job.key])
-        except BrokenProcessPool:
+        except BrokenProcessPool:  # this slot's worker died, and only this job with it
+            slots[i].shutdown(wait=False)  # type: ignore[union-attr]
+            slots[i] = None
             if attempts[job.key] <= retries and not report.stopped:
-                again.append(job)
+                waiting.insert(0, job)
                 return
             outcome = Outcome(job, None, "its worker process died", lost=True, attempts=attempts[job.key])
         report.outcomes.append(outcome)
@@ -180,37 +185,42 @@ def _pool_pass(queue: list[Job], workers: int, attempts: dict[str, int], retries
             on_done(outcome)
         if outcome.interrupted and not report.stopped:  # signalled directly: stop the rest too
             report.signum = signal.SIGINT
-            _stop_workers(pool)
+            _stop_workers(slots)
 
-    try:
-        fill()
-        while running and not report.stopped:
-            try:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-            except KeyboardInterrupt:
-                report.signum = stop.interrupted()
-                _stop_workers(pool)
-                break
-            for future in done:
-                finish(future, running.pop(future))
+    with StopSignals() as stop:
+        try:
             fill()
-    finally:
-        _close(pool, running, report, finish, stop)
-    return again + ([] if report.stopped else waiting)
+            while running and not report.stopped:
+                try:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    report.signum = stop.interrupted()
+                    _stop_workers(slots)
+                    break
+                for future in done:
+                    finish(future, *running.pop(future))
+                fill()
+        finally:
+            _close(slots, running, report, finish, stop)
+    return report
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """One SIGTERM to each worker process: a job in training checkpoints and returns ``interrupted``."""
+def _processes(slots: Sequence[ProcessPoolExecutor | None]) -> list[Any]:
     # ProcessPoolExecutor keeps its processes private; there is no public way to signal them.
-    for process in list(getattr(pool, "_processes", {}).values()):
+    return [p for pool in slots if pool is not None for p in list(getattr(pool, "_processes", {}).values())]
+
+
+def _stop_workers(slots: Sequence[ProcessPoolExecutor | None]) -> None:
+    """One SIGTERM to each worker process: a job in training checkpoints and returns ``interrupted``."""
+    for process in _processes(slots):
         with contextlib.suppress(ProcessLookupError, OSError):
             os.kill(process.pid, signal.SIGTERM)
 
 
-def _close(pool: ProcessPoolExecutor, running: dict[Future[Any], Job], report: Report,
-           finish: Callable[[Future[Any], Job], None], stop: StopSignals) -> None:
+def _close(slots: list[ProcessPoolExecutor | None], running: dict[Future[Called], tuple[Job, int]], report: Report,
+           finish: Callable[[Future[Called], Job, int], None], stop: StopSignals) -> None:
     """Let stopped jobs write their checkpoints (at most ``STOP_GRACE_S``; a second Ctrl-C kills them at once), then
-    shut the pool down."""
+    shut the slots down."""
     deadline = time.monotonic() + STOP_GRACE_S
     while running and time.monotonic() < deadline:
         try:
@@ -219,11 +229,13 @@ def _close(pool: ProcessPoolExecutor, running: dict[Future[Any], Job], report: R
             report.signum = report.signum or stop.interrupted()
             break
         for future in done:
-            finish(future, running.pop(future))
-    for process in list(getattr(pool, "_processes", {}).values()):
-        if running:
+            finish(future, *running.pop(future))
+    if running:
+        for process in _processes(slots):
             with contextlib.suppress(ProcessLookupError, OSError):
                 process.kill()
-    for job in running.values():
+    for job, _ in running.values():
         report.outcomes.append(Outcome(job, None, "stopped: did not finish writing in time", lost=True))
-    pool.shutdown(wait=True, cancel_futures=True)
+    for pool in slots:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -126,14 +126,32 @@ def jobs_for(cells: Sequence[Cell]) -> list[Job]:
             for c in cells if not c.finished]
 
 
-def run_sweep(cells: Sequence[Cell], jobs: int = 1, on_done: Callable[[Outcome], None] | None = None,
-              ray_address: str | None = None) -> Report:
-    """Train every unfinished cell, at most ``jobs`` at a time, here or on a Ray cluster (``executor.run_jobs``).
+def outcome_record(outcome: Outcome) -> dict[str, Any]:
+    """One line of ``outcomes.jsonl``: which run, how it ended (ok, failed, lost, interrupted), where, how often."""
+    status = ("ok" if outcome.ok else "interrupted" if outcome.interrupted else "lost" if outcome.lost
+              else "failed")
+    return {"key": outcome.job.key, "status": status, "node": outcome.node, "attempts": outcome.attempts,
+            "seconds": round(outcome.seconds, 3), "error": outcome.error}
 
-    ``on_done(outcome)`` is called in this process as each run ends (the progress view). Ctrl-C or SIGTERM stops
-    it: no run starts after, running ones keep a checkpoint, and the report's ``signum`` says so.
+
+def run_sweep(cells: Sequence[Cell], jobs: int = 1, on_done: Callable[[Outcome], None] | None = None,
+              ray_address: str | None = None, log: Path | None = None) -> Report:
+    """Train every unfinished cell, at most ``jobs`` at a time, here or on a Ray cluster (``executor.run_jobs``;
+    with Ray, ``jobs=0`` leaves the number to the cluster's free CPUs).
+
+    ``on_done(outcome)`` is called in this process as each run ends (the progress view); each outcome is also
+    appended to ``log`` (``<sweep dir>/outcomes.jsonl``) when given. Ctrl-C or SIGTERM stops it: no run starts
+    after, running ones keep a checkpoint, and the report's ``signum`` says so.
     """
-    return run_jobs(jobs_for(cells), jobs, ray_address, on_done)
+    from common.files import append_json_line
+
+    def done(outcome: Outcome) -> None:
+        if log is not None:
+            append_json_line(log, outcome_record(outcome))
+        if on_done is not None:
+            on_done(outcome)
+
+    return run_jobs(jobs_for(cells), jobs, ray_address, done)
 
 
 def write_plan(cells: Sequence[Cell], root: Path) -> None:

@@ -1,0 +1,112 @@
+"""The local backends of agents/sweeps/executor.py: a job that raises is reported and not retried, a worker that
+dies is rerun (then lost), and SIGTERM to a sweep leaves every running run with a checkpoint and resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.sweeps.executor import Job, Outcome, run_jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = 12000  # long enough to be mid-training when signalled, short enough for the rerun to finish quickly
+
+
+# Module-level jobs: the spawned workers import them by name.
+def square(x: int) -> dict[str, Any]:
+    return {"value": x * x}
+
+
+def fail(marker: str) -> dict[str, Any]:
+    with open(marker, "a") as calls:  # one line per call: a rerun would add a second
+        calls.write("called\n")
+    raise ValueError("bad input")
+
+
+def die_first(marker: str) -> dict[str, Any]:
+    """Dies without a word on its first attempt (as an out-of-memory kill would), succeeds on the next."""
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(1)
+    return {"value": 1}
+
+
+def slow(x: int) -> dict[str, Any]:
+    time.sleep(3.0)
+    return {"value": x * x}
+
+
+def always_die() -> dict[str, Any]:
+    os._exit(1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_job_that_raises_is_reported_once_and_the_others_go_on(workers: int, tmp_path: Path) -> None:
+    marker = tmp_path / "calls"
+    seen: list[Outcome] = []
+    jobs = [Job("a", square, (2,)), Job("bad", fail, (str(marker),)), Job("b", square, (3,))]
+    report = run_jobs(jobs, workers=workers, on_done=seen.append)
+    by_key = {o.job.key: o for o in report.outcomes}
+    assert seen == report.outcomes and not report.stopped
+    assert by_key["a"].result == {"value": 4} and by_key["b"].result == {"value": 9}
+    assert not by_key["bad"].ok and "ValueError" in by_key["bad"].error and not by_key["bad"].lost
+    assert by_key["bad"].attempts == 1 and marker.read_text().count("called") == 1
+
+
+def test_a_dead_worker_is_rerun_then_lost_after_its_retries(tmp_path: Path) -> None:
+    report = run_jobs([Job("dies-once", die_first, (str(tmp_path / "m"),)), Job("ok", slow, (4,)),
+                       Job("dies", always_die)], workers=2, retries=1)
+    by_key = {o.job.key: o for o in report.outcomes}
+    assert set(by_key) == {"dies-once", "ok", "dies"} and not report.stopped
+    assert by_key["dies-once"].ok and by_key["dies-once"].attempts == 2
+    # The neighbour, running while the other worker died, was not disturbed: it ran once.
+    assert by_key["ok"].result == {"value": 16} and by_key["ok"].attempts == 1
+    assert by_key["dies"].lost and by_key["dies"].attempts == 2 and by_key["dies"].result is None
+
+
+def _logged_rows(run: Path) -> int:
+    progress = run / "logs" / "progress.csv"
+    return max(0, progress.read_text().count("\n") - 1) if progress.is_file() else 0
+
+
+def _sweep(root: Path) -> list[str]:
+    return [sys.executable, "-m", "gymsuite.cli", "sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0-1",
+            "--timesteps", str(STEPS), "--jobs", "2", "--dir", str(root)]
+
+
+def test_sigterm_to_a_two_job_sweep_checkpoints_both_runs_and_a_rerun_resumes(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    sweep = subprocess.Popen(_sweep(root), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = [root / "ppo-CartPole-v1-s0", root / "ppo-CartPole-v1-s1"]
+    deadline = time.monotonic() + 60
+    while not all(_logged_rows(r) for r in runs):  # both past their first rollout
+        assert sweep.poll() is None and time.monotonic() < deadline, sweep.communicate()
+        time.sleep(0.2)
+    sweep.send_signal(signal.SIGTERM)
+    out, err = sweep.communicate(timeout=60)
+    assert sweep.returncode == 2 and "continue with" in err, err
+    for run in runs:
+        assert list((run / "checkpoints").glob("ckpt_*.zip")) and not (run / "eval.json").exists()
+    steps = {r.name: max(int(p.stem.split("_")[1]) for p in (r / "checkpoints").glob("ckpt_*.zip")) for r in runs}
+    assert all(0 < s < STEPS for s in steps.values()), steps
+    resumed = subprocess.run(_sweep(root), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "0 finished, 2 to train" in resumed.stderr
+    for run in runs:  # resumed, not trained again: the interrupted checkpoint is still there, beside the final one
+        assert (run / "eval.json").is_file() and (run / "checkpoints" / f"ckpt_{steps[run.name]}.zip").is_file()
+
+
+def test_ray_asked_for_but_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from common.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError, as without the extra
+    with pytest.raises(UserError) as err:
+        run_jobs([Job("a", square, (2,))], ray_address="local")
+    assert "distributed" in (err.value.hint or "")
