@@ -24,7 +24,7 @@ def _names(text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
-    from agents.sweeps.executor import Outcome
+    from agents.sweeps.executor import Outcome, check_ray_address
     from agents.sweeps.sweep import parse_seeds, plan, run_sweep, write_plan
     from common.errors import UserError
 
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                  {"timesteps": args.timesteps}, args.hyperparams, args.config)
     left = [c for c in cells if not c.finished]
     print(f"{len(cells)} runs in {args.dir}: {len(cells) - len(left)} finished, {len(left)} to train", file=sys.stderr)
+    check_ray_address(args.ray_address)
     write_plan(cells, args.dir)
     bar = tqdm(total=len(cells), initial=len(cells) - len(left), unit="run", file=sys.stderr)
     failed: list[str] = []

@@ -19,6 +19,7 @@ from gymsuite import _cli
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
+    from agents.sweeps.executor import check_ray_address
     from agents.sweeps.tune import finished, open_study, plan_study, run_study, study_lock
     from agents.sweeps.tunereport import best_trial
     from common.errors import UserError
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                         "pass --trials N, --timeout SECONDS or both")
     trials = args.trials if args.trials is not None else 10**9
     study = plan_study(args.algo, args.env, args.timesteps, args.seed, args.hyperparams, args.space, args.study)
+    check_ray_address(args.ray_address)
     command = " ".join(["gymsuite", "tune", *(argv if argv is not None else sys.argv[1:])])
     with study_lock(study.root):
         opened = open_study(study)

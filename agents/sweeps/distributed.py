@@ -23,11 +23,10 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from agents.sweeps import executor
-from agents.sweeps.executor import Job, OnDone, Outcome, Report
+from agents.sweeps.executor import Job, JobQueue, OnDone, Outcome, Report
 from common.errors import UserError
 
 CONNECT_TIMEOUT_S = 5.0  # a head that does not answer a TCP connection in this time is reported unreachable
@@ -70,6 +69,18 @@ def _check_reachable(address: str, given: str) -> None:
                         "or use --ray-address local") from err
 
 
+def check_address(address: str) -> None:
+    """Ray installed, and for ``host:port``/``auto`` a cluster answering there: a command checks this before it
+    writes anything.
+
+    Raises:
+        UserError: Ray missing, the address malformed, no cluster found or none answering.
+    """
+    ray = _ray()
+    if address != "local":
+        _check_reachable(_head(ray, address), address)
+
+
 def connect(ray: Any, address: str) -> None:
     """Join the cluster at ``address``, or start a private one for ``local``; quietly (workers' output is not
     forwarded here; Ray's errors still are)."""
@@ -103,7 +114,7 @@ def _task(job: Job) -> tuple[dict[str, Any] | None, str, str, float]:
     return result, error, _where(), seconds
 
 
-def run_on_ray(jobs: Sequence[Job], address: str, workers: int, on_done: OnDone | None, retries: int) -> Report:
+def run_on_ray(jobs: JobQueue, address: str, workers: int, on_done: OnDone | None, retries: int) -> Report:
     """Run every job as a Ray task, at most ``workers`` at once (0: as many as the cluster's resources allow).
 
     Raises:
@@ -123,10 +134,9 @@ def run_on_ray(jobs: Sequence[Job], address: str, workers: int, on_done: OnDone 
 class _Run:
     """The driver's loop: submit, wait, resubmit what a dead worker lost, stop on a signal."""
 
-    def __init__(self, ray: Any, jobs: Sequence[Job], workers: int, on_done: OnDone | None, retries: int) -> None:
+    def __init__(self, ray: Any, jobs: JobQueue, workers: int, on_done: OnDone | None, retries: int) -> None:
         self.ray, self.on_done, self.retries = ray, on_done, retries
-        self.waiting = list(jobs)
-        self.cap = workers if workers > 0 else len(self.waiting)
+        self.queue, self.workers = jobs, workers
         self.running: dict[Any, Job] = {}  # ObjectRef -> job
         self.attempts: dict[str, int] = {}
         self.report = Report()
@@ -146,9 +156,16 @@ class _Run:
                 self._drain()
         return self.report
 
+    def _cap(self) -> int:
+        """``workers``, or with 0 the cluster's CPUs now (a node that joins or dies changes it)."""
+        return self.workers if self.workers > 0 else max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+
     def _fill(self) -> None:
-        while self.waiting and len(self.running) < self.cap and not self.report.stopped:
-            job = self.waiting.pop(0)
+        cap = self._cap()
+        while len(self.running) < cap and not self.report.stopped:
+            job = self.queue.next()
+            if job is None:
+                return
             self.attempts[job.key] = self.attempts.get(job.key, 0) + 1
             ref = self.remote.options(num_cpus=job.cpus, num_gpus=job.gpus, name=job.key).remote(job)
             self.running[ref] = job
@@ -176,7 +193,7 @@ class _Run:
                               attempts=self.attempts[job.key])
         except exceptions.RayError as err:  # the worker or its node died
             if self.attempts[job.key] <= self.retries and not self.report.stopped:
-                self.waiting.insert(0, job)
+                self.queue.rerun(job)
                 return
             why = str(err).strip().splitlines()[0] if str(err).strip() else ""
             outcome = Outcome(job, None, f"{type(err).__name__}: {why}", lost=True, attempts=self.attempts[job.key])
@@ -184,7 +201,7 @@ class _Run:
         if self.on_done is not None:
             self.on_done(outcome)
         if outcome.interrupted and not self.report.stopped:  # signalled directly: stop the rest too
-            self.report.signum = signal.SIGINT
+            self.report.signum = int((outcome.result or {}).get("signum") or signal.SIGINT)
 
     def _drain(self) -> None:
         """Cancel the running tasks (KeyboardInterrupt in each), give them ``STOP_GRACE_S`` to checkpoint; a second

@@ -25,7 +25,7 @@ import signal
 import socket
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -83,9 +83,32 @@ class Report:
 OnDone = Callable[[Outcome], None]
 
 
-def run_jobs(jobs: Sequence[Job], workers: int = 1, ray_address: str | None = None,
+class JobQueue:
+    """The jobs still to start: reruns first, then the next job of the source, pulled only when a slot is free.
+
+    Pulling lazily lets a source decide each job from the outcomes so far (``tune`` asks Optuna for the next trial
+    only when a worker can take it), and a source that ends while jobs run is simply done.
+    """
+
+    def __init__(self, jobs: Iterable[Job]) -> None:
+        self._source: Iterator[Job] = iter(jobs)
+        self._again: list[Job] = []
+
+    def rerun(self, job: Job) -> None:
+        """Put a job whose worker died first in line."""
+        self._again.insert(0, job)
+
+    def next(self) -> Job | None:
+        """The next job to start, or None when there is none."""
+        return self._again.pop(0) if self._again else next(self._source, None)
+
+
+def run_jobs(jobs: Iterable[Job], workers: int = 1, ray_address: str | None = None,
              on_done: OnDone | None = None, retries: int = 2) -> Report:
     """Run every job, at most ``workers`` at a time; ``on_done(outcome)`` is called here as each one ends.
+
+    ``jobs`` is consumed lazily (:class:`JobQueue`): the next job is taken when a slot frees, after the
+    ``on_done`` of the job that freed it.
 
     ``ray_address``: ``"auto"``, ``"local"`` (a private Ray instance for this call) or ``host:port``; then
     ``workers`` caps how many run at once (0: as many as the cluster's CPUs allow).
@@ -96,10 +119,22 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, ray_address: str | None = No
     if ray_address:
         from agents.sweeps.distributed import run_on_ray
 
-        return run_on_ray(jobs, ray_address, workers, on_done, retries)
+        return run_on_ray(JobQueue(jobs), ray_address, workers, on_done, retries)
     if workers <= 1:
-        return _run_here(jobs, on_done)
-    return _run_pool(jobs, workers, on_done, retries)
+        return _run_here(JobQueue(jobs), on_done)
+    return _run_pool(JobQueue(jobs), workers, on_done, retries)
+
+
+def check_ray_address(address: str | None) -> None:
+    """Before a command writes anything: for an address, Ray installed and a cluster answering (``distributed``).
+
+    Raises:
+        UserError: see :func:`agents.sweeps.distributed.check_address`.
+    """
+    if address:
+        from agents.sweeps.distributed import check_address
+
+        check_address(address)
 
 
 def call(job: Job) -> tuple[dict[str, Any] | None, str, str, float]:
@@ -120,10 +155,10 @@ def _outcome(job: Job, called: tuple[dict[str, Any] | None, str, str, float], at
     return Outcome(job, result, error, node=node, attempts=attempts, seconds=seconds)
 
 
-def _run_here(jobs: Sequence[Job], on_done: OnDone | None) -> Report:
+def _run_here(queue: JobQueue, on_done: OnDone | None) -> Report:
     report = Report()
     with StopSignals() as stop:
-        for job in jobs:
+        while (job := queue.next()) is not None:
             try:
                 outcome = _outcome(job, call(job))
             except KeyboardInterrupt:  # between two jobs' training loops (the pipeline catches the rest)
@@ -133,7 +168,7 @@ def _run_here(jobs: Sequence[Job], on_done: OnDone | None) -> Report:
             if on_done is not None:
                 on_done(outcome)
             if outcome.interrupted:
-                report.signum = stop.signum or signal.SIGINT
+                report.signum = stop.signum or _signum(outcome)
                 break
     return report
 
@@ -152,10 +187,14 @@ def _slot() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
 
 
-def _run_pool(jobs: Sequence[Job], workers: int, on_done: OnDone | None, retries: int) -> Report:
+def _signum(outcome: Outcome) -> int:
+    """The signal that stopped an interrupted job (its result's ``signum``; SIGINT when it does not say)."""
+    return int((outcome.result or {}).get("signum") or signal.SIGINT)
+
+
+def _run_pool(queue: JobQueue, workers: int, on_done: OnDone | None, retries: int) -> Report:
     """``workers`` slots, each a worker process reused job after job and replaced when it dies."""
     report = Report()
-    waiting = list(jobs)
     attempts: dict[str, int] = {}
     slots: list[ProcessPoolExecutor | None] = [None] * workers
     running: dict[Future[Called], tuple[Job, int]] = {}  # future -> (job, slot)
@@ -163,9 +202,9 @@ def _run_pool(jobs: Sequence[Job], workers: int, on_done: OnDone | None, retries
     def fill() -> None:
         busy = {slot for _, slot in running.values()}
         for i in (i for i in range(workers) if i not in busy):
-            if not waiting or report.stopped:
+            job = None if report.stopped else queue.next()
+            if job is None:
                 return
-            job = waiting.pop(0)
             attempts[job.key] = attempts.get(job.key, 0) + 1
             slots[i] = slots[i] or _slot()
             running[slots[i].submit(call, job)] = (job, i)  # type: ignore[union-attr]
@@ -177,14 +216,14 @@ def _run_pool(jobs: Sequence[Job], workers: int, on_done: OnDone | None, retries
             slots[i].shutdown(wait=False)  # type: ignore[union-attr]
             slots[i] = None
             if attempts[job.key] <= retries and not report.stopped:
-                waiting.insert(0, job)
+                queue.rerun(job)
                 return
             outcome = Outcome(job, None, "its worker process died", lost=True, attempts=attempts[job.key])
         report.outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
         if outcome.interrupted and not report.stopped:  # signalled directly: stop the rest too
-            report.signum = signal.SIGINT
+            report.signum = _signum(outcome)
             _stop_workers(slots)
 
     with StopSignals() as stop:

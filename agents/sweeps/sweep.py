@@ -117,7 +117,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         else:
             result = train(cell.cfg, cell.run_dir, overwrite=True)
     return {"run_dir": str(cell.run_dir), "mean_return": result.eval.get("mean_return"),
-            "interrupted": result.interrupted}
+            "interrupted": result.interrupted, "signum": result.signum}
 
 
 def jobs_for(cells: Sequence[Cell]) -> list[Job]:

@@ -12,7 +12,7 @@ A study directory (default ``runs/tune/<algo>-<env>``) holds:
 - ``best/config.yaml``, ``summary.md``, ``importance.png``: rewritten after each finished trial (``tunereport``).
 
 Trials are asked in this process (``study.ask()`` and the declarative space, ``agents/sweeps/space.py``) and trained
-as executor jobs (``run_jobs``: here, a worker pool or Ray), in rounds of ``jobs`` trials. A job opens the same
+as executor jobs (``run_jobs``: here, a worker pool or Ray), one asked whenever a worker is free. A job opens the same
 storage to report each periodic evaluation and stops its training when ``trial.should_prune()`` says so
 (MedianPruner); this process then tells the study COMPLETE (the value: the final evaluation's ``mean_return``, i.e.
 ``eval_episodes`` episodes of the policy the trial ends with, the one ``best/config.yaml`` reproduces, rather than
@@ -26,7 +26,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,7 +151,7 @@ def open_study(study: StudyPlan) -> optuna.Study:
     write_yaml(study.root / "study.yaml", study.record)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = JournalStorage(JournalFileBackend(str(study.journal)))
-    # constant_liar: trials running side by side count as bad while they run, so a round does not ask the same point.
+    # constant_liar: running trials count as bad while they run, so trials asked meanwhile spread out.
     sampler = optuna.samplers.TPESampler(seed=study.record["seed"], constant_liar=True)
     return optuna.create_study(storage=storage, sampler=sampler, pruner=study.pruning.pruner(),
                                study_name=STUDY_NAME, direction="maximize", load_if_exists=True)
@@ -252,7 +252,7 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
         result = train(task.cfg, task.run_dir, overwrite=True, callbacks=[reporter])
     return {"run_dir": str(task.run_dir), "mean_return": result.eval.get("mean_return"),
-            "pruned_at": reporter.pruned_at, "interrupted": result.interrupted}
+            "pruned_at": reporter.pruned_at, "interrupted": result.interrupted, "signum": result.signum}
 
 
 OnTrial = Callable[["optuna.trial.FrozenTrial"], None]
@@ -272,11 +272,8 @@ def run_study(study_plan: StudyPlan, study: optuna.Study, trials: int, jobs: int
     recover(study)
     failures = 0
     deadline = time.monotonic() + timeout if timeout is not None else float("inf")
-    while finished(study) < trials and time.monotonic() < deadline:
-        batch = _ask_round(study, study_plan, min(jobs, trials - finished(study)), on_trial)
-        if not batch:
-            continue
-        report = _run_round(study, study_plan, batch, jobs, ray_address, on_trial)
+    while finished(study) < trials and time.monotonic() < deadline:  # again when trials failed
+        report = _run_trials(study, study_plan, trials, deadline, jobs, ray_address, on_trial)
         if report.stopped:
             return report.signum
         failures += sum(1 for o in report.outcomes if not o.ok and not o.interrupted)
@@ -286,12 +283,21 @@ def run_study(study_plan: StudyPlan, study: optuna.Study, trials: int, jobs: int
     return 0
 
 
-def _run_round(study: optuna.Study, study_plan: StudyPlan, batch: list[Job], jobs: int, ray_address: str | None,
-               on_trial: OnTrial | None) -> Report:
-    """Run one round of trials; each outcome is told to the study as it comes."""
+def _run_trials(study: optuna.Study, study_plan: StudyPlan, trials: int, deadline: float, jobs: int,
+                ray_address: str | None, on_trial: OnTrial | None) -> Report:
+    """Ask a trial whenever a worker is free (so TPE sees every outcome so far), until the finished and running
+    trials make ``trials`` or the deadline passes; each outcome is told to the study as it comes."""
     from agents.sweeps import tunereport
 
+    asked: list[str] = []
     ended: set[str] = set()
+
+    def feed() -> Iterator[Job]:
+        while finished(study) + len(asked) - len(ended) < trials and time.monotonic() < deadline:
+            job = _ask(study, study_plan, on_trial)
+            if job is not None:
+                asked.append(job.key)
+                yield job
 
     def done(outcome: Outcome) -> None:
         frozen = _tell(study, outcome)
@@ -301,38 +307,35 @@ def _run_round(study: optuna.Study, study_plan: StudyPlan, batch: list[Job], job
             on_trial(frozen)
 
     try:
-        return run_jobs(batch, jobs, ray_address, done)
+        return run_jobs(feed(), jobs, ray_address, done)
     finally:  # stopped before it ran or before its outcome came back, or Ray refused: tried again on continue
-        for job in batch:
-            if job.key not in ended:
-                requeue(study, int(job.key))
+        for key in asked:
+            if key not in ended:
+                requeue(study, int(key))
 
 
-def _ask_round(study: optuna.Study, study_plan: StudyPlan, size: int, on_trial: OnTrial | None) -> list[Job]:
-    """Ask up to ``size`` trials; a combination training refuses is told PRUNED at once with its reason."""
+def _ask(study: optuna.Study, study_plan: StudyPlan, on_trial: OnTrial | None) -> Job | None:
+    """Ask one trial, as a job; a combination training refuses is told PRUNED at once with its reason (None)."""
     from optuna.trial import TrialState
 
     from agents.sweeps import tunereport
 
-    batch = []
-    for _ in range(size):
-        trial = study.ask()
-        values = space.sample(study_plan.params, trial)
-        refused = _refused(study_plan, values)
-        if refused:
-            trial.set_user_attr("refused", refused)
-            frozen = study.tell(trial, state=TrialState.PRUNED)
-            tunereport.write_outputs(study, study_plan.root)
-            if on_trial is not None:
-                on_trial(frozen)
-            continue
-        cfg = study_plan.config(values)
-        run_dir = study_plan.root / "trials" / f"{trial.number:04d}"
-        # Absolute paths: a job may run in another working directory (a Ray worker; the study dir on shared storage).
-        task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning)
-        gpus = 1.0 if str(cfg.device).startswith("cuda") else 0.0
-        batch.append(Job(str(trial.number), run_trial, (task,), gpus=gpus))
-    return batch
+    trial = study.ask()
+    values = space.sample(study_plan.params, trial)
+    refused = _refused(study_plan, values)
+    if refused:
+        trial.set_user_attr("refused", refused)
+        frozen = study.tell(trial, state=TrialState.PRUNED)
+        tunereport.write_outputs(study, study_plan.root)
+        if on_trial is not None:
+            on_trial(frozen)
+        return None
+    cfg = study_plan.config(values)
+    run_dir = study_plan.root / "trials" / f"{trial.number:04d}"
+    # Absolute paths: a job may run in another working directory (a Ray worker; the study dir on shared storage).
+    task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning)
+    gpus = 1.0 if str(cfg.device).startswith("cuda") else 0.0
+    return Job(str(trial.number), run_trial, (task,), gpus=gpus)
 
 
 def _refused(study_plan: StudyPlan, values: dict[str, Any]) -> str:

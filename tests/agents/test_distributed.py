@@ -119,4 +119,7 @@ def test_an_unreachable_address_is_refused_in_seconds(tmp_path: Path, capsys: py
     assert cli.main(["sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0", "--timesteps", "256",
                      "--dir", str(tmp_path / "s"), "--ray-address", "127.0.0.1:1"]) == 2
     assert time.monotonic() - start < 10 and "127.0.0.1:1" in capsys.readouterr().err
-    assert not list((tmp_path / "s").glob("*/eval.json"))
+    assert not (tmp_path / "s").exists()  # refused before anything is written
+    assert cli.main(["tune", "--algo", "ppo", "--env", "CartPole-v1", "--trials", "1", "--timesteps", "256",
+                     "--study", str(tmp_path / "t"), "--ray-address", "127.0.0.1:1"]) == 2
+    assert not (tmp_path / "t").exists()

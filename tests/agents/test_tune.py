@@ -191,7 +191,7 @@ def test_a_timeout_starts_no_trial_after_it(tmp_path: Path, capsys: pytest.Captu
     monkeypatch.setattr(tune, "time", Clock)
     root = tmp_path / "study"
     args = ["tune", *BASE, "--study", str(root), "--space", str(_space(tmp_path))]
-    assert cli.main([*args, "--timeout", "50"]) == 0  # the deadline is at 80: one trial starts at 60, none at 90
+    assert cli.main([*args, "--timeout", "80"]) == 0  # the deadline is at 110: one trial starts at 90, none at 120
     assert len(_trials(root)) == 1 and "1 trials finished" in capsys.readouterr().out
     for bad in (["--timeout", "0"], []):  # no way to end
         assert cli.main([*args, *bad]) == 2

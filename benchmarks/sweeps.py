@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""Benchmark many runs: does tuning pay, how much do parallel jobs and Ray cost or save, a cluster in miniature.
+
+Every number comes from the user's commands (``gymsuite tune``, ``gymsuite sweep``, run as subprocesses) and is read
+back from what they wrote (the study, the run directories, ``gymsuite compare``'s statistics). Sections:
+  * tuning: ``gymsuite tune`` on PPO for LunarLander-v3 at a reduced budget (100k steps, where the shipped
+    rl-baselines3-zoo defaults, tuned for 1M steps, are far from the task's maximum), for a fixed wall-clock
+    budget with 2 jobs; then the best config and the shipped defaults, each trained for 5 fresh seeds (not the
+    tuning seed) in the same run and compared by IQM with a 95% bootstrap interval;
+  * parallel: the same sweep (PPO on CartPole-v1, N seeds) with 1 local job, 2 local jobs and 2 jobs through a
+    local Ray instance (runs per hour, the speed-up of 2 jobs, Ray's overhead against the pool), and a study of
+    equal-cost trials (a space of learning rates only) with 1 and 2 jobs (trials per hour);
+The cluster in miniature (a Ray head and a second node, one killed mid-sweep) is ``benchmarks.cluster``.
+
+    python -m benchmarks.sweeps            # full run (about 35 min on 2 cores)
+    python -m benchmarks.sweeps --quick    # tiny budgets; writes nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import benchlib
+
+TASK = ("ppo", "LunarLander-v3")
+SPEED_TASK = ("ppo", "CartPole-v1")
+FULL: dict[str, Any] = {"seeds": 5, "tune_minutes": 20.0, "task_steps": 100_000, "speed_runs": 6,
+                        "speed_steps": 30_000, "speed_trials": 8}
+QUICK: dict[str, Any] = {"seeds": 2, "tune_minutes": 0.4, "task_steps": 2_048, "speed_runs": 2, "speed_steps": 1_024,
+                         "speed_trials": 2}
+SEED_BASE = 100  # the evaluation seeds (100, 101, ...) differ from the tuning seed (0)
+COMMAND_TIMEOUT_S = 3 * 3600
+
+
+def gymsuite(*args: object) -> float:
+    """Run ``gymsuite ARGS`` as a user would (a subprocess); its wall seconds.
+
+    Raises:
+        RuntimeError: the command failed (its stderr's end in the message).
+    """
+    cmd = [sys.executable, "-m", "gymsuite", *map(str, args)]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[2:])} exited {done.returncode}: {done.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def study_counts(study_dir: Path) -> dict[str, Any]:
+    """How many trials of each state the study holds, and its best value and parameters."""
+    from agents.sweeps.tune import load_study
+
+    study = load_study(study_dir)
+    states = [t.state.name for t in study.trials]
+    best = study.best_trial
+    return {"complete": states.count("COMPLETE"), "pruned": states.count("PRUNED"), "failed": states.count("FAIL"),
+            "best_value": best.value, "best_params": best.params, "best_number": best.number}
+
+
+def tuning(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Tune for ``tune_minutes`` with 2 jobs, then train the best config and the defaults for ``seeds`` seeds."""
+    algo, env = TASK
+    study = work / "study"
+    tune_s = gymsuite("tune", "--algo", algo, "--env", env, "--timesteps", args.task_steps, "--trials", 100_000,
+                      "--timeout", args.tune_minutes * 60, "--jobs", args.workers, "--study", study)
+    counts = study_counts(study)
+    seeds = f"{SEED_BASE}-{SEED_BASE + args.seeds - 1}"
+    best_s = gymsuite("sweep", "--config", study / "best" / "config.yaml", "--seeds", seeds, "--jobs", args.workers,
+                      "--dir", work / "best")
+    default_s = gymsuite("sweep", "--algo", algo, "--env", env, "--timesteps", args.task_steps, "--seeds", seeds,
+                         "--jobs", args.workers, "--dir", work / "default")
+    from agents.sweeps.compare import compare
+
+    rows = {"tuned (best trial's config)": compare([work / "best"])[0],
+            "shipped defaults": compare([work / "default"])[0]}
+    return {"tune_seconds": tune_s, "train_seconds": best_s + default_s, "rows": rows, **counts}
+
+
+def parallel(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The same sweep with 1 job, 2 jobs and 2 jobs on a local Ray; equal-cost trials with 1 and 2 jobs."""
+    algo, env = SPEED_TASK
+    seeds = f"0-{args.speed_runs - 1}"
+    grid = ["--algo", algo, "--env", env, "--timesteps", args.speed_steps, "--seeds", seeds]
+    walls = {"1 local job": gymsuite("sweep", *grid, "--jobs", 1, "--dir", work / "one"),
+             "2 local jobs": gymsuite("sweep", *grid, "--jobs", 2, "--dir", work / "two"),
+             "2 jobs on a local Ray": gymsuite("sweep", *grid, "--jobs", 2, "--ray-address", "local",
+                                               "--dir", work / "ray")}
+    space = work / "space.yaml"
+    space.write_text("learning_rate: {low: 3.0e-4, high: 3.0e-3, log: true}\n")
+    trials = {}
+    for jobs in (1, 2):
+        trials[jobs] = gymsuite("tune", "--algo", algo, "--env", env, "--timesteps", args.speed_steps, "--trials",
+                                args.speed_trials, "--space", space, "--jobs", jobs, "--study", work / f"study{jobs}")
+    return {"runs": args.speed_runs, "walls": walls, "trials": args.speed_trials, "trial_walls": trials}
+
+
+def tuning_table(result: dict[str, Any]) -> str:
+    rows = []
+    for name, r in result["rows"].items():
+        rows.append([name, r["finished"], f"{r['iqm']:.1f} [{r['iqm_low']:.1f}, {r['iqm_high']:.1f}]",
+                     f"{r['mean']:.1f}", f"{r['min']:.1f}", f"{r['max']:.1f}"])
+    return benchlib.table(["config", "seeds", "IQM [95% CI]", "mean", "min", "max"], rows)
+
+
+def parallel_tables(result: dict[str, Any]) -> str:
+    walls, runs = result["walls"], result["runs"]
+    one, two = walls["1 local job"], walls["2 local jobs"]
+    sweep = benchlib.table(
+        ["how", "runs", "wall s", "runs/hour", "vs 1 job", "vs the local pool"],
+        [[name, runs, f"{w:.1f}", f"{3600 * runs / w:.0f}", f"{one / w:.2f}x",
+          "" if name == "1 local job" else f"{100 * (w / two - 1):+.1f}%"] for name, w in walls.items()])
+    n, tw = result["trials"], result["trial_walls"]
+    study = benchlib.table(["jobs", "trials", "wall s", "trials/hour", "speed-up"],
+                           [[jobs, n, f"{w:.1f}", f"{3600 * n / w:.0f}", f"{tw[1] / w:.2f}x"]
+                            for jobs, w in tw.items()])
+    return sweep + "\n\n" + study
+
+
+def main(argv: list[str] | None = None) -> str:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    benchlib.add_run_options(p)
+    for key, value in FULL.items():
+        p.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=None)
+    p.add_argument("--sections", nargs="+", default=["tuning", "parallel"], choices=["tuning", "parallel"])
+    args = p.parse_args(argv)
+    benchlib.fill_budget(args, FULL, QUICK)
+    work = Path(tempfile.mkdtemp(prefix="gymsuite-sweeps-"))
+    parts = [f"Measured on {benchlib.machine()} with `python -m benchmarks.sweeps`."]
+    try:
+        if "tuning" in args.sections:
+            t = tuning(args, work / "tuning")
+            algo, env = TASK
+            parts.append(
+                f"### Tuning pays: {algo} on {env} at {args.task_steps:,} steps\n\n"
+                f"`gymsuite tune` for {t['tune_seconds'] / 60:.1f} min with {args.workers} jobs: "
+                f"{t['complete']} trials complete, {t['pruned']} pruned, {t['failed']} failed; best trial "
+                f"{t['best_number']} scored {t['best_value']:.1f} on the tuning seed. Then each config for "
+                f"{args.seeds} fresh seeds ({SEED_BASE}-{SEED_BASE + args.seeds - 1}), final evaluation return:\n\n"
+                + tuning_table(t) + "\n\nBest parameters: "
+                + ", ".join(f"`{k}={v:.4g}`" if isinstance(v, float) else f"`{k}={v}`"
+                            for k, v in t["best_params"].items()))
+        if "parallel" in args.sections:
+            r = parallel(args, work / "parallel")
+            algo, env = SPEED_TASK
+            parts.append(f"### Parallel runs: {r['runs']} runs of {algo} on {env}, {args.speed_steps:,} steps each; "
+                         f"a study of {r['trials']} equal-cost trials\n\n" + parallel_tables(r))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = "\n\n".join(parts)
+    if args.quick or args.no_write:
+        print(text)
+    else:
+        benchlib.write_section("sweeps", "## Many runs: tuning, parallel jobs, Ray\n\n" + text, args.benchmarks)
+        print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
