@@ -166,6 +166,14 @@ def write_section(name: str, markdown: str, path: Path = BENCHMARKS) -> None:
     tmp.replace(path)
 
 
+def publish(name: str, text: str, path: Path, write: bool) -> None:
+    """Print a benchmark's section and, when ``write``, replace its section ``name`` of ``path`` with it."""
+    print(text)
+    if write:
+        write_section(name, text, path)
+        print(f"wrote the {name} section of {path}")
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -187,10 +187,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     seeds, timesteps = args.seeds or budget["seeds"], args.timesteps or budget["timesteps"]
     rows = run_all(seeds, timesteps)
     text = build_text(rows, seeds, timesteps)
-    print(text)
-    if not (args.quick or args.no_write):
-        benchlib.write_section("cluster", text, args.benchmarks)
-        print(f"wrote the cluster section of {args.benchmarks}")
+    benchlib.publish("cluster", text, args.benchmarks, not (args.quick or args.no_write))
     return rows
 
 

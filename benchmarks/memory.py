@@ -313,10 +313,7 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
                         f"{(time.perf_counter() - start) / 60:.1f} min with {workers} worker processes (two runs share "
                         f"the 2 cores, the reference's included: compare seconds within a table). {N_ENVS} envs per "
                         "run. Cells: interquartile mean over seeds [95% bootstrap interval].", *parts])
-    print(text)
-    if write:
-        benchlib.write_section("memory", text, args.benchmarks)
-        print(f"wrote the memory section of {args.benchmarks}")
+    benchlib.publish("memory", text, args.benchmarks, write)
     return text
 
 

@@ -441,10 +441,7 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
         results = run(jobs, workers)
     text = build_text(results, args.sections, args, workers, time.perf_counter() - start,
                       args.plot if write else None)
-    print(text)
-    if write:
-        benchlib.write_section("multiagent", text, args.benchmarks)
-        print(f"wrote the multiagent section of {args.benchmarks}")
+    benchlib.publish("multiagent", text, args.benchmarks, write)
     return text
 
 

@@ -302,10 +302,7 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
                         "runs share the 2 cores: compare steps/s within a table). PPO "
                         f"{json.dumps(PPO_KWARGS)}, {N_ENVS} envs, net_arch {NET_ARCH}, in every run. Cells: "
                         "interquartile mean over seeds [95% bootstrap interval].", *parts])
-    print(text)
-    if not (args.no_write or args.quick):
-        benchlib.write_section("pixels", text, args.benchmarks)
-        print(f"wrote the pixels section of {args.benchmarks}")
+    benchlib.publish("pixels", text, args.benchmarks, not (args.no_write or args.quick))
     return text
 
 

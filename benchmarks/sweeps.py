@@ -155,12 +155,8 @@ def main(argv: list[str] | None = None) -> str:
                          f"a study of {r['trials']} equal-cost trials\n\n" + parallel_tables(r))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = "\n\n".join(parts)
-    if args.quick or args.no_write:
-        print(text)
-    else:
-        benchlib.write_section("sweeps", "## Many runs: tuning, parallel jobs, Ray\n\n" + text, args.benchmarks)
-        print(text)
+    text = "## Many runs: tuning, parallel jobs, Ray (`benchmarks/sweeps.py`)\n\n" + "\n\n".join(parts)
+    benchlib.publish("sweeps", text, args.benchmarks, not (args.quick or args.no_write))
     return text
 
 

@@ -123,3 +123,25 @@ def test_an_unreachable_address_is_refused_in_seconds(tmp_path: Path, capsys: py
     assert cli.main(["tune", "--algo", "ppo", "--env", "CartPole-v1", "--trials", "1", "--timesteps", "256",
                      "--study", str(tmp_path / "t"), "--ray-address", "127.0.0.1:1"]) == 2
     assert not (tmp_path / "t").exists()
+
+
+def test_a_study_runs_its_trials_on_ray(tmp_path: Path) -> None:
+    from agents.sweeps.tune import load_study
+
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {low: 1.0e-4, high: 3.0e-3, log: true}\n")
+    root = tmp_path / "study"
+    assert cli.main(["tune", "--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "512", "--hyperparams",
+                     "n_envs=2", "n_steps=64", "batch_size=64", "--trials", "2", "--jobs", "2", "--space", str(space),
+                     "--study", str(root), "--ray-address", "local"]) == 0
+    trials = load_study(root).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    assert all("/" in t.user_attrs["node"] and t.intermediate_values for t in trials)  # host/ray-node-id; reported
+    assert (root / "best" / "config.yaml").is_file()
+
+
+@pytest.mark.parametrize("address", ["nohost", "host:port"])
+def test_a_malformed_address_is_refused(address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0", "--timesteps", "256",
+                     "--dir", str(tmp_path / "s"), "--ray-address", address]) == 2
+    assert "host:port" in capsys.readouterr().err and not (tmp_path / "s").exists()
