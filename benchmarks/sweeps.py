@@ -32,8 +32,8 @@ from benchmarks import benchlib
 
 TASK = ("ppo", "LunarLander-v3")
 SPEED_TASK = ("ppo", "CartPole-v1")
-FULL: dict[str, Any] = {"seeds": 5, "tune_minutes": 20.0, "task_steps": 100_000, "speed_runs": 6,
-                        "speed_steps": 30_000, "speed_trials": 8}
+FULL: dict[str, Any] = {"seeds": 5, "tune_minutes": 20.0, "task_steps": 100_000, "speed_runs": 8,
+                        "speed_steps": 100_000, "speed_trials": 8}
 QUICK: dict[str, Any] = {"seeds": 2, "tune_minutes": 0.4, "task_steps": 2_048, "speed_runs": 2, "speed_steps": 1_024,
                          "speed_trials": 2}
 SEED_BASE = 100  # the evaluation seeds (100, 101, ...) differ from the tuning seed (0)
@@ -94,13 +94,18 @@ def parallel(args: argparse.Namespace, work: Path) -> dict[str, Any]:
              "2 local jobs": gymsuite("sweep", *grid, "--jobs", 2, "--dir", work / "two"),
              "2 jobs on a local Ray": gymsuite("sweep", *grid, "--jobs", 2, "--ray-address", "local",
                                                "--dir", work / "ray")}
+    # The same sweeps again, all finished: what is left is planning, and for Ray starting and stopping an instance.
+    idle_local = gymsuite("sweep", *grid, "--jobs", 2, "--dir", work / "two")
+    idle_ray = gymsuite("sweep", *grid, "--jobs", 2, "--ray-address", "local", "--dir", work / "ray")
     space = work / "space.yaml"
     space.write_text("learning_rate: {low: 3.0e-4, high: 3.0e-3, log: true}\n")
-    trials = {}
+    trials, pruned = {}, {}
     for jobs in (1, 2):
         trials[jobs] = gymsuite("tune", "--algo", algo, "--env", env, "--timesteps", args.speed_steps, "--trials",
                                 args.speed_trials, "--space", space, "--jobs", jobs, "--study", work / f"study{jobs}")
-    return {"runs": args.speed_runs, "walls": walls, "trials": args.speed_trials, "trial_walls": trials}
+        pruned[jobs] = study_counts(work / f"study{jobs}")["pruned"]
+    return {"runs": args.speed_runs, "walls": walls, "trials": args.speed_trials, "trial_walls": trials,
+            "pruned": pruned, "ray_start_stop": idle_ray - idle_local}
 
 
 def tuning_table(result: dict[str, Any]) -> str:
@@ -112,15 +117,18 @@ def tuning_table(result: dict[str, Any]) -> str:
 
 
 def parallel_tables(result: dict[str, Any]) -> str:
-    walls, runs = result["walls"], result["runs"]
+    walls, runs = dict(result["walls"]), result["runs"]
     one, two = walls["1 local job"], walls["2 local jobs"]
+    start_stop = result["ray_start_stop"]
+    walls[f"2 jobs on a local Ray, less its start and stop ({start_stop:.1f} s)"] = (
+        walls["2 jobs on a local Ray"] - start_stop)
     sweep = benchlib.table(
         ["how", "runs", "wall s", "runs/hour", "vs 1 job", "vs the local pool"],
         [[name, runs, f"{w:.1f}", f"{3600 * runs / w:.0f}", f"{one / w:.2f}x",
           "" if name == "1 local job" else f"{100 * (w / two - 1):+.1f}%"] for name, w in walls.items()])
-    n, tw = result["trials"], result["trial_walls"]
-    study = benchlib.table(["jobs", "trials", "wall s", "trials/hour", "speed-up"],
-                           [[jobs, n, f"{w:.1f}", f"{3600 * n / w:.0f}", f"{tw[1] / w:.2f}x"]
+    n, tw, pruned = result["trials"], result["trial_walls"], result["pruned"]
+    study = benchlib.table(["jobs", "trials", "of them pruned", "wall s", "trials/hour", "speed-up"],
+                           [[jobs, n, pruned[jobs], f"{w:.1f}", f"{3600 * n / w:.0f}", f"{tw[1] / w:.2f}x"]
                             for jobs, w in tw.items()])
     return sweep + "\n\n" + study
 
@@ -134,13 +142,16 @@ def main(argv: list[str] | None = None) -> str:
     args = p.parse_args(argv)
     benchlib.fill_budget(args, FULL, QUICK)
     work = Path(tempfile.mkdtemp(prefix="gymsuite-sweeps-"))
-    parts = [f"Measured on {benchlib.machine()} with `python -m benchmarks.sweeps`."]
+    machine = f"Measured on {benchlib.machine()} with `python -m benchmarks.sweeps --sections {{}}`."
+    write = not (args.quick or args.no_write)
+    texts = []
     try:
         if "tuning" in args.sections:
             t = tuning(args, work / "tuning")
             algo, env = TASK
-            parts.append(
-                f"### Tuning pays: {algo} on {env} at {args.task_steps:,} steps\n\n"
+            texts.append(
+                f"## Tuning pays: {algo} on {env} at {args.task_steps:,} steps (`benchmarks/sweeps.py`)\n\n"
+                + machine.format("tuning") + "\n\n"
                 f"`gymsuite tune` for {t['tune_seconds'] / 60:.1f} min with {args.workers} jobs: "
                 f"{t['complete']} trials complete, {t['pruned']} pruned, {t['failed']} failed; best trial "
                 f"{t['best_number']} scored {t['best_value']:.1f} on the tuning seed. Then each config for "
@@ -148,16 +159,22 @@ def main(argv: list[str] | None = None) -> str:
                 + tuning_table(t) + "\n\nBest parameters: "
                 + ", ".join(f"`{k}={v:.4g}`" if isinstance(v, float) else f"`{k}={v}`"
                             for k, v in t["best_params"].items()))
+            benchlib.publish("sweeps-tuning", texts[-1], args.benchmarks, write)
         if "parallel" in args.sections:
             r = parallel(args, work / "parallel")
             algo, env = SPEED_TASK
-            parts.append(f"### Parallel runs: {r['runs']} runs of {algo} on {env}, {args.speed_steps:,} steps each; "
-                         f"a study of {r['trials']} equal-cost trials\n\n" + parallel_tables(r))
+            texts.append("## Parallel runs: local jobs and Ray (`benchmarks/sweeps.py`)\n\n"
+                         + machine.format("parallel") + f" {r['runs']} runs of {algo} on {env}, "
+                         f"{args.speed_steps:,} steps each, as one sweep; then a study of {r['trials']} trials of the "
+                         "same size whose space holds only the learning rate (so every trial costs about the "
+                         "same). Ray's start and stop: a sweep with nothing left to train took that much longer "
+                         "with `--ray-address local` than without (a cluster started once with `ray start` pays it "
+                         "once).\n\n"
+                         + parallel_tables(r))
+            benchlib.publish("sweeps-parallel", texts[-1], args.benchmarks, write)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = "## Many runs: tuning, parallel jobs, Ray (`benchmarks/sweeps.py`)\n\n" + "\n\n".join(parts)
-    benchlib.publish("sweeps", text, args.benchmarks, not (args.quick or args.no_write))
-    return text
+    return "\n\n".join(texts)
 
 
 if __name__ == "__main__":
