@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import time
 from typing import Any
@@ -108,7 +107,7 @@ def _where() -> str:
     return f"{socket.gethostname()}/{ray.get_runtime_context().get_node_id()[:8]}"
 
 
-def _task(job: Job) -> tuple[dict[str, Any] | None, str, str, float]:
+def _task(job: Job) -> executor.Called:
     """Runs on a Ray worker: ``executor.call`` there, with the host name and Ray node id as the node."""
     result, error, _, seconds = executor.call(job)
     return result, error, _where(), seconds
@@ -197,11 +196,7 @@ class _Run:
                 return
             why = str(err).strip().splitlines()[0] if str(err).strip() else ""
             outcome = Outcome(job, None, f"{type(err).__name__}: {why}", lost=True, attempts=self.attempts[job.key])
-        self.report.outcomes.append(outcome)
-        if self.on_done is not None:
-            self.on_done(outcome)
-        if outcome.interrupted and not self.report.stopped:  # signalled directly: stop the rest too
-            self.report.signum = int((outcome.result or {}).get("signum") or signal.SIGINT)
+        self.report.record(outcome, self.on_done)  # one signalled directly stops the rest too
 
     def _drain(self) -> None:
         """Cancel the running tasks (KeyboardInterrupt in each), give them ``STOP_GRACE_S`` to checkpoint; a second

@@ -34,6 +34,7 @@ from typing import Any
 from agents.pipeline.callbacks import StopSignals
 
 STOP_GRACE_S = 120.0  # how long running jobs get to write their checkpoint after a stop, before they are killed
+Called = tuple[dict[str, Any] | None, str, str, float]  # what ``call`` returns: result, error, node, seconds
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class Outcome:
         return self.result is not None and bool(self.result.get("interrupted", False))
 
 
+OnDone = Callable[[Outcome], None]
+
+
 @dataclass
 class Report:
     """Every finished, failed or interrupted job's outcome, in the order they ended; ``signum`` the stop signal."""
@@ -79,8 +83,16 @@ class Report:
     def stopped(self) -> bool:
         return bool(self.signum)
 
-
-OnDone = Callable[[Outcome], None]
+    def record(self, outcome: Outcome, on_done: OnDone | None) -> bool:
+        """Keep an ended job's outcome and hand it to ``on_done``; True when it stops the rest: a job interrupted by a
+        signal sent to it directly (``signum`` is then the signal its result names, SIGINT when it names none)."""
+        self.outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
+        if not outcome.interrupted or self.stopped:
+            return False
+        self.signum = int((outcome.result or {}).get("signum") or signal.SIGINT)
+        return True
 
 
 class JobQueue:
@@ -137,7 +149,7 @@ def check_ray_address(address: str | None) -> None:
         check_address(address)
 
 
-def call(job: Job) -> tuple[dict[str, Any] | None, str, str, float]:
+def call(job: Job) -> Called:
     """Run one job where this is called: (result, error, node, seconds). A raised exception becomes ``error``."""
     start = time.monotonic()
     node = socket.gethostname()
@@ -150,7 +162,7 @@ def call(job: Job) -> tuple[dict[str, Any] | None, str, str, float]:
     return result, "", node, time.monotonic() - start
 
 
-def _outcome(job: Job, called: tuple[dict[str, Any] | None, str, str, float], attempts: int = 1) -> Outcome:
+def _outcome(job: Job, called: Called, attempts: int = 1) -> Outcome:
     result, error, node, seconds = called
     return Outcome(job, result, error, node=node, attempts=attempts, seconds=seconds)
 
@@ -164,11 +176,8 @@ def _run_here(queue: JobQueue, on_done: OnDone | None) -> Report:
             except KeyboardInterrupt:  # between two jobs' training loops (the pipeline catches the rest)
                 report.signum = stop.interrupted()
                 break
-            report.outcomes.append(outcome)
-            if on_done is not None:
-                on_done(outcome)
-            if outcome.interrupted:
-                report.signum = stop.signum or _signum(outcome)
+            if report.record(outcome, on_done):
+                report.signum = stop.signum or report.signum
                 break
     return report
 
@@ -178,18 +187,10 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-Called = tuple[dict[str, Any] | None, str, str, float]
-
-
 def _slot() -> ProcessPoolExecutor:
     # One single-process pool per slot: when a worker dies, ProcessPoolExecutor fails every job of its pool and
     # terminates its other workers, so a shared pool would lose the dead job's neighbours too.
     return ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
-
-
-def _signum(outcome: Outcome) -> int:
-    """The signal that stopped an interrupted job (its result's ``signum``; SIGINT when it does not say)."""
-    return int((outcome.result or {}).get("signum") or signal.SIGINT)
 
 
 def _run_pool(queue: JobQueue, workers: int, on_done: OnDone | None, retries: int) -> Report:
@@ -219,11 +220,7 @@ def _run_pool(queue: JobQueue, workers: int, on_done: OnDone | None, retries: in
                 queue.rerun(job)
                 return
             outcome = Outcome(job, None, "its worker process died", lost=True, attempts=attempts[job.key])
-        report.outcomes.append(outcome)
-        if on_done is not None:
-            on_done(outcome)
-        if outcome.interrupted and not report.stopped:  # signalled directly: stop the rest too
-            report.signum = _signum(outcome)
+        if report.record(outcome, on_done):  # signalled directly: stop the rest too
             _stop_workers(slots)
 
     with StopSignals() as stop:
