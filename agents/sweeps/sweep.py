@@ -12,16 +12,19 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.pipeline.config import build_config, to_dict
 from agents.pipeline.runconfig import RunConfig
 from agents.pipeline.rundir import RunDir
 from agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from common.errors import UserError
+
+if TYPE_CHECKING:
+    from agents.pipeline.training import TrainResult
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -103,21 +106,35 @@ def plan(root: Path, algos: Sequence[str], envs: Sequence[str], seeds: Sequence[
     return cells
 
 
-def run_cell(cell: Cell) -> dict[str, Any]:
-    """Train (or resume) one cell in this process, quietly; its ``eval.json`` summary."""
+@contextlib.contextmanager
+def quietly() -> Iterator[None]:
+    """A job's training where it runs: one torch thread, and its progress bar and prints sent nowhere (the command
+    shows one view for all its jobs)."""
     import torch
 
+    torch.set_num_threads(1)
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+        yield
+
+
+def run_summary(run_dir: Path, result: TrainResult) -> dict[str, Any]:
+    """What a training job returns to the command: its run, final return, and whether (and by which signal) it was
+    stopped (``executor``'s ``interrupted``/``signum``)."""
+    return {"run_dir": str(run_dir), "mean_return": result.eval.get("mean_return"),
+            "interrupted": result.interrupted, "signum": result.signum}
+
+
+def run_cell(cell: Cell) -> dict[str, Any]:
+    """Train (or resume) one cell in this process, quietly; its ``eval.json`` summary."""
     from agents.pipeline.training import resume, train
 
-    torch.set_num_threads(1)
     run = RunDir(cell.run_dir)
-    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+    with quietly():
         if run.is_run() and run.latest_checkpoint() is not None:
             result = resume(cell.run_dir)
         else:
             result = train(cell.cfg, cell.run_dir, overwrite=True)
-    return {"run_dir": str(cell.run_dir), "mean_return": result.eval.get("mean_return"),
-            "interrupted": result.interrupted, "signum": result.signum}
+    return run_summary(cell.run_dir, result)
 
 
 def jobs_for(cells: Sequence[Cell]) -> list[Job]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from agents.pipeline.runconfig import RunConfig
 from agents.pipeline.training import EvalListener
 from agents.sweeps import space
 from agents.sweeps.executor import Job, Outcome, Report, run_jobs
-from agents.sweeps.sweep import plan, safe_env_name
+from agents.sweeps.sweep import plan, quietly, run_summary, safe_env_name
 from common.errors import UserError
 from common.pidlock import pid_lock
 
@@ -239,20 +238,17 @@ class _Reporter(EvalListener):
 def run_trial(task: TrialTask) -> dict[str, Any]:
     """Train one trial (a job: here or in a worker), reporting to its Optuna trial; a small summary dict."""
     import optuna
-    import torch
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     from agents.pipeline.training import train
 
-    torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = JournalStorage(JournalFileBackend(str(task.journal)))
     study = optuna.load_study(study_name=STUDY_NAME, storage=storage, pruner=task.pruning.pruner())
     reporter = _Reporter(optuna.trial.Trial(study, task.trial_id))
-    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+    with quietly():
         result = train(task.cfg, task.run_dir, overwrite=True, callbacks=[reporter])
-    return {"run_dir": str(task.run_dir), "mean_return": result.eval.get("mean_return"),
-            "pruned_at": reporter.pruned_at, "interrupted": result.interrupted, "signum": result.signum}
+    return {**run_summary(task.run_dir, result), "pruned_at": reporter.pruned_at}
 
 
 OnTrial = Callable[["optuna.trial.FrozenTrial"], None]
