@@ -139,17 +139,25 @@ def study_lock(root: Path) -> contextlib.AbstractContextManager[None]:
     return pid_lock(root / "lock", f"the study {root}")
 
 
+def journal_storage(journal: Path) -> optuna.storages.BaseStorage:
+    """The study's journal file as Optuna's storage (its log lines quiet): the command, its jobs and readers all
+    open it this way."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return JournalStorage(JournalFileBackend(str(journal)))
+
+
 def open_study(study: StudyPlan) -> optuna.Study:
     """Write ``study.yaml`` and open (or create) the study's journal storage; hold the lock around this."""
     import optuna
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     from common.files import write_yaml
 
     study.root.mkdir(parents=True, exist_ok=True)
     write_yaml(study.root / "study.yaml", study.record)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = JournalStorage(JournalFileBackend(str(study.journal)))
+    storage = journal_storage(study.journal)
     # constant_liar: running trials count as bad while they run, so trials asked meanwhile spread out.
     sampler = optuna.samplers.TPESampler(seed=study.record["seed"], constant_liar=True)
     return optuna.create_study(storage=storage, sampler=sampler, pruner=study.pruning.pruner(),
@@ -163,12 +171,10 @@ def load_study(root: Path) -> optuna.Study:
         UserError: ``root`` holds no study.
     """
     import optuna
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     if not (root / JOURNAL).is_file():
         raise UserError(f"{root} holds no study ({JOURNAL} is missing)", "pass the directory gymsuite tune wrote")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=STUDY_NAME, storage=JournalStorage(JournalFileBackend(str(root / JOURNAL))))
+    return optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(root / JOURNAL))
 
 
 def requeue(study: optuna.Study, trial_number: int) -> None:
@@ -238,13 +244,11 @@ class _Reporter(EvalListener):
 def run_trial(task: TrialTask) -> dict[str, Any]:
     """Train one trial (a job: here or in a worker), reporting to its Optuna trial; a small summary dict."""
     import optuna
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     from agents.pipeline.training import train
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = JournalStorage(JournalFileBackend(str(task.journal)))
-    study = optuna.load_study(study_name=STUDY_NAME, storage=storage, pruner=task.pruning.pruner())
+    study = optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(task.journal),
+                              pruner=task.pruning.pruner())
     reporter = _Reporter(optuna.trial.Trial(study, task.trial_id))
     with quietly():
         result = train(task.cfg, task.run_dir, overwrite=True, callbacks=[reporter])
