@@ -1,2 +1,2 @@
-"""Agents: algorithms (``agents.algorithms``: the registry, policy gradient, imitation adapters),
-demonstration data (``agents.data``) and the run pipeline (``agents.pipeline``)."""
+"""Agents: algorithms (``gymsuite.agents.algorithms``: the registry, policy gradient, imitation adapters),
+demonstration data (``gymsuite.agents.data``) and the run pipeline (``gymsuite.agents.pipeline``)."""

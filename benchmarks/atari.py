@@ -5,7 +5,7 @@ Both train PPO with rl-baselines3-zoo's Atari hyperparameters on ``PongNoFramesk
 actions), 8 envs, seed 0, the same number of steps:
 
 * gymsuite through the pipeline of ``gymsuite train`` (:mod:`benchmarks.benchlib`), which runs the
-  game on ale-py's native vector env (:mod:`envs.atari_vector`);
+  game on ale-py's native vector env (:mod:`gymsuite.envs.atari_vector`);
 * plain SB3 as its docs show it: ``make_atari_env`` + ``VecFrameStack(4)`` (``DummyVecEnv``), in a
   fresh process, so neither inherits the other's torch state.
 

@@ -107,7 +107,7 @@ def cluster(tmp: Path) -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
 
 
 def sweep_command(root: Path, port: int, seeds: int, timesteps: int) -> list[str]:
-    return [sys.executable, "-m", "gymsuite.cli", "sweep", "--algo", "ppo", "--env", "CartPole-v1",
+    return [sys.executable, "-m", "gymsuite.commands.cli", "sweep", "--algo", "ppo", "--env", "CartPole-v1",
             "--seeds", f"0-{seeds - 1}", "--timesteps", str(timesteps), "--dir", str(root),
             "--ray-address", f"127.0.0.1:{port}"]
 

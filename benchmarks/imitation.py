@@ -61,11 +61,11 @@ from benchmarks.imitation_setup import (
     Result,
     safe,
 )
-from envs.wrappers import PerturbedStart
-from gymsuite import _cli
+from gymsuite.commands import _cli
+from gymsuite.envs.wrappers import PerturbedStart
 
 if TYPE_CHECKING:
-    from agents.data.demos import Demos
+    from gymsuite.agents.data.demos import Demos
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,8 +73,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------- measuring
 def mean_returns(target: str, env: str, episodes: int) -> dict[str, float]:
     """Greedy mean return of ``target`` (a run directory or ``"random"``) under each start, on the shared seeds."""
-    from agents.pipeline.evaluation import run_episodes
-    from agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.pipeline.evaluation import run_episodes
+    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
 
     agent = load_agent(target, env=env)
     out = {}
@@ -104,7 +104,7 @@ def start_distance(env: str, demo_obs: np.ndarray, starts: int = 200) -> dict[st
         start -> median over S start states of the Euclidean distance to the nearest
         demonstrated state, each dimension divided by its std over ``demo_obs``.
     """
-    from envs import make_env
+    from gymsuite.envs.factory import make_env
 
     demo = demo_obs.reshape(len(demo_obs), -1).astype(np.float64)  # (M, O)
     scale = demo.std(axis=0) + 1e-8  # (O,)
@@ -124,9 +124,9 @@ def usable_expert(run_dir: Path, env: str, timesteps: int) -> bool:
 
     A hand-made expert (e.g. the tests' ``linear_expert``) has a ``config.yaml`` without ``timesteps``.
     """
-    from agents.pipeline.loading import load_agent, make_agent_env
-    from common.errors import UserError
-    from common.files import read_yaml
+    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.common.errors import UserError
+    from gymsuite.common.files import read_yaml
 
     try:
         cfg = read_yaml(run_dir / "config.yaml")
@@ -151,11 +151,11 @@ def record(expert_dir: Path, env: str, path: Path, episodes: int, reuse: bool) -
     """The expert's first ``episodes`` greedy episodes in ``path``, recorded anew unless ``reuse`` finds enough."""
     from imitation.data.wrappers import RolloutInfoWrapper
 
-    from agents.data.demos import load_demos, save_demos
-    from agents.data.experts import load_expert
-    from agents.data.recording import record_demos
-    from common.errors import UserError
-    from envs import make_env
+    from gymsuite.agents.data.demos import load_demos, save_demos
+    from gymsuite.agents.data.experts import load_expert
+    from gymsuite.agents.data.recording import record_demos
+    from gymsuite.common.errors import UserError
+    from gymsuite.envs.factory import make_env
 
     if reuse and path.is_file():
         with contextlib.suppress(UserError):
@@ -176,7 +176,7 @@ def prepare_expert(job: ExpertJob) -> Expert:
     """Train (or reuse) the PPO expert of ``job.env``, record its demonstrations, score it and random play."""
     import torch
 
-    from agents.pipeline.config import build_config
+    from gymsuite.agents.pipeline.config import build_config
 
     torch.set_num_threads(1)
     out = Path(job.out)
@@ -199,10 +199,10 @@ def prepare_expert(job: ExpertJob) -> Expert:
 
 
 def run_learner(job: Job) -> Result:
-    """Train one learner through ``agents.pipeline.training.train`` and score it under both starts."""
+    """Train one learner through ``gymsuite.agents.pipeline.training.train`` and score it under both starts."""
     import torch
 
-    from agents.pipeline.config import build_config
+    from gymsuite.agents.pipeline.config import build_config
 
     torch.set_num_threads(1)
     begin = time.perf_counter()

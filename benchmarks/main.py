@@ -98,8 +98,8 @@ def plain_sb3_run(command: Command, episodes: int) -> dict[str, float]:
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from agents.algorithms import registry
-    from agents.pipeline.config import build_config, model_kwargs
+    from gymsuite.agents.algorithms import registry
+    from gymsuite.agents.pipeline.config import build_config, model_kwargs
 
     torch.set_num_threads(1)
     cfg = build_config({"algo": command.algo, "env": command.env, "timesteps": command.timesteps,
@@ -129,7 +129,7 @@ def env_step_rates(env_id: str, n_envs: int = 8, steps: int = 2000) -> dict[str,
     import numpy as np
     from stable_baselines3.common.env_util import make_vec_env
 
-    from envs import make_env
+    from gymsuite.envs.factory import make_env
 
     builders = {
         "SB3 `make_vec_env` (default render_mode='rgb_array')": lambda: make_vec_env(env_id, n_envs=n_envs, seed=0),

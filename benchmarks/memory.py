@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import benchlib
-from common.stats import iqm, steps_to_threshold, summary
+from gymsuite.common.stats import iqm, steps_to_threshold, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "benchmark_memory.png"
@@ -108,7 +108,7 @@ def reference_job(job: dict[str, Any]) -> dict[str, Any]:
     from stable_baselines3.common.utils import LinearSchedule
     from stable_baselines3.common.vec_env import VecNormalize
 
-    import envs.custom  # noqa: F401  (registers the gymsuite/ ids, as make_env does)
+    import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ ids, as make_env does)
 
     torch.set_num_threads(1)
     venv = VecNormalize(make_vec_env(job["env"], N_ENVS, seed=job["seed"]), gamma=ZOO_PPO_LSTM["gamma"])

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import benchlib
-from common.stats import iqm, summary
+from gymsuite.common.stats import iqm, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "benchmark_multiagent.png"
@@ -72,8 +72,8 @@ def train_job(job: dict[str, Any]) -> dict[str, Any]:
 
 def random_job(job: dict[str, Any]) -> dict[str, Any]:
     """A uniformly random policy's mean episode return on ``job["env"]`` (same evaluation as the trained runs)."""
-    from agents.pipeline.evaluation import evaluate
-    from agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.pipeline.evaluation import evaluate
+    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
 
     agent = load_agent("random", env=job["env"])
     venv = make_agent_env(agent, seed=job["seed"] + 10_000, n_envs=5)
@@ -85,8 +85,8 @@ def random_job(job: dict[str, Any]) -> dict[str, Any]:
 def judge_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
     """``gymsuite evaluate RUN --episodes GAMES``'s ``games``: win/draw/loss rates from both seats against each fixed
     opponent of the game, restricted to ``job["opponents"]``."""
-    from agents.pipeline.evaluation import evaluate
-    from agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.pipeline.evaluation import evaluate
+    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
 
     agent = load_agent(str(run_dir))
     venv = make_agent_env(agent, seed=job["seed"] + 20_000, n_envs=5)
@@ -106,13 +106,14 @@ def read_elo(run_dir: Path) -> list[list[float]]:
 
 def tutorial_job(job: dict[str, Any]) -> dict[str, Any]:
     """PettingZoo's SB3 tutorial recipe for Connect Four (:mod:`benchmarks.tutorial_recipe`), judged by gymsuite's
-    match loop (``agents.multiagent.selfplay.play``, the one behind the Elo ratings) against the same random player."""
+    match loop (``gymsuite.agents.multiagent.selfplay.play``, the one behind the Elo ratings) against the same random
+    player."""
     import importlib
 
-    from agents.multiagent.selfplay import play
-    from agents.pipeline.evaluation import seat_tally
     from benchmarks.tutorial_recipe import masked_player, train_recipe
-    from envs.multiagent.games import game_of, opponent
+    from gymsuite.agents.multiagent.selfplay import play
+    from gymsuite.agents.pipeline.evaluation import seat_tally
+    from gymsuite.envs.multiagent.games import game_of, opponent
 
     start = time.perf_counter()
     model = train_recipe(job["env"], job["steps"], job["seed"])
@@ -130,7 +131,7 @@ def speed_job(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from benchmarks.tutorial_recipe import supersuit_vec
-    from envs import make_env
+    from gymsuite.envs.factory import make_env
 
     torch.set_num_threads(1)
     ours = make_env(job["env"], n_envs=SPEED_COPIES, seed=job["seed"])
@@ -318,7 +319,7 @@ def section_spread(results: list[dict[str, Any]], steps: int, episodes: int) -> 
 
 def compare_spread(results: list[dict[str, Any]]) -> list[str]:
     """Which intervals are apart: each trained policy against random, and MAPPO against IPPO."""
-    from common.stats import iqm_ci
+    from gymsuite.common.stats import iqm_ci
 
     ci = {v: iqm_ci([r["final_return"] for r in results if r["variant"] == v]) for v in SPREAD_LABELS
           if any(r["variant"] == v for r in results)}
@@ -447,7 +448,7 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
 
 def default_steps() -> dict[str, int]:
     """The shipped ``n_timesteps`` of ``--algo selfplay`` per game (agents/hyperparams/selfplay.yml)."""
-    from agents.pipeline.config import defaults_for
+    from gymsuite.agents.pipeline.config import defaults_for
 
     return {env: int(defaults_for("selfplay", env).get("n_timesteps", 0)) for env in (TICTACTOE, CONNECT_FOUR)}
 

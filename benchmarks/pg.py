@@ -67,8 +67,8 @@ class Result:
 
 def hyperparams(env_id: str) -> tuple[int, dict[str, Any]]:
     """``(n_envs, constructor kwargs)`` of ``pg`` on ``env_id``: ``pg.yml`` through the config loader."""
-    from agents.algorithms import registry
-    from agents.pipeline.config import build_config, model_kwargs
+    from gymsuite.agents.algorithms import registry
+    from gymsuite.agents.pipeline.config import build_config, model_kwargs
 
     cfg = build_config({"algo": "pg", "env": env_id})
     _, kwargs = model_kwargs(registry.get("pg"), cfg)
@@ -84,7 +84,7 @@ def run_config(job: Job) -> Any:
     defaults must not leak in) plus Adam instead of RMSprop. Evaluation during training is off:
     the measurements are the training episodes'.
     """
-    from agents.pipeline.config import build_config
+    from gymsuite.agents.pipeline.config import build_config
 
     cli = {"env": job.env, "seed": job.seed, "timesteps": job.timesteps, "eval_freq": 0, "eval_episodes": 1}
     if job.algo != "a2c":
@@ -177,7 +177,7 @@ def fmt_steps(x: float) -> str:
 def markdown(every: list[Result], envs: list[str], algos: list[str], seeds: int, timesteps: dict[str, int],
              wall: float, plot: str) -> str:
     """The ``pg`` section: per-env tables of seeds ``0..seeds-1``, version 4 against A2C on all their seeds."""
-    from agents.algorithms.advantages import ESTIMATORS
+    from gymsuite.agents.algorithms.advantages import ESTIMATORS
 
     results = [r for r in every if r.job.seed < seeds]
 
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _default_timesteps(env: str) -> int:
-    from agents.pipeline.config import build_config
+    from gymsuite.agents.pipeline.config import build_config
 
     return build_config({"algo": "pg", "env": env}).timesteps
 

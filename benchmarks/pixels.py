@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import benchlib
-from common.stats import iqm, steps_to_threshold, summary
+from gymsuite.common.stats import iqm, steps_to_threshold, summary
 
 
 @dataclass(frozen=True)
@@ -111,14 +111,14 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     if job["kind"] == "train":
         out = train_job(job)
     elif job["kind"] == "pretrain":
-        from gymsuite import pretrain
+        from gymsuite.commands import pretrain
         argv = ["--env", job["env"], "--frames", str(job["frames"]), "--out", job["out"], "--backbone", job["backbone"]]
         if pretrain.main(argv) != 0:
             raise RuntimeError(f"gymsuite pretrain {' '.join(argv)} failed")
         out = {}
     else:
-        from agents.pipeline.loading import load_agent, make_agent_env
-        from agents.pipeline.probing import probe_agent
+        from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+        from gymsuite.agents.pipeline.probing import probe_agent
 
         agent = load_agent(job["run_dir"])
         venv = make_agent_env(agent, seed=job["seed"] + 20_000)

@@ -57,7 +57,7 @@ def gymsuite(*args: object) -> float:
 
 def study_counts(study_dir: Path) -> dict[str, Any]:
     """How many trials of each state the study holds, and its best value and parameters."""
-    from agents.sweeps.tune import load_study
+    from gymsuite.agents.sweeps.tune import load_study
 
     study = load_study(study_dir)
     states = [t.state.name for t in study.trials]
@@ -78,7 +78,7 @@ def tuning(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                       "--dir", work / "best")
     default_s = gymsuite("sweep", "--algo", algo, "--env", env, "--timesteps", args.task_steps, "--seeds", seeds,
                          "--jobs", args.workers, "--dir", work / "default")
-    from agents.sweeps.compare import compare
+    from gymsuite.agents.sweeps.compare import compare
 
     rows = {"tuned (best trial's config)": compare([work / "best"])[0],
             "shipped defaults": compare([work / "default"])[0]}

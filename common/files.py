@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 
 class _Loader(yaml.SafeLoader):

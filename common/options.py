@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from common.errors import UserError, closest_hint
+from gymsuite.common.errors import UserError, closest_hint
 
 T = TypeVar("T")
 

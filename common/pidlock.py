@@ -13,7 +13,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 
 @contextlib.contextmanager

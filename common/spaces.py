@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 
 def describe_space(space: spaces.Space) -> dict[str, Any]:

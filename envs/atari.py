@@ -6,8 +6,8 @@ An Atari id (``ALE/Pong-v5``, ``PongNoFrameskip-v4``) becomes, around each env::
 
 no-op starts, frame skip 4 max-pooled over the last two frames, 84x84 grey, a stack of 4
 frames, FIRE pressed at reset where the game has it. Reward clipping is a reward wrapper
-(``rewards.clipping``), outside ``Monitor``, so logs and evaluation report the game's score.
-The fast path, :class:`~envs.atari_vector.NativeAtariVecEnv`, gives the same observations from
+(``gymsuite.rewards.clipping``), outside ``Monitor``, so logs and evaluation report the game's score.
+The fast path, :class:`~gymsuite.envs.atari_vector.NativeAtariVecEnv`, gives the same observations from
 ale-py's C++ vector env (``tests/envs/test_atari.py`` checks it step for step).
 
 Options are the ``atari`` hyperparameter (a mapping of :class:`AtariOptions`).
@@ -27,8 +27,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from common.errors import UserError
-from common.options import Rule, option, parse
+from gymsuite.common.errors import UserError
+from gymsuite.common.options import Rule, option, parse
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ gives SB3 what it expects from ``DummyVecEnv(Monitor(...))``:
   same-step autoreset returns the next episode's first one in ``obs``);
 * ``infos[i]["TimeLimit.truncated"]``: the frame cap ended the game, not the game itself.
 
-Rewards are the game's own; clipping is ``rewards.clipping.VecClipReward``, outside. Episodic
+Rewards are the game's own; clipping is ``gymsuite.rewards.clipping.VecClipReward``, outside. Episodic
 life is not offered here: the native env resets the whole game when a life is lost, so a run
-with ``episodic_life`` uses the per-env wrappers of :mod:`envs.atari`.
+with ``episodic_life`` uses the per-env wrappers of :mod:`gymsuite.envs.atari`.
 
 Shapes: N envs, K stacked frames, H/W image; observations ``(N, K, H, W)`` uint8, rewards ``(N,)``.
 """
@@ -28,11 +28,12 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from envs.atari import AtariOptions, game_of, max_frames, sticky
+from gymsuite.envs.atari import AtariOptions, game_of, max_frames, sticky
 
 
 class NativeAtariVecEnv(VecEnv):
-    """``n_envs`` games of ``env_id`` stepped by ale-py's C++ threads, preprocessed as :func:`envs.atari.preprocess`.
+    """``n_envs`` games of ``env_id`` stepped by ale-py's C++ threads, preprocessed as
+    :func:`gymsuite.envs.atari.preprocess`.
 
     Args:
         env_id: an Atari id (``ALE/Pong-v5``). n_envs: N. opts: the run's :class:`AtariOptions`.

@@ -16,8 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
-from common.errors import UserError
-from envs.factory import EnvSpec, make_one, spec_name
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import EnvSpec, make_one, spec_name
 
 
 @dataclass
@@ -43,11 +43,11 @@ def check(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None, steps: int = 
     """Build ``spec`` and run every check; never raises for a broken env (the report says what broke).
 
     A PettingZoo env gets PettingZoo's API test and gymsuite's multi-agent checks
-    (:func:`envs.multiagent.check.check_multiagent`) instead.
+    (:func:`gymsuite.envs.multiagent.check.check_multiagent`) instead.
     """
     source = _multiagent(spec)
     if source is not None:
-        from envs.multiagent.check import check_multiagent
+        from gymsuite.envs.multiagent.check import check_multiagent
 
         return check_multiagent(source, env_kwargs, steps)
     report = CheckReport(spec_name(spec))
@@ -94,7 +94,7 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
     source = _multiagent(spec)
     if source is not None:  # the bridge compares each agent's observation with its space as it writes it
         if not source.turn_based:
-            from envs.multiagent.bridge import ParallelVecEnv
+            from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 
             ParallelVecEnv([source.make_parallel(**(env_kwargs or {}))], name=spec_name(spec)).reset()
         return
@@ -111,9 +111,10 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
 
 
 def _multiagent(spec: EnvSpec) -> Any:
-    """``spec``'s :class:`envs.multiagent.MultiAgentSource`, or None (imported here: envs.multiagent builds on this
+    """``spec``'s :class:`gymsuite.envs.multiagent.MultiAgentSource`, or None (imported here: gymsuite.envs.multiagent
+    builds on this
     module)."""
-    from envs.multiagent.source import multiagent_source
+    from gymsuite.envs.multiagent.source import multiagent_source
 
     return multiagent_source(spec)
 

@@ -8,9 +8,9 @@ An env spec is one of
     registers ids when imported);
   * ``"path/to/file.py:Class"``;
   * a ``gymnasium.Env`` subclass or any callable returning an env;
-  * a PettingZoo env (:mod:`envs.multiagent.source`): a module path ``"mpe2.simple_spread_v3"``, or
+  * a PettingZoo env (:mod:`gymsuite.envs.multiagent.source`): a module path ``"mpe2.simple_spread_v3"``, or
     ``module:function`` / ``file.py:function`` returning a ``ParallelEnv`` or ``AECEnv``; :func:`make_env`
-    builds it as :class:`envs.multiagent.ParallelVecEnv` (a turn-based game: one seat per copy).
+    builds it as :class:`gymsuite.envs.multiagent.ParallelVecEnv` (a turn-based game: one seat per copy).
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-from common.errors import UserError
-from envs.atari import is_atari
-from envs.observation import mask_velocity, observation_wrappers
-from envs.wrappers import VecFiniteGuard
+from gymsuite.common import legacy
+from gymsuite.common.errors import UserError
+from gymsuite.envs.atari import is_atari
+from gymsuite.envs.observation import mask_velocity, observation_wrappers
+from gymsuite.envs.wrappers import VecFiniteGuard
 
 EnvSpec = str | Callable[..., gym.Env]
 EnvFactory = Callable[..., gym.Env]
@@ -69,7 +70,7 @@ def resolve(spec: EnvSpec) -> EnvFactory:
     Raises:
         UserError: unknown id (with close matches), missing module, file or class.
     """
-    import envs.custom  # noqa: F401  (registers the gymsuite/ ids)
+    import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ ids)
 
     if not isinstance(spec, str):
         if not callable(spec):
@@ -138,11 +139,12 @@ def make_env(
         render_mode: e.g. ``"rgb_array"`` for video recording.
         max_episode_steps: wrap in ``TimeLimit`` when given.
         subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
-        observation: the run's observation hyperparameters (:data:`envs.observation.OBSERVATION_KEYS`): an Atari id
-            gets its preprocessing (:mod:`envs.atari`) inside ``Monitor`` (episodic life outside it, and
+        observation: the run's observation hyperparameters (:data:`gymsuite.envs.observation.OBSERVATION_KEYS`): an
+        Atari id
+            gets its preprocessing (:mod:`gymsuite.envs.atari`) inside ``Monitor`` (episodic life outside it, and
             ``max_episode_steps`` counts agent steps); other envs the wrappers that
-            :func:`envs.observation.observation_wrappers` chooses, innermost; a multi-agent env its
-            ``multiagent`` options (:mod:`envs.multiagent.options`).
+            :func:`gymsuite.envs.observation.observation_wrappers` chooses, innermost; a multi-agent env its
+            ``multiagent`` options (:mod:`gymsuite.envs.multiagent.options`).
     """
     if n_envs < 1:
         raise UserError(f"n_envs must be at least 1, got {n_envs}")
@@ -151,8 +153,8 @@ def make_env(
     name = spec_name(spec)
     observation = observation or {}
     source = _multiagent(spec)
-    if source is not None:  # n_envs copies of G agents (envs.multiagent)
-        from envs.multiagent.build import make_multiagent_vec
+    if source is not None:  # n_envs copies of G agents (gymsuite.envs.multiagent)
+        from gymsuite.envs.multiagent.build import make_multiagent_vec
 
         return make_multiagent_vec(source, n_envs, seed, env_kwargs, render_mode, max_episode_steps, observation,
                                    wrappers, reward_wrappers)
@@ -193,14 +195,15 @@ def make_env(
 
 
 def _multiagent(spec: EnvSpec) -> Any:
-    """``spec``'s :class:`envs.multiagent.MultiAgentSource`, or None (imported here: it builds on this module)."""
-    from envs.multiagent.source import multiagent_source
+    """``spec``'s :class:`gymsuite.envs.multiagent.MultiAgentSource`, or None (imported here: it builds on this
+    module)."""
+    from gymsuite.envs.multiagent.source import multiagent_source
 
     return multiagent_source(spec)
 
 
 def _looks_like_module(spec: EnvSpec) -> bool:
-    from envs.multiagent.source import looks_like_module
+    from gymsuite.envs.multiagent.source import looks_like_module
 
     return looks_like_module(spec)
 
@@ -208,7 +211,7 @@ def _looks_like_module(spec: EnvSpec) -> bool:
 def _atari(env_id: str, given: dict[str, Any] | None, max_episode_steps: int | None, wrappers: Sequence[Wrapper],
            reward_wrappers: Sequence[Wrapper]) -> tuple[EnvFactory, list[Wrapper], list[Wrapper]]:
     """An Atari id's factory and wrappers: preprocessing inside ``Monitor``, episodic life outside it."""
-    from envs import atari
+    from gymsuite.envs import atari
 
     opts = atari.options(given)
     atari.game_of(env_id)  # ale-py installed, the id known: fail here, in the parent
@@ -224,9 +227,10 @@ def _atari(env_id: str, given: dict[str, Any] | None, max_episode_steps: int | N
 
 def make_native_atari(env_id: str, n_envs: int, seed: int | None, atari: dict[str, Any] | None = None,
                       max_episode_steps: int | None = None) -> VecEnv:
-    """The fast path: ale-py's C++ vector env behind SB3's ``VecEnv`` API (:mod:`envs.atari_vector`), seeded."""
-    from envs.atari import options
-    from envs.atari_vector import NativeAtariVecEnv
+    """The fast path: ale-py's C++ vector env behind SB3's ``VecEnv`` API (:mod:`gymsuite.envs.atari_vector`),
+    seeded."""
+    from gymsuite.envs.atari import options
+    from gymsuite.envs.atari_vector import NativeAtariVecEnv
 
     venv = NativeAtariVecEnv(env_id, n_envs, options(atari), max_episode_steps)
     if seed is not None:
@@ -237,7 +241,7 @@ def make_native_atari(env_id: str, n_envs: int, seed: int | None, atari: dict[st
 
 def _require_trainable(env: gym.Env, name: str) -> None:
     """Refuse observation spaces SB3 cannot hold (``Text``, ``Graph``, ...) before its buffers crash on them."""
-    from envs.check import UNTRAINABLE_FIX, untrainable_parts
+    from gymsuite.envs.check import UNTRAINABLE_FIX, untrainable_parts
 
     parts = untrainable_parts(env.observation_space)
     if parts:
@@ -346,7 +350,7 @@ def _accepts(obj: Callable[..., Any], name: str) -> bool:
 
 def _import(module_name: str) -> Any:
     try:
-        return importlib.import_module(module_name)
+        return legacy.import_module(module_name)  # a run saved before 0.2 names envs.custom...
     except ModuleNotFoundError as err:
         raise UserError(f"cannot import module {module_name!r} ({err})",
                         "check the spelling, install the package, or use path/to/file.py:Class") from err

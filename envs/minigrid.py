@@ -24,8 +24,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from common.errors import UserError
-from common.options import Rule, option, parse
+from gymsuite.common.errors import UserError
+from gymsuite.common.options import Rule, option, parse
 
 PREFIXES = ("MiniGrid-", "BabyAI-")
 VIEWS = ("agent", "rgb_agent", "rgb_full")

@@ -1,11 +1,11 @@
 """The one place that chooses an env's observation preprocessing from the run's hyperparameters.
 
-* ``pixels`` (:mod:`envs.wrappers.pixels`): any env that renders ``rgb_array`` frames is seen
+* ``pixels`` (:mod:`gymsuite.envs.wrappers.pixels`): any env that renders ``rgb_array`` frames is seen
   through them (``gymsuite train --pixels`` sets ``pixels: true``);
-* Atari ids (:mod:`envs.atari`): the standard preprocessing, by ``atari: {...}``, applied by
-  :func:`envs.factory.make_env` itself (or ale-py's native vector env, chosen by the training pipeline);
-* MiniGrid and BabyAI ids (:mod:`envs.minigrid`): the image the agent sees, by ``minigrid: {view: ...}``;
-* ``mask_velocity: true`` (innermost, :mod:`envs.wrappers.masking`): a classic-control env without
+* Atari ids (:mod:`gymsuite.envs.atari`): the standard preprocessing, by ``atari: {...}``, applied by
+  :func:`gymsuite.envs.factory.make_env` itself (or ale-py's native vector env, chosen by the training pipeline);
+* MiniGrid and BabyAI ids (:mod:`gymsuite.envs.minigrid`): the image the agent sees, by ``minigrid: {view: ...}``;
+* ``mask_velocity: true`` (innermost, :mod:`gymsuite.envs.wrappers.masking`): a classic-control env without
   the velocity entries of its observation (a partially observable task for the memory backbones);
   not with ``pixels``, Atari or MiniGrid, whose observations have no velocity entries to drop;
 * ``history: K`` (outermost): the last K observations, oldest first, as one ``(K, *obs_shape)`` array
@@ -13,10 +13,10 @@
   pipeline sets it for the window memory backbones (``framestack``, ``transformer``) from their
   ``context``; a user may set it by hand for any backbone.
 * ``multiagent: {agent_id, state, pad, resize, grey}``: how each agent of a PettingZoo env sees it
-  (:mod:`envs.multiagent.options`), applied by the bridge that :func:`envs.factory.make_env` builds.
+  (:mod:`gymsuite.envs.multiagent.options`), applied by the bridge that :func:`gymsuite.envs.factory.make_env` builds.
 
 Training, evaluation,
-recording and demonstrations all build their envs through :func:`envs.factory.make_env`,
+recording and demonstrations all build their envs through :func:`gymsuite.envs.factory.make_env`,
 which calls :func:`observation_wrappers` with the hyperparameters saved in the run's
 ``config.yaml``, so the agent always sees what it was trained on.
 """
@@ -29,13 +29,13 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.wrappers import FrameStackObservation
 
-from common.errors import UserError
-from common.options import Rule, check_value
-from envs.atari import is_atari
-from envs.atari import options as atari_options
-from envs.minigrid import is_minigrid, minigrid_options, minigrid_wrappers
-from envs.wrappers.masking import KEPT, MaskVelocity
-from envs.wrappers.pixels import PixelObservation, pixel_options
+from gymsuite.common.errors import UserError
+from gymsuite.common.options import Rule, check_value
+from gymsuite.envs.atari import is_atari
+from gymsuite.envs.atari import options as atari_options
+from gymsuite.envs.minigrid import is_minigrid, minigrid_options, minigrid_wrappers
+from gymsuite.envs.wrappers.masking import KEPT, MaskVelocity
+from gymsuite.envs.wrappers.pixels import PixelObservation, pixel_options
 
 OBSERVATION_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent")
 _HISTORY = Rule(int, low=1, nullable=True)
@@ -49,7 +49,7 @@ def observation_options(hyper: dict[str, Any] | None) -> dict[str, Any]:
 
 def check_observation_options(hyper: dict[str, Any], spec: Any = None) -> None:
     """Validate ``atari``, ``pixels``, ``minigrid``, ``history``, ``mask_velocity`` and ``multiagent`` (a
-    :class:`~common.errors.UserError` names the bad key); ``history`` is stored as an int.
+    :class:`~gymsuite.common.errors.UserError` names the bad key); ``history`` is stored as an int.
 
     ``spec`` (the run's env, when known) lets ``mask_velocity`` refuse an Atari or MiniGrid id here,
     before anything is built; which envs it can mask is checked when the env is built.
@@ -59,14 +59,16 @@ def check_observation_options(hyper: dict[str, Any], spec: Any = None) -> None:
     minigrid_options(hyper.get("minigrid"))
     if "history" in hyper:
         hyper["history"] = history_length(hyper["history"])
-    from envs.multiagent.options import multiagent_options  # here: envs.multiagent builds on envs.factory
+    from gymsuite.envs.multiagent.options import (
+        multiagent_options,  # here: gymsuite.envs.multiagent builds on gymsuite.envs.factory
+    )
 
     multiagent_options(hyper.get("multiagent"))
     mask_velocity(spec, hyper)
 
 
 def mask_velocity(spec: Any, options: dict[str, Any] | None) -> bool:
-    """Whether ``options`` ask for :class:`~envs.wrappers.masking.MaskVelocity` on ``spec``.
+    """Whether ``options`` ask for :class:`~gymsuite.envs.wrappers.masking.MaskVelocity` on ``spec``.
 
     Raises:
         UserError: ``mask_velocity`` is not a bool, or is set with ``pixels`` or for an Atari or MiniGrid id.
@@ -84,7 +86,7 @@ def mask_velocity(spec: Any, options: dict[str, Any] | None) -> bool:
 
 
 def history_length(value: Any) -> int | None:
-    """``history``'s K (None: no history), or a :class:`~common.errors.UserError` naming the bad value."""
+    """``history``'s K (None: no history), or a :class:`~gymsuite.common.errors.UserError` naming the bad value."""
     return check_value("history", value, _HISTORY, "hyperparameter 'history'")
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from gymsuite.cli import main
+from gymsuite.commands.cli import main
 
 sys.exit(main())

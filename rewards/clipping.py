@@ -2,8 +2,8 @@
 
 Both wrappers sit outside ``Monitor`` (or outside the native Atari vector env, whose episode
 statistics are the game's), and keep the env's own reward in ``info["env_reward"]``
-(:mod:`rewards.env_reward`). :class:`ClipReward` wraps one gymnasium env, :class:`VecClipReward`
-an SB3 ``VecEnv``; ``agents.pipeline.training._build_env`` picks the one that fits the env.
+(:mod:`gymsuite.rewards.env_reward`). :class:`ClipReward` wraps one gymnasium env, :class:`VecClipReward`
+an SB3 ``VecEnv``; ``gymsuite.agents.pipeline.training._build_env`` picks the one that fits the env.
 
 Shapes: N envs.
 """
@@ -17,7 +17,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from rewards.env_reward import record_env_reward, record_env_rewards
+from gymsuite.rewards.env_reward import record_env_reward, record_env_rewards
 
 
 class ClipReward(gym.Wrapper):

@@ -35,12 +35,12 @@ from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from common.errors import UserError, closest_hint
-from common.options import Rule, option, parse
-from rewards.curiosity_models import MODELS, CuriosityModel
-from rewards.env_reward import record_env_rewards
-from supervised import backbones
-from supervised.normalization import ObsNormalizer
+from gymsuite.common.errors import UserError, closest_hint
+from gymsuite.common.options import Rule, option, parse
+from gymsuite.rewards.curiosity_models import MODELS, CuriosityModel
+from gymsuite.rewards.env_reward import record_env_rewards
+from gymsuite.supervised import backbones
+from gymsuite.supervised.normalization import ObsNormalizer
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class CuriosityOptions:
     beta: float = option(0.2, "icm only: forward-loss weight (1-beta: inverse)",
                          Rule(float, low=0, high=1, finite=True))
     seed: int | None = option(None, "seed of the model's initial weights", Rule(int, low=0, nullable=True))
-    backbone: str | None = option(None, "the encoder as a named image backbone (supervised.backbones, e.g. "
+    backbone: str | None = option(None, "the encoder as a named image backbone (gymsuite.supervised.backbones, e.g. "
                                   "small_cnn); default: ICM's CNN for images, an MLP for vectors",
                                   Rule(str, nullable=True))
 
@@ -82,7 +82,7 @@ class CuriosityBonus(VecEnvWrapper):
 
     Args:
         venv: the vectorised env (N envs) with a ``Box`` observation space.
-        model: one of :data:`rewards.curiosity_models.MODELS`, built for these spaces.
+        model: one of :data:`gymsuite.rewards.curiosity_models.MODELS`, built for these spaces.
         options: see :class:`CuriosityOptions`.
         method: the model's name (saved with its state).
     """

@@ -15,8 +15,8 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from supervised.backbones import make_encoder
-from supervised.mlp import mlp
+from gymsuite.supervised.backbones import make_encoder
+from gymsuite.supervised.mlp import mlp
 
 
 def action_size(space: spaces.Space) -> int:

@@ -5,7 +5,7 @@ add constraints of our own so the student can surpass the teacher. A gail/airl r
 saves its reward network as ``RUN_DIR/reward_net.pt``; :func:`learned_reward_wrappers`
 turns it into env wrappers for ``make_env(..., reward_wrappers=...)``, which sit outside
 ``Monitor`` so logs and evaluation keep the env's own return, and compose with
-``rewards.shaping.load_shaping`` (put the learned reward first, the shaping terms after).
+``gymsuite.rewards.shaping.load_shaping`` (put the learned reward first, the shaping terms after).
 
 File format: ``torch.save`` of a dict of plain types and tensors, read back with
 ``torch.load(weights_only=True)`` (no arbitrary pickle)::
@@ -35,16 +35,16 @@ from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogi
 from imitation.rewards import reward_nets
 from imitation.util import networks
 
-from common.errors import UserError
-from common.files import atomic_write
-from common.options import Rule, option, parse
-from common.spaces import describe_space
-from envs.wrappers import AbsorbAfterTermination
-from rewards.env_reward import record_env_reward
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import atomic_write
+from gymsuite.common.options import Rule, option, parse
+from gymsuite.common.spaces import describe_space
+from gymsuite.envs.wrappers import AbsorbAfterTermination
+from gymsuite.rewards.env_reward import record_env_reward
 
 REWARD_FILE = "reward_net.pt"
 FORMAT, VERSION = "gymsuite-reward-net", 1
-_TRAIN_HINT = "train one with: python scripts/train.py --algo gail --env ENV --demos FILE"
+_TRAIN_HINT = "train one with: gymsuite train --algo gail --env ENV --demos FILE"
 
 
 def build_reward_net(arch: dict[str, Any], observation_space: gym.Space, action_space: gym.Space

@@ -7,7 +7,6 @@ The built-ins are scaled to roughly ``[-1, 1]`` so that ``weight`` alone sets th
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from common.errors import UserError, closest_hint
+from gymsuite.common import legacy
+from gymsuite.common.errors import UserError, closest_hint
 
 Potential = Callable[[np.ndarray, dict[str, Any]], float]
 
@@ -105,7 +105,7 @@ def resolve(potential: str | Callable[..., float]) -> Potential:
                             closest_hint(potential, BUILTIN, "built-ins", n=2) + " (or give package.module:function)")
         module_name, _, attr = potential.partition(":")
         try:
-            potential = getattr(importlib.import_module(module_name), attr)
+            potential = getattr(legacy.import_module(module_name), attr)
         except (ImportError, AttributeError) as err:
             raise UserError(f"cannot load potential {potential!r}: {err}",
                             "check the module and function names") from err

@@ -34,12 +34,12 @@ import numpy as np
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from common.errors import UserError
-from common.files import load_yaml
-from common.options import Rule, check_keys, check_value, option, rules
-from rewards import potentials
-from rewards.env_reward import record_env_reward
-from rewards.potentials import Potential
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import load_yaml
+from gymsuite.common.options import Rule, check_keys, check_value, option, rules
+from gymsuite.rewards import potentials
+from gymsuite.rewards.env_reward import record_env_reward
+from gymsuite.rewards.potentials import Potential
 
 
 class Term(Protocol):
@@ -223,7 +223,7 @@ class PotentialShaping(TermShaping):
     Args:
         env: the environment.
         potential: ``Phi(obs, info) -> float`` (or ``Phi(obs)``), a built-in name
-            (:data:`rewards.potentials.BUILTIN`) or ``"package.module:function"``.
+            (:data:`gymsuite.rewards.potentials.BUILTIN`) or ``"package.module:function"``.
         gamma: the agent's discount factor (another value breaks the invariance guarantee).
         weight: scale of ``Phi``.
         name: the term's name in ``info["shaping"]``.

@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, check_env
+from gymsuite.commands import _cli, check_env
 
 if __name__ == "__main__":
     sys.exit(_cli.run(check_env.main))

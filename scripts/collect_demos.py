@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, collect_demos
+from gymsuite.commands import _cli, collect_demos
 
 if __name__ == "__main__":
     sys.exit(_cli.run(collect_demos.main))

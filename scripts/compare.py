@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, compare
+from gymsuite.commands import _cli, compare
 
 if __name__ == "__main__":
     sys.exit(_cli.run(compare.main))

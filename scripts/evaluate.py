@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, evaluate
+from gymsuite.commands import _cli, evaluate
 
 if __name__ == "__main__":
     sys.exit(_cli.run(evaluate.main))

@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, play
+from gymsuite.commands import _cli, play
 
 if __name__ == "__main__":
     sys.exit(_cli.run(play.main))

@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, plot
+from gymsuite.commands import _cli, plot
 
 if __name__ == "__main__":
     sys.exit(_cli.run(plot.main))

@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, pretrain
+from gymsuite.commands import _cli, pretrain
 
 if __name__ == "__main__":
     sys.exit(_cli.run(pretrain.main))

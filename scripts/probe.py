@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, probe
+from gymsuite.commands import _cli, probe
 
 if __name__ == "__main__":
     sys.exit(_cli.run(probe.main))

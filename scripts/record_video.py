@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, record
+from gymsuite.commands import _cli, record
 
 if __name__ == "__main__":
     sys.exit(_cli.run(record.main))

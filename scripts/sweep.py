@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, sweep
+from gymsuite.commands import _cli, sweep
 
 if __name__ == "__main__":
     sys.exit(_cli.run(sweep.main))

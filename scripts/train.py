@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, train
+from gymsuite.commands import _cli, train
 
 if __name__ == "__main__":
     sys.exit(_cli.run(train.main))

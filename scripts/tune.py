@@ -3,7 +3,7 @@
 
 import sys
 
-from gymsuite import _cli, tune
+from gymsuite.commands import _cli, tune
 
 if __name__ == "__main__":
     sys.exit(_cli.run(tune.main))

@@ -19,9 +19,9 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from common.errors import UserError, closest_hint
-from supervised.backbone import Backbone, positive_int
-from supervised.cnn import image_layout
+from gymsuite.common.errors import UserError, closest_hint
+from gymsuite.supervised.backbone import Backbone, positive_int
+from gymsuite.supervised.cnn import image_layout
 
 POOLS = ("cls", "mean")
 TOKENS_PER_SIDE = 8  # the default patch size gives at most 8 x 8 tokens: attention costs N^2
@@ -75,7 +75,7 @@ class PatchAttention(Backbone):
         depth: Transformer encoder layers.
         heads: attention heads.
         pool: ``"cls"`` (a learned token that attends to the patches) or ``"mean"``.
-        freeze, augment: see :class:`~supervised.backbone.Backbone`.
+        freeze, augment: see :class:`~gymsuite.supervised.backbone.Backbone`.
     """
 
     def __init__(self, observation_space: spaces.Space, features_dim: int = 64, patch_size: int | None = None,

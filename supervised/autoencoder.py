@@ -1,6 +1,6 @@
 """The auto-encoder half of perception: decoders from features back to observations, and their losses.
 
-A backbone (:class:`~supervised.backbone.Backbone`, the encoder) maps an observation to
+A backbone (:class:`~gymsuite.supervised.backbone.Backbone`, the encoder) maps an observation to
 features ``(B, F)``; a decoder here maps them back to the observation, and the loss compares
 the two. Two losses, both plain auto-encoders with no RL in them:
 
@@ -31,9 +31,9 @@ from gymnasium import spaces
 from stable_baselines3.common.preprocessing import is_image_space
 from torch import nn
 
-from common.errors import UserError
-from supervised.cnn import image_layout
-from supervised.mlp import mlp
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.cnn import image_layout
+from gymsuite.supervised.mlp import mlp
 
 AUX_LOSSES = ("recon", "denoise")
 CORRUPTIONS = ("gaussian", "mask")

@@ -20,7 +20,7 @@ from stable_baselines3.common.preprocessing import preprocess_obs
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from common.errors import UserError, closest_hint
+from gymsuite.common.errors import UserError, closest_hint
 
 AUGMENTS = ("shift",)
 

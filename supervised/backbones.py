@@ -11,7 +11,7 @@
 | `framestack` | window (K, O) or (K, image) (`history: K`)     | per-step features (an image backbone) concat, MLP   |
 | `transformer`| window (K, O) or (K, image) (`history: K`)     | per-step embedding, causal self-attention, last pos |
 
-Each is an SB3 ``BaseFeaturesExtractor`` (:class:`~supervised.backbone.Backbone`): pass it as
+Each is an SB3 ``BaseFeaturesExtractor`` (:class:`~gymsuite.supervised.backbone.Backbone`): pass it as
 ``policy_kwargs={"features_extractor_class": get(name), "features_extractor_kwargs": {...}}``.
 A new backbone is one class and one entry here. Every image backbone also takes
 ``augment="shift"`` and ``freeze``; :func:`default_for` is the one rule for choosing one.
@@ -30,13 +30,13 @@ from gymnasium import spaces
 from stable_baselines3.common.preprocessing import is_image_space
 from torch import nn
 
-from common.errors import UserError, closest_hint
-from supervised.attention import PatchAttention
-from supervised.backbone import Backbone
-from supervised.cnn import IcmCnn, ImageEncoder, image_layout
-from supervised.cnns import NATURE_MIN_SIZE, ImpalaCnn, NatureCnn, SmallCnn
-from supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack
-from supervised.mlp import MlpBackbone, mlp
+from gymsuite.common.errors import UserError, closest_hint
+from gymsuite.supervised.attention import PatchAttention
+from gymsuite.supervised.backbone import Backbone
+from gymsuite.supervised.cnn import IcmCnn, ImageEncoder, image_layout
+from gymsuite.supervised.cnns import NATURE_MIN_SIZE, ImpalaCnn, NatureCnn, SmallCnn
+from gymsuite.supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack
+from gymsuite.supervised.mlp import MlpBackbone, mlp
 
 BACKBONES: dict[str, type[Backbone]] = {"mlp": MlpBackbone, "icm_cnn": IcmCnn, "nature_cnn": NatureCnn,
                                         "small_cnn": SmallCnn, "impala_cnn": ImpalaCnn, "attention": PatchAttention,
@@ -97,7 +97,7 @@ def make_encoder(space: spaces.Box, features: int, hidden: int, layers: int = 2,
     """Curiosity's encoder: obs -> ``(B, features)``. By default ``icm_cnn``'s CNN for images, a ReLU MLP otherwise.
 
     By default the bare modules, not the backbones: curiosity feeds them
-    :class:`~supervised.normalization.ObsNormalizer`'s output (images ``(B, C, H, W)`` in ``[0, 1]``,
+    :class:`~gymsuite.supervised.normalization.ObsNormalizer`'s output (images ``(B, C, H, W)`` in ``[0, 1]``,
     vectors whitened and flattened to ``(B, O)``), and their state-dict keys are those of curiosity
     checkpoints already saved.
 

@@ -11,8 +11,8 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from common.errors import UserError
-from supervised.backbone import Backbone, positive_int
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.backbone import Backbone, positive_int
 
 
 class ImageEncoder(nn.Module):
@@ -67,7 +67,7 @@ class IcmCnn(Backbone):
     Args:
         observation_space: a uint8 image ``Box`` in ``[0, 255]``, channels first or last.
         features_dim: F.
-        freeze, augment: see :class:`~supervised.backbone.Backbone`.
+        freeze, augment: see :class:`~gymsuite.supervised.backbone.Backbone`.
     """
 
     def __init__(self, observation_space: spaces.Space, features_dim: int = 256, freeze: bool = False,

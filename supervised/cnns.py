@@ -1,7 +1,7 @@
 """The image backbones of the CNN chapter: the DQN paper's network, a fast small CNN, and IMPALA's residual CNN.
 
 Each takes a uint8 image observation ``(C, H, W)`` or ``(H, W, C)`` (checked by
-:func:`supervised.cnn.image_layout`) and gives ``(B, F)`` features after a ReLU.
+:func:`gymsuite.supervised.cnn.image_layout`) and gives ``(B, F)`` features after a ReLU.
 
 Shapes: B batch, C/H/W image channels, height and width, F features. The networks
 (``trunk``) take ``(B, C, H, W)`` floats in ``[0, 1]`` (SB3's policy divides by 255).
@@ -16,9 +16,9 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from common.errors import UserError
-from supervised.backbone import Backbone, positive_int
-from supervised.cnn import image_layout
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.backbone import Backbone, positive_int
+from gymsuite.supervised.cnn import image_layout
 
 NATURE_MIN_SIZE = 36  # 8x8/4, 4x4/2, 3x3/1 leave no pixel below 36x36
 
@@ -33,7 +33,7 @@ class NatureCnn(Backbone):
     Args:
         observation_space: a uint8 image ``Box`` in ``[0, 255]`` of at least 36x36.
         features_dim: F.
-        freeze, augment: see :class:`~supervised.backbone.Backbone`.
+        freeze, augment: see :class:`~gymsuite.supervised.backbone.Backbone`.
     """
 
     def __init__(self, observation_space: spaces.Space, features_dim: int = 512, freeze: bool = False,
@@ -74,7 +74,7 @@ class SmallCnn(Backbone):
         features_dim: F.
         channels: output channels of the stem and of each conv after it (at least two entries).
         last_size: the largest side of the last feature map.
-        freeze, augment: see :class:`~supervised.backbone.Backbone`.
+        freeze, augment: see :class:`~gymsuite.supervised.backbone.Backbone`.
     """
 
     def __init__(self, observation_space: spaces.Space, features_dim: int = 256,
@@ -121,7 +121,7 @@ class ImpalaCnn(Backbone):
         observation_space: a uint8 image ``Box`` in ``[0, 255]``, any size.
         features_dim: F.
         channels: output channels of each stack.
-        freeze, augment: see :class:`~supervised.backbone.Backbone`.
+        freeze, augment: see :class:`~gymsuite.supervised.backbone.Backbone`.
     """
 
     def __init__(self, observation_space: spaces.Space, features_dim: int = 256,

@@ -5,9 +5,9 @@ reads it. It is a plain dict saved with ``torch.save`` and read with ``weights_o
 (no unpickling of code)::
 
     {"format": "gymsuite-encoder", "version": 1,
-     "backbone": "icm_cnn",                      # a name of supervised.backbones.BACKBONES
+     "backbone": "icm_cnn",                      # a name of gymsuite.supervised.backbones.BACKBONES
      "backbone_kwargs": {"features_dim": 64},    # as given to the backbone (freeze/augment left out)
-     "observation_space": {...},                 # common.spaces.space_to_json of what the backbone saw
+     "observation_space": {...},                 # gymsuite.common.spaces.space_to_json of what the backbone saw
      "state_dict": {...}}                        # the backbone's weights
 
 Shapes: the state dict's tensors are the backbone's own.
@@ -24,10 +24,10 @@ from typing import Any
 import torch
 from gymnasium import spaces
 
-from common.errors import UserError
-from common.files import atomic_write
-from common.spaces import show_space, space_to_json
-from supervised import backbones
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import atomic_write
+from gymsuite.common.spaces import show_space, space_to_json
+from gymsuite.supervised import backbones
 
 FORMAT, VERSION = "gymsuite-encoder", 1
 # Backbone arguments that change how weights are used, not their shapes: left out of the file and the comparison.

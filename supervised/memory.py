@@ -13,7 +13,7 @@ pipeline sets ``history`` from the backbone's ``context`` (:func:`context_of`).
   of the residual additions (Parisotto et al. 2019); the features are the last position's output.
 
 Each step is a vector (flattened to O) or a uint8 image (channels first or last), which a
-per-step image encoder (``encoder=NAME``, default :func:`supervised.backbones.default_for` of
+per-step image encoder (``encoder=NAME``, default :func:`gymsuite.supervised.backbones.default_for` of
 one frame) turns into F features. SB3 treats a 4-axis uint8 ``Box`` as a vector (no scaling, no
 transpose), so the window backbones scale uint8 windows by 1/255 and put channels first themselves.
 
@@ -32,9 +32,9 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from common.errors import UserError
-from supervised.backbone import Backbone, positive_int
-from supervised.mlp import mlp
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.backbone import Backbone, positive_int
+from gymsuite.supervised.mlp import mlp
 
 WINDOW_BACKBONES = ("framestack", "transformer")
 
@@ -72,7 +72,9 @@ class StepEncoder(nn.Module):
 
 def _window(observation_space: spaces.Space, name: str, context: int, encoder: str | None) -> StepEncoder:
     """Check that ``observation_space`` is a window of ``context`` steps; the per-step encoder for it."""
-    from supervised import backbones  # the registry, which imports this module (same layer: no cycle at import)
+    from gymsuite.supervised import (
+        backbones,  # the registry, which imports this module (same layer: no cycle at import)
+    )
 
     context = positive_int(name, "context", context)
     if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) < 2:
@@ -115,8 +117,8 @@ class FrameStack(Backbone):
         net_arch: the MLP's widths after the concatenation (ReLU after each); the last is the features' width.
             Empty (the default): no MLP here, the concatenation ``(B, K F)`` is the features and the policy's own
             ``net_arch`` does the rest (the cheapest, and SB3's ``VecFrameStack`` + ``MlpPolicy``).
-        encoder: the per-step image encoder's backbone name (default :func:`supervised.backbones.default_for`).
-        freeze: see :class:`~supervised.backbone.Backbone`. augment: refused (windows are not shifted).
+        encoder: the per-step image encoder's backbone name (default :func:`gymsuite.supervised.backbones.default_for`).
+        freeze: see :class:`~gymsuite.supervised.backbone.Backbone`. augment: refused (windows are not shifted).
     """
 
     def __init__(self, observation_space: spaces.Space, context: int = 4, net_arch: Sequence[int] = (),
@@ -225,8 +227,8 @@ class CausalTransformer(Backbone):
         heads: attention heads.
         layers: Transformer blocks.
         gated: GTrXL's GRU-type gates in place of the residual additions.
-        encoder: the per-step image encoder's backbone name (default :func:`supervised.backbones.default_for`).
-        freeze: see :class:`~supervised.backbone.Backbone`. augment: refused.
+        encoder: the per-step image encoder's backbone name (default :func:`gymsuite.supervised.backbones.default_for`).
+        freeze: see :class:`~gymsuite.supervised.backbone.Backbone`. augment: refused.
     """
 
     def __init__(self, observation_space: spaces.Space, context: int = 16, d_model: int = 64, heads: int = 4,

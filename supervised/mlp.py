@@ -11,8 +11,8 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import get_flattened_obs_dim
 from torch import nn
 
-from common.errors import UserError
-from supervised.backbone import Backbone
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.backbone import Backbone
 
 DEFAULT_NET_ARCH = [64, 64]
 FLAT_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
@@ -36,14 +36,14 @@ def mlp(widths: Sequence[int], activation: type[nn.Module] = nn.ReLU, activate_l
 class MlpBackbone(Backbone):
     """Flatten, then a Linear layer and ``activation_fn`` per width of ``net_arch``: ``(B, *O) -> (B, net_arch[-1])``.
 
-    As the shared actor-critic trunk (:mod:`supervised.trunk`), its layers are those that
+    As the shared actor-critic trunk (:mod:`gymsuite.supervised.trunk`), its layers are those that
     ``net_arch`` would give each head separately.
 
     Args:
         observation_space: ``Box``, ``Discrete`` (one-hot), ``MultiDiscrete`` or ``MultiBinary``.
         net_arch: hidden widths; the last one is F.
         activation_fn: after every layer (SB3's on-policy default, ``Tanh``).
-        freeze: keep the weights fixed (see :class:`~supervised.backbone.Backbone`).
+        freeze: keep the weights fixed (see :class:`~gymsuite.supervised.backbone.Backbone`).
     """
 
     def __init__(self, observation_space: spaces.Space, net_arch: Sequence[int] = DEFAULT_NET_ARCH,

@@ -2,7 +2,7 @@
 
 ``frames`` are observations as the policy receives them before SB3's preprocessing: uint8
 images ``(N, C, H, W)`` (or channels last) or vectors ``(N, *O)``. Each epoch visits them all in
-shuffled minibatches and minimises :class:`~supervised.autoencoder.AutoEncoderLoss` with Adam
+shuffled minibatches and minimises :class:`~gymsuite.supervised.autoencoder.AutoEncoderLoss` with Adam
 over the encoder and the decoder together.
 
 Shapes: N frames, B batch, O observation, C/H/W image, F features.
@@ -18,8 +18,8 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.preprocessing import preprocess_obs
 
-from supervised.autoencoder import AutoEncoderLoss, make_decoder
-from supervised.backbone import Backbone
+from gymsuite.supervised.autoencoder import AutoEncoderLoss, make_decoder
+from gymsuite.supervised.backbone import Backbone
 
 
 @dataclass(frozen=True)

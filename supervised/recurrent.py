@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from common.errors import UserError
-from common.options import Rule, option, parse
-from supervised import backbones
+from gymsuite.common.errors import UserError
+from gymsuite.common.options import Rule, option, parse
+from gymsuite.supervised import backbones
 
 NAME = "lstm"
 CRITICS = ("own", "shared", "none")
@@ -33,7 +33,7 @@ class LstmOptions:
     critic: str = option("own", "the critic's memory: its own LSTM, the actor's (shared) or none (an MLP)",
                          Rule(str, choices=CRITICS))
     encoder: str | None = option(None, "the backbone that turns each observation into the LSTM's input "
-                                 "(default: flatten vectors; images get supervised.backbones.default_for)",
+                                 "(default: flatten vectors; images get gymsuite.supervised.backbones.default_for)",
                                  Rule(str, nullable=True))
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from torch import nn
 
-from supervised.mlp import DEFAULT_NET_ARCH, MlpBackbone
+from gymsuite.supervised.mlp import DEFAULT_NET_ARCH, MlpBackbone
 
 SharedTrunk = MlpBackbone
-"""The trunk is the mlp backbone; models saved with ``supervised.trunk.SharedTrunk`` still load."""
+"""The trunk is the mlp backbone; models saved with ``gymsuite.supervised.trunk.SharedTrunk`` still load."""
 
 
 def network_kwargs(policy_kwargs: dict[str, Any] | None, share_trunk: bool) -> dict[str, Any]:

@@ -27,8 +27,8 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def cartpole_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short PPO run on CartPole-v1 shared by the tests that only read a run directory."""
-    from agents.pipeline.config import build_config
-    from agents.pipeline.training import train
+    from gymsuite.agents.pipeline.config import build_config
+    from gymsuite.agents.pipeline.training import train
 
     run = tmp_path_factory.mktemp("runs") / "ppo-cartpole"
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 4096, "eval_episodes": 3,
@@ -44,7 +44,7 @@ def _linear_expert(env: str, weights: Sequence[Sequence[float]], run_dir: str | 
     ``[[0, 0, -50, -25], [0, 0, 50, 25]]``. With ``run_dir`` it is saved as a run directory
     (``model.zip`` + ``config.yaml``) usable as ``--expert`` and by ``collect_demos.py``.
     """
-    from envs import make_env
+    from gymsuite.envs.factory import make_env
 
     venv = make_env(env, n_envs=1, seed=0)
     model = PPO("MlpPolicy", venv, policy_kwargs={"net_arch": {"pi": [], "vf": []}}, device="cpu", seed=0)

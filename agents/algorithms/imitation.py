@@ -11,7 +11,7 @@ When no reward can be written, learn from an expert:
   which the expert scores higher than the learner; the learner (a PPO "generator")
   maximises it. AIRL's reward ``g(s, a)`` is meant to be reused (``rewards/learned.py``).
 
-Every one is an :class:`agents.algorithms.spec.AlgoSpec` whose ``cls`` is PPO: ``build`` makes the
+Every one is an :class:`gymsuite.agents.algorithms.spec.AlgoSpec` whose ``cls`` is PPO: ``build`` makes the
 PPO, ``learn`` runs imitation's trainer on it, so ``model.zip`` loads with ``PPO.load`` and
 ``evaluate.py``/``record_video.py`` work unchanged. ``model.num_timesteps`` (progress bar,
 evaluation and checkpoint frequencies, ``--timesteps``) counts, per algorithm:
@@ -25,7 +25,7 @@ Hyperparameters besides the run keys (``agents/hyperparams/<algo>.yml``): :class
 For bc/dagger ``batch_size``, ``n_epochs`` and ``learning_rate`` are BC's; for gail/airl
 every PPO argument configures the generator.
 
-The trainers themselves are in :mod:`agents.algorithms.imitation_learners`, imported only when one of
+The trainers themselves are in :mod:`gymsuite.agents.algorithms.imitation_learners`, imported only when one of
 these algorithms trains: importing the ``imitation`` package (and its ``datasets``/``pandas``) takes about
 half a second, which every other command would otherwise pay at start-up.
 """
@@ -43,9 +43,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.algorithms.spec import AlgoSpec, Learn, TrainContext
-from common.errors import UserError
-from common.options import Rule, check_keys, option, parse, rules
+from gymsuite.agents.algorithms.spec import AlgoSpec, Learn, TrainContext
+from gymsuite.common.errors import UserError
+from gymsuite.common.options import Rule, check_keys, option, parse, rules
 
 _SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
@@ -138,10 +138,10 @@ def _build(algo: str, policy: str, env: VecEnv, kwargs: dict[str, Any]) -> BaseA
 
 
 def _lazy(name: str, *args: Any) -> Learn:
-    """The ``learn`` of :mod:`agents.algorithms.imitation_learners` called ``name``, imported when it runs."""
+    """The ``learn`` of :mod:`gymsuite.agents.algorithms.imitation_learners` called ``name``, imported when it runs."""
 
     def learn(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: TrainContext) -> BaseAlgorithm:
-        from agents.algorithms import imitation_learners
+        from gymsuite.agents.algorithms import imitation_learners
 
         trainer: Any = getattr(imitation_learners, name)
         return trainer(*args, model, total_timesteps, callback, ctx)

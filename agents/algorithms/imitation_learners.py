@@ -1,7 +1,9 @@
-"""The trainers of bc, dagger, gail and airl over the ``imitation`` package (see :mod:`agents.algorithms.imitation`).
+"""The trainers of bc, dagger, gail and airl over the ``imitation`` package (see
+:mod:`gymsuite.agents.algorithms.imitation`).
 
-Each ``learn_*`` takes the PPO that :func:`agents.algorithms.imitation._build` made and trains it with
-imitation's trainer; this module is imported only when one of them runs (:func:`agents.algorithms.imitation._lazy`).
+Each ``learn_*`` takes the PPO that :func:`gymsuite.agents.algorithms.imitation._build` made and trains it with
+imitation's trainer; this module is imported only when one of them runs
+(:func:`gymsuite.agents.algorithms.imitation._lazy`).
 """
 
 from __future__ import annotations
@@ -26,16 +28,16 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.utils import ConstantSchedule
 
-from agents.algorithms.imitation import options
-from agents.algorithms.spec import TrainContext
-from agents.data.demos import Demos, load_demos, pad_absorbing, save_demos
-from agents.data.experts import load_expert
-from agents.data.recording import split_truncation
-from common.errors import UserError
-from common.spaces import describe_space
-from envs import make_env
-from envs.wrappers import AbsorbAfterTermination
-from rewards.learned import REWARD_FILE, build_reward_net, read_reward_file, save_reward_net
+from gymsuite.agents.algorithms.imitation import options
+from gymsuite.agents.algorithms.spec import TrainContext
+from gymsuite.agents.data.demos import Demos, load_demos, pad_absorbing, save_demos
+from gymsuite.agents.data.experts import load_expert
+from gymsuite.agents.data.recording import split_truncation
+from gymsuite.common.errors import UserError
+from gymsuite.common.spaces import describe_space
+from gymsuite.envs.factory import make_env
+from gymsuite.envs.wrappers import AbsorbAfterTermination
+from gymsuite.rewards.learned import REWARD_FILE, build_reward_net, read_reward_file, save_reward_net
 
 
 def _ppo(model: BaseAlgorithm) -> PPO:
@@ -89,7 +91,7 @@ def _demos(algo: str, ctx: TrainContext, opts: dict[str, Any], required: bool = 
         if not required:
             return None
         raise UserError(f"{algo} learns from demonstrations, but no --demos FILE was given",
-                        "pass --demos FILE (record one with: python scripts/collect_demos.py RUN_DIR "
+                        "pass --demos FILE (record one with: gymsuite collect-demos RUN_DIR "
                         "--episodes 10 --out FILE)")
     venv = ctx.venv
     return load_demos(ctx.cfg.demos, venv.observation_space, venv.action_space, ctx.cfg.env).head(
@@ -208,7 +210,7 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
     imitation's variable-horizon guard is lifted (``allow_variable_horizon=True``) knowingly:
     with ``absorbing_steps > 0`` (the default) a terminated episode continues in an absorbing
     state and then ends as a bootstrapped truncation, so its end no longer leaks reward
-    information (:class:`envs.wrappers.AbsorbAfterTermination`). ``absorbing_steps: 0``
+    information (:class:`gymsuite.envs.wrappers.AbsorbAfterTermination`). ``absorbing_steps: 0``
     leaves plain variable horizons and their leak (docs/imitation.md explains it).
     Saves the learned reward as ``RUN_DIR/reward_net.pt``.
     """

@@ -2,7 +2,7 @@
 
 One training loop (RL 2's "collect data with the current actor, update once,
 collect again"); the ``version`` hyperparameter only picks the advantage
-estimator from :data:`agents.algorithms.advantages.ESTIMATORS`. Each update is one
+estimator from :data:`gymsuite.agents.algorithms.advantages.ESTIMATORS`. Each update is one
 gradient step on
 
     loss = -mean_t(A_t log pi(a_t | s_t)) - ent_coef * mean_t(H[pi(. | s_t)])
@@ -15,7 +15,7 @@ compute the same update, up to float rounding.
 The rollout collector is the only place that knows SB3's auto-reset rules: it
 records ``terminated`` and ``truncated`` apart and fills ``next_values``
 (0 on termination, ``V(final observation)`` at a time limit, see
-:func:`agents.algorithms.advantages.next_values_from`) so that every estimator stays pure.
+:func:`gymsuite.agents.algorithms.advantages.next_values_from`) so that every estimator stays pure.
 
 Dimensions: T = ``n_steps``, N = number of envs.
 """
@@ -45,9 +45,9 @@ from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F  # noqa: N812
 
-from agents.algorithms.advantages import ESTIMATORS, Estimator, Rollout, next_values_from
-from agents.algorithms.spec import AlgoSpec
-from supervised.trunk import network_kwargs
+from gymsuite.agents.algorithms.advantages import ESTIMATORS, Estimator, Rollout, next_values_from
+from gymsuite.agents.algorithms.spec import AlgoSpec
+from gymsuite.supervised.trunk import network_kwargs
 
 SelfPolicyGradient = TypeVar("SelfPolicyGradient", bound="PolicyGradient")
 ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
@@ -84,10 +84,10 @@ class PolicyGradient(OnPolicyAlgorithm):
     Args:
         policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or an ActorCriticPolicy class.
         env: the (vectorised) environment.
-        version: course version, see :mod:`agents.algorithms.advantages`; 4 and 4.0 mean ``"4"``.
+        version: course version, see :mod:`gymsuite.agents.algorithms.advantages`; 4 and 4.0 mean ``"4"``.
         learning_rate: Adam step size, or a schedule of the remaining progress.
         n_steps: T, steps per env per update. Critic-free versions (0-3) cut returns at the
-            rollout end, so give them T of about an episode (see :mod:`agents.algorithms.advantages`).
+            rollout end, so give them T of about an episode (see :mod:`gymsuite.agents.algorithms.advantages`).
         gamma: discount (versions 2-4; version 1 sums undiscounted rewards).
         gae_lambda: version 4's GAE lambda: 0 is the course's one-step
             ``r_t + gamma V(s_t+1) - V(s_t)``, 1 the bootstrapped Monte-Carlo advantage.

@@ -1,6 +1,6 @@
 """The algorithm registry: ``name -> AlgoSpec``, from modules imported by name here.
 
-Every algorithm gymsuite can train is one :class:`agents.algorithms.spec.AlgoSpec`. The
+Every algorithm gymsuite can train is one :class:`gymsuite.agents.algorithms.spec.AlgoSpec`. The
 training pipeline (``agents/pipeline/training.py``) only talks to this interface, so adding
 an algorithm is one module that defines its specs and one entry in :data:`_REGISTRY` below.
 The modules are imported explicitly: a misspelt or broken one fails at import, loudly.
@@ -14,10 +14,10 @@ from gymnasium import spaces
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, DQN, PPO
 
-from agents.algorithms import imitation, policy_gradient
-from agents.algorithms.spec import RUN_KEYS, AlgoSpec
-from agents.multiagent import mappo, selfplay
-from common.errors import UserError, closest_hint
+from gymsuite.agents.algorithms import imitation, policy_gradient
+from gymsuite.agents.algorithms.spec import RUN_KEYS, AlgoSpec
+from gymsuite.agents.multiagent import mappo, selfplay
+from gymsuite.common.errors import UserError, closest_hint
 
 __all__ = ["RUN_KEYS", "AlgoSpec", "available", "check_action_space", "get", "recurrent_names"]
 

@@ -8,7 +8,8 @@ recording stay uniform. ``agents/algorithms/registry.py`` lists every spec by na
 The run pipeline (``agents/pipeline/training.py``) builds the context; it is defined here,
 below the pipeline, so that algorithms type it without importing the pipeline. The run's
 config and directory appear as the attributes algorithms read (:class:`RunSettings`,
-:class:`RunPaths`), which ``agents.pipeline.config.RunConfig`` and ``agents.pipeline.rundir.RunDir`` have.
+:class:`RunPaths`), which ``gymsuite.agents.pipeline.config.RunConfig`` and ``gymsuite.agents.pipeline.rundir.RunDir``
+have.
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
-from rewards.curiosity import CuriosityCallback
-from supervised import recurrent
+from gymsuite.rewards.curiosity import CuriosityCallback
+from gymsuite.supervised import recurrent
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
 # algorithm: they configure the environment or the run (rl-baselines3-zoo names), what the
-# agent sees (``atari``, ``pixels``, ``minigrid``, ``history``, ``multiagent``: envs.observation), or the policy's
+# agent sees (``atari``, ``pixels``, ``minigrid``, ``history``, ``multiagent``: gymsuite.envs.observation), or the
+# policy's
 # perception:
-# its backbone (``agents.pipeline.config.model_kwargs`` turns them into policy_kwargs), auxiliary
-# losses, pre-trained and frozen backbones (agents.pipeline.auxiliary).
+# its backbone (``gymsuite.agents.pipeline.config.model_kwargs`` turns them into policy_kwargs), auxiliary
+# losses, pre-trained and frozen backbones (gymsuite.agents.pipeline.auxiliary).
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
                       "atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent", "backbone",
                       "backbone_kwargs", "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone",
@@ -40,7 +42,7 @@ RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwarg
 
 
 class RunSettings(Protocol):
-    """What an algorithm reads of the run's config (``agents.pipeline.config.RunConfig`` documents each)."""
+    """What an algorithm reads of the run's config (``gymsuite.agents.pipeline.config.RunConfig`` documents each)."""
 
     env: str
     seed: int
@@ -55,7 +57,7 @@ class RunSettings(Protocol):
 
 
 class RunPaths(Protocol):
-    """Where an algorithm writes its own files in the run directory (``agents.pipeline.rundir.RunDir``)."""
+    """Where an algorithm writes its own files in the run directory (``gymsuite.agents.pipeline.rundir.RunDir``)."""
 
     @property
     def root(self) -> Path: ...
@@ -133,7 +135,7 @@ class AlgoSpec:
     def model_class(self, hyper: dict[str, Any]) -> type[BaseAlgorithm]:
         """The class that builds, saves and loads this algorithm's model with hyperparameters ``hyper``.
 
-        The one place that decides it: ``backbone=lstm`` -> :attr:`recurrent` (``agents.pipeline.config``
+        The one place that decides it: ``backbone=lstm`` -> :attr:`recurrent` (``gymsuite.agents.pipeline.config``
         refuses lstm where it is None), else :attr:`cls`.
         """
         if recurrent.is_lstm(hyper) and self.recurrent is not None:

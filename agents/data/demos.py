@@ -2,8 +2,8 @@
 
 The course's imitation-learning setting: the actor can interact with the environment
 but receives no reward; instead it has an expert's demonstrations. This module is the
-one place that reads and writes them; :mod:`agents.data.recording` makes them (from an
-expert or a person playing) and :mod:`agents.data.experts` loads the experts.
+one place that reads and writes them; :mod:`gymsuite.agents.data.recording` makes them (from an
+expert or a person playing) and :mod:`gymsuite.agents.data.experts` loads the experts.
 
 File format (``.npz``, read with ``np.load(..., allow_pickle=False)``: plain arrays, no
 pickled objects). E episodes of T_i steps each, N = sum_i T_i transitions, O the
@@ -37,13 +37,13 @@ import numpy as np
 from gymnasium import spaces
 from imitation.data import rollout, types
 
-from common.errors import UserError
-from common.files import atomic_write
-from common.spaces import describe_space, show_space
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import atomic_write
+from gymsuite.common.spaces import describe_space, show_space
 
 FORMAT, VERSION = "gymsuite-demos", 1
 _ARRAYS = ("obs", "acts", "rews", "lengths", "terminated", "truncated")
-_RECORD_HINT = "record demonstrations with: python scripts/collect_demos.py RUN_DIR --episodes 10 --out FILE"
+_RECORD_HINT = "record demonstrations with: gymsuite collect-demos RUN_DIR --episodes 10 --out FILE"
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def pad_absorbing(demos: Demos, steps: int, rng: np.random.Generator, action_spa
     """Append ``steps`` absorbing transitions to every *terminated* episode, which then ends truncated.
 
     The absorbing state repeats the final observation, takes random actions and has
-    reward 0: what :class:`envs.wrappers.AbsorbAfterTermination` shows the learner, so
+    reward 0: what :class:`gymsuite.envs.wrappers.AbsorbAfterTermination` shows the learner, so
     expert and learner data describe the same task (see that class for why).
     """
     parts_obs, parts_acts, parts_rews, lengths = [], [], [], []

@@ -14,11 +14,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
-from agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError
-from agents.pipeline.normstats import load_stats
-from agents.pipeline.rundir import RunDir
-from common.errors import UserError
-from envs import make_env
+from gymsuite.agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError
+from gymsuite.agents.pipeline.normstats import load_stats
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import make_env
 
 
 class ExpertPolicy(BasePolicy):
@@ -61,7 +61,7 @@ def load_expert(target: str, env: str | None = None, algo: str | None = None,
         UserError: nothing loadable at ``target``, or no env known for a bare zip.
     """
     # Imported here: loading needs the algorithm registry, whose imitation algorithms import this module.
-    from agents.pipeline.loading import load_agent, load_model_file
+    from gymsuite.agents.pipeline.loading import load_agent, load_model_file
 
     model: BaseAlgorithm | None
     try:

@@ -1,6 +1,6 @@
 """Recording demonstrations: an expert's episodes through imitation's ``rollout``, or a person's steps.
 
-Both produce :class:`agents.data.demos.Demos` (see that module for the file layout).
+Both produce :class:`gymsuite.agents.data.demos.Demos` (see that module for the file layout).
 Shapes: O the observation shape, A the action shape (``()`` for ``Discrete``).
 """
 
@@ -15,9 +15,9 @@ from gymnasium import spaces
 from imitation.data import rollout
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.data.demos import Demos
-from common.errors import UserError
-from common.spaces import describe_space
+from gymsuite.agents.data.demos import Demos
+from gymsuite.common.errors import UserError
+from gymsuite.common.spaces import describe_space
 
 
 def record_demos(policy: Any, venv: VecEnv, episodes: int, env: str, seed: int = 0,

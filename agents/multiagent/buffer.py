@@ -1,6 +1,6 @@
 """Rollout buffers that leave out the steps of agents that were done: multi-agent PPO's one addition to SB3's buffer.
 
-gymsuite's PettingZoo bridge (``envs.multiagent.bridge.ParallelVecEnv``) gives every agent of every
+gymsuite's PettingZoo bridge (``gymsuite.envs.multiagent.bridge.ParallelVecEnv``) gives every agent of every
 env copy a slot of a VecEnv. An agent that is done before its copy's episode ends keeps its slot:
 the bridge feeds it a placeholder observation, ignores its action, and marks the step with
 ``info["inactive"] = True`` (reward 0, not done). Those steps are not experience: here they are kept
@@ -77,7 +77,7 @@ class _Masked:
     def add(self, *args: Any, **kwargs: Any) -> None:
         if self.pending is None:
             raise RuntimeError(f"{type(self).__name__}.add got a step without its inactive marks: train with the "
-                               "agents.multiagent.buffer.InactiveMarks callback (gymsuite's pipeline adds it)")
+                               "gymsuite.agents.multiagent.buffer.InactiveMarks callback (gymsuite's pipeline adds it)")
         self.inactive[self.pos] = self.pending
         self.pending = None
         super().add(*args, **kwargs)  # type: ignore[misc]

@@ -10,7 +10,7 @@ What SB3 lacks is only the policy: :class:`CentralCriticPolicy` subclasses ``Act
 separate features extractors, the actor's reading ``obs["obs"]`` (through the run's backbone, else a
 flatten) and the critic's reading ``obs["state"]`` (flattened); everything else (rollouts, GAE, the clipped
 loss) is SB3's PPO. The run forces ``multiagent: {state: true}`` (:func:`force_state`) so the bridge emits
-``Dict({"obs": Box, "state": Box})`` observations; the masked buffer (:mod:`agents.multiagent.buffer`)
+``Dict({"obs": Box, "state": Box})`` observations; the masked buffer (:mod:`gymsuite.agents.multiagent.buffer`)
 leaves out done agents' steps.
 
 Shapes: B batch, O an agent's observation, S the state (each flattened), F features.
@@ -27,9 +27,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor, MlpExtractor
 
-from agents.algorithms.spec import AlgoSpec
-from common.errors import UserError
-from supervised import backbones
+from gymsuite.agents.algorithms.spec import AlgoSpec
+from gymsuite.common.errors import UserError
+from gymsuite.supervised import backbones
 
 __all__ = ["SPECS", "CentralCriticPolicy", "KeyExtractor", "force_state"]
 
@@ -94,7 +94,7 @@ def force_state(hyper: dict[str, Any]) -> None:
     """Set ``multiagent.state: true`` in ``hyper`` (MAPPO's critic reads the state); a false one is refused."""
     options = hyper.get("multiagent") or {}
     if not isinstance(options, dict):
-        return  # envs.multiagent.multiagent_options reports the bad value
+        return  # gymsuite.envs.multiagent.multiagent_options reports the bad value
     if options.get("state") is False:
         raise UserError("mappo's critic reads the global state, but multiagent.state is false",
                         "drop multiagent.state (mappo sets it), or use --algo ppo (IPPO, no state)")

@@ -1,13 +1,13 @@
 """Self-play for turn-based two-player games: sb3-contrib's MaskablePPO against an opponent pool.
 
-The learner plays one seat of the game (:class:`envs.multiagent.turnbased.SeatEnv`, seats alternating
+The learner plays one seat of the game (:class:`gymsuite.envs.multiagent.turnbased.SeatEnv`, seats alternating
 per episode); at every reset each env copy draws its opponent from
 
 * ``latest``: the policy being trained (the same network, so it improves as the learner does);
 * ``past``: a snapshot of the policy, taken every ``snapshot_freq`` steps (uniformly among the last
   ``pool_size``), which keeps the learner from forgetting how to beat older play (a pure "latest"
   self-play can cycle);
-* ``random``, ``scripted``, ``minimax`` (:mod:`envs.multiagent.games`): fixed players that cover
+* ``random``, ``scripted``, ``minimax`` (:mod:`gymsuite.envs.multiagent.games`): fixed players that cover
   positions self-play rarely reaches, and for tic-tac-toe the perfect player the benchmark measures.
 
 Policy opponents SAMPLE their moves (with the action mask): a greedy snapshot replays the same game
@@ -16,7 +16,7 @@ the distribution it was trained to beat.
 
 Files (``<run>/``): ``pool/<steps>.pt`` each snapshot's policy as a torch state dict (plain tensors,
 loaded with ``weights_only=True``); ``elo.csv`` (step, elo): each snapshot's rating
-(:mod:`agents.multiagent.elo`) from ``elo_games`` games per seat against the random player (fixed at
+(:mod:`gymsuite.agents.multiagent.elo`) from ``elo_games`` games per seat against the random player (fixed at
 1000) and the ``elo_opponents`` most recent earlier snapshots. ``model.zip`` is a plain MaskablePPO zip.
 
 Shapes: obs (O,) = the board planes of the seat to move (float32), mask (A,) bool.
@@ -38,13 +38,13 @@ from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from agents.algorithms.spec import AlgoSpec, TrainContext
-from agents.multiagent import elo
-from common.errors import UserError
-from common.files import atomic_write
-from common.options import Rule, option, parse
-from envs.multiagent.games import game_of, opponent, opponents_for
-from envs.multiagent.turnbased import Opponent, play_game, random_opponent, turn_based_game
+from gymsuite.agents.algorithms.spec import AlgoSpec, TrainContext
+from gymsuite.agents.multiagent import elo
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import atomic_write
+from gymsuite.common.options import Rule, option, parse
+from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
+from gymsuite.envs.multiagent.turnbased import Opponent, play_game, random_opponent, turn_based_game
 
 KINDS = ("latest", "past", "random", "scripted", "minimax")
 
@@ -106,7 +106,7 @@ class OpponentPool:
         model: the MaskablePPO being trained.
         folder: where snapshots go (``<run>/pool``).
         opts: the pool's options.
-        game: the :data:`envs.multiagent.games.GAMES` key of the game (None: no rules known).
+        game: the :data:`gymsuite.envs.multiagent.games.GAMES` key of the game (None: no rules known).
         make_aec: the game's AEC factory (for the rating games).
         seed: seeds the rating games.
     """
@@ -121,7 +121,7 @@ class OpponentPool:
         self._kinds, self._p = list(w), np.array(list(w.values())) / sum(w.values())
 
     def draw(self, rng: np.random.Generator) -> Opponent:
-        """The opponent of a new episode (an :data:`envs.multiagent.turnbased.OpponentDraw`)."""
+        """The opponent of a new episode (an :data:`gymsuite.envs.multiagent.turnbased.OpponentDraw`)."""
         kind = self._kinds[int(rng.choice(len(self._kinds), p=self._p))]
         if kind == "past" and self.snapshots:
             recent = self.snapshots[-self.opts.pool_size:]
@@ -179,7 +179,7 @@ class OpponentPool:
 
 def play(make_aec: Any, first: Opponent, second: Opponent, games: int, seed: int = 0) -> np.ndarray:
     """Outcomes (2 * games,) for ``first`` (1 win, 0 draw, -1 loss): ``games`` from each seat against ``second``
-    (:func:`envs.multiagent.turnbased.play_game`; game g from seat s is seeded ``seed + s * games + g``)."""
+    (:func:`gymsuite.envs.multiagent.turnbased.play_game`; game g from seat s is seeded ``seed + s * games + g``)."""
     env = make_aec()
     outcomes = []
     for seat in (0, 1):

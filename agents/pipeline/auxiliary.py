@@ -41,20 +41,20 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.preprocessing import preprocess_obs
 from torch.utils.hooks import RemovableHandle
 
-from agents.algorithms import registry
-from common.errors import UserError, closest_hint
-from common.options import Rule, check, option, parse
-from supervised import backbones
-from supervised.autoencoder import AUX_LOSSES, CORRUPTIONS, AutoEncoderLoss, make_decoder
-from supervised.backbone import Backbone, encoder_of
-from supervised.encoderfile import check_fits, read_encoder
+from gymsuite.agents.algorithms import registry
+from gymsuite.common.errors import UserError, closest_hint
+from gymsuite.common.options import Rule, check, option, parse
+from gymsuite.supervised import backbones
+from gymsuite.supervised.autoencoder import AUX_LOSSES, CORRUPTIONS, AutoEncoderLoss, make_decoder
+from gymsuite.supervised.backbone import Backbone, encoder_of
+from gymsuite.supervised.encoderfile import check_fits, read_encoder
 
 AUX_FORMAT, AUX_VERSION = "gymsuite-aux", 1
 
 
 @dataclass(frozen=True)
 class AuxOptions:
-    """The hyperparameters of this module (each one a key of ``agents.algorithms.spec.RUN_KEYS``)."""
+    """The hyperparameters of this module (each one a key of ``gymsuite.agents.algorithms.spec.RUN_KEYS``)."""
 
     aux: str | None = option(None, "auxiliary loss trained beside the RL loss: recon or denoise",
                              Rule(str, choices=AUX_LOSSES, nullable=True))

@@ -1,7 +1,7 @@
 """Two-player turn-based games (PettingZoo classic): boards, players and the game loop.
 
-Shared by ``gymsuite play`` (a person against an agent, :mod:`agents.pipeline.humanplay`) and
-``gymsuite record`` (a video of a game, :mod:`agents.pipeline.video`). PettingZoo plays the game
+Shared by ``gymsuite play`` (a person against an agent, :mod:`gymsuite.agents.pipeline.humanplay`) and
+``gymsuite record`` (a video of a game, :mod:`gymsuite.agents.pipeline.video`). PettingZoo plays the game
 (its AEC env, its rules, its ``render_mode="rgb_array"`` frames); this module adds what it lacks:
 players as plain functions, the loop that seats them, and how a person points at a move.
 
@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from sb3_contrib import MaskablePPO
 
-from agents.multiagent.selfplay import policy_opponent
-from common.errors import UserError
-from envs.multiagent import games, multiagent_source
-from envs.multiagent.turnbased import Opponent, random_opponent
+from gymsuite.agents.multiagent.selfplay import policy_opponent
+from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent import games, multiagent_source
+from gymsuite.envs.multiagent.turnbased import Opponent, random_opponent
 
 Player = Opponent  # fn(obs, mask) -> action, as the self-play opponents
 
@@ -110,7 +110,7 @@ def board_for(spec: str) -> Board:
 
 
 def make_game(spec: str, render_mode: str | None = None, **env_kwargs: Any) -> Any:
-    """The AEC env of the two-player turn-based game ``spec`` (:func:`envs.multiagent.multiagent_source`).
+    """The AEC env of the two-player turn-based game ``spec`` (:func:`gymsuite.envs.multiagent.multiagent_source`).
 
     Raises:
         UserError: ``spec`` is not such a game.
@@ -130,7 +130,8 @@ OPPONENTS = games.OPPONENTS
 
 
 def named_player(name: str, spec: str, seed: int | None = None) -> Player:
-    """The built-in player ``name`` (random, scripted, minimax: :mod:`envs.multiagent.games`) for the game ``spec``.
+    """The built-in player ``name`` (random, scripted, minimax: :mod:`gymsuite.envs.multiagent.games`) for the game
+    ``spec``.
 
     Raises:
         UserError: an unknown name, or one the game has no rules for (minimax beyond tic-tac-toe).
@@ -139,7 +140,7 @@ def named_player(name: str, spec: str, seed: int | None = None) -> Player:
 
 
 def agent_player(agent: Any, spec: str, seed: int | None = None, deterministic: bool = True) -> Player:
-    """The loaded agent (:class:`agents.pipeline.loading.LoadedAgent`) as a player of ``spec``.
+    """The loaded agent (:class:`gymsuite.agents.pipeline.loading.LoadedAgent`) as a player of ``spec``.
 
     Raises:
         UserError: the agent was trained on another game, or its model does not fit the board.

@@ -22,21 +22,21 @@ import yaml
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecNormalize
 
-from agents.algorithms import registry
-from agents.multiagent import selfplay
-from agents.multiagent.mappo import force_state
-from agents.pipeline.auxiliary import check_options, extractor_kwargs
-from agents.pipeline.runconfig import FIELDS, RunConfig
-from common.errors import UserError
-from common.files import load_yaml, read_yaml
-from common.options import Rule, check, check_keys, check_value
-from envs.atari import is_atari
-from envs.factory import registered_time_limit
-from envs.multiagent import MultiAgentSource, multiagent_source
-from envs.multiagent.turnbased import turn_based_game
-from envs.observation import check_observation_options, observation_options
-from supervised import backbones, recurrent
-from supervised.memory import WINDOW_BACKBONES, context_of
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.multiagent import selfplay
+from gymsuite.agents.multiagent.mappo import force_state
+from gymsuite.agents.pipeline.auxiliary import check_options, extractor_kwargs
+from gymsuite.agents.pipeline.runconfig import FIELDS, RunConfig
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import load_yaml, read_yaml
+from gymsuite.common.options import Rule, check, check_keys, check_value
+from gymsuite.envs.atari import is_atari
+from gymsuite.envs.factory import registered_time_limit
+from gymsuite.envs.multiagent import MultiAgentSource, multiagent_source
+from gymsuite.envs.multiagent.turnbased import turn_based_game
+from gymsuite.envs.observation import check_observation_options, observation_options
+from gymsuite.supervised import backbones, recurrent
+from gymsuite.supervised.memory import WINDOW_BACKBONES, context_of
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
@@ -164,8 +164,9 @@ MULTIAGENT_ALGOS = ("ppo", "mappo")
 
 
 def parallel_source(env: Any) -> MultiAgentSource | None:
-    """The :class:`~envs.multiagent.MultiAgentSource` of ``env`` when it is a parallel multi-agent env (one that
-    :class:`~envs.multiagent.bridge.ParallelVecEnv` runs), else None (single-agent, or a turn-based game)."""
+    """The :class:`~gymsuite.envs.multiagent.MultiAgentSource` of ``env`` when it is a parallel multi-agent env (one
+    that
+    :class:`~gymsuite.envs.multiagent.bridge.ParallelVecEnv` runs), else None (single-agent, or a turn-based game)."""
     source = multiagent_source(env) if env is not None else None
     return None if source is None or source.turn_based else source
 
@@ -196,7 +197,8 @@ def check_multiagent(spec: registry.AlgoSpec, hyper: dict[str, Any], env: Any) -
 
 
 def check_turn_based(algo: str, env: Any, hyper: dict[str, Any]) -> None:
-    """A turn-based game (:func:`envs.multiagent.turnbased.turn_based_game`) trains with selfplay only, selfplay
+    """A turn-based game (:func:`gymsuite.envs.multiagent.turnbased.turn_based_game`) trains with selfplay only,
+    selfplay
     trains nothing else, and its ``selfplay`` options fit the game."""
     game = turn_based_game(env) if env is not None else None
     if game is not None and algo != "selfplay":
@@ -239,7 +241,7 @@ def check_backbone(hyper: dict[str, Any], spec: registry.AlgoSpec | None = None)
 
 def check_lstm(hyper: dict[str, Any], spec: registry.AlgoSpec | None) -> None:
     """``backbone=lstm``: an algorithm with a recurrent class (ppo: sb3-contrib's RecurrentPPO), valid
-    ``backbone_kwargs`` (:class:`supervised.recurrent.LstmOptions`), and no auxiliary loss."""
+    ``backbone_kwargs`` (:class:`gymsuite.supervised.recurrent.LstmOptions`), and no auxiliary loss."""
     if spec is not None and spec.recurrent is None:
         raise UserError(f"backbone=lstm cannot train with {spec.name}: lstm carries a hidden state across steps, "
                         f"which only {', '.join(registry.recurrent_names())} trains here (sb3-contrib RecurrentPPO)",
@@ -278,7 +280,7 @@ def check_window_backbone(algo: str, env: Any, hyper: dict[str, Any]) -> None:
 
 def memory_observation(hyper: dict[str, Any] | None) -> dict[str, Any]:
     """The observation options a run's env is built with (training, evaluation, recording, demos, probes):
-    :func:`envs.observation.observation_options`, plus ``history = context`` for a window backbone.
+    :func:`gymsuite.envs.observation.observation_options`, plus ``history = context`` for a window backbone.
 
     A ``history`` the user set that differs from the backbone's context is a :class:`UserError`.
     """
@@ -363,7 +365,7 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
 
     ``backbone`` and ``backbone_kwargs`` become ``policy_kwargs``' ``features_extractor_class`` and
     ``features_extractor_kwargs``; ``--device`` the ``device`` (unless the hyperparameters set one).
-    ``backbone=lstm`` becomes RecurrentPPO's LSTM arguments and policy (:mod:`supervised.recurrent`).
+    ``backbone=lstm`` becomes RecurrentPPO's LSTM arguments and policy (:mod:`gymsuite.supervised.recurrent`).
     """
     hyper = cfg.hyperparams
     kwargs = {k: v for k, v in hyper.items() if k not in registry.RUN_KEYS}

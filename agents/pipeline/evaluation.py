@@ -3,7 +3,7 @@
 On a multi-agent env (gymsuite's bridge) an episode is a copy's joint episode: its return is the mean over
 agents, and the summary adds ``per_agent`` figures.
 
-A turn-based game (``envs.multiagent.turnbased``) is also played from each seat against each fixed opponent
+A turn-based game (``gymsuite.envs.multiagent.turnbased``) is also played from each seat against each fixed opponent
 (random, scripted, and minimax for tic-tac-toe): ``games: {opponent: {"seat_0": {"win", "draw", "loss",
 "games"}, "seat_1": ...}}``, and ``mean_return`` is the mean outcome against random (both seats).
 """
@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.pipeline.loading import LoadedAgent
-from envs.multiagent.bridge import ParallelVecEnv
-from envs.multiagent.games import game_of, opponent, opponents_for
-from envs.multiagent.turnbased import random_opponent, turn_based_game
+from gymsuite.agents.pipeline.loading import LoadedAgent
+from gymsuite.envs.multiagent.bridge import ParallelVecEnv
+from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
+from gymsuite.envs.multiagent.turnbased import random_opponent, turn_based_game
 
 
 def is_parallel(venv: VecEnv) -> bool:
@@ -54,7 +54,7 @@ def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
     With several envs, episodes are taken in the order they finish, as SB3's
     ``evaluate_policy`` does; each env (each copy of a multi-agent env) contributes at most its share to
     avoid biasing towards short episodes. A recurrent agent's state starts each episode at zero
-    (:meth:`~agents.pipeline.loading.LoadedAgent.act` gets each step's ``dones``).
+    (:meth:`~gymsuite.agents.pipeline.loading.LoadedAgent.act` gets each step's ``dones``).
     """
     bridge = venv.unwrapped
     multiagent = isinstance(bridge, ParallelVecEnv)

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from agents.pipeline.boardgame import Board, Player
-from envs.multiagent.turnbased import play_game
+from gymsuite.agents.pipeline.boardgame import Board, Player
+from gymsuite.envs.multiagent.turnbased import play_game
 
 
 @dataclass(frozen=True)

@@ -23,20 +23,20 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
-from agents.algorithms import registry
-from agents.pipeline.config import memory_observation
-from agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
-from agents.pipeline.normstats import load_stats
-from agents.pipeline.rundir import RunDir
-from agents.pipeline.safeload import MOVED_MODULES, load_safely
-from common.errors import UserError
-from common.files import read_yaml
-from common.spaces import same_space
-from envs import make_env
-from envs.factory import Wrapper
-from envs.multiagent import is_multiagent
-from envs.wrappers import EpisodeCap, has_time_limit
-from supervised import recurrent
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.pipeline.config import memory_observation
+from gymsuite.agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
+from gymsuite.agents.pipeline.normstats import load_stats
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.pipeline.safeload import MOVED_MODULES, load_safely
+from gymsuite.common import legacy
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml
+from gymsuite.common.spaces import same_space
+from gymsuite.envs.factory import Wrapper, make_env
+from gymsuite.envs.multiagent import is_multiagent
+from gymsuite.envs.wrappers import EpisodeCap, has_time_limit
+from gymsuite.supervised import recurrent
 
 
 @dataclass
@@ -123,7 +123,7 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
         path = run.best_model if which == "best" else run.model
         if not path.is_file():
             raise UserError(f"{run.root} has no {path.name} (training did not finish?)",
-                            f"resume it with: python scripts/train.py --resume {run.root}")
+                            f"resume it with: gymsuite train --resume {run.root}")
     elif not path.is_file():
         raise UserError(f"no such run directory or model file: {target}")
     elif path.parent.joinpath("config.yaml").is_file():  # a zip inside a run directory
@@ -175,10 +175,18 @@ def _unknown(info: ModelFile) -> bool:
 
 @contextlib.contextmanager
 def _old_module_names() -> Iterator[None]:
-    """Make the modules of :data:`~agents.pipeline.safeload.MOVED_MODULES` importable by their old names."""
-    added = [old for old in MOVED_MODULES if old not in sys.modules]
+    """Make the modules that older zips name importable by those names while SB3 unpickles one: those of
+    :data:`~gymsuite.agents.pipeline.safeload.MOVED_MODULES`, and every loaded gymsuite module under its name
+    from before 0.2 (``gymsuite.supervised.cnns`` as ``supervised.cnns``). A name already taken (a user's
+    own ``envs`` package) is left alone."""
+    lent = {old: importlib.import_module(new) for old, new in MOVED_MODULES.items()}
+    for name, module in list(sys.modules.items()):
+        short = name.removeprefix("gymsuite.")
+        if short != name and short.split(".", 1)[0] in legacy.PACKAGES:
+            lent.setdefault(short, module)
+    added = [old for old in lent if old not in sys.modules]
     for old in added:
-        sys.modules[old] = importlib.import_module(MOVED_MODULES[old])
+        sys.modules[old] = lent[old]
     try:
         yield
     finally:
@@ -188,11 +196,11 @@ def _old_module_names() -> Iterator[None]:
 
 def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = False,
                     overrides: dict[str, Any] | None = None) -> BaseAlgorithm:
-    """Load ``path`` as ``cls`` without unpickling (:func:`agents.pipeline.safeload.load_safely`).
+    """Load ``path`` as ``cls`` without unpickling (:func:`gymsuite.agents.pipeline.safeload.load_safely`).
 
     With ``trust_pickle``, SB3's own ``cls.load`` (which unpickles the zip's objects) for files the
     safe path refuses; either way a corrupt or foreign file gets a clear error. ``overrides``: see
-    :func:`~agents.pipeline.safeload.load_safely` (a resume's own schedules and ``train_freq``).
+    :func:`~gymsuite.agents.pipeline.safeload.load_safely` (a resume's own schedules and ``train_freq``).
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -219,7 +227,7 @@ _GYMSUITE_POLICIES = tuple({p for name in registry.available()
                            for cls in (registry.get(name).cls, registry.get(name).recurrent) if cls is not None
                            for p in getattr(cls, "policy_aliases", {}).values()})
 
-# The registry entry that loads a zip whose saving class the file tells (see agents.pipeline.modelfile).
+# The registry entry that loads a zip whose saving class the file tells (see gymsuite.agents.pipeline.modelfile).
 _ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg", "RecurrentPPO": "ppo",
                   "MaskablePPO": "selfplay"}
 
@@ -279,7 +287,7 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
         n_envs: envs side by side (N).
         render_mode: e.g. ``"rgb_array"`` for recording.
         wrappers: go around each env inside ``Monitor`` (e.g. a perturbed start for a robustness test).
-        max_episode_steps: cut every episode after this many steps (:class:`envs.wrappers.EpisodeCap`,
+        max_episode_steps: cut every episode after this many steps (:class:`gymsuite.envs.wrappers.EpisodeCap`,
             which marks ``info["episode_capped"]``); by default the env's own time limit, else
             :data:`DEFAULT_EPISODE_CAP`, so that a policy that never ends an episode cannot hang.
         normalize: without a run's statistics, add a frozen ``VecNormalize`` whose statistics the

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 ACTOR_CRITIC_MODULE = "stable_baselines3.common.policies"
 RECURRENT_MODULE = "sb3_contrib.common.recurrent.policies"
@@ -92,7 +92,7 @@ def _algo_class(module: str, keys: set[str]) -> str | None:
     if module == ACTOR_CRITIC_MODULE:
         if "clip_range" in keys:
             return "PPO"
-        if "version" in keys:  # agents.algorithms.policy_gradient.PolicyGradient's course version
+        if "version" in keys:  # gymsuite.agents.algorithms.policy_gradient.PolicyGradient's course version
             return "PolicyGradient"
     return None
 

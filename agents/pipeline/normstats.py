@@ -21,8 +21,8 @@ import numpy as np
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from common.errors import UserError
-from common.files import atomic_write
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import atomic_write
 
 _FLOATS = ("clip_obs", "clip_reward", "gamma", "epsilon")
 _FLAGS = ("norm_obs", "norm_reward", "training")

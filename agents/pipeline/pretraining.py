@@ -2,7 +2,8 @@
 
 Every check of the request runs before the env steps and nothing is written until the
 encoder is trained (the file is written atomically), so a bad request leaves no file.
-The loop itself is :func:`supervised.pretrain.pretrain`; the frames :func:`agents.data.frames.collect_frames`.
+The loop itself is :func:`gymsuite.supervised.pretrain.pretrain`; the frames
+:func:`gymsuite.agents.data.frames.collect_frames`.
 
 Shapes: N frames, O observation.
 """
@@ -17,15 +18,15 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agents.data.frames import collect_frames
-from agents.pipeline.config import parse_assignments
-from agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
-from common.errors import UserError, closest_hint
-from supervised import backbones
-from supervised.autoencoder import AUX_LOSSES, AutoEncoderLoss, make_decoder
-from supervised.backbone import Backbone
-from supervised.encoderfile import RUN_ONLY_KWARGS, save_encoder
-from supervised.pretrain import PretrainSettings, pretrain
+from gymsuite.agents.data.frames import collect_frames
+from gymsuite.agents.pipeline.config import parse_assignments
+from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
+from gymsuite.common.errors import UserError, closest_hint
+from gymsuite.supervised import backbones
+from gymsuite.supervised.autoencoder import AUX_LOSSES, AutoEncoderLoss, make_decoder
+from gymsuite.supervised.backbone import Backbone
+from gymsuite.supervised.encoderfile import RUN_ONLY_KWARGS, save_encoder
+from gymsuite.supervised.pretrain import PretrainSettings, pretrain
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """Probing a trained agent: its backbone's features beside the env's true state, and a linear probe between them.
 
-Rolls the agent's policy out in its own env (:func:`~agents.pipeline.loading.make_agent_env`),
+Rolls the agent's policy out in its own env (:func:`~gymsuite.agents.pipeline.loading.make_agent_env`),
 records at every step the features its policy computes (the actor's features extractor after
 SB3's ``preprocess_obs``) and the true state of the env (``env.unwrapped.state``, e.g. pixel
 CartPole's position, velocity, angle and angular velocity), then scores a linear probe
-(:func:`supervised.probe.probe`) per state variable on held-out episodes. The baseline is the
+(:func:`gymsuite.supervised.probe.probe`) per state variable on held-out episodes. The baseline is the
 same probe on the features of a freshly initialised copy of the policy (same architecture,
 SB3's initialisation), on the same observations.
 
@@ -22,11 +22,11 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import preprocess_obs
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.pipeline.evaluation import warn_capped
-from agents.pipeline.loading import LoadedAgent
-from common.errors import UserError
-from supervised.backbone import encoder_of
-from supervised.probe import ProbeResult, probe
+from gymsuite.agents.pipeline.evaluation import warn_capped
+from gymsuite.agents.pipeline.loading import LoadedAgent
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.backbone import encoder_of
+from gymsuite.supervised.probe import ProbeResult, probe
 
 CARTPOLE_STATE = ("x", "x_dot", "theta", "theta_dot")  # gymnasium's CartPoleEnv.state, in its order
 

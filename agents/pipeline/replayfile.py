@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 
-from common.errors import UserError
-from common.files import atomic_write
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import atomic_write
 
 _PLAIN = ("actions", "rewards", "dones", "timeouts")
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 MEMINFO = Path("/proc/meminfo")
 

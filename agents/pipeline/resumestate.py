@@ -39,7 +39,7 @@ from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecNormalize
 
-from common.files import atomic_write
+from gymsuite.common.files import atomic_write
 
 # Wrappers whose state is captured below, and those that hold none that changes what happens next.
 _RESTORED = {"Monitor": ("rewards", "needs_reset", "total_steps"),  # not its per-episode history: it only grows

@@ -1,6 +1,6 @@
 """What one training run is: :class:`RunConfig`, saved as the run's ``config.yaml``.
 
-It lives apart from the config loader (``agents.pipeline.config``) and imports neither torch
+It lives apart from the config loader (``gymsuite.agents.pipeline.config``) and imports neither torch
 nor stable-baselines3, so ``gymsuite train --help``, whose flags are generated from its
 fields, answers at once.
 """
@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from common.options import Rule, option
+from gymsuite.common.options import Rule, option
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -41,7 +41,7 @@ class RunConfig:
                                   "per 30 s; 0: off", Rule(int, low=-1))
     reward_shaping: str | None = option(None, "YAML file of reward-shaping terms", metavar="FILE")
     curiosity: str | None = option(None, "intrinsic reward: icm, rnd or raw")
-    curiosity_kwargs: dict[str, Any] = option(help="curiosity options (rewards.curiosity.CuriosityOptions)",
+    curiosity_kwargs: dict[str, Any] = option(help="curiosity options (gymsuite.rewards.curiosity.CuriosityOptions)",
                                               default_factory=dict)
     learned_reward: str | None = option(None, "learn from the reward a gail/airl run learned", metavar="RUN_DIR")
     learned_reward_kwargs: dict[str, Any] = option(help="learned-reward options: mode=replace|add, scale=NUMBER, "

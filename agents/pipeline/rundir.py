@@ -2,19 +2,20 @@
 
 A run directory holds::
 
-    config.yaml          everything needed to rerun (agents.pipeline.config.RunConfig)
+    config.yaml          everything needed to rerun (gymsuite.agents.pipeline.config.RunConfig)
     model.zip            the final model, loadable with plain SB3 (PPO.load(...))
     best_model.zip       the best model seen by periodic evaluation
-    vecnormalize.npz     observation/reward statistics, when normalize: true (agents.pipeline.normstats;
+    vecnormalize.npz     observation/reward statistics, when normalize: true (gymsuite.agents.pipeline.normstats;
                          older runs: vecnormalize.pkl, pickled, loaded only with --trust-pickle)
     eval.json            {"mean_return", "std_return", "episodes", ...}
     logs/                TensorBoard events and progress.csv
-    aux.pt               the auxiliary loss's decoder and optimiser, when aux is set (agents.pipeline.auxiliary)
+    aux.pt               the auxiliary loss's decoder and optimiser, when aux is set
+    (gymsuite.agents.pipeline.auxiliary)
     checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz, _aux.pt)
     videos/              mp4 files, when asked
 
 A checkpoint's zip is written last, so ``ckpt_<steps>.zip`` marks a complete checkpoint. A kill
-can leave ``common.files.atomic_write``'s temporaries (``.<name>.<random><suffix>``) and the parts
+can leave ``gymsuite.common.files.atomic_write``'s temporaries (``.<name>.<random><suffix>``) and the parts
 of a checkpoint whose zip was never written or already pruned; :meth:`RunDir.clean` removes them.
 """
 
@@ -26,14 +27,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import UserError
-from common.files import disk_errors
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import disk_errors
 
 RUNS_ROOT = Path("runs")
 NORM_SUFFIX = "_vecnormalize.npz"  # a checkpoint's normalisation statistics
 LEGACY_NORM_SUFFIX = "_vecnormalize.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
-AUX_SUFFIX = "_aux.pt"  # a checkpoint's auxiliary decoder and optimiser (agents.pipeline.auxiliary)
-REPLAY_SUFFIX = "_replay.npz"  # an off-policy checkpoint's replay buffer (agents.pipeline.replayfile)
+AUX_SUFFIX = "_aux.pt"  # a checkpoint's auxiliary decoder and optimiser (gymsuite.agents.pipeline.auxiliary)
+REPLAY_SUFFIX = "_replay.npz"  # an off-policy checkpoint's replay buffer (gymsuite.agents.pipeline.replayfile)
 LEGACY_REPLAY_SUFFIX = "_replay.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
 _CKPT_PART = re.compile(r"^ckpt_(\d+)[._]")
@@ -65,7 +66,7 @@ class RunDir:
 
     @property
     def legacy_vecnormalize(self) -> Path:
-        """The pickled statistics of runs before :mod:`agents.pipeline.normstats` (``--trust-pickle`` only)."""
+        """The pickled statistics of runs before :mod:`gymsuite.agents.pipeline.normstats` (``--trust-pickle`` only)."""
         return self.root / "vecnormalize.pkl"
 
     @property

@@ -6,7 +6,7 @@ policy class, any attribute), so a crafted zip runs code when it is loaded (SB3 
 readable fields SB3 writes beside each pickle:
 
 * spaces from gymsuite's own description, which :func:`keep_spaces` adds to every model gymsuite
-  saves (:func:`common.spaces.space_to_json`, any space); in other zips, ``Box``, ``Discrete``,
+  saves (:func:`gymsuite.common.spaces.space_to_json`, any space); in other zips, ``Box``, ``Discrete``,
   ``MultiDiscrete`` and ``MultiBinary`` from the fields SB3 prints beside the pickle;
 * schedules as constants, or SB3's ``LinearSchedule`` (what gymsuite's ``lin_X`` becomes)
   from its printed parameters; an unreadable schedule (a lambda, rl-baselines3-zoo's) becomes
@@ -35,20 +35,21 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
 from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 
-from agents.multiagent.buffer import MaskedDictRolloutBuffer, MaskedRolloutBuffer
-from agents.multiagent.mappo import CentralCriticPolicy, KeyExtractor
-from agents.pipeline.modelfile import read_data
-from common.errors import UserError
-from common.spaces import space_from_json, space_to_json
-from supervised.backbones import BACKBONES
-from supervised.trunk import SharedTrunk
+from gymsuite.agents.multiagent.buffer import MaskedDictRolloutBuffer, MaskedRolloutBuffer
+from gymsuite.agents.multiagent.mappo import CentralCriticPolicy, KeyExtractor
+from gymsuite.agents.pipeline.modelfile import read_data
+from gymsuite.common.errors import UserError
+from gymsuite.common.legacy import current_name
+from gymsuite.common.spaces import space_from_json, space_to_json
+from gymsuite.supervised.backbones import BACKBONES
+from gymsuite.supervised.trunk import SharedTrunk
 
 TRUST_PICKLE_HELP = ("load model zips and .pkl state with SB3's and pickle's own loaders, which run any code the "
                      "file carries: only for files you trust (older gymsuite runs, models from other tools)")
 
 _PICKLED = ":serialized:"
 # Attributes that a loaded model does not need from the file: a resume restores them from its
-# own pickle-free state (agents.pipeline.resumestate), evaluation never reads them.
+# own pickle-free state (gymsuite.agents.pipeline.resumestate), evaluation never reads them.
 _DROPPED = {"_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
             "action_noise", "env", "_vec_normalize_env", "lr_schedule", "_last_lstm_states"}
 # Pickled fields SB3 prints nothing readable for; their defaults (SB3's) only matter to further training.
@@ -56,17 +57,22 @@ _UNREADABLE: dict[str, Any] = {"train_freq": (4, "step")}  # DQN's TrainFreq, a 
 SCHEDULES = {"learning_rate", "clip_range", "clip_range_vf", "exploration_schedule"}
 # Modules that gymsuite's own older saves name (the shared trunk's, before the layers), mapped to
 # where their classes live now; the plain-SB3 path (--trust-pickle) lends the old names too.
-MOVED_MODULES = {"agents.policy_gradient": "supervised.trunk"}
+MOVED_MODULES = {"agents.policy_gradient": "gymsuite.supervised.trunk"}
+_CLASSES: tuple[type, ...] = (
+    torch.nn.Tanh, torch.nn.ReLU, torch.nn.ELU, torch.nn.LeakyReLU, torch.nn.GELU, torch.nn.SiLU,
+    torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD,
+    buffers.RolloutBuffer, buffers.DictRolloutBuffer, buffers.ReplayBuffer, buffers.DictReplayBuffer,
+    maskable_buffers.MaskableRolloutBuffer, maskable_buffers.MaskableDictRolloutBuffer,  # selfplay's MaskablePPO
+    MaskedRolloutBuffer, MaskedDictRolloutBuffer, KeyExtractor,
+    *BACKBONES.values())
 _KNOWN_CLASSES: dict[str, type] = {
-    **{f"{c.__module__}.{c.__qualname__}": c for c in (
-        torch.nn.Tanh, torch.nn.ReLU, torch.nn.ELU, torch.nn.LeakyReLU, torch.nn.GELU, torch.nn.SiLU,
-        torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD,
-        buffers.RolloutBuffer, buffers.DictRolloutBuffer, buffers.ReplayBuffer, buffers.DictReplayBuffer,
-        maskable_buffers.MaskableRolloutBuffer, maskable_buffers.MaskableDictRolloutBuffer,  # selfplay's MaskablePPO
-        MaskedRolloutBuffer, MaskedDictRolloutBuffer, KeyExtractor,
-        *BACKBONES.values())},
+    **{f"{c.__module__}.{c.__qualname__}": c for c in _CLASSES},
+    # gymsuite's own classes under the names zips saved before 0.2 gave them (supervised.cnns.SmallCnn)
+    **{f"{c.__module__.removeprefix('gymsuite.')}.{c.__qualname__}": c
+       for c in _CLASSES if c.__module__.startswith("gymsuite.")},
     # gymsuite's shared trunk under the names older saves gave it
-    **{f"{module}.SharedTrunk": SharedTrunk for module in (*MOVED_MODULES, "supervised.trunk")},
+    **{f"{module}.SharedTrunk": SharedTrunk
+       for module in (*MOVED_MODULES, "supervised.trunk", "gymsuite.supervised.trunk")},
 }
 _CLASS_REPR = re.compile(r"<class '([\w.]+)'>")
 
@@ -177,6 +183,7 @@ def _policy_class(path: Path, value: Any, allowed: list[type]) -> type:
     # SB3 prints each method beside the pickle, e.g. "<function ActorCriticCnnPolicy.__init__ at 0x...>";
     # the class that defines __init__ (every SB3 policy does) names the class itself.
     match = re.match(r"<function ([\w.]+)\.__init__ ", str(value.get("__init__", "")))
+    module = current_name(module) if isinstance(module, str) else module  # a zip saved before 0.2
     for candidate in allowed:
         if candidate.__module__ == module and match and candidate.__qualname__ == match.group(1):
             return candidate

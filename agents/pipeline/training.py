@@ -1,7 +1,7 @@
 """The training pipeline behind ``gymsuite train``: build, train, checkpoint, evaluate.
 
 Order of a run (nothing touches the disk until step 4 succeeds):
-  1. validate the config (``agents.pipeline.config``), 2. check a custom env,
+  1. validate the config (``gymsuite.agents.pipeline.config``), 2. check a custom env,
   3. build the vectorised env and the model, 4. create the run directory,
   5. learn with progress bar, periodic evaluation and checkpoints,
   6. save ``model.zip`` and evaluate it into ``eval.json``.
@@ -28,12 +28,12 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_normalize
 
-from agents.algorithms import registry
-from agents.algorithms.spec import TrainContext
-from agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
-from agents.pipeline.auxiliary import AuxTrainer, init_backbone
-from agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
-from agents.pipeline.config import (
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.algorithms.spec import TrainContext
+from gymsuite.agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
+from gymsuite.agents.pipeline.auxiliary import AuxTrainer, init_backbone
+from gymsuite.agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
+from gymsuite.agents.pipeline.config import (
     RunConfig,
     memory_observation,
     model_kwargs,
@@ -41,13 +41,13 @@ from agents.pipeline.config import (
     parallel_source,
     to_dict,
 )
-from agents.pipeline.evaluation import evaluate
-from agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
-from agents.pipeline.normstats import load_stats, save_stats
-from agents.pipeline.replayfile import load_replay
-from agents.pipeline.replaymemory import check_replay_fits
-from agents.pipeline.resumestate import load_state
-from agents.pipeline.rundir import (
+from gymsuite.agents.pipeline.evaluation import evaluate
+from gymsuite.agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
+from gymsuite.agents.pipeline.normstats import load_stats, save_stats
+from gymsuite.agents.pipeline.replayfile import load_replay
+from gymsuite.agents.pipeline.replaymemory import check_replay_fits
+from gymsuite.agents.pipeline.resumestate import load_state
+from gymsuite.agents.pipeline.rundir import (
     AUX_SUFFIX,
     LEGACY_NORM_SUFFIX,
     LEGACY_REPLAY_SUFFIX,
@@ -56,16 +56,15 @@ from agents.pipeline.rundir import (
     RunDir,
     default_run_dir,
 )
-from agents.pipeline.safeload import SCHEDULES, keep_spaces
-from common.errors import UserError
-from common.files import atomic_write, read_yaml, write_json, write_yaml
-from envs import make_env
-from envs.atari import is_atari
-from envs.atari import options as atari_options
-from envs.factory import is_custom, make_native_atari
-from rewards.clipping import ClipReward, VecClipReward
-from rewards.curiosity import CuriosityCallback
-from supervised import backbones, recurrent
+from gymsuite.agents.pipeline.safeload import SCHEDULES, keep_spaces
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import atomic_write, read_yaml, write_json, write_yaml
+from gymsuite.envs.atari import is_atari
+from gymsuite.envs.atari import options as atari_options
+from gymsuite.envs.factory import is_custom, make_env, make_native_atari
+from gymsuite.rewards.clipping import ClipReward, VecClipReward
+from gymsuite.rewards.curiosity import CuriosityCallback
+from gymsuite.supervised import backbones, recurrent
 
 EVAL_ENVS = 5
 
@@ -150,16 +149,16 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
     was trained with; the shaping terms add "our own constraints" on top of it. Curiosity
     needs the batch of N envs, so it wraps the ``VecEnv``; ``VecNormalize``, outermost,
     scales the reward the agent finally trains on. The innermost reward wrapper records
-    ``info["env_reward"]`` (:mod:`rewards.env_reward`); the others keep it.
+    ``info["env_reward"]`` (:mod:`gymsuite.rewards.env_reward`); the others keep it.
     """
     hyper = cfg.hyperparams
     reward_wrappers = []
     if cfg.learned_reward:  # first, so that shaping terms add "our own constraints" on top of it
-        from rewards.learned import learned_reward_wrappers
+        from gymsuite.rewards.learned import learned_reward_wrappers
 
         reward_wrappers += learned_reward_wrappers(cfg.learned_reward, **cfg.learned_reward_kwargs)
     if cfg.reward_shaping:
-        from rewards.shaping import load_shaping
+        from gymsuite.rewards.shaping import load_shaping
 
         reward_wrappers += load_shaping(cfg.reward_shaping)
     venv = _atari_env(cfg, reward_wrappers) if is_atari(cfg.env) else None
@@ -170,7 +169,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
     registry.check_action_space(spec, venv.action_space, cfg.env)
     curiosity = None
     if cfg.curiosity:
-        from rewards.curiosity import attach
+        from gymsuite.rewards.curiosity import attach
 
         venv, curiosity = attach(venv, cfg.curiosity, **cfg.curiosity_kwargs)
     normalize = hyper.get("normalize", False)
@@ -183,8 +182,8 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
 def _atari_env(cfg: RunConfig, reward_wrappers: list) -> VecEnv | None:
     """An Atari run's env on ale-py's native vector env when the run allows it, else None (and clipping added).
 
-    The native env (:mod:`envs.atari_vector`) cannot take per-env gymnasium wrappers (shaping, a learned
-    reward), env kwargs or episodic life; those runs use the per-env wrappers of :mod:`envs.atari`.
+    The native env (:mod:`gymsuite.envs.atari_vector`) cannot take per-env gymnasium wrappers (shaping, a learned
+    reward), env kwargs or episodic life; those runs use the per-env wrappers of :mod:`gymsuite.envs.atari`.
     Reward clipping is the innermost reward wrapper, so ``info["env_reward"]`` is the game's reward.
     """
     hyper = cfg.hyperparams
@@ -231,7 +230,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
     if is_custom(cfg.env):
-        from envs.check import require_fitting_shapes, require_valid
+        from gymsuite.envs.check import require_fitting_shapes, require_valid
 
         if cfg.check_env:
             require_valid(cfg.env, cfg.hyperparams.get("env_kwargs"))
@@ -256,7 +255,8 @@ def prepare(cfg: RunConfig) -> Prepared:
 
 
 def choose_backbone(cfg: RunConfig, space: spaces.Space) -> None:
-    """Name the backbone (``supervised.backbones.default_for``) of an image observation when the user named none.
+    """Name the backbone (``gymsuite.supervised.backbones.default_for``) of an image observation when the user named
+    none.
 
     Neither ``backbone`` nor ``policy_kwargs.features_extractor_class`` given, and the policy is
     ``MlpPolicy`` (every shipped default), which would flatten the image into an MLP; ``backbone=mlp``
@@ -285,7 +285,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
     """Train a new run described by ``cfg``; see the module docstring for the order of steps.
 
     Args:
-        cfg: the validated run config (``agents.pipeline.config.build_config``).
+        cfg: the validated run config (``gymsuite.agents.pipeline.config.build_config``).
         run_dir: where the run goes (default: ``runs/<algo>-<env>-s<seed>``).
         overwrite: replace an existing run directory.
         callbacks: extra SB3 callbacks appended after the run's own (progress bar, checkpoints,
@@ -421,7 +421,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     if ctx.aux is not None:
         callbacks.append(ctx.aux)
     if cfg.reward_shaping:
-        from rewards.shaping import ShapingLogger
+        from gymsuite.rewards.shaping import ShapingLogger
 
         callbacks.append(ShapingLogger())  # shaping/<term>: each term's episode sum, beside the env's return
     callbacks += extra_callbacks

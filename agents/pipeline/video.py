@@ -17,13 +17,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.pipeline import boardgame
-from agents.pipeline.evaluation import episode_of, is_parallel, warn_capped
-from agents.pipeline.loading import LoadedAgent, make_agent_env
-from common.errors import UserError
-from common.files import atomic_write
-from envs.factory import make_one
-from envs.multiagent.turnbased import play_game, turn_based_game
+from gymsuite.agents.pipeline import boardgame
+from gymsuite.agents.pipeline.evaluation import episode_of, is_parallel, warn_capped
+from gymsuite.agents.pipeline.loading import LoadedAgent, make_agent_env
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import atomic_write
+from gymsuite.envs.factory import make_one
+from gymsuite.envs.multiagent.turnbased import play_game, turn_based_game
 
 # rgb_array rendering needs no screen; without one, SDL (pygame) complains on stderr unless told so.
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -36,7 +36,7 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
     """Play ``episodes`` episodes in one env; return its frames ``(H, W, 3)`` uint8, fps and episodes.
 
     Each episode is Monitor's ``{"r", "l", "t"}`` plus ``"capped"`` (see
-    :func:`agents.pipeline.evaluation.run_episodes`); every episode is cut after
+    :func:`gymsuite.agents.pipeline.evaluation.run_episodes`); every episode is cut after
     ``max_episode_steps`` steps (default: the env's time limit, else 10,000), so a policy that
     never ends an episode cannot fill the memory with frames. ``agent_view``: each frame is the
     env's rendering beside the agent's newest observed image (:func:`beside_agent_view`).

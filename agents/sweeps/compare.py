@@ -1,9 +1,9 @@
 """Comparing runs: final returns of run directories, grouped by setting, with IQM and bootstrap intervals.
 
-A *run* is a run directory (``config.yaml`` + ``eval.json``: :mod:`agents.pipeline.rundir`); any other folder
+A *run* is a run directory (``config.yaml`` + ``eval.json``: :mod:`gymsuite.agents.pipeline.rundir`); any other folder
 given is searched for runs below it (a sweep). Runs that differ only in their seed form one *setting*; each
 setting's final returns (``eval.json``'s ``mean_return``, one per seed: S values) are summarised by their mean,
-median and interquartile mean with a 95% percentile bootstrap interval (:mod:`common.stats`), and each method's
+median and interquartile mean with a 95% percentile bootstrap interval (:mod:`gymsuite.common.stats`), and each method's
 (setting without env) final returns over every env by a performance profile (:func:`profiles`). A run without
 ``eval.json`` (still training, or interrupted) is counted as unfinished and left out of the numbers.
 """
@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from agents.pipeline.rundir import RunDir
-from agents.sweeps.curves import Band, aggregate, read_curve
-from common.errors import UserError
-from common.files import read_yaml
-from common.stats import Profile, iqm, iqm_ci, performance_profile
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.sweeps.curves import Band, aggregate, read_curve
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml
+from gymsuite.common.stats import Profile, iqm, iqm_ci, performance_profile
 
 # Fields of a run's config that do not make it another setting: the seed, and where and how it ran.
 _NOT_SETTING = {"seed", "threads", "device", "eval_freq", "checkpoint_freq", "check_env"}
@@ -148,7 +148,7 @@ def compare(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
 
 
 def curve_bands(paths: Sequence[str | Path]) -> list[tuple[str, Band]]:
-    """Each setting's learning curve (:func:`agents.sweeps.curves.aggregate` of its runs' curves), by name.
+    """Each setting's learning curve (:func:`gymsuite.agents.sweeps.curves.aggregate` of its runs' curves), by name.
 
     Raises:
         UserError: no run has logged a return yet.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.stats import iqm, iqm_ci
+from gymsuite.common.stats import iqm, iqm_ci
 
 STEPS = "time/total_timesteps"
 RETURN = "rollout/ep_rew_mean"

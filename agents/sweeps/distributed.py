@@ -24,9 +24,9 @@ import socket
 import time
 from typing import Any
 
-from agents.sweeps import executor
-from agents.sweeps.executor import Job, JobQueue, OnDone, Outcome, Report
-from common.errors import UserError
+from gymsuite.agents.sweeps import executor
+from gymsuite.agents.sweeps.executor import Job, JobQueue, OnDone, Outcome, Report
+from gymsuite.common.errors import UserError
 
 CONNECT_TIMEOUT_S = 5.0  # a head that does not answer a TCP connection in this time is reported unreachable
 POLL_S = 0.5  # ray.wait's timeout: Python runs the stop handlers between two waits, not during one
@@ -144,7 +144,7 @@ class _Run:
         self.remote = ray.remote(max_retries=0)(_task)
 
     def run(self) -> Report:
-        from agents.pipeline.callbacks import StopSignals
+        from gymsuite.agents.pipeline.callbacks import StopSignals
 
         with StopSignals() as self.stop:
             try:

@@ -31,7 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.pipeline.callbacks import StopSignals
+from gymsuite.agents.pipeline.callbacks import StopSignals
 
 STOP_GRACE_S = 120.0  # how long running jobs get to write their checkpoint after a stop, before they are killed
 Called = tuple[dict[str, Any] | None, str, str, float]  # what ``call`` returns: result, error, node, seconds
@@ -129,7 +129,7 @@ def run_jobs(jobs: Iterable[Job], workers: int = 1, ray_address: str | None = No
         UserError: Ray asked for but not installed, or its address unreachable (before any job starts).
     """
     if ray_address:
-        from agents.sweeps.distributed import run_on_ray
+        from gymsuite.agents.sweeps.distributed import run_on_ray
 
         return run_on_ray(JobQueue(jobs), ray_address, workers, on_done, retries)
     if workers <= 1:
@@ -141,10 +141,10 @@ def check_ray_address(address: str | None) -> None:
     """Before a command writes anything: for an address, Ray installed and a cluster answering (``distributed``).
 
     Raises:
-        UserError: see :func:`agents.sweeps.distributed.check_address`.
+        UserError: see :func:`gymsuite.agents.sweeps.distributed.check_address`.
     """
     if address:
-        from agents.sweeps.distributed import check_address
+        from gymsuite.agents.sweeps.distributed import check_address
 
         check_address(address)
 

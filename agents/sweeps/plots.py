@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.sweeps.curves import Band, read_curve
-from common.files import atomic_write
-from common.stats import Profile
+from gymsuite.agents.sweeps.curves import Band, read_curve
+from gymsuite.common.files import atomic_write
+from gymsuite.common.stats import Profile
 
 
 def _figure(title: str) -> tuple[Any, Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 if TYPE_CHECKING:
     import optuna
@@ -73,7 +73,7 @@ def read_space(path: Path) -> dict[str, Any]:
     Raises:
         UserError: a missing file, bad YAML, or not a non-empty mapping.
     """
-    from common.files import read_yaml
+    from gymsuite.common.files import read_yaml
 
     data = read_yaml(path)
     if not isinstance(data, dict) or not data:

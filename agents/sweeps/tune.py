@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.pipeline.config import build_config, parse_assignments
-from agents.pipeline.runconfig import RunConfig
-from agents.pipeline.training import EvalListener
-from agents.sweeps import space
-from agents.sweeps.executor import Job, Outcome, Report, run_jobs
-from agents.sweeps.sweep import plan, quietly, run_summary, safe_env_name
-from common.errors import UserError
-from common.pidlock import pid_lock
+from gymsuite.agents.pipeline.config import build_config, parse_assignments
+from gymsuite.agents.pipeline.runconfig import RunConfig
+from gymsuite.agents.pipeline.training import EvalListener
+from gymsuite.agents.sweeps import space
+from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
+from gymsuite.agents.sweeps.sweep import plan, quietly, run_summary, safe_env_name
+from gymsuite.common.errors import UserError
+from gymsuite.common.pidlock import pid_lock
 
 if TYPE_CHECKING:
     import optuna
@@ -114,7 +114,7 @@ def plan_study(algo: str, env: str, timesteps: int | None, seed: int, hyperparam
 
 
 def _check_record(study: StudyPlan) -> None:
-    from common.files import read_yaml
+    from gymsuite.common.files import read_yaml
 
     file = study.root / "study.yaml"
     if not file.is_file():
@@ -130,7 +130,8 @@ def _check_record(study: StudyPlan) -> None:
 
 
 def study_lock(root: Path) -> contextlib.AbstractContextManager[None]:
-    """Hold ``<root>/lock`` while this process uses the study (``common.pidlock``: a dead pid's lock is taken over).
+    """Hold ``<root>/lock`` while this process uses the study (``gymsuite.common.pidlock``: a dead pid's lock is taken
+    over).
 
     Raises:
         UserError: a live process holds it.
@@ -153,7 +154,7 @@ def open_study(study: StudyPlan) -> optuna.Study:
     """Write ``study.yaml`` and open (or create) the study's journal storage; hold the lock around this."""
     import optuna
 
-    from common.files import write_yaml
+    from gymsuite.common.files import write_yaml
 
     study.root.mkdir(parents=True, exist_ok=True)
     write_yaml(study.root / "study.yaml", study.record)
@@ -245,7 +246,7 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     """Train one trial (a job: here or in a worker), reporting to its Optuna trial; a small summary dict."""
     import optuna
 
-    from agents.pipeline.training import train
+    from gymsuite.agents.pipeline.training import train
 
     study = optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(task.journal),
                               pruner=task.pruning.pruner())
@@ -287,7 +288,7 @@ def _run_trials(study: optuna.Study, study_plan: StudyPlan, trials: int, deadlin
                 ray_address: str | None, on_trial: OnTrial | None) -> Report:
     """Ask a trial whenever a worker is free (so TPE sees every outcome so far), until the finished and running
     trials make ``trials`` or the deadline passes; each outcome is told to the study as it comes."""
-    from agents.sweeps import tunereport
+    from gymsuite.agents.sweeps import tunereport
 
     asked: list[str] = []
     ended: set[str] = set()
@@ -318,7 +319,7 @@ def _ask(study: optuna.Study, study_plan: StudyPlan, on_trial: OnTrial | None) -
     """Ask one trial, as a job; a combination training refuses is told PRUNED at once with its reason (None)."""
     from optuna.trial import TrialState
 
-    from agents.sweeps import tunereport
+    from gymsuite.agents.sweeps import tunereport
 
     trial = study.ask()
     values = space.sample(study_plan.params, trial)

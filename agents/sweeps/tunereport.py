@@ -13,8 +13,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.sweeps.plots import plot_importance
-from common.files import atomic_write, read_yaml, write_yaml
+from gymsuite.agents.sweeps.plots import plot_importance
+from gymsuite.common.files import atomic_write, read_yaml, write_yaml
 
 if TYPE_CHECKING:
     import optuna

@@ -2,23 +2,25 @@
 
 from gymnasium.envs.registration import register, registry
 
-from envs.custom.sparse_grid import SparseGridEnv
-from envs.custom.tmaze import TMazeEnv
+from gymsuite.envs.custom.sparse_grid import SparseGridEnv
+from gymsuite.envs.custom.tmaze import TMazeEnv
 
 __all__ = ["SparseGridEnv", "TMazeEnv"]
 
 if "gymsuite/SparseGrid-v0" not in registry:
-    register(id="gymsuite/SparseGrid-v0", entry_point="envs.custom.sparse_grid:SparseGridEnv", max_episode_steps=200)
+    register(id="gymsuite/SparseGrid-v0", entry_point="gymsuite.envs.custom.sparse_grid:SparseGridEnv",
+             max_episode_steps=200)
 if "gymsuite/NoisyTVGrid-v0" not in registry:
-    register(id="gymsuite/NoisyTVGrid-v0", entry_point="envs.custom.noisy_tv:NoisyTVGridEnv", max_episode_steps=200)
+    register(id="gymsuite/NoisyTVGrid-v0", entry_point="gymsuite.envs.custom.noisy_tv:NoisyTVGridEnv",
+             max_episode_steps=200)
 if "gymsuite/PixelCartPole-v0" not in registry:
-    register(id="gymsuite/PixelCartPole-v0", entry_point="envs.custom.pixel_cartpole:PixelCartPoleEnv",
+    register(id="gymsuite/PixelCartPole-v0", entry_point="gymsuite.envs.custom.pixel_cartpole:PixelCartPoleEnv",
              max_episode_steps=500, reward_threshold=475.0)
 if "gymsuite/CartPoleNoVel-v0" not in registry:
-    register(id="gymsuite/CartPoleNoVel-v0", entry_point="envs.custom.no_velocity:cartpole_no_velocity",
+    register(id="gymsuite/CartPoleNoVel-v0", entry_point="gymsuite.envs.custom.no_velocity:cartpole_no_velocity",
              max_episode_steps=500, reward_threshold=475.0)
 if "gymsuite/PendulumNoVel-v0" not in registry:
-    register(id="gymsuite/PendulumNoVel-v0", entry_point="envs.custom.no_velocity:pendulum_no_velocity",
+    register(id="gymsuite/PendulumNoVel-v0", entry_point="gymsuite.envs.custom.no_velocity:pendulum_no_velocity",
              max_episode_steps=200)
 if "gymsuite/TMaze-v0" not in registry:
-    register(id="gymsuite/TMaze-v0", entry_point="envs.custom.tmaze:TMazeEnv")
+    register(id="gymsuite/TMaze-v0", entry_point="gymsuite.envs.custom.tmaze:TMazeEnv")

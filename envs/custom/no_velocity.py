@@ -2,7 +2,7 @@
 
 The standard partially observable control tasks for memory (as in sb3-contrib's and
 rl-baselines3-zoo's ``CartPoleNoVel-v1``): gymnasium's own dynamics, rewards and ends, seen
-through :class:`envs.wrappers.masking.MaskVelocity`.
+through :class:`gymsuite.envs.wrappers.masking.MaskVelocity`.
 
 * ``CartPoleNoVel``: observation ``(2,)`` float32 = (x, theta); 500 steps, solved at 475.
 * ``PendulumNoVel``: observation ``(2,)`` float32 = (cos theta, sin theta); 200 steps.
@@ -16,7 +16,7 @@ import gymnasium as gym
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
 
-from envs.wrappers.masking import MaskVelocity
+from gymsuite.envs.wrappers.masking import MaskVelocity
 
 
 def cartpole_no_velocity(render_mode: str | None = None) -> gym.Env:

@@ -9,7 +9,7 @@ Reward: 1.0 on reaching the goal corner (episode terminates), else 0.0.
 on the TV cell.
 
 Every step on the TV shows a screen never seen before. A curiosity that rewards
-unpredictable *observations* (``rewards.curiosity`` method ``"raw"``) pays for it for ever,
+unpredictable *observations* (``gymsuite.rewards.curiosity`` method ``"raw"``) pays for it for ever,
 so its agent sits in front of the TV. ICM's features are learned to predict the agent's
 action, which the screen says nothing about, so its bonus on the TV fades (Pathak et al.
 2017, section 4.3; Burda et al. 2018, "Large-scale study of curiosity-driven learning").
@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.custom.sparse_grid import SparseGridEnv
+from gymsuite.envs.custom.sparse_grid import SparseGridEnv
 
 STAY = 4
 

@@ -30,7 +30,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 _CUE_COLOURS = {1: (60, 180, 75), -1: (220, 60, 50)}
 _AGENT = (40, 90, 220)

@@ -25,7 +25,8 @@ to the learner as if they acted. This bridge is written by hand for those three 
   1-D observation (and to the state); ``state`` makes observations ``Dict({"obs": (O,), "state": (S,)})``
   with ``env.state()`` (or, for an env without ``state_space``, the concatenation of all agents' flattened
   observations, (G x O,) float32); ``pad`` zero-pads 1-D Box observations of different lengths to the
-  longest; ``resize: [H, W]`` and ``grey`` shrink image observations (:func:`envs.wrappers.pixels.resize_frame`).
+  longest; ``resize: [H, W]`` and ``grey`` shrink image observations
+  (:func:`gymsuite.envs.wrappers.pixels.resize_frame`).
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from common.errors import UserError
-from envs.multiagent.options import MultiAgentOptions, multiagent_options
-from envs.multiagent.spaces import SlotSpaces, slot_spaces
+from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent.options import MultiAgentOptions, multiagent_options
+from gymsuite.envs.multiagent.spaces import SlotSpaces, slot_spaces
 
 
 class ParallelVecEnv(VecEnv):

@@ -1,8 +1,9 @@
-"""Building a multi-agent spec's vectorised env: the branch of :func:`envs.factory.make_env` for PettingZoo envs.
+"""Building a multi-agent spec's vectorised env: the branch of :func:`gymsuite.envs.factory.make_env` for PettingZoo
+envs.
 
 A parallel env (or an AEC env that declares ``is_parallelizable``) becomes a guarded, seeded
-:class:`~envs.multiagent.bridge.ParallelVecEnv` of ``n_envs`` copies (N = n_envs x G slots); a turn-based
-game becomes ``envs.multiagent.turnbased.make_seat_vec`` (one seat of the game per copy).
+:class:`~gymsuite.envs.multiagent.bridge.ParallelVecEnv` of ``n_envs`` copies (N = n_envs x G slots); a turn-based
+game becomes ``gymsuite.envs.multiagent.turnbased.make_seat_vec`` (one seat of the game per copy).
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from typing import Any
 
 from stable_baselines3.common.vec_env import VecEnv
 
-from common.errors import UserError
-from envs.multiagent.bridge import make_parallel_vec_env
-from envs.multiagent.options import multiagent_options
-from envs.multiagent.source import MultiAgentSource
-from envs.multiagent.turnbased import make_seat_vec
-from envs.wrappers import VecFiniteGuard
+from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent.bridge import make_parallel_vec_env
+from gymsuite.envs.multiagent.options import multiagent_options
+from gymsuite.envs.multiagent.source import MultiAgentSource
+from gymsuite.envs.multiagent.turnbased import make_seat_vec
+from gymsuite.envs.wrappers import VecFiniteGuard
 
-# Observation options of single-agent envs (envs.observation) that mean nothing to a PettingZoo env.
+# Observation options of single-agent envs (gymsuite.envs.observation) that mean nothing to a PettingZoo env.
 _SINGLE_AGENT_OPTIONS = ("atari", "pixels", "minigrid", "history", "mask_velocity")
 
 

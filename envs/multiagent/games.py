@@ -1,6 +1,6 @@
 """Fixed opponents for the classic board games: random, scripted (win, else block, else random), minimax.
 
-Every opponent is ``fn(obs, mask) -> action`` (:data:`envs.multiagent.turnbased.Opponent`), reading the
+Every opponent is ``fn(obs, mask) -> action`` (:data:`gymsuite.envs.multiagent.turnbased.Opponent`), reading the
 observation planes that PettingZoo's classic games give the player to move: ``obs`` (R, C, 2) with
 plane 0 = own marks, plane 1 = the opponent's marks; ``mask`` (A,) bool, the legal moves.
 Tic-tac-toe: R = C = 3, action a marks cell (a // 3, a % 3). Connect four: R = 6 (row 0 on top),
@@ -14,8 +14,8 @@ from functools import cache
 
 import numpy as np
 
-from common.errors import UserError
-from envs.multiagent.turnbased import Opponent, random_opponent
+from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent.turnbased import Opponent, random_opponent
 
 OPPONENTS = ("random", "scripted", "minimax")
 

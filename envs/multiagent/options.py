@@ -1,13 +1,13 @@
-"""The ``multiagent`` run hyperparameter: how each agent's slot of :class:`envs.multiagent.ParallelVecEnv` sees
-the env (validated with :mod:`common.options`: an unknown key is named with the closest valid one)."""
+"""The ``multiagent`` run hyperparameter: how each agent's slot of :class:`gymsuite.envs.multiagent.ParallelVecEnv` sees
+the env (validated with :mod:`gymsuite.common.options`: an unknown key is named with the closest valid one)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from common.errors import UserError
-from common.options import Rule, option, parse
+from gymsuite.common.errors import UserError
+from gymsuite.common.options import Rule, option, parse
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ import gymnasium as gym
 from pettingzoo.utils.conversions import aec_to_parallel, parallel_to_aec
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
-from common.errors import UserError
-from envs.factory import _import, _load_file
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import _import, _load_file
 
 EnvMaker = Callable[..., Any]  # (render_mode=None, **env_kwargs) -> ParallelEnv | AECEnv
 

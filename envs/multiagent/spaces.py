@@ -1,4 +1,4 @@
-"""The one observation and action space that every slot of :class:`envs.multiagent.ParallelVecEnv` shares.
+"""The one observation and action space that every slot of :class:`gymsuite.envs.multiagent.ParallelVecEnv` shares.
 
 Dimension letters: G agents, O an agent's observation shape (after padding, resizing and the one-hot),
 D the raw 1-D observation length, S the state length, A the number of discrete actions.
@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from common.errors import UserError
-from envs.check import UNTRAINABLE_FIX, untrainable_parts
-from envs.multiagent.options import MultiAgentOptions
-from envs.wrappers.pixels import resize_frame
+from gymsuite.common.errors import UserError
+from gymsuite.envs.check import UNTRAINABLE_FIX, untrainable_parts
+from gymsuite.envs.multiagent.options import MultiAgentOptions
+from gymsuite.envs.wrappers.pixels import resize_frame
 
 _ARRAY = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 

@@ -24,9 +24,9 @@ from gymnasium import spaces
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
-from common.errors import UserError
-from envs.multiagent.source import multiagent_source
-from envs.wrappers import VecFiniteGuard
+from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent.source import multiagent_source
+from gymsuite.envs.wrappers import VecFiniteGuard
 
 Opponent = Callable[[np.ndarray, np.ndarray], int]
 """``fn(obs (O,) planes, mask (A,) bool) -> action``: a move for the seat to play."""
@@ -215,7 +215,7 @@ def play_game(env: Any, players: Sequence[Opponent], seed: int | None = None,
 def turn_based_game(spec: Any) -> Callable[..., Any] | None:
     """The AEC factory of the turn-based game ``spec`` names (``pettingzoo.classic.tictactoe_v3``), else None.
 
-    The rule of what is turn-based is :attr:`envs.multiagent.source.MultiAgentSource.turn_based`'s.
+    The rule of what is turn-based is :attr:`gymsuite.envs.multiagent.source.MultiAgentSource.turn_based`'s.
     """
     try:
         source = multiagent_source(spec)

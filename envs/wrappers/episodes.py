@@ -24,7 +24,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 _MAX_RESETS = 1000  # PerturbedStart gives up when this many starts in a row end during the random steps
 
@@ -94,7 +94,7 @@ class AbsorbAfterTermination(gym.Wrapper):
     *truncation*, so PPO bootstraps ``V(absorbing)`` and the absorbing state lasts forever
     as far as returns are concerned: the episode's end carries no information any more.
     The discriminator learns the absorbing state's reward from data (expert demos are
-    padded the same way by :func:`agents.data.demos.pad_absorbing`): low when the expert never
+    padded the same way by :func:`gymsuite.agents.data.demos.pad_absorbing`): low when the expert never
     terminates (CartPole), high when terminating is the expert's goal (Acrobot).
     Kostrikov et al. 2019, "Discriminator-Actor-Critic", section 4.2 (absorbing states).
 

@@ -14,9 +14,9 @@ One table, :data:`KEPT`, by the id's name without namespace or version:
 * LunarLander, LunarLanderContinuous: keep x, y, the angle and the two leg contacts, drop vx, vy and
   the angular velocity.
 
-The ``mask_velocity: true`` hyperparameter puts it innermost (:mod:`envs.observation`), and the
+The ``mask_velocity: true`` hyperparameter puts it innermost (:mod:`gymsuite.envs.observation`), and the
 registered ids ``gymsuite/CartPoleNoVel-v0`` and ``gymsuite/PendulumNoVel-v0``
-(:mod:`envs.custom.no_velocity`) are CartPole and Pendulum seen through it.
+(:mod:`gymsuite.envs.custom.no_velocity`) are CartPole and Pendulum seen through it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 _LANDER = (8, (0, 1, 4, 6, 7))
 _TABLE: dict[str, tuple[int, tuple[int, ...]]] = {  # name: (observation size, entries kept)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents.algorithms import registry
-from agents.pipeline import replaymemory, training
-from agents.pipeline.config import build_config, defaults_for
-from common.errors import UserError
-from envs.atari_vector import NativeAtariVecEnv
-from rewards.clipping import VecClipReward
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.pipeline import replaymemory, training
+from gymsuite.agents.pipeline.config import build_config, defaults_for
+from gymsuite.common.errors import UserError
+from gymsuite.envs.atari_vector import NativeAtariVecEnv
+from gymsuite.rewards.clipping import VecClipReward
 
 
 def test_every_atari_id_gets_the_zoo_atari_defaults() -> None:

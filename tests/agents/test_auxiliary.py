@@ -12,13 +12,13 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import DQN, PPO
 
-from agents.pipeline import training
-from agents.pipeline.auxiliary import AuxTrainer
-from agents.pipeline.config import build_config
-from agents.pipeline.training import prepare, resume, train
-from supervised.backbone import Backbone, encoder_of
-from supervised.cnn import IcmCnn
-from supervised.encoderfile import read_encoder, save_encoder
+from gymsuite.agents.pipeline import training
+from gymsuite.agents.pipeline.auxiliary import AuxTrainer
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.training import prepare, resume, train
+from gymsuite.supervised.backbone import Backbone, encoder_of
+from gymsuite.supervised.cnn import IcmCnn
+from gymsuite.supervised.encoderfile import read_encoder, save_encoder
 from tests.toy_envs import TOY_FILE
 
 CORRIDOR = f"{TOY_FILE}:Corridor"

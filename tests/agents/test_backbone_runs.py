@@ -10,17 +10,17 @@ import torch
 import yaml
 from stable_baselines3 import PPO
 
-from agents.algorithms import registry
-from agents.pipeline import config
-from agents.pipeline.config import build_config, model_kwargs, resolve_device
-from agents.pipeline.loading import load_model_file
-from agents.pipeline.training import prepare, train
-from common.errors import UserError
-from gymsuite import _cli, evaluate
-from gymsuite import train as train_command
-from supervised.attention import PatchAttention
-from supervised.backbone import encoder_of
-from supervised.cnns import SmallCnn
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.pipeline import config
+from gymsuite.agents.pipeline.config import build_config, model_kwargs, resolve_device
+from gymsuite.agents.pipeline.loading import load_model_file
+from gymsuite.agents.pipeline.training import prepare, train
+from gymsuite.commands import _cli, evaluate
+from gymsuite.commands import train as train_command
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.attention import PatchAttention
+from gymsuite.supervised.backbone import encoder_of
+from gymsuite.supervised.cnns import SmallCnn
 from tests.toy_envs import TOY_FILE
 
 CORRIDOR = f"{TOY_FILE}:Corridor"

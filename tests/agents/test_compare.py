@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.sweeps.compare import compare, markdown, profiles
-from common.files import write_json, write_yaml
-from gymsuite import cli
+from gymsuite.agents.sweeps.compare import compare, markdown, profiles
+from gymsuite.commands import cli
+from gymsuite.common.files import write_json, write_yaml
 
 
 def make_run(root: Path, name: str, algo: str, seed: int, final: float | None, env: str = "CartPole-v1",

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.algorithms import registry
-from agents.pipeline.config import build_config, model_kwargs, parse_assignments
-from common.errors import UserError
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.pipeline.config import build_config, model_kwargs, parse_assignments
+from gymsuite.common.errors import UserError
 
 
 def test_defaults_come_from_the_env_entry_then_default() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.sweeps.curves import RETURN, STEPS, Curve, aggregate, read_curve
+from gymsuite.agents.sweeps.curves import RETURN, STEPS, Curve, aggregate, read_curve
 
 
 def write_log(path: Path, rows: list[tuple[int, float | str]]) -> None:

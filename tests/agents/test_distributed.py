@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from agents.sweeps.executor import Job, run_jobs
-from gymsuite import cli
+from gymsuite.agents.sweeps.executor import Job, run_jobs
+from gymsuite.commands import cli
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -126,7 +126,7 @@ def test_an_unreachable_address_is_refused_in_seconds(tmp_path: Path, capsys: py
 
 
 def test_a_study_runs_its_trials_on_ray(tmp_path: Path) -> None:
-    from agents.sweeps.tune import load_study
+    from gymsuite.agents.sweeps.tune import load_study
 
     space = tmp_path / "space.yaml"
     space.write_text("learning_rate: {low: 1.0e-4, high: 3.0e-3, log: true}\n")

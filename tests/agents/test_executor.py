@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from agents.sweeps.executor import Job, Outcome, run_jobs
+from gymsuite.agents.sweeps.executor import Job, Outcome, run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 12000  # long enough to be mid-training when signalled, short enough for the rerun to finish quickly
@@ -77,7 +77,7 @@ def _logged_rows(run: Path) -> int:
 
 
 def _sweep(root: Path) -> list[str]:
-    return [sys.executable, "-m", "gymsuite.cli", "sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0-1",
+    return [sys.executable, "-m", "gymsuite", "sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0-1",
             "--timesteps", str(STEPS), "--jobs", "2", "--dir", str(root)]
 
 
@@ -104,7 +104,7 @@ def test_sigterm_to_a_two_job_sweep_checkpoints_both_runs_and_a_rerun_resumes(tm
 
 
 def test_ray_asked_for_but_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    from common.errors import UserError
+    from gymsuite.common.errors import UserError
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError, as without the extra
     with pytest.raises(UserError) as err:

@@ -15,11 +15,11 @@ import pytest
 import torch
 import yaml
 
-from agents.pipeline import callbacks
-from agents.pipeline.config import build_config
-from agents.pipeline.rundir import RunDir
-from agents.pipeline.training import resume, train
-from common.files import atomic_write
+from gymsuite.agents.pipeline import callbacks
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.pipeline.training import resume, train
+from gymsuite.common.files import atomic_write
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -149,8 +149,8 @@ def test_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
 def test_envs_without_a_state_attribute_restart_on_resume(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
 
-    from agents.pipeline.resumestate import load_state, save_state
-    from envs import make_env
+    from gymsuite.agents.pipeline.resumestate import load_state, save_state
+    from gymsuite.envs.factory import make_env
 
     venv = make_env("tests.toy_envs:Counter", n_envs=2, seed=0)  # keeps its count in a private field
     model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, seed=0)

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents.data.demos import load_demos, pad_absorbing, save_demos
-from agents.data.recording import DemoRecorder
-from common.errors import UserError
-from envs import make_env
-from gymsuite import _cli, collect_demos, play, train
+from gymsuite.agents.data.demos import load_demos, pad_absorbing, save_demos
+from gymsuite.agents.data.recording import DemoRecorder
+from gymsuite.commands import _cli, collect_demos, play, train
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import make_env
 
 CARTPOLE_WEIGHTS = [[0, 0, -50, -25], [0, 0, 50, 25]]
 
@@ -123,7 +123,7 @@ def test_demos_for_another_env_name_both_envs_and_the_fix(demos: Path) -> None:
         load_demos(demos, env.observation_space, env.action_space, "Acrobot-v1")
     text = str(err.value)
     assert "CartPole-v1" in text and "Acrobot-v1" in text and "observation space" in text and "shape=[4]" in text
-    assert "fix:" in text and "collect_demos.py" in text
+    assert "fix:" in text and "collect-demos" in text
 
 
 def test_pad_absorbing_extends_terminated_episodes_only(demos: Path) -> None:
@@ -208,7 +208,7 @@ def adversarial_run(request: pytest.FixtureRequest, demos: Path, tmp_path_factor
 
 
 def test_adversarial_reward_scores_expert_above_random(adversarial_run: Path, demos: Path) -> None:
-    from rewards.learned import load_reward_net
+    from gymsuite.rewards.learned import load_reward_net
 
     env = gym.make("CartPole-v1")
     reward = load_reward_net(adversarial_run, env.observation_space, env.action_space)
@@ -221,7 +221,7 @@ def test_adversarial_reward_scores_expert_above_random(adversarial_run: Path, de
 
 
 def test_learned_reward_replaces_the_env_reward_and_keeps_it_in_info(adversarial_run: Path) -> None:
-    from rewards.learned import learned_reward_wrappers
+    from gymsuite.rewards.learned import learned_reward_wrappers
 
     venv = make_env("CartPole-v1", n_envs=2, seed=0, reward_wrappers=learned_reward_wrappers(adversarial_run))
     obs = venv.reset()
@@ -241,8 +241,8 @@ def test_learned_reward_replaces_the_env_reward_and_keeps_it_in_info(adversarial
 
 def test_learned_reward_adds_to_the_env_reward_and_composes_with_shaping(adversarial_run: Path,
                                                                          tmp_path: Path) -> None:
-    from rewards.learned import learned_reward_wrappers
-    from rewards.shaping import load_shaping
+    from gymsuite.rewards.learned import learned_reward_wrappers
+    from gymsuite.rewards.shaping import load_shaping
 
     wrappers = learned_reward_wrappers(adversarial_run, mode="add", scale=2.0, absorbing=False)
     wrappers += load_shaping({"terms": {"alive": {"kind": "living", "weight": -0.5}}})
@@ -255,7 +255,7 @@ def test_learned_reward_adds_to_the_env_reward_and_composes_with_shaping(adversa
 
 
 def test_learned_reward_errors_name_the_problem(adversarial_run: Path, tmp_path: Path) -> None:
-    from rewards.learned import learned_reward_wrappers
+    from gymsuite.rewards.learned import learned_reward_wrappers
 
     with pytest.raises(UserError, match="only gail and airl runs save reward_net.pt"):
         learned_reward_wrappers(tmp_path)

@@ -11,7 +11,7 @@ import importlib.metadata
 import numpy as np
 from stable_baselines3 import PPO
 
-from envs import make_env
+from gymsuite.envs.factory import make_env
 
 
 def test_installed_stack_is_current() -> None:

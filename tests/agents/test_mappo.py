@@ -13,11 +13,11 @@ from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents.algorithms import registry
-from agents.multiagent.buffer import InactiveMarks, MaskedDictRolloutBuffer
-from agents.multiagent.mappo import CentralCriticPolicy, force_state
-from agents.pipeline.safeload import keep_spaces, load_safely
-from common.errors import UserError
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.multiagent.buffer import InactiveMarks, MaskedDictRolloutBuffer
+from gymsuite.agents.multiagent.mappo import CentralCriticPolicy, force_state
+from gymsuite.agents.pipeline.safeload import keep_spaces, load_safely
+from gymsuite.common.errors import UserError
 
 SPACE = spaces.Dict({"obs": spaces.Box(-1, 1, (3,), np.float32), "state": spaces.Box(-1, 1, (7,), np.float32)})
 

@@ -12,17 +12,17 @@ import torch
 import yaml
 from stable_baselines3 import PPO
 
-from agents.pipeline.config import build_config, memory_observation
-from agents.pipeline.evaluation import evaluate
-from agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
-from agents.pipeline.training import prepare, train
-from common.errors import UserError
-from gymsuite import _cli, collect_demos, record
-from gymsuite import evaluate as evaluate_command
-from gymsuite import train as train_command
-from supervised.backbone import encoder_of
-from supervised.cnns import SmallCnn
-from supervised.memory import CausalTransformer, FrameStack
+from gymsuite.agents.pipeline.config import build_config, memory_observation
+from gymsuite.agents.pipeline.evaluation import evaluate
+from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
+from gymsuite.agents.pipeline.training import prepare, train
+from gymsuite.commands import _cli, collect_demos, record
+from gymsuite.commands import evaluate as evaluate_command
+from gymsuite.commands import train as train_command
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.backbone import encoder_of
+from gymsuite.supervised.cnns import SmallCnn
+from gymsuite.supervised.memory import CausalTransformer, FrameStack
 
 torch.set_num_threads(1)
 TINY = ["n_steps=32", "batch_size=32", "n_epochs=1"]
@@ -160,7 +160,7 @@ def test_on_a_one_bit_memory_task_the_window_remembers_and_the_mlp_cannot(backbo
 
 
 def test_a_vector_window_backbone_runs_on_the_cpu_under_device_auto() -> None:
-    from agents.pipeline.config import uses_image_backbone
+    from gymsuite.agents.pipeline.config import uses_image_backbone
 
     assert not uses_image_backbone({"backbone": "framestack"})
     assert not uses_image_backbone({"backbone": "transformer", "backbone_kwargs": {"context": 8}})

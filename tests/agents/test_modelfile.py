@@ -11,11 +11,11 @@ import pytest
 from stable_baselines3 import A2C, DQN, PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from agents.algorithms import registry
-from agents.data.experts import load_expert
-from agents.pipeline.loading import load_agent
-from agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
-from common.errors import UserError
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.data.experts import load_expert
+from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
+from gymsuite.common.errors import UserError
 
 CARTPOLE_WEIGHTS = [[0, 0, -50, -25], [0, 0, 50, 25]]
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.algorithms.policy_gradient import PolicyGradient
-from agents.pipeline.loading import load_agent
-from common.errors import UserError
-from envs import make_env
-from supervised.trunk import SharedTrunk
+from gymsuite.agents.algorithms.policy_gradient import PolicyGradient
+from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import make_env
+from gymsuite.supervised.trunk import SharedTrunk
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.multiagent.buffer import (
+from gymsuite.agents.multiagent.buffer import (
     InactiveMarks,
     MaskedDictRolloutBuffer,
     MaskedRolloutBuffer,

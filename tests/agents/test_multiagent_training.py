@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents.multiagent.buffer import MaskedDictRolloutBuffer, MaskedRolloutBuffer
-from agents.multiagent.mappo import CentralCriticPolicy
-from agents.pipeline import training
-from agents.pipeline.config import build_config
-from agents.pipeline.evaluation import evaluate
-from agents.pipeline.loading import load_agent, make_agent_env
-from agents.pipeline.rundir import RunDir
-from agents.pipeline.training import prepare, resume, train
-from agents.pipeline.video import collect_frames
-from common.errors import UserError
-from gymsuite import _cli
-from gymsuite import evaluate as evaluate_cmd
-from gymsuite import record as record_cmd
+from gymsuite.agents.multiagent.buffer import MaskedDictRolloutBuffer, MaskedRolloutBuffer
+from gymsuite.agents.multiagent.mappo import CentralCriticPolicy
+from gymsuite.agents.pipeline import training
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.evaluation import evaluate
+from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.pipeline.training import prepare, resume, train
+from gymsuite.agents.pipeline.video import collect_frames
+from gymsuite.commands import _cli
+from gymsuite.commands import evaluate as evaluate_cmd
+from gymsuite.commands import record as record_cmd
+from gymsuite.common.errors import UserError
 
 SPREAD = "mpe2.simple_spread_v3"
 AGENTS = ["agent_0", "agent_1", "agent_2"]

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from agents.algorithms.advantages import (
+from gymsuite.agents.algorithms.advantages import (
     ESTIMATORS,
     Rollout,
     discounted_returns,

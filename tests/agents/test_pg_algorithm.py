@@ -12,9 +12,9 @@ from stable_baselines3 import A2C
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from agents.algorithms import registry
-from agents.algorithms.policy_gradient import PolicyGradient, parse_version
-from supervised.trunk import SharedTrunk
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.algorithms.policy_gradient import PolicyGradient, parse_version
+from gymsuite.supervised.trunk import SharedTrunk
 from tests.toy_envs import Counter
 
 torch.set_num_threads(1)

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.pipeline.config import build_config
-from agents.pipeline.loading import load_agent
-from agents.pipeline.training import train
-from agents.pipeline.video import beside_agent_view, collect_frames
-from common.errors import UserError
-from common.files import read_yaml
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.agents.pipeline.training import train
+from gymsuite.agents.pipeline.video import beside_agent_view, collect_frames
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml
 
 PIXEL_PPO = ["n_envs=8", "n_steps=64", "batch_size=256", "n_epochs=4", "learning_rate=lin_0.001", "gamma=0.98",
              "gae_lambda=0.9", "ent_coef=0.0", "clip_range=0.2", "policy_kwargs={net_arch: [64]}"]

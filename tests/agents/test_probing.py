@@ -11,9 +11,9 @@ from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from agents.pipeline.loading import load_agent, make_agent_env
-from agents.pipeline.probing import collect, encoder_of, features, fresh_policy, probe_agent
-from envs import make_env
+from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+from gymsuite.agents.pipeline.probing import collect, encoder_of, features, fresh_policy, probe_agent
+from gymsuite.envs.factory import make_env
 
 
 def test_cartpole_state_is_its_observation_at_every_step(cartpole_run: Path) -> None:

@@ -20,15 +20,15 @@ from gymnasium import spaces
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents.pipeline import callbacks
-from agents.pipeline.config import build_config
-from agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
-from agents.pipeline.modelfile import read_model_file
-from agents.pipeline.rundir import RunDir
-from agents.pipeline.training import prepare, resume, train
-from common.errors import UserError
-from gymsuite import _cli, collect_demos, evaluate, probe, record
-from gymsuite import train as train_command
+from gymsuite.agents.pipeline import callbacks
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
+from gymsuite.agents.pipeline.modelfile import read_model_file
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.pipeline.training import prepare, resume, train
+from gymsuite.commands import _cli, collect_demos, evaluate, probe, record
+from gymsuite.commands import train as train_command
+from gymsuite.common.errors import UserError
 
 TINY = ["backbone=lstm", "backbone_kwargs={hidden_size: 8}", "n_steps=32", "batch_size=64", "n_epochs=1"]
 

@@ -7,17 +7,17 @@ import pkgutil
 
 import pytest
 
-import agents.algorithms
-from agents.algorithms import imitation, policy_gradient, registry
-from agents.algorithms.spec import AlgoSpec, TrainContext
-from agents.multiagent import mappo, selfplay
-from common.errors import UserError
+import gymsuite.agents.algorithms
+from gymsuite.agents.algorithms import imitation, policy_gradient, registry
+from gymsuite.agents.algorithms.spec import AlgoSpec, TrainContext
+from gymsuite.agents.multiagent import mappo, selfplay
+from gymsuite.common.errors import UserError
 
 
 def test_every_algorithm_module_is_registered_by_name() -> None:
-    modules = {m.name for m in pkgutil.iter_modules(agents.algorithms.__path__)}
+    modules = {m.name for m in pkgutil.iter_modules(gymsuite.agents.algorithms.__path__)}
     with_specs = {name for name in modules
-                  if hasattr(__import__(f"agents.algorithms.{name}", fromlist=["_"]), "SPECS")}
+                  if hasattr(__import__(f"gymsuite.agents.algorithms.{name}", fromlist=["_"]), "SPECS")}
     assert with_specs == {"imitation", "policy_gradient"}  # a new module with SPECS needs an entry in registry.py
     expected = {"ppo", "a2c", "dqn"} | {s.name for s in (*policy_gradient.SPECS, *imitation.SPECS, *mappo.SPECS,
                                                           *selfplay.SPECS)}

@@ -24,18 +24,18 @@ import pytest
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
-from agents.algorithms.policy_gradient import PolicyGradient
-from agents.data.experts import load_expert
-from agents.pipeline.config import build_config
-from agents.pipeline.loading import load_agent, load_model_file, make_agent_env
-from agents.pipeline.normstats import load_stats, save_stats
-from agents.pipeline.replayfile import load_replay
-from agents.pipeline.rundir import RunDir
-from agents.pipeline.safeload import keep_spaces
-from agents.pipeline.training import resume, train
-from common.errors import UserError
-from envs import make_env
-from gymsuite import cli
+from gymsuite.agents.algorithms.policy_gradient import PolicyGradient
+from gymsuite.agents.data.experts import load_expert
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.loading import load_agent, load_model_file, make_agent_env
+from gymsuite.agents.pipeline.normstats import load_stats, save_stats
+from gymsuite.agents.pipeline.replayfile import load_replay
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.pipeline.safeload import keep_spaces
+from gymsuite.agents.pipeline.training import resume, train
+from gymsuite.commands import cli
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import make_env
 
 
 class _CreatesFile:

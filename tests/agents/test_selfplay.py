@@ -10,14 +10,14 @@ import pytest
 import torch
 from sb3_contrib import MaskablePPO
 
-from agents.multiagent import elo
-from agents.multiagent.selfplay import OpponentPool, options, play, policy_opponent
-from agents.pipeline.config import build_config
-from agents.pipeline.evaluation import evaluate
-from agents.pipeline.loading import load_agent, make_agent_env
-from agents.pipeline.training import train
-from common.errors import UserError
-from envs.multiagent.games import opponent
+from gymsuite.agents.multiagent import elo
+from gymsuite.agents.multiagent.selfplay import OpponentPool, options, play, policy_opponent
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.evaluation import evaluate
+from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+from gymsuite.agents.pipeline.training import train
+from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent.games import opponent
 
 TTT = "pettingzoo.classic.tictactoe_v3"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.sweeps.sweep import parse_seeds
-from common.errors import UserError
-from common.files import read_yaml
-from gymsuite import cli
+from gymsuite.agents.sweeps.sweep import parse_seeds
+from gymsuite.commands import cli
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml
 
 
 def test_seeds_are_ranges_and_lists() -> None:

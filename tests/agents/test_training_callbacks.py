@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents.pipeline.config import build_config
-from agents.pipeline.loading import load_agent
-from agents.pipeline.training import train
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.agents.pipeline.training import train
 
 
 class StepLog(BaseCallback):

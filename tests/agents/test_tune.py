@@ -14,9 +14,9 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from agents.sweeps import space, tune
-from common.files import read_yaml
-from gymsuite import cli
+from gymsuite.agents.sweeps import space, tune
+from gymsuite.commands import cli
+from gymsuite.common.files import read_yaml
 
 SPACE = "learning_rate: {low: 1.0e-4, high: 3.0e-3, log: true}\nn_epochs: {choices: [2, 4]}\n"
 BASE = ["--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "512", "--hyperparams", "n_envs=2", "n_steps=64",

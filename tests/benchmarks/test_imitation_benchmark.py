@@ -95,7 +95,7 @@ def test_quick_run_reuses_an_expert_and_writes_nothing(tmp_path: Path, capsys: p
 def test_an_expert_the_product_no_longer_loads_is_trained_again(cartpole_run: Path, tmp_path: Path) -> None:
     import shutil
 
-    from common.files import read_yaml
+    from gymsuite.common.files import read_yaml
 
     expert = tmp_path / "expert"
     shutil.copytree(cartpole_run, expert)
@@ -106,7 +106,7 @@ def test_an_expert_the_product_no_longer_loads_is_trained_again(cartpole_run: Pa
 
 
 def test_an_expert_trained_for_the_rounded_budget_is_reused(cartpole_run: Path) -> None:
-    from common.files import read_yaml
+    from gymsuite.common.files import read_yaml
 
     cfg = read_yaml(cartpole_run / "config.yaml")
     rollout = cfg["hyperparams"]["n_steps"] * cfg["n_envs"]

@@ -10,16 +10,26 @@ from typing import Any
 
 import pytest
 
-from agents.algorithms.imitation import AdversarialOptions, BCOptions, DAggerOptions
-from agents.pipeline.auxiliary import AuxKwargs, AuxOptions
-from agents.pipeline.config import RunConfig, parse_assignments
-from common.errors import UserError
-from common.options import Rule, add_arguments, check, check_keys, check_value, cli_values, option, parse, rules
-from envs.atari import AtariOptions
-from gymsuite import train
-from rewards.curiosity import CuriosityOptions
-from rewards.learned import LearnedRewardOptions
-from rewards.shaping import TermKeys
+from gymsuite.agents.algorithms.imitation import AdversarialOptions, BCOptions, DAggerOptions
+from gymsuite.agents.pipeline.auxiliary import AuxKwargs, AuxOptions
+from gymsuite.agents.pipeline.config import RunConfig, parse_assignments
+from gymsuite.commands import train
+from gymsuite.common.errors import UserError
+from gymsuite.common.options import (
+    Rule,
+    add_arguments,
+    check,
+    check_keys,
+    check_value,
+    cli_values,
+    option,
+    parse,
+    rules,
+)
+from gymsuite.envs.atari import AtariOptions
+from gymsuite.rewards.curiosity import CuriosityOptions
+from gymsuite.rewards.learned import LearnedRewardOptions
+from gymsuite.rewards.shaping import TermKeys
 
 SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys,
            AuxOptions, AuxKwargs, AtariOptions]

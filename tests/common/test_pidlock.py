@@ -1,4 +1,4 @@
-"""common.pidlock: one holder at a time, named; a dead or torn holder's lock is taken over; released after."""
+"""gymsuite.common.pidlock: one holder at a time, named; a dead or torn holder's lock is taken over; released after."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from common.errors import UserError
-from common.pidlock import pid_lock
+from gymsuite.common.errors import UserError
+from gymsuite.common.pidlock import pid_lock
 
 
 def test_the_lock_names_its_holder_and_refuses_a_second_one(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from common.spaces import space_from_json, space_to_json
+from gymsuite.common.spaces import space_from_json, space_to_json
 
 
 @pytest.mark.parametrize("space", [

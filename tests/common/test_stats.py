@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.stats import iqm, iqm_ci, performance_profile, steps_to_threshold, summary
+from gymsuite.common.stats import iqm, iqm_ci, performance_profile, steps_to_threshold, summary
 
 
 def test_iqm_is_the_mean_of_the_middle_half() -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from stable_baselines3.common.monitor import Monitor
 
-from common.errors import UserError
-from envs import atari
-from envs.factory import make_env, make_native_atari
+from gymsuite.common.errors import UserError
+from gymsuite.envs import atari
+from gymsuite.envs.factory import make_env, make_native_atari
 
 # Deterministic settings: no sticky actions, no random no-ops; a 150-step cap forces truncations cheaply.
 DETERMINISTIC = {"noop_max": 0, "repeat_action_probability": 0.0}

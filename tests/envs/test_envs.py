@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from common.errors import UserError
-from envs import factory, make_env, make_one
-from envs.check import UNTRAINABLE_FIX, check, untrainable_parts
-from envs.custom import SparseGridEnv
+from gymsuite.common.errors import UserError
+from gymsuite.envs import factory
+from gymsuite.envs.check import UNTRAINABLE_FIX, check, untrainable_parts
+from gymsuite.envs.custom import SparseGridEnv
+from gymsuite.envs.factory import make_env, make_one
 from tests.toy_envs import TOY_FILE
 
 
@@ -39,11 +40,11 @@ def test_unknown_id_suggests_close_matches() -> None:
 
 
 def test_module_class_file_class_and_callable_resolve(tmp_path: Path) -> None:
-    assert isinstance(make_one("envs.custom.sparse_grid:SparseGridEnv").unwrapped, SparseGridEnv)
+    assert isinstance(make_one("gymsuite.envs.custom.sparse_grid:SparseGridEnv").unwrapped, SparseGridEnv)
     assert isinstance(make_one(SparseGridEnv, env_kwargs={"size": 3}).unwrapped, SparseGridEnv)
     assert make_one("gymsuite/SparseGrid-v0").spec.max_episode_steps == 200
     user = tmp_path / "my_env.py"
-    user.write_text("from envs.custom.sparse_grid import SparseGridEnv as MyEnv\n")
+    user.write_text("from gymsuite.envs.custom.sparse_grid import SparseGridEnv as MyEnv\n")
     env = make_one(f"{user}:MyEnv", env_kwargs={"size": 4})
     assert env.unwrapped.size == 4
 
@@ -52,7 +53,7 @@ def test_module_class_file_class_and_callable_resolve(tmp_path: Path) -> None:
     ("spec", "message"),
     [
         ("no_such_module_xyz:Env", "cannot import module 'no_such_module_xyz'"),
-        ("envs.custom.sparse_grid:Nope", "has no attribute 'Nope'"),
+        ("gymsuite.envs.custom.sparse_grid:Nope", "has no attribute 'Nope'"),
         ("missing/file.py:Env", "does not exist"),
     ],
 )
@@ -110,8 +111,8 @@ def registering_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     (tmp_path / name).mkdir()
     (tmp_path / name / "__init__.py").write_text(
         "import gymnasium\n"
-        f"gymnasium.register('{name}/Counter-v0', entry_point='envs.custom.sparse_grid:SparseGridEnv')\n"
-        "gymnasium.register('FakeGrid-Empty-v0', entry_point='envs.custom.sparse_grid:SparseGridEnv')\n")
+        f"gymnasium.register('{name}/Counter-v0', entry_point='gymsuite.envs.custom.sparse_grid:SparseGridEnv')\n"
+        "gymnasium.register('FakeGrid-Empty-v0', entry_point='gymsuite.envs.custom.sparse_grid:SparseGridEnv')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     yield name
     for env_id in (f"{name}/Counter-v0", "FakeGrid-Empty-v0"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.errors import UserError
-from envs import make_env
-from envs.observation import check_observation_options
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import make_env
+from gymsuite.envs.observation import check_observation_options
 
 
 def test_history_stacks_the_last_k_observations_and_pads_with_zeros() -> None:

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from gymnasium.wrappers import FrameStackObservation
 
-import envs.custom  # noqa: F401  (registers the gymsuite/ ids)
-from common.errors import UserError
-from envs import make_env
-from envs.check import check
-from envs.custom.tmaze import TMazeEnv
-from envs.observation import check_observation_options
-from envs.wrappers.masking import MaskVelocity
+import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ ids)
+from gymsuite.common.errors import UserError
+from gymsuite.envs.check import check
+from gymsuite.envs.custom.tmaze import TMazeEnv
+from gymsuite.envs.factory import make_env
+from gymsuite.envs.observation import check_observation_options
+from gymsuite.envs.wrappers.masking import MaskVelocity
 
-# Written out here, not read from envs.wrappers.masking: the entries that must stay, by id.
+# Written out here, not read from gymsuite.envs.wrappers.masking: the entries that must stay, by id.
 KEPT = {
     "CartPole-v1": [0, 2],
     "Pendulum-v1": [0, 1],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.errors import UserError
-from envs import make_env
-from envs.minigrid import is_minigrid, minigrid_options
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import make_env
+from gymsuite.envs.minigrid import is_minigrid, minigrid_options
 
 
 def test_doorkey_observes_the_7x7_view_with_codes_spread_over_0_255() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from common.errors import UserError
-from envs.multiagent import ParallelVecEnv, make_parallel_vec_env, multiagent_options
+from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent import ParallelVecEnv, make_parallel_vec_env, multiagent_options
 from tests.multiagent_toys import Toy, make_uneven, make_uneven_actions
 
 STEPS = 5

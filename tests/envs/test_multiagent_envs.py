@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from common.errors import UserError
-from envs.factory import is_custom, make_env, registered_time_limit, resolve
-from envs.multiagent import ParallelVecEnv, multiagent_source
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import is_custom, make_env, registered_time_limit, resolve
+from gymsuite.envs.multiagent import ParallelVecEnv, multiagent_source
 from tests.multiagent_toys import MA_TOY_FILE, Toy
 
 TOY = f"{MA_TOY_FILE}:make_toy"
@@ -111,7 +111,7 @@ def test_errors_name_the_problem() -> None:
 
 
 def test_custom_envs_are_checked_with_pettingzoo_api_test() -> None:
-    from envs.check import check, require_fitting_shapes, require_valid
+    from gymsuite.envs.check import check, require_fitting_shapes, require_valid
 
     assert check(TOY).ok and check(f"{MA_TOY_FILE}:make_toy_aec").ok
     require_fitting_shapes(TOY)
@@ -125,7 +125,7 @@ def test_custom_envs_are_checked_with_pettingzoo_api_test() -> None:
 
 
 def test_check_env_command_reports_a_multiagent_env(capsys: pytest.CaptureFixture[str]) -> None:
-    from gymsuite.check_env import main
+    from gymsuite.commands.check_env import main
 
     assert main([f"{MA_TOY_FILE}:make_bad_api", "--steps", "50"]) == 1
     assert "API test" in capsys.readouterr().out
@@ -133,7 +133,7 @@ def test_check_env_command_reports_a_multiagent_env(capsys: pytest.CaptureFixtur
 
 
 def test_multiagent_options_travel_from_the_run_config_to_the_env() -> None:
-    from agents.pipeline.config import build_config, memory_observation
+    from gymsuite.agents.pipeline.config import build_config, memory_observation
 
     cfg = build_config({"algo": "ppo", "env": TOY, "timesteps": 64}, overrides=["multiagent={agent_id: true}"])
     observation = memory_observation(cfg.hyperparams)

@@ -7,7 +7,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
-import envs.custom  # noqa: F401  (registers gymsuite/ ids)
+import gymsuite.envs.custom  # noqa: F401  (registers gymsuite/ ids)
 
 
 def test_observation_is_two_uint8_frames_within_bounds() -> None:

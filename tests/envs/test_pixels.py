@@ -6,10 +6,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs.custom  # noqa: F401  (registers gymsuite/ ids)
-from common.errors import UserError
-from envs import make_env
-from envs.wrappers.pixels import PixelObservation, PixelOptions, pixel_options
+import gymsuite.envs.custom  # noqa: F401  (registers gymsuite/ ids)
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import make_env
+from gymsuite.envs.wrappers.pixels import PixelObservation, PixelOptions, pixel_options
 
 
 def test_grey_stack_is_channels_last_uint8() -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from pettingzoo.classic import connect_four_v3, tictactoe_v3
 
-from common.errors import UserError
-from envs.multiagent.games import game_of, opponent
-from envs.multiagent.turnbased import SeatEnv, make_seat_vec
+from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent.games import game_of, opponent
+from gymsuite.envs.multiagent.turnbased import SeatEnv, make_seat_vec
 
 # Scripted tic-tac-toe games (cells 0..8, row-major). Seat 0 (X) plays 0, 1, 2 and wins on its third
 # move; seat 1 (O) plays 3, 4, 5 and would win on ITS third move, which never comes.

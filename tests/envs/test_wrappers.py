@@ -14,9 +14,9 @@ import pytest
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from common.errors import UserError
-from envs import make_env
-from envs.wrappers import AbsorbAfterTermination, EpisodeCap, PerturbedStart, VecFiniteGuard, has_time_limit
+from gymsuite.common.errors import UserError
+from gymsuite.envs.factory import make_env
+from gymsuite.envs.wrappers import AbsorbAfterTermination, EpisodeCap, PerturbedStart, VecFiniteGuard, has_time_limit
 from tests.toy_envs import Counter
 
 # --------------------------------------------------------------------------- guards
@@ -182,7 +182,7 @@ def test_has_time_limit_finds_the_ids_limit() -> None:
 
 
 def test_vec_wrappers_keep_the_env_metadata() -> None:
-    from rewards.curiosity import attach
+    from gymsuite.rewards.curiosity import attach
 
     venv = make_env("CartPole-v1", render_mode="rgb_array")
     assert isinstance(venv, VecFiniteGuard) and venv.metadata["render_fps"] == 50  # SB3's VecEnvWrapper drops it

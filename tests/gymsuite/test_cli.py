@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gymsuite import cli
+from gymsuite.commands import cli
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,7 +59,7 @@ def test_installed_script_and_module_run() -> None:
 
 def test_help_answers_without_loading_the_engines() -> None:
     # --help needs only the commands' own modules: torch and stable-baselines3 load after parsing.
-    code = ("import sys; from gymsuite import cli\n"
+    code = ("import sys; from gymsuite.commands import cli\n"
             "try:\n    cli.main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('torch', 'stable_baselines3') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -70,7 +70,7 @@ def test_agent_commands_use_their_threads_flag(capsys: pytest.CaptureFixture[str
     # evaluate, record, collect-demos and probe act on a few observations at a time: one torch thread by default
     import torch
 
-    from gymsuite import _cli
+    from gymsuite.commands import _cli
 
     before = torch.get_num_threads()
     try:

@@ -11,8 +11,8 @@ import imageio.v3 as iio
 import pytest
 import yaml
 
-from gymsuite import _cli, check_env, evaluate, train
-from gymsuite import record as record_video
+from gymsuite.commands import _cli, check_env, evaluate, train
+from gymsuite.commands import record as record_video
 from tests.toy_envs import TOY_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +88,7 @@ def test_evaluate_rejects_mismatched_env_and_corrupt_model(cartpole_run: Path, t
 
 
 def test_debug_flag_shows_the_traceback(in_tmp: Path) -> None:
-    from common.errors import UserError
+    from gymsuite.common.errors import UserError
 
     with pytest.raises(UserError):
         run(train.main, ["--algo", "ppx", "--env", "CartPole-v1", "--debug"])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gymsuite import _cli, evaluate, train
-from gymsuite import record as record_video
+from gymsuite.commands import _cli, evaluate, train
+from gymsuite.commands import record as record_video
 from tests.toy_envs import TOY_FILE
 
 TRAIN = ["--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "256", "--eval-episodes", "1"]

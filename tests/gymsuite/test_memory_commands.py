@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.pipeline.loading import load_agent
-from gymsuite import _cli, check_env, evaluate, train
+from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.commands import _cli, check_env, evaluate, train
 
 
 def test_tmaze_trains_with_its_length_and_evaluates(in_tmp: Path) -> None:

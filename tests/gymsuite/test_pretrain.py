@@ -9,9 +9,9 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from gymsuite import _cli, pretrain, train
-from supervised.cnn import IcmCnn
-from supervised.encoderfile import read_encoder, save_encoder
+from gymsuite.commands import _cli, pretrain, train
+from gymsuite.supervised.cnn import IcmCnn
+from gymsuite.supervised.encoderfile import read_encoder, save_encoder
 from tests.toy_envs import TOY_FILE
 
 CORRIDOR = f"{TOY_FILE}:Corridor"

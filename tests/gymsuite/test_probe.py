@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gymsuite import _cli, probe, train
+from gymsuite.commands import _cli, probe, train
 from tests.toy_envs import TOY_FILE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,11 @@ import torch
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from common.errors import UserError
-from envs import make_env
-from envs.custom.noisy_tv import NoisyTVGridEnv
-from envs.custom.sparse_grid import SparseGridEnv
-from rewards.curiosity import CuriosityBonus, CuriosityCallback, attach
+from gymsuite.common.errors import UserError
+from gymsuite.envs.custom.noisy_tv import NoisyTVGridEnv
+from gymsuite.envs.custom.sparse_grid import SparseGridEnv
+from gymsuite.envs.factory import make_env
+from gymsuite.rewards.curiosity import CuriosityBonus, CuriosityCallback, attach
 from tests.toy_envs import Corridor
 
 torch.set_num_threads(1)

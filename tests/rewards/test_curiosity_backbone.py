@@ -6,10 +6,10 @@ import pytest
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from common.errors import UserError
-from rewards.curiosity import attach
-from supervised.cnn import ImageEncoder
-from supervised.cnns import SmallCnn
+from gymsuite.common.errors import UserError
+from gymsuite.rewards.curiosity import attach
+from gymsuite.supervised.cnn import ImageEncoder
+from gymsuite.supervised.cnns import SmallCnn
 from tests.toy_envs import Corridor
 
 

@@ -8,11 +8,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs import make_env
-from rewards.curiosity import attach
-from rewards.env_reward import ENV_REWARD, record_env_reward, record_env_rewards
-from rewards.learned import LearnedReward
-from rewards.shaping import LivingTerm, TermShaping
+from gymsuite.envs.factory import make_env
+from gymsuite.rewards.curiosity import attach
+from gymsuite.rewards.env_reward import ENV_REWARD, record_env_reward, record_env_rewards
+from gymsuite.rewards.learned import LearnedReward
+from gymsuite.rewards.shaping import LivingTerm, TermShaping
 
 
 def test_the_key_is_the_documented_one() -> None:
@@ -44,7 +44,7 @@ class HalfReward:
 
 
 def test_stacked_reward_wrappers_keep_the_innermost_value() -> None:
-    # the order of agents.pipeline.training._build_env: learned reward, shaping, then curiosity on the VecEnv
+    # the order of gymsuite.agents.pipeline.training._build_env: learned reward, shaping, then curiosity on the VecEnv
     wrappers = [lambda env: LearnedReward(env, HalfReward(), mode="replace", scale=4.0),  # type: ignore[arg-type]
                 lambda env: TermShaping(env, [LivingTerm("alive", -0.5)])]
     venv, _ = attach(make_env("CartPole-v1", n_envs=2, seed=0, reward_wrappers=wrappers), "rnd",

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.pipeline import training
-from agents.pipeline.config import build_config
-from agents.pipeline.rundir import RunDir
-from agents.pipeline.training import resume, train
-from gymsuite import _cli, evaluate
+from gymsuite.agents.pipeline import training
+from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.pipeline.training import resume, train
+from gymsuite.commands import _cli, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPING = ROOT / "examples" / "shaping" / "sparsegrid_potential.yaml"
@@ -72,7 +72,7 @@ def test_curiosity_run_saves_its_model_resumes_and_evaluates(in_tmp: Path, monke
 ])
 def test_bad_reward_options_stop_before_the_run_dir(in_tmp: Path, capsys: pytest.CaptureFixture, argv: list[str],
                                                     message: str) -> None:
-    from gymsuite import train as train_script
+    from gymsuite.commands import train as train_script
 
     base = ["--algo", "ppo", "--env", "gymsuite/SparseGrid-v0", "--timesteps", "256", "--run-dir", "r"]
     assert _cli.run(train_script.main, base + argv) == 2
@@ -81,8 +81,8 @@ def test_bad_reward_options_stop_before_the_run_dir(in_tmp: Path, capsys: pytest
 
 
 def test_pg_version_trains_evaluates_and_records_from_the_scripts(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
-    from gymsuite import record as record_video
-    from gymsuite import train as train_script
+    from gymsuite.commands import record as record_video
+    from gymsuite.commands import train as train_script
 
     argv = ["--algo", "pg", "--env", "CartPole-v1", "--hyperparams", "version=3.5-td", "--timesteps", "1024",
             "--run-dir", "pg", "--eval-episodes", "2", "--eval-freq", "0"]
@@ -92,6 +92,6 @@ def test_pg_version_trains_evaluates_and_records_from_the_scripts(in_tmp: Path, 
     assert out["episodes"] == 2 and out["mean_return"] >= 8
     assert _cli.run(record_video.main, ["pg", "--out", "pg.mp4"]) == 0
     assert (in_tmp / "pg.mp4").stat().st_size > 1000
-    from agents.algorithms.policy_gradient import PolicyGradient
+    from gymsuite.agents.algorithms.policy_gradient import PolicyGradient
 
     assert PolicyGradient.load(in_tmp / "pg" / "model.zip").version == "3.5-td"

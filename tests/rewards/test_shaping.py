@@ -11,11 +11,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from common.errors import UserError
-from envs import make_env
-from envs.custom.sparse_grid import SparseGridEnv
-from rewards.potentials import sparsegrid_distance
-from rewards.shaping import LivingTerm, PotentialShaping, TermShaping, load_shaping
+from gymsuite.common.errors import UserError
+from gymsuite.envs.custom.sparse_grid import SparseGridEnv
+from gymsuite.envs.factory import make_env
+from gymsuite.rewards.potentials import sparsegrid_distance
+from gymsuite.rewards.shaping import LivingTerm, PotentialShaping, TermShaping, load_shaping
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "shaping").glob("*.yaml"))

@@ -9,12 +9,12 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from common.errors import UserError
-from supervised.autoencoder import AutoEncoderLoss, ImageDecoder, VectorDecoder, make_decoder, target_of
-from supervised.cnn import IcmCnn
-from supervised.encoderfile import check_fits, read_encoder, save_encoder
-from supervised.mlp import MlpBackbone
-from supervised.pretrain import PretrainSettings, preprocess, pretrain
+from gymsuite.common.errors import UserError
+from gymsuite.supervised.autoencoder import AutoEncoderLoss, ImageDecoder, VectorDecoder, make_decoder, target_of
+from gymsuite.supervised.cnn import IcmCnn
+from gymsuite.supervised.encoderfile import check_fits, read_encoder, save_encoder
+from gymsuite.supervised.mlp import MlpBackbone
+from gymsuite.supervised.pretrain import PretrainSettings, preprocess, pretrain
 
 
 def image(shape: tuple[int, ...]) -> spaces.Box:

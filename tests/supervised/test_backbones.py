@@ -15,13 +15,13 @@ from stable_baselines3.common.torch_layers import create_mlp
 from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
 
-from common.errors import UserError
-from supervised import backbones
-from supervised.backbone import Backbone
-from supervised.cnn import IcmCnn, ImageEncoder
-from supervised.mlp import MlpBackbone, mlp
-from supervised.normalization import ObsNormalizer
-from supervised.trunk import SharedTrunk
+from gymsuite.common.errors import UserError
+from gymsuite.supervised import backbones
+from gymsuite.supervised.backbone import Backbone
+from gymsuite.supervised.cnn import IcmCnn, ImageEncoder
+from gymsuite.supervised.mlp import MlpBackbone, mlp
+from gymsuite.supervised.normalization import ObsNormalizer
+from gymsuite.supervised.trunk import SharedTrunk
 from tests.toy_envs import Corridor
 
 torch.set_num_threads(1)

@@ -7,11 +7,11 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from common.errors import UserError
-from supervised import backbones
-from supervised.attention import default_patch_size
-from supervised.backbone import Backbone, random_shift, shift_padding
-from supervised.cnns import small_cnn_strides
+from gymsuite.common.errors import UserError
+from gymsuite.supervised import backbones
+from gymsuite.supervised.attention import default_patch_size
+from gymsuite.supervised.backbone import Backbone, random_shift, shift_padding
+from gymsuite.supervised.cnns import small_cnn_strides
 
 IMAGE_BACKBONES = ["nature_cnn", "small_cnn", "impala_cnn", "attention"]
 

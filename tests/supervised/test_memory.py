@@ -7,10 +7,10 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from common.errors import UserError
-from supervised import backbones
-from supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack, context_of
-from supervised.mlp import MlpBackbone
+from gymsuite.common.errors import UserError
+from gymsuite.supervised import backbones
+from gymsuite.supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack, context_of
+from gymsuite.supervised.mlp import MlpBackbone
 
 torch.set_num_threads(1)
 
@@ -31,7 +31,7 @@ def test_the_transformer_is_causal_no_position_sees_a_later_input(gated: bool) -
 
 
 def test_the_gated_transformer_starts_near_the_identity_of_its_gates() -> None:
-    from supervised.memory import GruGate
+    from gymsuite.supervised.memory import GruGate
 
     gate = GruGate(8)
     x, y = torch.randn(5, 8), torch.randn(5, 8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from supervised.probe import fit_ridge, probe, r2_scores, split_episodes
+from gymsuite.supervised.probe import fit_ridge, probe, r2_scores, split_episodes
 
 
 def test_r2_matches_hand_computed_values() -> None:

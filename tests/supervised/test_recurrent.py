@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from common.errors import UserError
-from supervised import recurrent
-from supervised.backbones import SmallCnn
+from gymsuite.common.errors import UserError
+from gymsuite.supervised import recurrent
+from gymsuite.supervised.backbones import SmallCnn
 
 
 def test_options_become_recurrent_ppo_policy_kwargs() -> None:

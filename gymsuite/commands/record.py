@@ -1,7 +1,7 @@
 """Record an mp4 of a trained agent (run directory or model .zip) or of a random one.
 
-    python scripts/record_video.py runs/ppo-CartPole-v1-s0-... --out cartpole.mp4
-    python scripts/record_video.py random --env LunarLander-v3 --episodes 2
+    gymsuite record runs/ppo-CartPole-v1-s0-... --out cartpole.mp4
+    gymsuite record random --env LunarLander-v3 --episodes 2
     gymsuite record runs/selfplay-tictactoe_v3-s0 --opponent minimax --episodes 2
     gymsuite record random --env pettingzoo.classic.connect_four_v3
 
@@ -18,12 +18,12 @@ import re
 import sys
 from pathlib import Path
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.pipeline.loading import load_agent
-    from agents.pipeline.video import record
+    from gymsuite.agents.pipeline.loading import load_agent
+    from gymsuite.agents.pipeline.video import record
 
     p = _cli.parser("record", __doc__)
     _cli.add_agent(p, "run directory, model .zip, or 'random'",

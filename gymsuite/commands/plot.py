@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.pipeline.rundir import RunDir
-    from agents.sweeps.plots import plot_run
-    from common.errors import UserError
-    from common.files import read_yaml
+    from gymsuite.agents.pipeline.rundir import RunDir
+    from gymsuite.agents.sweeps.plots import plot_run
+    from gymsuite.common.errors import UserError
+    from gymsuite.common.files import read_yaml
 
     p = _cli.parser("plot", __doc__)
     p.add_argument("run", help="a run directory")

@@ -1,6 +1,6 @@
 """What every command shares: error reporting and exit codes.
 
-A :class:`common.errors.UserError` becomes one message on stderr and exit code 2;
+A :class:`gymsuite.common.errors.UserError` becomes one message on stderr and exit code 2;
 ``--debug`` shows the traceback instead. Ctrl-C exits with 130; ``gymsuite train`` saves the run
 first and exits with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). gymsuite's own warnings
 (an evaluation episode cut by the step cap) are one ``warning: ...`` line each.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from common.errors import UserError
+from gymsuite.common.errors import UserError
 
 
 def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
@@ -36,14 +36,16 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
         return 130
 
 
-_ROOT = Path(__file__).resolve().parent.parent
+# gymsuite's folder as Python imports it: its packages are links to folders beside it in a checkout, so a module's
+# path is compared unresolved (gymsuite/agents/..., not agents/...).
+_PACKAGE = Path(__file__).absolute().parent.parent
 _show_default = warnings.showwarning
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: TextIO | None = None, line: str | None = None) -> None:
     """gymsuite's own user warnings as ``warning: MESSAGE``; other libraries' in Python's format."""
-    if issubclass(category, UserWarning) and Path(filename).resolve().is_relative_to(_ROOT) and ".venv" not in filename:
+    if issubclass(category, UserWarning) and Path(filename).absolute().is_relative_to(_PACKAGE):
         print(f"warning: {message}", file=file or sys.stderr)
     else:
         _show_default(message, category, filename, lineno, file, line)

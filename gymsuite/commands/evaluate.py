@@ -1,6 +1,6 @@
 """Evaluate a trained agent (a run directory or a model .zip) on the environment's own reward.
 
-    python scripts/evaluate.py runs/ppo-CartPole-v1-s0-... --episodes 20 --json
+    gymsuite evaluate runs/ppo-CartPole-v1-s0-... --episodes 20 --json
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import argparse
 import json
 import sys
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.pipeline.evaluation import evaluate
-    from agents.pipeline.loading import load_agent, make_agent_env
-    from common.errors import UserError
+    from gymsuite.agents.pipeline.evaluation import evaluate
+    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.common.errors import UserError
 
     p = _cli.parser("evaluate", __doc__)
     _cli.add_agent(p, "run directory, model .zip, or 'random'", "environment (default: the run's)")

@@ -1,8 +1,8 @@
 """Train any registered algorithm on any Gymnasium environment.
 
-    python scripts/train.py --algo ppo --env CartPole-v1 --video
-    python scripts/train.py --algo dqn --env LunarLander-v3 --timesteps 200000 --hyperparams learning_rate=1e-3
-    python scripts/train.py --resume runs/ppo-CartPole-v1-s0-20260101-120000
+    gymsuite train --algo ppo --env CartPole-v1 --video
+    gymsuite train --algo dqn --env LunarLander-v3 --timesteps 200000 --hyperparams learning_rate=1e-3
+    gymsuite train --resume runs/ppo-CartPole-v1-s0-20260101-120000
 """
 
 from __future__ import annotations
@@ -13,16 +13,17 @@ import signal
 import sys
 from pathlib import Path
 
-from common.options import add_arguments, cli_values
-from gymsuite import _cli
+from gymsuite.commands import _cli
+from gymsuite.common.options import add_arguments, cli_values
 
 # RunConfig fields with a flag of their own: --hyperparams overrides the tuned table key by key.
 _OWN_FLAGS = {"hyperparams"}
 
 
 def parser() -> argparse.ArgumentParser:
-    """The flags: one per :class:`agents.pipeline.config.RunConfig` field (its help), then the command's own."""
-    from agents.pipeline.runconfig import RunConfig
+    """The flags: one per :class:`gymsuite.agents.pipeline.config.RunConfig` field (its help), then the command's
+    own."""
+    from gymsuite.agents.pipeline.runconfig import RunConfig
 
     p = _cli.parser("train", __doc__)
     settings = p.add_argument_group("run settings (also the keys of a --config file)")
@@ -45,9 +46,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)  # before the heavy imports, so --help answers at once
-    from agents.algorithms import registry
-    from agents.pipeline.config import RunConfig, build_config, parse_assignments
-    from agents.pipeline.training import resume, train
+    from gymsuite.agents.algorithms import registry
+    from gymsuite.agents.pipeline.config import RunConfig, build_config, parse_assignments
+    from gymsuite.agents.pipeline.training import resume, train
 
     if args.list_algos:
         for name in registry.available():
@@ -55,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.resume:
         if args.video:  # the run's env, checked before training resumes
-            from agents.pipeline.rundir import RunDir
-            from agents.pipeline.video import check_recordable
-            from common.files import read_yaml
+            from gymsuite.agents.pipeline.rundir import RunDir
+            from gymsuite.agents.pipeline.video import check_recordable
+            from gymsuite.common.files import read_yaml
 
             run = RunDir(Path(args.resume))
             saved = read_yaml(run.config) if run.is_run() else {}
@@ -69,22 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         pixels = ["pixels=true"] if args.pixels and not any(h.startswith("pixels=") for h in args.hyperparams) else []
         cfg = build_config(cli, args.config, [*pixels, *args.hyperparams])
         if args.video:  # an env that cannot render is found now, not after training
-            from agents.pipeline.video import check_recordable
+            from gymsuite.agents.pipeline.video import check_recordable
 
             check_recordable(cfg.env, cfg.hyperparams.get("env_kwargs"))
         result = train(cfg, args.run_dir, overwrite=args.overwrite, trust_pickle=args.trust_pickle)
     if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
         print(f"\ninterrupted ({signal.Signals(result.signum).name}) at step {result.steps}; "
               f"saved {result.run.model} and a checkpoint.\n"
-              f"continue with: python scripts/train.py --resume {result.run.root}", file=sys.stderr)
+              f"continue with: gymsuite train --resume {result.run.root}", file=sys.stderr)
         return 128 + result.signum
     ev = result.eval
     print(f"trained {result.steps} steps in {result.seconds:.1f}s ({ev['train_fps']:.0f} steps/s)")
     print(f"evaluation over {ev['episodes']} episodes: mean return {ev['mean_return']:.2f} +- {ev['std_return']:.2f}")
     print(f"run directory: {result.run.root}")
     if args.video:
-        from agents.pipeline.loading import load_agent
-        from agents.pipeline.video import record
+        from gymsuite.agents.pipeline.loading import load_agent
+        from gymsuite.agents.pipeline.video import record
 
         out = result.run.videos / "final.mp4"
         record(load_agent(str(result.run.root)), out, episodes=1)

@@ -13,16 +13,16 @@ import signal
 import sys
 from pathlib import Path
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
-    from agents.sweeps.executor import check_ray_address
-    from agents.sweeps.tune import finished, open_study, plan_study, run_study, study_lock
-    from agents.sweeps.tunereport import best_trial
-    from common.errors import UserError
+    from gymsuite.agents.sweeps.executor import check_ray_address
+    from gymsuite.agents.sweeps.tune import finished, open_study, plan_study, run_study, study_lock
+    from gymsuite.agents.sweeps.tunereport import best_trial
+    from gymsuite.common.errors import UserError
 
     p = _cli.parser("tune", __doc__)
     p.add_argument("--algo", required=True, help="the algorithm to tune (ppo, a2c, dqn, pg ...)")

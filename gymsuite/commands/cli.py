@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from common.errors import UserError, closest_hint
-from gymsuite import _cli
+from gymsuite.commands import _cli
+from gymsuite.common.errors import UserError, closest_hint
 
 # command name -> (module in this package, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -44,7 +44,7 @@ def dispatch(args: list[str]) -> int:
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
         raise UserError(f"unknown command {name!r}", closest_hint(name, COMMANDS, "commands (gymsuite --help)"))
-    module = importlib.import_module(f"gymsuite.{COMMANDS[name][0]}")
+    module = importlib.import_module(f"gymsuite.commands.{COMMANDS[name][0]}")
     return module.main(rest)
 
 

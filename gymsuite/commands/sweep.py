@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 def _names(text: str) -> list[str]:
@@ -24,9 +24,9 @@ def _names(text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
-    from agents.sweeps.executor import Outcome, check_ray_address
-    from agents.sweeps.sweep import parse_seeds, plan, run_sweep, write_plan
-    from common.errors import UserError
+    from gymsuite.agents.sweeps.executor import Outcome, check_ray_address
+    from gymsuite.agents.sweeps.sweep import parse_seeds, plan, run_sweep, write_plan
+    from gymsuite.common.errors import UserError
 
     p = _cli.parser("sweep", __doc__)
     p.add_argument("--algo", default="", help="algorithms, comma-separated (ppo,a2c); default: --config's")

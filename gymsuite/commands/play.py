@@ -1,7 +1,7 @@
 """Play an environment with the keyboard and save what you did as demonstrations, or play a board game.
 
-    python scripts/play.py --env CartPole-v1 --out my_cartpole.npz --episodes 3
-    python scripts/play.py --env LunarLander-v3 --out my_landings.npz
+    gymsuite play --env CartPole-v1 --out my_cartpole.npz --episodes 3
+    gymsuite play --env LunarLander-v3 --out my_landings.npz
     gymsuite play --env pettingzoo.classic.tictactoe_v3 --opponent minimax --seat 1
     gymsuite play --opponent runs/selfplay-connect_four_v3-s0 --games 5
 
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def keymap_for(env_name: str, action_space: Any) -> KeyMap:
     """
     from gymnasium import spaces
 
-    from common.errors import UserError
+    from gymsuite.common.errors import UserError
 
     if env_name in KEYMAPS:
         return KEYMAPS[env_name]
@@ -136,7 +136,7 @@ class Screen:
     def __init__(self, title: str) -> None:
         import pygame
 
-        from common.errors import UserError
+        from gymsuite.common.errors import UserError
 
         self.pygame = pygame
         pygame.init()
@@ -174,7 +174,7 @@ _NO_DISPLAY_FIX = "run gymsuite play in a desktop session, or over ssh -X (set D
 
 def check_display() -> None:
     """Raise a :class:`UserError` on Linux without a screen (an explicit ``SDL_VIDEODRIVER`` counts as one)."""
-    from common.errors import UserError
+    from gymsuite.common.errors import UserError
 
     if sys.platform.startswith("linux") and not any(os.environ.get(name) for name in
                                                     ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")):
@@ -182,13 +182,13 @@ def check_display() -> None:
 
 
 class PygameEvents:
-    """Clicks and key presses in the :class:`Screen` window, as :class:`agents.pipeline.humanplay.Event`."""
+    """Clicks and key presses in the :class:`Screen` window, as :class:`gymsuite.agents.pipeline.humanplay.Event`."""
 
     def __init__(self, screen: Screen) -> None:
         self.screen = screen
 
     def next(self) -> Any:
-        from agents.pipeline.humanplay import Event
+        from gymsuite.agents.pipeline.humanplay import Event
 
         pg = self.screen.pygame
         while True:
@@ -203,9 +203,10 @@ class PygameEvents:
 
 def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int | None = None,
          fps: int | None = None, show: bool = True) -> Any:
-    """Let a person play ``episodes`` episodes; returns the complete ones as :class:`agents.data.demos.Demos`."""
-    from agents.data.recording import DemoRecorder
-    from envs.factory import make_one
+    """Let a person play ``episodes`` episodes; returns the complete ones as
+    :class:`gymsuite.agents.data.demos.Demos`."""
+    from gymsuite.agents.data.recording import DemoRecorder
+    from gymsuite.envs.factory import make_one
 
     env = make_one(env_name, render_mode="rgb_array" if show else None)
     keymap = keymap_for(env_name, env.action_space)
@@ -213,7 +214,7 @@ def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int 
     keys = keys or PygameKeys(keymap.keys)
     clock = screen.pygame.time.Clock() if screen else None
     rate = keymap.fps if fps is None else fps
-    recorder = DemoRecorder(env_name, env.observation_space, env.action_space, source="keyboard (scripts/play.py)")
+    recorder = DemoRecorder(env_name, env.observation_space, env.action_space, source="keyboard (gymsuite play)")
     obs, _ = env.reset(seed=seed)
     recorder.start(obs)
     last = keymap.idle or 0
@@ -253,9 +254,9 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
 
     ``events``: where clicks and keys come from (default: the window's; tests pass scripted ones).
     """
-    from agents.pipeline import boardgame
-    from agents.pipeline.humanplay import play_games
-    from common.errors import UserError
+    from gymsuite.agents.pipeline import boardgame
+    from gymsuite.agents.pipeline.humanplay import play_games
+    from gymsuite.common.errors import UserError
 
     if seat not in (0, 1):
         raise UserError(f"--seat must be 0 (you move first) or 1, got {seat}")
@@ -269,7 +270,7 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
         board = boardgame.board_for(env_name)
         player = boardgame.named_player(opponent, env_name, seed)
     else:
-        from agents.pipeline.loading import load_agent
+        from gymsuite.agents.pipeline.loading import load_agent
 
         agent = load_agent(opponent, env=env_name)
         env_name = str(agent.env)
@@ -288,9 +289,9 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.data.demos import save_demos
-    from common.errors import UserError
-    from envs.multiagent import is_multiagent
+    from gymsuite.agents.data.demos import save_demos
+    from gymsuite.common.errors import UserError
+    from gymsuite.envs.multiagent import is_multiagent
 
     p = _cli.parser("play", __doc__)
     p.add_argument("--env", help="environment to play (a board game's may come from --opponent's run)")

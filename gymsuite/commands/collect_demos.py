@@ -1,7 +1,7 @@
 """Record an expert's episodes as demonstrations for bc, dagger, gail and airl.
 
-    python scripts/collect_demos.py runs/ppo-CartPole-v1-s0-... --episodes 20 --out demos/cartpole.npz
-    python scripts/collect_demos.py expert.zip --env LunarLander-v3 --episodes 5 --out ll.npz
+    gymsuite collect-demos runs/ppo-CartPole-v1-s0-... --episodes 20 --out demos/cartpole.npz
+    gymsuite collect-demos expert.zip --env LunarLander-v3 --episodes 5 --out ll.npz
 
 The expert is a run directory or any stable-baselines3 model zip (a zip outside a run
 directory needs --env). The file format is described in agents/data/demos.py and docs/imitation.md.
@@ -12,18 +12,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
     from imitation.data.wrappers import RolloutInfoWrapper
 
-    from agents.data.demos import save_demos
-    from agents.data.experts import load_expert
-    from agents.data.recording import record_demos
-    from agents.pipeline.config import memory_observation
-    from common.errors import UserError
-    from envs import make_env
+    from gymsuite.agents.data.demos import save_demos
+    from gymsuite.agents.data.experts import load_expert
+    from gymsuite.agents.data.recording import record_demos
+    from gymsuite.agents.pipeline.config import memory_observation
+    from gymsuite.common.errors import UserError
+    from gymsuite.envs.factory import make_env
 
     p = _cli.parser("collect-demos", __doc__)
     _cli.add_agent(p, "expert: a run directory or an SB3 model .zip", "environment (default: the run's)")
@@ -60,7 +60,7 @@ def _run_hyperparams(target: str) -> dict:
     """The env settings (env_kwargs, max_episode_steps) of the run ``target`` comes from, if any."""
     from pathlib import Path
 
-    from common.files import read_yaml
+    from gymsuite.common.files import read_yaml
 
     path = Path(target)
     config = (path if path.is_dir() else path.parent) / "config.yaml"

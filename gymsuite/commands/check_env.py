@@ -1,6 +1,6 @@
 """Check an environment (id, package.module:Class or path/to/file.py:Class) and print a report.
 
-    python scripts/check_env.py my_env.py:MyEnv --render
+    gymsuite check-env my_env.py:MyEnv --render
 
 Exit code 0 when it passed, 1 when it has problems.
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sys
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.pipeline.config import parse_assignments
-    from envs.check import check
+    from gymsuite.agents.pipeline.config import parse_assignments
+    from gymsuite.envs.check import check
 
     p = _cli.parser("check-env", __doc__)
     p.add_argument("env")

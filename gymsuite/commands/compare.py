@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gymsuite import _cli
+from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.sweeps.compare import compare, markdown
-    from common.files import atomic_write
+    from gymsuite.agents.sweeps.compare import compare, markdown
+    from gymsuite.common.files import atomic_write
 
     p = _cli.parser("compare", __doc__)
     p.add_argument("paths", nargs="+", help="run directories, or folders that hold them (a sweep)")
@@ -28,13 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     rows = compare(args.paths)
     if args.profile is not None:
-        from agents.sweeps.compare import profiles
-        from agents.sweeps.plots import plot_profiles
+        from gymsuite.agents.sweeps.compare import profiles
+        from gymsuite.agents.sweeps.plots import plot_profiles
 
         plot_profiles(*profiles(args.paths), args.profile)
     if args.plot is not None:
-        from agents.sweeps.compare import curve_bands
-        from agents.sweeps.plots import plot_bands
+        from gymsuite.agents.sweeps.compare import curve_bands
+        from gymsuite.agents.sweeps.plots import plot_bands
 
         plot_bands(curve_bands(args.paths), args.plot, "learning curves")
     table = markdown(rows)
