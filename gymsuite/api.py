@@ -463,7 +463,9 @@ def record_video(run_dir_or_agent: PathLike | Agent, out: PathLike | None = None
                  algo: str | None = None, episodes: int = 1, seed: int = 0, deterministic: bool = True,
                  max_episode_steps: int | None = None, agent_view: bool = False, opponent: str = "self",
                  trust_pickle: bool = False) -> dict[str, Any]:
-    """:func:`record`, returning the summary of what it recorded.
+    """:func:`record`, returning the summary of what it recorded (``gymsuite record`` prints it).
+
+    Takes the arguments of :func:`record`.
 
     Returns:
         ``video`` (the mp4's path), ``frames``, ``fps``, ``returns`` and ``lengths`` (one per episode) and

@@ -251,3 +251,19 @@ def test_import_gymsuite_registers_the_envs_and_stays_light() -> None:
     assert gymsuite._API == set(api.__all__) and set(gymsuite.__all__) == {*api.__all__, "UserError"}
     for name in api.__all__:
         assert getattr(gymsuite, name) is getattr(api, name) and getattr(api, name).__doc__
+
+
+def test_a_masked_agent_takes_only_legal_actions(tmp_path: Path) -> None:
+    run = gymsuite.train("selfplay", "pettingzoo.classic.tictactoe_v3", timesteps=128, n_envs=2, run_dir=tmp_path / "t",
+                         hyperparams={"n_steps": 64, "batch_size": 64, "n_epochs": 1}, **QUIET)
+    agent = gymsuite.load(run.dir)
+    assert agent.uses_masks and agent.action_space == spaces.Discrete(9)
+    venv = agent.make_env(n_envs=2)
+    obs = venv.reset()
+    venv.close()
+    only = np.zeros((2, 9), dtype=bool)
+    only[0, 7], only[1, 2] = True, True
+    assert list(agent.act(obs, action_mask=only)) == [7, 2]
+    assert agent.act(obs[1], action_mask=only[1]) == 2 and agent.act(obs[0], False, action_mask=only[0]) == 7
+    with pytest.raises(UserError, match="action_mask"):
+        agent.act(obs[0])
