@@ -96,7 +96,7 @@ def test_a_pip_user_trains_loads_acts_and_evaluates(wheel: Path, tmp_path: Path)
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp_path)
     python, site = venv / "bin" / "python", _site_packages(venv)
-    shared = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    shared = [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and Path(p).is_dir()]
     (site / "_shared.pth").write_text("\n".join(shared) + "\n")
     # A distribution named envs, installed before gymsuite (as pip would lay it out).
     (site / "envs").mkdir()
