@@ -37,8 +37,8 @@ from gymsuite.envs.specs import EnvFactory, EnvSpec, is_custom, load_file, load_
 from gymsuite.envs.trainable import require_trainable
 from gymsuite.envs.wrappers import VecFiniteGuard
 
-__all__ = ["PACKAGES_BY_PREFIX", "EnvFactory", "EnvSpec", "is_custom", "make_env", "make_native_atari", "make_one",
-           "registered_time_limit", "resolve", "spec_name"]
+__all__ = ["PACKAGES_BY_PREFIX", "EnvFactory", "EnvSpec", "Wrapper", "is_custom", "make_env", "make_native_atari",
+           "make_one", "registered_time_limit", "resolve", "spec_name"]
 
 Wrapper = Callable[[gym.Env], gym.Env]
 
