@@ -56,7 +56,7 @@ from gymsuite.agents.pipeline.rundir import (
     RunDir,
     default_run_dir,
 )
-from gymsuite.agents.pipeline.safeload import SCHEDULES, keep_spaces
+from gymsuite.agents.pipeline.safeload import SCHEDULES, keep_description
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, read_yaml, write_json, write_yaml
 from gymsuite.envs.atari import is_atari
@@ -244,7 +244,7 @@ def prepare(cfg: RunConfig) -> Prepared:
             space = as_model_sees(venv).observation_space
             check_replay_fits(cfg.hyperparams, space, venv.action_space)
         model = _build_model(cfg, spec, venv)
-        keep_spaces(model)  # so that its saves load without unpickling
+        keep_description(model, spec.name)  # so that its saves load without unpickling, and tell their algorithm
         if cfg.hyperparams.get("backbone_init"):
             init_backbone(model, str(cfg.hyperparams["backbone_init"]))
         aux = AuxTrainer.create(model, cfg.hyperparams, cfg.seed)
@@ -361,7 +361,7 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     model = load_model_file(spec.model_class(cfg.hyperparams), run.checkpoint(steps), trust_pickle,
                             _resumed_values(spec, cfg))
     model.set_env(venv)
-    keep_spaces(model)
+    keep_description(model, spec.name)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
     replay, legacy_replay = run.checkpoint(steps, REPLAY_SUFFIX), run.checkpoint(steps, LEGACY_REPLAY_SUFFIX)
     if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None and replay.is_file():

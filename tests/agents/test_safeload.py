@@ -31,7 +31,7 @@ from gymsuite.agents.pipeline.loading import load_agent, load_model_file, make_a
 from gymsuite.agents.pipeline.normstats import load_stats, save_stats
 from gymsuite.agents.pipeline.replayfile import load_replay
 from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.safeload import keep_spaces
+from gymsuite.agents.pipeline.safeload import keep_description
 from gymsuite.agents.pipeline.training import resume, train
 from gymsuite.commands import cli
 from gymsuite.common.errors import UserError
@@ -283,7 +283,7 @@ def test_gymsuite_saves_describe_their_spaces_so_dict_observations_load_safely(t
     model.save(tmp_path / "sb3.zip")  # SB3's own save: its Dict space is only a pickle
     with pytest.raises(UserError, match="'observation_space'"):
         load_model_file(PPO, tmp_path / "sb3.zip")
-    keep_spaces(model)  # what gymsuite does to every model it trains
+    keep_description(model)  # what gymsuite does to every model it trains
     model.save(tmp_path / "gymsuite.zip")
     loaded = load_model_file(PPO, tmp_path / "gymsuite.zip")
     assert loaded.observation_space == model.observation_space
