@@ -152,8 +152,8 @@ def record(expert_dir: Path, env: str, path: Path, episodes: int, reuse: bool) -
     from imitation.data.wrappers import RolloutInfoWrapper
 
     from gymsuite.agents.data.demos import load_demos, save_demos
-    from gymsuite.agents.data.experts import load_expert
     from gymsuite.agents.data.recording import record_demos
+    from gymsuite.agents.pipeline.experts import load_expert
     from gymsuite.common.errors import UserError
     from gymsuite.envs.factory import make_env
 

@@ -156,6 +156,7 @@ def _lazy(name: str, *args: Any) -> Learn:
     """The ``learn`` of :mod:`gymsuite.agents.algorithms.imitation_learners` called ``name``, imported when it runs."""
 
     def learn(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: TrainContext) -> BaseAlgorithm:
+        # Imported here for start-up speed only (the ``imitation`` package takes ~0.5 s; see the module docstring).
         from gymsuite.agents.algorithms import imitation_learners
 
         trainer: Any = getattr(imitation_learners, name)

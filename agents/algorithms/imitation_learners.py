@@ -31,7 +31,6 @@ from stable_baselines3.common.utils import ConstantSchedule
 from gymsuite.agents.algorithms.imitation import check_run, options
 from gymsuite.agents.algorithms.spec import TrainContext
 from gymsuite.agents.data.demos import Demos, load_demos, pad_absorbing, save_demos
-from gymsuite.agents.data.experts import load_expert
 from gymsuite.agents.data.recording import split_truncation
 from gymsuite.common.errors import UserError
 from gymsuite.common.spaces import describe_space
@@ -156,7 +155,8 @@ def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallb
     check_run("dagger", cfg)
     assert cfg.expert is not None
     opts = options("dagger", cfg.hyperparams)
-    expert, _ = load_expert(cfg.expert, env=cfg.env, trust_pickle=ctx.trust_pickle)
+    assert ctx.load_expert is not None, "the run pipeline hands dagger the expert loader"
+    expert, _ = ctx.load_expert(cfg.expert, env=cfg.env, trust_pickle=ctx.trust_pickle)
     demos = _demos("dagger", ctx, opts, required=False)
     trainer_bc = _bc_trainer(model, opts, None, cfg.seed)
     labelled = demos.to_trajectories() if demos is not None else []

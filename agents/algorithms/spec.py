@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecEnv
 
 from gymsuite.rewards.curiosity import CuriosityCallback
@@ -79,6 +80,17 @@ class RunPaths(Protocol):
     def logs(self) -> Path: ...
 
 
+class ExpertLoader(Protocol):
+    """Loads ``--expert`` (a run directory or a model zip) as a policy on raw observations; returns it and its env.
+
+    The run pipeline hands algorithms ``gymsuite.agents.pipeline.experts.load_expert``: loading a saved agent
+    needs this registry of algorithms, so the algorithms get the loader rather than import it.
+    """
+
+    def __call__(self, target: str, env: str | None = None, algo: str | None = None,
+                 trust_pickle: bool = False) -> tuple[BasePolicy, str]: ...
+
+
 @dataclass
 class TrainContext:
     """What a run is made of; handed to algorithms with their own ``learn`` (imitation).
@@ -93,6 +105,7 @@ class TrainContext:
         callbacks: the run's callbacks (progress bar, checkpoints, evaluation, ...), set by the pipeline.
         curiosity: the curiosity callback when ``--curiosity`` is on (it saves and loads its model).
         trust_pickle: ``--trust-pickle``: files the run loads (an expert) may be unpickled.
+        load_expert: how to load ``--expert`` (DAgger asks it to label states), set by the pipeline.
     """
 
     cfg: RunSettings
@@ -103,6 +116,7 @@ class TrainContext:
     callbacks: list[BaseCallback]
     curiosity: CuriosityCallback | None = None
     trust_pickle: bool = False
+    load_expert: ExpertLoader | None = None
 
 
 #: ``(model, total_timesteps, callback, context) -> model``: an algorithm's replacement for ``model.learn``.

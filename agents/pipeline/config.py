@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
+from gymsuite.agents.observation import memory_observation
 from gymsuite.agents.pipeline.auxiliary import check_options, extractor_kwargs
 from gymsuite.agents.pipeline.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
@@ -33,7 +34,7 @@ from gymsuite.envs.atari import is_atari
 from gymsuite.envs.factory import registered_time_limit
 from gymsuite.envs.multiagent import MultiAgentSource, multiagent_source
 from gymsuite.envs.multiagent.turnbased import turn_based_game
-from gymsuite.envs.observation import check_observation_options, observation_options
+from gymsuite.envs.observation import check_observation_options
 from gymsuite.supervised import backbones, recurrent
 from gymsuite.supervised.memory import WINDOW_BACKBONES, context_of
 
@@ -278,23 +279,6 @@ def check_window_backbone(spec: registry.AlgoSpec, env: Any, hyper: dict[str, An
         raise UserError(f"the {name} backbone's context {context} is longer than an episode of {env} "
                         f"({limit} steps)", f"use context <= {limit}")
     memory_observation(hyper)  # a history that differs from the context
-
-
-def memory_observation(hyper: dict[str, Any] | None) -> dict[str, Any]:
-    """The observation options a run's env is built with (training, evaluation, recording, demos, probes):
-    :func:`gymsuite.envs.observation.observation_options`, plus ``history = context`` for a window backbone.
-
-    A ``history`` the user set that differs from the backbone's context is a :class:`UserError`.
-    """
-    options = observation_options(hyper)
-    context = context_of((hyper or {}).get("backbone"), (hyper or {}).get("backbone_kwargs"))
-    if context is None:
-        return options
-    history = options.get("history")
-    if history is not None and history != context:
-        raise UserError(f"history={history} but the {(hyper or {}).get('backbone')} backbone's context is {context}: "
-                        "history and context differ", "leave history unset (the backbone sets it from its context)")
-    return {**options, "history": context}
 
 
 def named_extractor(hyper: dict[str, Any]) -> Any:

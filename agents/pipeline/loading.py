@@ -24,7 +24,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.pipeline.config import memory_observation
+from gymsuite.agents.observation import memory_observation
 from gymsuite.agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
 from gymsuite.agents.pipeline.normstats import load_stats
 from gymsuite.agents.pipeline.rundir import RunDir

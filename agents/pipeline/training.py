@@ -31,17 +31,18 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_no
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import TrainContext
 from gymsuite.agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
+from gymsuite.agents.observation import memory_observation
 from gymsuite.agents.pipeline.auxiliary import AuxTrainer, init_backbone
 from gymsuite.agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
 from gymsuite.agents.pipeline.config import (
     RunConfig,
-    memory_observation,
     model_kwargs,
     named_extractor,
     parallel_source,
     to_dict,
 )
 from gymsuite.agents.pipeline.evaluation import evaluate
+from gymsuite.agents.pipeline.experts import load_expert
 from gymsuite.agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from gymsuite.agents.pipeline.normstats import load_stats, save_stats
 from gymsuite.agents.pipeline.replayfile import load_replay
@@ -307,7 +308,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         if not existed and run.root.is_dir():  # e.g. the disk filled up while writing config.yaml
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, aux)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert, aux=aux)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
     except Exception:
@@ -379,8 +380,8 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     if aux is not None and run.checkpoint(steps, AUX_SUFFIX).is_file():
         aux.load(run.checkpoint(steps, AUX_SUFFIX))
     restore = (lambda: load_state(model, state)) if state.is_file() else None
-    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, aux), resumed=True,
-                  restore=restore)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert, aux=aux)
+    return _learn(ctx, resumed=True, restore=restore)
 
 
 def _resumed_values(spec: registry.AlgoSpec, cfg: RunConfig) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import torch
 import yaml
 from stable_baselines3 import PPO
 
-from gymsuite.agents.pipeline.config import build_config, memory_observation
+from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.pipeline.config import build_config
 from gymsuite.agents.pipeline.evaluation import evaluate
 from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.agents.pipeline.training import prepare, train

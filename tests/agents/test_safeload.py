@@ -25,8 +25,8 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
 from gymsuite.agents.algorithms.policy_gradient import PolicyGradient
-from gymsuite.agents.data.experts import load_expert
 from gymsuite.agents.pipeline.config import build_config
+from gymsuite.agents.pipeline.experts import load_expert
 from gymsuite.agents.pipeline.loading import load_agent, load_model_file, make_agent_env
 from gymsuite.agents.pipeline.normstats import load_stats, save_stats
 from gymsuite.agents.pipeline.replayfile import load_replay
