@@ -9,10 +9,10 @@ A spec is the whole plug-in: besides how to build and train the model it declare
 gymsuite asks of an algorithm (which envs and backbones it trains, the classes its zips carry and name,
 its search space, its own checks of a run), so no other module keeps a list of algorithm names.
 
-The run pipeline (``agents/pipeline/training.py``) builds the context; it is defined here,
+The run pipeline (``agents/run/training.py``) builds the context; it is defined here,
 below the pipeline, so that algorithms type it without importing the pipeline. The run's
 config and directory appear as the attributes algorithms read (:class:`RunSettings`,
-:class:`RunPaths`), which ``gymsuite.agents.pipeline.config.RunConfig`` and ``gymsuite.agents.pipeline.rundir.RunDir``
+:class:`RunPaths`), which ``gymsuite.agents.run.config.RunConfig`` and ``gymsuite.agents.files.rundir.RunDir``
 have.
 """
 
@@ -46,8 +46,8 @@ TURN_BASED = "turn-based"  # a turn-based two-player game (PettingZoo AEC, one s
 # agent sees (``atari``, ``pixels``, ``minigrid``, ``history``, ``multiagent``: gymsuite.envs.observation), or the
 # policy's
 # perception:
-# its backbone (``gymsuite.agents.pipeline.config.model_kwargs`` turns them into policy_kwargs), auxiliary
-# losses, pre-trained and frozen backbones (gymsuite.agents.pipeline.auxiliary).
+# its backbone (``gymsuite.agents.run.config.model_kwargs`` turns them into policy_kwargs), auxiliary
+# losses, pre-trained and frozen backbones (gymsuite.agents.run.auxiliary).
 # An algorithm's own keys of that kind are its spec's ``run_keys`` (selfplay's ``selfplay``).
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
                       "atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent", "backbone",
@@ -56,7 +56,7 @@ RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwarg
 
 
 class RunSettings(Protocol):
-    """What an algorithm reads of the run's config (``gymsuite.agents.pipeline.config.RunConfig`` documents each)."""
+    """What an algorithm reads of the run's config (``gymsuite.agents.run.config.RunConfig`` documents each)."""
 
     env: str
     seed: int
@@ -71,7 +71,7 @@ class RunSettings(Protocol):
 
 
 class RunPaths(Protocol):
-    """Where an algorithm writes its own files in the run directory (``gymsuite.agents.pipeline.rundir.RunDir``)."""
+    """Where an algorithm writes its own files in the run directory (``gymsuite.agents.files.rundir.RunDir``)."""
 
     @property
     def root(self) -> Path: ...
@@ -83,7 +83,7 @@ class RunPaths(Protocol):
 class ExpertLoader(Protocol):
     """Loads ``--expert`` (a run directory or a model zip) as a policy on raw observations; returns it and its env.
 
-    The run pipeline hands algorithms ``gymsuite.agents.pipeline.experts.load_expert``: loading a saved agent
+    The run pipeline hands algorithms ``gymsuite.agents.saved.experts.load_expert``: loading a saved agent
     needs this registry of algorithms, so the algorithms get the loader rather than import it.
     """
 
@@ -146,7 +146,7 @@ class AlgoSpec:
         env_kinds: the kinds of env it trains on (:data:`SINGLE`, :data:`PARALLEL`, :data:`TURN_BASED`).
         window: its policy reads a window of observations (the ``framestack`` and ``transformer`` backbones).
         zip_classes: the names of the classes whose saved zips are this algorithm's
-            (``gymsuite.agents.pipeline.modelfile.ModelFile.algo_class``): a bare zip of one loads as this algorithm.
+            (``gymsuite.agents.files.modelfile.ModelFile.algo_class``): a bare zip of one loads as this algorithm.
         saved_classes: gymsuite classes its zips may name (policies, rollout buffers, features extractors), which
             the loader that never unpickles accepts beside SB3's.
         run_keys: hyperparameters of its own that configure the run, not the model (consumed by ``learn``);
@@ -192,7 +192,7 @@ class AlgoSpec:
     def model_class(self, hyper: dict[str, Any]) -> type[BaseAlgorithm]:
         """The class that builds, saves and loads this algorithm's model with hyperparameters ``hyper``.
 
-        The one place that decides it: ``backbone=lstm`` -> :attr:`recurrent` (``gymsuite.agents.pipeline.config``
+        The one place that decides it: ``backbone=lstm`` -> :attr:`recurrent` (``gymsuite.agents.run.config``
         refuses lstm where it is None), else :attr:`cls`.
         """
         if recurrent.is_lstm(hyper) and self.recurrent is not None:

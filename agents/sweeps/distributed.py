@@ -144,7 +144,7 @@ class _Run:
         self.remote = ray.remote(max_retries=0)(_task)
 
     def run(self) -> Report:
-        from gymsuite.agents.pipeline.callbacks import StopSignals
+        from gymsuite.agents.run.callbacks import StopSignals
 
         with StopSignals() as self.stop:
             try:

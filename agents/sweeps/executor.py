@@ -31,7 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from gymsuite.agents.pipeline.callbacks import StopSignals
+from gymsuite.agents.run.callbacks import StopSignals
 
 STOP_GRACE_S = 120.0  # how long running jobs get to write their checkpoint after a stop, before they are killed
 Called = tuple[dict[str, Any] | None, str, str, float]  # what ``call`` returns: result, error, node, seconds

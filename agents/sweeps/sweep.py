@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gymsuite.agents.pipeline.config import build_config, to_dict
-from gymsuite.agents.pipeline.runconfig import RunConfig
-from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.run.config import build_config, to_dict
+from gymsuite.agents.run.runconfig import RunConfig
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.common.errors import UserError
 
 if TYPE_CHECKING:
-    from gymsuite.agents.pipeline.training import TrainResult
+    from gymsuite.agents.run.training import TrainResult
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -126,7 +126,7 @@ def run_summary(run_dir: Path, result: TrainResult) -> dict[str, Any]:
 
 def run_cell(cell: Cell) -> dict[str, Any]:
     """Train (or resume) one cell in this process, quietly; its ``eval.json`` summary."""
-    from gymsuite.agents.pipeline.training import resume, train
+    from gymsuite.agents.run.training import resume, train
 
     run = RunDir(cell.run_dir)
     with quietly():

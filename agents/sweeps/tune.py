@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.pipeline.config import build_config, parse_assignments
-from gymsuite.agents.pipeline.runconfig import RunConfig
-from gymsuite.agents.pipeline.training import EvalListener
+from gymsuite.agents.run.config import build_config, parse_assignments
+from gymsuite.agents.run.runconfig import RunConfig
+from gymsuite.agents.run.training import EvalListener
 from gymsuite.agents.sweeps import space
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.agents.sweeps.sweep import plan, quietly, run_summary, safe_env_name
@@ -250,7 +250,7 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     """Train one trial (a job: here or in a worker), reporting to its Optuna trial; a small summary dict."""
     import optuna
 
-    from gymsuite.agents.pipeline.training import train
+    from gymsuite.agents.run.training import train
 
     study = optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(task.journal),
                               pruner=task.pruning.pruner())

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     from gymsuite.agents.data.demos import save_demos
     from gymsuite.agents.data.recording import record_demos
     from gymsuite.agents.observation import memory_observation
-    from gymsuite.agents.pipeline.experts import load_expert
+    from gymsuite.agents.saved.experts import load_expert
     from gymsuite.common.errors import UserError
     from gymsuite.envs.factory import make_env
 

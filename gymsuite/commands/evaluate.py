@@ -13,8 +13,8 @@ from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.pipeline.evaluation import evaluate
-    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.evaluation import evaluate
+    from gymsuite.agents.saved.loading import load_agent, make_agent_env
     from gymsuite.common.errors import UserError
 
     p = _cli.parser("evaluate", __doc__)

@@ -22,8 +22,8 @@ from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.pipeline.loading import load_agent
-    from gymsuite.agents.pipeline.video import record
+    from gymsuite.agents.saved.loading import load_agent
+    from gymsuite.agents.saved.video import record
 
     p = _cli.parser("record", __doc__)
     _cli.add_agent(p, "run directory, model .zip, or 'random'",

@@ -21,9 +21,9 @@ _OWN_FLAGS = {"hyperparams"}
 
 
 def parser() -> argparse.ArgumentParser:
-    """The flags: one per :class:`gymsuite.agents.pipeline.config.RunConfig` field (its help), then the command's
+    """The flags: one per :class:`gymsuite.agents.run.config.RunConfig` field (its help), then the command's
     own."""
-    from gymsuite.agents.pipeline.runconfig import RunConfig
+    from gymsuite.agents.run.runconfig import RunConfig
 
     p = _cli.parser("train", __doc__)
     settings = p.add_argument_group("run settings (also the keys of a --config file)")
@@ -47,8 +47,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)  # before the heavy imports, so --help answers at once
     from gymsuite.agents.algorithms import registry
-    from gymsuite.agents.pipeline.config import RunConfig, build_config, parse_assignments
-    from gymsuite.agents.pipeline.training import resume, train
+    from gymsuite.agents.run.config import RunConfig, build_config, parse_assignments
+    from gymsuite.agents.run.training import resume, train
 
     if args.list_algos:
         for name in registry.available():
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.resume:
         if args.video:  # the run's env, checked before training resumes
-            from gymsuite.agents.pipeline.rundir import RunDir
-            from gymsuite.agents.pipeline.video import check_recordable
+            from gymsuite.agents.files.rundir import RunDir
+            from gymsuite.agents.saved.video import check_recordable
             from gymsuite.common.files import read_yaml
 
             run = RunDir(Path(args.resume))
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         pixels = ["pixels=true"] if args.pixels and not any(h.startswith("pixels=") for h in args.hyperparams) else []
         cfg = build_config(cli, args.config, [*pixels, *args.hyperparams])
         if args.video:  # an env that cannot render is found now, not after training
-            from gymsuite.agents.pipeline.video import check_recordable
+            from gymsuite.agents.saved.video import check_recordable
 
             check_recordable(cfg.env, cfg.hyperparams.get("env_kwargs"))
         result = train(cfg, args.run_dir, overwrite=args.overwrite, trust_pickle=args.trust_pickle)
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"evaluation over {ev['episodes']} episodes: mean return {ev['mean_return']:.2f} +- {ev['std_return']:.2f}")
     print(f"run directory: {result.run.root}")
     if args.video:
-        from gymsuite.agents.pipeline.loading import load_agent
-        from gymsuite.agents.pipeline.video import record
+        from gymsuite.agents.saved.loading import load_agent
+        from gymsuite.agents.saved.video import record
 
         out = result.run.videos / "final.mp4"
         record(load_agent(str(result.run.root)), out, episodes=1)

@@ -14,10 +14,10 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.agents.files.safeload import keep_description, load_safely
 from gymsuite.agents.multiagent import mappo
 from gymsuite.agents.multiagent.buffer import InactiveMarks, MaskedDictRolloutBuffer
 from gymsuite.agents.multiagent.mappo import CentralCriticPolicy, force_state
-from gymsuite.agents.pipeline.safeload import keep_description, load_safely
 from gymsuite.common.errors import UserError
 
 SPACE = spaces.Dict({"obs": spaces.Box(-1, 1, (3,), np.float32), "state": spaces.Box(-1, 1, (7,), np.float32)})

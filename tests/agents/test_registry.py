@@ -17,8 +17,8 @@ import gymsuite.agents.algorithms
 from gymsuite.agents.algorithms import imitation, policy_gradient, registry
 from gymsuite.agents.algorithms.spec import AlgoSpec, TrainContext
 from gymsuite.agents.multiagent import mappo, selfplay
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.saved.loading import load_agent
 from gymsuite.commands import _cli, evaluate, train
 from gymsuite.common.errors import UserError
 

@@ -14,10 +14,10 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
-from gymsuite.agents.pipeline.loading import load_agent, load_model_file
-from gymsuite.agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError
-from gymsuite.agents.pipeline.normstats import load_stats
-from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.files.modelfile import ModelFile, UnknownAlgorithmError
+from gymsuite.agents.files.normstats import load_stats
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.saved.loading import load_agent, load_model_file
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_env
 

@@ -25,8 +25,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
 from gymsuite.agents.observation import memory_observation
-from gymsuite.agents.pipeline.auxiliary import check_options, extractor_kwargs
-from gymsuite.agents.pipeline.runconfig import FIELDS, RunConfig
+from gymsuite.agents.run.auxiliary import check_options, extractor_kwargs
+from gymsuite.agents.run.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import load_yaml, read_yaml
 from gymsuite.common.options import Rule, check, check_keys, check_value

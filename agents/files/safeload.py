@@ -36,7 +36,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
 from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 
-from gymsuite.agents.pipeline.modelfile import ALGO_FIELD, read_data
+from gymsuite.agents.files.modelfile import ALGO_FIELD, read_data
 from gymsuite.common.errors import UserError
 from gymsuite.common.legacy import current_name
 from gymsuite.common.spaces import space_from_json, space_to_json
@@ -48,7 +48,7 @@ TRUST_PICKLE_HELP = ("load model zips and .pkl state with SB3's and pickle's own
 
 _PICKLED = ":serialized:"
 # Attributes that a loaded model does not need from the file: a resume restores them from its
-# own pickle-free state (gymsuite.agents.pipeline.resumestate), evaluation never reads them.
+# own pickle-free state (gymsuite.agents.files.resumestate), evaluation never reads them.
 _DROPPED = {"_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
             "action_noise", "env", "_vec_normalize_env", "lr_schedule", "_last_lstm_states"}
 # Pickled fields SB3 prints nothing readable for; their defaults (SB3's) only matter to further training.
@@ -77,7 +77,7 @@ def keep_description(model: BaseAlgorithm, algo: str | None = None) -> None:
 
     SB3 stores spaces only as pickles (with a printed form that loses Dict spaces and large bounds);
     this attribute lets :func:`load_safely` rebuild them exactly. SB3 does not store which algorithm
-    saved a zip; ``algo`` (:data:`gymsuite.agents.pipeline.modelfile.ALGO_FIELD`) tells a bare zip's loader.
+    saved a zip; ``algo`` (:data:`gymsuite.agents.files.modelfile.ALGO_FIELD`) tells a bare zip's loader.
     Plain SB3's ``load`` restores both as unused attributes.
     """
     setattr(model, SPACES_FIELD, {"observation_space": space_to_json(model.observation_space),

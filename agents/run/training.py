@@ -1,7 +1,7 @@
 """The training pipeline behind ``gymsuite train``: build, train, checkpoint, evaluate.
 
 Order of a run (nothing touches the disk until step 4 succeeds):
-  1. validate the config (``gymsuite.agents.pipeline.config``), 2. check a custom env,
+  1. validate the config (``gymsuite.agents.run.config``), 2. check a custom env,
   3. build the vectorised env and the model, 4. create the run directory,
   5. learn with progress bar, periodic evaluation and checkpoints,
   6. save ``model.zip`` and evaluate it into ``eval.json``.
@@ -30,25 +30,11 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_no
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import TrainContext
-from gymsuite.agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
-from gymsuite.agents.observation import memory_observation
-from gymsuite.agents.pipeline.auxiliary import AuxTrainer, init_backbone
-from gymsuite.agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
-from gymsuite.agents.pipeline.config import (
-    RunConfig,
-    model_kwargs,
-    named_extractor,
-    parallel_source,
-    to_dict,
-)
-from gymsuite.agents.pipeline.evaluation import evaluate
-from gymsuite.agents.pipeline.experts import load_expert
-from gymsuite.agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
-from gymsuite.agents.pipeline.normstats import load_stats, save_stats
-from gymsuite.agents.pipeline.replayfile import load_replay
-from gymsuite.agents.pipeline.replaymemory import check_replay_fits
-from gymsuite.agents.pipeline.resumestate import load_state
-from gymsuite.agents.pipeline.rundir import (
+from gymsuite.agents.files.normstats import load_stats, save_stats
+from gymsuite.agents.files.replayfile import load_replay
+from gymsuite.agents.files.replaymemory import check_replay_fits
+from gymsuite.agents.files.resumestate import load_state
+from gymsuite.agents.files.rundir import (
     AUX_SUFFIX,
     LEGACY_NORM_SUFFIX,
     LEGACY_REPLAY_SUFFIX,
@@ -57,7 +43,21 @@ from gymsuite.agents.pipeline.rundir import (
     RunDir,
     default_run_dir,
 )
-from gymsuite.agents.pipeline.safeload import SCHEDULES, keep_description
+from gymsuite.agents.files.safeload import SCHEDULES, keep_description
+from gymsuite.agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
+from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
+from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
+from gymsuite.agents.run.config import (
+    RunConfig,
+    model_kwargs,
+    named_extractor,
+    parallel_source,
+    to_dict,
+)
+from gymsuite.agents.saved.evaluation import evaluate
+from gymsuite.agents.saved.experts import load_expert
+from gymsuite.agents.saved.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, read_yaml, write_json, write_yaml
 from gymsuite.envs.atari import is_atari
@@ -286,7 +286,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
     """Train a new run described by ``cfg``; see the module docstring for the order of steps.
 
     Args:
-        cfg: the validated run config (``gymsuite.agents.pipeline.config.build_config``).
+        cfg: the validated run config (``gymsuite.agents.run.config.build_config``).
         run_dir: where the run goes (default: ``runs/<algo>-<env>-s<seed>``).
         overwrite: replace an existing run directory.
         callbacks: extra SB3 callbacks appended after the run's own (progress bar, checkpoints,

@@ -24,11 +24,11 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.agents.files.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
+from gymsuite.agents.files.normstats import load_stats
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.files.safeload import MOVED_MODULES, load_safely
 from gymsuite.agents.observation import memory_observation
-from gymsuite.agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
-from gymsuite.agents.pipeline.normstats import load_stats
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.safeload import MOVED_MODULES, load_safely
 from gymsuite.common import legacy
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
@@ -176,7 +176,7 @@ def _unknown(info: ModelFile) -> bool:
 @contextlib.contextmanager
 def _old_module_names() -> Iterator[None]:
     """Make the modules that older zips name importable by those names while SB3 unpickles one: those of
-    :data:`~gymsuite.agents.pipeline.safeload.MOVED_MODULES`, and every loaded gymsuite module under its name
+    :data:`~gymsuite.agents.files.safeload.MOVED_MODULES`, and every loaded gymsuite module under its name
     from before 0.2 (``gymsuite.supervised.cnns`` as ``supervised.cnns``). A name already taken (a user's
     own ``envs`` package) is left alone."""
     lent = {old: importlib.import_module(new) for old, new in MOVED_MODULES.items()}
@@ -196,11 +196,11 @@ def _old_module_names() -> Iterator[None]:
 
 def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = False,
                     overrides: dict[str, Any] | None = None) -> BaseAlgorithm:
-    """Load ``path`` as ``cls`` without unpickling (:func:`gymsuite.agents.pipeline.safeload.load_safely`).
+    """Load ``path`` as ``cls`` without unpickling (:func:`gymsuite.agents.files.safeload.load_safely`).
 
     With ``trust_pickle``, SB3's own ``cls.load`` (which unpickles the zip's objects) for files the
     safe path refuses; either way a corrupt or foreign file gets a clear error. ``overrides``: see
-    :func:`~gymsuite.agents.pipeline.safeload.load_safely` (a resume's own schedules and ``train_freq``).
+    :func:`~gymsuite.agents.files.safeload.load_safely` (a resume's own schedules and ``train_freq``).
     """
     try:
         with zipfile.ZipFile(path) as archive:
