@@ -34,6 +34,16 @@ def test_an_upward_import_inside_a_function_is_caught(tmp_path: Path) -> None:
     assert "gymsuite.common.errors -> gymsuite.agents.run.training" in result.stdout
 
 
+def test_an_upward_import_inside_agents_is_caught(tmp_path: Path) -> None:
+    # Demonstrations sit below the use of saved agents: data importing saved/ breaks the agents contract.
+    _copy_tree(tmp_path)
+    with (tmp_path / "agents" / "data" / "demos.py").open("a") as f:
+        f.write("\n\ndef _upward() -> None:\n    from gymsuite.agents.saved import loading  # noqa: F401\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "gymsuite.agents.data.demos -> gymsuite.agents.saved.loading" in result.stdout
+
+
 # Declared dependencies that no module of ours imports, each with the reason it is declared.
 RUNTIME_ONLY = {
     "tensorboard": "SB3's logger writes TensorBoard events through it",

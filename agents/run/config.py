@@ -188,8 +188,8 @@ def check_multiagent(spec: registry.AlgoSpec, hyper: dict[str, Any], env: Any) -
         if SINGLE not in spec.env_kinds and PARALLEL in spec.env_kinds:
             both = registry.names_for(SINGLE, PARALLEL)
             raise UserError(f"{spec.name} trains several agents, and {env} is a single-agent env",
-                            f"use --algo {' or --algo '.join(both) or 'ppo'}, or a PettingZoo env "
-                            "(e.g. --env mpe2.simple_spread_v3)")
+                            (f"use --algo {' or --algo '.join(both)}, or " if both else "use ")
+                            + "a PettingZoo env (e.g. --env mpe2.simple_spread_v3)")
         return
     if source.turn_based:
         return
