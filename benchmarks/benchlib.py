@@ -29,8 +29,8 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
 if TYPE_CHECKING:
-    from gymsuite.agents.pipeline.config import RunConfig
-    from gymsuite.agents.pipeline.training import TrainResult
+    from gymsuite.agents.run.config import RunConfig
+    from gymsuite.agents.run.training import TrainResult
 
 class EpisodeCurve(BaseCallback):
     """A run's learning curve: env steps, wall seconds and return at each training episode's end (Monitor's).
@@ -69,13 +69,13 @@ def config(cli: dict[str, Any], hyperparams: dict[str, Any] | None = None, exact
     """The run config of ``gymsuite train`` with flags ``cli`` and ``--hyperparams key=value`` for ``hyperparams``.
 
     Args:
-        cli: :class:`~gymsuite.agents.pipeline.config.RunConfig` fields, as the command line gives them.
+        cli: :class:`~gymsuite.agents.run.config.RunConfig` fields, as the command line gives them.
         hyperparams: values that override the shipped defaults (``agents/hyperparams/<algo>.yml``).
         exact: the benchmark fixes every hyperparameter itself: fail if the shipped defaults
             add one it did not give (``n_envs`` and ``n_timesteps`` come from ``cli``), since that
             would silently change what the benchmark compares.
     """
-    from gymsuite.agents.pipeline.config import build_config
+    from gymsuite.agents.run.config import build_config
 
     given = hyperparams or {}
     cfg = build_config(cli, overrides=[f"{key}={_yaml(value)}" for key, value in given.items()])
@@ -92,11 +92,11 @@ def _yaml(value: Any) -> str:
 
 
 def train(cfg: RunConfig, run_dir: Path, callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
-    """``gymsuite.agents.pipeline.training.train`` into ``run_dir`` (replaced if it exists), without its progress bar.
+    """``gymsuite.agents.run.training.train`` into ``run_dir`` (replaced if it exists), without its progress bar.
 
     The bar goes to stderr, which parallel workers would interleave; benchmarks print one line per run.
     """
-    from gymsuite.agents.pipeline.training import train as train_run
+    from gymsuite.agents.run.training import train as train_run
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
         return train_run(cfg, run_dir, overwrite=True, callbacks=callbacks)

@@ -73,8 +73,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------- measuring
 def mean_returns(target: str, env: str, episodes: int) -> dict[str, float]:
     """Greedy mean return of ``target`` (a run directory or ``"random"``) under each start, on the shared seeds."""
-    from gymsuite.agents.pipeline.evaluation import run_episodes
-    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.evaluation import run_episodes
+    from gymsuite.agents.saved.loading import load_agent, make_agent_env
 
     agent = load_agent(target, env=env)
     out = {}
@@ -124,7 +124,7 @@ def usable_expert(run_dir: Path, env: str, timesteps: int) -> bool:
 
     A hand-made expert (e.g. the tests' ``linear_expert``) has a ``config.yaml`` without ``timesteps``.
     """
-    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.loading import load_agent, make_agent_env
     from gymsuite.common.errors import UserError
     from gymsuite.common.files import read_yaml
 
@@ -152,8 +152,8 @@ def record(expert_dir: Path, env: str, path: Path, episodes: int, reuse: bool) -
     from imitation.data.wrappers import RolloutInfoWrapper
 
     from gymsuite.agents.data.demos import load_demos, save_demos
-    from gymsuite.agents.data.experts import load_expert
     from gymsuite.agents.data.recording import record_demos
+    from gymsuite.agents.saved.experts import load_expert
     from gymsuite.common.errors import UserError
     from gymsuite.envs.factory import make_env
 
@@ -176,7 +176,7 @@ def prepare_expert(job: ExpertJob) -> Expert:
     """Train (or reuse) the PPO expert of ``job.env``, record its demonstrations, score it and random play."""
     import torch
 
-    from gymsuite.agents.pipeline.config import build_config
+    from gymsuite.agents.run.config import build_config
 
     torch.set_num_threads(1)
     out = Path(job.out)
@@ -199,10 +199,10 @@ def prepare_expert(job: ExpertJob) -> Expert:
 
 
 def run_learner(job: Job) -> Result:
-    """Train one learner through ``gymsuite.agents.pipeline.training.train`` and score it under both starts."""
+    """Train one learner through ``gymsuite.agents.run.training.train`` and score it under both starts."""
     import torch
 
-    from gymsuite.agents.pipeline.config import build_config
+    from gymsuite.agents.run.config import build_config
 
     torch.set_num_threads(1)
     begin = time.perf_counter()

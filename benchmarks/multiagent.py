@@ -72,8 +72,8 @@ def train_job(job: dict[str, Any]) -> dict[str, Any]:
 
 def random_job(job: dict[str, Any]) -> dict[str, Any]:
     """A uniformly random policy's mean episode return on ``job["env"]`` (same evaluation as the trained runs)."""
-    from gymsuite.agents.pipeline.evaluation import evaluate
-    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.evaluation import evaluate
+    from gymsuite.agents.saved.loading import load_agent, make_agent_env
 
     agent = load_agent("random", env=job["env"])
     venv = make_agent_env(agent, seed=job["seed"] + 10_000, n_envs=5)
@@ -85,8 +85,8 @@ def random_job(job: dict[str, Any]) -> dict[str, Any]:
 def judge_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
     """``gymsuite evaluate RUN --episodes GAMES``'s ``games``: win/draw/loss rates from both seats against each fixed
     opponent of the game, restricted to ``job["opponents"]``."""
-    from gymsuite.agents.pipeline.evaluation import evaluate
-    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.evaluation import evaluate
+    from gymsuite.agents.saved.loading import load_agent, make_agent_env
 
     agent = load_agent(str(run_dir))
     venv = make_agent_env(agent, seed=job["seed"] + 20_000, n_envs=5)
@@ -112,7 +112,7 @@ def tutorial_job(job: dict[str, Any]) -> dict[str, Any]:
 
     from benchmarks.tutorial_recipe import masked_player, train_recipe
     from gymsuite.agents.multiagent.selfplay import play
-    from gymsuite.agents.pipeline.evaluation import seat_tally
+    from gymsuite.agents.saved.evaluation import seat_tally
     from gymsuite.envs.multiagent.games import game_of, opponent
 
     start = time.perf_counter()
@@ -448,7 +448,7 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
 
 def default_steps() -> dict[str, int]:
     """The shipped ``n_timesteps`` of ``--algo selfplay`` per game (agents/hyperparams/selfplay.yml)."""
-    from gymsuite.agents.pipeline.config import defaults_for
+    from gymsuite.agents.run.config import defaults_for
 
     return {env: int(defaults_for("selfplay", env).get("n_timesteps", 0)) for env in (TICTACTOE, CONNECT_FOUR)}
 

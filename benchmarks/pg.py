@@ -68,7 +68,7 @@ class Result:
 def hyperparams(env_id: str) -> tuple[int, dict[str, Any]]:
     """``(n_envs, constructor kwargs)`` of ``pg`` on ``env_id``: ``pg.yml`` through the config loader."""
     from gymsuite.agents.algorithms import registry
-    from gymsuite.agents.pipeline.config import build_config, model_kwargs
+    from gymsuite.agents.run.config import build_config, model_kwargs
 
     cfg = build_config({"algo": "pg", "env": env_id})
     _, kwargs = model_kwargs(registry.get("pg"), cfg)
@@ -84,7 +84,7 @@ def run_config(job: Job) -> Any:
     defaults must not leak in) plus Adam instead of RMSprop. Evaluation during training is off:
     the measurements are the training episodes'.
     """
-    from gymsuite.agents.pipeline.config import build_config
+    from gymsuite.agents.run.config import build_config
 
     cli = {"env": job.env, "seed": job.seed, "timesteps": job.timesteps, "eval_freq": 0, "eval_episodes": 1}
     if job.algo != "a2c":
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _default_timesteps(env: str) -> int:
-    from gymsuite.agents.pipeline.config import build_config
+    from gymsuite.agents.run.config import build_config
 
     return build_config({"algo": "pg", "env": env}).timesteps
 

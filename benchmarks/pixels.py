@@ -119,8 +119,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"gymsuite pretrain {' '.join(argv)} failed")
         out = {}
     else:
-        from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
-        from gymsuite.agents.pipeline.probing import probe_agent
+        from gymsuite.agents.saved.loading import load_agent, make_agent_env
+        from gymsuite.agents.saved.probing import probe_agent
 
         agent = load_agent(job["run_dir"])
         venv = make_agent_env(agent, seed=job["seed"] + 20_000)

@@ -40,7 +40,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from benchmarks import benchlib
 
 if TYPE_CHECKING:
-    from gymsuite.agents.pipeline.config import RunConfig
+    from gymsuite.agents.run.config import RunConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "reward_benchmark.png"
@@ -126,8 +126,8 @@ def evaluate(run_dir: Path, seed: int, episodes: int = 10) -> tuple[float, float
 
     The saved run is loaded and played as ``gymsuite evaluate`` does (its env and frozen normalisation).
     """
-    from gymsuite.agents.pipeline.evaluation import run_episodes
-    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.evaluation import run_episodes
+    from gymsuite.agents.saved.loading import load_agent, make_agent_env
 
     agent = load_agent(str(run_dir))
     venv = make_agent_env(agent, seed=seed + 10_000, n_envs=1, wrappers=[GoalCount])

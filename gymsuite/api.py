@@ -47,14 +47,15 @@ from stable_baselines3.common.vec_env import (
 )
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.pipeline import training
-from gymsuite.agents.pipeline.config import build_config, memory_observation
-from gymsuite.agents.pipeline.evaluation import evaluate as evaluate_agent
-from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
-from gymsuite.agents.pipeline.runconfig import RunConfig
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.video import check_recordable
-from gymsuite.agents.pipeline.video import record as record_agent
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.run import training
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.runconfig import RunConfig
+from gymsuite.agents.saved.evaluation import evaluate as evaluate_agent
+from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
+from gymsuite.agents.saved.video import check_recordable
+from gymsuite.agents.saved.video import record as record_agent
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
@@ -129,7 +130,7 @@ def train(algo: str | None = None, env: str | None = None, *, timesteps: int | N
         video: also record one episode of the trained agent into ``run_dir/videos/final.mp4`` (the env's
             rendering is checked before training).
         callbacks: extra SB3 callbacks that observe the run (not saved with it).
-        **run_options: other :class:`~gymsuite.agents.pipeline.runconfig.RunConfig` fields (``n_envs``,
+        **run_options: other :class:`~gymsuite.agents.run.runconfig.RunConfig` fields (``n_envs``,
             ``eval_episodes``, ``eval_freq``, ``checkpoint_freq``, ``curiosity``, ``demos``, ``device``, ...).
 
     Returns:

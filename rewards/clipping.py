@@ -3,7 +3,7 @@
 Both wrappers sit outside ``Monitor`` (or outside the native Atari vector env, whose episode
 statistics are the game's), and keep the env's own reward in ``info["env_reward"]``
 (:mod:`gymsuite.rewards.env_reward`). :class:`ClipReward` wraps one gymnasium env, :class:`VecClipReward`
-an SB3 ``VecEnv``; ``gymsuite.agents.pipeline.training._build_env`` picks the one that fits the env.
+an SB3 ``VecEnv``; ``gymsuite.agents.run.training._build_env`` picks the one that fits the env.
 
 Shapes: N envs.
 """

@@ -8,7 +8,7 @@ are already the env's own; ``info["env_reward"]`` gives the same per step.
 The rule: the **innermost** reward wrapper records the reward it received from the env; every
 wrapper outside it leaves the value alone, because the reward it receives was already changed.
 So ``info["env_reward"]`` is the env's reward however many reward wrappers are stacked, in
-whatever order :func:`gymsuite.agents.pipeline.training._build_env` puts them.
+whatever order :func:`gymsuite.agents.run.training._build_env` puts them.
 
 Shapes: N envs.
 """

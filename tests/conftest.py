@@ -27,8 +27,8 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def cartpole_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short PPO run on CartPole-v1 shared by the tests that only read a run directory."""
-    from gymsuite.agents.pipeline.config import build_config
-    from gymsuite.agents.pipeline.training import train
+    from gymsuite.agents.run.config import build_config
+    from gymsuite.agents.run.training import train
 
     run = tmp_path_factory.mktemp("runs") / "ppo-cartpole"
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 4096, "eval_episodes": 3,

@@ -43,7 +43,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from gymsuite.agents.algorithms.spec import AlgoSpec, Learn, TrainContext
+from gymsuite.agents.algorithms.spec import AlgoSpec, Learn, RunSettings, TrainContext
 from gymsuite.common.errors import UserError
 from gymsuite.common.options import Rule, check_keys, option, parse, rules
 
@@ -123,6 +123,21 @@ def options(algo: str, hyper: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
+def check_run(algo: str, run: RunSettings) -> None:
+    """What ``algo`` learns from is given: dagger asks an ``--expert``, bc, gail and airl learn from ``--demos``.
+
+    Raises:
+        UserError: it is not.
+    """
+    if algo == "dagger":
+        if not run.expert:
+            raise UserError("dagger asks an expert to label the states the learner reaches, but no --expert was given",
+                            "pass --expert RUN_DIR (a trained run directory or model zip)")
+    elif not run.demos:
+        raise UserError(f"{algo} learns from demonstrations, but no --demos FILE was given",
+                        "pass --demos FILE (record one with: gymsuite collect-demos RUN_DIR --episodes 10 --out FILE)")
+
+
 def _build(algo: str, policy: str, env: VecEnv, kwargs: dict[str, Any]) -> BaseAlgorithm:
     """The PPO that ``learn`` trains; rejects settings the algorithm cannot honour."""
     if isinstance(env, VecNormalize):
@@ -141,6 +156,7 @@ def _lazy(name: str, *args: Any) -> Learn:
     """The ``learn`` of :mod:`gymsuite.agents.algorithms.imitation_learners` called ``name``, imported when it runs."""
 
     def learn(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: TrainContext) -> BaseAlgorithm:
+        # Imported here for start-up speed only (the ``imitation`` package takes ~0.5 s; see the module docstring).
         from gymsuite.agents.algorithms import imitation_learners
 
         trainer: Any = getattr(imitation_learners, name)
@@ -151,7 +167,7 @@ def _lazy(name: str, *args: Any) -> Learn:
 
 def _spec(name: str, description: str, learn: Learn) -> AlgoSpec:
     return AlgoSpec(name, PPO, _SPACES, description, build=functools.partial(_build, name),
-                    extra_keys=KEYS[name], learn=learn)
+                    extra_keys=KEYS[name], learn=learn, check=functools.partial(check_run, name))
 
 
 #: The registry entries (agents/algorithms/registry.py).

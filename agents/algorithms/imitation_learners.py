@@ -28,10 +28,9 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.utils import ConstantSchedule
 
-from gymsuite.agents.algorithms.imitation import options
+from gymsuite.agents.algorithms.imitation import check_run, options
 from gymsuite.agents.algorithms.spec import TrainContext
 from gymsuite.agents.data.demos import Demos, load_demos, pad_absorbing, save_demos
-from gymsuite.agents.data.experts import load_expert
 from gymsuite.agents.data.recording import split_truncation
 from gymsuite.common.errors import UserError
 from gymsuite.common.spaces import describe_space
@@ -88,11 +87,9 @@ def _check_reward_options(algo: str, ctx: TrainContext) -> None:
 
 def _demos(algo: str, ctx: TrainContext, opts: dict[str, Any], required: bool = True) -> Demos | None:
     if not ctx.cfg.demos:
-        if not required:
-            return None
-        raise UserError(f"{algo} learns from demonstrations, but no --demos FILE was given",
-                        "pass --demos FILE (record one with: gymsuite collect-demos RUN_DIR "
-                        "--episodes 10 --out FILE)")
+        if required:
+            check_run(algo, ctx.cfg)  # raises: a run built by build_config was checked already
+        return None
     venv = ctx.venv
     return load_demos(ctx.cfg.demos, venv.observation_space, venv.action_space, ctx.cfg.env).head(
         int(opts["demo_episodes"]))
@@ -155,11 +152,11 @@ def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallb
     """
     _check_reward_options("dagger", ctx)
     cfg = ctx.cfg
-    if not cfg.expert:
-        raise UserError("dagger asks an expert to label the states the learner reaches, but no --expert was given",
-                        "pass --expert RUN_DIR (a trained run directory or model zip)")
+    check_run("dagger", cfg)
+    assert cfg.expert is not None
     opts = options("dagger", cfg.hyperparams)
-    expert, _ = load_expert(cfg.expert, env=cfg.env, trust_pickle=ctx.trust_pickle)
+    assert ctx.load_expert is not None, "the run pipeline hands dagger the expert loader"
+    expert, _ = ctx.load_expert(cfg.expert, env=cfg.env, trust_pickle=ctx.trust_pickle)
     demos = _demos("dagger", ctx, opts, required=False)
     trainer_bc = _bc_trainer(model, opts, None, cfg.seed)
     labelled = demos.to_trajectories() if demos is not None else []

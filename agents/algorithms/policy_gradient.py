@@ -46,7 +46,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F  # noqa: N812
 
 from gymsuite.agents.algorithms.advantages import ESTIMATORS, Estimator, Rollout, next_values_from
-from gymsuite.agents.algorithms.spec import AlgoSpec
+from gymsuite.agents.algorithms.spec import SPACES_DIR, AlgoSpec
 from gymsuite.supervised.trunk import network_kwargs
 
 SelfPolicyGradient = TypeVar("SelfPolicyGradient", bound="PolicyGradient")
@@ -374,7 +374,8 @@ def _build_version(version: str, policy: str, env: Any, kwargs: dict[str, Any]) 
 
 #: The registry entries (agents/algorithms/registry.py): ``pg`` and one short name per version.
 SPECS: tuple[AlgoSpec, ...] = (
-    AlgoSpec("pg", PolicyGradient, ACTION_SPACES, "Policy gradient, course versions 0-4 (version=...)"),
+    AlgoSpec("pg", PolicyGradient, ACTION_SPACES, "Policy gradient, course versions 0-4 (version=...)", window=True,
+             zip_classes=("PolicyGradient",), space=SPACES_DIR / "pg.yml"),
     *(AlgoSpec(f"pg{version}", PolicyGradient, ACTION_SPACES, f"Policy gradient version {version}: {estimator.summary}",
                build=functools.partial(_build_version, version))
       for version, estimator in ESTIMATORS.items()),

@@ -5,10 +5,14 @@ An algorithm either is a stable-baselines3 ``BaseAlgorithm`` trained by ``model.
 (imitation learning) that still returns an SB3 model, so saving, loading, evaluating and
 recording stay uniform. ``agents/algorithms/registry.py`` lists every spec by name.
 
-The run pipeline (``agents/pipeline/training.py``) builds the context; it is defined here,
+A spec is the whole plug-in: besides how to build and train the model it declares what the rest of
+gymsuite asks of an algorithm (which envs and backbones it trains, the classes its zips carry and name,
+its search space, its own checks of a run), so no other module keeps a list of algorithm names.
+
+The run pipeline (``agents/run/training.py``) builds the context; it is defined here,
 below the pipeline, so that algorithms type it without importing the pipeline. The run's
 config and directory appear as the attributes algorithms read (:class:`RunSettings`,
-:class:`RunPaths`), which ``gymsuite.agents.pipeline.config.RunConfig`` and ``gymsuite.agents.pipeline.rundir.RunDir``
+:class:`RunPaths`), which ``gymsuite.agents.run.config.RunConfig`` and ``gymsuite.agents.files.rundir.RunDir``
 have.
 """
 
@@ -23,26 +27,36 @@ from typing import Any, Protocol
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecEnv
 
 from gymsuite.rewards.curiosity import CuriosityCallback
 from gymsuite.supervised import recurrent
+
+#: The shipped search spaces of ``gymsuite tune`` (``agents/hyperparams/spaces/<algo>.yml``).
+SPACES_DIR = Path(__file__).resolve().parent.parent / "hyperparams" / "spaces"
+
+# The kinds of env an algorithm may train on (:attr:`AlgoSpec.env_kinds`).
+SINGLE = "single-agent"  # a gymnasium env (one agent)
+PARALLEL = "parallel multi-agent"  # a parallel PettingZoo env, through gymsuite's bridge (done agents masked)
+TURN_BASED = "turn-based"  # a turn-based two-player game (PettingZoo AEC, one seat moves at a time, action masks)
 
 # Keys a hyperparameter file may hold that are not constructor arguments of the
 # algorithm: they configure the environment or the run (rl-baselines3-zoo names), what the
 # agent sees (``atari``, ``pixels``, ``minigrid``, ``history``, ``multiagent``: gymsuite.envs.observation), or the
 # policy's
 # perception:
-# its backbone (``gymsuite.agents.pipeline.config.model_kwargs`` turns them into policy_kwargs), auxiliary
-# losses, pre-trained and frozen backbones (gymsuite.agents.pipeline.auxiliary).
+# its backbone (``gymsuite.agents.run.config.model_kwargs`` turns them into policy_kwargs), auxiliary
+# losses, pre-trained and frozen backbones (gymsuite.agents.run.auxiliary).
+# An algorithm's own keys of that kind are its spec's ``run_keys`` (selfplay's ``selfplay``).
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
                       "atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent", "backbone",
                       "backbone_kwargs", "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone",
-                      "augment", "selfplay"})
+                      "augment"})
 
 
 class RunSettings(Protocol):
-    """What an algorithm reads of the run's config (``gymsuite.agents.pipeline.config.RunConfig`` documents each)."""
+    """What an algorithm reads of the run's config (``gymsuite.agents.run.config.RunConfig`` documents each)."""
 
     env: str
     seed: int
@@ -57,13 +71,24 @@ class RunSettings(Protocol):
 
 
 class RunPaths(Protocol):
-    """Where an algorithm writes its own files in the run directory (``gymsuite.agents.pipeline.rundir.RunDir``)."""
+    """Where an algorithm writes its own files in the run directory (``gymsuite.agents.files.rundir.RunDir``)."""
 
     @property
     def root(self) -> Path: ...
 
     @property
     def logs(self) -> Path: ...
+
+
+class ExpertLoader(Protocol):
+    """Loads ``--expert`` (a run directory or a model zip) as a policy on raw observations; returns it and its env.
+
+    The run pipeline hands algorithms ``gymsuite.agents.saved.experts.load_expert``: loading a saved agent
+    needs this registry of algorithms, so the algorithms get the loader rather than import it.
+    """
+
+    def __call__(self, target: str, env: str | None = None, algo: str | None = None,
+                 trust_pickle: bool = False) -> tuple[BasePolicy, str]: ...
 
 
 @dataclass
@@ -80,6 +105,7 @@ class TrainContext:
         callbacks: the run's callbacks (progress bar, checkpoints, evaluation, ...), set by the pipeline.
         curiosity: the curiosity callback when ``--curiosity`` is on (it saves and loads its model).
         trust_pickle: ``--trust-pickle``: files the run loads (an expert) may be unpickled.
+        load_expert: how to load ``--expert`` (DAgger asks it to label states), set by the pipeline.
     """
 
     cfg: RunSettings
@@ -90,10 +116,15 @@ class TrainContext:
     callbacks: list[BaseCallback]
     curiosity: CuriosityCallback | None = None
     trust_pickle: bool = False
+    load_expert: ExpertLoader | None = None
 
 
 #: ``(model, total_timesteps, callback, context) -> model``: an algorithm's replacement for ``model.learn``.
 Learn = Callable[[BaseAlgorithm, int, BaseCallback, TrainContext], BaseAlgorithm]
+
+#: ``(run) -> None``: an algorithm's own checks of a run's config, before anything is built or written; raises a
+#: ``UserError``, and may complete the hyperparameters the algorithm needs set (mappo sets ``multiagent.state``).
+Check = Callable[[RunSettings], None]
 
 
 @dataclass(frozen=True)
@@ -112,6 +143,16 @@ class AlgoSpec:
         learn: optional replacement for ``model.learn`` (imitation learning), see :data:`Learn`.
         recurrent: the class that trains and loads this algorithm with ``backbone=lstm`` (PPO: sb3-contrib's
             ``RecurrentPPO``); None: the algorithm cannot carry a hidden state across steps.
+        env_kinds: the kinds of env it trains on (:data:`SINGLE`, :data:`PARALLEL`, :data:`TURN_BASED`).
+        window: its policy reads a window of observations (the ``framestack`` and ``transformer`` backbones).
+        zip_classes: the names of the classes whose saved zips are this algorithm's
+            (``gymsuite.agents.files.modelfile.ModelFile.algo_class``): a bare zip of one loads as this algorithm.
+        saved_classes: gymsuite classes its zips may name (policies, rollout buffers, features extractors), which
+            the loader that never unpickles accepts beside SB3's.
+        run_keys: hyperparameters of its own that configure the run, not the model (consumed by ``learn``);
+            another algorithm refuses them.
+        space: its search space for ``gymsuite tune`` (a YAML file, see ``gymsuite.agents.sweeps.space``), or None.
+        check: its own checks of a run (:data:`Check`), e.g. imitation's ``--demos``/``--expert``.
     """
 
     name: str
@@ -122,11 +163,27 @@ class AlgoSpec:
     extra_keys: frozenset[str] = field(default_factory=frozenset)
     learn: Learn | None = None
     recurrent: type[BaseAlgorithm] | None = None
+    env_kinds: frozenset[str] = frozenset({SINGLE})
+    window: bool = False
+    zip_classes: tuple[str, ...] = ()
+    saved_classes: tuple[type, ...] = ()
+    run_keys: frozenset[str] = field(default_factory=frozenset)
+    space: Path | None = None
+    check: Check | None = None
 
     def hyperparam_names(self) -> frozenset[str]:
         """All hyperparameter keys this algorithm accepts (constructor + extra + run keys)."""
         params = set(inspect.signature(self.cls.__init__).parameters) - {"self", "policy", "env", "args", "kwargs"}
-        return frozenset(params) | self.extra_keys | RUN_KEYS
+        return frozenset(params) | self.extra_keys | RUN_KEYS | self.run_keys
+
+    def model_keys(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        """The entries of ``hyper`` that go to the model's constructor (or ``build``): all but the run keys."""
+        return {k: v for k, v in hyper.items() if k not in RUN_KEYS and k not in self.run_keys}
+
+    def check_run(self, run: RunSettings) -> None:
+        """Run the algorithm's own :attr:`check` on ``run`` (nothing when it has none)."""
+        if self.check is not None:
+            self.check(run)
 
     def supports(self, action_space: spaces.Space) -> bool:
         """Whether the algorithm can act in ``action_space``."""
@@ -135,7 +192,7 @@ class AlgoSpec:
     def model_class(self, hyper: dict[str, Any]) -> type[BaseAlgorithm]:
         """The class that builds, saves and loads this algorithm's model with hyperparameters ``hyper``.
 
-        The one place that decides it: ``backbone=lstm`` -> :attr:`recurrent` (``gymsuite.agents.pipeline.config``
+        The one place that decides it: ``backbone=lstm`` -> :attr:`recurrent` (``gymsuite.agents.run.config``
         refuses lstm where it is None), else :attr:`cls`.
         """
         if recurrent.is_lstm(hyper) and self.recurrent is not None:

@@ -3,7 +3,7 @@
 The course's imitation-learning setting: the actor can interact with the environment
 but receives no reward; instead it has an expert's demonstrations. This module is the
 one place that reads and writes them; :mod:`gymsuite.agents.data.recording` makes them (from an
-expert or a person playing) and :mod:`gymsuite.agents.data.experts` loads the experts.
+expert or a person playing) and :mod:`gymsuite.agents.saved.experts` loads the experts.
 
 File format (``.npz``, read with ``np.load(..., allow_pickle=False)``: plain arrays, no
 pickled objects). E episodes of T_i steps each, N = sum_i T_i transitions, O the

@@ -128,6 +128,10 @@ class MaskedDictRolloutBuffer(_Masked, DictRolloutBuffer):
         return _Masked.get(self, batch_size)
 
 
+#: Both, as the algorithms that train on parallel multi-agent envs declare them (their zips name one).
+MASKED_BUFFERS: tuple[type[RolloutBuffer], ...] = (MaskedRolloutBuffer, MaskedDictRolloutBuffer)
+
+
 def buffer_class_for(space: spaces.Space) -> type[RolloutBuffer]:
     """The masked buffer class for observations in ``space`` (Dict -> :class:`MaskedDictRolloutBuffer`)."""
     return MaskedDictRolloutBuffer if isinstance(space, spaces.Dict) else MaskedRolloutBuffer

@@ -27,7 +27,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor, MlpExtractor
 
-from gymsuite.agents.algorithms.spec import AlgoSpec
+from gymsuite.agents.algorithms.spec import PARALLEL, AlgoSpec, RunSettings
+from gymsuite.agents.multiagent.buffer import MASKED_BUFFERS
 from gymsuite.common.errors import UserError
 from gymsuite.supervised import backbones
 
@@ -109,6 +110,12 @@ def _build(policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
     return PPO(CentralCriticPolicy, env, **kwargs)
 
 
+def _check(run: RunSettings) -> None:
+    force_state(run.hyperparams)
+
+
+#: The registry entry (agents/algorithms/registry.py).
 SPECS = (AlgoSpec("mappo", PPO, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
                   "Multi-agent PPO: shared actor, central critic on the global state (multi-agent envs)",
-                  build=_build),)
+                  build=_build, env_kinds=frozenset({PARALLEL}), check=_check,
+                  saved_classes=(CentralCriticPolicy, KeyExtractor, *MASKED_BUFFERS)),)

@@ -34,11 +34,12 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from sb3_contrib import MaskablePPO
+from sb3_contrib.common.maskable.buffers import MaskableDictRolloutBuffer, MaskableRolloutBuffer
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from gymsuite.agents.algorithms.spec import AlgoSpec, TrainContext
+from gymsuite.agents.algorithms.spec import TURN_BASED, AlgoSpec, RunSettings, TrainContext
 from gymsuite.agents.multiagent import elo
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
@@ -231,9 +232,16 @@ def _build(policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
 
 
 #: The registry entry (agents/algorithms/registry.py).
+def _check(run: RunSettings) -> None:
+    """The ``selfplay`` options fit the game."""
+    options(run.hyperparams.get("selfplay"), str(run.env))
+
+
 SPECS: tuple[AlgoSpec, ...] = (
     AlgoSpec("selfplay", MaskablePPO, (spaces.Discrete,),
              "Self-play for turn-based two-player games: MaskablePPO against a pool of its snapshots (sb3-contrib)",
-             build=_build, learn=learn),
+             build=_build, learn=learn, env_kinds=frozenset({TURN_BASED}), zip_classes=("MaskablePPO",),
+             saved_classes=(MaskableRolloutBuffer, MaskableDictRolloutBuffer), run_keys=frozenset({"selfplay"}),
+             check=_check),
 )
 

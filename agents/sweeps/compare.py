@@ -1,6 +1,6 @@
 """Comparing runs: final returns of run directories, grouped by setting, with IQM and bootstrap intervals.
 
-A *run* is a run directory (``config.yaml`` + ``eval.json``: :mod:`gymsuite.agents.pipeline.rundir`); any other folder
+A *run* is a run directory (``config.yaml`` + ``eval.json``: :mod:`gymsuite.agents.files.rundir`); any other folder
 given is searched for runs below it (a sweep). Runs that differ only in their seed form one *setting*; each
 setting's final returns (``eval.json``'s ``mean_return``, one per seed: S values) are summarised by their mean,
 median and interquartile mean with a 95% percentile bootstrap interval (:mod:`gymsuite.common.stats`), and each method's
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.sweeps.curves import Band, aggregate, read_curve
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml

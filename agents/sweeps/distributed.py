@@ -24,7 +24,7 @@ import socket
 import time
 from typing import Any
 
-from gymsuite.agents.pipeline.callbacks import StopSignals
+from gymsuite.agents.run.callbacks import StopSignals
 from gymsuite.agents.sweeps.jobs import STOP_GRACE_S, Called, Job, JobQueue, OnDone, Outcome, Report, call
 from gymsuite.common.errors import UserError
 

@@ -31,7 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from gymsuite.agents.pipeline.callbacks import StopSignals
+from gymsuite.agents.run.callbacks import StopSignals
 from gymsuite.agents.sweeps import distributed
 from gymsuite.agents.sweeps.jobs import STOP_GRACE_S, Called, Job, JobQueue, OnDone, Outcome, Report, call
 

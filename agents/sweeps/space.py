@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gymsuite.agents.algorithms import registry
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 
 if TYPE_CHECKING:
     import optuna
 
-SPACES_DIR = Path(__file__).resolve().parent.parent / "hyperparams" / "spaces"
 _FIELDS = ("low", "high", "log", "int", "choices")
 _FORMAT = "write {low: 1.0e-5, high: 1.0e-2, log: true}, {low: 1, high: 20, int: true} or {choices: [64, 128]}"
 
@@ -55,17 +55,22 @@ class Param:
 
 
 def shipped_space(algo: str) -> Path:
-    """The space file shipped for ``algo``.
+    """The space file shipped for ``algo`` (its spec's :attr:`~gymsuite.agents.algorithms.spec.AlgoSpec.space`).
 
     Raises:
         UserError: none is shipped for it.
     """
-    path = SPACES_DIR / f"{algo}.yml"
-    if not path.is_file():
-        shipped = ", ".join(sorted(p.stem for p in SPACES_DIR.glob("*.yml")))
+    path = registry.get(algo).space
+    if path is None or not path.is_file():
+        shipped = ", ".join(shipped_algos())
         raise UserError(f"no search space is shipped for {algo} (shipped: {shipped})",
                         "write one (see agents/hyperparams/spaces/ppo.yml for the format) and pass --space FILE.yaml")
     return path
+
+
+def shipped_algos() -> list[str]:
+    """The algorithms that ship a search space, sorted."""
+    return [name for name in registry.available() if registry.get(name).space is not None]
 
 
 def read_space(path: Path) -> dict[str, Any]:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.pipeline.config import build_config, to_dict
-from gymsuite.agents.pipeline.runconfig import RunConfig
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.training import TrainResult, resume, train
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.run.config import build_config, to_dict
+from gymsuite.agents.run.runconfig import RunConfig
+from gymsuite.agents.run.training import TrainResult, resume, train
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import append_json_line, read_yaml, write_yaml

@@ -23,6 +23,7 @@ a periodic evaluation's 5), PRUNED or FAIL. A trial cut by Ctrl-C, SIGTERM or a 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -30,9 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gymsuite.agents.pipeline.config import build_config, parse_assignments
-from gymsuite.agents.pipeline.runconfig import RunConfig
-from gymsuite.agents.pipeline.training import EvalListener, train
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.run.config import build_config, parse_assignments
+from gymsuite.agents.run.runconfig import RunConfig
+from gymsuite.agents.run.training import EvalListener, train
 from gymsuite.agents.sweeps import space, tunereport
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.agents.sweeps.sweep import plan, quietly, run_summary, safe_env_name
@@ -330,6 +334,11 @@ def _ask(study: optuna.Study, study_plan: StudyPlan, on_trial: OnTrial | None) -
     return Job(str(trial.number), run_trial, (task,), gpus=gpus)
 
 
+def _minibatches(cls: type[BaseAlgorithm]) -> bool:
+    """The algorithm ``cls`` cuts each rollout of ``n_steps`` x ``n_envs`` into minibatches of ``batch_size`` (PPO)."""
+    return {"n_steps", "batch_size"} <= set(inspect.signature(cls.__init__).parameters)
+
+
 def _refused(study_plan: StudyPlan, values: dict[str, Any]) -> str:
     """Why this combination cannot be trained as meant (empty when it can)."""
     try:
@@ -337,7 +346,7 @@ def _refused(study_plan: StudyPlan, values: dict[str, Any]) -> str:
     except UserError as err:
         return err.message
     hyper = cfg.hyperparams
-    if "batch_size" in hyper and "n_steps" in hyper and cfg.algo in ("ppo", "mappo"):
+    if "batch_size" in hyper and "n_steps" in hyper and _minibatches(registry.get(cfg.algo).model_class(hyper)):
         rollout = int(hyper["n_steps"]) * int(cfg.n_envs)
         if int(hyper["batch_size"]) > rollout:
             return f"batch_size {hyper['batch_size']} > n_steps * n_envs = {rollout}"

@@ -13,7 +13,7 @@ from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.pipeline.config import parse_assignments
+    from gymsuite.agents.run.config import parse_assignments
     from gymsuite.envs.check import check
 
     p = _cli.parser("check-env", __doc__)

@@ -19,9 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     from imitation.data.wrappers import RolloutInfoWrapper
 
     from gymsuite.agents.data.demos import save_demos
-    from gymsuite.agents.data.experts import load_expert
     from gymsuite.agents.data.recording import record_demos
-    from gymsuite.agents.pipeline.config import memory_observation
+    from gymsuite.agents.observation import memory_observation
+    from gymsuite.agents.saved.experts import load_expert
     from gymsuite.common.errors import UserError
     from gymsuite.envs.factory import make_env
 

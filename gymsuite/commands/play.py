@@ -182,13 +182,13 @@ def check_display() -> None:
 
 
 class PygameEvents:
-    """Clicks and key presses in the :class:`Screen` window, as :class:`gymsuite.agents.pipeline.humanplay.Event`."""
+    """Clicks and key presses in the :class:`Screen` window, as :class:`gymsuite.agents.saved.humanplay.Event`."""
 
     def __init__(self, screen: Screen) -> None:
         self.screen = screen
 
     def next(self) -> Any:
-        from gymsuite.agents.pipeline.humanplay import Event
+        from gymsuite.agents.saved.humanplay import Event
 
         pg = self.screen.pygame
         while True:
@@ -254,8 +254,8 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
 
     ``events``: where clicks and keys come from (default: the window's; tests pass scripted ones).
     """
-    from gymsuite.agents.pipeline import boardgame
-    from gymsuite.agents.pipeline.humanplay import play_games
+    from gymsuite.agents.saved import boardgame
+    from gymsuite.agents.saved.humanplay import play_games
     from gymsuite.common.errors import UserError
 
     if seat not in (0, 1):
@@ -270,7 +270,7 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
         board = boardgame.board_for(env_name)
         player = boardgame.named_player(opponent, env_name, seed)
     else:
-        from gymsuite.agents.pipeline.loading import load_agent
+        from gymsuite.agents.saved.loading import load_agent
 
         agent = load_agent(opponent, env=env_name)
         env_name = str(agent.env)

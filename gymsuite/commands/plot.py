@@ -12,7 +12,7 @@ from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.pipeline.rundir import RunDir
+    from gymsuite.agents.files.rundir import RunDir
     from gymsuite.agents.sweeps.plots import plot_run
     from gymsuite.common.errors import UserError
     from gymsuite.common.files import read_yaml

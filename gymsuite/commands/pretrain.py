@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the envs, the weights and the batches (default 0)")
     _cli.add_trust_pickle(p)
     args = p.parse_args(argv)
-    from gymsuite.agents.pipeline.pretraining import PretrainRequest, run_pretraining
+    from gymsuite.agents.run.pretraining import PretrainRequest, run_pretraining
 
     result = run_pretraining(PretrainRequest(env=args.env, frames=args.frames, out=Path(args.out),
                                           backbone=args.backbone, backbone_kwargs=args.backbone_kwargs,

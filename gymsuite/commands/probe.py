@@ -19,8 +19,8 @@ from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
-    from gymsuite.agents.pipeline.probing import probe_agent
+    from gymsuite.agents.saved.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.probing import probe_agent
 
     p = _cli.parser("probe", __doc__)
     _cli.add_agent(p, "run directory or model .zip", "environment (default: the run's)")

@@ -20,9 +20,9 @@ _OWN_FLAGS = {"hyperparams"}
 
 
 def parser() -> argparse.ArgumentParser:
-    """The flags: one per :class:`gymsuite.agents.pipeline.config.RunConfig` field (its help), then the command's
+    """The flags: one per :class:`gymsuite.agents.run.config.RunConfig` field (its help), then the command's
     own."""
-    from gymsuite.agents.pipeline.runconfig import RunConfig
+    from gymsuite.agents.run.runconfig import RunConfig
 
     p = _cli.parser("train", __doc__)
     settings = p.add_argument_group("run settings (also the keys of a --config file)")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)  # before the heavy imports, so --help answers at once
     from gymsuite import api
     from gymsuite.agents.algorithms import registry
-    from gymsuite.agents.pipeline.config import RunConfig, parse_assignments
+    from gymsuite.agents.run.config import RunConfig, parse_assignments
 
     if args.list_algos:
         for name in registry.available():

@@ -10,8 +10,9 @@ import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.pipeline import replaymemory, training
-from gymsuite.agents.pipeline.config import build_config, defaults_for
+from gymsuite.agents.files import replaymemory
+from gymsuite.agents.run import training
+from gymsuite.agents.run.config import build_config, defaults_for
 from gymsuite.common.errors import UserError
 from gymsuite.envs.atari_vector import NativeAtariVecEnv
 from gymsuite.rewards.clipping import VecClipReward

@@ -12,10 +12,10 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import DQN, PPO
 
-from gymsuite.agents.pipeline import training
-from gymsuite.agents.pipeline.auxiliary import AuxTrainer
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.training import prepare, resume, train
+from gymsuite.agents.run import training
+from gymsuite.agents.run.auxiliary import AuxTrainer
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import prepare, resume, train
 from gymsuite.supervised.backbone import Backbone, encoder_of
 from gymsuite.supervised.cnn import IcmCnn
 from gymsuite.supervised.encoderfile import read_encoder, save_encoder

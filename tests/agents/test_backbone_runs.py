@@ -11,10 +11,10 @@ import yaml
 from stable_baselines3 import PPO
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.pipeline import config
-from gymsuite.agents.pipeline.config import build_config, model_kwargs, resolve_device
-from gymsuite.agents.pipeline.loading import load_model_file
-from gymsuite.agents.pipeline.training import prepare, train
+from gymsuite.agents.run import config
+from gymsuite.agents.run.config import build_config, model_kwargs, resolve_device
+from gymsuite.agents.run.training import prepare, train
+from gymsuite.agents.saved.loading import load_model_file
 from gymsuite.commands import _cli, evaluate
 from gymsuite.commands import train as train_command
 from gymsuite.common.errors import UserError

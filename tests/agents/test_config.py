@@ -8,7 +8,7 @@ import pytest
 from stable_baselines3.common.utils import LinearSchedule
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.pipeline.config import build_config, model_kwargs, parse_assignments
+from gymsuite.agents.run.config import build_config, model_kwargs, parse_assignments
 from gymsuite.common.errors import UserError
 
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 import yaml
 
-from gymsuite.agents.pipeline import callbacks
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.training import resume, train
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.run import callbacks
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import resume, train
 from gymsuite.common.files import atomic_write
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def test_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
 def test_envs_without_a_state_attribute_restart_on_resume(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
 
-    from gymsuite.agents.pipeline.resumestate import load_state, save_state
+    from gymsuite.agents.files.resumestate import load_state, save_state
     from gymsuite.envs.factory import make_env
 
     venv = make_env("tests.toy_envs:Counter", n_envs=2, seed=0)  # keeps its count in a private field

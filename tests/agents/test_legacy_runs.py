@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.agents.saved.loading import load_agent
 from gymsuite.commands import _cli, evaluate, train
 from gymsuite.common.legacy import current_class_path, current_name
 

@@ -14,9 +14,10 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.agents.files.safeload import keep_description, load_safely
+from gymsuite.agents.multiagent import mappo
 from gymsuite.agents.multiagent.buffer import InactiveMarks, MaskedDictRolloutBuffer
 from gymsuite.agents.multiagent.mappo import CentralCriticPolicy, force_state
-from gymsuite.agents.pipeline.safeload import keep_spaces, load_safely
 from gymsuite.common.errors import UserError
 
 SPACE = spaces.Dict({"obs": spaces.Box(-1, 1, (3,), np.float32), "state": spaces.Box(-1, 1, (7,), np.float32)})
@@ -89,11 +90,12 @@ def test_zip_loads_with_plain_ppo_and_the_safe_loader(tmp_path: Path) -> None:
     model = PPO(CentralCriticPolicy, env, n_steps=16, batch_size=32, seed=0, device="cpu",
                 rollout_buffer_class=MaskedDictRolloutBuffer, policy_kwargs={"net_arch": [8]})
     model.learn(32, callback=InactiveMarks())
-    keep_spaces(model)  # as every gymsuite run does: the Dict space loads without unpickling
+    keep_description(model)  # as every gymsuite run does: the Dict space loads without unpickling
     model.save(tmp_path / "m.zip")
     obs = env.reset()
     want, _ = model.predict(obs, deterministic=True)
-    for loaded in (PPO.load(tmp_path / "m.zip", device="cpu"), load_safely(PPO, tmp_path / "m.zip")):
+    safe = load_safely(PPO, tmp_path / "m.zip", mappo.SPECS[0].saved_classes)  # the classes mappo's spec declares
+    for loaded in (PPO.load(tmp_path / "m.zip", device="cpu"), safe):
         assert isinstance(loaded.policy, CentralCriticPolicy)
         assert loaded.rollout_buffer_class is MaskedDictRolloutBuffer
         np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], want)

@@ -12,10 +12,11 @@ import torch
 import yaml
 from stable_baselines3 import PPO
 
-from gymsuite.agents.pipeline.config import build_config, memory_observation
-from gymsuite.agents.pipeline.evaluation import evaluate
-from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
-from gymsuite.agents.pipeline.training import prepare, train
+from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import prepare, train
+from gymsuite.agents.saved.evaluation import evaluate
+from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.commands import _cli, collect_demos, record
 from gymsuite.commands import evaluate as evaluate_command
 from gymsuite.commands import train as train_command
@@ -160,7 +161,7 @@ def test_on_a_one_bit_memory_task_the_window_remembers_and_the_mlp_cannot(backbo
 
 
 def test_a_vector_window_backbone_runs_on_the_cpu_under_device_auto() -> None:
-    from gymsuite.agents.pipeline.config import uses_image_backbone
+    from gymsuite.agents.run.config import uses_image_backbone
 
     assert not uses_image_backbone({"backbone": "framestack"})
     assert not uses_image_backbone({"backbone": "transformer", "backbone_kwargs": {"context": 8}})

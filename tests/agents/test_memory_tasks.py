@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.training import train
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import train
 
 TMAZE_PPO = ["env_kwargs={length: 3}", "n_steps=32", "batch_size=64", "n_epochs=4", "learning_rate=0.003",
              "ent_coef=0.0"]

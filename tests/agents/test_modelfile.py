@@ -12,9 +12,9 @@ from stable_baselines3 import A2C, DQN, PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.data.experts import load_expert
-from gymsuite.agents.pipeline.loading import load_agent
-from gymsuite.agents.pipeline.modelfile import UnknownAlgorithmError, read_model_file
+from gymsuite.agents.files.modelfile import UnknownAlgorithmError, read_model_file
+from gymsuite.agents.saved.experts import load_expert
+from gymsuite.agents.saved.loading import load_agent
 from gymsuite.common.errors import UserError
 
 CARTPOLE_WEIGHTS = [[0, 0, -50, -25], [0, 0, 50, 25]]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gymsuite.agents.algorithms.policy_gradient import PolicyGradient
-from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.agents.saved.loading import load_agent
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_env
 from gymsuite.supervised.trunk import SharedTrunk

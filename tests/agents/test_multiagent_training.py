@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
+from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.multiagent.buffer import MaskedDictRolloutBuffer, MaskedRolloutBuffer
 from gymsuite.agents.multiagent.mappo import CentralCriticPolicy
-from gymsuite.agents.pipeline import training
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.evaluation import evaluate
-from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.training import prepare, resume, train
-from gymsuite.agents.pipeline.video import collect_frames
+from gymsuite.agents.run import training
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import prepare, resume, train
+from gymsuite.agents.saved.evaluation import evaluate
+from gymsuite.agents.saved.loading import load_agent, make_agent_env
+from gymsuite.agents.saved.video import collect_frames
 from gymsuite.commands import _cli
 from gymsuite.commands import evaluate as evaluate_cmd
 from gymsuite.commands import record as record_cmd

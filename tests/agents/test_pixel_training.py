@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.loading import load_agent
-from gymsuite.agents.pipeline.training import train
-from gymsuite.agents.pipeline.video import beside_agent_view, collect_frames
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import train
+from gymsuite.agents.saved.loading import load_agent
+from gymsuite.agents.saved.video import beside_agent_view, collect_frames
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 

@@ -11,8 +11,8 @@ from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
-from gymsuite.agents.pipeline.probing import collect, encoder_of, features, fresh_policy, probe_agent
+from gymsuite.agents.saved.loading import load_agent, make_agent_env
+from gymsuite.agents.saved.probing import collect, encoder_of, features, fresh_policy, probe_agent
 from gymsuite.envs.factory import make_env
 
 

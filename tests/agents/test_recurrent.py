@@ -20,12 +20,12 @@ from gymnasium import spaces
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from gymsuite.agents.pipeline import callbacks
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
-from gymsuite.agents.pipeline.modelfile import read_model_file
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.training import prepare, resume, train
+from gymsuite.agents.files.modelfile import read_model_file
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.run import callbacks
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import prepare, resume, train
+from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.commands import _cli, collect_demos, evaluate, probe, record
 from gymsuite.commands import train as train_command
 from gymsuite.common.errors import UserError

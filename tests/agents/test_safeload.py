@@ -25,14 +25,14 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
 from gymsuite.agents.algorithms.policy_gradient import PolicyGradient
-from gymsuite.agents.data.experts import load_expert
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.loading import load_agent, load_model_file, make_agent_env
-from gymsuite.agents.pipeline.normstats import load_stats, save_stats
-from gymsuite.agents.pipeline.replayfile import load_replay
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.safeload import keep_spaces
-from gymsuite.agents.pipeline.training import resume, train
+from gymsuite.agents.files.normstats import load_stats, save_stats
+from gymsuite.agents.files.replayfile import load_replay
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.files.safeload import keep_description
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import resume, train
+from gymsuite.agents.saved.experts import load_expert
+from gymsuite.agents.saved.loading import load_agent, load_model_file, make_agent_env
 from gymsuite.commands import cli
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_env
@@ -283,7 +283,7 @@ def test_gymsuite_saves_describe_their_spaces_so_dict_observations_load_safely(t
     model.save(tmp_path / "sb3.zip")  # SB3's own save: its Dict space is only a pickle
     with pytest.raises(UserError, match="'observation_space'"):
         load_model_file(PPO, tmp_path / "sb3.zip")
-    keep_spaces(model)  # what gymsuite does to every model it trains
+    keep_description(model)  # what gymsuite does to every model it trains
     model.save(tmp_path / "gymsuite.zip")
     loaded = load_model_file(PPO, tmp_path / "gymsuite.zip")
     assert loaded.observation_space == model.observation_space

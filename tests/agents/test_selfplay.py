@@ -12,10 +12,10 @@ from sb3_contrib import MaskablePPO
 
 from gymsuite.agents.multiagent import elo
 from gymsuite.agents.multiagent.selfplay import OpponentPool, options, play, policy_opponent
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.evaluation import evaluate
-from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
-from gymsuite.agents.pipeline.training import train
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import train
+from gymsuite.agents.saved.evaluation import evaluate
+from gymsuite.agents.saved.loading import load_agent, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.envs.multiagent.games import opponent
 

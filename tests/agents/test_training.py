@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from gymsuite.agents.pipeline import training
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.evaluation import evaluate
-from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.training import resume, train
-from gymsuite.agents.pipeline.video import record
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.run import training
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import resume, train
+from gymsuite.agents.saved.evaluation import evaluate
+from gymsuite.agents.saved.loading import load_agent, make_agent_env
+from gymsuite.agents.saved.video import record
 from gymsuite.common.errors import UserError
 from tests.toy_envs import TOY_FILE
 
@@ -135,7 +135,7 @@ def test_videos_are_written_and_decodable(cartpole_run: Path, tmp_path: Path) ->
 def test_agent_env_is_the_env_the_model_saw() -> None:
     from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
-    from gymsuite.agents.pipeline.loading import LoadedAgent
+    from gymsuite.agents.saved.loading import LoadedAgent
 
     # SB3 transposes image observations for the model; the agent's env does the same, keeping render_fps.
     venv = make_agent_env(LoadedAgent(None, "random", f"{TOY_FILE}:Corridor"), render_mode="rgb_array")

@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.loading import load_agent
-from gymsuite.agents.pipeline.training import train
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import train
+from gymsuite.agents.saved.loading import load_agent
 
 
 class StepLog(BaseCallback):

@@ -135,7 +135,7 @@ def test_a_study_of_another_algorithm_or_in_use_is_refused(tmp_path: Path, capsy
     assert not (other / "trials").exists()
 
 
-@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "pg"])
+@pytest.mark.parametrize("algo", space.shipped_algos())
 def test_every_shipped_space_passes_the_training_checks(algo: str, tmp_path: Path) -> None:
     plan = tune.plan_study(algo, "CartPole-v1", 1000, 0, [], None, tmp_path / "study")
     assert plan.params and plan.record["space"] == yaml.safe_load(space.shipped_space(algo).read_text())

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from gymsuite.agents.algorithms.imitation import AdversarialOptions, BCOptions, DAggerOptions
-from gymsuite.agents.pipeline.auxiliary import AuxKwargs, AuxOptions
-from gymsuite.agents.pipeline.config import RunConfig, parse_assignments
+from gymsuite.agents.run.auxiliary import AuxKwargs, AuxOptions
+from gymsuite.agents.run.config import RunConfig, parse_assignments
 from gymsuite.commands import train
 from gymsuite.common.errors import UserError
 from gymsuite.common.options import (

@@ -133,7 +133,8 @@ def test_check_env_command_reports_a_multiagent_env(capsys: pytest.CaptureFixtur
 
 
 def test_multiagent_options_travel_from_the_run_config_to_the_env() -> None:
-    from gymsuite.agents.pipeline.config import build_config, memory_observation
+    from gymsuite.agents.observation import memory_observation
+    from gymsuite.agents.run.config import build_config
 
     cfg = build_config({"algo": "ppo", "env": TOY, "timesteps": 64}, overrides=["multiagent={agent_id: true}"])
     observation = memory_observation(cfg.hyperparams)

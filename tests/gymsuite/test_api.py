@@ -23,7 +23,7 @@ from stable_baselines3.common.vec_env import VecEnv, unwrap_vec_normalize
 
 import gymsuite
 from gymsuite import api
-from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+from gymsuite.agents.saved.loading import load_agent, make_agent_env
 from gymsuite.common.errors import UserError
 
 QUIET = {"eval_episodes": 2, "eval_freq": 0, "checkpoint_freq": 0}

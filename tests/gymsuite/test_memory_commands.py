@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gymsuite.agents.pipeline.loading import load_agent
+from gymsuite.agents.saved.loading import load_agent
 from gymsuite.commands import _cli, check_env, evaluate, train
 
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from gymsuite.agents.pipeline import boardgame
-from gymsuite.agents.pipeline.humanplay import Event, ScriptedEvents, keys, play_games
-from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent
-from gymsuite.agents.pipeline.video import check_recordable, record
+from gymsuite.agents.saved import boardgame
+from gymsuite.agents.saved.humanplay import Event, ScriptedEvents, keys, play_games
+from gymsuite.agents.saved.loading import LoadedAgent, load_agent
+from gymsuite.agents.saved.video import check_recordable, record
 from gymsuite.commands import _cli, play
 from gymsuite.commands import record as record_cmd
 
@@ -138,8 +138,8 @@ def test_record_random_connect_four_from_the_command(tmp_path: Path, capsys: pyt
 @pytest.fixture(scope="module")
 def ttt_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny selfplay run on tic-tac-toe (512 steps, about a second)."""
-    from gymsuite.agents.pipeline.config import build_config
-    from gymsuite.agents.pipeline.training import train
+    from gymsuite.agents.run.config import build_config
+    from gymsuite.agents.run.training import train
 
     run = tmp_path_factory.mktemp("runs") / "ttt"
     cfg = build_config({"algo": "selfplay", "env": TTT, "timesteps": 64, "eval_episodes": 2, "seed": 0,

@@ -87,7 +87,7 @@ def test_the_wheel_holds_the_one_package(wheel: Path) -> None:
     assert packages == {"gymsuite"}, sorted(top)
     assert len(top - packages) == 1 and next(iter(top - packages)).startswith("gymsuite-")
     for needed in ("gymsuite/__init__.py", "gymsuite/api.py", "gymsuite/commands/cli.py",
-                   "gymsuite/agents/pipeline/training.py", "gymsuite/envs/custom/__init__.py",
+                   "gymsuite/agents/run/training.py", "gymsuite/envs/custom/__init__.py",
                    "gymsuite/agents/hyperparams/ppo.yml"):
         assert needed in names, needed
 

@@ -44,7 +44,7 @@ class HalfReward:
 
 
 def test_stacked_reward_wrappers_keep_the_innermost_value() -> None:
-    # the order of gymsuite.agents.pipeline.training._build_env: learned reward, shaping, then curiosity on the VecEnv
+    # the order of gymsuite.agents.run.training._build_env: learned reward, shaping, then curiosity on the VecEnv
     wrappers = [lambda env: LearnedReward(env, HalfReward(), mode="replace", scale=4.0),  # type: ignore[arg-type]
                 lambda env: TermShaping(env, [LivingTerm("alive", -0.5)])]
     venv, _ = attach(make_env("CartPole-v1", n_envs=2, seed=0, reward_wrappers=wrappers), "rnd",

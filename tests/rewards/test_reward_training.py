@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gymsuite.agents.pipeline import training
-from gymsuite.agents.pipeline.config import build_config
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.training import resume, train
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.run import training
+from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.training import resume, train
 from gymsuite.commands import _cli, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]

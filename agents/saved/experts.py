@@ -14,9 +14,10 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
-from gymsuite.agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError
-from gymsuite.agents.pipeline.normstats import load_stats
-from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.files.modelfile import ModelFile, UnknownAlgorithmError
+from gymsuite.agents.files.normstats import load_stats
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.saved.loading import load_agent, load_model_file
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_env
 
@@ -60,9 +61,6 @@ def load_expert(target: str, env: str | None = None, algo: str | None = None,
     Raises:
         UserError: nothing loadable at ``target``, or no env known for a bare zip.
     """
-    # Imported here: loading needs the algorithm registry, whose imitation algorithms import this module.
-    from gymsuite.agents.pipeline.loading import load_agent, load_model_file
-
     model: BaseAlgorithm | None
     try:
         agent = load_agent(target, algo=algo, env=env, trust_pickle=trust_pickle)

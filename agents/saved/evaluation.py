@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from gymsuite.agents.pipeline.loading import LoadedAgent
+from gymsuite.agents.saved.loading import LoadedAgent
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
 from gymsuite.envs.multiagent.turnbased import random_opponent, turn_based_game
@@ -54,7 +54,7 @@ def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
     With several envs, episodes are taken in the order they finish, as SB3's
     ``evaluate_policy`` does; each env (each copy of a multi-agent env) contributes at most its share to
     avoid biasing towards short episodes. A recurrent agent's state starts each episode at zero
-    (:meth:`~gymsuite.agents.pipeline.loading.LoadedAgent.act` gets each step's ``dones``).
+    (:meth:`~gymsuite.agents.saved.loading.LoadedAgent.act` gets each step's ``dones``).
     """
     bridge = venv.unwrapped
     multiagent = isinstance(bridge, ParallelVecEnv)

@@ -1,6 +1,6 @@
 """What one training run is: :class:`RunConfig`, saved as the run's ``config.yaml``.
 
-It lives apart from the config loader (``gymsuite.agents.pipeline.config``) and imports neither torch
+It lives apart from the config loader (``gymsuite.agents.run.config``) and imports neither torch
 nor stable-baselines3, so ``gymsuite train --help``, whose flags are generated from its
 fields, answers at once.
 """

@@ -1,6 +1,6 @@
 """Probing a trained agent: its backbone's features beside the env's true state, and a linear probe between them.
 
-Rolls the agent's policy out in its own env (:func:`~gymsuite.agents.pipeline.loading.make_agent_env`),
+Rolls the agent's policy out in its own env (:func:`~gymsuite.agents.saved.loading.make_agent_env`),
 records at every step the features its policy computes (the actor's features extractor after
 SB3's ``preprocess_obs``) and the true state of the env (``env.unwrapped.state``, e.g. pixel
 CartPole's position, velocity, angle and angular velocity), then scores a linear probe
@@ -22,8 +22,8 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import preprocess_obs
 from stable_baselines3.common.vec_env import VecEnv
 
-from gymsuite.agents.pipeline.evaluation import warn_capped
-from gymsuite.agents.pipeline.loading import LoadedAgent
+from gymsuite.agents.saved.evaluation import warn_capped
+from gymsuite.agents.saved.loading import LoadedAgent
 from gymsuite.common.errors import UserError
 from gymsuite.supervised.backbone import encoder_of
 from gymsuite.supervised.probe import ProbeResult, probe

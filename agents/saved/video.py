@@ -17,9 +17,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from gymsuite.agents.pipeline import boardgame
-from gymsuite.agents.pipeline.evaluation import episode_of, is_parallel, warn_capped
-from gymsuite.agents.pipeline.loading import LoadedAgent, make_agent_env
+from gymsuite.agents.saved import boardgame
+from gymsuite.agents.saved.evaluation import episode_of, is_parallel, warn_capped
+from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 from gymsuite.envs.factory import make_one
@@ -36,7 +36,7 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
     """Play ``episodes`` episodes in one env; return its frames ``(H, W, 3)`` uint8, fps and episodes.
 
     Each episode is Monitor's ``{"r", "l", "t"}`` plus ``"capped"`` (see
-    :func:`gymsuite.agents.pipeline.evaluation.run_episodes`); every episode is cut after
+    :func:`gymsuite.agents.saved.evaluation.run_episodes`); every episode is cut after
     ``max_episode_steps`` steps (default: the env's time limit, else 10,000), so a policy that
     never ends an episode cannot fill the memory with frames. ``agent_view``: each frame is the
     env's rendering beside the agent's newest observed image (:func:`beside_agent_view`).

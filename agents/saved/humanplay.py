@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gymsuite.agents.pipeline.boardgame import Board, Player
+from gymsuite.agents.saved.boardgame import Board, Player
 from gymsuite.envs.multiagent.turnbased import play_game
 
 

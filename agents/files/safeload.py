@@ -5,13 +5,15 @@ policy class, any attribute), so a crafted zip runs code when it is loaded (SB3 
 #1831/#1852). Here the JSON's pickles are never decoded; what SB3 needs is rebuilt from the
 readable fields SB3 writes beside each pickle:
 
-* spaces from gymsuite's own description, which :func:`keep_spaces` adds to every model gymsuite
+* spaces from gymsuite's own description, which :func:`keep_description` adds to every model gymsuite
   saves (:func:`gymsuite.common.spaces.space_to_json`, any space); in other zips, ``Box``, ``Discrete``,
   ``MultiDiscrete`` and ``MultiBinary`` from the fields SB3 prints beside the pickle;
 * schedules as constants, or SB3's ``LinearSchedule`` (what gymsuite's ``lin_X`` becomes)
   from its printed parameters; an unreadable schedule (a lambda, rl-baselines3-zoo's) becomes
   a constant, which is all evaluation needs;
-* the policy class, buffer classes and ``policy_kwargs`` classes from allowlists;
+* the policy class, buffer classes and ``policy_kwargs`` classes from allowlists: SB3's, gymsuite's backbones,
+  and the classes the caller names (the algorithms' own, which their specs declare:
+  ``gymsuite.agents.algorithms.registry.saved_classes``);
 * state that a run restores from elsewhere (``_last_obs``, episode buffers) is dropped.
 
 Anything else pickled is refused with a :class:`UserError` naming the field. The weights come
@@ -29,15 +31,12 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
-from sb3_contrib.common.maskable import buffers as maskable_buffers
 from stable_baselines3.common import buffers, policies
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
 from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 
-from gymsuite.agents.multiagent.buffer import MaskedDictRolloutBuffer, MaskedRolloutBuffer
-from gymsuite.agents.multiagent.mappo import CentralCriticPolicy, KeyExtractor
-from gymsuite.agents.pipeline.modelfile import read_data
+from gymsuite.agents.files.modelfile import ALGO_FIELD, read_data
 from gymsuite.common.errors import UserError
 from gymsuite.common.legacy import current_name
 from gymsuite.common.spaces import space_from_json, space_to_json
@@ -49,7 +48,7 @@ TRUST_PICKLE_HELP = ("load model zips and .pkl state with SB3's and pickle's own
 
 _PICKLED = ":serialized:"
 # Attributes that a loaded model does not need from the file: a resume restores them from its
-# own pickle-free state (gymsuite.agents.pipeline.resumestate), evaluation never reads them.
+# own pickle-free state (gymsuite.agents.files.resumestate), evaluation never reads them.
 _DROPPED = {"_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
             "action_noise", "env", "_vec_normalize_env", "lr_schedule", "_last_lstm_states"}
 # Pickled fields SB3 prints nothing readable for; their defaults (SB3's) only matter to further training.
@@ -62,33 +61,29 @@ _CLASSES: tuple[type, ...] = (
     torch.nn.Tanh, torch.nn.ReLU, torch.nn.ELU, torch.nn.LeakyReLU, torch.nn.GELU, torch.nn.SiLU,
     torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD,
     buffers.RolloutBuffer, buffers.DictRolloutBuffer, buffers.ReplayBuffer, buffers.DictReplayBuffer,
-    maskable_buffers.MaskableRolloutBuffer, maskable_buffers.MaskableDictRolloutBuffer,  # selfplay's MaskablePPO
-    MaskedRolloutBuffer, MaskedDictRolloutBuffer, KeyExtractor,
     *BACKBONES.values())
-_KNOWN_CLASSES: dict[str, type] = {
-    **{f"{c.__module__}.{c.__qualname__}": c for c in _CLASSES},
-    # gymsuite's own classes under the names zips saved before 0.2 gave them (supervised.cnns.SmallCnn)
-    **{f"{c.__module__.removeprefix('gymsuite.')}.{c.__qualname__}": c
-       for c in _CLASSES if c.__module__.startswith("gymsuite.")},
-    # gymsuite's shared trunk under the names older saves gave it
-    **{f"{module}.SharedTrunk": SharedTrunk
-       for module in (*MOVED_MODULES, "supervised.trunk", "gymsuite.supervised.trunk")},
-}
+# gymsuite's shared trunk under the names older saves gave it
+_MOVED_CLASSES = {f"{module}.SharedTrunk": SharedTrunk
+                  for module in (*MOVED_MODULES, "supervised.trunk", "gymsuite.supervised.trunk")}
 _CLASS_REPR = re.compile(r"<class '([\w.]+)'>")
 
 
 SPACES_FIELD = "gymsuite_spaces"
 
 
-def keep_spaces(model: BaseAlgorithm) -> None:
-    """Give ``model`` a plain description of its spaces, which SB3's ``save`` writes into the zip's JSON.
+def keep_description(model: BaseAlgorithm, algo: str | None = None) -> None:
+    """Give ``model`` a plain description of its spaces (and the name of its algorithm), which SB3's ``save``
+    writes into the zip's JSON.
 
     SB3 stores spaces only as pickles (with a printed form that loses Dict spaces and large bounds);
-    this attribute lets :func:`load_safely` rebuild them exactly. Plain SB3's ``load`` restores it as
-    an unused attribute.
+    this attribute lets :func:`load_safely` rebuild them exactly. SB3 does not store which algorithm
+    saved a zip; ``algo`` (:data:`gymsuite.agents.files.modelfile.ALGO_FIELD`) tells a bare zip's loader.
+    Plain SB3's ``load`` restores both as unused attributes.
     """
     setattr(model, SPACES_FIELD, {"observation_space": space_to_json(model.observation_space),
                                   "action_space": space_to_json(model.action_space)})
+    if algo is not None:
+        setattr(model, ALGO_FIELD, algo)
 
 
 def is_pickled(value: Any) -> bool:
@@ -96,14 +91,26 @@ def is_pickled(value: Any) -> bool:
     return isinstance(value, dict) and _PICKLED in value
 
 
-def load_safely(cls: type[BaseAlgorithm], path: Path, policy_classes: Iterable[type] = (),
+def known_classes(classes: Iterable[type] = ()) -> dict[str, type]:
+    """The allowlist: every class a zip may name (SB3's buffers, activations and optimisers, gymsuite's backbones,
+    and ``classes``), under each name a zip may print for it (``module.Qualname``; a gymsuite class also under its
+    name from before 0.2, ``supervised.cnns.SmallCnn``)."""
+    every = (*_CLASSES, *classes)
+    return {**{f"{c.__module__}.{c.__qualname__}": c for c in every},
+            **{f"{c.__module__.removeprefix('gymsuite.')}.{c.__qualname__}": c
+               for c in every if c.__module__.startswith("gymsuite.")},
+            **_MOVED_CLASSES}
+
+
+def load_safely(cls: type[BaseAlgorithm], path: Path, classes: Iterable[type] = (),
                 overrides: dict[str, Any] | None = None) -> BaseAlgorithm:
     """``cls.load(path)`` rebuilt from plain values (see the module docstring), on the CPU.
 
     Args:
         cls: the algorithm class to build.
         path: the model zip.
-        policy_classes: policy classes accepted besides ``cls.policy_aliases`` and SB3's actor-critic ones.
+        classes: gymsuite classes the zip may name besides SB3's: policy classes accepted besides
+            ``cls.policy_aliases`` and SB3's actor-critic ones, buffer and features-extractor classes.
         overrides: values for fields the file cannot tell without unpickling (a resume passes its
             config's ``train_freq`` and schedules); by default :data:`_UNREADABLE`'s.
 
@@ -119,8 +126,10 @@ def load_safely(cls: type[BaseAlgorithm], path: Path, policy_classes: Iterable[t
         except (KeyError, ValueError, TypeError, AttributeError) as err:
             raise UserError(f"{path}'s field {SPACES_FIELD!r} is not a description of its spaces ({err})",
                             "pass a model.zip saved by SB3 or gymsuite") from err
-    allowed = [*cls.policy_aliases.values(), *policy_classes, policies.ActorCriticPolicy,
-               policies.ActorCriticCnnPolicy, policies.MultiInputActorCriticPolicy, CentralCriticPolicy]
+    classes = tuple(classes)
+    known = known_classes(classes)
+    allowed: list[type] = [*cls.policy_aliases.values(), *(c for c in classes if issubclass(c, policies.BasePolicy)),
+               policies.ActorCriticPolicy, policies.ActorCriticCnnPolicy, policies.MultiInputActorCriticPolicy]
     plain: dict[str, Any] = {}
     for key, value in data.items():
         if key in _DROPPED:
@@ -135,9 +144,9 @@ def load_safely(cls: type[BaseAlgorithm], path: Path, policy_classes: Iterable[t
         elif key in SCHEDULES:
             plain[key] = _schedule(value) if is_pickled(value) else value
         elif key == "policy_kwargs":
-            plain[key] = _policy_kwargs(path, value)
+            plain[key] = _policy_kwargs(path, value, known)
         elif key.endswith("_buffer_class") and value is not None:
-            plain[key] = _known_class(path, key, value)
+            plain[key] = _known_class(path, key, value, known)
         elif _contains_pickle(value):
             raise _refused(path, key)
         else:
@@ -192,19 +201,19 @@ def _policy_class(path: Path, value: Any, allowed: list[type]) -> type:
                     f"if you trust the file, pass --trust-pickle ({TRUST_PICKLE_HELP})")
 
 
-def _known_class(path: Path, key: str, value: Any) -> type:
+def _known_class(path: Path, key: str, value: Any, known: dict[str, type]) -> type:
     text = value if isinstance(value, str) else ""
     if isinstance(value, dict):  # a pickled class: SB3 writes its module and own methods beside it
         # (__init__ for SB3's buffers; a subclass that defines no __init__ prints its other methods)
         owners = {m.group(1) for v in value.values() if (m := re.match(r"<function ([\w.]+)\.\w+ at ", str(v)))}
         text = f"<class '{value.get('__module__')}.{owners.pop() if len(owners) == 1 else ''}'>"
     found = _CLASS_REPR.fullmatch(text)
-    if found is None or found.group(1) not in _KNOWN_CLASSES:
+    if found is None or found.group(1) not in known:
         raise _refused(path, key)
-    return _KNOWN_CLASSES[found.group(1)]
+    return known[found.group(1)]
 
 
-def _policy_kwargs(path: Path, value: Any) -> dict[str, Any]:
+def _policy_kwargs(path: Path, value: Any, known: dict[str, type]) -> dict[str, Any]:
     """Plain values pass; classes printed as ``<class 'module.Name'>`` come from the allowlist."""
     if not isinstance(value, dict):
         raise _refused(path, "policy_kwargs")
@@ -213,7 +222,7 @@ def _policy_kwargs(path: Path, value: Any) -> dict[str, Any]:
         if key in (":type:", _PICKLED):
             continue
         if is_pickled(value) and isinstance(item, str) and item.startswith(("<class ", "{", "[")):  # printed by SB3
-            kwargs[key] = _printed(path, f"policy_kwargs.{key}", item)
+            kwargs[key] = _printed(path, f"policy_kwargs.{key}", item, known)
         elif _contains_pickle(item) or (isinstance(item, str) and item.startswith("<")):
             raise _refused(path, f"policy_kwargs.{key}")
         else:
@@ -221,29 +230,29 @@ def _policy_kwargs(path: Path, value: Any) -> dict[str, Any]:
     return kwargs
 
 
-def _printed(path: Path, key: str, text: str) -> Any:
+def _printed(path: Path, key: str, text: str, known: dict[str, type]) -> Any:
     """A value SB3 printed because JSON could not hold it: an allowlisted class, or a dict/list of plain
     values and such classes (e.g. ``{'activation_fn': <class 'torch.nn.modules.activation.Tanh'>}``)."""
     names = _CLASS_REPR.findall(text)
-    unknown = [name for name in names if name not in _KNOWN_CLASSES]
+    unknown = [name for name in names if name not in known]
     if unknown:
         raise _refused(path, key, f"the class {unknown[0]}, which is not on gymsuite's list of known classes")
     if _CLASS_REPR.fullmatch(text):
-        return _KNOWN_CLASSES[names[0]]
+        return known[names[0]]
     try:  # classes become their quoted names, then a literal (no code runs), then classes again
         value = ast.literal_eval(_CLASS_REPR.sub(lambda m: repr(f"<class {m.group(1)}>"), text))
     except (ValueError, SyntaxError) as err:
         raise _refused(path, key) from err
-    return _with_classes(value)
+    return _with_classes(value, known)
 
 
-def _with_classes(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("<class ") and value[7:-1] in _KNOWN_CLASSES:
-        return _KNOWN_CLASSES[value[7:-1]]
+def _with_classes(value: Any, known: dict[str, type]) -> Any:
+    if isinstance(value, str) and value.startswith("<class ") and value[7:-1] in known:
+        return known[value[7:-1]]
     if isinstance(value, dict):
-        return {k: _with_classes(v) for k, v in value.items()}
+        return {k: _with_classes(v, known) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_with_classes(v) for v in value)
+        return type(value)(_with_classes(v, known) for v in value)
     return value
 
 

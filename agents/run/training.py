@@ -1,7 +1,7 @@
 """The training pipeline behind ``gymsuite train``: build, train, checkpoint, evaluate.
 
 Order of a run (nothing touches the disk until step 4 succeeds):
-  1. validate the config (``gymsuite.agents.pipeline.config``), 2. check a custom env,
+  1. validate the config (``gymsuite.agents.run.config``), 2. check a custom env,
   3. build the vectorised env and the model, 4. create the run directory,
   5. learn with progress bar, periodic evaluation and checkpoints,
   6. save ``model.zip`` and evaluate it into ``eval.json``.
@@ -30,24 +30,11 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_no
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import TrainContext
-from gymsuite.agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
-from gymsuite.agents.pipeline.auxiliary import AuxTrainer, init_backbone
-from gymsuite.agents.pipeline.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
-from gymsuite.agents.pipeline.config import (
-    RunConfig,
-    memory_observation,
-    model_kwargs,
-    named_extractor,
-    parallel_source,
-    to_dict,
-)
-from gymsuite.agents.pipeline.evaluation import evaluate
-from gymsuite.agents.pipeline.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
-from gymsuite.agents.pipeline.normstats import load_stats, save_stats
-from gymsuite.agents.pipeline.replayfile import load_replay
-from gymsuite.agents.pipeline.replaymemory import check_replay_fits
-from gymsuite.agents.pipeline.resumestate import load_state
-from gymsuite.agents.pipeline.rundir import (
+from gymsuite.agents.files.normstats import load_stats, save_stats
+from gymsuite.agents.files.replayfile import load_replay
+from gymsuite.agents.files.replaymemory import check_replay_fits
+from gymsuite.agents.files.resumestate import load_state
+from gymsuite.agents.files.rundir import (
     AUX_SUFFIX,
     LEGACY_NORM_SUFFIX,
     LEGACY_REPLAY_SUFFIX,
@@ -56,7 +43,21 @@ from gymsuite.agents.pipeline.rundir import (
     RunDir,
     default_run_dir,
 )
-from gymsuite.agents.pipeline.safeload import SCHEDULES, keep_spaces
+from gymsuite.agents.files.safeload import SCHEDULES, keep_description
+from gymsuite.agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
+from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
+from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
+from gymsuite.agents.run.config import (
+    RunConfig,
+    model_kwargs,
+    named_extractor,
+    parallel_source,
+    to_dict,
+)
+from gymsuite.agents.saved.evaluation import evaluate
+from gymsuite.agents.saved.experts import load_expert
+from gymsuite.agents.saved.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, read_yaml, write_json, write_yaml
 from gymsuite.envs.atari import is_atari
@@ -244,7 +245,7 @@ def prepare(cfg: RunConfig) -> Prepared:
             space = as_model_sees(venv).observation_space
             check_replay_fits(cfg.hyperparams, space, venv.action_space)
         model = _build_model(cfg, spec, venv)
-        keep_spaces(model)  # so that its saves load without unpickling
+        keep_description(model, spec.name)  # so that its saves load without unpickling, and tell their algorithm
         if cfg.hyperparams.get("backbone_init"):
             init_backbone(model, str(cfg.hyperparams["backbone_init"]))
         aux = AuxTrainer.create(model, cfg.hyperparams, cfg.seed)
@@ -285,7 +286,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
     """Train a new run described by ``cfg``; see the module docstring for the order of steps.
 
     Args:
-        cfg: the validated run config (``gymsuite.agents.pipeline.config.build_config``).
+        cfg: the validated run config (``gymsuite.agents.run.config.build_config``).
         run_dir: where the run goes (default: ``runs/<algo>-<env>-s<seed>``).
         overwrite: replace an existing run directory.
         callbacks: extra SB3 callbacks appended after the run's own (progress bar, checkpoints,
@@ -307,7 +308,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         if not existed and run.root.is_dir():  # e.g. the disk filled up while writing config.yaml
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, aux)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert, aux=aux)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
     except Exception:
@@ -361,7 +362,7 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     model = load_model_file(spec.model_class(cfg.hyperparams), run.checkpoint(steps), trust_pickle,
                             _resumed_values(spec, cfg))
     model.set_env(venv)
-    keep_spaces(model)
+    keep_description(model, spec.name)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
     replay, legacy_replay = run.checkpoint(steps, REPLAY_SUFFIX), run.checkpoint(steps, LEGACY_REPLAY_SUFFIX)
     if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None and replay.is_file():
@@ -379,8 +380,8 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     if aux is not None and run.checkpoint(steps, AUX_SUFFIX).is_file():
         aux.load(run.checkpoint(steps, AUX_SUFFIX))
     restore = (lambda: load_state(model, state)) if state.is_file() else None
-    return _learn(RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, aux), resumed=True,
-                  restore=restore)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert, aux=aux)
+    return _learn(ctx, resumed=True, restore=restore)
 
 
 def _resumed_values(spec: registry.AlgoSpec, cfg: RunConfig) -> dict[str, Any]:

@@ -25,10 +25,10 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecNormalize
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.multiagent import selfplay
-from gymsuite.agents.multiagent.mappo import force_state
-from gymsuite.agents.pipeline.auxiliary import check_options, extractor_kwargs
-from gymsuite.agents.pipeline.runconfig import FIELDS, RunConfig
+from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
+from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.run.auxiliary import check_options, extractor_kwargs
+from gymsuite.agents.run.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import load_yaml, read_yaml
 from gymsuite.common.options import Rule, check, check_keys, check_value
@@ -36,7 +36,7 @@ from gymsuite.envs.atari import is_atari
 from gymsuite.envs.factory import registered_time_limit
 from gymsuite.envs.multiagent import MultiAgentSource, multiagent_source
 from gymsuite.envs.multiagent.turnbased import turn_based_game
-from gymsuite.envs.observation import check_observation_options, observation_options
+from gymsuite.envs.observation import check_observation_options
 from gymsuite.supervised import backbones, recurrent
 from gymsuite.supervised.memory import WINDOW_BACKBONES, context_of
 
@@ -130,7 +130,9 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
     merged["n_envs"] = int(_given(merged.get("n_envs"), hyper.get("n_envs"), 1))
     hyper["n_timesteps"], hyper["n_envs"] = merged["timesteps"], merged["n_envs"]
     merged["hyperparams"] = hyper
-    return RunConfig(**merged)
+    cfg = RunConfig(**merged)
+    spec.check_run(cfg)  # the algorithm's own checks (mappo completes multiagent.state here)
+    return cfg
 
 
 def _given(*values: Any) -> Any:
@@ -145,8 +147,9 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
     ``env`` (the run's env id, when known) is for the checks that depend on it (``mask_velocity``, a window
     backbone's context against the env's time limit).
     """
+    check_own_keys(spec, hyper)
     check_keys(hyper, sorted(spec.hyperparam_names()), "hyperparameter", f" for {spec.name}")
-    check_turn_based(spec.name, env, hyper)
+    check_turn_based(spec, env)
     for key, value in hyper.items():
         if key in _NUMERIC:
             hyper[key] = check_value(key, value, _NUMERIC[key], f"hyperparameter {key!r}")
@@ -158,13 +161,18 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
     check_observation_options(hyper, env)  # atari, pixels, minigrid, history, mask_velocity
     check_backbone(hyper, spec)
-    check_window_backbone(spec.name, env, hyper)
+    check_window_backbone(spec, env, hyper)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
     check_multiagent(spec, hyper, env)
 
 
-# The algorithms that train on a parallel multi-agent env (gymsuite's bridge): one shared policy, done agents masked.
-MULTIAGENT_ALGOS = ("ppo", "mappo")
+def check_own_keys(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None:
+    """Refuse a hyperparameter that is another algorithm's own run key (``selfplay`` with ppo), naming its owner."""
+    for key in hyper:
+        owners = registry.owner_of_key(key)
+        if owners and key not in spec.hyperparam_names():
+            raise UserError(f"the {key} hyperparameter configures --algo {' or --algo '.join(owners)}, not {spec.name}",
+                            f"drop {key}, or train with --algo {owners[0]}")
 
 
 def parallel_source(env: Any) -> MultiAgentSource | None:
@@ -176,46 +184,41 @@ def parallel_source(env: Any) -> MultiAgentSource | None:
 
 
 def check_multiagent(spec: registry.AlgoSpec, hyper: dict[str, Any], env: Any) -> None:
-    """The algorithm fits the env's number of agents: a parallel multi-agent env trains with
-    :data:`MULTIAGENT_ALGOS` only, without a memory backbone; mappo needs a multi-agent env and gets
-    ``multiagent.state: true`` (its critic reads the state). Turn-based games are selfplay's to check."""
+    """The algorithm fits the env's number of agents (:attr:`~gymsuite.agents.algorithms.spec.AlgoSpec.env_kinds`):
+    a parallel multi-agent env trains with the algorithms that take one, without a memory backbone; one that
+    trains only multi-agent envs refuses a single-agent env. Turn-based games are :func:`check_turn_based`'s."""
     source = multiagent_source(env) if env is not None else None
     if source is None:
-        if spec.name == "mappo":
-            raise UserError(f"mappo trains several agents, and {env} is a single-agent env",
-                            "use --algo ppo, or a PettingZoo env (e.g. --env mpe2.simple_spread_v3)")
+        if SINGLE not in spec.env_kinds and PARALLEL in spec.env_kinds:
+            both = registry.names_for(SINGLE, PARALLEL)
+            raise UserError(f"{spec.name} trains several agents, and {env} is a single-agent env",
+                            (f"use --algo {' or --algo '.join(both)}, or " if both else "use ")
+                            + "a PettingZoo env (e.g. --env mpe2.simple_spread_v3)")
         return
     if source.turn_based:
         return
-    if spec.name not in MULTIAGENT_ALGOS:
+    if PARALLEL not in spec.env_kinds:
         raise UserError(f"{spec.name} trains one agent, and {env} is a multi-agent env",
-                        f"use --algo {' or --algo '.join(MULTIAGENT_ALGOS)} (one policy shared by all agents; "
-                        "mappo adds a critic that sees the global state)")
+                        f"use --algo {' or --algo '.join(registry.names_for(PARALLEL))} (one policy shared by all "
+                        "agents)")
     name = hyper.get("backbone")
     if name == recurrent.NAME or name in WINDOW_BACKBONES:
         raise UserError(f"backbone={name} cannot train on the multi-agent env {env}: its memory of past steps is not "
                         "kept per agent across done agents' placeholder steps",
                         "drop the backbone (or use an image backbone such as small_cnn)")
-    if spec.name == "mappo":
-        force_state(hyper)
 
 
-def check_turn_based(algo: str, env: Any, hyper: dict[str, Any]) -> None:
-    """A turn-based game (:func:`gymsuite.envs.multiagent.turnbased.turn_based_game`) trains with selfplay only,
-    selfplay
-    trains nothing else, and its ``selfplay`` options fit the game."""
+def check_turn_based(spec: registry.AlgoSpec, env: Any) -> None:
+    """A turn-based game (:func:`gymsuite.envs.multiagent.turnbased.turn_based_game`) trains only with the algorithms
+    that take one, and an algorithm that trains only turn-based games refuses any other env."""
     game = turn_based_game(env) if env is not None else None
-    if game is not None and algo != "selfplay":
-        raise UserError(f"{env} is a turn-based two-player game, which {algo} cannot train (one seat moves at a time, "
-                        "with action masks)", "use --algo selfplay")
-    if algo == "selfplay":
-        if env is not None and game is None:
-            raise UserError(f"selfplay trains turn-based two-player games (PettingZoo AEC, e.g. "
-                            f"pettingzoo.classic.tictactoe_v3), and {env} is not one", "use another --algo, e.g. ppo")
-        selfplay.options(hyper.get("selfplay"), None if env is None else str(env))
-    elif "selfplay" in hyper:
-        raise UserError(f"the selfplay hyperparameter configures --algo selfplay, not {algo}",
-                        "drop selfplay, or train with --algo selfplay")
+    if game is not None and TURN_BASED not in spec.env_kinds:
+        raise UserError(f"{env} is a turn-based two-player game, which {spec.name} cannot train (one seat moves at a "
+                        "time, with action masks)", f"use --algo {' or --algo '.join(registry.names_for(TURN_BASED))}")
+    if env is not None and game is None and spec.env_kinds == {TURN_BASED}:
+        raise UserError(f"{spec.name} trains turn-based two-player games (PettingZoo AEC, e.g. "
+                        f"pettingzoo.classic.tictactoe_v3), and {env} is not one",
+                        f"use another --algo, e.g. {registry.names_for(SINGLE)[0]}")
 
 
 def check_backbone(hyper: dict[str, Any], spec: registry.AlgoSpec | None = None) -> None:
@@ -250,28 +253,28 @@ def check_lstm(hyper: dict[str, Any], spec: registry.AlgoSpec | None) -> None:
         raise UserError(f"backbone=lstm cannot train with {spec.name}: lstm carries a hidden state across steps, "
                         f"which only {', '.join(registry.recurrent_names())} trains here (sb3-contrib RecurrentPPO)",
                         f"use --algo {registry.recurrent_names()[0]}, or a window memory: framestack and transformer "
-                        "work with ppo, a2c, dqn, pg")
+                        f"work with {', '.join(registry.window_names())}")
     recurrent.parse_options(hyper.get("backbone_kwargs"))
     if hyper.get("aux"):
         raise UserError("aux cannot be used with backbone=lstm: its loss trains the encoder on single observations "
                         "apart from the LSTM's sequences", "drop aux, or use backbone=framestack or transformer")
 
 
-# The algorithms whose policy can read a window of observations (a feed-forward SB3 policy on the stacked env).
-WINDOW_ALGOS = ("ppo", "a2c", "dqn", "pg")
 _CONTEXT = Rule(int, low=1)
 
 
-def check_window_backbone(algo: str, env: Any, hyper: dict[str, Any]) -> None:
-    """A window backbone (``framestack``, ``transformer``) runs with :data:`WINDOW_ALGOS` only, with a ``context``
+def check_window_backbone(spec: registry.AlgoSpec, env: Any, hyper: dict[str, Any]) -> None:
+    """A window backbone (``framestack``, ``transformer``) runs only with an algorithm whose policy reads a window of
+    observations (:attr:`~gymsuite.agents.algorithms.spec.AlgoSpec.window`), with a ``context``
     of at least 1 and at most the episode limit (``max_episode_steps``, else ``env``'s registered time
     limit; none known: no check), and a ``history`` (if given) equal to its context."""
     name, kwargs = hyper.get("backbone"), hyper.get("backbone_kwargs")
     if name not in WINDOW_BACKBONES:
         return
-    if algo not in WINDOW_ALGOS:
-        raise UserError(f"{algo} cannot take the {name} backbone: window backbones work with "
-                        f"{', '.join(WINDOW_ALGOS)}", "use one of them (--algo ppo) or another backbone")
+    if not spec.window:
+        fits = registry.window_names()
+        raise UserError(f"{spec.name} cannot take the {name} backbone: window backbones work with "
+                        f"{', '.join(fits)}", f"use one of them (--algo {fits[0]}) or another backbone")
     context = check_value("context", context_of(name, kwargs), _CONTEXT, f"the {name} backbone's context")
     if kwargs and "context" in kwargs:
         kwargs["context"] = context
@@ -280,23 +283,6 @@ def check_window_backbone(algo: str, env: Any, hyper: dict[str, Any]) -> None:
         raise UserError(f"the {name} backbone's context {context} is longer than an episode of {env} "
                         f"({limit} steps)", f"use context <= {limit}")
     memory_observation(hyper)  # a history that differs from the context
-
-
-def memory_observation(hyper: dict[str, Any] | None) -> dict[str, Any]:
-    """The observation options a run's env is built with (training, evaluation, recording, demos, probes):
-    :func:`gymsuite.envs.observation.observation_options`, plus ``history = context`` for a window backbone.
-
-    A ``history`` the user set that differs from the backbone's context is a :class:`UserError`.
-    """
-    options = observation_options(hyper)
-    context = context_of((hyper or {}).get("backbone"), (hyper or {}).get("backbone_kwargs"))
-    if context is None:
-        return options
-    history = options.get("history")
-    if history is not None and history != context:
-        raise UserError(f"history={history} but the {(hyper or {}).get('backbone')} backbone's context is {context}: "
-                        "history and context differ", "leave history unset (the backbone sets it from its context)")
-    return {**options, "history": context}
 
 
 def named_extractor(hyper: dict[str, Any]) -> Any:
@@ -372,7 +358,7 @@ def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str
     ``backbone=lstm`` becomes RecurrentPPO's LSTM arguments and policy (:mod:`gymsuite.supervised.recurrent`).
     """
     hyper = cfg.hyperparams
-    kwargs = {k: v for k, v in hyper.items() if k not in registry.RUN_KEYS}
+    kwargs = spec.model_keys(hyper)
     for key in _SCHEDULED & kwargs.keys():
         kwargs[key] = schedule(key, kwargs[key])
     policy = str(hyper.get("policy", "MlpPolicy"))

@@ -1,7 +1,7 @@
 """Two-player turn-based games (PettingZoo classic): boards, players and the game loop.
 
-Shared by ``gymsuite play`` (a person against an agent, :mod:`gymsuite.agents.pipeline.humanplay`) and
-``gymsuite record`` (a video of a game, :mod:`gymsuite.agents.pipeline.video`). PettingZoo plays the game
+Shared by ``gymsuite play`` (a person against an agent, :mod:`gymsuite.agents.saved.humanplay`) and
+``gymsuite record`` (a video of a game, :mod:`gymsuite.agents.saved.video`). PettingZoo plays the game
 (its AEC env, its rules, its ``render_mode="rgb_array"`` frames); this module adds what it lacks:
 players as plain functions, the loop that seats them, and how a person points at a move.
 
@@ -140,7 +140,7 @@ def named_player(name: str, spec: str, seed: int | None = None) -> Player:
 
 
 def agent_player(agent: Any, spec: str, seed: int | None = None, deterministic: bool = True) -> Player:
-    """The loaded agent (:class:`gymsuite.agents.pipeline.loading.LoadedAgent`) as a player of ``spec``.
+    """The loaded agent (:class:`gymsuite.agents.saved.loading.LoadedAgent`) as a player of ``spec``.
 
     Raises:
         UserError: the agent was trained on another game, or its model does not fit the board.

@@ -24,11 +24,11 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.pipeline.config import memory_observation
-from gymsuite.agents.pipeline.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
-from gymsuite.agents.pipeline.normstats import load_stats
-from gymsuite.agents.pipeline.rundir import RunDir
-from gymsuite.agents.pipeline.safeload import MOVED_MODULES, load_safely
+from gymsuite.agents.files.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
+from gymsuite.agents.files.normstats import load_stats
+from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.files.safeload import MOVED_MODULES, load_safely
+from gymsuite.agents.observation import memory_observation
 from gymsuite.common import legacy
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
@@ -176,7 +176,7 @@ def _unknown(info: ModelFile) -> bool:
 @contextlib.contextmanager
 def _old_module_names() -> Iterator[None]:
     """Make the modules that older zips name importable by those names while SB3 unpickles one: those of
-    :data:`~gymsuite.agents.pipeline.safeload.MOVED_MODULES`, and every loaded gymsuite module under its name
+    :data:`~gymsuite.agents.files.safeload.MOVED_MODULES`, and every loaded gymsuite module under its name
     from before 0.2 (``gymsuite.supervised.cnns`` as ``supervised.cnns``). A name already taken (a user's
     own ``envs`` package) is left alone."""
     lent = {old: importlib.import_module(new) for old, new in MOVED_MODULES.items()}
@@ -196,11 +196,11 @@ def _old_module_names() -> Iterator[None]:
 
 def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = False,
                     overrides: dict[str, Any] | None = None) -> BaseAlgorithm:
-    """Load ``path`` as ``cls`` without unpickling (:func:`gymsuite.agents.pipeline.safeload.load_safely`).
+    """Load ``path`` as ``cls`` without unpickling (:func:`gymsuite.agents.files.safeload.load_safely`).
 
     With ``trust_pickle``, SB3's own ``cls.load`` (which unpickles the zip's objects) for files the
     safe path refuses; either way a corrupt or foreign file gets a clear error. ``overrides``: see
-    :func:`~gymsuite.agents.pipeline.safeload.load_safely` (a resume's own schedules and ``train_freq``).
+    :func:`~gymsuite.agents.files.safeload.load_safely` (a resume's own schedules and ``train_freq``).
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -208,7 +208,7 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = F
         if bad is not None:
             raise zipfile.BadZipFile(f"member {bad} is damaged")
         if not trust_pickle:
-            return load_safely(cls, path, _GYMSUITE_POLICIES, overrides)
+            return load_safely(cls, path, registry.saved_classes(), overrides)
         with _old_module_names():
             return cls.load(path, device="cpu")
     except ModuleNotFoundError as err:  # a class saved by code that is not installed here
@@ -222,28 +222,25 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = F
                         "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
 
 
-# gymsuite's own policy classes, accepted by the safe loader beside SB3's.
-_GYMSUITE_POLICIES = tuple({p for name in registry.available()
-                           for cls in (registry.get(name).cls, registry.get(name).recurrent) if cls is not None
-                           for p in getattr(cls, "policy_aliases", {}).values()})
-
-# The registry entry that loads a zip whose saving class the file tells (see gymsuite.agents.pipeline.modelfile).
-_ALGO_OF_CLASS = {"PPO": "ppo", "DQN": "dqn", "PolicyGradient": "pg", "RecurrentPPO": "ppo",
-                  "MaskablePPO": "selfplay"}
-
-
 def _guess_algo(path: Path, info: ModelFile | None) -> str:
-    """The registry name of the algorithm that saved ``path``, from its metadata ``info`` (:func:`read_model_file`).
+    """The registry name of the algorithm that saved ``path``, from its metadata ``info`` (:func:`read_model_file`):
+    the algorithm a gymsuite zip names, else the one whose spec claims the class that saved it
+    (:attr:`~gymsuite.agents.algorithms.spec.AlgoSpec.zip_classes`).
 
     Raises:
         UnknownAlgorithmError: the file does not tell, or names an algorithm gymsuite does not train.
         UserError: ``path`` is not a readable SB3 zip (``info`` is None).
     """
     info = info or read_model_file(path)  # None: raises, saying what is wrong with the file
-    name = _ALGO_OF_CLASS.get(info.algo_class or "")
+    name = _owner(info)
     if name is None:
         raise UnknownAlgorithmError(info, f"cannot tell which algorithm saved {path}", "pass --algo (e.g. --algo ppo)")
     return name
+
+
+def _owner(info: ModelFile) -> str | None:
+    """The registered algorithm that saved the zip ``info`` describes, when the file tells."""
+    return info.algo if info.algo in registry.available() else registry.zip_owner(info.algo_class)
 
 
 def _check_algo_fits(spec: registry.AlgoSpec, path: Path, info: ModelFile | None) -> None:
@@ -264,7 +261,7 @@ def _check_algo_fits(spec: registry.AlgoSpec, path: Path, info: ModelFile | None
     if not (info.policy_module.startswith(sb3) and wanted.startswith(sb3)) or info.policy_module == wanted:
         return
     saved_by = info.algo_class or f"an algorithm with the policy module {info.policy_module}"
-    right = _ALGO_OF_CLASS.get(info.algo_class or "")
+    right = _owner(info)
     raise UserError(f"{path} was saved by {saved_by}, so --algo {spec.name} cannot load it",
                     f"pass --algo {right} or leave --algo out" if right else "pass the --algo that trained it")
 

@@ -1,6 +1,6 @@
 """Frames for pre-training an encoder: N observations from a random or a trained agent, as training sees them.
 
-The env comes from :func:`gymsuite.agents.pipeline.loading.make_agent_env`, the one builder of an agent's
+The env comes from :func:`gymsuite.agents.saved.loading.make_agent_env`, the one builder of an agent's
 env: the run's env kwargs and time limit, its frozen observation normalisation, and SB3's image
 transposition. The frames are therefore exactly what a model built on that env receives before
 its own preprocessing: uint8 ``(N, C, H, W)`` for images, ``(N, *O)`` otherwise.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from gymsuite.agents.pipeline.loading import LoadedAgent
+from gymsuite.agents.saved.loading import LoadedAgent
 
 
 def collect_frames(agent: LoadedAgent, venv: VecEnv, frames: int, deterministic: bool = False,
@@ -24,7 +24,7 @@ def collect_frames(agent: LoadedAgent, venv: VecEnv, frames: int, deterministic:
 
     Args:
         agent: the random agent or a trained one.
-        venv: its env (:func:`~gymsuite.agents.pipeline.loading.make_agent_env`); E envs are read side by side.
+        venv: its env (:func:`~gymsuite.agents.saved.loading.make_agent_env`); E envs are read side by side.
         frames: N.
         deterministic: greedy actions of a trained agent (default: sampled, for more varied frames).
         progress: called with the number of frames added at each step.

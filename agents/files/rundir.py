@@ -2,15 +2,15 @@
 
 A run directory holds::
 
-    config.yaml          everything needed to rerun (gymsuite.agents.pipeline.config.RunConfig)
+    config.yaml          everything needed to rerun (gymsuite.agents.run.config.RunConfig)
     model.zip            the final model, loadable with plain SB3 (PPO.load(...))
     best_model.zip       the best model seen by periodic evaluation
-    vecnormalize.npz     observation/reward statistics, when normalize: true (gymsuite.agents.pipeline.normstats;
+    vecnormalize.npz     observation/reward statistics, when normalize: true (gymsuite.agents.files.normstats;
                          older runs: vecnormalize.pkl, pickled, loaded only with --trust-pickle)
     eval.json            {"mean_return", "std_return", "episodes", ...}
     logs/                TensorBoard events and progress.csv
     aux.pt               the auxiliary loss's decoder and optimiser, when aux is set
-    (gymsuite.agents.pipeline.auxiliary)
+    (gymsuite.agents.run.auxiliary)
     checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz, _aux.pt)
     videos/              mp4 files, when asked
 
@@ -33,8 +33,8 @@ from gymsuite.common.files import disk_errors
 RUNS_ROOT = Path("runs")
 NORM_SUFFIX = "_vecnormalize.npz"  # a checkpoint's normalisation statistics
 LEGACY_NORM_SUFFIX = "_vecnormalize.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
-AUX_SUFFIX = "_aux.pt"  # a checkpoint's auxiliary decoder and optimiser (gymsuite.agents.pipeline.auxiliary)
-REPLAY_SUFFIX = "_replay.npz"  # an off-policy checkpoint's replay buffer (gymsuite.agents.pipeline.replayfile)
+AUX_SUFFIX = "_aux.pt"  # a checkpoint's auxiliary decoder and optimiser (gymsuite.agents.run.auxiliary)
+REPLAY_SUFFIX = "_replay.npz"  # an off-policy checkpoint's replay buffer (gymsuite.agents.files.replayfile)
 LEGACY_REPLAY_SUFFIX = "_replay.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
 _CKPT_PART = re.compile(r"^ckpt_(\d+)[._]")
@@ -66,7 +66,7 @@ class RunDir:
 
     @property
     def legacy_vecnormalize(self) -> Path:
-        """The pickled statistics of runs before :mod:`gymsuite.agents.pipeline.normstats` (``--trust-pickle`` only)."""
+        """The pickled statistics of runs before :mod:`gymsuite.agents.files.normstats` (``--trust-pickle`` only)."""
         return self.root / "vecnormalize.pkl"
 
     @property

@@ -3,7 +3,7 @@
 Every check of the request runs before the env steps and nothing is written until the
 encoder is trained (the file is written atomically), so a bad request leaves no file.
 The loop itself is :func:`gymsuite.supervised.pretrain.pretrain`; the frames
-:func:`gymsuite.agents.data.frames.collect_frames`.
+:func:`gymsuite.agents.saved.frames.collect_frames`.
 
 Shapes: N frames, O observation.
 """
@@ -18,9 +18,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from gymsuite.agents.data.frames import collect_frames
-from gymsuite.agents.pipeline.config import parse_assignments
-from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
+from gymsuite.agents.run.config import parse_assignments
+from gymsuite.agents.saved.frames import collect_frames
+from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.supervised import backbones
 from gymsuite.supervised.autoencoder import AUX_LOSSES, AutoEncoderLoss, make_decoder

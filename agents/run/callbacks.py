@@ -22,10 +22,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from tqdm import tqdm
 
-from gymsuite.agents.pipeline.normstats import save_stats
-from gymsuite.agents.pipeline.replayfile import save_replay
-from gymsuite.agents.pipeline.resumestate import save_state
-from gymsuite.agents.pipeline.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
+from gymsuite.agents.files.normstats import save_stats
+from gymsuite.agents.files.replayfile import save_replay
+from gymsuite.agents.files.resumestate import save_state
+from gymsuite.agents.files.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from gymsuite.common.files import atomic_write
 
 
@@ -118,7 +118,7 @@ def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
     is complete (``RunDir.latest_checkpoint`` looks only at zips).
     ``extras`` maps a file suffix (``"_curiosity.pt"``) to a function saving to a path.
     ``at_boundary``: taken between two rollouts, so the resume state includes the envs'
-    (see :mod:`gymsuite.agents.pipeline.resumestate`). Returns the step count saved.
+    (see :mod:`gymsuite.agents.files.resumestate`). Returns the step count saved.
     """
     steps = model.num_timesteps
     try:

@@ -13,6 +13,10 @@ such as ``policy_class["__module__"]``. The algorithm's own class is not recorde
 * sb3-contrib's ``RecurrentPPO`` (``backbone=lstm``) saves a policy from
   ``sb3_contrib.common.recurrent.policies``: such a zip is :attr:`ModelFile.recurrent`.
 
+gymsuite's own saves also name their algorithm (:data:`ALGO_FIELD`, the registry name), so any of them
+tells; the class inferred above serves older zips and other tools' (the algorithms' specs say which
+classes' zips they load: ``AlgoSpec.zip_classes``).
+
 This is the one reader of that JSON (loading, resuming and experts all use it).
 """
 
@@ -31,6 +35,8 @@ RECURRENT_MODULE = "sb3_contrib.common.recurrent.policies"
 MASKABLE_MODULE = "sb3_contrib.common.maskable.policies"  # MaskablePPO (selfplay)
 # SB3 algorithms with a policy module of their own, named by the class that saved the zip.
 _OFF_POLICY = {"dqn": "DQN", "sac": "SAC", "td3": "TD3", "ddpg": "DDPG"}
+#: The field of a gymsuite zip's JSON that names the algorithm (its registry name) that trained it.
+ALGO_FIELD = "gymsuite_algo"
 
 
 @dataclass(frozen=True)
@@ -42,11 +48,14 @@ class ModelFile:
         policy_module: the module of the saved policy class ("" when the zip does not say).
         algo_class: the name of the SB3 class that saved it (``"PPO"``, ``"DQN"``,
             ``"PolicyGradient"``, ``"RecurrentPPO"``, ...), or None when the file does not tell (A2C, unknown policies).
+        algo: the registry name of the algorithm that trained it, when gymsuite saved it (None: an older zip, or
+            another tool's).
     """
 
     path: Path
     policy_module: str
     algo_class: str | None
+    algo: str | None = None
 
     @property
     def actor_critic(self) -> bool:
@@ -77,7 +86,8 @@ def read_model_file(path: str | Path) -> ModelFile:
     data = read_data(path)
     policy = data.get("policy_class")
     module = str(policy.get("__module__", "")) if isinstance(policy, dict) else ""
-    return ModelFile(path, module, _algo_class(module, set(data)))
+    algo = data.get(ALGO_FIELD)
+    return ModelFile(path, module, _algo_class(module, set(data)), algo if isinstance(algo, str) else None)
 
 
 def _algo_class(module: str, keys: set[str]) -> str | None:
