@@ -2,7 +2,8 @@
 """Benchmark seeing from pixels: backbone speed, auxiliary losses and pre-training, and what a linear probe reads.
 
 Three sections, each a function of (task, budget, seeds), on pixel CartPole (``gymsuite/PixelCartPole-v0``):
-  * speed: PPO with each backbone for a fixed budget: training steps/s and the final return
+  * speed: the env's own step rate (random actions; target for pixel CartPole: >= 5,000 frames/s), then PPO with
+    each backbone for a fixed budget: training steps/s and the final return
     (target: ``small_cnn`` at >= 1.5x ``nature_cnn``'s steps/s at an equal or better return);
   * aux: plain CNN vs CNN + ``aux=recon`` vs CNN initialised from a pre-trained auto-encoder
     (``gymsuite pretrain``; frozen and fine-tuned) vs ``attention``: env steps and wall time until
@@ -35,6 +36,7 @@ from typing import Any
 
 from benchmarks import benchlib
 from gymsuite.common.stats import iqm, steps_to_threshold, summary
+from gymsuite.envs.factory import make_one
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,27 @@ def estimate_minutes(jobs: list[dict[str, Any]], workers: int) -> float:
     return sum(j["steps"] / fps(j) for j in jobs if j["kind"] == "train") / max(workers, 1) / 60
 
 
+PIXEL_CARTPOLE_FPS = 5000  # frames/s the pixel CartPole env must step at, so rendering never bounds training
+
+
+def env_frames_per_second(task: Task, steps: int = 3000, repeats: int = 5) -> list[float]:
+    """The env's own step rate with random actions, ``repeats`` times (no agent, no vector env)."""
+    env = make_one(task.env, env_kwargs=task.env_kwargs)
+    rates = []
+    for _ in range(repeats):
+        env.reset(seed=0)
+        start = time.perf_counter()
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                env.reset()
+        rates.append(steps / (time.perf_counter() - start))
+    env.close()
+    return rates
+
+
 def section_speed(bench: Bench, task: Task, steps: int, seeds: list[int], backbones: list[str]) -> str:
-    """PPO with each backbone for ``steps`` env steps: training steps/s and final return per backbone."""
+    """The env's step rate, then PPO with each backbone for ``steps`` env steps: training steps/s and final return."""
     variants = [Variant(b, backbone_hyper(b)) for b in backbones]
     jobs = [j for v in variants for j in bench.train_jobs(task, v, steps, seeds)]
     results = bench.run(jobs, bench.workers) if jobs else []
@@ -176,6 +197,10 @@ def section_speed(bench: Bench, task: Task, steps: int, seeds: list[int], backbo
              f"{iqm([r['fps'] for r in rs]) / iqm([r['fps'] for r in base]):.2f}x" if base else "n/a"]
             for name, rs in by.items()]
     text = [f"### Backbone speed: PPO on {task.env}, {steps:,} env steps per run, {len(seeds)} seeds", ""]
+    rates = env_frames_per_second(task)
+    text += [f"The env alone, random actions: {summary(rates, 0)} frames/s (IQM of 5 repeats of 3,000 steps)."
+             + (f" Target (>= {PIXEL_CARTPOLE_FPS:,}): {'met' if iqm(rates) >= PIXEL_CARTPOLE_FPS else 'not met'}."
+                if task.env == TASK.env else ""), ""]
     if rows:
         text += [benchlib.table(["backbone", "steps/s", "final return", "steps/s vs nature_cnn"], rows), ""]
     if base and by.get("small_cnn"):
