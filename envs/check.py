@@ -9,7 +9,6 @@ the 5-tuple step API, rgb_array rendering when asked) into one report.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -17,25 +16,13 @@ import numpy as np
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 from gymsuite.common.errors import UserError
-from gymsuite.envs.factory import EnvSpec, make_one, spec_name
-
-
-@dataclass
-class CheckReport:
-    """Problems (training cannot work) and warnings (it may, but look) found in an env."""
-
-    env: str
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def text(self) -> str:
-        head = f"environment {self.env}: " + ("passed its check" if self.ok else "failed its check")
-        lines = [head] + [f"  error: {p}" for p in self.problems] + [f"  warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
+from gymsuite.envs.factory import make_one
+from gymsuite.envs.multiagent.bridge import ParallelVecEnv
+from gymsuite.envs.multiagent.check import check_multiagent
+from gymsuite.envs.multiagent.source import multiagent_source
+from gymsuite.envs.report import CheckReport
+from gymsuite.envs.specs import EnvSpec, spec_name
+from gymsuite.envs.trainable import UNTRAINABLE_FIX, untrainable_parts
 
 
 def check(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None, steps: int = 200,
@@ -45,10 +32,8 @@ def check(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None, steps: int = 
     A PettingZoo env gets PettingZoo's API test and gymsuite's multi-agent checks
     (:func:`gymsuite.envs.multiagent.check.check_multiagent`) instead.
     """
-    source = _multiagent(spec)
+    source = multiagent_source(spec)
     if source is not None:
-        from gymsuite.envs.multiagent.check import check_multiagent
-
         return check_multiagent(source, env_kwargs, steps)
     report = CheckReport(spec_name(spec))
     try:
@@ -91,11 +76,9 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
     Raises:
         UserError: the first observation does not have the declared shape.
     """
-    source = _multiagent(spec)
+    source = multiagent_source(spec)
     if source is not None:  # the bridge compares each agent's observation with its space as it writes it
         if not source.turn_based:
-            from gymsuite.envs.multiagent.bridge import ParallelVecEnv
-
             ParallelVecEnv([source.make_parallel(**(env_kwargs or {}))], name=spec_name(spec)).reset()
         return
     env = make_one(spec, env_kwargs=env_kwargs)
@@ -108,15 +91,6 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
         raise UserError(f"{spec_name(spec)} lies about its observation space: {wrong}",
                         "make observation_space match what reset() and step() return "
                         "(check_env.py reports everything; drop --no-check to check before training)")
-
-
-def _multiagent(spec: EnvSpec) -> Any:
-    """``spec``'s :class:`gymsuite.envs.multiagent.MultiAgentSource`, or None (imported here: gymsuite.envs.multiagent
-    builds on this
-    module)."""
-    from gymsuite.envs.multiagent.source import multiagent_source
-
-    return multiagent_source(spec)
 
 
 def _shape_mismatch(space: gym.spaces.Space, obs: Any, where: str) -> str | None:
@@ -132,34 +106,6 @@ def _shape_mismatch(space: gym.spaces.Space, obs: Any, where: str) -> str | None
         if shape != space.shape:
             return f"{where} has shape {shape}, but the space declares {space.shape}"
     return None
-
-
-# Observation spaces SB3 cannot build a policy for, wherever they appear.
-_UNTRAINABLE = (gym.spaces.Text, gym.spaces.Graph, gym.spaces.Sequence, gym.spaces.OneOf)
-UNTRAINABLE_FIX = ("wrap the env so that it observes arrays only: for minigrid, ImgObsWrapper (the image) or "
-                   "FlatObsWrapper (image and mission as numbers); otherwise drop the key with "
-                   "gymnasium.wrappers.FilterObservation(env, [keys to keep]) or encode it as a Box; "
-                   "pass the wrapped env as file.py:make_env, a function returning it")
-
-
-def untrainable_parts(space: gym.spaces.Space, where: str = "observation") -> list[str]:
-    """The parts of an observation space SB3 cannot train on, e.g. ``["observation['mission'] is Text"]``.
-
-    SB3 takes Box, Discrete, MultiDiscrete, MultiBinary, or a flat Dict of them.
-    """
-    if isinstance(space, _UNTRAINABLE):
-        return [f"{where} is {type(space).__name__}"]
-    if isinstance(space, gym.spaces.Tuple):
-        inner = [p for i, sub in enumerate(space.spaces) for p in untrainable_parts(sub, f"{where}[{i}]")]
-        return [f"{where} is a Tuple (use a Dict)", *inner]
-    if isinstance(space, gym.spaces.Dict):
-        found = []
-        for key, sub in space.spaces.items():
-            if isinstance(sub, gym.spaces.Dict):
-                found.append(f"{where}[{key!r}] is a Dict inside a Dict (flatten it)")
-            found += untrainable_parts(sub, f"{where}[{key!r}]") if not isinstance(sub, gym.spaces.Dict) else []
-        return found
-    return []
 
 
 def _check_spaces(env: gym.Env, report: CheckReport) -> None:

@@ -17,44 +17,36 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import importlib.util
 import inspect
-import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-from gymsuite.common import legacy
+import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ ids)
 from gymsuite.common.errors import UserError
-from gymsuite.envs.atari import is_atari
+from gymsuite.envs import atari
+from gymsuite.envs.atari import options as atari_options
+from gymsuite.envs.atari_vector import NativeAtariVecEnv
+from gymsuite.envs.multiagent.build import make_multiagent_vec
+from gymsuite.envs.multiagent.source import looks_like_module, multiagent_source
 from gymsuite.envs.observation import mask_velocity, observation_wrappers
+from gymsuite.envs.specs import EnvFactory, EnvSpec, is_custom, load_file, load_module, spec_name
+from gymsuite.envs.trainable import require_trainable
 from gymsuite.envs.wrappers import VecFiniteGuard
 
-EnvSpec = str | Callable[..., gym.Env]
-EnvFactory = Callable[..., gym.Env]
+__all__ = ["PACKAGES_BY_PREFIX", "EnvFactory", "EnvSpec", "Wrapper", "is_custom", "make_env", "make_native_atari",
+           "make_one", "registered_time_limit", "resolve", "spec_name"]
+
 Wrapper = Callable[[gym.Env], gym.Env]
-
-
-def spec_name(spec: EnvSpec) -> str:
-    """A printable name for ``spec`` (the string itself, or ``module:Class``)."""
-    if isinstance(spec, str):
-        return spec
-    return f"{getattr(spec, '__module__', '?')}:{getattr(spec, '__qualname__', repr(spec))}"
-
-
-def is_custom(spec: EnvSpec) -> bool:
-    """True for user code (``module:Class``, ``file.py:Class``, a class) rather than a registered id."""
-    return not isinstance(spec, str) or ":" in spec
 
 
 def registered_time_limit(spec: EnvSpec) -> int | None:
     """The time limit ``spec``'s registration sets, or None (a custom class, an unknown id, a PettingZoo module,
     no limit)."""
-    if is_custom(spec) or _looks_like_module(spec):
+    if is_custom(spec) or looks_like_module(spec):
         return None
     try:
         resolve(spec)  # imports the package that registers it
@@ -70,20 +62,18 @@ def resolve(spec: EnvSpec) -> EnvFactory:
     Raises:
         UserError: unknown id (with close matches), missing module, file or class.
     """
-    import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ ids)
-
     if not isinstance(spec, str):
         if not callable(spec):
             raise UserError(f"env {spec!r} is neither an id, a 'module:Class' string nor a callable")
         return _call_factory(spec)
-    if _multiagent(spec) is not None:
+    if multiagent_source(spec) is not None:
         raise UserError(f"{spec} is a PettingZoo multi-agent env, not a single gymnasium env",
                         "train, evaluate and record it through make_env (gymsuite train --env ...); "
                         "check it with gymsuite check-env")
     if ":" not in spec:
         return _registered(spec)
     target, _, attr = spec.rpartition(":")
-    module = _load_file(target) if target.endswith(".py") or "/" in target else _import(target)
+    module = load_file(target) if target.endswith(".py") or "/" in target else load_module(target)
     if hasattr(module, attr):
         return _call_factory(getattr(module, attr))
     if attr in gym.registry:  # the module registered ids when imported
@@ -151,13 +141,11 @@ def make_env(
         raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
     name = spec_name(spec)
     observation = observation or {}
-    source = _multiagent(spec)
+    source = multiagent_source(spec)
     if source is not None:  # n_envs copies of G agents (gymsuite.envs.multiagent)
-        from gymsuite.envs.multiagent.build import make_multiagent_vec
-
         return make_multiagent_vec(source, n_envs, seed, env_kwargs, render_mode, max_episode_steps, observation,
                                    wrappers, reward_wrappers)
-    if is_atari(spec):
+    if atari.is_atari(spec):
         mask_velocity(spec, observation)  # refused: Atari frames have no velocity entries
         factory, wrappers, reward_wrappers = _atari(str(spec), observation.get("atari"), max_episode_steps, wrappers,
                                                     reward_wrappers)
@@ -176,7 +164,7 @@ def make_env(
                 env = gym.wrappers.TimeLimit(env, max_episode_steps)
             for wrap in [*obs_wrappers, *wrappers]:
                 env = wrap(env)
-            _require_trainable(env, name)
+            require_trainable(env, name)
             env = Monitor(env)
             for wrap in reward_wrappers:
                 env = wrap(env)
@@ -193,25 +181,9 @@ def make_env(
     return venv
 
 
-def _multiagent(spec: EnvSpec) -> Any:
-    """``spec``'s :class:`gymsuite.envs.multiagent.MultiAgentSource`, or None (imported here: it builds on this
-    module)."""
-    from gymsuite.envs.multiagent.source import multiagent_source
-
-    return multiagent_source(spec)
-
-
-def _looks_like_module(spec: EnvSpec) -> bool:
-    from gymsuite.envs.multiagent.source import looks_like_module
-
-    return looks_like_module(spec)
-
-
 def _atari(env_id: str, given: dict[str, Any] | None, max_episode_steps: int | None, wrappers: Sequence[Wrapper],
            reward_wrappers: Sequence[Wrapper]) -> tuple[EnvFactory, list[Wrapper], list[Wrapper]]:
     """An Atari id's factory and wrappers: preprocessing inside ``Monitor``, episodic life outside it."""
-    from gymsuite.envs import atari
-
     opts = atari.options(given)
     atari.game_of(env_id)  # ale-py installed, the id known: fail here, in the parent
 
@@ -228,24 +200,11 @@ def make_native_atari(env_id: str, n_envs: int, seed: int | None, atari: dict[st
                       max_episode_steps: int | None = None) -> VecEnv:
     """The fast path: ale-py's C++ vector env behind SB3's ``VecEnv`` API (:mod:`gymsuite.envs.atari_vector`),
     seeded."""
-    from gymsuite.envs.atari import options
-    from gymsuite.envs.atari_vector import NativeAtariVecEnv
-
-    venv = NativeAtariVecEnv(env_id, n_envs, options(atari), max_episode_steps)
+    venv = NativeAtariVecEnv(env_id, n_envs, atari_options(atari), max_episode_steps)
     if seed is not None:
         venv.seed(seed)
         venv.action_space.seed(seed)
     return venv
-
-
-def _require_trainable(env: gym.Env, name: str) -> None:
-    """Refuse observation spaces SB3 cannot hold (``Text``, ``Graph``, ...) before its buffers crash on them."""
-    from gymsuite.envs.check import UNTRAINABLE_FIX, untrainable_parts
-
-    parts = untrainable_parts(env.observation_space)
-    if parts:
-        env.close()
-        raise UserError(f"{name} has observations that training cannot handle: {'; '.join(parts)}", UNTRAINABLE_FIX)
 
 
 # Packages that register their ids when imported, by the ids' prefix (an id "Namespace/Name-v0" also
@@ -345,30 +304,3 @@ def _accepts(obj: Callable[..., Any], name: str) -> bool:
     except (TypeError, ValueError):
         return True
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
-def _import(module_name: str) -> Any:
-    try:
-        return legacy.import_module(module_name)  # a run saved before 0.2 names envs.custom...
-    except ModuleNotFoundError as err:
-        raise UserError(f"cannot import module {module_name!r} ({err})",
-                        "check the spelling, install the package, or use path/to/file.py:Class") from err
-
-
-def _load_file(path: str) -> Any:
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"environment file {path!r} does not exist", "give a path to a .py file, e.g. my_env.py:MyEnv")
-    name = f"gymsuite_user_{file.stem}"
-    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(file.resolve()):
-        return sys.modules[name]
-    module_spec = importlib.util.spec_from_file_location(name, file.resolve())
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module  # so SubprocVecEnv / pickling can find it
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as err:
-        del sys.modules[name]
-        raise UserError(f"importing {path} failed: {type(err).__name__}: {err}") from err
-    return module

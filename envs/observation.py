@@ -34,6 +34,7 @@ from gymsuite.common.options import Rule, check_value
 from gymsuite.envs.atari import is_atari
 from gymsuite.envs.atari import options as atari_options
 from gymsuite.envs.minigrid import is_minigrid, minigrid_options, minigrid_wrappers
+from gymsuite.envs.multiagent.options import multiagent_options
 from gymsuite.envs.wrappers.masking import KEPT, MaskVelocity
 from gymsuite.envs.wrappers.pixels import PixelObservation, pixel_options
 
@@ -59,10 +60,6 @@ def check_observation_options(hyper: dict[str, Any], spec: Any = None) -> None:
     minigrid_options(hyper.get("minigrid"))
     if "history" in hyper:
         hyper["history"] = history_length(hyper["history"])
-    from gymsuite.envs.multiagent.options import (
-        multiagent_options,  # here: gymsuite.envs.multiagent builds on gymsuite.envs.factory
-    )
-
     multiagent_options(hyper.get("multiagent"))
     mask_velocity(spec, hyper)
 

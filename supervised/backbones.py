@@ -13,8 +13,10 @@
 
 Each is an SB3 ``BaseFeaturesExtractor`` (:class:`~gymsuite.supervised.backbone.Backbone`): pass it as
 ``policy_kwargs={"features_extractor_class": get(name), "features_extractor_kwargs": {...}}``.
-A new backbone is one class and one entry here. Every image backbone also takes
-``augment="shift"`` and ``freeze``; :func:`default_for` is the one rule for choosing one.
+A new backbone is one class and one entry here; a new image backbone's entry goes in
+:data:`gymsuite.supervised.images.IMAGE_BACKBONES` (the window backbones encode their steps with those), which
+this registry includes. Every image backbone also takes ``augment="shift"`` and ``freeze``;
+:func:`default_for` (:mod:`gymsuite.supervised.images`) is the one rule for choosing one.
 
 Shapes: B batch, O observation, C/H/W image, F features.
 """
@@ -27,19 +29,18 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from stable_baselines3.common.preprocessing import is_image_space
 from torch import nn
 
 from gymsuite.common.errors import UserError, closest_hint
-from gymsuite.supervised.attention import PatchAttention
 from gymsuite.supervised.backbone import Backbone
-from gymsuite.supervised.cnn import IcmCnn, ImageEncoder, image_layout
-from gymsuite.supervised.cnns import NATURE_MIN_SIZE, ImpalaCnn, NatureCnn, SmallCnn
+from gymsuite.supervised.cnn import ImageEncoder, image_layout
+from gymsuite.supervised.images import IMAGE_BACKBONES, default_for, is_image
 from gymsuite.supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack
 from gymsuite.supervised.mlp import MlpBackbone, mlp
 
-BACKBONES: dict[str, type[Backbone]] = {"mlp": MlpBackbone, "icm_cnn": IcmCnn, "nature_cnn": NatureCnn,
-                                        "small_cnn": SmallCnn, "impala_cnn": ImpalaCnn, "attention": PatchAttention,
+__all__ = ["BACKBONES", "accepted_kwargs", "check_kwargs", "default_for", "get", "is_image", "make_encoder"]
+
+BACKBONES: dict[str, type[Backbone]] = {"mlp": MlpBackbone, **IMAGE_BACKBONES,
                                         "framestack": FrameStack, "transformer": CausalTransformer}
 
 
@@ -76,20 +77,6 @@ def check_kwargs(name: str, kwargs: Mapping[str, Any] | None) -> None:
 def _close(key: str, accepted: list[str]) -> str:
     hint = closest_hint(key, accepted, "")
     return f" ({hint})" if hint.startswith("did you mean") else ""
-
-
-def is_image(space: spaces.Space) -> bool:
-    """Whether ``space`` is a 3-axis uint8 image (channels first or last), the observation the CNNs take."""
-    return is_image_space(space, check_channels=False)
-
-
-def default_for(space: spaces.Space) -> str:
-    """The backbone chosen when the user names none: ``nature_cnn`` for images of at least 36x36,
-    ``small_cnn`` for smaller ones (SB3's default CNN cannot take them), ``mlp`` otherwise."""
-    if not is_image(space):
-        return "mlp"
-    _, h, w = image_layout(space, "default")[0]
-    return "nature_cnn" if min(h, w) >= NATURE_MIN_SIZE else "small_cnn"
 
 
 def make_encoder(space: spaces.Box, features: int, hidden: int, layers: int = 2, backbone: str | None = None

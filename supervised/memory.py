@@ -13,7 +13,7 @@ pipeline sets ``history`` from the backbone's ``context`` (:func:`context_of`).
   of the residual additions (Parisotto et al. 2019); the features are the last position's output.
 
 Each step is a vector (flattened to O) or a uint8 image (channels first or last), which a
-per-step image encoder (``encoder=NAME``, default :func:`gymsuite.supervised.backbones.default_for` of
+per-step image encoder (``encoder=NAME``, default :func:`gymsuite.supervised.images.default_for` of
 one frame) turns into F features. SB3 treats a 4-axis uint8 ``Box`` as a vector (no scaling, no
 transpose), so the window backbones scale uint8 windows by 1/255 and put channels first themselves.
 
@@ -34,6 +34,7 @@ from torch import nn
 
 from gymsuite.common.errors import UserError
 from gymsuite.supervised.backbone import Backbone, positive_int
+from gymsuite.supervised.images import default_for, image_backbone, is_image
 from gymsuite.supervised.mlp import mlp
 
 WINDOW_BACKBONES = ("framestack", "transformer")
@@ -72,10 +73,6 @@ class StepEncoder(nn.Module):
 
 def _window(observation_space: spaces.Space, name: str, context: int, encoder: str | None) -> StepEncoder:
     """Check that ``observation_space`` is a window of ``context`` steps; the per-step encoder for it."""
-    from gymsuite.supervised import (
-        backbones,  # the registry, which imports this module (same layer: no cycle at import)
-    )
-
     context = positive_int(name, "context", context)
     if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) < 2:
         raise UserError(f"the {name} backbone reads a window of observations (K, *obs), got {observation_space}",
@@ -86,12 +83,12 @@ def _window(observation_space: spaces.Space, name: str, context: int, encoder: s
                         f"leave history unset (the backbone sets it) or set history={context}")
     step_shape = observation_space.shape[1:]
     frame = spaces.Box(0, 255, step_shape, np.uint8) if observation_space.dtype == np.uint8 else None
-    if frame is not None and backbones.is_image(frame):
-        encoder_name = encoder or backbones.default_for(frame)
+    if frame is not None and is_image(frame):
+        encoder_name = encoder or default_for(frame)
         if encoder_name in WINDOW_BACKBONES or encoder_name == "mlp":
             raise UserError(f"the {name} backbone's encoder encodes one image, {encoder_name!r} cannot",
-                            f"use an image backbone, e.g. encoder={backbones.default_for(frame)}")
-        return StepEncoder(backbones.get(encoder_name)(frame), 0)  # type: ignore[call-arg]
+                            f"use an image backbone, e.g. encoder={default_for(frame)}")
+        return StepEncoder(image_backbone(encoder_name)(frame), 0)  # type: ignore[call-arg]
     if len(step_shape) > 2:
         raise UserError(f"the {name} backbone takes windows of vectors (K, O) or of uint8 images "
                         f"(K, H, W, C) / (K, C, H, W), got {observation_space}",
@@ -117,7 +114,7 @@ class FrameStack(Backbone):
         net_arch: the MLP's widths after the concatenation (ReLU after each); the last is the features' width.
             Empty (the default): no MLP here, the concatenation ``(B, K F)`` is the features and the policy's own
             ``net_arch`` does the rest (the cheapest, and SB3's ``VecFrameStack`` + ``MlpPolicy``).
-        encoder: the per-step image encoder's backbone name (default :func:`gymsuite.supervised.backbones.default_for`).
+        encoder: the per-step image encoder's backbone name (default :func:`gymsuite.supervised.images.default_for`).
         freeze: see :class:`~gymsuite.supervised.backbone.Backbone`. augment: refused (windows are not shifted).
     """
 
@@ -227,7 +224,7 @@ class CausalTransformer(Backbone):
         heads: attention heads.
         layers: Transformer blocks.
         gated: GTrXL's GRU-type gates in place of the residual additions.
-        encoder: the per-step image encoder's backbone name (default :func:`gymsuite.supervised.backbones.default_for`).
+        encoder: the per-step image encoder's backbone name (default :func:`gymsuite.supervised.images.default_for`).
         freeze: see :class:`~gymsuite.supervised.backbone.Backbone`. augment: refused.
     """
 

@@ -11,9 +11,11 @@ Unknown keys and bad values are rejected here, before anything touches the disk.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +99,14 @@ def defaults_for(algo: str, env: str) -> dict[str, Any]:
     return {}
 
 
-def build_config(cli: dict[str, Any], config_file: str | None = None, overrides: list[str] | None = None) -> RunConfig:
+def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
+                 overrides: Sequence[str] | Mapping[str, Any] | None = None) -> RunConfig:
     """Merge defaults, the config file and CLI values into a validated :class:`RunConfig`.
 
     Args:
         cli: RunConfig fields given on the command line (``None`` values are ignored).
         config_file: optional YAML file of RunConfig fields.
-        overrides: ``key=value`` hyperparameter strings.
+        overrides: hyperparameters: ``key=value`` strings (values read as YAML), or a mapping (the Python API's).
     """
     from_file = read_yaml(config_file) if config_file else {}
     check_keys(from_file, sorted(FIELDS), "key", f" in {config_file}")
@@ -116,7 +119,8 @@ def build_config(cli: dict[str, Any], config_file: str | None = None, overrides:
     if not isinstance(from_file.get("hyperparams", {}), dict):
         raise UserError(f"'hyperparams' in {config_file} must be a mapping")
     hyper = {**defaults_for(spec.name, merged["env"]), **from_file.get("hyperparams", {})}
-    hyper.update(parse_assignments(overrides or []))
+    hyper.update(copy.deepcopy(dict(overrides)) if isinstance(overrides, Mapping)
+                 else parse_assignments(list(overrides or [])))
     validate_hyperparams(spec, hyper, merged["env"])
     merged = check(RunConfig, merged, "setting")
     resolve_device(merged.get("device", "auto"), uses_image_backbone(hyper))  # refuses cuda without a GPU, early

@@ -4,7 +4,7 @@ Same rules as the local backends in ``executor.py``: a job that raises is report
 worker process or node died runs again (anywhere in the cluster) up to ``retries`` times, then is reported with
 ``lost=True``; Ctrl-C or SIGTERM to this process submits nothing more and cancels the running tasks (Ray raises
 ``KeyboardInterrupt`` inside each, which the training pipeline turns into a checkpoint and ``interrupted: True``),
-waits for them (at most ``executor.STOP_GRACE_S``) and returns with ``Report.signum`` set.
+waits for them (at most ``jobs.STOP_GRACE_S``) and returns with ``Report.signum`` set.
 
 Placement is Ray's: each task asks for its job's ``cpus`` and ``gpus``. The job's function travels by reference
 (module and name), so every node must have gymsuite installed at the same version (no ``runtime_env``), and the
@@ -24,8 +24,8 @@ import socket
 import time
 from typing import Any
 
-from gymsuite.agents.sweeps import executor
-from gymsuite.agents.sweeps.executor import Job, JobQueue, OnDone, Outcome, Report
+from gymsuite.agents.pipeline.callbacks import StopSignals
+from gymsuite.agents.sweeps.jobs import STOP_GRACE_S, Called, Job, JobQueue, OnDone, Outcome, Report, call
 from gymsuite.common.errors import UserError
 
 CONNECT_TIMEOUT_S = 5.0  # a head that does not answer a TCP connection in this time is reported unreachable
@@ -107,9 +107,10 @@ def _where() -> str:
     return f"{socket.gethostname()}/{ray.get_runtime_context().get_node_id()[:8]}"
 
 
-def _task(job: Job) -> executor.Called:
-    """Runs on a Ray worker: ``executor.call`` there, with the host name and Ray node id as the node."""
-    result, error, _, seconds = executor.call(job)
+def _task(job: Job) -> Called:
+    """Runs on a Ray worker: :func:`~gymsuite.agents.sweeps.jobs.call` there, with the host name and Ray node id as
+    the node."""
+    result, error, _, seconds = call(job)
     return result, error, _where(), seconds
 
 
@@ -144,8 +145,6 @@ class _Run:
         self.remote = ray.remote(max_retries=0)(_task)
 
     def run(self) -> Report:
-        from gymsuite.agents.pipeline.callbacks import StopSignals
-
         with StopSignals() as self.stop:
             try:
                 self._loop()
@@ -203,7 +202,7 @@ class _Run:
         Ctrl-C or the deadline kills what is left."""
         for ref in self.running:
             self.ray.cancel(ref)
-        deadline = time.monotonic() + executor.STOP_GRACE_S
+        deadline = time.monotonic() + STOP_GRACE_S
         try:
             while self.running and time.monotonic() < deadline:
                 done, _ = self.ray.wait(list(self.running), num_returns=1, timeout=POLL_S)

@@ -7,6 +7,9 @@ function and its arguments (picklable), returning a small dict. Backends:
 - ``workers > 1``: a pool of that many spawned worker processes (one torch thread each is the job's business);
 - ``ray_address``: tasks on a Ray cluster (``agents/sweeps/distributed.py``; Ray is imported only there).
 
+What a job is and what became of it (:class:`Job`, :class:`Outcome`, :class:`Report`) lives in ``jobs.py``, below
+both this module and the Ray backend.
+
 Stopping: Ctrl-C or SIGTERM to this process stops every backend the same way. No job starts after it; each running
 job is sent SIGTERM once (the training pipeline turns it into a checkpoint and ``interrupted: True``); this returns
 when they have stopped, with ``Report.signum`` set. A job that returns ``{"interrupted": True, ...}`` by itself
@@ -22,97 +25,18 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
-import socket
 import time
-import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from typing import Any
 
 from gymsuite.agents.pipeline.callbacks import StopSignals
+from gymsuite.agents.sweeps import distributed
+from gymsuite.agents.sweeps.jobs import STOP_GRACE_S, Called, Job, JobQueue, OnDone, Outcome, Report, call
 
-STOP_GRACE_S = 120.0  # how long running jobs get to write their checkpoint after a stop, before they are killed
-Called = tuple[dict[str, Any] | None, str, str, float]  # what ``call`` returns: result, error, node, seconds
-
-
-@dataclass(frozen=True)
-class Job:
-    """One unit of work: ``fn(*args)`` returning a dict (``"interrupted": True`` when a signal stopped it)."""
-
-    key: str  # unique within one call: a run directory's name, "trial 12"
-    fn: Callable[..., dict[str, Any]]
-    args: tuple[Any, ...] = ()
-    cpus: float = 1.0  # what the job asks of a Ray node (the local pool runs one job per worker)
-    gpus: float = 0.0
-
-
-@dataclass
-class Outcome:
-    """What became of one job."""
-
-    job: Job
-    result: dict[str, Any] | None = None  # fn's return value; None when it raised or was lost
-    error: str = ""  # one line: the exception, or why the worker was lost
-    lost: bool = False  # the worker (or node) died, ``retries`` times over
-    node: str = ""  # where it ran last: host name (and Ray node id)
-    attempts: int = 1
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None and not self.result.get("interrupted", False)
-
-    @property
-    def interrupted(self) -> bool:
-        return self.result is not None and bool(self.result.get("interrupted", False))
-
-
-OnDone = Callable[[Outcome], None]
-
-
-@dataclass
-class Report:
-    """Every finished, failed or interrupted job's outcome, in the order they ended; ``signum`` the stop signal."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    signum: int = 0  # SIGINT or SIGTERM when a stop ended the call early, else 0
-
-    @property
-    def stopped(self) -> bool:
-        return bool(self.signum)
-
-    def record(self, outcome: Outcome, on_done: OnDone | None) -> bool:
-        """Keep an ended job's outcome and hand it to ``on_done``; True when it stops the rest: a job interrupted by a
-        signal sent to it directly (``signum`` is then the signal its result names, SIGINT when it names none)."""
-        self.outcomes.append(outcome)
-        if on_done is not None:
-            on_done(outcome)
-        if not outcome.interrupted or self.stopped:
-            return False
-        self.signum = int((outcome.result or {}).get("signum") or signal.SIGINT)
-        return True
-
-
-class JobQueue:
-    """The jobs still to start: reruns first, then the next job of the source, pulled only when a slot is free.
-
-    Pulling lazily lets a source decide each job from the outcomes so far (``tune`` asks Optuna for the next trial
-    only when a worker can take it), and a source that ends while jobs run is simply done.
-    """
-
-    def __init__(self, jobs: Iterable[Job]) -> None:
-        self._source: Iterator[Job] = iter(jobs)
-        self._again: list[Job] = []
-
-    def rerun(self, job: Job) -> None:
-        """Put a job whose worker died first in line."""
-        self._again.insert(0, job)
-
-    def next(self) -> Job | None:
-        """The next job to start, or None when there is none."""
-        return self._again.pop(0) if self._again else next(self._source, None)
+__all__ = ["STOP_GRACE_S", "Called", "Job", "JobQueue", "OnDone", "Outcome", "Report", "call", "check_ray_address",
+           "run_jobs"]
 
 
 def run_jobs(jobs: Iterable[Job], workers: int = 1, ray_address: str | None = None,
@@ -129,9 +53,7 @@ def run_jobs(jobs: Iterable[Job], workers: int = 1, ray_address: str | None = No
         UserError: Ray asked for but not installed, or its address unreachable (before any job starts).
     """
     if ray_address:
-        from gymsuite.agents.sweeps.distributed import run_on_ray
-
-        return run_on_ray(JobQueue(jobs), ray_address, workers, on_done, retries)
+        return distributed.run_on_ray(JobQueue(jobs), ray_address, workers, on_done, retries)
     if workers <= 1:
         return _run_here(JobQueue(jobs), on_done)
     return _run_pool(JobQueue(jobs), workers, on_done, retries)
@@ -144,22 +66,7 @@ def check_ray_address(address: str | None) -> None:
         UserError: see :func:`gymsuite.agents.sweeps.distributed.check_address`.
     """
     if address:
-        from gymsuite.agents.sweeps.distributed import check_address
-
-        check_address(address)
-
-
-def call(job: Job) -> Called:
-    """Run one job where this is called: (result, error, node, seconds). A raised exception becomes ``error``."""
-    start = time.monotonic()
-    node = socket.gethostname()
-    try:
-        result = job.fn(*job.args)
-    except Exception as err:  # the job's own failure: reported, never retried
-        last = traceback.extract_tb(err.__traceback__)[-1:] or None
-        where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
-        return None, f"{type(err).__name__}: {err}{where}", node, time.monotonic() - start
-    return result, "", node, time.monotonic() - start
+        distributed.check_address(address)
 
 
 def _outcome(job: Job, called: Called, attempts: int = 1) -> Outcome:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml
 
 if TYPE_CHECKING:
     import optuna
@@ -73,8 +74,6 @@ def read_space(path: Path) -> dict[str, Any]:
     Raises:
         UserError: a missing file, bad YAML, or not a non-empty mapping.
     """
-    from gymsuite.common.files import read_yaml
-
     data = read_yaml(path)
     if not isinstance(data, dict) or not data:
         raise UserError(f"the search space {path} is empty or not a mapping", _FORMAT)

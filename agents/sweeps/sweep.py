@@ -15,16 +15,18 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gymsuite.agents.algorithms import registry
 from gymsuite.agents.pipeline.config import build_config, to_dict
 from gymsuite.agents.pipeline.runconfig import RunConfig
 from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.pipeline.training import TrainResult, resume, train
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.common.errors import UserError
-
-if TYPE_CHECKING:
-    from gymsuite.agents.pipeline.training import TrainResult
+from gymsuite.common.files import append_json_line, read_yaml, write_yaml
+from gymsuite.envs.factory import make_one
+from gymsuite.envs.multiagent import multiagent_source
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -74,13 +76,7 @@ def plan(root: Path, algos: Sequence[str], envs: Sequence[str], seeds: Sequence[
     Raises:
         UserError: an empty grid, or a cell whose config or env is refused (the message names the cell).
     """
-    from gymsuite.agents.algorithms import registry
-    from gymsuite.envs.factory import make_one
-    from gymsuite.envs.multiagent import multiagent_source
-
     if config_file is not None:
-        from gymsuite.common.files import read_yaml
-
         given = read_yaml(config_file)
         algos = algos or ([str(given["algo"])] if given.get("algo") else [])
         envs = envs or ([str(given["env"])] if given.get("env") else [])
@@ -126,8 +122,6 @@ def run_summary(run_dir: Path, result: TrainResult) -> dict[str, Any]:
 
 def run_cell(cell: Cell) -> dict[str, Any]:
     """Train (or resume) one cell in this process, quietly; its ``eval.json`` summary."""
-    from gymsuite.agents.pipeline.training import resume, train
-
     run = RunDir(cell.run_dir)
     with quietly():
         if run.is_run() and run.latest_checkpoint() is not None:
@@ -160,8 +154,6 @@ def run_sweep(cells: Sequence[Cell], jobs: int = 1, on_done: Callable[[Outcome],
     appended to ``log`` (``<sweep dir>/outcomes.jsonl``) when given. Ctrl-C or SIGTERM stops it: no run starts
     after, running ones keep a checkpoint, and the report's ``signum`` says so.
     """
-    from gymsuite.common.files import append_json_line
-
     def done(outcome: Outcome) -> None:
         if log is not None:
             append_json_line(log, outcome_record(outcome))
@@ -173,6 +165,4 @@ def run_sweep(cells: Sequence[Cell], jobs: int = 1, on_done: Callable[[Outcome],
 
 def write_plan(cells: Sequence[Cell], root: Path) -> None:
     """``<root>/sweep.yaml``: the grid's cells (run directory and config), for the record."""
-    from gymsuite.common.files import write_yaml
-
     write_yaml(root / "sweep.yaml", {"runs": [{"run_dir": c.run_dir.name, **to_dict(c.cfg)} for c in cells]})

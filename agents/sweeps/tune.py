@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from gymsuite.agents.pipeline.config import build_config, parse_assignments
 from gymsuite.agents.pipeline.runconfig import RunConfig
-from gymsuite.agents.pipeline.training import EvalListener
-from gymsuite.agents.sweeps import space
+from gymsuite.agents.pipeline.training import EvalListener, train
+from gymsuite.agents.sweeps import space, tunereport
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.agents.sweeps.sweep import plan, quietly, run_summary, safe_env_name
 from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml, write_yaml
 from gymsuite.common.pidlock import pid_lock
 
 if TYPE_CHECKING:
@@ -114,8 +115,6 @@ def plan_study(algo: str, env: str, timesteps: int | None, seed: int, hyperparam
 
 
 def _check_record(study: StudyPlan) -> None:
-    from gymsuite.common.files import read_yaml
-
     file = study.root / "study.yaml"
     if not file.is_file():
         if study.root.is_dir() and any(p.name != "lock" for p in study.root.iterdir()):  # lock: killed at once
@@ -153,8 +152,6 @@ def journal_storage(journal: Path) -> optuna.storages.BaseStorage:
 def open_study(study: StudyPlan) -> optuna.Study:
     """Write ``study.yaml`` and open (or create) the study's journal storage; hold the lock around this."""
     import optuna
-
-    from gymsuite.common.files import write_yaml
 
     study.root.mkdir(parents=True, exist_ok=True)
     write_yaml(study.root / "study.yaml", study.record)
@@ -246,8 +243,6 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     """Train one trial (a job: here or in a worker), reporting to its Optuna trial; a small summary dict."""
     import optuna
 
-    from gymsuite.agents.pipeline.training import train
-
     study = optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(task.journal),
                               pruner=task.pruning.pruner())
     reporter = _Reporter(optuna.trial.Trial(study, task.trial_id))
@@ -288,8 +283,6 @@ def _run_trials(study: optuna.Study, study_plan: StudyPlan, trials: int, deadlin
                 ray_address: str | None, on_trial: OnTrial | None) -> Report:
     """Ask a trial whenever a worker is free (so TPE sees every outcome so far), until the finished and running
     trials make ``trials`` or the deadline passes; each outcome is told to the study as it comes."""
-    from gymsuite.agents.sweeps import tunereport
-
     asked: list[str] = []
     ended: set[str] = set()
 
@@ -318,8 +311,6 @@ def _run_trials(study: optuna.Study, study_plan: StudyPlan, trials: int, deadlin
 def _ask(study: optuna.Study, study_plan: StudyPlan, on_trial: OnTrial | None) -> Job | None:
     """Ask one trial, as a job; a combination training refuses is told PRUNED at once with its reason (None)."""
     from optuna.trial import TrialState
-
-    from gymsuite.agents.sweeps import tunereport
 
     trial = study.ask()
     values = space.sample(study_plan.params, trial)

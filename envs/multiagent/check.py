@@ -23,10 +23,10 @@ from gymnasium import spaces
 from pettingzoo.test import api_test, parallel_api_test
 
 from gymsuite.common.errors import UserError
-from gymsuite.envs.check import CheckReport
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 from gymsuite.envs.multiagent.options import MultiAgentOptions
 from gymsuite.envs.multiagent.source import MultiAgentSource
+from gymsuite.envs.report import CheckReport
 
 
 def check_multiagent(source: MultiAgentSource, env_kwargs: dict[str, Any] | None = None, steps: int = 200,

@@ -31,7 +31,7 @@ from pettingzoo.utils.conversions import aec_to_parallel, parallel_to_aec
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
 from gymsuite.common.errors import UserError
-from gymsuite.envs.factory import _import, _load_file
+from gymsuite.envs.specs import load_file, load_module
 
 EnvMaker = Callable[..., Any]  # (render_mode=None, **env_kwargs) -> ParallelEnv | AECEnv
 
@@ -109,7 +109,7 @@ def _source(spec: str) -> MultiAgentSource | None:
     target, _, attr = spec.rpartition(":")
     if not target or not attr.isidentifier():
         return None
-    module = _load_file(target) if target.endswith(".py") or "/" in target else _import(target)
+    module = load_file(target) if target.endswith(".py") or "/" in target else load_module(target)
     obj = getattr(module, attr, None)
     if obj is None or not callable(obj):
         return None

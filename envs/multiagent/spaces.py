@@ -20,8 +20,8 @@ import numpy as np
 from gymnasium import spaces
 
 from gymsuite.common.errors import UserError
-from gymsuite.envs.check import UNTRAINABLE_FIX, untrainable_parts
 from gymsuite.envs.multiagent.options import MultiAgentOptions
+from gymsuite.envs.trainable import UNTRAINABLE_FIX, untrainable_parts
 from gymsuite.envs.wrappers.pixels import resize_frame
 
 _ARRAY = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)

@@ -13,8 +13,7 @@ from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.pipeline.evaluation import evaluate
-    from gymsuite.agents.pipeline.loading import load_agent, make_agent_env
+    from gymsuite import api
     from gymsuite.common.errors import UserError
 
     p = _cli.parser("evaluate", __doc__)
@@ -31,16 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
-    agent = load_agent(args.target, algo=args.algo, env=args.env, which="best" if args.best else "model",
-                       trust_pickle=args.trust_pickle)
-    venv = make_agent_env(agent, seed=args.seed, max_episode_steps=args.max_episode_steps)
-    result = evaluate(agent, venv, args.episodes, args.deterministic)
-    venv.close()
+    result = api.evaluate(args.target, args.episodes, env=args.env, algo=args.algo, best=args.best,
+                          deterministic=args.deterministic, seed=args.seed, max_episode_steps=args.max_episode_steps,
+                          trust_pickle=args.trust_pickle)
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{agent.algo} on {agent.env}: mean return {result['mean_return']:.2f} +- {result['std_return']:.2f} "
-              f"over {result['episodes']} episodes (mean length {result['mean_length']:.1f})")
+        print(f"{result['algo']} on {result['env']}: mean return {result['mean_return']:.2f} "
+              f"+- {result['std_return']:.2f} over {result['episodes']} episodes "
+              f"(mean length {result['mean_length']:.1f})")
         for name, figures in result.get("per_agent", {}).items():  # a multi-agent env: mean_return is their mean
             print(f"  {name}: mean return {figures['mean_return']:.2f} +- {figures['std_return']:.2f}")
     return 0

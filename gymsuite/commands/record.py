@@ -14,7 +14,6 @@ RUN_DIR/videos/<env>-<n>ep.mp4 (or videos/random-<env>.mp4 for the random agent)
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.pipeline.loading import load_agent
-    from gymsuite.agents.pipeline.video import record
+    from gymsuite import api
 
     p = _cli.parser("record", __doc__)
     _cli.add_agent(p, "run directory, model .zip, or 'random'",
@@ -40,17 +38,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="board games: who the agent plays, self (default), random, scripted or minimax")
     args = _cli.parse_agent_args(p, argv)
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
-    agent = load_agent(args.target, algo=args.algo, env=args.env, trust_pickle=args.trust_pickle)
-    out = args.out
-    if out is None:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(agent.env)).strip("_")
-        folder = agent.run.videos if agent.run is not None else Path("videos")
-        out = folder / (f"random-{name}.mp4" if agent.model is None else f"{name}-{args.episodes}ep.mp4")
-    summary = record(agent, out, episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic,
-                     max_episode_steps=args.max_episode_steps, agent_view=args.agent_view, opponent=args.opponent)
+    summary = api.record_video(args.target, args.out, env=args.env, algo=args.algo, episodes=args.episodes,
+                               seed=args.seed, deterministic=not args.stochastic,
+                               max_episode_steps=args.max_episode_steps, agent_view=args.agent_view,
+                               opponent=args.opponent, trust_pickle=args.trust_pickle)
     returns = ", ".join(f"{r:.1f}" for r in summary["returns"])
     capped = f"; {summary['capped_episodes']} cut by the step cap" if summary["capped_episodes"] else ""
-    print(f"wrote {out} ({summary['frames']} frames at {summary['fps']:g} fps; episode returns: {returns}{capped})")
+    print(f"wrote {summary['video']} ({summary['frames']} frames at {summary['fps']:g} fps; "
+          f"episode returns: {returns}{capped})")
     return 0
 
 

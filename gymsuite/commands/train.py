@@ -11,7 +11,6 @@ import argparse
 import json
 import signal
 import sys
-from pathlib import Path
 
 from gymsuite.commands import _cli
 from gymsuite.common.options import add_arguments, cli_values
@@ -46,51 +45,33 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)  # before the heavy imports, so --help answers at once
+    from gymsuite import api
     from gymsuite.agents.algorithms import registry
-    from gymsuite.agents.pipeline.config import RunConfig, build_config, parse_assignments
-    from gymsuite.agents.pipeline.training import resume, train
+    from gymsuite.agents.pipeline.config import RunConfig, parse_assignments
 
     if args.list_algos:
         for name in registry.available():
             print(f"{name:10s} {registry.get(name).description}")
         return 0
     if args.resume:
-        if args.video:  # the run's env, checked before training resumes
-            from gymsuite.agents.pipeline.rundir import RunDir
-            from gymsuite.agents.pipeline.video import check_recordable
-            from gymsuite.common.files import read_yaml
-
-            run = RunDir(Path(args.resume))
-            saved = read_yaml(run.config) if run.is_run() else {}
-            if saved.get("env"):
-                check_recordable(str(saved["env"]), (saved.get("hyperparams") or {}).get("env_kwargs"))
-        result = resume(args.resume, trust_pickle=args.trust_pickle)
+        run = api.resume(args.resume, trust_pickle=args.trust_pickle, video=args.video)
     else:
         cli = cli_values(RunConfig, args, parse_pairs=parse_assignments, skip=_OWN_FLAGS)
         pixels = ["pixels=true"] if args.pixels and not any(h.startswith("pixels=") for h in args.hyperparams) else []
-        cfg = build_config(cli, args.config, [*pixels, *args.hyperparams])
-        if args.video:  # an env that cannot render is found now, not after training
-            from gymsuite.agents.pipeline.video import check_recordable
-
-            check_recordable(cfg.env, cfg.hyperparams.get("env_kwargs"))
-        result = train(cfg, args.run_dir, overwrite=args.overwrite, trust_pickle=args.trust_pickle)
-    if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
-        print(f"\ninterrupted ({signal.Signals(result.signum).name}) at step {result.steps}; "
-              f"saved {result.run.model} and a checkpoint.\n"
-              f"continue with: gymsuite train --resume {result.run.root}", file=sys.stderr)
-        return 128 + result.signum
-    ev = result.eval
-    print(f"trained {result.steps} steps in {result.seconds:.1f}s ({ev['train_fps']:.0f} steps/s)")
+        run = api.train(**cli, hyperparams=[*pixels, *args.hyperparams], config=args.config, run_dir=args.run_dir,
+                        overwrite=args.overwrite, trust_pickle=args.trust_pickle, video=args.video)
+    if run.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
+        print(f"\ninterrupted ({signal.Signals(run.signal).name}) at step {run.steps}; "
+              f"saved {run.model_path} and a checkpoint.\n"
+              f"continue with: gymsuite train --resume {run.dir}", file=sys.stderr)
+        return 128 + run.signal
+    ev = run.eval
+    print(f"trained {run.steps} steps in {run.seconds:.1f}s ({ev['train_fps']:.0f} steps/s)")
     print(f"evaluation over {ev['episodes']} episodes: mean return {ev['mean_return']:.2f} +- {ev['std_return']:.2f}")
-    print(f"run directory: {result.run.root}")
-    if args.video:
-        from gymsuite.agents.pipeline.loading import load_agent
-        from gymsuite.agents.pipeline.video import record
-
-        out = result.run.videos / "final.mp4"
-        record(load_agent(str(result.run.root)), out, episodes=1)
-        print(f"video: {out}")
-    print(json.dumps({"run_dir": str(result.run.root), "mean_return": ev["mean_return"]}))
+    print(f"run directory: {run.dir}")
+    if run.video is not None:
+        print(f"video: {run.video}")
+    print(json.dumps({"run_dir": str(run.dir), "mean_return": ev["mean_return"]}))
     return 0
 
 

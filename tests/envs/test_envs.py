@@ -14,9 +14,10 @@ from gymnasium import spaces
 
 from gymsuite.common.errors import UserError
 from gymsuite.envs import factory
-from gymsuite.envs.check import UNTRAINABLE_FIX, check, untrainable_parts
+from gymsuite.envs.check import check
 from gymsuite.envs.custom import SparseGridEnv
 from gymsuite.envs.factory import make_env, make_one
+from gymsuite.envs.trainable import UNTRAINABLE_FIX, untrainable_parts
 from tests.toy_envs import TOY_FILE
 
 

@@ -9,6 +9,7 @@ from gymnasium import spaces
 
 from gymsuite.common.errors import UserError
 from gymsuite.supervised import backbones
+from gymsuite.supervised.images import IMAGE_BACKBONES
 from gymsuite.supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack, context_of
 from gymsuite.supervised.mlp import MlpBackbone
 
@@ -80,7 +81,7 @@ def test_the_default_image_encoder_is_the_one_for_a_single_frame() -> None:
 
 
 def test_registered_by_name_with_their_contexts() -> None:
-    assert set(WINDOW_BACKBONES) <= set(backbones.BACKBONES)
+    assert set(WINDOW_BACKBONES) <= set(backbones.BACKBONES) and set(IMAGE_BACKBONES) <= set(backbones.BACKBONES)
     assert context_of("framestack", None) == 4 and context_of("transformer", {}) == 16
     assert context_of("transformer", {"context": 8}) == 8 and context_of("mlp", None) is None
     assert context_of(None, None) is None
@@ -102,6 +103,9 @@ def test_bad_windows_are_user_errors(name: str) -> None:
         cls(spaces.Box(0, 255, (4, 7, 7, 3), np.uint8), context=4, encoder="framestack")
     with pytest.raises(UserError, match="encoder"):
         cls(spaces.Box(-1, 1, (4, 2), np.float32), context=4, encoder="small_cnn")
+    with pytest.raises(UserError, match="smal_cnn") as err:  # a misspelt step encoder: the image backbone meant
+        cls(spaces.Box(0, 255, (4, 7, 7, 3), np.uint8), context=4, encoder="smal_cnn")
+    assert "'small_cnn'" in err.value.hint
 
 
 def test_a_window_backbone_is_not_curiositys_encoder() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from gymsuite.common.errors import UserError
 from gymsuite.supervised import recurrent
-from gymsuite.supervised.backbones import SmallCnn
+from gymsuite.supervised.cnns import SmallCnn
 
 
 def test_options_become_recurrent_ppo_policy_kwargs() -> None:

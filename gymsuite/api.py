@@ -1,0 +1,544 @@
+"""The Python API: train, load, evaluate and record agents, and make environments, as the commands do.
+
+Every function here runs the same pipeline as its command (``gymsuite train``, ``evaluate``, ``record``),
+which are thin callers of it. Mistakes a user can fix raise :class:`gymsuite.UserError` (its message names
+the bad input, its ``hint`` the fix), never ``SystemExit``.
+
+Example:
+    ```python
+    import gymsuite
+
+    run = gymsuite.train("ppo", "CartPole-v1", timesteps=20_000, run_dir="runs/cp")
+    agent = gymsuite.load(run.dir)
+    env = gymsuite.make_env("CartPole-v1")
+    observation, info = env.reset(seed=0)
+    action = agent.act(observation)
+    gymsuite.evaluate(run.dir, episodes=10)["mean_return"]
+    ```
+
+Shapes: ``O`` is one observation's shape (a dict of shapes for a ``Dict`` space), ``A`` one action's,
+``B`` the number of observations in a batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, overload
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from sb3_contrib import MaskablePPO, RecurrentPPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.utils import is_vectorized_observation
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    VecEnv,
+    VecNormalize,
+    VecTransposeImage,
+    unwrap_vec_normalize,
+)
+
+from gymsuite.agents.algorithms import registry
+from gymsuite.agents.pipeline import training
+from gymsuite.agents.pipeline.config import build_config, memory_observation
+from gymsuite.agents.pipeline.evaluation import evaluate as evaluate_agent
+from gymsuite.agents.pipeline.loading import LoadedAgent, load_agent, make_agent_env
+from gymsuite.agents.pipeline.runconfig import RunConfig
+from gymsuite.agents.pipeline.rundir import RunDir
+from gymsuite.agents.pipeline.video import check_recordable
+from gymsuite.agents.pipeline.video import record as record_agent
+from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml
+from gymsuite.common.options import check_keys
+from gymsuite.envs import factory
+from gymsuite.envs.observation import check_observation_options
+
+__all__ = ["Agent", "Run", "evaluate", "load", "make_env", "record", "resume", "train"]
+
+PathLike = str | Path
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished (or interrupted) training run: where it is, what it was, how it ended.
+
+    Attributes:
+        dir: the run directory (``model.zip``, ``config.yaml``, ``eval.json``, ``logs/``, ``checkpoints/``).
+        config: the run's resolved settings, as saved in ``config.yaml``.
+        eval: the final evaluation, the keys of ``eval.json`` (``mean_return``, ``std_return``, ``episodes``,
+            ...); empty when the run was interrupted.
+        steps: environment steps trained.
+        seconds: wall-clock seconds of training (this session's, for a resumed run).
+        interrupted: Ctrl-C or SIGTERM stopped it; ``model.zip`` and a checkpoint were saved, and
+            :func:`resume` continues it.
+        signal: the signal that interrupted it (``signal.SIGINT``, ``signal.SIGTERM``), else 0.
+        video: the mp4 of the trained agent when ``video=True`` was asked for, else None.
+    """
+
+    dir: Path
+    config: RunConfig
+    eval: dict[str, Any]
+    steps: int
+    seconds: float
+    interrupted: bool = False
+    signal: int = 0
+    video: Path | None = None
+
+    @property
+    def model_path(self) -> Path:
+        """The trained model, ``dir/model.zip`` (loadable by :func:`load` and by plain SB3 ``ALGO.load``)."""
+        return RunDir(self.dir).model
+
+    @property
+    def mean_return(self) -> float:
+        """The final evaluation's mean episode return on the env's own reward (NaN when interrupted)."""
+        return float(self.eval.get("mean_return", math.nan))
+
+
+def train(algo: str | None = None, env: str | None = None, *, timesteps: int | None = None, seed: int | None = None,
+          run_dir: PathLike | None = None, hyperparams: Mapping[str, Any] | Sequence[str] | None = None,
+          config: PathLike | None = None, overwrite: bool = False, trust_pickle: bool = False, video: bool = False,
+          callbacks: Sequence[BaseCallback] = (), **run_options: Any) -> Run:
+    """Train ``algo`` on ``env`` into a run directory, as ``gymsuite train`` does.
+
+    Settings are resolved as the command resolves them (lowest first): the shipped hyperparameters
+    for ``algo`` on ``env``, the ``config`` file, then these arguments. Nothing is written before
+    they are all valid.
+
+    Args:
+        algo: algorithm name (``"ppo"``, ``"dqn"``, ``"a2c"``, ``"pg"``, ...; ``gymsuite train --list-algos``);
+            may come from ``config`` instead.
+        env: env id (``"CartPole-v1"``, ``"gymsuite/CartPoleNoVel-v0"``), ``"package.module:Class"`` or
+            ``"path/to/file.py:Class"``; may come from ``config`` instead.
+        timesteps: environment steps to train (default: tuned per env; on-policy runs round up to whole rollouts).
+        seed: seed of the envs, networks and exploration (default 0, or the config file's).
+        run_dir: where the run goes (default ``runs/<algo>-<env>-s<seed>-<time>``).
+        hyperparams: algorithm hyperparameters over the tuned ones, a mapping (``{"learning_rate": 1e-3}``)
+            or ``"key=value"`` strings read as YAML, as ``--hyperparams`` takes them.
+        config: a YAML file of run settings (a run's ``config.yaml`` reruns it).
+        overwrite: replace an existing ``run_dir``.
+        trust_pickle: an expert (``expert=...``) may be loaded by unpickling; only for files you trust.
+        video: also record one episode of the trained agent into ``run_dir/videos/final.mp4`` (the env's
+            rendering is checked before training).
+        callbacks: extra SB3 callbacks that observe the run (not saved with it).
+        **run_options: other :class:`~gymsuite.agents.pipeline.runconfig.RunConfig` fields (``n_envs``,
+            ``eval_episodes``, ``eval_freq``, ``checkpoint_freq``, ``curiosity``, ``demos``, ``device``, ...).
+
+    Returns:
+        The :class:`Run`.
+
+    Raises:
+        UserError: an unknown algorithm, env, setting or hyperparameter (naming the closest valid one),
+            a bad value, or an existing ``run_dir`` without ``overwrite``.
+    """
+    if isinstance(hyperparams, str):
+        raise UserError(f"hyperparams must be a mapping or a list of key=value strings, not the string "
+                        f"{hyperparams!r}", f"pass hyperparams=[{hyperparams!r}]")
+    given = {"algo": algo, "env": env, "timesteps": timesteps, "seed": seed, **run_options}
+    cfg = build_config(given, str(config) if config is not None else None, hyperparams)
+    if video:  # an env that cannot render is found now, not after training
+        check_recordable(cfg.env, cfg.hyperparams.get("env_kwargs"))
+    result = training.train(cfg, run_dir, overwrite=overwrite, callbacks=callbacks, trust_pickle=trust_pickle)
+    return _finished(result, video)
+
+
+def resume(run_dir: PathLike, *, trust_pickle: bool = False, video: bool = False) -> Run:
+    """Continue an interrupted run from its newest checkpoint, as ``gymsuite train --resume`` does.
+
+    Args:
+        run_dir: the run directory.
+        trust_pickle: the checkpoint and its files may be loaded by unpickling (runs of older versions).
+        video: also record one episode of the trained agent into ``run_dir/videos/final.mp4``.
+
+    Returns:
+        The :class:`Run`, with the steps and seconds of this session.
+
+    Raises:
+        UserError: ``run_dir`` is not a run directory, or has no checkpoint.
+    """
+    if video:  # the run's env, checked before training resumes
+        run = RunDir(Path(run_dir))
+        saved = read_yaml(run.config) if run.is_run() else {}
+        if saved.get("env"):
+            check_recordable(str(saved["env"]), (saved.get("hyperparams") or {}).get("env_kwargs"))
+    return _finished(training.resume(run_dir, trust_pickle=trust_pickle), video)
+
+
+def _finished(result: training.TrainResult, with_video: bool) -> Run:
+    """The :class:`Run` of a pipeline result, after recording its video when asked."""
+    out = None
+    if with_video and not result.interrupted:
+        out = result.run.videos / "final.mp4"
+        record_agent(load_agent(str(result.run.root)), out, episodes=1)
+    return Run(result.run.root, RunConfig(**read_yaml(result.run.config)), dict(result.eval), int(result.steps),
+               float(result.seconds), result.interrupted, int(result.signum), out)
+
+
+class Agent:
+    """A trained agent (or the random one) that acts on observations as ``evaluate`` makes it act.
+
+    Built by :func:`load`. It takes the observations of the env the run was trained on as that env returns
+    them (:func:`make_env` with the run's hyperparameters builds it: ``agent.make_env()``), and applies what
+    the model saw in training: the run's frozen observation normalisation (``VecNormalize`` statistics) and
+    SB3's image transposition. A recurrent agent (``backbone=lstm``) carries its LSTM state from call to call;
+    :meth:`reset` starts a new episode.
+
+    Attributes:
+        algo: the algorithm's registry name, or ``"random"``.
+        env_id: the env spec it acts in (None for a bare model zip loaded without ``env``).
+        model: the SB3 model (None for the random agent).
+        observation_space: the space of one observation, as the env returns it.
+        action_space: the space of one action.
+        run_dir: the run directory it was loaded from, else None.
+    """
+
+    def __init__(self, loaded: LoadedAgent) -> None:
+        """Wrap a loaded agent; use :func:`load` rather than this."""
+        self._loaded = loaded
+        self._state: tuple[np.ndarray, ...] | None = None
+        self._normalizer: VecNormalize | None = None
+        self._transposer: VecTransposeImage | None = None
+        self.algo: str = loaded.algo
+        self.env_id: str | None = loaded.env
+        self.model: BaseAlgorithm | None = loaded.model
+        self.run_dir: Path | None = loaded.run.root if loaded.run is not None else None
+        if loaded.env is None:  # a bare zip: the model's own spaces, nothing between env and model
+            assert loaded.model is not None, "the random agent always has an env"
+            self.observation_space: spaces.Space = loaded.model.observation_space
+            self.action_space: spaces.Space = loaded.model.action_space
+            return
+        venv = make_agent_env(loaded)  # the env as evaluate builds it: spaces checked, statistics loaded
+        try:
+            self.action_space = venv.action_space
+            inner = venv
+            if isinstance(venv, VecTransposeImage):  # the outermost wrapper (loading.as_model_sees)
+                self._transposer, inner = venv, venv.venv
+            self.observation_space = inner.observation_space
+            self._normalizer = unwrap_vec_normalize(venv)
+        finally:
+            venv.close()
+
+    @property
+    def recurrent(self) -> bool:
+        """The agent carries a hidden state across steps (``backbone=lstm``)."""
+        return isinstance(self.model, RecurrentPPO)
+
+    @property
+    def uses_masks(self) -> bool:
+        """The agent takes action masks (``--algo selfplay``'s MaskablePPO): :meth:`act` needs ``action_mask``."""
+        return isinstance(self.model, MaskablePPO)
+
+    @property
+    def hyperparams(self) -> dict[str, Any]:
+        """The run's hyperparameters (empty for a bare zip or the random agent)."""
+        return copy.deepcopy(self._loaded.hyperparams or {})
+
+    @property
+    def state(self) -> tuple[np.ndarray, ...] | None:
+        """A recurrent agent's LSTM state ``(h, c)``, each ``(layers, B, hidden)``; None at an episode's start."""
+        return self._state
+
+    def reset(self) -> None:
+        """Forget the recurrent state: the next :meth:`act` starts new episodes (no-op for other agents)."""
+        self._state = None
+
+    def make_env(self, *, n_envs: int | None = None, seed: int = 0, render_mode: str | None = None
+                 ) -> gym.Env | VecEnv:
+        """The env this agent acts in, built with its run's hyperparameters (see :func:`make_env`)."""
+        if self.env_id is None:
+            raise UserError("no environment known for this model", "load it with env=ENV")
+        return make_env(self.env_id, n_envs=n_envs, seed=seed, hyperparams=self._loaded.hyperparams,
+                        render_mode=render_mode)
+
+    def act(self, observation: Any, deterministic: bool = True, *, episode_start: Any = None,
+            action_mask: Any = None) -> Any:
+        """The action for one observation, or the actions ``(B, *A)`` for a batch ``(B, *O)``.
+
+        Which one is told by comparing the observation's shape with :attr:`observation_space` (for a
+        ``Dict`` space, a mapping of arrays, each with or without the batch axis).
+
+        Args:
+            observation: one observation ``O`` or a batch ``(B, *O)``, as the env returns them.
+            deterministic: the greedy action (default) or one sampled from the policy.
+            episode_start: recurrent agents only: bool, or ``(B,)`` bools for a batch, True where the observation
+                is the first of an episode (its LSTM state is zeroed there). Default: True on the first call
+                after :meth:`reset` (or :func:`load`), else False. Other agents ignore it.
+            action_mask: agents that use masks (:attr:`uses_masks`): the legal actions, ``(n,)`` bools or
+                ``(B, n)`` for a batch (a game's ``info["action_mask"]``); required for them, refused for others.
+
+        Returns:
+            One action (an array of shape ``A``, or a numpy integer for a ``Discrete`` space), or ``(B, *A)``.
+
+        Raises:
+            UserError: the observation fits neither one observation nor a batch of them; a missing or unwanted
+                ``action_mask``; a batch whose size changes in the middle of a recurrent agent's episodes.
+        """
+        obs, single = self._as_batch(observation)
+        n = len(next(iter(obs.values()))) if isinstance(obs, dict) else len(obs)
+        masks = self._masks(action_mask, n)
+        if self.model is None:
+            actions = np.stack([self.action_space.sample() for _ in range(n)])
+            return actions[0] if single else actions
+        if self._normalizer is not None:
+            obs = self._normalizer.normalize_obs(obs)
+        if self._transposer is not None:
+            obs = self._transposer.transpose_observations(obs)
+        if isinstance(self.model, MaskablePPO):
+            actions, _ = self.model.predict(obs, deterministic=deterministic, action_masks=masks)
+        elif self.recurrent:
+            actions, self._state = self.model.predict(obs, self._state, self._starts(episode_start, n),
+                                                      deterministic=deterministic)
+        else:
+            actions, _ = self.model.predict(obs, deterministic=deterministic)
+        return actions[0] if single else actions
+
+    def _as_batch(self, observation: Any) -> tuple[Any, bool]:
+        """``observation`` as a batch ``(B, *O)`` (a dict of them for a ``Dict`` space) and whether it was one."""
+        space = self.observation_space
+        if isinstance(space, spaces.Dict):
+            if not isinstance(observation, Mapping) or set(observation) != set(space.spaces):
+                got = sorted(observation) if isinstance(observation, Mapping) else type(observation).__name__
+                raise UserError(f"the agent takes dict observations with the keys {sorted(space.spaces)}, got {got}",
+                                "pass the observation the env returned")
+            obs: Any = {key: np.asarray(value) for key, value in observation.items()}
+        else:
+            obs = np.asarray(observation)
+        try:
+            batched = is_vectorized_observation(obs, space)
+        except ValueError as err:
+            raise UserError(f"the observation fits neither one observation of {space} nor a batch of them: "
+                            f"{str(err).strip()}", "pass one observation as the env returns it, or a batch "
+                            "stacked on a first axis") from err
+        if batched:
+            return obs, False
+        if isinstance(obs, dict):
+            return {key: value[None] for key, value in obs.items()}, True
+        return obs[None], True
+
+    def _masks(self, action_mask: Any, n: int) -> np.ndarray | None:
+        """The action masks ``(B, n_actions)`` bool, or None for an agent that takes none."""
+        if not self.uses_masks:
+            if action_mask is not None:
+                raise UserError(f"{self.algo} does not use action masks", "leave out action_mask")
+            return None
+        if action_mask is None:
+            raise UserError(f"this {self.algo} agent chooses among legal actions only, and needs action_mask",
+                            "pass action_mask=info['action_mask'] (or env.action_masks()) with each observation")
+        masks = np.asarray(action_mask, dtype=bool)
+        if masks.size % n or masks.ndim not in (1, 2) or masks.ndim == 2 and len(masks) != n:
+            raise UserError(f"action_mask has shape {masks.shape}, which fits neither one observation nor {n}",
+                            "pass (n_actions,) bools for one observation, (B, n_actions) for a batch")
+        return masks.reshape(n, -1)
+
+    def _starts(self, episode_start: Any, n: int) -> np.ndarray:
+        """Which of the ``n`` observations start an episode ``(n,)`` bool; forgets a state they all start anew."""
+        if episode_start is None:
+            starts = np.full(n, self._state is None)
+        else:
+            starts = np.asarray(episode_start, dtype=bool).reshape(-1)
+            if starts.size == 1:
+                starts = np.repeat(starts, n)
+            if starts.shape != (n,):
+                raise UserError(f"episode_start has {starts.size} entries for {n} observations",
+                                "pass one bool per observation")
+        if starts.all():
+            self._state = None  # a fresh batch (its size may differ from the last one's): zero states
+        elif self._state is not None and self._state[0].shape[1] != n:
+            raise UserError(f"a batch of {n} observations, but the agent's memory holds {self._state[0].shape[1]} "
+                            "episodes", "call agent.reset() before acting on a batch of another size")
+        return starts
+
+    def __repr__(self) -> str:
+        return f"Agent(algo={self.algo!r}, env_id={self.env_id!r}, run_dir={self.run_dir!r})"
+
+
+def load(run_dir_or_zip: PathLike, *, env: str | None = None, algo: str | None = None, best: bool = False,
+         trust_pickle: bool = False) -> Agent:
+    """Load a trained agent from a run directory or a model ``.zip``, or ``"random"``.
+
+    Args:
+        run_dir_or_zip: a run directory, a model ``.zip`` (a bare SB3 zip too), or ``"random"``
+            (actions sampled from the action space; needs ``env``).
+        env: the env it acts in (default: its run's); one with the same spaces.
+        algo: the algorithm, for a bare zip whose file does not tell it (an A2C zip).
+        best: in a run directory, ``best_model.zip`` (best periodic evaluation) instead of ``model.zip``.
+        trust_pickle: also load by unpickling (SB3's own load, pickled statistics); only for files you trust.
+
+    Returns:
+        The :class:`Agent`.
+
+    Raises:
+        UserError: no such run or file, a file that is not a model, a model that does not fit ``env``.
+    """
+    return Agent(_loaded(run_dir_or_zip, env, algo, best, trust_pickle))
+
+
+def _loaded(target: PathLike | Agent, env: str | None, algo: str | None, best: bool,
+            trust_pickle: bool) -> LoadedAgent:
+    """The pipeline's :class:`LoadedAgent` for ``target``, with a recurrent state of its own."""
+    if isinstance(target, Agent):
+        if best:
+            raise UserError("best picks a run directory's best_model.zip, and an Agent is already loaded",
+                            "load(run_dir, best=True)")
+        return dataclasses.replace(target._loaded, env=env or target._loaded.env, memory=None)
+    return load_agent(str(target), algo=algo, env=env, which="best" if best else "model", trust_pickle=trust_pickle)
+
+
+def evaluate(run_dir_or_agent: PathLike | Agent, episodes: int = 10, *, env: str | None = None,
+             algo: str | None = None, best: bool = False, deterministic: bool = True, seed: int = 0,
+             max_episode_steps: int | None = None, trust_pickle: bool = False) -> dict[str, Any]:
+    """Evaluate an agent over whole episodes on the env's own reward, as ``gymsuite evaluate`` does.
+
+    Args:
+        run_dir_or_agent: a run directory, a model ``.zip``, ``"random"``, or an :class:`Agent`.
+        episodes: episodes to play.
+        env: the env (default: the run's).
+        algo: the algorithm of a bare zip that does not tell it.
+        best: a run directory's ``best_model.zip`` instead of ``model.zip``.
+        deterministic: greedy actions (default) or sampled ones.
+        seed: base seed of the evaluation envs.
+        max_episode_steps: cut an episode after this many steps, with a warning (default: the env's time
+            limit, else 10,000).
+        trust_pickle: see :func:`load`.
+
+    Returns:
+        The keys of ``eval.json``: ``mean_return``, ``std_return``, ``episodes``, ``mean_length``,
+        ``min_return``, ``max_return``, ``returns``, ``capped_episodes``, ``deterministic``, ``algo``, ``env``,
+        ``seconds`` (and ``per_agent`` on a multi-agent env, ``games`` on a board game).
+
+    Raises:
+        UserError: see :func:`load`; ``episodes`` or ``max_episode_steps`` below 1.
+    """
+    _at_least_one("episodes", episodes)
+    _at_least_one("max_episode_steps", max_episode_steps)
+    agent = _loaded(run_dir_or_agent, env, algo, best, trust_pickle)
+    venv = make_agent_env(agent, seed=seed, max_episode_steps=max_episode_steps)
+    try:
+        return evaluate_agent(agent, venv, episodes, deterministic)
+    finally:
+        venv.close()
+
+
+def record(run_dir_or_agent: PathLike | Agent, out: PathLike | None = None, *, env: str | None = None,
+           algo: str | None = None, episodes: int = 1, seed: int = 0, deterministic: bool = True,
+           max_episode_steps: int | None = None, agent_view: bool = False, opponent: str = "self",
+           trust_pickle: bool = False) -> Path:
+    """Record episodes of an agent into one mp4, as ``gymsuite record`` does.
+
+    Args:
+        run_dir_or_agent: a run directory, a model ``.zip``, ``"random"`` (needs ``env``), or an :class:`Agent`.
+        out: the ``.mp4`` to write (default ``RUN_DIR/videos/<env>-<n>ep.mp4``, or
+            ``videos/random-<env>.mp4`` for the random agent, ``videos/<env>-<n>ep.mp4`` for a bare zip).
+        env: the env (default: the run's).
+        algo: the algorithm of a bare zip that does not tell it.
+        episodes: episodes to record.
+        seed: seed of the env.
+        deterministic: greedy actions (default) or sampled ones.
+        max_episode_steps: cut an episode after this many steps (default: the env's time limit, else 10,000).
+        agent_view: show what a pixel agent sees beside the env's rendering.
+        opponent: a board game's opponent: ``"self"``, ``"random"``, ``"scripted"`` or ``"minimax"``.
+        trust_pickle: see :func:`load`.
+
+    Returns:
+        The path of the mp4.
+
+    Raises:
+        UserError: see :func:`load`; an env that renders no ``rgb_array`` frames; ``out`` not an ``.mp4``.
+    """
+    summary = record_video(run_dir_or_agent, out, env=env, algo=algo, episodes=episodes, seed=seed,
+                           deterministic=deterministic, max_episode_steps=max_episode_steps, agent_view=agent_view,
+                           opponent=opponent, trust_pickle=trust_pickle)
+    return Path(summary["video"])
+
+
+def record_video(run_dir_or_agent: PathLike | Agent, out: PathLike | None = None, *, env: str | None = None,
+                 algo: str | None = None, episodes: int = 1, seed: int = 0, deterministic: bool = True,
+                 max_episode_steps: int | None = None, agent_view: bool = False, opponent: str = "self",
+                 trust_pickle: bool = False) -> dict[str, Any]:
+    """:func:`record`, returning the summary of what it recorded (``gymsuite record`` prints it).
+
+    Takes the arguments of :func:`record`.
+
+    Returns:
+        ``video`` (the mp4's path), ``frames``, ``fps``, ``returns`` and ``lengths`` (one per episode) and
+        ``capped_episodes`` (episodes cut by the step cap).
+    """
+    _at_least_one("max_episode_steps", max_episode_steps)
+    agent = _loaded(run_dir_or_agent, env, algo, False, trust_pickle)
+    if out is None:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(agent.env)).strip("_")
+        folder = agent.run.videos if agent.run is not None else Path("videos")
+        out = folder / (f"random-{name}.mp4" if agent.model is None else f"{name}-{episodes}ep.mp4")
+    return record_agent(agent, Path(out), episodes=episodes, seed=seed, deterministic=deterministic,
+                        max_episode_steps=max_episode_steps, agent_view=agent_view, opponent=opponent)
+
+
+@overload
+def make_env(spec: str, *, n_envs: None = None, seed: int = 0, hyperparams: Mapping[str, Any] | None = None,
+             render_mode: str | None = None) -> gym.Env: ...
+
+
+@overload
+def make_env(spec: str, *, n_envs: int, seed: int = 0, hyperparams: Mapping[str, Any] | None = None,
+             render_mode: str | None = None) -> VecEnv: ...
+
+
+def make_env(spec: str, *, n_envs: int | None = None, seed: int = 0, hyperparams: Mapping[str, Any] | None = None,
+             render_mode: str | None = None) -> gym.Env | VecEnv:
+    """An environment as gymsuite's runs see it: one gymnasium env, or the SB3 ``VecEnv`` of ``n_envs`` copies.
+
+    The wrappers are the pipeline's (:func:`gymsuite.envs.factory.make_env`): the run's ``env_kwargs`` and
+    ``max_episode_steps``, its observation options (``pixels``, ``atari``, ``minigrid``, ``mask_velocity``,
+    ``history``, a window backbone's context) and SB3's ``Monitor``; the reward wrappers and the
+    normalisation of a training run are not added.
+
+    Args:
+        spec: env id, ``"package.module:Class"``, ``"path/to/file.py:Class"`` or a PettingZoo module (a
+            multi-agent env comes as a ``VecEnv`` only).
+        n_envs: None for one ``gymnasium.Env``; else the number of copies in the ``VecEnv``.
+        seed: a ``VecEnv``'s copy ``i`` gets ``seed + i``; a single env is reset once with ``seed`` (so that
+            its later ``reset()`` calls are reproducible) and its action space seeded.
+        hyperparams: a run's hyperparameters (``agent.hyperparams``, or just ``{"mask_velocity": True}``);
+            only the env's are used.
+        render_mode: e.g. ``"rgb_array"``.
+
+    Returns:
+        A ``gymnasium.Env`` when ``n_envs`` is None, else a ``VecEnv``.
+
+    Raises:
+        UserError: an unknown env (with close matches) or hyperparameter, a bad observation option, ``n_envs``
+            below 1, a multi-agent env without ``n_envs``.
+    """
+    hyper = copy.deepcopy(dict(hyperparams or {}))
+    names = {name for algo in registry.available() for name in registry.get(algo).hyperparam_names()}
+    check_keys(hyper, sorted(names), "hyperparameter")
+    check_observation_options(hyper, spec)
+    _at_least_one("n_envs", n_envs)
+    venv = factory.make_env(spec, n_envs=n_envs or 1, seed=seed, env_kwargs=hyper.get("env_kwargs"),
+                            render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
+                            observation=memory_observation(hyper))
+    if n_envs is not None:
+        return venv
+    inner = venv.unwrapped
+    if not isinstance(inner, DummyVecEnv):  # PettingZoo's bridge: agents x copies, no single env
+        venv.close()
+        raise UserError(f"{spec} is a multi-agent env, which comes only as a VecEnv of its agents",
+                        "pass n_envs=1 (or more)")
+    env = inner.envs[0]
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    return env
+
+
+def _at_least_one(name: str, value: int | None) -> None:
+    """Raise a :class:`UserError` when an optional count is below 1."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1):
+        raise UserError(f"{name} must be an integer of at least 1, got {value!r}")
