@@ -8,6 +8,7 @@
 #   ./tasks.sh bench [main|pg|rewards|imitation|pixels|atari|memory|multiagent|sweeps|cluster|all] [--quick ...]
 #                      a benchmark (default main; each rewrites its section of BENCHMARKS.md;
 #                      --quick runs it at tiny budgets and writes nothing)
+#   ./tasks.sh docs    build the documentation site into site/ (mkdocs build --strict: warnings are errors)
 #   ./tasks.sh setup   only install
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,8 +29,9 @@ setup() {
   "${pip[@]}" install "torch==2.13.0" 2>/dev/null \
     || "${pip[@]}" install torch --index-url https://download.pytorch.org/whl/cpu \
     || "${pip[@]}" install torch
-  # dev: tests and linters; bench: the benchmarks' extras (and their tests); distributed: Ray, for the Ray tests.
-  "${pip[@]}" install -e ".[dev,bench,distributed]"
+  # dev: tests and linters; bench: the benchmarks' extras (and their tests); distributed: Ray, for the Ray tests;
+  # docs: MkDocs, its Material theme and mkdocstrings, for ./tasks.sh docs.
+  "${pip[@]}" install -e ".[dev,bench,distributed,docs]"
   # imitation's metadata pins gymnasium~=0.29 and stable-baselines3~=2.2; installed
   # with --no-deps it runs on the current stack (tests/test_imitation_compat.py proves it).
   "${pip[@]}" install --no-deps "$IMITATION"
@@ -52,6 +54,9 @@ case "$cmd" in
     "$VENV/bin/ruff" check .
     "$VENV/bin/lint-imports"   # the layers (pyproject.toml [tool.importlinter])
     "$VENV/bin/mypy" ;;        # types of the product packages (pyproject.toml [tool.mypy])
+  docs)
+    setup
+    NO_MKDOCS_2_WARNING=1 "$VENV/bin/python" -m mkdocs build --strict --site-dir site "$@" ;;
   bench)
     setup
     which=${1:-main}
@@ -61,5 +66,5 @@ case "$cmd" in
       all) for b in main pg rewards imitation pixels atari memory multiagent sweeps cluster; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
       *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent, sweeps, cluster or all" >&2; exit 2 ;;
     esac ;;
-  *) sed -n '2,11p' "$0"; exit 1 ;;
+  *) sed -n '2,12p' "$0"; exit 1 ;;
 esac

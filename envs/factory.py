@@ -129,10 +129,9 @@ def make_env(
         render_mode: e.g. ``"rgb_array"`` for video recording.
         max_episode_steps: wrap in ``TimeLimit`` when given.
         subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
-        observation: the run's observation hyperparameters (:data:`gymsuite.envs.observation.OBSERVATION_KEYS`): an
-        Atari id
-            gets its preprocessing (:mod:`gymsuite.envs.atari`) inside ``Monitor`` (episodic life outside it, and
-            ``max_episode_steps`` counts agent steps); other envs the wrappers that
+        observation: the run's observation hyperparameters (:data:`gymsuite.envs.observation.OBSERVATION_KEYS`):
+            an Atari id gets its preprocessing (:mod:`gymsuite.envs.atari`) inside ``Monitor`` (episodic life
+            outside it, and ``max_episode_steps`` counts agent steps); other envs the wrappers that
             :func:`gymsuite.envs.observation.observation_wrappers` chooses, innermost; a multi-agent env its
             ``multiagent`` options (:mod:`gymsuite.envs.multiagent.options`).
     """
