@@ -24,34 +24,31 @@ def test_layers_are_kept() -> None:
     assert f"{contracts} kept, 0 broken" in result.stdout
 
 
-def test_an_upward_import_inside_a_function_is_caught(tmp_path: Path) -> None:
-    # A copy of the packages with one upward import hidden in a function body: the check must fail.
+# Each contract catches a breach hidden where a reader would miss it: (file, code appended, the import reported).
+BREACHES = {
+    # between packages, inside a function body
+    "package layers": ("common/errors.py", "def _upward() -> None:\n    from gymsuite.agents.run import training",
+                       "gymsuite.common.errors -> gymsuite.agents.run.training"),
+    # inside agents: demonstrations sit below the use of saved agents
+    "agents rooms": ("agents/data/demos.py", "def _upward() -> None:\n    from gymsuite.agents.saved import loading",
+                     "gymsuite.agents.data.demos -> gymsuite.agents.saved.loading"),
+    # inside envs: a wrapper that reaches up to the factory
+    "envs rooms": ("envs/wrappers/guards.py", "def _upward() -> None:\n    from gymsuite.envs.factory import make_env",
+                   "gymsuite.envs.wrappers.guards -> gymsuite.envs.factory"),
+    # `import envs` inside gymsuite would pick up a user's own envs/ package: the one-name contract refuses it
+    "one name": ("agents/files/rundir.py", "import envs.factory", "gymsuite.agents.files.rundir -> envs "),
+}
+
+
+@pytest.mark.parametrize("breach", sorted(BREACHES))
+def test_a_breach_of_the_layers_is_caught(tmp_path: Path, breach: str) -> None:
+    file, code, reported = BREACHES[breach]
     _copy_tree(tmp_path)
-    with (tmp_path / "common" / "errors.py").open("a") as f:
-        f.write("\n\ndef _upward() -> None:\n    from gymsuite.agents.run import training  # noqa: F401\n")
+    with (tmp_path / file).open("a") as f:
+        f.write(f"\n\n{code}  # noqa: E402, F401\n")
     result = lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "gymsuite.common.errors -> gymsuite.agents.run.training" in result.stdout
-
-
-def test_an_upward_import_inside_agents_is_caught(tmp_path: Path) -> None:
-    # Demonstrations sit below the use of saved agents: data importing saved/ breaks the agents contract.
-    _copy_tree(tmp_path)
-    with (tmp_path / "agents" / "data" / "demos.py").open("a") as f:
-        f.write("\n\ndef _upward() -> None:\n    from gymsuite.agents.saved import loading  # noqa: F401\n")
-    result = lint_imports(tmp_path)
-    assert result.returncode != 0
-    assert "gymsuite.agents.data.demos -> gymsuite.agents.saved.loading" in result.stdout
-
-
-def test_an_upward_import_inside_envs_is_caught(tmp_path: Path) -> None:
-    # Inside a package too: a wrapper that reaches up to the factory (in a function body) breaks the envs contract.
-    _copy_tree(tmp_path)
-    with (tmp_path / "envs" / "wrappers" / "guards.py").open("a") as f:
-        f.write("\n\ndef _upward() -> None:\n    from gymsuite.envs.factory import make_env  # noqa: F401\n")
-    result = lint_imports(tmp_path)
-    assert result.returncode != 0
-    assert "gymsuite.envs.wrappers.guards -> gymsuite.envs.factory" in result.stdout
+    assert reported in result.stdout
 
 
 # Declared dependencies that no module of ours imports, each with the reason it is declared.
@@ -119,16 +116,6 @@ def test_declared_dependencies_match_the_imports() -> None:
     assert imported - declared - set(PROVIDED) == set(), "imported but not declared"
     assert declared - imported - set(RUNTIME_ONLY) == set(), "declared but never imported (nor needed at run time)"
     assert {_name(r) for r in project["optional-dependencies"]["bench"]} == {"supersuit"}
-
-
-def test_a_bare_package_name_is_caught(tmp_path: Path) -> None:
-    # `import envs` inside gymsuite would pick up a user's own envs/ package: the one-name contract refuses it.
-    _copy_tree(tmp_path)
-    with (tmp_path / "agents" / "files" / "rundir.py").open("a") as f:
-        f.write("\n\nimport envs.factory  # noqa: E402, F401\n")
-    result = lint_imports(tmp_path)
-    assert result.returncode != 0
-    assert "gymsuite.agents.files.rundir -> envs " in result.stdout
 
 
 def _copy_tree(dest: Path) -> None:
