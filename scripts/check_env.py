@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/check_env.py ...`: the same command as `gymsuite check-env ...` (code: gymsuite/check_env.py)."""
+"""`scripts/check_env.py ...` is `gymsuite check-env ...` (code: gymsuite/commands/check_env.py)."""
 
 import sys
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/compare.py ...`: the same command as `gymsuite compare ...` (code: gymsuite/compare.py)."""
+"""`scripts/compare.py ...` is `gymsuite compare ...` (code: gymsuite/commands/compare.py)."""
 
 import sys
 

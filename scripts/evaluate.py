@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/evaluate.py ...`: the same command as `gymsuite evaluate ...` (code: gymsuite/evaluate.py)."""
+"""`scripts/evaluate.py ...` is `gymsuite evaluate ...` (code: gymsuite/commands/evaluate.py)."""
 
 import sys
 

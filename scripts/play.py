@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/play.py ...`: the same command as `gymsuite play ...` (code: gymsuite/play.py)."""
+"""`scripts/play.py ...` is `gymsuite play ...` (code: gymsuite/commands/play.py)."""
 
 import sys
 

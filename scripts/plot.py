@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/plot.py ...`: the same command as `gymsuite plot ...` (code: gymsuite/plot.py)."""
+"""`scripts/plot.py ...` is `gymsuite plot ...` (code: gymsuite/commands/plot.py)."""
 
 import sys
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/pretrain.py ...`: the same command as `gymsuite pretrain ...` (code: gymsuite/pretrain.py)."""
+"""`scripts/pretrain.py ...` is `gymsuite pretrain ...` (code: gymsuite/commands/pretrain.py)."""
 
 import sys
 

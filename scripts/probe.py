@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/probe.py ...`: the same command as `gymsuite probe ...` (code: gymsuite/probe.py)."""
+"""`scripts/probe.py ...` is `gymsuite probe ...` (code: gymsuite/commands/probe.py)."""
 
 import sys
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/record_video.py ...`: the same command as `gymsuite record ...` (code: gymsuite/record.py)."""
+"""`scripts/record_video.py ...` is `gymsuite record ...` (code: gymsuite/commands/record.py)."""
 
 import sys
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/sweep.py ...`: the same command as `gymsuite sweep ...` (code: gymsuite/sweep.py)."""
+"""`scripts/sweep.py ...` is `gymsuite sweep ...` (code: gymsuite/commands/sweep.py)."""
 
 import sys
 

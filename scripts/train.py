@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/train.py ...`: the same command as `gymsuite train ...` (code: gymsuite/train.py)."""
+"""`scripts/train.py ...` is `gymsuite train ...` (code: gymsuite/commands/train.py)."""
 
 import sys
 

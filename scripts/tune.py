@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/tune.py ...`: the same command as `gymsuite tune ...` (code: gymsuite/tune.py)."""
+"""`scripts/tune.py ...` is `gymsuite tune ...` (code: gymsuite/commands/tune.py)."""
 
 import sys
 

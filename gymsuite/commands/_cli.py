@@ -9,6 +9,7 @@ first and exits with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). gymsuit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -34,6 +35,9 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`gymsuite --help | head`): no traceback, as with any Unix tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit would fail too
+        return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 
 # gymsuite's folder as Python imports it: its packages are links to folders beside it in a checkout, so a module's

@@ -83,3 +83,14 @@ def test_agent_commands_use_their_threads_flag(capsys: pytest.CaptureFixture[str
         torch.set_num_threads(before)
     assert cli.main(["evaluate", "random", "--env", "CartPole-v1", "--threads", "0"]) == 2
     assert "--threads" in capsys.readouterr().err
+
+
+def test_a_reader_that_goes_away_gets_no_traceback() -> None:
+    # `gymsuite train --help | head -1`: the reader closes the pipe before the command writes to it.
+    proc = subprocess.Popen([sys.executable, "-m", "gymsuite", "train", "--help"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 141)
+    assert "Traceback" not in err and "BrokenPipeError" not in err
