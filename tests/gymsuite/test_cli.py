@@ -86,8 +86,8 @@ def test_agent_commands_use_their_threads_flag(capsys: pytest.CaptureFixture[str
 
 
 def test_a_reader_that_goes_away_gets_no_traceback() -> None:
-    # `gymsuite train --help | head -1`: the reader closes the pipe before the command writes to it.
-    proc = subprocess.Popen([sys.executable, "-m", "gymsuite", "train", "--help"], stdout=subprocess.PIPE,
+    # `gymsuite --help | head -1`: the reader closes the pipe before the command writes to it.
+    proc = subprocess.Popen([sys.executable, "-m", "gymsuite", "--help"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
