@@ -52,7 +52,6 @@ from gymsuite.agents.run.config import (
     RunConfig,
     model_kwargs,
     named_extractor,
-    parallel_source,
     to_dict,
 )
 from gymsuite.agents.saved.evaluation import evaluate
@@ -60,9 +59,9 @@ from gymsuite.agents.saved.experts import load_expert
 from gymsuite.agents.saved.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, read_yaml, write_json, write_yaml
-from gymsuite.envs.atari import is_atari
 from gymsuite.envs.atari import options as atari_options
 from gymsuite.envs.factory import is_custom, make_env, make_native_atari
+from gymsuite.envs.target import EnvKind, resolve_env
 from gymsuite.rewards.clipping import ClipReward, VecClipReward
 from gymsuite.rewards.curiosity import CuriosityCallback
 from gymsuite.supervised import backbones, recurrent
@@ -162,7 +161,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
         from gymsuite.rewards.shaping import load_shaping
 
         reward_wrappers += load_shaping(cfg.reward_shaping)
-    venv = _atari_env(cfg, reward_wrappers) if is_atari(cfg.env) else None
+    venv = _atari_env(cfg, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
     if venv is None:
         venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
                         max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers,
@@ -202,7 +201,8 @@ def _atari_env(cfg: RunConfig, reward_wrappers: list) -> VecEnv | None:
 
 def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
     policy, kwargs = model_kwargs(spec, cfg)
-    if parallel_source(cfg.env) is not None:  # the one place that picks the buffer leaving out done agents' steps
+    # the one place that picks the buffer leaving out done agents' steps
+    if resolve_env(cfg.env).kind is EnvKind.PARALLEL:
         kwargs["rollout_buffer_class"] = buffer_class_for(venv.observation_space)
     try:
         return spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0}, cfg.hyperparams)
