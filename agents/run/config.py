@@ -126,9 +126,9 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
     merged["timesteps"] = int(_given(merged.get("timesteps"), hyper.get("n_timesteps"), 100_000))
     merged["n_envs"] = int(_given(merged.get("n_envs"), hyper.get("n_envs"), 1))
     hyper["n_timesteps"], hyper["n_envs"] = merged["timesteps"], merged["n_envs"]
-    merged["hyperparams"] = hyper
+    merged["hyperparams"] = spec.decided(hyper)  # what the algorithm decides itself (mappo's multiagent.state)
     cfg = RunConfig(**merged)
-    spec.check_run(cfg)  # the algorithm's own checks (mappo completes multiagent.state here)
+    spec.check_run(cfg)  # the algorithm's own checks
     return cfg
 
 
