@@ -19,9 +19,9 @@ from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_one
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 from gymsuite.envs.multiagent.check import check_multiagent
-from gymsuite.envs.multiagent.source import multiagent_source
 from gymsuite.envs.report import CheckReport
 from gymsuite.envs.specs import EnvSpec, spec_name
+from gymsuite.envs.target import resolve_env
 from gymsuite.envs.trainable import UNTRAINABLE_FIX, untrainable_parts
 
 
@@ -32,7 +32,7 @@ def check(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None, steps: int = 
     A PettingZoo env gets PettingZoo's API test and gymsuite's multi-agent checks
     (:func:`gymsuite.envs.multiagent.check.check_multiagent`) instead.
     """
-    source = multiagent_source(spec)
+    source = resolve_env(spec).source
     if source is not None:
         return check_multiagent(source, env_kwargs, steps)
     report = CheckReport(spec_name(spec))
@@ -76,7 +76,7 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
     Raises:
         UserError: the first observation does not have the declared shape.
     """
-    source = multiagent_source(spec)
+    source = resolve_env(spec).source
     if source is not None:  # the bridge compares each agent's observation with its space as it writes it
         if not source.turn_based:
             ParallelVecEnv([source.make_parallel(**(env_kwargs or {}))], name=spec_name(spec)).reset()

@@ -15,7 +15,6 @@ An env spec is one of
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 from collections.abc import Callable, Sequence
@@ -31,9 +30,18 @@ from gymsuite.envs import atari
 from gymsuite.envs.atari import options as atari_options
 from gymsuite.envs.atari_vector import NativeAtariVecEnv
 from gymsuite.envs.multiagent.build import make_multiagent_vec
-from gymsuite.envs.multiagent.source import looks_like_module, multiagent_source
 from gymsuite.envs.observation import mask_velocity, observation_wrappers
-from gymsuite.envs.specs import EnvFactory, EnvSpec, is_custom, load_file, load_module, spec_name
+from gymsuite.envs.specs import (
+    PACKAGES_BY_PREFIX,
+    EnvFactory,
+    EnvSpec,
+    import_registering,
+    is_custom,
+    load_file,
+    load_module,
+    spec_name,
+)
+from gymsuite.envs.target import EnvKind, lenient_target, resolve_env
 from gymsuite.envs.trainable import require_trainable
 from gymsuite.envs.wrappers import VecFiniteGuard
 
@@ -45,15 +53,9 @@ Wrapper = Callable[[gym.Env], gym.Env]
 
 def registered_time_limit(spec: EnvSpec) -> int | None:
     """The time limit ``spec``'s registration sets, or None (a custom class, an unknown id, a PettingZoo module,
-    no limit)."""
-    if is_custom(spec) or looks_like_module(spec):
-        return None
-    try:
-        resolve(spec)  # imports the package that registers it
-    except UserError:
-        return None
-    registered = gym.registry.get(str(spec))
-    return None if registered is None else registered.max_episode_steps
+    no limit): :attr:`gymsuite.envs.target.EnvTarget.time_limit`."""
+    target = lenient_target(spec)
+    return None if target is None else target.time_limit
 
 
 def resolve(spec: EnvSpec) -> EnvFactory:
@@ -62,27 +64,20 @@ def resolve(spec: EnvSpec) -> EnvFactory:
     Raises:
         UserError: unknown id (with close matches), missing module, file or class.
     """
-    if not isinstance(spec, str):
-        if not callable(spec):
-            raise UserError(f"env {spec!r} is neither an id, a 'module:Class' string nor a callable")
-        return _call_factory(spec)
-    if multiagent_source(spec) is not None:
+    target = resolve_env(spec)  # an unknown id, module, file or attribute fails here, with its fix
+    if target.source is not None:
         raise UserError(f"{spec} is a PettingZoo multi-agent env, not a single gymnasium env",
                         "train, evaluate and record it through make_env (gymsuite train --env ...); "
                         "check it with gymsuite check-env")
+    if not isinstance(spec, str):
+        return _call_factory(spec)
     if ":" not in spec:
         return _registered(spec)
-    target, _, attr = spec.rpartition(":")
-    module = load_file(target) if target.endswith(".py") or "/" in target else load_module(target)
+    module_name, _, attr = spec.rpartition(":")
+    module = load_file(module_name) if module_name.endswith(".py") or "/" in module_name else load_module(module_name)
     if hasattr(module, attr):
         return _call_factory(getattr(module, attr))
-    if attr in gym.registry:  # the module registered ids when imported
-        return _registered(attr, package=target)
-    names = [n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, gym.Env)]
-    raise UserError(
-        f"{target!r} has no attribute {attr!r}",
-        f"environment classes found there: {', '.join(names)}" if names else "check the class name",
-    )
+    return _registered(attr, package=module_name)  # the module registered ids when imported
 
 
 def make_one(spec: EnvSpec, render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None,
@@ -141,11 +136,11 @@ def make_env(
         raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
     name = spec_name(spec)
     observation = observation or {}
-    source = multiagent_source(spec)
-    if source is not None:  # n_envs copies of G agents (gymsuite.envs.multiagent)
-        return make_multiagent_vec(source, n_envs, seed, env_kwargs, render_mode, max_episode_steps, observation,
+    target = resolve_env(spec)
+    if target.source is not None:  # n_envs copies of G agents (gymsuite.envs.multiagent)
+        return make_multiagent_vec(target.source, n_envs, seed, env_kwargs, render_mode, max_episode_steps, observation,
                                    wrappers, reward_wrappers)
-    if atari.is_atari(spec):
+    if target.kind is EnvKind.ATARI:
         mask_velocity(spec, observation)  # refused: Atari frames have no velocity entries
         factory, wrappers, reward_wrappers = _atari(str(spec), observation.get("atari"), max_episode_steps, wrappers,
                                                     reward_wrappers)
@@ -207,26 +202,13 @@ def make_native_atari(env_id: str, n_envs: int, seed: int | None, atari: dict[st
     return venv
 
 
-# Packages that register their ids when imported, by the ids' prefix (an id "Namespace/Name-v0" also
-# tries its namespace as a module: "gymnasium_2048/TwentyFortyEight-v0" imports gymnasium_2048).
-PACKAGES_BY_PREFIX = {
-    "ALE/": "ale_py", "MiniGrid-": "minigrid", "BabyAI-": "minigrid", "MiniWorld-": "miniworld",
-    "highway-": "highway_env", "merge-": "highway_env", "roundabout-": "highway_env", "parking-": "highway_env",
-    "intersection-": "highway_env", "racetrack-": "highway_env", "exit-": "highway_env", "u-turn-": "highway_env",
-    "FetchReach-": "gymnasium_robotics", "PointMaze_": "gymnasium_robotics", "AntMaze_": "gymnasium_robotics",
-}
-_PIP_NAMES = {"ale_py": "ale-py", "highway_env": "highway-env", "gymnasium_robotics": "gymnasium-robotics"}
-_PACKAGE_FORM = ("an id that a package registers on import can be written package:Env-id, "
-                 "e.g. minigrid:MiniGrid-Empty-8x8-v0")
-
-
 def _registered(env_id: str, package: str | None = None) -> EnvFactory:
     """A factory for a registered id, importing the package that registers it when it is not registered yet.
 
     ``package`` is imported again inside the factory, so that a fresh process (``SubprocVecEnv``) has the id too.
     """
     if env_id not in gym.registry:
-        package = _import_registering(env_id)
+        package = import_registering(env_id)
 
     def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
         if package is not None:
@@ -239,42 +221,6 @@ def _registered(env_id: str, package: str | None = None) -> EnvFactory:
             raise UserError(f"{env_id} rejected its arguments {kwargs}: {err}", "check env_kwargs") from err
 
     return factory
-
-
-def _import_registering(env_id: str) -> str:
-    """Import the package that should register ``env_id`` (by prefix or namespace); return its name.
-
-    Raises:
-        UserError: no candidate package registers it: names the one to install, or the ``package:Env-id`` form.
-    """
-    known = [pkg for prefix, pkg in PACKAGES_BY_PREFIX.items() if env_id.startswith(prefix)]
-    namespace = env_id.split("/", 1)[0] if "/" in env_id else ""
-    guesses = [namespace, namespace.lower().replace("-", "_")] if namespace.isidentifier() else []
-    missing = []
-    for package in dict.fromkeys(known + guesses):
-        try:
-            importlib.import_module(package)
-        except ModuleNotFoundError as err:
-            if err.name != package:  # the package is there, one of its own dependencies is not
-                raise UserError(f"importing {package} (which registers {env_id}) failed: {err}",
-                                f"install what {package} needs: pip install {err.name}") from err
-            missing.append(package)
-            continue
-        except Exception as err:
-            raise UserError(f"importing {package} (which registers {env_id}) failed: {type(err).__name__}: {err}",
-                            f"check that {package} works: python -c 'import {package}'") from err
-        if env_id in gym.registry:
-            return package
-    if known and known[0] in missing:
-        pip = _PIP_NAMES.get(known[0], known[0])
-        raise UserError(f"unknown environment id {env_id!r}: the package {known[0]} registers it, "
-                        "and it is not installed", f"pip install {pip}")
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-    tried = f" (no package {' or '.join(missing)} to import)" if missing else ""
-    raise UserError(f"unknown environment id {env_id!r}{tried}",
-                    f"did you mean {', '.join(close)}?" if close else
-                    f"{_PACKAGE_FORM}; list the ids registered now with: python -c 'import gymnasium; "
-                    "gymnasium.pprint_registry()'")
 
 
 def _call_factory(obj: Callable[..., gym.Env]) -> EnvFactory:

@@ -31,10 +31,10 @@ from gymnasium.wrappers import FrameStackObservation
 
 from gymsuite.common.errors import UserError
 from gymsuite.common.options import Rule, check_value
-from gymsuite.envs.atari import is_atari
 from gymsuite.envs.atari import options as atari_options
-from gymsuite.envs.minigrid import is_minigrid, minigrid_options, minigrid_wrappers
+from gymsuite.envs.minigrid import minigrid_options, minigrid_wrappers
 from gymsuite.envs.multiagent.options import multiagent_options
+from gymsuite.envs.target import EnvKind, lenient_target, resolve_env
 from gymsuite.envs.wrappers.masking import KEPT, MaskVelocity
 from gymsuite.envs.wrappers.pixels import PixelObservation, pixel_options
 
@@ -76,7 +76,8 @@ def mask_velocity(spec: Any, options: dict[str, Any] | None) -> bool:
     if pixel_options(options.get("pixels")) is not None:
         raise UserError("mask_velocity and pixels both set: images have no velocity entries to drop",
                         "keep one of them")
-    if is_atari(spec) or is_minigrid(spec):
+    target = lenient_target(spec)  # an unknown spec is reported by the step that builds it
+    if target is not None and target.kind in (EnvKind.ATARI, EnvKind.MINIGRID):
         raise UserError(f"mask_velocity applies to classic-control observations, not to {spec}'s images",
                         f"drop mask_velocity (it masks {', '.join(sorted(KEPT))})")
     return True
@@ -104,6 +105,6 @@ def observation_wrappers(spec: Any, options: dict[str, Any] | None,
     pixels = pixel_options(options.get("pixels"))
     if pixels is not None:
         return [lambda env: PixelObservation(env, pixels, name), *stack], True
-    if is_minigrid(spec):
+    if resolve_env(spec).kind is EnvKind.MINIGRID:
         return [*minigrid_wrappers(minigrid_options(options.get("minigrid"))), *stack], False
     return stack, False

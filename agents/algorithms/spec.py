@@ -123,8 +123,10 @@ class TrainContext:
 Learn = Callable[[BaseAlgorithm, int, BaseCallback, TrainContext], BaseAlgorithm]
 
 #: ``(run) -> None``: an algorithm's own checks of a run's config, before anything is built or written; raises a
-#: ``UserError``, and may complete the hyperparameters the algorithm needs set (mappo sets ``multiagent.state``).
+#: ``UserError``, and changes nothing (what an algorithm decides itself is its :data:`Decide`).
 Check = Callable[[RunSettings], None]
+#: An algorithm's decided hyperparameters: a new mapping from the validated one (mappo's ``multiagent.state``).
+Decide = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class AlgoSpec:
             another algorithm refuses them.
         space: its search space for ``gymsuite tune`` (a YAML file, see ``gymsuite.agents.sweeps.space``), or None.
         check: its own checks of a run (:data:`Check`), e.g. imitation's ``--demos``/``--expert``.
+        decide: the hyperparameters it decides itself (:data:`Decide`), before the run's config is made;
+            nothing changes them afterwards.
     """
 
     name: str
@@ -170,6 +174,7 @@ class AlgoSpec:
     run_keys: frozenset[str] = field(default_factory=frozenset)
     space: Path | None = None
     check: Check | None = None
+    decide: Decide | None = None
 
     def hyperparam_names(self) -> frozenset[str]:
         """All hyperparameter keys this algorithm accepts (constructor + extra + run keys)."""
@@ -179,6 +184,10 @@ class AlgoSpec:
     def model_keys(self, hyper: dict[str, Any]) -> dict[str, Any]:
         """The entries of ``hyper`` that go to the model's constructor (or ``build``): all but the run keys."""
         return {k: v for k, v in hyper.items() if k not in RUN_KEYS and k not in self.run_keys}
+
+    def decided(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        """``hyper`` with what the algorithm decides itself (:attr:`decide`); a new mapping, ``hyper`` unchanged."""
+        return dict(hyper) if self.decide is None else self.decide(hyper)
 
     def check_run(self, run: RunSettings) -> None:
         """Run the algorithm's own :attr:`check` on ``run`` (nothing when it has none)."""

@@ -27,7 +27,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor, MlpExtractor
 
-from gymsuite.agents.algorithms.spec import PARALLEL, AlgoSpec, RunSettings
+from gymsuite.agents.algorithms.spec import PARALLEL, AlgoSpec
 from gymsuite.agents.multiagent.buffer import MASKED_BUFFERS
 from gymsuite.common.errors import UserError
 from gymsuite.supervised import backbones
@@ -91,15 +91,16 @@ class CentralCriticPolicy(ActorCriticPolicy):
         self.mlp_extractor.value_net = critic.value_net
 
 
-def force_state(hyper: dict[str, Any]) -> None:
-    """Set ``multiagent.state: true`` in ``hyper`` (MAPPO's critic reads the state); a false one is refused."""
+def force_state(hyper: dict[str, Any]) -> dict[str, Any]:
+    """``hyper`` with ``multiagent.state: true`` (MAPPO's critic reads the state), a new mapping; a false one is
+    refused."""
     options = hyper.get("multiagent") or {}
     if not isinstance(options, dict):
-        return  # gymsuite.envs.multiagent.multiagent_options reports the bad value
+        return dict(hyper)  # gymsuite.envs.multiagent.multiagent_options reports the bad value
     if options.get("state") is False:
         raise UserError("mappo's critic reads the global state, but multiagent.state is false",
                         "drop multiagent.state (mappo sets it), or use --algo ppo (IPPO, no state)")
-    hyper["multiagent"] = {**options, "state": True}
+    return {**hyper, "multiagent": {**options, "state": True}}
 
 
 def _build(policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
@@ -110,12 +111,8 @@ def _build(policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
     return PPO(CentralCriticPolicy, env, **kwargs)
 
 
-def _check(run: RunSettings) -> None:
-    force_state(run.hyperparams)
-
-
 #: The registry entry (agents/algorithms/registry.py).
 SPECS = (AlgoSpec("mappo", PPO, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
                   "Multi-agent PPO: shared actor, central critic on the global state (multi-agent envs)",
-                  build=_build, env_kinds=frozenset({PARALLEL}), check=_check,
+                  build=_build, env_kinds=frozenset({PARALLEL}), decide=force_state,
                   saved_classes=(CentralCriticPolicy, KeyExtractor, *MASKED_BUFFERS)),)

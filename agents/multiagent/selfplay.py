@@ -45,7 +45,8 @@ from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 from gymsuite.common.options import Rule, option, parse
 from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
-from gymsuite.envs.multiagent.turnbased import Opponent, play_game, random_opponent, turn_based_game
+from gymsuite.envs.multiagent.turnbased import Opponent, play_game, random_opponent
+from gymsuite.envs.target import resolve_env
 
 KINDS = ("latest", "past", "random", "scripted", "minimax")
 
@@ -216,7 +217,7 @@ def learn(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ct
     """Train ``model`` (MaskablePPO) against the opponent pool; see the module docstring."""
     assert isinstance(model, MaskablePPO)
     env = str(ctx.cfg.env)
-    make_aec = turn_based_game(env)
+    make_aec = resolve_env(env).game
     opts = options(ctx.cfg.hyperparams.get("selfplay"), env)
     pool = OpponentPool(model, ctx.run.root / "pool", opts, game_of(env), make_aec, ctx.cfg.seed)
     pool.restore(model.num_timesteps)

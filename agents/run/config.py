@@ -32,11 +32,8 @@ from gymsuite.agents.run.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import load_yaml, read_yaml
 from gymsuite.common.options import Rule, check, check_keys, check_value
-from gymsuite.envs.atari import is_atari
-from gymsuite.envs.factory import registered_time_limit
-from gymsuite.envs.multiagent import MultiAgentSource, multiagent_source
-from gymsuite.envs.multiagent.turnbased import turn_based_game
 from gymsuite.envs.observation import check_observation_options
+from gymsuite.envs.target import EnvKind, EnvTarget, classify_env
 from gymsuite.supervised import backbones, recurrent
 from gymsuite.supervised.memory import WINDOW_BACKBONES, context_of
 
@@ -93,7 +90,7 @@ def defaults_for(algo: str, env: str) -> dict[str, Any]:
     """
     file = HYPERPARAMS_DIR / f"{algo}.yml"
     table = read_yaml(file) if file.is_file() else {}
-    for key in (env, "atari" if is_atari(env) else "", "default"):
+    for key in (env, "atari" if classify_env(env).kind is EnvKind.ATARI else "", "default"):
         if key in table:
             return dict(table[key])
     return {}
@@ -129,9 +126,9 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
     merged["timesteps"] = int(_given(merged.get("timesteps"), hyper.get("n_timesteps"), 100_000))
     merged["n_envs"] = int(_given(merged.get("n_envs"), hyper.get("n_envs"), 1))
     hyper["n_timesteps"], hyper["n_envs"] = merged["timesteps"], merged["n_envs"]
-    merged["hyperparams"] = hyper
+    merged["hyperparams"] = spec.decided(hyper)  # what the algorithm decides itself (mappo's multiagent.state)
     cfg = RunConfig(**merged)
-    spec.check_run(cfg)  # the algorithm's own checks (mappo completes multiagent.state here)
+    spec.check_run(cfg)  # the algorithm's own checks
     return cfg
 
 
@@ -145,11 +142,13 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
 
     Numbers are stored as their rule wants them: ``n_steps: 3e5`` (a float in YAML) reaches SB3 as an int.
     ``env`` (the run's env id, when known) is for the checks that depend on it (``mask_velocity``, a window
-    backbone's context against the env's time limit).
+    backbone's context against the env's time limit); it is classified once here
+    (:func:`~gymsuite.envs.target.classify_env`).
     """
     check_own_keys(spec, hyper)
     check_keys(hyper, sorted(spec.hyperparam_names()), "hyperparameter", f" for {spec.name}")
-    check_turn_based(spec, env)
+    target = classify_env(env) if env is not None else None
+    check_turn_based(spec, target)
     for key, value in hyper.items():
         if key in _NUMERIC:
             hyper[key] = check_value(key, value, _NUMERIC[key], f"hyperparameter {key!r}")
@@ -161,9 +160,9 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
     check_observation_options(hyper, env)  # atari, pixels, minigrid, history, mask_velocity
     check_backbone(hyper, spec)
-    check_window_backbone(spec, env, hyper)
+    check_window_backbone(spec, target, hyper)
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
-    check_multiagent(spec, hyper, env)
+    check_multiagent(spec, hyper, target)
 
 
 def check_own_keys(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None:
@@ -175,27 +174,19 @@ def check_own_keys(spec: registry.AlgoSpec, hyper: dict[str, Any]) -> None:
                             f"drop {key}, or train with --algo {owners[0]}")
 
 
-def parallel_source(env: Any) -> MultiAgentSource | None:
-    """The :class:`~gymsuite.envs.multiagent.MultiAgentSource` of ``env`` when it is a parallel multi-agent env (one
-    that
-    :class:`~gymsuite.envs.multiagent.bridge.ParallelVecEnv` runs), else None (single-agent, or a turn-based game)."""
-    source = multiagent_source(env) if env is not None else None
-    return None if source is None or source.turn_based else source
-
-
-def check_multiagent(spec: registry.AlgoSpec, hyper: dict[str, Any], env: Any) -> None:
+def check_multiagent(spec: registry.AlgoSpec, hyper: dict[str, Any], target: EnvTarget | None) -> None:
     """The algorithm fits the env's number of agents (:attr:`~gymsuite.agents.algorithms.spec.AlgoSpec.env_kinds`):
     a parallel multi-agent env trains with the algorithms that take one, without a memory backbone; one that
     trains only multi-agent envs refuses a single-agent env. Turn-based games are :func:`check_turn_based`'s."""
-    source = multiagent_source(env) if env is not None else None
-    if source is None:
+    env = None if target is None else target.name
+    if target is None or not target.multiagent:
         if SINGLE not in spec.env_kinds and PARALLEL in spec.env_kinds:
             both = registry.names_for(SINGLE, PARALLEL)
             raise UserError(f"{spec.name} trains several agents, and {env} is a single-agent env",
                             (f"use --algo {' or --algo '.join(both)}, or " if both else "use ")
                             + "a PettingZoo env (e.g. --env mpe2.simple_spread_v3)")
         return
-    if source.turn_based:
+    if target.kind is EnvKind.TURN_BASED:
         return
     if PARALLEL not in spec.env_kinds:
         raise UserError(f"{spec.name} trains one agent, and {env} is a multi-agent env",
@@ -208,14 +199,16 @@ def check_multiagent(spec: registry.AlgoSpec, hyper: dict[str, Any], env: Any) -
                         "drop the backbone (or use an image backbone such as small_cnn)")
 
 
-def check_turn_based(spec: registry.AlgoSpec, env: Any) -> None:
-    """A turn-based game (:func:`gymsuite.envs.multiagent.turnbased.turn_based_game`) trains only with the algorithms
+def check_turn_based(spec: registry.AlgoSpec, target: EnvTarget | None) -> None:
+    """A turn-based game (:attr:`gymsuite.envs.target.EnvKind.TURN_BASED`) trains only with the algorithms
     that take one, and an algorithm that trains only turn-based games refuses any other env."""
-    game = turn_based_game(env) if env is not None else None
+    if target is None:
+        return
+    env, game = target.name, target.game
     if game is not None and TURN_BASED not in spec.env_kinds:
         raise UserError(f"{env} is a turn-based two-player game, which {spec.name} cannot train (one seat moves at a "
                         "time, with action masks)", f"use --algo {' or --algo '.join(registry.names_for(TURN_BASED))}")
-    if env is not None and game is None and spec.env_kinds == {TURN_BASED}:
+    if game is None and spec.env_kinds == {TURN_BASED}:
         raise UserError(f"{spec.name} trains turn-based two-player games (PettingZoo AEC, e.g. "
                         f"pettingzoo.classic.tictactoe_v3), and {env} is not one",
                         f"use another --algo, e.g. {registry.names_for(SINGLE)[0]}")
@@ -263,7 +256,7 @@ def check_lstm(hyper: dict[str, Any], spec: registry.AlgoSpec | None) -> None:
 _CONTEXT = Rule(int, low=1)
 
 
-def check_window_backbone(spec: registry.AlgoSpec, env: Any, hyper: dict[str, Any]) -> None:
+def check_window_backbone(spec: registry.AlgoSpec, target: EnvTarget | None, hyper: dict[str, Any]) -> None:
     """A window backbone (``framestack``, ``transformer``) runs only with an algorithm whose policy reads a window of
     observations (:attr:`~gymsuite.agents.algorithms.spec.AlgoSpec.window`), with a ``context``
     of at least 1 and at most the episode limit (``max_episode_steps``, else ``env``'s registered time
@@ -278,7 +271,8 @@ def check_window_backbone(spec: registry.AlgoSpec, env: Any, hyper: dict[str, An
     context = check_value("context", context_of(name, kwargs), _CONTEXT, f"the {name} backbone's context")
     if kwargs and "context" in kwargs:
         kwargs["context"] = context
-    limit = hyper.get("max_episode_steps") or (registered_time_limit(env) if env is not None else None)
+    env = None if target is None else target.name
+    limit = hyper.get("max_episode_steps") or (None if target is None else target.time_limit)
     if limit is not None and context > limit:
         raise UserError(f"the {name} backbone's context {context} is longer than an episode of {env} "
                         f"({limit} steps)", f"use context <= {limit}")

@@ -9,7 +9,6 @@ Order of a run (nothing touches the disk until step 4 succeeds):
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 import time
@@ -20,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
@@ -51,21 +49,19 @@ from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, 
 from gymsuite.agents.run.config import (
     RunConfig,
     model_kwargs,
-    named_extractor,
-    parallel_source,
     to_dict,
 )
+from gymsuite.agents.run.resolved import ResolvedRun, choose_backbone, whole_rollouts
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.experts import load_expert
 from gymsuite.agents.saved.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, read_yaml, write_json, write_yaml
-from gymsuite.envs.atari import is_atari
 from gymsuite.envs.atari import options as atari_options
 from gymsuite.envs.factory import is_custom, make_env, make_native_atari
+from gymsuite.envs.target import EnvKind, resolve_env
 from gymsuite.rewards.clipping import ClipReward, VecClipReward
 from gymsuite.rewards.curiosity import CuriosityCallback
-from gymsuite.supervised import backbones, recurrent
 
 EVAL_ENVS = 5
 
@@ -162,7 +158,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
         from gymsuite.rewards.shaping import load_shaping
 
         reward_wrappers += load_shaping(cfg.reward_shaping)
-    venv = _atari_env(cfg, reward_wrappers) if is_atari(cfg.env) else None
+    venv = _atari_env(cfg, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
     if venv is None:
         venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
                         max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers,
@@ -200,15 +196,18 @@ def _atari_env(cfg: RunConfig, reward_wrappers: list) -> VecEnv | None:
     return None
 
 
-def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
+def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> tuple[BaseAlgorithm, str, dict[str, Any]]:
+    """The model, with the policy and constructor kwargs it was built with."""
     policy, kwargs = model_kwargs(spec, cfg)
-    if parallel_source(cfg.env) is not None:  # the one place that picks the buffer leaving out done agents' steps
+    # the one place that picks the buffer leaving out done agents' steps
+    if resolve_env(cfg.env).kind is EnvKind.PARALLEL:
         kwargs["rollout_buffer_class"] = buffer_class_for(venv.observation_space)
     try:
-        return spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0}, cfg.hyperparams)
+        model = spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0}, cfg.hyperparams)
     except (TypeError, ValueError, AssertionError, KeyError, RuntimeError) as err:  # RuntimeError: net_arch [-1]
         raise UserError(f"could not build {spec.name} with hyperparameters {kwargs}: {err}",
                         "check the values of --hyperparams / the config file") from err
+    return model, policy, kwargs
 
 
 @dataclass
@@ -218,12 +217,16 @@ class Prepared:
     spec: registry.AlgoSpec
     venv: VecEnv
     model: BaseAlgorithm
+    resolved: ResolvedRun
     curiosity: CuriosityCallback | None = None
     aux: AuxTrainer | None = None
 
 
 def prepare(cfg: RunConfig) -> Prepared:
-    """Steps 1-3: everything that can fail on bad input, before the run directory exists.
+    """Steps 1-3: everything that can fail on bad input, before the run directory exists; the run resolved.
+
+    ``cfg`` is not changed: the defaults decided here (the backbone of an image observation, the budget rounded to
+    whole rollouts) go into a new config, :attr:`Prepared.resolved`'s, the one ``config.yaml`` saves.
 
     A ``backbone_init`` encoder is loaded here, after the model is built (SB3's ``ortho_init`` has
     re-initialised the extractor by then), and the ``aux`` decoder is built.
@@ -239,12 +242,12 @@ def prepare(cfg: RunConfig) -> Prepared:
             require_fitting_shapes(cfg.env, cfg.hyperparams.get("env_kwargs"))
     venv, curiosity = _build_env(cfg, spec)
     if spec.learn is None:
-        choose_backbone(cfg, venv.observation_space)
+        cfg = choose_backbone(cfg, venv.observation_space)
     try:
         if issubclass(spec.cls, OffPolicyAlgorithm):  # before SB3 allocates it (lazily: it would fail mid-run)
             space = as_model_sees(venv).observation_space
             check_replay_fits(cfg.hyperparams, space, venv.action_space)
-        model = _build_model(cfg, spec, venv)
+        model, policy, kwargs = _build_model(cfg, spec, venv)
         keep_description(model, spec.name)  # so that its saves load without unpickling, and tell their algorithm
         if cfg.hyperparams.get("backbone_init"):
             init_backbone(model, str(cfg.hyperparams["backbone_init"]))
@@ -252,33 +255,9 @@ def prepare(cfg: RunConfig) -> Prepared:
     except BaseException:
         venv.close()
         raise
-    return Prepared(spec, venv, model, curiosity, aux)
-
-
-def choose_backbone(cfg: RunConfig, space: spaces.Space) -> None:
-    """Name the backbone (``gymsuite.supervised.backbones.default_for``) of an image observation when the user named
-    none.
-
-    Neither ``backbone`` nor ``policy_kwargs.features_extractor_class`` given, and the policy is
-    ``MlpPolicy`` (every shipped default), which would flatten the image into an MLP; ``backbone=mlp``
-    asks for that, ``policy=CnnPolicy`` for SB3's own CNN. The choice goes into ``cfg.hyperparams``,
-    so ``config.yaml`` and ``--resume`` keep it, and is said on stderr. With ``backbone=lstm`` the choice is
-    the LSTM's ``encoder`` (``backbone_kwargs``).
-    """
-    hyper = cfg.hyperparams
-    if isinstance(space, spaces.Dict) and "obs" in space.spaces:  # mappo: the backbone is the actor's, on obs["obs"]
-        space = space["obs"]
-    if named_extractor(hyper) or hyper.get("policy", "MlpPolicy") != "MlpPolicy" or not backbones.is_image(space):
-        return
-    chosen = backbones.default_for(space)
-    if recurrent.is_lstm(hyper):
-        hyper["backbone_kwargs"] = {**(hyper.get("backbone_kwargs") or {}), "encoder": chosen}
-        print(f"note: the observation is a {space.shape} image: the lstm reads it through encoder={chosen} "
-              "(name one with backbone_kwargs={encoder: NAME})", file=sys.stderr)
-        return
-    hyper["backbone"] = chosen
-    print(f"note: the observation is a {space.shape} image: using backbone={hyper['backbone']} "
-          "(name one with --hyperparams backbone=NAME)", file=sys.stderr)
+    if spec.learn is None:
+        cfg = whole_rollouts(cfg, model)
+    return Prepared(spec, venv, model, ResolvedRun(cfg, resolve_env(cfg.env), policy, kwargs), curiosity, aux)
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,
@@ -296,8 +275,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
     """
     built = prepare(cfg)
     spec, venv, model, curiosity, aux = built.spec, built.venv, built.model, built.curiosity, built.aux
-    if spec.learn is None:
-        cfg = whole_rollouts(cfg, model)
+    cfg = built.resolved.config  # with the defaults decided in resolution; the caller's cfg is not changed
     run = RunDir(Path(run_dir) if run_dir else default_run_dir(spec.name, cfg.env, cfg.seed))
     existed = run.root.exists()
     try:
@@ -315,24 +293,6 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         if run.latest_checkpoint() is None:  # failed before anything worth keeping
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-
-
-def whole_rollouts(cfg: RunConfig, model: BaseAlgorithm) -> RunConfig:
-    """``cfg`` with its timesteps rounded up to whole rollouts of an on-policy ``model``, saying so.
-
-    SB3's on-policy ``learn`` only stops between rollouts of ``n_steps x n_envs`` steps: PPO's
-    8 x 2048 rollout turns ``--timesteps 4000`` into 16,384 steps. The run's config, its
-    progress bar and its checkpoint spacing then use the steps it really trains.
-    """
-    if not isinstance(model, OnPolicyAlgorithm):
-        return cfg
-    rollout = model.n_steps * model.n_envs
-    rounded = -(-cfg.timesteps // rollout) * rollout
-    if rounded == cfg.timesteps:
-        return cfg
-    print(f"note: {cfg.algo} trains in whole rollouts of n_steps x n_envs = {model.n_steps} x {model.n_envs} = "
-          f"{rollout} steps: training {rounded} steps instead of {cfg.timesteps}", file=sys.stderr)
-    return dataclasses.replace(cfg, timesteps=rounded, hyperparams={**cfg.hyperparams, "n_timesteps": rounded})
 
 
 def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:

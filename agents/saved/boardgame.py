@@ -21,8 +21,9 @@ from sb3_contrib import MaskablePPO
 
 from gymsuite.agents.multiagent.selfplay import policy_opponent
 from gymsuite.common.errors import UserError
-from gymsuite.envs.multiagent import games, multiagent_source
+from gymsuite.envs.multiagent import games
 from gymsuite.envs.multiagent.turnbased import Opponent, random_opponent
+from gymsuite.envs.target import resolve_env
 
 Player = Opponent  # fn(obs, mask) -> action, as the self-play opponents
 
@@ -110,16 +111,16 @@ def board_for(spec: str) -> Board:
 
 
 def make_game(spec: str, render_mode: str | None = None, **env_kwargs: Any) -> Any:
-    """The AEC env of the two-player turn-based game ``spec`` (:func:`gymsuite.envs.multiagent.multiagent_source`).
+    """The AEC env of the two-player turn-based game ``spec`` (:func:`gymsuite.envs.target.resolve_env`).
 
     Raises:
         UserError: ``spec`` is not such a game.
     """
-    source = multiagent_source(spec)
-    if source is None or not source.turn_based:
+    make_aec = resolve_env(spec).game
+    if make_aec is None:
         raise UserError(f"{spec} is not a turn-based two-player game",
                         "pass one such as pettingzoo.classic.tictactoe_v3 or pettingzoo.classic.connect_four_v3")
-    env = source.make_aec(render_mode=render_mode, **env_kwargs)
+    env = make_aec(render_mode=render_mode, **env_kwargs)
     if len(env.possible_agents) != 2:
         env.close()
         raise UserError(f"{spec} has {len(env.possible_agents)} players, not 2", "pass a two-player game")

@@ -20,7 +20,8 @@ from stable_baselines3.common.vec_env import VecEnv
 from gymsuite.agents.saved.loading import LoadedAgent
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
-from gymsuite.envs.multiagent.turnbased import random_opponent, turn_based_game
+from gymsuite.envs.multiagent.turnbased import random_opponent
+from gymsuite.envs.target import EnvKind, lenient_target
 
 
 def is_parallel(venv: VecEnv) -> bool:
@@ -90,7 +91,8 @@ def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: boo
     """The summary written to ``eval.json`` and printed by ``evaluate.py --json``."""
     start = time.perf_counter()
     games = None
-    if agent.env is not None and turn_based_game(agent.env) is not None:
+    target = lenient_target(agent.env)
+    if target is not None and target.kind is EnvKind.TURN_BASED:
         games, eps = game_results(agent, venv, episodes, deterministic)
     else:
         eps = run_episodes(agent, venv, episodes, deterministic)

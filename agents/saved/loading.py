@@ -34,7 +34,7 @@ from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.common.spaces import same_space
 from gymsuite.envs.factory import Wrapper, make_env
-from gymsuite.envs.multiagent import is_multiagent
+from gymsuite.envs.target import resolve_env
 from gymsuite.envs.wrappers import EpisodeCap, has_time_limit
 from gymsuite.supervised import recurrent
 
@@ -293,7 +293,8 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     if agent.env is None:
         raise UserError("no environment known for this model", "pass --env ENV")
     hyper = agent.hyperparams or {}
-    if is_multiagent(agent.env):  # the bridge caps episodes itself (gymnasium wrappers cannot wrap a PettingZoo env)
+    # the bridge caps episodes itself (gymnasium wrappers cannot wrap a PettingZoo env)
+    if resolve_env(agent.env).multiagent:
         cap, extra = max_episode_steps or hyper.get("max_episode_steps") or DEFAULT_EPISODE_CAP, list(wrappers)
     else:
         cap, extra = hyper.get("max_episode_steps"), [*wrappers, _episode_cap(max_episode_steps)]

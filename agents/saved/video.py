@@ -23,7 +23,8 @@ from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 from gymsuite.envs.factory import make_one
-from gymsuite.envs.multiagent.turnbased import play_game, turn_based_game
+from gymsuite.envs.multiagent.turnbased import play_game
+from gymsuite.envs.target import EnvKind, lenient_target
 
 # rgb_array rendering needs no screen; without one, SDL (pygame) complains on stderr unless told so.
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -99,7 +100,7 @@ def collect_game_frames(agent: LoadedAgent, games: int, seed: int = 0, determini
 
 def check_recordable(env: str, env_kwargs: dict[str, Any] | None = None) -> None:
     """Raise a :class:`UserError` unless ``env`` renders ``(H, W, 3)`` frames (``train --video``, before training)."""
-    if turn_based_game(env) is not None:  # PettingZoo's classic games render their boards
+    if _turn_based(env):  # PettingZoo's classic games render their boards
         return
     one = make_one(env, render_mode="rgb_array", env_kwargs=env_kwargs)
     try:
@@ -198,7 +199,7 @@ def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, dete
     """
     if episodes < 1:
         raise UserError(f"episodes must be at least 1, got {episodes}")
-    if turn_based_game(agent.env) is not None:
+    if _turn_based(agent.env):
         if agent_view:
             raise UserError("--agent-view shows a pixel agent's images, and a board game has none",
                             "record without --agent-view")
@@ -213,3 +214,9 @@ def record(agent: LoadedAgent, out: Path, episodes: int = 1, seed: int = 0, dete
     return {"video": str(out), "frames": len(frames), "fps": fps, "returns": [e["r"] for e in done],
             "lengths": [int(e["l"]) for e in done],
             "capped_episodes": capped}
+
+
+def _turn_based(env: Any) -> bool:
+    """Whether ``env`` is a turn-based game (an unknown spec is not: building it reports it)."""
+    target = lenient_target(env)
+    return target is not None and target.kind is EnvKind.TURN_BASED

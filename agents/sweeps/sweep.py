@@ -26,7 +26,7 @@ from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import append_json_line, read_yaml, write_yaml
 from gymsuite.envs.factory import make_one
-from gymsuite.envs.multiagent import multiagent_source
+from gymsuite.envs.target import resolve_env
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -85,7 +85,7 @@ def plan(root: Path, algos: Sequence[str], envs: Sequence[str], seeds: Sequence[
     cells = []
     for env in envs:
         action_space = None
-        if multiagent_source(env) is None:  # an unknown id, module or file fails here, with its own fix
+        if not resolve_env(env).multiagent:  # an unknown id, module or file fails here, with its own fix
             probe = make_one(env)
             action_space = probe.action_space
             probe.close()

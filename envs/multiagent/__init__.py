@@ -9,7 +9,7 @@
 
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv, make_parallel_vec_env
 from gymsuite.envs.multiagent.options import MultiAgentOptions, multiagent_options
-from gymsuite.envs.multiagent.source import MultiAgentSource, is_multiagent, multiagent_source
+from gymsuite.envs.multiagent.source import MultiAgentSource, multiagent_source
 
-__all__ = ["MultiAgentOptions", "MultiAgentSource", "ParallelVecEnv", "is_multiagent", "make_parallel_vec_env",
+__all__ = ["MultiAgentOptions", "MultiAgentSource", "ParallelVecEnv", "make_parallel_vec_env",
            "multiagent_options", "multiagent_source"]

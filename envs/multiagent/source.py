@@ -78,11 +78,6 @@ class MultiAgentSource:
         return parallel_to_aec(_build(self.parallel_maker, self.name, render_mode, env_kwargs))
 
 
-def is_multiagent(spec: Any) -> bool:
-    """Whether ``spec`` names a PettingZoo env (:func:`multiagent_source` is not None)."""
-    return multiagent_source(spec) is not None
-
-
 def looks_like_module(spec: Any) -> bool:
     """A dotted module path (``"mpe2.simple_spread_v3"``) that is not a registered Gymnasium id."""
     return isinstance(spec, str) and bool(_DOTTED.fullmatch(spec)) and spec not in gym.registry

@@ -25,7 +25,6 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from gymsuite.common.errors import UserError
-from gymsuite.envs.multiagent.source import multiagent_source
 from gymsuite.envs.wrappers import VecFiniteGuard
 
 Opponent = Callable[[np.ndarray, np.ndarray], int]
@@ -210,18 +209,6 @@ def play_game(env: Any, players: Sequence[Opponent], seed: int | None = None,
         if on_move is not None:
             on_move()
     return GameResult((returns[0], returns[1]), moves)
-
-
-def turn_based_game(spec: Any) -> Callable[..., Any] | None:
-    """The AEC factory of the turn-based game ``spec`` names (``pettingzoo.classic.tictactoe_v3``), else None.
-
-    The rule of what is turn-based is :attr:`gymsuite.envs.multiagent.source.MultiAgentSource.turn_based`'s.
-    """
-    try:
-        source = multiagent_source(spec)
-    except UserError:
-        return None
-    return source.make_aec if source is not None and source.turn_based else None
 
 
 def make_seat_vec(source: Any, n_envs: int = 1, seed: int | None = 0, env_kwargs: dict[str, Any] | None = None,

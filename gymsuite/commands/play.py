@@ -291,7 +291,7 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
 def main(argv: list[str] | None = None) -> int:
     from gymsuite.agents.data.demos import save_demos
     from gymsuite.common.errors import UserError
-    from gymsuite.envs.multiagent import is_multiagent
+    from gymsuite.envs.target import resolve_env
 
     p = _cli.parser("play", __doc__)
     p.add_argument("--env", help="environment to play (a board game's may come from --opponent's run)")
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seat", type=int, default=0, help="board games: your seat, 0 moves first (default 0)")
     p.add_argument("--games", type=int, default=3, help="board games: games to play (default 3)")
     args = p.parse_args(argv)
-    if args.opponent is not None or (args.env is not None and is_multiagent(args.env)):
+    if args.opponent is not None or (args.env is not None and resolve_env(args.env).multiagent):
         if args.out is not None:
             raise UserError("--out saves demonstrations of single-agent play, and a board game records none",
                             "leave out --out (gymsuite record writes a video of an agent's games)")

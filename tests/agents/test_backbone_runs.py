@@ -82,7 +82,8 @@ def test_an_image_without_a_named_backbone_gets_the_default(capsys: pytest.Captu
     venv, model = built.venv, built.model
     venv.close()
     assert isinstance(model.policy.features_extractor, SmallCnn)  # 12x12: too small for nature_cnn
-    assert cfg.hyperparams["backbone"] == "small_cnn" and "backbone=small_cnn" in capsys.readouterr().err
+    assert built.resolved.hyperparams["backbone"] == "small_cnn" and "backbone=small_cnn" in capsys.readouterr().err
+    assert "backbone" not in cfg.hyperparams  # decided in resolution, not written into the validated config
     vector = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 32, "n_envs": 1}, None, TINY)
     venv = prepare(vector).venv
     venv.close()

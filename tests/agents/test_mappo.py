@@ -79,8 +79,8 @@ def test_mappo_is_registered_and_builds_the_central_critic() -> None:
 
 def test_force_state() -> None:
     hyper: dict[str, Any] = {"multiagent": {"agent_id": True}}
-    force_state(hyper)
-    assert hyper["multiagent"] == {"agent_id": True, "state": True}
+    assert force_state(hyper)["multiagent"] == {"agent_id": True, "state": True}
+    assert hyper == {"multiagent": {"agent_id": True}}  # a new mapping: the validated one is not changed
     with pytest.raises(UserError, match="state"):
         force_state({"multiagent": {"state": False}})
 

@@ -22,6 +22,7 @@ from gymsuite.commands import _cli
 from gymsuite.commands import evaluate as evaluate_cmd
 from gymsuite.commands import record as record_cmd
 from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml
 
 SPREAD = "mpe2.simple_spread_v3"
 AGENTS = ["agent_0", "agent_1", "agent_2"]
@@ -117,7 +118,8 @@ def test_pistonball_trains_through_an_image_backbone(in_tmp: Path, algo: str) ->
                        ["n_envs=1", "n_steps=16", "batch_size=48", "n_epochs=1", "multiagent={resize: [16, 16]}",
                         "env_kwargs={n_pistons: 3, max_cycles: 8}"])
     result = train(cfg, "run")
-    assert cfg.hyperparams["backbone"] == "small_cnn"  # chosen for the (16, 16, 3) image each piston sees
+    saved = read_yaml(Path("run/config.yaml"))["hyperparams"]
+    assert saved["backbone"] == "small_cnn"  # chosen for the (16, 16, 3) image each piston sees
     assert set(result.eval["per_agent"]) == {"piston_0", "piston_1", "piston_2"}
     policy = load_agent("run").model.policy
     extractor = policy.pi_features_extractor.inner if algo == "mappo" else policy.features_extractor
