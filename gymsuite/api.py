@@ -203,8 +203,7 @@ class Agent:
 
     def __init__(self, loaded: LoadedAgent) -> None:
         """Wrap a loaded agent; use :func:`load` rather than this."""
-        self._loaded = loaded
-        self._state: tuple[np.ndarray, ...] | None = None
+        self._loaded = loaded  # its memory is the recurrent state carried from call to call
         self._normalizer: VecNormalize | None = None
         self._transposer: VecTransposeImage | None = None
         self.algo: str = loaded.algo
@@ -245,11 +244,11 @@ class Agent:
     @property
     def state(self) -> tuple[np.ndarray, ...] | None:
         """A recurrent agent's LSTM state ``(h, c)``, each ``(layers, B, hidden)``; None at an episode's start."""
-        return self._state
+        return self._loaded.memory
 
     def reset(self) -> None:
         """Forget the recurrent state: the next :meth:`act` starts new episodes (no-op for other agents)."""
-        self._state = None
+        self._loaded.memory = None
 
     def make_env(self, *, n_envs: int | None = None, seed: int = 0, render_mode: str | None = None
                  ) -> gym.Env | VecEnv:
@@ -292,13 +291,8 @@ class Agent:
             obs = self._normalizer.normalize_obs(obs)
         if self._transposer is not None:
             obs = self._transposer.transpose_observations(obs)
-        if isinstance(self.model, MaskablePPO):
-            actions, _ = self.model.predict(obs, deterministic=deterministic, action_masks=masks)
-        elif self.recurrent:
-            actions, self._state = self.model.predict(obs, self._state, self._starts(episode_start, n),
-                                                      deterministic=deterministic)
-        else:
-            actions, _ = self.model.predict(obs, deterministic=deterministic)
+        starts = self._starts(episode_start, n) if self.recurrent else None
+        actions = self._loaded.decide(obs, deterministic, episode_start=starts, action_masks=masks)
         return actions[0] if single else actions
 
     def _as_batch(self, observation: Any) -> tuple[Any, bool]:
@@ -340,9 +334,10 @@ class Agent:
         return masks.reshape(n, -1)
 
     def _starts(self, episode_start: Any, n: int) -> np.ndarray:
-        """Which of the ``n`` observations start an episode ``(n,)`` bool; forgets a state they all start anew."""
+        """Which of the ``n`` observations start an episode ``(n,)`` bool (where all do, ``decide`` forgets the state)."""
+        memory = self._loaded.memory
         if episode_start is None:
-            starts = np.full(n, self._state is None)
+            starts = np.full(n, memory is None)
         else:
             starts = np.asarray(episode_start, dtype=bool).reshape(-1)
             if starts.size == 1:
@@ -350,10 +345,8 @@ class Agent:
             if starts.shape != (n,):
                 raise UserError(f"episode_start has {starts.size} entries for {n} observations",
                                 "pass one bool per observation")
-        if starts.all():
-            self._state = None  # a fresh batch (its size may differ from the last one's): zero states
-        elif self._state is not None and self._state[0].shape[1] != n:
-            raise UserError(f"a batch of {n} observations, but the agent's memory holds {self._state[0].shape[1]} "
+        if not starts.all() and memory is not None and memory[0].shape[1] != n:  # all starting: a fresh batch
+            raise UserError(f"a batch of {n} observations, but the agent's memory holds {memory[0].shape[1]} "
                             "episodes", "call agent.reset() before acting on a batch of another size")
         return starts
 

@@ -67,25 +67,40 @@ class LoadedAgent:
 
     def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True, *, episode_start: np.ndarray
             ) -> np.ndarray:
-        """Actions ``(N, ...)`` for observations ``(N, ...)`` (random: sampled from the action space).
+        """Actions ``(N, ...)`` for observations ``(N, ...)`` of ``venv`` (random: sampled from the action space).
 
         ``episode_start`` ``(N,)`` bool: which envs begin an episode with ``obs``: all of them after
         ``venv.reset()``, else the ``dones`` of the step that returned ``obs`` (a ``VecEnv`` resets an
-        env that is done). A recurrent model zeroes its LSTM state there and carries it elsewhere
-        (:attr:`memory`: ``(h, c)``, each ``(layers, N, hidden)``); other models ignore it.
+        env that is done). A masked model takes the legal moves from ``venv`` (``SeatEnv.action_masks()``).
         """
         if self.model is None:
             return np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
+        masks = np.stack(venv.env_method("action_masks")) if isinstance(self.model, MaskablePPO) else None
+        return self.decide(obs, deterministic, episode_start=episode_start, action_masks=masks)
+
+    def decide(self, obs: VecEnvObs, deterministic: bool = True, *, episode_start: np.ndarray | None = None,
+               action_masks: np.ndarray | None = None) -> np.ndarray:
+        """The model's actions ``(N, ...)`` for observations ``(N, ...)`` as the model sees them: the one place a
+        saved agent's model is asked (by :meth:`act` on a ``VecEnv``, and by ``gymsuite.api.Agent.act``).
+
+        Args:
+            obs: a batch of observations, normalised and transposed as in training.
+            deterministic: the greedy action, else one sampled from the policy.
+            episode_start: ``(N,)`` bool, recurrent models only: True where ``obs`` begins an episode. The LSTM
+                state is zeroed there and carried elsewhere (:attr:`memory`: ``(h, c)``, each ``(layers, N,
+                hidden)``); when all of them begin one, the state is forgotten (the batch size may change).
+            action_masks: ``(N, A)`` bool, for a masked model (MaskablePPO): the legal actions.
+        """
+        assert self.model is not None, "the random agent has no model to ask"
         assert not isinstance(obs, tuple), "SB3 policies take array or dict observations"
-        if isinstance(self.model, MaskablePPO):  # a game's legal moves: SeatEnv.action_masks(), (N, A) bool
-            masks = np.stack(venv.env_method("action_masks"))
-            actions, _ = self.model.predict(obs, deterministic=deterministic, action_masks=masks)
+        if isinstance(self.model, MaskablePPO):
+            actions, _ = self.model.predict(obs, deterministic=deterministic, action_masks=action_masks)
             return actions
         if not self.recurrent:
             actions, _ = self.model.predict(obs, deterministic=deterministic)
             return actions
         starts = np.asarray(episode_start, dtype=bool).reshape(-1)
-        if starts.all():  # a fresh batch (its size may differ from the last one's): zero states
+        if starts.all():
             self.memory = None
         actions, self.memory = self.model.predict(obs, self.memory, starts, deterministic=deterministic)
         return actions
