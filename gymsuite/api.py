@@ -334,7 +334,8 @@ class Agent:
         return masks.reshape(n, -1)
 
     def _starts(self, episode_start: Any, n: int) -> np.ndarray:
-        """Which of the ``n`` observations start an episode ``(n,)`` bool (where all do, ``decide`` forgets the state)."""
+        """Which of the ``n`` observations start an episode ``(n,)`` bool (where all do, ``decide`` forgets the
+        state)."""
         memory = self._loaded.memory
         if episode_start is None:
             starts = np.full(n, memory is None)

@@ -151,9 +151,13 @@ class RunDir:
         return self.config.is_file()
 
 
+def safe_env_name(env: str) -> str:
+    """An env id as part of a directory name: ``ALE/Pong-v5`` -> ``ALE_Pong-v5``, ``pkg.mod:Class`` -> ``Class``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", env.rsplit(":", 1)[-1]).strip("_")
+
+
 def default_run_dir(algo: str, env: str, seed: int) -> Path:
     """``runs/<algo>-<env>-s<seed>-<timestamp>``, with the env made path-safe."""
-    safe_env = re.sub(r"[^A-Za-z0-9_.-]+", "_", env.rsplit(":", 1)[-1]).strip("_")
-    return RUNS_ROOT / f"{algo}-{safe_env}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return RUNS_ROOT / f"{algo}-{safe_env_name(env)}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 

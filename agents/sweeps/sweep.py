@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.files.rundir import RunDir, safe_env_name
 from gymsuite.agents.run.config import build_config, to_dict
 from gymsuite.agents.run.runconfig import RunConfig
 from gymsuite.agents.run.training import TrainResult, resume, train
@@ -45,11 +45,6 @@ def parse_seeds(text: str) -> list[int]:
             raise UserError(f"--seeds {text!r}: the range {part!r} runs backwards", f"write {high}-{low}")
         seeds.update(range(low, high + 1))
     return sorted(seeds)
-
-
-def safe_env_name(env: str) -> str:
-    """An env id as part of a directory name: ``ALE/Pong-v5`` -> ``ALE_Pong-v5``, ``pkg.mod:Class`` -> ``Class``."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", env.rsplit(":", 1)[-1]).strip("_")
 
 
 @dataclass(frozen=True)

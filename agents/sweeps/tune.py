@@ -34,12 +34,13 @@ from typing import TYPE_CHECKING, Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.agents.files.rundir import safe_env_name
 from gymsuite.agents.run.config import build_config, parse_assignments
 from gymsuite.agents.run.runconfig import RunConfig
 from gymsuite.agents.run.training import EvalListener, train
 from gymsuite.agents.sweeps import space, tunereport
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
-from gymsuite.agents.sweeps.sweep import plan, quietly, run_summary, safe_env_name
+from gymsuite.agents.sweeps.sweep import plan, quietly, run_summary
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml, write_yaml
 from gymsuite.common.pidlock import pid_lock
