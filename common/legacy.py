@@ -35,8 +35,3 @@ def import_module(module: str) -> ModuleType:
     """``importlib.import_module`` that reads a name from before 0.2 as gymsuite's (:func:`current_name`)."""
     return importlib.import_module(current_name(module))
 
-
-def current_class_path(path: str) -> str:
-    """``module.Class`` (a class path a model zip prints) with its module under today's name."""
-    module, _, name = path.rpartition(".")
-    return f"{current_name(module)}.{name}" if module else path
