@@ -1,4 +1,4 @@
-"""What a run's agent observes: the env's observation options, plus the history a window backbone reads.
+"""What a run's agent observes: the env's options, plus the history a window backbone reads.
 
 The one place that decides it for every env an agent acts in (training, evaluation, recording, demonstrations,
 probes). It needs both the envs' options (``gymsuite.envs.observation``) and the memory backbones'
@@ -8,25 +8,29 @@ agents that build envs (the run pipeline and the loading of saved agents).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from gymsuite.common.errors import UserError
-from gymsuite.envs.observation import observation_options
+from gymsuite.envs.observation import EnvOptions
 from gymsuite.supervised.memory import context_of
 
 
-def memory_observation(hyper: dict[str, Any] | None) -> dict[str, Any]:
-    """The observation options a run's env is built with (training, evaluation, recording, demos, probes):
-    :func:`gymsuite.envs.observation.observation_options`, plus ``history = context`` for a window backbone.
+def env_options(hyper: Mapping[str, Any] | None, spec: Any = None) -> EnvOptions:
+    """The options a run's env is built with (training, evaluation, recording, demos, probes), parsed once:
+    :meth:`gymsuite.envs.observation.EnvOptions.parse` of ``hyper``, with ``history = context`` for a window
+    backbone. ``spec`` (the run's env) lets the options that depend on it be checked here.
 
-    A ``history`` the user set that differs from the backbone's context is a :class:`UserError`.
+    Raises:
+        UserError: a bad option, or a ``history`` the user set that differs from the backbone's context.
     """
-    options = observation_options(hyper)
-    context = context_of((hyper or {}).get("backbone"), (hyper or {}).get("backbone_kwargs"))
+    hyper = hyper or {}
+    options = EnvOptions.parse(hyper, spec)
+    context = context_of(hyper.get("backbone"), hyper.get("backbone_kwargs"))
     if context is None:
         return options
-    history = options.get("history")
-    if history is not None and history != context:
-        raise UserError(f"history={history} but the {(hyper or {}).get('backbone')} backbone's context is {context}: "
+    if options.history is not None and options.history != context:
+        raise UserError(f"history={options.history} but the {hyper.get('backbone')} backbone's context is {context}: "
                         "history and context differ", "leave history unset (the backbone sets it from its context)")
-    return {**options, "history": context}
+    return dataclasses.replace(options, history=context)

@@ -27,10 +27,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ ids)
 from gymsuite.common.errors import UserError
 from gymsuite.envs import atari
-from gymsuite.envs.atari import options as atari_options
 from gymsuite.envs.atari_vector import NativeAtariVecEnv
 from gymsuite.envs.multiagent.build import make_multiagent_vec
-from gymsuite.envs.observation import mask_velocity, observation_wrappers
+from gymsuite.envs.observation import EnvOptions, observation_wrappers
 from gymsuite.envs.specs import (
     PACKAGES_BY_PREFIX,
     EnvFactory,
@@ -45,8 +44,8 @@ from gymsuite.envs.target import EnvKind, lenient_target, resolve_env
 from gymsuite.envs.trainable import require_trainable
 from gymsuite.envs.wrappers import VecFiniteGuard
 
-__all__ = ["PACKAGES_BY_PREFIX", "EnvFactory", "EnvSpec", "Wrapper", "is_custom", "make_env", "make_native_atari",
-           "make_one", "registered_time_limit", "resolve", "spec_name"]
+__all__ = ["PACKAGES_BY_PREFIX", "EnvFactory", "EnvOptions", "EnvSpec", "Wrapper", "is_custom", "make_env",
+           "make_native_atari", "make_one", "registered_time_limit", "resolve", "spec_name"]
 
 Wrapper = Callable[[gym.Env], gym.Env]
 
@@ -96,13 +95,11 @@ def make_env(
     spec: EnvSpec,
     n_envs: int = 1,
     seed: int | None = 0,
+    options: EnvOptions | None = None,
     wrappers: Sequence[Wrapper] = (),
-    env_kwargs: dict[str, Any] | None = None,
     render_mode: str | None = None,
-    max_episode_steps: int | None = None,
     subprocess: bool = False,
     reward_wrappers: Sequence[Wrapper] = (),
-    observation: dict[str, Any] | None = None,
 ) -> VecEnv:
     """Build a seeded SB3 ``VecEnv`` of ``n_envs`` copies of ``spec``.
 
@@ -118,43 +115,44 @@ def make_env(
         spec: see the module docstring.
         n_envs: number of copies (N); for a multi-agent env, copies of all G agents (N x G slots).
         seed: base seed; copy ``i`` is seeded ``seed + i``.
-        wrappers: applied in order to each raw env, inside ``Monitor``.
-        reward_wrappers: reward transforms applied outside ``Monitor``.
-        env_kwargs: keyword arguments for the env constructor.
-        render_mode: e.g. ``"rgb_array"`` for video recording.
-        max_episode_steps: wrap in ``TimeLimit`` when given.
-        subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
-        observation: the run's observation hyperparameters (:data:`gymsuite.envs.observation.OBSERVATION_KEYS`):
-            an Atari id gets its preprocessing (:mod:`gymsuite.envs.atari`) inside ``Monitor`` (episodic life
-            outside it, and ``max_episode_steps`` counts agent steps); other envs the wrappers that
+        options: the run's env options (:class:`gymsuite.envs.observation.EnvOptions`: constructor arguments,
+            time limit, observation preprocessing); none: the env as registered. An Atari id gets its
+            preprocessing (:mod:`gymsuite.envs.atari`) inside ``Monitor`` (episodic life outside it, and
+            ``max_episode_steps`` counts agent steps); other envs the wrappers that
             :func:`gymsuite.envs.observation.observation_wrappers` chooses, innermost; a multi-agent env its
             ``multiagent`` options (:mod:`gymsuite.envs.multiagent.options`).
+        wrappers: applied in order to each raw env, inside ``Monitor``.
+        render_mode: e.g. ``"rgb_array"`` for video recording.
+        subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
+        reward_wrappers: reward transforms applied outside ``Monitor``.
     """
     if n_envs < 1:
         raise UserError(f"n_envs must be at least 1, got {n_envs}")
     if seed is not None and not 0 <= seed < 2**32 - n_envs:  # numpy's seeds; copy i gets seed + i
         raise UserError(f"seed must be an integer in [0, 2**32 - {n_envs}), got {seed}", "pass --seed 0 or higher")
     name = spec_name(spec)
-    observation = observation or {}
+    options = options or EnvOptions()
+    env_kwargs, max_episode_steps = dict(options.env_kwargs), options.max_episode_steps
     target = resolve_env(spec)
     if target.source is not None:  # n_envs copies of G agents (gymsuite.envs.multiagent)
-        return make_multiagent_vec(target.source, n_envs, seed, env_kwargs, render_mode, max_episode_steps, observation,
-                                   wrappers, reward_wrappers)
+        return make_multiagent_vec(target.source, n_envs, seed, env_kwargs, render_mode, max_episode_steps,
+                                   options.multiagent, options.given, wrappers, reward_wrappers)
     if target.kind is EnvKind.ATARI:
-        mask_velocity(spec, observation)  # refused: Atari frames have no velocity entries
-        factory, wrappers, reward_wrappers = _atari(str(spec), observation.get("atari"), max_episode_steps, wrappers,
+        if options.mask_velocity:
+            EnvOptions.parse({"mask_velocity": True}, spec)  # refused: Atari frames have no velocity entries
+        factory, wrappers, reward_wrappers = _atari(str(spec), options.atari, max_episode_steps, wrappers,
                                                     reward_wrappers)
         max_episode_steps = None  # counted by the game itself (frames = steps x frame_skip)
         obs_wrappers: list[Wrapper] = []
         build_mode = render_mode
     else:
         factory = resolve(spec)  # fail here, in the parent, with a clear error
-        obs_wrappers, needs_rgb = observation_wrappers(spec, observation, name)
+        obs_wrappers, needs_rgb = observation_wrappers(spec, options, name)
         build_mode = "rgb_array" if needs_rgb else render_mode  # pixels: the frames are the observation
 
     def thunk(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
-            env = factory(render_mode=build_mode, **(env_kwargs or {}))
+            env = factory(render_mode=build_mode, **env_kwargs)
             if max_episode_steps is not None:
                 env = gym.wrappers.TimeLimit(env, max_episode_steps)
             for wrap in [*obs_wrappers, *wrappers]:
@@ -176,10 +174,9 @@ def make_env(
     return venv
 
 
-def _atari(env_id: str, given: dict[str, Any] | None, max_episode_steps: int | None, wrappers: Sequence[Wrapper],
+def _atari(env_id: str, opts: atari.AtariOptions, max_episode_steps: int | None, wrappers: Sequence[Wrapper],
            reward_wrappers: Sequence[Wrapper]) -> tuple[EnvFactory, list[Wrapper], list[Wrapper]]:
     """An Atari id's factory and wrappers: preprocessing inside ``Monitor``, episodic life outside it."""
-    opts = atari.options(given)
     atari.game_of(env_id)  # ale-py installed, the id known: fail here, in the parent
 
     def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
@@ -191,11 +188,11 @@ def _atari(env_id: str, given: dict[str, Any] | None, max_episode_steps: int | N
     return factory, [lambda env: atari.preprocess(env, opts), *wrappers], [*outer, *reward_wrappers]
 
 
-def make_native_atari(env_id: str, n_envs: int, seed: int | None, atari: dict[str, Any] | None = None,
-                      max_episode_steps: int | None = None) -> VecEnv:
+def make_native_atari(env_id: str, n_envs: int, seed: int | None, options: EnvOptions | None = None) -> VecEnv:
     """The fast path: ale-py's C++ vector env behind SB3's ``VecEnv`` API (:mod:`gymsuite.envs.atari_vector`),
-    seeded."""
-    venv = NativeAtariVecEnv(env_id, n_envs, atari_options(atari), max_episode_steps)
+    seeded; ``options``' ``atari`` and ``max_episode_steps`` (its others do not apply)."""
+    options = options or EnvOptions()
+    venv = NativeAtariVecEnv(env_id, n_envs, options.atari, options.max_episode_steps)
     if seed is not None:
         venv.seed(seed)
         venv.action_space.seed(seed)

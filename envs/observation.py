@@ -1,5 +1,10 @@
-"""The one place that chooses an env's observation preprocessing from the run's hyperparameters.
+"""How a run's env is built and seen: :class:`EnvOptions`, its hyperparameters' env keys parsed once, and the
+observation preprocessing they choose.
 
+The keys (:data:`ENV_KEYS`), all optional:
+
+* ``env_kwargs``: keyword arguments of the env's constructor; ``max_episode_steps``: a ``TimeLimit`` (Atari:
+  agent steps, counted by the game);
 * ``pixels`` (:mod:`gymsuite.envs.wrappers.pixels`): any env that renders ``rgb_array`` frames is seen
   through them (``gymsuite train --pixels`` sets ``pixels: true``);
 * Atari ids (:mod:`gymsuite.envs.atari`): the standard preprocessing, by ``atari: {...}``, applied by
@@ -15,15 +20,17 @@
 * ``multiagent: {agent_id, state, pad, resize, grey}``: how each agent of a PettingZoo env sees it
   (:mod:`gymsuite.envs.multiagent.options`), applied by the bridge that :func:`gymsuite.envs.factory.make_env` builds.
 
-Training, evaluation,
-recording and demonstrations all build their envs through :func:`gymsuite.envs.factory.make_env`,
-which calls :func:`observation_wrappers` with the hyperparameters saved in the run's
-``config.yaml``, so the agent always sees what it was trained on.
+Training, evaluation, recording and demonstrations all build their envs through
+:func:`gymsuite.envs.factory.make_env` with the :class:`EnvOptions` of the run's ``config.yaml``
+(``gymsuite.agents.observation.env_options`` adds a window backbone's history), so the agent always sees what it
+was trained on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import gymnasium as gym
@@ -31,56 +38,96 @@ from gymnasium.wrappers import FrameStackObservation
 
 from gymsuite.common.errors import UserError
 from gymsuite.common.options import Rule, check_value
+from gymsuite.envs.atari import AtariOptions
 from gymsuite.envs.atari import options as atari_options
-from gymsuite.envs.minigrid import minigrid_options, minigrid_wrappers
-from gymsuite.envs.multiagent.options import multiagent_options
+from gymsuite.envs.minigrid import MiniGridOptions, minigrid_options, minigrid_wrappers
+from gymsuite.envs.multiagent.options import MultiAgentOptions, multiagent_options
 from gymsuite.envs.target import EnvKind, lenient_target, resolve_env
 from gymsuite.envs.wrappers.masking import KEPT, MaskVelocity
-from gymsuite.envs.wrappers.pixels import PixelObservation, pixel_options
+from gymsuite.envs.wrappers.pixels import PixelObservation, PixelOptions, pixel_options
 
 OBSERVATION_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent")
+ENV_KEYS = ("env_kwargs", "max_episode_steps", *OBSERVATION_KEYS)
+SINGLE_AGENT_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity")
 _HISTORY = Rule(int, low=1, nullable=True)
 _MASK = Rule(bool, nullable=True)
+_STEPS = Rule(int, low=1, nullable=True)
 
 
-def observation_options(hyper: dict[str, Any] | None) -> dict[str, Any]:
-    """The observation hyperparameters (:data:`OBSERVATION_KEYS`) of a run's ``hyper``."""
-    return {k: v for k, v in (hyper or {}).items() if k in OBSERVATION_KEYS}
+def _no_kwargs() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class EnvOptions:
+    """The env keys of a run's hyperparameters (:data:`ENV_KEYS`), parsed and checked once by :meth:`parse`.
+
+    Attributes:
+        env_kwargs: the env constructor's keyword arguments (read-only).
+        max_episode_steps: a time limit, or None (the env's own).
+        atari, pixels, minigrid, multiagent: each family's parsed options (``pixels`` None: off).
+        history: K of the observation window, or None.
+        mask_velocity: drop the velocity entries of a classic-control observation.
+        given: the single-agent observation keys the hyperparameters set (a PettingZoo env refuses them).
+    """
+
+    env_kwargs: Mapping[str, Any] = field(default_factory=_no_kwargs)
+    max_episode_steps: int | None = None
+    atari: AtariOptions = AtariOptions()
+    pixels: PixelOptions | None = None
+    minigrid: MiniGridOptions = MiniGridOptions()
+    history: int | None = None
+    mask_velocity: bool = False
+    multiagent: MultiAgentOptions = MultiAgentOptions()
+    given: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "env_kwargs", MappingProxyType(dict(self.env_kwargs)))
+
+    @classmethod
+    def parse(cls, hyper: Mapping[str, Any] | None, spec: Any = None) -> EnvOptions:
+        """The options of a run's hyperparameters ``hyper`` (other keys ignored), checked.
+
+        ``spec`` (the run's env, when known) lets ``mask_velocity`` refuse an Atari or MiniGrid id here, before
+        anything is built; which envs it can mask is checked when the env is built.
+
+        Raises:
+            UserError: a bad value, naming its key.
+        """
+        hyper = hyper or {}
+        kwargs = hyper.get("env_kwargs")
+        if kwargs is not None and not isinstance(kwargs, Mapping):
+            raise UserError(f"bad value for 'env_kwargs': {kwargs!r}", "env_kwargs must be a mapping, e.g. {size: 8}")
+        pixels = pixel_options(hyper.get("pixels"))
+        masked = bool(check_value("mask_velocity", hyper.get("mask_velocity"), _MASK, "hyperparameter 'mask_velocity'"))
+        if masked:
+            _check_mask(spec, pixels)
+        return cls(env_kwargs=dict(kwargs or {}),
+                   max_episode_steps=check_value("max_episode_steps", hyper.get("max_episode_steps"), _STEPS,
+                                                 "hyperparameter 'max_episode_steps'"),
+                   atari=atari_options(hyper.get("atari")), pixels=pixels,
+                   minigrid=minigrid_options(hyper.get("minigrid")), history=history_length(hyper.get("history")),
+                   mask_velocity=masked, multiagent=multiagent_options(hyper.get("multiagent")),
+                   given=tuple(k for k in SINGLE_AGENT_KEYS if hyper.get(k) not in (None, False)))
 
 
 def check_observation_options(hyper: dict[str, Any], spec: Any = None) -> None:
-    """Validate ``atari``, ``pixels``, ``minigrid``, ``history``, ``mask_velocity`` and ``multiagent`` (a
-    :class:`~gymsuite.common.errors.UserError` names the bad key); ``history`` is stored as an int.
-
-    ``spec`` (the run's env, when known) lets ``mask_velocity`` refuse an Atari or MiniGrid id here,
-    before anything is built; which envs it can mask is checked when the env is built.
-    """
-    atari_options(hyper.get("atari"))
-    pixel_options(hyper.get("pixels"))
-    minigrid_options(hyper.get("minigrid"))
+    """Validate the env keys of ``hyper`` (:meth:`EnvOptions.parse`; a :class:`~gymsuite.common.errors.UserError`
+    names the bad key); ``history`` is stored as an int."""
+    options = EnvOptions.parse(hyper, spec)
     if "history" in hyper:
-        hyper["history"] = history_length(hyper["history"])
-    multiagent_options(hyper.get("multiagent"))
-    mask_velocity(spec, hyper)
+        hyper["history"] = options.history
 
 
-def mask_velocity(spec: Any, options: dict[str, Any] | None) -> bool:
-    """Whether ``options`` ask for :class:`~gymsuite.envs.wrappers.masking.MaskVelocity` on ``spec``.
-
-    Raises:
-        UserError: ``mask_velocity`` is not a bool, or is set with ``pixels`` or for an Atari or MiniGrid id.
-    """
-    options = options or {}
-    if not check_value("mask_velocity", options.get("mask_velocity"), _MASK, "hyperparameter 'mask_velocity'"):
-        return False
-    if pixel_options(options.get("pixels")) is not None:
+def _check_mask(spec: Any, pixels: PixelOptions | None) -> None:
+    """``mask_velocity`` is refused with ``pixels`` and for an Atari or MiniGrid ``spec`` (images: nothing to drop)."""
+    if pixels is not None:
         raise UserError("mask_velocity and pixels both set: images have no velocity entries to drop",
                         "keep one of them")
     target = lenient_target(spec)  # an unknown spec is reported by the step that builds it
     if target is not None and target.kind in (EnvKind.ATARI, EnvKind.MINIGRID):
         raise UserError(f"mask_velocity applies to classic-control observations, not to {spec}'s images",
                         f"drop mask_velocity (it masks {', '.join(sorted(KEPT))})")
-    return True
 
 
 def history_length(value: Any) -> int | None:
@@ -88,23 +135,22 @@ def history_length(value: Any) -> int | None:
     return check_value("history", value, _HISTORY, "hyperparameter 'history'")
 
 
-def observation_wrappers(spec: Any, options: dict[str, Any] | None,
+def observation_wrappers(spec: Any, options: EnvOptions,
                          name: str) -> tuple[list[Callable[[gym.Env], gym.Env]], bool]:
     """``(wrappers, needs_rgb_render)``: the observation wrappers of ``spec``, innermost first.
 
     ``needs_rgb_render``: the env must be built with ``render_mode="rgb_array"`` (``pixels``).
     With ``pixels`` the env's own observation is dropped, so a MiniGrid id gets no MiniGrid wrapper.
     """
-    options = options or {}
-    history = history_length(options.get("history"))
+    history, pixels = options.history, options.pixels
     stack: list[Callable[[gym.Env], gym.Env]] = []
-    if mask_velocity(spec, options):  # innermost: the window (history) holds the masked observations
+    if options.mask_velocity:  # innermost: the window (history) holds the masked observations
+        _check_mask(spec, pixels)
         stack.append(MaskVelocity)
     if history is not None:
         stack.append(lambda env: FrameStackObservation(env, history, padding_type="zero"))
-    pixels = pixel_options(options.get("pixels"))
     if pixels is not None:
         return [lambda env: PixelObservation(env, pixels, name), *stack], True
     if resolve_env(spec).kind is EnvKind.MINIGRID:
-        return [*minigrid_wrappers(minigrid_options(options.get("minigrid"))), *stack], False
+        return [*minigrid_wrappers(options.minigrid), *stack], False
     return stack, False

@@ -48,7 +48,7 @@ from stable_baselines3.common.vec_env import (
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.files.rundir import RunDir
-from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.observation import env_options
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.runconfig import RunConfig
@@ -60,7 +60,6 @@ from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
-from gymsuite.envs.observation import check_observation_options
 
 __all__ = ["Agent", "Run", "evaluate", "load", "make_env", "record", "resume", "train"]
 
@@ -515,11 +514,9 @@ def make_env(spec: str, *, n_envs: int | None = None, seed: int = 0, hyperparams
     hyper = copy.deepcopy(dict(hyperparams or {}))
     names = {name for algo in registry.available() for name in registry.get(algo).hyperparam_names()}
     check_keys(hyper, sorted(names), "hyperparameter")
-    check_observation_options(hyper, spec)
+    options = env_options(hyper, spec)
     _at_least_one("n_envs", n_envs)
-    venv = factory.make_env(spec, n_envs=n_envs or 1, seed=seed, env_kwargs=hyper.get("env_kwargs"),
-                            render_mode=render_mode, max_episode_steps=hyper.get("max_episode_steps"),
-                            observation=memory_observation(hyper))
+    venv = factory.make_env(spec, n_envs=n_envs or 1, seed=seed, options=options, render_mode=render_mode)
     if n_envs is not None:
         return venv
     inner = venv.unwrapped

@@ -124,11 +124,17 @@ def options(algo: str, hyper: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_run(algo: str, run: RunSettings) -> None:
-    """What ``algo`` learns from is given: dagger asks an ``--expert``, bc, gail and airl learn from ``--demos``.
+    """What ``algo`` learns from is given: dagger asks an ``--expert``, bc, gail and airl learn from ``--demos``;
+    and no option of the env's reward is set (the imitation learners do not learn from it).
 
     Raises:
         UserError: it is not.
     """
+    if run.reward_shaping or run.curiosity or run.learned_reward:
+        raise UserError(f"{algo} does not learn from the env's reward, so --reward-shaping/--curiosity/"
+                        "--learned-reward do nothing",
+                        "to add your own terms to a learned reward, train gail/airl first, then train with "
+                        "--learned-reward RUN_DIR --reward-shaping FILE")
     if algo == "dagger":
         if not run.expert:
             raise UserError("dagger asks an expert to label the states the learner reaches, but no --expert was given",
@@ -136,6 +142,15 @@ def check_run(algo: str, run: RunSettings) -> None:
     elif not run.demos:
         raise UserError(f"{algo} learns from demonstrations, but no --demos FILE was given",
                         "pass --demos FILE (record one with: gymsuite collect-demos RUN_DIR --episodes 10 --out FILE)")
+
+
+def check_demos(run: RunSettings, venv: VecEnv) -> None:
+    """The ``--demos`` file (when given) loads and fits the run's built env's spaces, before anything is written."""
+    if run.demos:
+        # Imported here for start-up speed only: the demonstrations' module imports ``imitation`` (see above).
+        from gymsuite.agents.data.demos import load_demos
+
+        load_demos(run.demos, venv.observation_space, venv.action_space, run.env)
 
 
 def _build(algo: str, policy: str, env: VecEnv, kwargs: dict[str, Any]) -> BaseAlgorithm:
@@ -167,7 +182,8 @@ def _lazy(name: str, *args: Any) -> Learn:
 
 def _spec(name: str, description: str, learn: Learn) -> AlgoSpec:
     return AlgoSpec(name, PPO, _SPACES, description, build=functools.partial(_build, name),
-                    extra_keys=KEYS[name], learn=learn, check=functools.partial(check_run, name))
+                    extra_keys=KEYS[name], learn=learn, check=functools.partial(check_run, name),
+                    check_built=check_demos)
 
 
 #: The registry entries (agents/algorithms/registry.py).

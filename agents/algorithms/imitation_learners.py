@@ -77,14 +77,6 @@ def _started(callback: BaseCallback, model: BaseAlgorithm) -> BaseCallback:
     return callback
 
 
-def _check_reward_options(algo: str, ctx: TrainContext) -> None:
-    if ctx.cfg.reward_shaping or ctx.cfg.curiosity or ctx.cfg.learned_reward:
-        raise UserError(f"{algo} does not learn from the env's reward, so --reward-shaping/--curiosity/"
-                        "--learned-reward do nothing",
-                        "to add your own terms to a learned reward, train gail/airl first, then train with "
-                        "--learned-reward RUN_DIR --reward-shaping FILE")
-
-
 def _demos(algo: str, ctx: TrainContext, opts: dict[str, Any], required: bool = True) -> Demos | None:
     if not ctx.cfg.demos:
         if required:
@@ -123,7 +115,6 @@ def _bc_trainer(model: BaseAlgorithm, opts: dict[str, Any], demos: Demos | None,
 
 def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ctx: TrainContext) -> BaseAlgorithm:
     """Behaviour cloning on ``--demos``; ``num_timesteps`` counts demonstration samples."""
-    _check_reward_options("bc", ctx)
     opts = options("bc", ctx.cfg.hyperparams)
     trainer = _bc_trainer(model, opts, _demos("bc", ctx, opts), ctx.cfg.seed)
     batch = trainer.batch_size
@@ -150,7 +141,6 @@ def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallb
 
     Saves the aggregated, expert-labelled dataset as ``RUN_DIR/dagger_demos.npz``.
     """
-    _check_reward_options("dagger", ctx)
     cfg = ctx.cfg
     check_run("dagger", cfg)
     assert cfg.expert is not None
@@ -211,7 +201,6 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
     leaves plain variable horizons and their leak (docs/imitation.md explains it).
     Saves the learned reward as ``RUN_DIR/reward_net.pt``.
     """
-    _check_reward_options(algo, ctx)
     cfg, hyper = ctx.cfg, ctx.cfg.hyperparams
     opts = options(algo, hyper)
     demos = _demos(algo, ctx, opts)
@@ -220,8 +209,7 @@ def learn_adversarial(algo: str, model: BaseAlgorithm, total_timesteps: int, cal
     if absorbing:
         demos = pad_absorbing(demos, absorbing, np.random.default_rng(cfg.seed), ctx.venv.action_space)
         ctx.venv.close()
-        ctx.venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed + model.num_timesteps,
-                            env_kwargs=hyper.get("env_kwargs"), max_episode_steps=hyper.get("max_episode_steps"),
+        ctx.venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed + model.num_timesteps, options=ctx.env_options,
                             reward_wrappers=[functools.partial(AbsorbAfterTermination, steps=absorbing)])
     net_kwargs = dict(opts["reward_net_kwargs"])
     arch = {"algo": algo, "normalize_input": bool(net_kwargs.pop("normalize_input", True)), "net": net_kwargs,

@@ -30,6 +30,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecEnv
 
+from gymsuite.envs.observation import EnvOptions
 from gymsuite.rewards.curiosity import CuriosityCallback
 from gymsuite.supervised import recurrent
 
@@ -56,18 +57,38 @@ RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwarg
 
 
 class RunSettings(Protocol):
-    """What an algorithm reads of the run's config (``gymsuite.agents.run.config.RunConfig`` documents each)."""
+    """What an algorithm reads of the run's config, read-only (``gymsuite.agents.run.config.RunConfig``, frozen,
+    documents each)."""
 
-    env: str
-    seed: int
-    n_envs: int
-    timesteps: int
-    hyperparams: dict[str, Any]
-    demos: str | None
-    expert: str | None
-    reward_shaping: str | None
-    curiosity: str | None
-    learned_reward: str | None
+    @property
+    def env(self) -> str: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def n_envs(self) -> int: ...
+
+    @property
+    def timesteps(self) -> int: ...
+
+    @property
+    def hyperparams(self) -> dict[str, Any]: ...
+
+    @property
+    def demos(self) -> str | None: ...
+
+    @property
+    def expert(self) -> str | None: ...
+
+    @property
+    def reward_shaping(self) -> str | None: ...
+
+    @property
+    def curiosity(self) -> str | None: ...
+
+    @property
+    def learned_reward(self) -> str | None: ...
 
 
 class RunPaths(Protocol):
@@ -106,6 +127,7 @@ class TrainContext:
         curiosity: the curiosity callback when ``--curiosity`` is on (it saves and loads its model).
         trust_pickle: ``--trust-pickle``: files the run loads (an expert) may be unpickled.
         load_expert: how to load ``--expert`` (DAgger asks it to label states), set by the pipeline.
+        env_options: how the run's envs are built (an algorithm that builds one, e.g. GAIL's absorbing states).
     """
 
     cfg: RunSettings
@@ -117,6 +139,7 @@ class TrainContext:
     curiosity: CuriosityCallback | None = None
     trust_pickle: bool = False
     load_expert: ExpertLoader | None = None
+    env_options: EnvOptions = field(default_factory=EnvOptions)
 
 
 #: ``(model, total_timesteps, callback, context) -> model``: an algorithm's replacement for ``model.learn``.
@@ -125,6 +148,9 @@ Learn = Callable[[BaseAlgorithm, int, BaseCallback, TrainContext], BaseAlgorithm
 #: ``(run) -> None``: an algorithm's own checks of a run's config, before anything is built or written; raises a
 #: ``UserError``, and changes nothing (what an algorithm decides itself is its :data:`Decide`).
 Check = Callable[[RunSettings], None]
+#: ``(run, venv) -> None``: an algorithm's checks of a run that need its built env (the demonstrations fit its
+#: spaces), run before anything is written; raises a ``UserError``.
+CheckBuilt = Callable[[RunSettings, VecEnv], None]
 #: An algorithm's decided hyperparameters: a new mapping from the validated one (mappo's ``multiagent.state``).
 Decide = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -155,6 +181,8 @@ class AlgoSpec:
             another algorithm refuses them.
         space: its search space for ``gymsuite tune`` (a YAML file, see ``gymsuite.agents.sweeps.space``), or None.
         check: its own checks of a run (:data:`Check`), e.g. imitation's ``--demos``/``--expert``.
+        check_built: its own checks that need the run's built env (:data:`CheckBuilt`), e.g. that imitation's
+            demonstrations fit the env's spaces.
         decide: the hyperparameters it decides itself (:data:`Decide`), before the run's config is made;
             nothing changes them afterwards.
     """
@@ -174,6 +202,7 @@ class AlgoSpec:
     run_keys: frozenset[str] = field(default_factory=frozenset)
     space: Path | None = None
     check: Check | None = None
+    check_built: CheckBuilt | None = None
     decide: Decide | None = None
 
     def hyperparam_names(self) -> frozenset[str]:
@@ -193,6 +222,11 @@ class AlgoSpec:
         """Run the algorithm's own :attr:`check` on ``run`` (nothing when it has none)."""
         if self.check is not None:
             self.check(run)
+
+    def check_built_run(self, run: RunSettings, venv: VecEnv) -> None:
+        """Run the algorithm's own :attr:`check_built` on ``run`` and its built ``venv`` (nothing when it has none)."""
+        if self.check_built is not None:
+            self.check_built(run, venv)
 
     def supports(self, action_space: spaces.Space) -> bool:
         """Whether the algorithm can act in ``action_space``."""

@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
-from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.observation import env_options
 from gymsuite.agents.run.auxiliary import check_options, extractor_kwargs
 from gymsuite.agents.run.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
@@ -276,7 +276,7 @@ def check_window_backbone(spec: registry.AlgoSpec, target: EnvTarget | None, hyp
     if limit is not None and context > limit:
         raise UserError(f"the {name} backbone's context {context} is longer than an episode of {env} "
                         f"({limit} steps)", f"use context <= {limit}")
-    memory_observation(hyper)  # a history that differs from the context
+    env_options(hyper)  # a history that differs from the context
 
 
 def named_extractor(hyper: dict[str, Any]) -> Any:

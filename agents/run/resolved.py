@@ -22,6 +22,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from gymsuite.agents.run.config import named_extractor
 from gymsuite.agents.run.runconfig import RunConfig
+from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.target import EnvTarget
 from gymsuite.supervised import backbones, recurrent
 
@@ -33,12 +34,14 @@ class ResolvedRun:
     Attributes:
         config: the config as ``config.yaml`` saves it, with the decided defaults (backbone, rounded budget).
         env: the run's env spec resolved (:func:`gymsuite.envs.target.resolve_env`).
+        env_options: how its envs are built and seen (:func:`gymsuite.agents.observation.env_options`).
         policy: the SB3 policy the model was built with.
         model_kwargs: the keyword arguments the model's constructor received (read-only).
     """
 
     config: RunConfig
     env: EnvTarget
+    env_options: EnvOptions
     policy: str
     model_kwargs: Mapping[str, Any]
 

@@ -16,9 +16,10 @@ from gymsuite.common.options import Rule, option
 DEVICES = ("auto", "cpu", "cuda")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything needed to (re)run one training job; saved as the run's ``config.yaml``.
+    """Everything needed to (re)run one training job; saved as the run's ``config.yaml``. Frozen: a decision
+    taken after validation (a chosen backbone, a rounded budget) is a new config (``dataclasses.replace``).
 
     Each field is a key of a ``--config`` file and (except ``hyperparams``) a flag of ``train``,
     whose ``--help`` is the fields' help.

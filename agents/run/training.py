@@ -43,7 +43,7 @@ from gymsuite.agents.files.rundir import (
 )
 from gymsuite.agents.files.safeload import SCHEDULES, keep_description
 from gymsuite.agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
-from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.observation import env_options
 from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
 from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
 from gymsuite.agents.run.config import (
@@ -57,8 +57,8 @@ from gymsuite.agents.saved.experts import load_expert
 from gymsuite.agents.saved.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, read_yaml, write_json, write_yaml
-from gymsuite.envs.atari import options as atari_options
 from gymsuite.envs.factory import is_custom, make_env, make_native_atari
+from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.target import EnvKind, resolve_env
 from gymsuite.rewards.clipping import ClipReward, VecClipReward
 from gymsuite.rewards.curiosity import CuriosityCallback
@@ -133,7 +133,8 @@ def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
         eval_norm.obs_rms = train_norm.obs_rms.copy()
 
 
-def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, CuriosityCallback | None]:
+def _build_env(cfg: RunConfig, spec: registry.AlgoSpec,
+               options: EnvOptions) -> tuple[VecEnv, CuriosityCallback | None]:
     """The training env: the one place that decides the order of the reward wrappers.
 
     From the env outwards::
@@ -158,11 +159,9 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
         from gymsuite.rewards.shaping import load_shaping
 
         reward_wrappers += load_shaping(cfg.reward_shaping)
-    venv = _atari_env(cfg, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
+    venv = _atari_env(cfg, options, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
     if venv is None:
-        venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=hyper.get("env_kwargs"),
-                        max_episode_steps=hyper.get("max_episode_steps"), reward_wrappers=reward_wrappers,
-                        observation=memory_observation(hyper))
+        venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, options=options, reward_wrappers=reward_wrappers)
     registry.check_action_space(spec, venv.action_space, cfg.env)
     curiosity = None
     if cfg.curiosity:
@@ -176,20 +175,19 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec) -> tuple[VecEnv, Curiosi
     return venv, curiosity
 
 
-def _atari_env(cfg: RunConfig, reward_wrappers: list) -> VecEnv | None:
+def _atari_env(cfg: RunConfig, options: EnvOptions, reward_wrappers: list) -> VecEnv | None:
     """An Atari run's env on ale-py's native vector env when the run allows it, else None (and clipping added).
 
     The native env (:mod:`gymsuite.envs.atari_vector`) cannot take per-env gymnasium wrappers (shaping, a learned
     reward), env kwargs or episodic life; those runs use the per-env wrappers of :mod:`gymsuite.envs.atari`.
     Reward clipping is the innermost reward wrapper, so ``info["env_reward"]`` is the game's reward.
     """
-    hyper = cfg.hyperparams
-    opts = atari_options(hyper.get("atari"))
-    native = opts.native and not (reward_wrappers or hyper.get("env_kwargs") or opts.episodic_life)
+    opts = options.atari
+    native = opts.native and not (reward_wrappers or options.env_kwargs or opts.episodic_life)
     path = "ale-py's native vector env" if native else "gymnasium wrappers per env"
     print(f"note: {cfg.env} runs on {path} ({cfg.n_envs} envs)", file=sys.stderr)
     if native:
-        venv = make_native_atari(cfg.env, cfg.n_envs, cfg.seed, hyper.get("atari"), hyper.get("max_episode_steps"))
+        venv = make_native_atari(cfg.env, cfg.n_envs, cfg.seed, options)
         return VecClipReward(venv) if opts.clip_reward else venv
     if opts.clip_reward:
         reward_wrappers.insert(0, ClipReward)
@@ -233,14 +231,20 @@ def prepare(cfg: RunConfig) -> Prepared:
     """
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
+    options = env_options(cfg.hyperparams, cfg.env)
     if is_custom(cfg.env):
         from gymsuite.envs.check import require_fitting_shapes, require_valid
 
         if cfg.check_env:
-            require_valid(cfg.env, cfg.hyperparams.get("env_kwargs"))
+            require_valid(cfg.env, dict(options.env_kwargs))
         else:  # the one check SB3 cannot do without: it sizes its buffers from the declared space
-            require_fitting_shapes(cfg.env, cfg.hyperparams.get("env_kwargs"))
-    venv, curiosity = _build_env(cfg, spec)
+            require_fitting_shapes(cfg.env, dict(options.env_kwargs))
+    venv, curiosity = _build_env(cfg, spec, options)
+    try:
+        spec.check_built_run(cfg, venv)  # e.g. imitation's demonstrations fit the env's spaces
+    except BaseException:
+        venv.close()
+        raise
     if spec.learn is None:
         cfg = choose_backbone(cfg, venv.observation_space)
     try:
@@ -257,7 +261,7 @@ def prepare(cfg: RunConfig) -> Prepared:
         raise
     if spec.learn is None:
         cfg = whole_rollouts(cfg, model)
-    return Prepared(spec, venv, model, ResolvedRun(cfg, resolve_env(cfg.env), policy, kwargs), curiosity, aux)
+    return Prepared(spec, venv, model, ResolvedRun(cfg, resolve_env(cfg.env), options, policy, kwargs), curiosity, aux)
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,
@@ -286,7 +290,8 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         if not existed and run.root.is_dir():  # e.g. the disk filled up while writing config.yaml
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert, aux=aux)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert,
+                     env_options=built.resolved.env_options, aux=aux)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
     except Exception:
@@ -315,7 +320,8 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
         raise UserError(f"{run.root} has no checkpoint to resume from", "train it again with --overwrite")
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
-    venv, curiosity = _build_env(cfg, spec)
+    options = env_options(cfg.hyperparams, cfg.env)
+    venv, curiosity = _build_env(cfg, spec, options)
     norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
     if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):
         venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
@@ -340,7 +346,8 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     if aux is not None and run.checkpoint(steps, AUX_SUFFIX).is_file():
         aux.load(run.checkpoint(steps, AUX_SUFFIX))
     restore = (lambda: load_state(model, state)) if state.is_file() else None
-    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert, aux=aux)
+    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert,
+                     env_options=options, aux=aux)
     return _learn(ctx, resumed=True, restore=restore)
 
 

@@ -7,6 +7,8 @@ a bare ``model.zip`` or ``random`` all come back as a :class:`LoadedAgent`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import importlib
 import json
 import sys
@@ -28,12 +30,13 @@ from gymsuite.agents.files.modelfile import ModelFile, UnknownAlgorithmError, re
 from gymsuite.agents.files.normstats import load_stats
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.files.safeload import MOVED_MODULES, load_safely
-from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.observation import env_options
 from gymsuite.common import legacy
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.common.spaces import same_space
 from gymsuite.envs.factory import Wrapper, make_env
+from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.target import resolve_env
 from gymsuite.envs.wrappers import EpisodeCap, has_time_limit
 from gymsuite.supervised import recurrent
@@ -64,6 +67,12 @@ class LoadedAgent:
     trained_env: str | None = None
     trust_pickle: bool = False
     memory: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def env_options(self) -> EnvOptions:
+        """The options its envs are built with (:func:`gymsuite.agents.observation.env_options` of its run's
+        hyperparameters), parsed once."""
+        return env_options(self.hyperparams, self.env)
 
     def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True, *, episode_start: np.ndarray
             ) -> np.ndarray:
@@ -307,15 +316,15 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     """
     if agent.env is None:
         raise UserError("no environment known for this model", "pass --env ENV")
-    hyper = agent.hyperparams or {}
+    options = agent.env_options
     # the bridge caps episodes itself (gymnasium wrappers cannot wrap a PettingZoo env)
     if resolve_env(agent.env).multiagent:
-        cap, extra = max_episode_steps or hyper.get("max_episode_steps") or DEFAULT_EPISODE_CAP, list(wrappers)
+        cap = max_episode_steps or options.max_episode_steps or DEFAULT_EPISODE_CAP
+        options, extra = dataclasses.replace(options, max_episode_steps=cap), list(wrappers)
     else:
-        cap, extra = hyper.get("max_episode_steps"), [*wrappers, _episode_cap(max_episode_steps)]
-    venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
-                            render_mode=render_mode, max_episode_steps=cap, wrappers=extra,
-                            observation=memory_observation(hyper))
+        extra = [*wrappers, _episode_cap(max_episode_steps)]
+    venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, options=options, render_mode=render_mode,
+                            wrappers=extra)
     if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
         norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
         norm.training, norm.norm_reward = False, False

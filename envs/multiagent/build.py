@@ -15,18 +15,16 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from gymsuite.common.errors import UserError
 from gymsuite.envs.multiagent.bridge import make_parallel_vec_env
-from gymsuite.envs.multiagent.options import multiagent_options
+from gymsuite.envs.multiagent.options import MultiAgentOptions
 from gymsuite.envs.multiagent.source import MultiAgentSource
 from gymsuite.envs.multiagent.turnbased import make_seat_vec
 from gymsuite.envs.wrappers import VecFiniteGuard
 
-# Observation options of single-agent envs (gymsuite.envs.observation) that mean nothing to a PettingZoo env.
-_SINGLE_AGENT_OPTIONS = ("atari", "pixels", "minigrid", "history", "mask_velocity")
-
 
 def make_multiagent_vec(source: MultiAgentSource, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None,
-                        render_mode: str | None, max_episode_steps: int | None, observation: dict[str, Any],
-                        wrappers: Sequence[Any] = (), reward_wrappers: Sequence[Any] = ()) -> VecEnv:
+                        render_mode: str | None, max_episode_steps: int | None, options: MultiAgentOptions,
+                        single_agent_options: Sequence[str] = (), wrappers: Sequence[Any] = (),
+                        reward_wrappers: Sequence[Any] = ()) -> VecEnv:
     """The VecEnv of ``n_envs`` copies of ``source``, seeded (copy c: ``seed + c``).
 
     Raises:
@@ -42,11 +40,10 @@ def make_multiagent_vec(source: MultiAgentSource, n_envs: int, seed: int | None,
     if wrappers or reward_wrappers:
         raise UserError(f"{name} is a multi-agent env: gymnasium wrappers and reward shaping apply to single-agent "
                         "envs only", "drop the reward shaping options for this env")
-    given = [k for k in _SINGLE_AGENT_OPTIONS if observation.get(k) not in (None, False)]
-    if given:
-        raise UserError(f"{', '.join(given)} set for the multi-agent env {name}: those options are for "
+    if single_agent_options:  # observation options of single-agent envs (gymsuite.envs.observation)
+        raise UserError(f"{', '.join(single_agent_options)} set for the multi-agent env {name}: those options are for "
                         "single-agent envs", "drop them; multiagent={resize: [84, 84], grey: true} shrinks images")
-    options = multiagent_options(observation.get("multiagent"))
+
     def make() -> Any:
         return source.make_parallel(render_mode=render_mode, **(env_kwargs or {}))
 

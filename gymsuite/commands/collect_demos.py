@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from gymsuite.agents.data.demos import save_demos
     from gymsuite.agents.data.recording import record_demos
-    from gymsuite.agents.observation import memory_observation
+    from gymsuite.agents.observation import env_options
     from gymsuite.agents.saved.experts import load_expert
     from gymsuite.common.errors import UserError
     from gymsuite.envs.factory import make_env
@@ -39,9 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     hyper = _run_hyperparams(args.target)
     # RolloutInfoWrapper (inside Monitor) hands imitation's rollout the raw observations and rewards;
     # the expert sees what it was trained on (a window backbone's history, MiniGrid's view, pixels).
-    venv = make_env(env, n_envs=1, seed=args.seed, wrappers=[RolloutInfoWrapper],
-                    env_kwargs=hyper.get("env_kwargs"), max_episode_steps=hyper.get("max_episode_steps"),
-                    observation=memory_observation(hyper))
+    venv = make_env(env, n_envs=1, seed=args.seed, options=env_options(hyper, env), wrappers=[RolloutInfoWrapper])
     try:
         demos = record_demos(expert, venv, args.episodes, env, seed=args.seed, deterministic=args.deterministic,
                              source=f"{args.target} ({'greedy' if args.deterministic else 'sampled'})")

@@ -333,3 +333,19 @@ def test_collect_demos_from_a_bare_model_zip_needs_an_env(expert: Path, in_tmp: 
     assert _cli.run(collect_demos.main, ["lone/m.zip", "--env", "CartPole-v1", "--out", "d.npz",
                                          "--episodes", "1"]) == 0
     assert load_demos("d.npz").returns().tolist() == [500.0]
+
+
+def test_imitation_checks_run_before_anything_is_written(demos: Path, tmp_path: Path) -> None:
+    """The reward options are refused by the config itself; demonstrations of another env by ``prepare``, which
+    builds the env and model and writes nothing (``train`` creates the run directory only after it)."""
+    from gymsuite.agents.run.config import build_config
+    from gymsuite.agents.run.training import prepare
+
+    with pytest.raises(UserError, match="does not learn from the env's reward"):
+        build_config({"algo": "gail", "env": "CartPole-v1", "demos": str(demos), "curiosity": "rnd"})
+    cfg = build_config({"algo": "gail", "env": "Acrobot-v1", "demos": str(demos), "timesteps": 64})
+    with pytest.raises(UserError, match="observation space"):
+        prepare(cfg)
+    cfg = build_config({"algo": "bc", "env": "CartPole-v1", "demos": str(tmp_path / "missing.npz"), "timesteps": 64})
+    with pytest.raises(UserError, match="missing.npz"):
+        prepare(cfg)

@@ -12,6 +12,7 @@ import numpy as np
 from stable_baselines3 import PPO
 
 from gymsuite.envs.factory import make_env
+from gymsuite.envs.observation import EnvOptions
 
 
 def test_installed_stack_is_current() -> None:
@@ -94,7 +95,8 @@ def test_rollout_keeps_infos_for_truncation_flags() -> None:
     from imitation.data import rollout
     from imitation.data.wrappers import RolloutInfoWrapper
 
-    venv = make_env("CartPole-v1", n_envs=1, seed=0, wrappers=[RolloutInfoWrapper], max_episode_steps=5)
+    venv = make_env("CartPole-v1", n_envs=1, seed=0, options=EnvOptions(max_episode_steps=5),
+                    wrappers=[RolloutInfoWrapper])
     trajs = rollout.rollout(lambda obs, state, starts: (np.ones(len(obs), dtype=int), None), venv,
                             rollout.make_sample_until(min_episodes=1), rng=np.random.default_rng(0),
                             exclude_infos=False, verbose=False)

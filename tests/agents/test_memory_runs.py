@@ -12,7 +12,7 @@ import torch
 import yaml
 from stable_baselines3 import PPO
 
-from gymsuite.agents.observation import memory_observation
+from gymsuite.agents.observation import env_options
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import prepare, train
 from gymsuite.agents.saved.evaluation import evaluate
@@ -21,6 +21,7 @@ from gymsuite.commands import _cli, collect_demos, record
 from gymsuite.commands import evaluate as evaluate_command
 from gymsuite.commands import train as train_command
 from gymsuite.common.errors import UserError
+from gymsuite.envs.observation import EnvOptions
 from gymsuite.supervised.backbone import encoder_of
 from gymsuite.supervised.cnns import SmallCnn
 from gymsuite.supervised.memory import CausalTransformer, FrameStack
@@ -93,11 +94,11 @@ def test_evaluate_record_and_demos_rebuild_the_window(in_tmp: Path, capsys: pyte
 
 
 def test_the_run_observation_options_add_the_context_as_history() -> None:
-    assert memory_observation({"backbone": "framestack"}) == {"history": 4}
-    assert memory_observation({"backbone": "transformer", "backbone_kwargs": {"context": 8}, "history": 8}) == {
-        "history": 8}
-    assert memory_observation({"backbone": "mlp", "history": 3}) == {"history": 3}
-    assert memory_observation(None) == {}
+    assert env_options({"backbone": "framestack"}).history == 4
+    assert env_options({"backbone": "transformer", "backbone_kwargs": {"context": 8}, "history": 8}).history == 8
+    assert env_options({"backbone": "mlp", "history": 3}).history == 3
+    assert env_options(None) == EnvOptions()
+    assert env_options({"env_kwargs": {"length": 3}, "max_episode_steps": 20.0}) == EnvOptions({"length": 3}, 20)
 
 
 @pytest.mark.parametrize(("algo", "overrides", "says"), [

@@ -11,6 +11,7 @@ from stable_baselines3.common.monitor import Monitor
 from gymsuite.common.errors import UserError
 from gymsuite.envs import atari
 from gymsuite.envs.factory import make_env, make_native_atari
+from gymsuite.envs.observation import EnvOptions
 
 # Deterministic settings: no sticky actions, no random no-ops; a 150-step cap forces truncations cheaply.
 DETERMINISTIC = {"noop_max": 0, "repeat_action_probability": 0.0}
@@ -25,8 +26,9 @@ def test_native_vector_matches_gymnasium_wrappers_step_for_step() -> None:
     on which the game ends, so that frame is checked on the three older ones.
     """
     n = 2
-    native = make_native_atari("ALE/Pong-v5", n, seed=0, atari=DETERMINISTIC, max_episode_steps=150)
-    wrapped = make_env("ALE/Pong-v5", n_envs=n, seed=0, observation={"atari": DETERMINISTIC}, max_episode_steps=150)
+    options = EnvOptions.parse({"atari": DETERMINISTIC, "max_episode_steps": 150})
+    native = make_native_atari("ALE/Pong-v5", n, seed=0, options=options)
+    wrapped = make_env("ALE/Pong-v5", n_envs=n, seed=0, options=options)
     try:
         obs_n, obs_w = native.reset(), wrapped.reset()
         assert obs_n.shape == (n, 4, 84, 84) and obs_n.dtype == np.uint8
@@ -83,7 +85,7 @@ def test_options_are_checked_with_the_closest_key() -> None:
 def test_episodic_life_ends_learning_episodes_but_monitor_reports_whole_games() -> None:
     """Breakout has 5 lives: with episodic life, a life lost ends the episode for learning only."""
     venv = make_env("ALE/Breakout-v5", n_envs=1, seed=0,
-                    observation={"atari": {**DETERMINISTIC, "episodic_life": True}})
+                    options=EnvOptions.parse({"atari": {**DETERMINISTIC, "episodic_life": True}}))
     try:
         venv.reset()
         ends, games = 0, []

@@ -7,11 +7,11 @@ import pytest
 
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_env
-from gymsuite.envs.observation import check_observation_options
+from gymsuite.envs.observation import EnvOptions, check_observation_options
 
 
 def test_history_stacks_the_last_k_observations_and_pads_with_zeros() -> None:
-    venv = make_env("CartPole-v1", n_envs=2, seed=0, observation={"history": 3})
+    venv = make_env("CartPole-v1", n_envs=2, seed=0, options=EnvOptions.parse({"history": 3}))
     assert venv.observation_space.shape == (3, 4)
     first = venv.reset()
     assert first.shape == (2, 3, 4)

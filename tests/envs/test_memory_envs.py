@@ -12,7 +12,7 @@ from gymsuite.common.errors import UserError
 from gymsuite.envs.check import check
 from gymsuite.envs.custom.tmaze import TMazeEnv
 from gymsuite.envs.factory import make_env
-from gymsuite.envs.observation import check_observation_options
+from gymsuite.envs.observation import EnvOptions, check_observation_options
 from gymsuite.envs.wrappers.masking import MaskVelocity
 
 # Written out here, not read from gymsuite.envs.wrappers.masking: the entries that must stay, by id.
@@ -31,7 +31,7 @@ KEPT = {
 def test_mask_velocity_drops_exactly_the_velocities(env_id: str) -> None:
     kept = KEPT[env_id]
     plain = make_env(env_id, n_envs=2, seed=3)
-    masked = make_env(env_id, n_envs=2, seed=3, observation={"mask_velocity": True})
+    masked = make_env(env_id, n_envs=2, seed=3, options=EnvOptions.parse({"mask_velocity": True}))
     full_space, space = plain.observation_space, masked.observation_space
     assert space.shape == (len(kept),) and space.dtype == full_space.dtype
     np.testing.assert_array_equal(space.low, full_space.low[kept])
@@ -51,7 +51,7 @@ def test_mask_velocity_drops_exactly_the_velocities(env_id: str) -> None:
 @pytest.mark.parametrize("env_id", ["gymsuite/SparseGrid-v0", "gymsuite/CartPoleNoVel-v0"])
 def test_an_env_outside_the_table_is_refused_naming_the_supported_ones(env_id: str) -> None:
     with pytest.raises(UserError) as err:
-        make_env(env_id, observation={"mask_velocity": True})
+        make_env(env_id, options=EnvOptions.parse({"mask_velocity": True}))
     assert "CartPole" in (err.value.hint or "") and "mask_velocity" in err.value.message
 
 
@@ -78,11 +78,11 @@ def test_bad_mask_velocity_settings_are_refused(hyper: dict, env: str | None) ->
 
 def test_mask_velocity_with_an_atari_id_is_refused_by_make_env() -> None:
     with pytest.raises(UserError, match="mask_velocity"):
-        make_env("ALE/Pong-v5", observation={"mask_velocity": True})
+        make_env("ALE/Pong-v5", options=EnvOptions.parse({"mask_velocity": True}))
 
 
 def test_masked_pendulum_in_two_envs_with_a_history_window() -> None:
-    venv = make_env("Pendulum-v1", n_envs=2, seed=0, observation={"mask_velocity": True, "history": 3})
+    venv = make_env("Pendulum-v1", n_envs=2, seed=0, options=EnvOptions.parse({"mask_velocity": True, "history": 3}))
     assert venv.observation_space.shape == (3, 2)  # the window holds masked observations: mask is innermost
     obs = venv.reset()
     np.testing.assert_allclose(np.hypot(obs[:, -1, 0], obs[:, -1, 1]), 1, atol=1e-6)  # cos, sin
@@ -184,7 +184,7 @@ def test_tmaze_bad_length_is_refused(length: object) -> None:
 
 def test_tmaze_bad_length_through_make_env_is_a_user_error() -> None:
     with pytest.raises(UserError, match="length"):
-        make_env("gymsuite/TMaze-v0", env_kwargs={"length": 0})
+        make_env("gymsuite/TMaze-v0", options=EnvOptions(env_kwargs={"length": 0}))
 
 
 @pytest.mark.parametrize("length", [1, 8, 200])

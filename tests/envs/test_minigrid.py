@@ -8,6 +8,7 @@ import pytest
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_env
 from gymsuite.envs.minigrid import is_minigrid, minigrid_options
+from gymsuite.envs.observation import EnvOptions
 
 
 def test_doorkey_observes_the_7x7_view_with_codes_spread_over_0_255() -> None:
@@ -24,7 +25,7 @@ def test_doorkey_observes_the_7x7_view_with_codes_spread_over_0_255() -> None:
 
 @pytest.mark.parametrize(("view", "shape"), [("rgb_agent", (56, 56, 3)), ("rgb_full", (40, 40, 3))])
 def test_rgb_views(view: str, shape: tuple[int, ...]) -> None:
-    venv = make_env("MiniGrid-DoorKey-5x5-v0", n_envs=1, seed=0, observation={"minigrid": {"view": view}})
+    venv = make_env("MiniGrid-DoorKey-5x5-v0", n_envs=1, seed=0, options=EnvOptions.parse({"minigrid": {"view": view}}))
     try:
         assert venv.reset().shape == (1, *shape)
     finally:
@@ -32,7 +33,7 @@ def test_rgb_views(view: str, shape: tuple[int, ...]) -> None:
 
 
 def test_time_limit_truncation_survives() -> None:
-    venv = make_env("MiniGrid-DoorKey-5x5-v0", n_envs=1, seed=0, max_episode_steps=3)
+    venv = make_env("MiniGrid-DoorKey-5x5-v0", n_envs=1, seed=0, options=EnvOptions(max_episode_steps=3))
     try:
         venv.reset()
         infos = [venv.step(np.array([0]))[3][0] for _ in range(3)]  # turning left never ends an episode

@@ -9,6 +9,7 @@ import torch
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import is_custom, make_env, registered_time_limit, resolve
 from gymsuite.envs.multiagent import ParallelVecEnv, multiagent_source
+from gymsuite.envs.observation import EnvOptions
 from tests.multiagent_toys import MA_TOY_FILE, Toy
 
 TOY = f"{MA_TOY_FILE}:make_toy"
@@ -37,13 +38,13 @@ def test_specs_through_the_factory_helpers() -> None:
 
 
 def test_make_env_builds_a_guarded_seeded_bridge() -> None:
-    venv = make_env(TOY, n_envs=2, seed=5, observation={"multiagent": {"agent_id": True}})
+    venv = make_env(TOY, n_envs=2, seed=5, options=EnvOptions.parse({"multiagent": {"agent_id": True}}))
     assert venv.num_envs == 6 and venv.observation_space.shape == (5,)
     first = venv.reset()
-    again = make_env(TOY, n_envs=2, seed=5, observation={"multiagent": {"agent_id": True}}).reset()
+    again = make_env(TOY, n_envs=2, seed=5, options=EnvOptions.parse({"multiagent": {"agent_id": True}})).reset()
     np.testing.assert_array_equal(first, again)
     with pytest.raises(UserError, match="pixels"):
-        make_env(TOY, observation={"pixels": True})
+        make_env(TOY, options=EnvOptions.parse({"pixels": True}))
     with pytest.raises(UserError, match="shaping"):
         make_env(TOY, reward_wrappers=[lambda env: env])
 
@@ -69,7 +70,7 @@ def test_render_gives_one_frame_per_copy() -> None:
 def test_action_masks_and_maskable_ppo_never_picks_a_masked_action() -> None:
     from sb3_contrib import MaskablePPO
 
-    venv = make_env(TOY, n_envs=2, seed=0, env_kwargs={"masked": True})
+    venv = make_env(TOY, n_envs=2, seed=0, options=EnvOptions(env_kwargs={"masked": True}))
     venv.reset()
     masks = venv.unwrapped.action_masks()  # step 0: only action 0 is legal
     np.testing.assert_array_equal(masks, np.tile([True, False, False], (6, 1)))
@@ -85,7 +86,8 @@ def test_action_masks_and_maskable_ppo_never_picks_a_masked_action() -> None:
 
 
 def test_simple_spread_and_pistonball_build_and_step() -> None:
-    spread = make_env("mpe2.simple_spread_v3", n_envs=2, seed=0, observation={"multiagent": {"state": True}})
+    state = EnvOptions.parse({"multiagent": {"state": True}})
+    spread = make_env("mpe2.simple_spread_v3", n_envs=2, seed=0, options=state)
     obs = spread.reset()
     assert obs["obs"].shape == (6, 18) and obs["state"].shape == (6, 54)
     dones = np.zeros(6, bool)
@@ -93,7 +95,7 @@ def test_simple_spread_and_pistonball_build_and_step() -> None:
         _, rewards, dones, infos = spread.step(np.stack([spread.action_space.sample() for _ in range(6)]))
     assert dones.all() and all(i["TimeLimit.truncated"] for i in infos) and "joint_episode" in infos[3]
     piston = make_env("pettingzoo.butterfly.pistonball_v6", n_envs=1, seed=0,
-                      observation={"multiagent": {"resize": [32, 32], "grey": True}})
+                      options=EnvOptions.parse({"multiagent": {"resize": [32, 32], "grey": True}}))
     obs = piston.reset()
     assert obs.shape == (20, 32, 32, 1) and obs.dtype == np.uint8
     _, rewards, _, _ = piston.step(np.stack([piston.action_space.sample() for _ in range(20)]))
@@ -133,12 +135,12 @@ def test_check_env_command_reports_a_multiagent_env(capsys: pytest.CaptureFixtur
 
 
 def test_multiagent_options_travel_from_the_run_config_to_the_env() -> None:
-    from gymsuite.agents.observation import memory_observation
+    from gymsuite.agents.observation import env_options
     from gymsuite.agents.run.config import build_config
 
     cfg = build_config({"algo": "ppo", "env": TOY, "timesteps": 64}, overrides=["multiagent={agent_id: true}"])
-    observation = memory_observation(cfg.hyperparams)
-    assert observation == {"multiagent": {"agent_id": True}}
-    assert make_env(TOY, observation=observation).observation_space.shape == (5,)
+    options = env_options(cfg.hyperparams)
+    assert options.multiagent.agent_id and not options.given
+    assert make_env(TOY, options=options).observation_space.shape == (5,)
     with pytest.raises(UserError, match="agent_id"):
         build_config({"algo": "ppo", "env": TOY, "timesteps": 64}, overrides=["multiagent={agentid: true}"])

@@ -9,6 +9,7 @@ import pytest
 import gymsuite.envs.custom  # noqa: F401  (registers gymsuite/ ids)
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_env
+from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.wrappers.pixels import PixelObservation, PixelOptions, pixel_options
 
 
@@ -36,8 +37,8 @@ def test_rgb_keeps_three_channels_per_frame() -> None:
 
 
 def test_through_make_env_with_time_limit_truncation_kept() -> None:
-    venv = make_env("CartPole-v1", n_envs=2, seed=0, max_episode_steps=4,
-                    observation={"pixels": {"height": 16, "width": 24, "stack": 2}})
+    venv = make_env("CartPole-v1", n_envs=2, seed=0, options=EnvOptions.parse(
+        {"max_episode_steps": 4, "pixels": {"height": 16, "width": 24, "stack": 2}}))
     try:
         assert venv.reset().shape == (2, 16, 24, 2)
         for _ in range(4):

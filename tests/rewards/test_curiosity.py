@@ -15,6 +15,7 @@ from gymsuite.common.errors import UserError
 from gymsuite.envs.custom.noisy_tv import NoisyTVGridEnv
 from gymsuite.envs.custom.sparse_grid import SparseGridEnv
 from gymsuite.envs.factory import make_env
+from gymsuite.envs.observation import EnvOptions
 from gymsuite.rewards.curiosity import CuriosityBonus, CuriosityCallback, attach
 from tests.toy_envs import Corridor
 
@@ -106,7 +107,8 @@ def test_reward_adds_the_bonus_and_info_keeps_the_env_reward() -> None:
 
 
 def test_finished_episode_uses_the_terminal_observation() -> None:
-    bonus, _ = attach(make_env("gymsuite/SparseGrid-v0", seed=0, env_kwargs={"size": 2}), "icm", seed=0)
+    venv = make_env("gymsuite/SparseGrid-v0", seed=0, options=EnvOptions(env_kwargs={"size": 2}))
+    bonus, _ = attach(venv, "icm", seed=0)
     first = bonus.reset()
     bonus.step(np.array([0]))
     obs, _, dones, infos = bonus.step(np.array([1]))  # (1, 0) -> (1, 1): the goal
