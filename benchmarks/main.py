@@ -99,7 +99,8 @@ def plain_sb3_run(command: Command, episodes: int) -> dict[str, float]:
     from stable_baselines3.common.vec_env import VecNormalize
 
     from gymsuite.agents.algorithms import registry
-    from gymsuite.agents.run.config import build_config, model_kwargs
+    from gymsuite.agents.run.config import build_config
+    from gymsuite.agents.run.resolved import model_kwargs
 
     torch.set_num_threads(1)
     cfg = build_config({"algo": command.algo, "env": command.env, "timesteps": command.timesteps,

@@ -68,7 +68,8 @@ class Result:
 def hyperparams(env_id: str) -> tuple[int, dict[str, Any]]:
     """``(n_envs, constructor kwargs)`` of ``pg`` on ``env_id``: ``pg.yml`` through the config loader."""
     from gymsuite.agents.algorithms import registry
-    from gymsuite.agents.run.config import build_config, model_kwargs
+    from gymsuite.agents.run.config import build_config
+    from gymsuite.agents.run.resolved import model_kwargs
 
     cfg = build_config({"algo": "pg", "env": env_id})
     _, kwargs = model_kwargs(registry.get("pg"), cfg)

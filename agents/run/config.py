@@ -27,7 +27,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
 from gymsuite.agents.observation import env_options
-from gymsuite.agents.run.auxiliary import check_options, extractor_kwargs
+from gymsuite.agents.run.auxiliary import check_options
 from gymsuite.agents.run.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import load_yaml, read_yaml
@@ -64,9 +64,7 @@ _NUMERIC: dict[str, Rule] = {
     "rms_prop_eps": Rule(float, low=0.0, low_open=True, finite=True),
     "param_noise_std": Rule(float, low=0.0, finite=True),
 }
-_SCHEDULED = {"learning_rate", "clip_range", "clip_range_vf"}
-_ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU,
-                "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
+SCHEDULED = {"learning_rate", "clip_range", "clip_range_vf"}
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:
@@ -152,7 +150,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
     for key, value in hyper.items():
         if key in _NUMERIC:
             hyper[key] = check_value(key, value, _NUMERIC[key], f"hyperparameter {key!r}")
-        if key in _SCHEDULED:
+        if key in SCHEDULED:
             schedule(key, value)  # raises on a bad schedule string
     if "normalize" in hyper:
         check_normalize(hyper["normalize"])
@@ -342,45 +340,6 @@ def schedule(key: str, value: Any) -> Any:
     if not isinstance(value, int | float) or isinstance(value, bool) or not (0 < value < math.inf):
         raise UserError(f"bad value for {key!r}: {value!r}", f"{key} must be a finite positive number or 'lin_<start>'")
     return value
-
-
-def model_kwargs(spec: registry.AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str, Any]]:
-    """The policy name and constructor kwargs for ``spec`` from ``cfg.hyperparams``.
-
-    ``backbone`` and ``backbone_kwargs`` become ``policy_kwargs``' ``features_extractor_class`` and
-    ``features_extractor_kwargs``; ``--device`` the ``device`` (unless the hyperparameters set one).
-    ``backbone=lstm`` becomes RecurrentPPO's LSTM arguments and policy (:mod:`gymsuite.supervised.recurrent`).
-    """
-    hyper = cfg.hyperparams
-    kwargs = spec.model_keys(hyper)
-    for key in _SCHEDULED & kwargs.keys():
-        kwargs[key] = schedule(key, kwargs[key])
-    policy = str(hyper.get("policy", "MlpPolicy"))
-    if recurrent.is_lstm(hyper):
-        policy = recurrent.lstm_policy(policy)
-        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}),
-                                   **recurrent.policy_kwargs(hyper.get("backbone_kwargs"))}
-    elif hyper.get("backbone") is not None:
-        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "features_extractor_class": hyper["backbone"],
-                                   "features_extractor_kwargs": dict(hyper.get("backbone_kwargs") or {})}
-    if extractor_kwargs(cfg.hyperparams, {}):  # freeze_backbone, augment: arguments of the backbone
-        if named_extractor(hyper) is None:  # SB3's own extractors (NatureCNN, FlattenExtractor) take neither
-            raise UserError("freeze_backbone and augment need a gymsuite backbone, and this run names none "
-                            f"(policy={hyper.get('policy', 'MlpPolicy')})",
-                            "name one with --hyperparams backbone=NAME, e.g. backbone=nature_cnn (CnnPolicy's network)")
-        kwargs["policy_kwargs"] = extractor_kwargs(cfg.hyperparams, dict(kwargs.get("policy_kwargs") or {}))
-    if kwargs.get("policy_kwargs"):
-        pk = dict(kwargs["policy_kwargs"])
-        if isinstance(pk.get("activation_fn"), str):
-            name = pk["activation_fn"].lower().removeprefix("nn.")
-            if name not in _ACTIVATIONS:
-                raise UserError(f"unknown activation_fn {pk['activation_fn']!r}", f"use one of {sorted(_ACTIVATIONS)}")
-            pk["activation_fn"] = _ACTIVATIONS[name]
-        if isinstance(pk.get("features_extractor_class"), str):  # a backbone by name keeps config.yaml plain data
-            pk["features_extractor_class"] = backbones.get(pk["features_extractor_class"])
-        kwargs["policy_kwargs"] = pk
-    kwargs.setdefault("device", resolve_device(cfg.device, uses_image_backbone(hyper)))
-    return policy, kwargs
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:

@@ -42,16 +42,12 @@ from gymsuite.agents.files.rundir import (
     default_run_dir,
 )
 from gymsuite.agents.files.safeload import SCHEDULES, keep_description
-from gymsuite.agents.multiagent.buffer import InactiveMarks, buffer_class_for, needs_marks
+from gymsuite.agents.multiagent.buffer import InactiveMarks, needs_marks
 from gymsuite.agents.observation import env_options
 from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
 from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
-from gymsuite.agents.run.config import (
-    RunConfig,
-    model_kwargs,
-    to_dict,
-)
-from gymsuite.agents.run.resolved import ResolvedRun, choose_backbone, whole_rollouts
+from gymsuite.agents.run.config import RunConfig, to_dict
+from gymsuite.agents.run.resolved import ResolvedRun, model_kwargs, resolve, rollout_size
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.experts import load_expert
 from gymsuite.agents.saved.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
@@ -194,18 +190,18 @@ def _atari_env(cfg: RunConfig, options: EnvOptions, reward_wrappers: list) -> Ve
     return None
 
 
-def _build_model(cfg: RunConfig, spec: registry.AlgoSpec, venv: VecEnv) -> tuple[BaseAlgorithm, str, dict[str, Any]]:
-    """The model, with the policy and constructor kwargs it was built with."""
-    policy, kwargs = model_kwargs(spec, cfg)
-    # the one place that picks the buffer leaving out done agents' steps
-    if resolve_env(cfg.env).kind is EnvKind.PARALLEL:
-        kwargs["rollout_buffer_class"] = buffer_class_for(venv.observation_space)
+def _build_model(resolved: ResolvedRun, spec: registry.AlgoSpec, venv: VecEnv) -> BaseAlgorithm:
+    """The model of ``resolved``: its policy and constructor kwargs."""
     try:
-        model = spec.make_model(policy, venv, {**kwargs, "seed": cfg.seed, "verbose": 0}, cfg.hyperparams)
+        model = spec.make_model(resolved.policy, venv, dict(resolved.model_kwargs), resolved.config.hyperparams)
     except (TypeError, ValueError, AssertionError, KeyError, RuntimeError) as err:  # RuntimeError: net_arch [-1]
+        kwargs = {k: v for k, v in resolved.model_kwargs.items() if k not in ("seed", "verbose")}
         raise UserError(f"could not build {spec.name} with hyperparameters {kwargs}: {err}",
                         "check the values of --hyperparams / the config file") from err
-    return model, policy, kwargs
+    rollout = rollout_size(type(model), resolved.model_kwargs, venv.num_envs)
+    if rollout is not None:  # the budget was rounded from the rollout the model really has
+        assert rollout == (model.n_steps, model.n_envs), (rollout, model.n_steps, model.n_envs)  # type: ignore[attr-defined]
+    return model
 
 
 @dataclass
@@ -245,13 +241,13 @@ def prepare(cfg: RunConfig) -> Prepared:
     except BaseException:
         venv.close()
         raise
-    if spec.learn is None:
-        cfg = choose_backbone(cfg, venv.observation_space)
     try:
+        resolved = resolve(cfg, spec, venv, options)
+        cfg = resolved.config  # with the defaults decided in resolution; the caller's cfg is not changed
         if issubclass(spec.cls, OffPolicyAlgorithm):  # before SB3 allocates it (lazily: it would fail mid-run)
             space = as_model_sees(venv).observation_space
             check_replay_fits(cfg.hyperparams, space, venv.action_space)
-        model, policy, kwargs = _build_model(cfg, spec, venv)
+        model = _build_model(resolved, spec, venv)
         keep_description(model, spec.name)  # so that its saves load without unpickling, and tell their algorithm
         if cfg.hyperparams.get("backbone_init"):
             init_backbone(model, str(cfg.hyperparams["backbone_init"]))
@@ -259,9 +255,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     except BaseException:
         venv.close()
         raise
-    if spec.learn is None:
-        cfg = whole_rollouts(cfg, model)
-    return Prepared(spec, venv, model, ResolvedRun(cfg, resolve_env(cfg.env), options, policy, kwargs), curiosity, aux)
+    return Prepared(spec, venv, model, resolved, curiosity, aux)
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,

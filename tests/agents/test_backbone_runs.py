@@ -12,7 +12,8 @@ from stable_baselines3 import PPO
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.run import config
-from gymsuite.agents.run.config import build_config, model_kwargs, resolve_device
+from gymsuite.agents.run.config import build_config, resolve_device
+from gymsuite.agents.run.resolved import model_kwargs
 from gymsuite.agents.run.training import prepare, train
 from gymsuite.agents.saved.loading import load_model_file
 from gymsuite.commands import _cli, evaluate

@@ -8,7 +8,8 @@ import pytest
 from stable_baselines3.common.utils import LinearSchedule
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.run.config import build_config, model_kwargs, parse_assignments
+from gymsuite.agents.run.config import build_config, parse_assignments
+from gymsuite.agents.run.resolved import model_kwargs
 from gymsuite.common.errors import UserError
 
 
