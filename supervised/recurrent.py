@@ -54,9 +54,13 @@ def parse_options(kwargs: Mapping[str, Any] | None) -> LstmOptions:
 
 
 def policy_kwargs(kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """RecurrentPPO's ``policy_kwargs`` for ``backbone_kwargs``: the LSTM's width, depth and critic, and the
-    encoder as the features extractor (none named: RecurrentPPO's default, which flattens the observation)."""
-    opts = parse_options(kwargs)
+    """RecurrentPPO's ``policy_kwargs`` for ``backbone_kwargs`` (:func:`lstm_policy_kwargs` of its options)."""
+    return lstm_policy_kwargs(parse_options(kwargs))
+
+
+def lstm_policy_kwargs(opts: LstmOptions) -> dict[str, Any]:
+    """RecurrentPPO's ``policy_kwargs`` for ``opts``: the LSTM's width, depth and critic, and the encoder as the
+    features extractor (none named: RecurrentPPO's default, which flattens the observation)."""
     out: dict[str, Any] = {"lstm_hidden_size": opts.hidden_size, "n_lstm_layers": opts.layers,
                            "enable_critic_lstm": opts.critic == "own", "shared_lstm": opts.critic == "shared"}
     if opts.encoder is not None:

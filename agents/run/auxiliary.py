@@ -28,6 +28,7 @@ Shapes: B batch, O observation, F features.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def can_use_aux() -> list[str]:
     return [name for name in registry.available() if registry.get(name).learn is None]
 
 
-def _given(hyper: dict[str, Any]) -> dict[str, Any]:
+def _given(hyper: Mapping[str, Any]) -> dict[str, Any]:
     """The :class:`AuxOptions` keys of a run's hyperparameters."""
     return {k: v for k, v in hyper.items() if k in AuxOptions.__dataclass_fields__}
 
@@ -107,18 +108,9 @@ def check_options(algo: str, hyper: dict[str, Any]) -> AuxOptions:
     return opts
 
 
-def extractor_kwargs(hyper: dict[str, Any], policy_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``policy_kwargs`` with ``freeze_backbone`` and ``augment`` passed to the backbone's constructor.
-
-    They go into ``features_extractor_kwargs``, so the saved model keeps them (a frozen backbone stays frozen).
-    """
-    flags = {"freeze": True} if hyper.get("freeze_backbone") else {}
-    if hyper.get("augment"):
-        flags["augment"] = hyper["augment"]
-    if not flags:
-        return policy_kwargs
-    return {**policy_kwargs, "features_extractor_kwargs": {**(policy_kwargs.get("features_extractor_kwargs") or {}),
-                                                           **flags}}
+def aux_options(hyper: Mapping[str, Any]) -> AuxOptions:
+    """The :class:`AuxOptions` of a run's (checked, :func:`check_options`) hyperparameters."""
+    return parse(AuxOptions, _given(hyper), "hyperparameter")
 
 
 def init_backbone(model: BaseAlgorithm, path: str) -> None:
@@ -170,9 +162,8 @@ class AuxTrainer(BaseCallback):
         self._target = model
 
     @classmethod
-    def create(cls, model: BaseAlgorithm, hyper: dict[str, Any], seed: int) -> AuxTrainer | None:
-        """The trainer for ``hyper``'s ``aux``, or None when it is not set."""
-        opts = parse(AuxOptions, _given(hyper), "hyperparameter")
+    def create(cls, model: BaseAlgorithm, opts: AuxOptions, seed: int) -> AuxTrainer | None:
+        """The trainer for ``opts.aux``, or None when it is not set."""
         return cls(model, opts, seed) if opts.aux else None
 
     def _on_training_start(self) -> None:

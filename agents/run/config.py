@@ -28,6 +28,7 @@ from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
 from gymsuite.agents.observation import env_options
 from gymsuite.agents.run.auxiliary import check_options
+from gymsuite.agents.run.options import uses_image_backbone
 from gymsuite.agents.run.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import load_yaml, read_yaml
@@ -275,29 +276,6 @@ def check_window_backbone(spec: registry.AlgoSpec, target: EnvTarget | None, hyp
         raise UserError(f"the {name} backbone's context {context} is longer than an episode of {env} "
                         f"({limit} steps)", f"use context <= {limit}")
     env_options(hyper)  # a history that differs from the context
-
-
-def named_extractor(hyper: dict[str, Any]) -> Any:
-    """The features extractor these hyperparameters name (``backbone``, else ``policy_kwargs``'), or None.
-
-    With ``backbone=lstm`` it is the LSTM's ``encoder`` (None: RecurrentPPO flattens the observation).
-    """
-    if recurrent.is_lstm(hyper):
-        return recurrent.encoder_name(hyper)
-    return hyper.get("backbone") or (hyper.get("policy_kwargs") or {}).get("features_extractor_class")
-
-
-def uses_image_backbone(hyper: dict[str, Any]) -> bool:
-    """Whether the policy of these hyperparameters has an image backbone (a CNN or attention, not an MLP).
-
-    A window backbone (framestack, transformer) counts as one when it names an image ``encoder``.
-    """
-    extractor = named_extractor(hyper)
-    if extractor in WINDOW_BACKBONES:
-        return (hyper.get("backbone_kwargs") or {}).get("encoder") is not None
-    if extractor is not None:
-        return extractor not in ("mlp", backbones.BACKBONES["mlp"])
-    return str(hyper.get("policy", "")).startswith("Cnn")
 
 
 def resolve_device(choice: str, image: bool) -> str:

@@ -31,8 +31,8 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from gymsuite.agents.algorithms.spec import AlgoSpec
 from gymsuite.agents.multiagent.buffer import buffer_class_for
-from gymsuite.agents.run.auxiliary import extractor_kwargs
-from gymsuite.agents.run.config import SCHEDULED, named_extractor, resolve_device, schedule, uses_image_backbone
+from gymsuite.agents.run.config import SCHEDULED, resolve_device, schedule
+from gymsuite.agents.run.options import ModelOptions, RunOptions, model_options, with_model
 from gymsuite.agents.run.runconfig import RunConfig
 from gymsuite.common.errors import UserError
 from gymsuite.envs.observation import EnvOptions
@@ -50,7 +50,8 @@ class ResolvedRun:
     Attributes:
         config: the config as ``config.yaml`` saves it, with the decided defaults (backbone, rounded budget).
         env: the run's env spec resolved (:func:`gymsuite.envs.target.resolve_env`).
-        env_options: how its envs are built and seen (:func:`gymsuite.agents.observation.env_options`).
+        options: its own keys in typed groups (:class:`gymsuite.agents.run.options.RunOptions`: env, model, aux,
+            normalize), the decided backbone included.
         policy: the SB3 policy the model is built with.
         model_kwargs: the keyword arguments of the model's constructor, exactly (read-only): the SB3 ones alone,
             with the run's ``seed``.
@@ -58,7 +59,7 @@ class ResolvedRun:
 
     config: RunConfig
     env: EnvTarget
-    env_options: EnvOptions
+    options: RunOptions
     policy: str
     model_kwargs: Mapping[str, Any]
 
@@ -70,13 +71,19 @@ class ResolvedRun:
         """The run's hyperparameters, read-only."""
         return MappingProxyType(self.config.hyperparams)
 
+    @property
+    def env_options(self) -> EnvOptions:
+        """How its envs are built and seen (``options.env``)."""
+        return self.options.env
 
-def resolve(cfg: RunConfig, spec: AlgoSpec, venv: VecEnv, options: EnvOptions) -> ResolvedRun:
-    """``cfg`` resolved against its built env ``venv`` (see the module docstring); ``cfg`` unchanged."""
+
+def resolve(cfg: RunConfig, spec: AlgoSpec, venv: VecEnv, options: RunOptions) -> ResolvedRun:
+    """``cfg`` and its ``options`` resolved against its built env ``venv`` (see the module docstring); both
+    unchanged."""
     target = resolve_env(cfg.env)
     if spec.learn is None:
-        cfg = choose_backbone(cfg, venv.observation_space)
-    policy, kwargs = model_kwargs(spec, cfg)
+        cfg, options = choose_backbone(cfg, options, venv.observation_space)
+    policy, kwargs = model_kwargs(spec, cfg, options.model)
     if target.kind is EnvKind.PARALLEL:  # the one place that picks the buffer leaving out done agents' steps
         kwargs["rollout_buffer_class"] = buffer_class_for(venv.observation_space)
     if spec.learn is None:
@@ -84,9 +91,9 @@ def resolve(cfg: RunConfig, spec: AlgoSpec, venv: VecEnv, options: EnvOptions) -
     return ResolvedRun(cfg, target, options, policy, {**kwargs, "seed": cfg.seed, "verbose": 0})
 
 
-def choose_backbone(cfg: RunConfig, space: spaces.Space) -> RunConfig:
+def choose_backbone(cfg: RunConfig, options: RunOptions, space: spaces.Space) -> tuple[RunConfig, RunOptions]:
     """``cfg`` naming the backbone (``gymsuite.supervised.backbones.default_for``) of an image observation when the
-    user named none (``cfg`` itself otherwise); a new config, ``cfg`` unchanged.
+    user named none, with its ``options`` (both as they are otherwise); new values, the given ones unchanged.
 
     Neither ``backbone`` nor ``policy_kwargs.features_extractor_class`` given, and the policy is
     ``MlpPolicy`` (every shipped default), which would flatten the image into an MLP; ``backbone=mlp``
@@ -94,20 +101,21 @@ def choose_backbone(cfg: RunConfig, space: spaces.Space) -> RunConfig:
     so ``config.yaml`` and ``--resume`` keep it, and is said on stderr. With ``backbone=lstm`` the choice is
     the LSTM's ``encoder`` (``backbone_kwargs``).
     """
-    hyper = cfg.hyperparams
+    hyper, model = cfg.hyperparams, options.model
     if isinstance(space, spaces.Dict) and "obs" in space.spaces:  # mappo: the backbone is the actor's, on obs["obs"]
         space = space["obs"]
-    if named_extractor(hyper) or hyper.get("policy", "MlpPolicy") != "MlpPolicy" or not backbones.is_image(space):
-        return cfg
+    if model.extractor or model.policy != "MlpPolicy" or not backbones.is_image(space):
+        return cfg, options
     chosen = backbones.default_for(space)
-    if recurrent.is_lstm(hyper):
+    if model.lstm is not None:
         print(f"note: the observation is a {space.shape} image: the lstm reads it through encoder={chosen} "
               "(name one with backbone_kwargs={encoder: NAME})", file=sys.stderr)
-        kwargs = {**(hyper.get("backbone_kwargs") or {}), "encoder": chosen}
-        return dataclasses.replace(cfg, hyperparams={**hyper, "backbone_kwargs": kwargs})
-    print(f"note: the observation is a {space.shape} image: using backbone={chosen} "
-          "(name one with --hyperparams backbone=NAME)", file=sys.stderr)
-    return dataclasses.replace(cfg, hyperparams={**hyper, "backbone": chosen})
+        hyper = {**hyper, "backbone_kwargs": {**model.backbone_kwargs, "encoder": chosen}}
+    else:
+        print(f"note: the observation is a {space.shape} image: using backbone={chosen} "
+              "(name one with --hyperparams backbone=NAME)", file=sys.stderr)
+        hyper = {**hyper, "backbone": chosen}
+    return dataclasses.replace(cfg, hyperparams=hyper), with_model(options, hyper)
 
 
 def rollout_size(cls: type, kwargs: Mapping[str, Any], n_envs: int) -> tuple[int, int] | None:
@@ -137,31 +145,33 @@ def whole_rollouts(cfg: RunConfig, rollout: tuple[int, int] | None) -> RunConfig
     return dataclasses.replace(cfg, timesteps=rounded, hyperparams={**cfg.hyperparams, "n_timesteps": rounded})
 
 
-def model_kwargs(spec: AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str, Any]]:
-    """The policy name and constructor kwargs for ``spec`` from ``cfg.hyperparams``.
+def model_kwargs(spec: AlgoSpec, cfg: RunConfig, model: ModelOptions | None = None) -> tuple[str, dict[str, Any]]:
+    """The policy name and constructor kwargs for ``spec`` from ``cfg.hyperparams``, whose model group is ``model``
+    (default: parsed from them).
 
     ``backbone`` and ``backbone_kwargs`` become ``policy_kwargs``' ``features_extractor_class`` and
     ``features_extractor_kwargs``; ``--device`` the ``device`` (unless the hyperparameters set one).
     ``backbone=lstm`` becomes RecurrentPPO's LSTM arguments and policy (:mod:`gymsuite.supervised.recurrent`).
     """
-    hyper = cfg.hyperparams
-    kwargs = spec.model_keys(hyper)
+    model = model or model_options(cfg.hyperparams)
+    kwargs = spec.model_keys(cfg.hyperparams)
     for key in SCHEDULED & kwargs.keys():
         kwargs[key] = schedule(key, kwargs[key])
-    policy = str(hyper.get("policy", "MlpPolicy"))
-    if recurrent.is_lstm(hyper):
+    policy = model.policy
+    if model.lstm is not None:
         policy = recurrent.lstm_policy(policy)
-        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}),
-                                   **recurrent.policy_kwargs(hyper.get("backbone_kwargs"))}
-    elif hyper.get("backbone") is not None:
-        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "features_extractor_class": hyper["backbone"],
-                                   "features_extractor_kwargs": dict(hyper.get("backbone_kwargs") or {})}
-    if extractor_kwargs(cfg.hyperparams, {}):  # freeze_backbone, augment: arguments of the backbone
-        if named_extractor(hyper) is None:  # SB3's own extractors (NatureCNN, FlattenExtractor) take neither
+        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), **recurrent.lstm_policy_kwargs(model.lstm)}
+    elif model.backbone is not None:
+        kwargs["policy_kwargs"] = {**(kwargs.get("policy_kwargs") or {}), "features_extractor_class": model.backbone,
+                                   "features_extractor_kwargs": dict(model.backbone_kwargs)}
+    if model.extractor_flags:  # freeze_backbone, augment: arguments of the backbone, kept in the saved model
+        if model.extractor is None:  # SB3's own extractors (NatureCNN, FlattenExtractor) take neither
             raise UserError("freeze_backbone and augment need a gymsuite backbone, and this run names none "
-                            f"(policy={hyper.get('policy', 'MlpPolicy')})",
+                            f"(policy={model.policy})",
                             "name one with --hyperparams backbone=NAME, e.g. backbone=nature_cnn (CnnPolicy's network)")
-        kwargs["policy_kwargs"] = extractor_kwargs(cfg.hyperparams, dict(kwargs.get("policy_kwargs") or {}))
+        pk = dict(kwargs.get("policy_kwargs") or {})
+        kwargs["policy_kwargs"] = {**pk, "features_extractor_kwargs": {**(pk.get("features_extractor_kwargs") or {}),
+                                                                       **model.extractor_flags}}
     if kwargs.get("policy_kwargs"):
         pk = dict(kwargs["policy_kwargs"])
         if isinstance(pk.get("activation_fn"), str):
@@ -172,5 +182,5 @@ def model_kwargs(spec: AlgoSpec, cfg: RunConfig) -> tuple[str, dict[str, Any]]:
         if isinstance(pk.get("features_extractor_class"), str):  # a backbone by name keeps config.yaml plain data
             pk["features_extractor_class"] = backbones.get(pk["features_extractor_class"])
         kwargs["policy_kwargs"] = pk
-    kwargs.setdefault("device", resolve_device(cfg.device, uses_image_backbone(hyper)))
+    kwargs.setdefault("device", resolve_device(cfg.device, model.image))
     return policy, kwargs

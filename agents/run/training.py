@@ -43,10 +43,10 @@ from gymsuite.agents.files.rundir import (
 )
 from gymsuite.agents.files.safeload import SCHEDULES, keep_description
 from gymsuite.agents.multiagent.buffer import InactiveMarks, needs_marks
-from gymsuite.agents.observation import env_options
 from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
 from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
 from gymsuite.agents.run.config import RunConfig, to_dict
+from gymsuite.agents.run.options import RunOptions, run_options
 from gymsuite.agents.run.resolved import ResolvedRun, model_kwargs, resolve, rollout_size
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.experts import load_expert
@@ -130,7 +130,7 @@ def _sync_normalization(model: BaseAlgorithm, eval_env: VecEnv) -> None:
 
 
 def _build_env(cfg: RunConfig, spec: registry.AlgoSpec,
-               options: EnvOptions) -> tuple[VecEnv, CuriosityCallback | None]:
+               options: RunOptions) -> tuple[VecEnv, CuriosityCallback | None]:
     """The training env: the one place that decides the order of the reward wrappers.
 
     From the env outwards::
@@ -145,7 +145,6 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec,
     scales the reward the agent finally trains on. The innermost reward wrapper records
     ``info["env_reward"]`` (:mod:`gymsuite.rewards.env_reward`); the others keep it.
     """
-    hyper = cfg.hyperparams
     reward_wrappers = []
     if cfg.learned_reward:  # first, so that shaping terms add "our own constraints" on top of it
         from gymsuite.rewards.learned import learned_reward_wrappers
@@ -155,19 +154,18 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec,
         from gymsuite.rewards.shaping import load_shaping
 
         reward_wrappers += load_shaping(cfg.reward_shaping)
-    venv = _atari_env(cfg, options, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
+    venv = _atari_env(cfg, options.env, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
     if venv is None:
-        venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, options=options, reward_wrappers=reward_wrappers)
+        venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, options=options.env,
+                        reward_wrappers=reward_wrappers)
     registry.check_action_space(spec, venv.action_space, cfg.env)
     curiosity = None
     if cfg.curiosity:
         from gymsuite.rewards.curiosity import attach
 
         venv, curiosity = attach(venv, cfg.curiosity, **cfg.curiosity_kwargs)
-    normalize = hyper.get("normalize", False)
-    if normalize:
-        opts = normalize if isinstance(normalize, dict) else {}
-        venv = VecNormalize(venv, **{"gamma": float(hyper.get("gamma", 0.99)), **opts})
+    if options.normalize is not None:
+        venv = VecNormalize(venv, **options.normalize)
     return venv, curiosity
 
 
@@ -227,14 +225,14 @@ def prepare(cfg: RunConfig) -> Prepared:
     """
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
-    options = env_options(cfg.hyperparams, cfg.env)
+    options = run_options(cfg.hyperparams, cfg.env)
     if is_custom(cfg.env):
         from gymsuite.envs.check import require_fitting_shapes, require_valid
 
         if cfg.check_env:
-            require_valid(cfg.env, dict(options.env_kwargs))
+            require_valid(cfg.env, dict(options.env.env_kwargs))
         else:  # the one check SB3 cannot do without: it sizes its buffers from the declared space
-            require_fitting_shapes(cfg.env, dict(options.env_kwargs))
+            require_fitting_shapes(cfg.env, dict(options.env.env_kwargs))
     venv, curiosity = _build_env(cfg, spec, options)
     try:
         spec.check_built_run(cfg, venv)  # e.g. imitation's demonstrations fit the env's spaces
@@ -249,9 +247,9 @@ def prepare(cfg: RunConfig) -> Prepared:
             check_replay_fits(cfg.hyperparams, space, venv.action_space)
         model = _build_model(resolved, spec, venv)
         keep_description(model, spec.name)  # so that its saves load without unpickling, and tell their algorithm
-        if cfg.hyperparams.get("backbone_init"):
-            init_backbone(model, str(cfg.hyperparams["backbone_init"]))
-        aux = AuxTrainer.create(model, cfg.hyperparams, cfg.seed)
+        if resolved.options.aux.backbone_init:
+            init_backbone(model, resolved.options.aux.backbone_init)
+        aux = AuxTrainer.create(model, resolved.options.aux, cfg.seed)
     except BaseException:
         venv.close()
         raise
@@ -314,13 +312,13 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
         raise UserError(f"{run.root} has no checkpoint to resume from", "train it again with --overwrite")
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
-    options = env_options(cfg.hyperparams, cfg.env)
+    options = run_options(cfg.hyperparams, cfg.env)
     venv, curiosity = _build_env(cfg, spec, options)
     norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
     if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):
         venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
     model = load_model_file(spec.model_class(cfg.hyperparams), run.checkpoint(steps), trust_pickle,
-                            _resumed_values(spec, cfg))
+                            _resumed_values(spec, cfg, options))
     model.set_env(venv)
     keep_description(model, spec.name)
     state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
@@ -336,19 +334,19 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
         model.load_replay_buffer(legacy_replay)
     if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
         curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
-    aux = AuxTrainer.create(model, cfg.hyperparams, cfg.seed)  # backbone_init is not reloaded: the weights are here
+    aux = AuxTrainer.create(model, options.aux, cfg.seed)  # backbone_init is not reloaded: the weights are here
     if aux is not None and run.checkpoint(steps, AUX_SUFFIX).is_file():
         aux.load(run.checkpoint(steps, AUX_SUFFIX))
     restore = (lambda: load_state(model, state)) if state.is_file() else None
     ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert,
-                     env_options=options, aux=aux)
+                     env_options=options.env, aux=aux)
     return _learn(ctx, resumed=True, restore=restore)
 
 
-def _resumed_values(spec: registry.AlgoSpec, cfg: RunConfig) -> dict[str, Any]:
+def _resumed_values(spec: registry.AlgoSpec, cfg: RunConfig, options: RunOptions) -> dict[str, Any]:
     """The schedules and ``train_freq`` of ``cfg``: a checkpoint stores them pickled, so the safe loader takes them
     from the run's config (``lin_X`` is plain data there) rather than from the file."""
-    _, kwargs = model_kwargs(spec, cfg)
+    _, kwargs = model_kwargs(spec, cfg, options.model)
     return {k: v for k, v in kwargs.items() if k in {*SCHEDULES, "train_freq"}}
 
 

@@ -11,9 +11,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.files import replaymemory
-from gymsuite.agents.observation import env_options
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config, defaults_for
+from gymsuite.agents.run.options import run_options
 from gymsuite.common.errors import UserError
 from gymsuite.envs.atari_vector import NativeAtariVecEnv
 from gymsuite.rewards.clipping import VecClipReward
@@ -31,7 +31,7 @@ def test_every_atari_id_gets_the_zoo_atari_defaults() -> None:
 
 def _env(overrides: list[str], algo: str = "ppo") -> object:
     cfg = build_config({"algo": algo, "env": "ALE/Pong-v5", "n_envs": 2}, overrides=overrides)
-    venv, _ = training._build_env(cfg, registry.get(algo), env_options(cfg.hyperparams, cfg.env))
+    venv, _ = training._build_env(cfg, registry.get(algo), run_options(cfg.hyperparams, cfg.env))
     venv.close()
     return venv
 

@@ -162,7 +162,7 @@ def test_on_a_one_bit_memory_task_the_window_remembers_and_the_mlp_cannot(backbo
 
 
 def test_a_vector_window_backbone_runs_on_the_cpu_under_device_auto() -> None:
-    from gymsuite.agents.run.config import uses_image_backbone
+    from gymsuite.agents.run.options import uses_image_backbone
 
     assert not uses_image_backbone({"backbone": "framestack"})
     assert not uses_image_backbone({"backbone": "transformer", "backbone_kwargs": {"context": 8}})
