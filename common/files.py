@@ -69,29 +69,49 @@ _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPE
 
 
 @contextlib.contextmanager
-def disk_errors(path: Path) -> Iterator[None]:
+def disk_errors(path: Path, flag: str = "--run-dir / --out") -> Iterator[None]:
     """Turn a full, read-only or blocked disk while writing ``path`` into a :class:`UserError`.
 
     The message names ``path`` and the free space left where it goes; the fix says what to free
-    or where else to write. A write through :func:`atomic_write` leaves the previous file intact.
+    or where else to write (``flag``: the command's option that chose the place). A write through
+    :func:`atomic_write` leaves the previous file intact.
     """
     try:
         yield
     except OSError as err:
         if err.errno not in _DISK_ERRNOS:
             raise
-        raise UserError(f"cannot write {path}: {err.strerror or err} ({_free_space(path)})", _DISK_FIX[
-            "full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else
-            "blocked" if err.errno in (errno.ENOTDIR, errno.EEXIST) else "read-only"]) from err
+        kind = ("full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else
+                "blocked" if err.errno in (errno.ENOTDIR, errno.EEXIST) else "read-only")
+        raise UserError(f"cannot write {path}: {err.strerror or err} ({_free_space(path)})",
+                        _DISK_FIX[kind].format(flag=flag)) from err
 
 
 _DISK_FIX = {
     "full": "free some disk space (old runs/ and their checkpoints/ are the usual culprits), or write elsewhere "
-            "with --run-dir / --out",
-    "read-only": "write to a directory you can write to (--run-dir / --out), or make this one writable",
-    "blocked": "a file stands where a directory is needed on that path: choose another --run-dir / --out, "
-               "or move the file",
+            "with {flag}",
+    "read-only": "write to a directory you can write to ({flag}), or make this one writable",
+    "blocked": "a file stands where a directory is needed on that path: choose another {flag}, or move the file",
 }
+
+
+def ensure_dir(path: Path, flag: str) -> None:
+    """Create the directory ``path`` that the option ``flag`` names (``--study``, ``--dir``), or say why not.
+
+    Raises:
+        UserError: ``path``, or a folder above it, is a file; or it cannot be created or written (a read-only
+            or full disk, no permission). The message names ``flag`` and its fix.
+    """
+    with disk_errors(path, flag):  # a folder above that cannot be searched: EACCES
+        blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            where = "is a file, not a directory" if blocking == path else f"lies under {blocking}, a file"
+            raise UserError(f"{flag} {path} {where}",
+                            f"choose another {flag}, or move the file away")
+        path.mkdir(parents=True, exist_ok=True)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path} is not writable ({_free_space(path)})",
+                        f"choose a {flag} directory you can write to, or make {path} writable")
 
 
 def _free_space(path: Path) -> str:

@@ -5,11 +5,15 @@ A study directory (default ``runs/tune/<algo>-<env>``) holds:
 - ``study.yaml``: what the study is (algo, env, timesteps, seed, base hyperparameters, search space); a rerun that
   differs is refused, one that matches continues the study;
 - ``journal.log``: Optuna's storage, a journal file (``JournalFileBackend``). Chosen over SQLite because it needs
-  nothing besides Optuna (no SQLAlchemy), is an append-only log that a killed process cannot leave half-written
-  (a torn last record is skipped), and its file lock works for worker processes and, on shared storage, Ray nodes;
+  nothing besides Optuna (no SQLAlchemy), is an append-only log, and its file lock works for worker processes and,
+  on shared storage, Ray nodes. ``agents/sweeps/journal.py`` appends whole records or nothing (a full disk leaves
+  no torn record) and repairs a damaged journal when the study opens;
 - ``lock``: ``pid host`` of the tune process using the study (a dead pid's lock is taken over);
 - ``trials/<NNNN>/``: trial NNNN's run directory (config.yaml, eval.json, logs), as ``gymsuite train`` writes;
 - ``best/config.yaml``, ``summary.md``, ``importance.png``: rewritten after each finished trial (``tunereport``).
+
+No path inside the study directory may be a symbolic link (:func:`study_lock` refuses the study): the study writes
+only inside its directory.
 
 Trials are asked in this process (``study.ask()`` and the declarative space, ``agents/sweeps/space.py``) and trained
 as executor jobs (``run_jobs``: here, a worker pool or Ray), one asked whenever a worker is free. A job opens the same
@@ -17,7 +21,9 @@ storage to report each periodic evaluation and stops its training when ``trial.s
 (MedianPruner); this process then tells the study COMPLETE (the value: the final evaluation's ``mean_return``, i.e.
 ``eval_episodes`` episodes of the policy the trial ends with, the one ``best/config.yaml`` reproduces, rather than
 a periodic evaluation's 5), PRUNED or FAIL. A trial cut by Ctrl-C, SIGTERM or a kill is FAIL with user attr
-``interrupted`` and its parameters are enqueued, so the continued study tries them first.
+``interrupted`` and its parameters are enqueued, so the continued study tries them first. The sampler's seed is
+drawn from the study's seed and its number of trials (:func:`sampler_seed`), so a continued study proposes new
+configurations rather than those of its first process again.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from gymsuite.agents.algorithms import registry
@@ -38,11 +46,11 @@ from gymsuite.agents.files.rundir import safe_env_name
 from gymsuite.agents.run.config import build_config, parse_assignments
 from gymsuite.agents.run.runconfig import RunConfig
 from gymsuite.agents.run.training import EvalListener, train
-from gymsuite.agents.sweeps import space, tunereport
+from gymsuite.agents.sweeps import journal, space, tunereport
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.agents.sweeps.sweep import plan, quietly, run_summary
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import read_yaml, write_yaml
+from gymsuite.common.files import ensure_dir, read_yaml, write_yaml
 from gymsuite.common.pidlock import pid_lock
 
 if TYPE_CHECKING:
@@ -135,48 +143,81 @@ def _check_record(study: StudyPlan) -> None:
 
 def study_lock(root: Path) -> contextlib.AbstractContextManager[None]:
     """Hold ``<root>/lock`` while this process uses the study (``gymsuite.common.pidlock``: a dead pid's lock is taken
-    over).
+    over), creating ``root`` first.
 
     Raises:
-        UserError: a live process holds it.
+        UserError: ``root`` is a file, lies under one or cannot be written; it holds a symbolic link; a live process
+            holds the lock.
     """
-    root.mkdir(parents=True, exist_ok=True)
+    ensure_dir(root, "--study")
+    refuse_links(root)
     return pid_lock(root / "lock", f"the study {root}")
 
 
-def journal_storage(journal: Path) -> optuna.storages.BaseStorage:
-    """The study's journal file as Optuna's storage (its log lines quiet): the command, its jobs and readers all
-    open it this way."""
+def refuse_links(root: Path) -> None:
+    """Refuse a study directory holding a symbolic link (``best/``, ``trials/0003``, ``journal.log``, ``lock``...):
+    the study would write through it, outside its directory. Optuna's own journal lock (``journal.log.lock``, a link
+    it only renames and deletes) is allowed.
+
+    Raises:
+        UserError: naming the first link found.
+    """
+    for folder, dirs, files in os.walk(root):
+        for name in sorted([*dirs, *files]):
+            path = Path(folder) / name
+            if path.is_symlink() and not (Path(folder) == root and name.startswith(f"{JOURNAL}.lock")):
+                raise UserError(f"{path} is a symbolic link (to {os.readlink(path)}) inside the study {root}: "
+                                "a study writes only inside its directory, never through a link",
+                                "replace the link by the file or directory itself, or choose another --study")
+
+
+def journal_storage(path: Path) -> optuna.storages.BaseStorage:
+    """The study's journal file as Optuna's storage (its log lines quiet), appended to in whole records
+    (``journal.WholeRecords``): the command, its jobs and readers all open it this way."""
     import optuna
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
+    from optuna.storages.journal import JournalStorage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return JournalStorage(JournalFileBackend(str(journal)))
+    return JournalStorage(journal.WholeRecords(path))
 
 
 def open_study(study: StudyPlan) -> optuna.Study:
-    """Write ``study.yaml`` and open (or create) the study's journal storage; hold the lock around this."""
+    """Write ``study.yaml`` and open (or create) the study's journal storage, repairing a damaged journal first
+    (``journal.repair``: a warning says what was dropped); hold the lock around this."""
     import optuna
 
     study.root.mkdir(parents=True, exist_ok=True)
     write_yaml(study.root / "study.yaml", study.record)
-    storage = journal_storage(study.journal)
+    journal.repair(study.journal)
+    opened = optuna.create_study(storage=journal_storage(study.journal), pruner=study.pruning.pruner(),
+                                 study_name=STUDY_NAME, direction="maximize", load_if_exists=True)
     # constant_liar: running trials count as bad while they run, so trials asked meanwhile spread out.
-    sampler = optuna.samplers.TPESampler(seed=study.record["seed"], constant_liar=True)
-    return optuna.create_study(storage=storage, sampler=sampler, pruner=study.pruning.pruner(),
-                               study_name=STUDY_NAME, direction="maximize", load_if_exists=True)
+    seed = sampler_seed(study.record["seed"], len(opened.get_trials(deepcopy=False)))
+    opened.sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+    return opened
+
+
+def sampler_seed(seed: int, trials: int) -> int:
+    """The sampler's seed in a process that opens a study of ``seed`` holding ``trials`` trials: ``seed`` itself
+    for a new study; for a continued one a seed of its own (a sampler seeded alike in each process would propose
+    the first process's configurations again). ``trials`` grows with every trial asked, so no two processes of a
+    study draw alike."""
+    if trials == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, trials]).generate_state(1)[0])
 
 
 def load_study(root: Path) -> optuna.Study:
     """A study directory's study, to read (its trials, best value); no lock is taken.
 
     Raises:
-        UserError: ``root`` holds no study.
+        UserError: ``root`` holds no study, or its journal is damaged (naming the line; ``gymsuite tune`` repairs it).
     """
     import optuna
 
     if not (root / JOURNAL).is_file():
         raise UserError(f"{root} holds no study ({JOURNAL} is missing)", "pass the directory gymsuite tune wrote")
+    journal.check(root / JOURNAL)
     return optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(root / JOURNAL))
 
 

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     from gymsuite.agents.sweeps.executor import Outcome, check_ray_address
     from gymsuite.agents.sweeps.sweep import parse_seeds, plan, run_sweep, write_plan
     from gymsuite.common.errors import UserError
+    from gymsuite.common.files import ensure_dir
 
     p = _cli.parser("sweep", __doc__)
     p.add_argument("--algo", default="", help="algorithms, comma-separated (ppo,a2c); default: --config's")
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     left = [c for c in cells if not c.finished]
     print(f"{len(cells)} runs in {args.dir}: {len(cells) - len(left)} finished, {len(left)} to train", file=sys.stderr)
     check_ray_address(args.ray_address)
+    ensure_dir(args.dir, "--dir")  # a file there, or a read-only disk: the fix names --dir
     write_plan(cells, args.dir)
     bar = tqdm(total=len(cells), initial=len(cells) - len(left), unit="run", file=sys.stderr)
     failed: list[str] = []

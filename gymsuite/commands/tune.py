@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                         "as many as fit)")
     p.add_argument("--timesteps", type=int, help="env steps per trial (default: the algorithm's tuned value)")
     p.add_argument("--jobs", type=int, default=1, help="trials at a time, in worker processes (default 1)")
-    p.add_argument("--study", type=Path, help="the study directory (default runs/tune/<algo>-<env>)")
+    p.add_argument("--study", type=Path,
+                   help="the study directory (default runs/tune/<algo>-<env>); it may hold no symbolic link")
     p.add_argument("--space", type=Path, metavar="FILE.yaml",
                    help="search space replacing agents/hyperparams/spaces/<algo>.yml")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
@@ -40,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="start no trial after this many seconds (running ones finish); with --trials, whichever "
                         "comes first")
-    p.add_argument("--seed", type=int, default=0, help="seed of every trial's training and of the sampler")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of every trial's training and of the sampler (a continued study's sampler: this seed "
+                        "and the study's number of trials, so it proposes new configurations)")
     p.add_argument("--ray-address", metavar="ADDRESS",
                    help="run trials on a Ray cluster: host:port, auto or local; --study must then be on storage "
                         "every node sees. Needs gymsuite[distributed]")

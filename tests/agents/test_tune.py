@@ -86,6 +86,7 @@ def test_a_killed_study_continues_and_tries_the_interrupted_trial_again(tmp_path
     assert {t.number: t.value for t in trials[:2]} == before
     assert trials[2].state == TrialState.FAIL and trials[2].user_attrs["interrupted"] is True
     assert trials[3].state == TrialState.COMPLETE and trials[3].params == cut
+    assert cut not in [t.params for t in trials[:2]]  # the reopened study proposed a new configuration
     assert (root / "trials" / "0003" / "eval.json").is_file() and not (root / "lock").exists()
 
 
