@@ -15,7 +15,6 @@ An env spec is one of
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,9 +35,7 @@ from gymsuite.envs.specs import (
     EnvFactory,
     EnvSpec,
     import_registering,
-    is_custom,
-    load_file,
-    load_module,
+    load_code,
     spec_name,
 )
 from gymsuite.envs.target import EnvKind, lenient_target, resolve_env
@@ -69,15 +66,19 @@ def resolve(spec: EnvSpec) -> EnvFactory:
         raise UserError(f"{spec} is a PettingZoo multi-agent env, not a single gymnasium env",
                         "train, evaluate and record it through make_env (gymsuite train --env ...); "
                         "check it with gymsuite check-env")
+    if target.env_id is not None:  # an id, bare or package:Env-id (the package registers it when imported)
+        return _registered(target.env_id, package=target.package)
     if not isinstance(spec, str):
         return _call_factory(spec)
-    if ":" not in spec:
-        return _registered(spec)
     module_name, _, attr = spec.rpartition(":")
-    module = load_file(module_name) if module_name.endswith(".py") or "/" in module_name else load_module(module_name)
-    if hasattr(module, attr):
-        return _call_factory(getattr(module, attr))
-    return _registered(attr, package=module_name)  # the module registered ids when imported
+    return _call_factory(getattr(load_code(module_name), attr))
+
+
+def is_custom(spec: EnvSpec) -> bool:
+    """Whether ``spec`` is user code (``module:Class``, ``file.py:Class``, a callable), which training checks
+    before it starts; a registered id is not, in any form (``ale_py:ALE/Pong-v5`` included):
+    :attr:`gymsuite.envs.target.EnvTarget.user_code`."""
+    return resolve_env(spec).user_code
 
 
 def make_one(spec: EnvSpec, render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None,
@@ -142,8 +143,9 @@ def make_env(
                                    wrappers, reward_wrappers)
     if target.kind is EnvKind.ATARI:
         mask_velocity(spec, observation)  # refused: Atari frames have no velocity entries
-        factory, wrappers, reward_wrappers = _atari(str(spec), observation.get("atari"), max_episode_steps, wrappers,
-                                                    reward_wrappers)
+        assert target.env_id is not None  # ALE/Game-v5 or GameNoFrameskip-v4, bare or as ale_py:Env-id
+        factory, wrappers, reward_wrappers = _atari(target.env_id, observation.get("atari"), max_episode_steps,
+                                                    wrappers, reward_wrappers)
         max_episode_steps = None  # counted by the game itself (frames = steps x frame_skip)
         obs_wrappers: list[Wrapper] = []
         build_mode = render_mode
@@ -191,10 +193,14 @@ def _atari(env_id: str, given: dict[str, Any] | None, max_episode_steps: int | N
     return factory, [lambda env: atari.preprocess(env, opts), *wrappers], [*outer, *reward_wrappers]
 
 
-def make_native_atari(env_id: str, n_envs: int, seed: int | None, atari: dict[str, Any] | None = None,
+def make_native_atari(spec: EnvSpec, n_envs: int, seed: int | None, atari: dict[str, Any] | None = None,
                       max_episode_steps: int | None = None) -> VecEnv:
     """The fast path: ale-py's C++ vector env behind SB3's ``VecEnv`` API (:mod:`gymsuite.envs.atari_vector`),
-    seeded."""
+    seeded, for an Atari id in any form (``ALE/Pong-v5``, ``ale_py:ALE/Pong-v5``)."""
+    env_id = resolve_env(spec).env_id
+    if resolve_env(spec).kind is not EnvKind.ATARI or env_id is None:
+        raise UserError(f"{spec_name(spec)} is not an Atari id", "ale-py's vector env runs ALE/Game-v5 and "
+                        "GameNoFrameskip-v4 ids")
     venv = NativeAtariVecEnv(env_id, n_envs, atari_options(atari), max_episode_steps)
     if seed is not None:
         venv.seed(seed)
@@ -212,7 +218,7 @@ def _registered(env_id: str, package: str | None = None) -> EnvFactory:
 
     def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
         if package is not None:
-            importlib.import_module(package)
+            load_code(package)
         try:
             return gym.make(env_id, render_mode=render_mode, **kwargs)
         except gym.error.DependencyNotInstalled as err:

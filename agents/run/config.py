@@ -86,11 +86,13 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 def defaults_for(algo: str, env: str) -> dict[str, Any]:
     """The shipped defaults for ``algo`` on ``env``: its own entry, else its group's, else ``default``.
 
-    Groups: every Atari id (``ALE/*``, ``*NoFrameskip-v4``) takes the ``atari`` entry (the zoo's).
+    Groups: every Atari id (``ALE/*``, ``*NoFrameskip-v4``) takes the ``atari`` entry (the zoo's). An id in the
+    ``package:Env-id`` form takes the id's entries (``ale_py:ALE/Pong-v5`` those of ``ALE/Pong-v5``).
     """
     file = HYPERPARAMS_DIR / f"{algo}.yml"
     table = read_yaml(file) if file.is_file() else {}
-    for key in (env, "atari" if classify_env(env).kind is EnvKind.ATARI else "", "default"):
+    target = classify_env(env)
+    for key in (target.env_id or env, "atari" if target.kind is EnvKind.ATARI else "", "default"):
         if key in table:
             return dict(table[key])
     return {}
