@@ -28,6 +28,7 @@ from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
 from gymsuite.agents.observation import memory_observation
 from gymsuite.agents.run.auxiliary import check_options, extractor_kwargs
+from gymsuite.agents.run.policycheck import check_policy_kwargs
 from gymsuite.agents.run.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import load_yaml, read_yaml
@@ -160,6 +161,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
         check_normalize(hyper["normalize"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
+    check_policy_kwargs(spec, hyper)  # keys the policy takes, finite numbers, net_arch's layers
     check_observation_options(hyper, env)  # atari, pixels, minigrid, history, mask_velocity
     check_backbone(hyper, spec)
     check_window_backbone(spec, target, hyper)

@@ -51,6 +51,7 @@ from gymsuite.agents.run.config import (
     model_kwargs,
     to_dict,
 )
+from gymsuite.agents.run.policycheck import check_rollout_fits
 from gymsuite.agents.run.resolved import ResolvedRun, choose_backbone, whole_rollouts
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.experts import load_expert
@@ -244,6 +245,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     if spec.learn is None:
         cfg = choose_backbone(cfg, venv.observation_space)
     try:
+        check_rollout_fits(spec, cfg.hyperparams, venv.observation_space, venv.action_space, venv.num_envs)
         if issubclass(spec.cls, OffPolicyAlgorithm):  # before SB3 allocates it (lazily: it would fail mid-run)
             space = as_model_sees(venv).observation_space
             check_replay_fits(cfg.hyperparams, space, venv.action_space)
