@@ -19,8 +19,9 @@ from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_one
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 from gymsuite.envs.multiagent.check import check_multiagent
+from gymsuite.envs.observation import EnvOptions, observation_wrappers
 from gymsuite.envs.report import CheckReport
-from gymsuite.envs.specs import EnvSpec, spec_name
+from gymsuite.envs.specs import EnvSpec, describe_error, spec_name
 from gymsuite.envs.target import resolve_env
 from gymsuite.envs.trainable import UNTRAINABLE_FIX, untrainable_parts
 
@@ -37,11 +38,11 @@ def check(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None, steps: int = 
         return check_multiagent(source, env_kwargs, steps)
     report = CheckReport(spec_name(spec))
     try:
-        env = make_one(spec, render_mode="rgb_array" if render else None, env_kwargs=env_kwargs)
+        env = _as_trained(spec, "rgb_array" if render else None, env_kwargs)
     except UserError:
         raise
     except Exception as err:  # the user's constructor crashed
-        report.problems.append(f"constructing it raised {type(err).__name__}: {err}")
+        report.problems.append(f"constructing it raised {describe_error(err)}")
         return report
     try:
         _check_spaces(env, report)
@@ -55,7 +56,7 @@ def check(spec: EnvSpec, env_kwargs: dict[str, Any] | None = None, steps: int = 
         try:
             env.close()
         except Exception as err:  # reported, not fatal
-            report.warnings.append(f"close() raised {type(err).__name__}: {err}")
+            report.warnings.append(f"close() raised {describe_error(err)}")
     return report
 
 
@@ -81,7 +82,7 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
         if not source.turn_based:
             ParallelVecEnv([source.make_parallel(**(env_kwargs or {}))], name=spec_name(spec)).reset()
         return
-    env = make_one(spec, env_kwargs=env_kwargs)
+    env = _as_trained(spec, None, env_kwargs)
     try:
         obs, _ = env.reset(seed=0)
         wrong = _shape_mismatch(env.observation_space, obs, "observation")
@@ -91,6 +92,15 @@ def require_fitting_shapes(spec: EnvSpec, env_kwargs: dict[str, Any] | None = No
         raise UserError(f"{spec_name(spec)} lies about its observation space: {wrong}",
                         "make observation_space match what reset() and step() return "
                         "(check_env.py reports everything; drop --no-check to check before training)")
+
+
+def _as_trained(spec: EnvSpec, render_mode: str | None, env_kwargs: dict[str, Any] | None) -> gym.Env:
+    """``spec`` built as training sees it by default: with its kind's observation wrappers (a MiniGrid class, in
+    any form, observes its image, as its registered id does), so the check judges what training will take."""
+    env = make_one(spec, render_mode=render_mode, env_kwargs=env_kwargs)
+    for wrap in observation_wrappers(spec, EnvOptions(), spec_name(spec))[0]:
+        env = wrap(env)
+    return env
 
 
 def _shape_mismatch(space: gym.spaces.Space, obs: Any, where: str) -> str | None:
@@ -124,7 +134,7 @@ def _gymnasium_checker(env: gym.Env, report: CheckReport) -> None:
         try:
             gym_check_env(env.unwrapped, skip_render_check=True)
         except Exception as err:  # the checker's assertions and the env's own crashes
-            report.problems.append(f"gymnasium's checker: {type(err).__name__}: {err}")
+            report.problems.append(f"gymnasium's checker: {describe_error(err)}")
     for w in caught:
         report.warnings.append(str(w.message).removeprefix("\x1b[33mWARN: ").removesuffix("\x1b[0m"))
 
@@ -151,7 +161,7 @@ def _rollout(env: gym.Env, report: CheckReport, steps: int) -> None:
             if terminated or truncated:
                 obs, _ = env.reset()
     except Exception as err:
-        report.problems.append(f"a random rollout crashed: {type(err).__name__}: {err}")
+        report.problems.append(f"a random rollout crashed: {describe_error(err)}")
 
 
 def _check_render(env: gym.Env, report: CheckReport) -> None:
@@ -159,7 +169,7 @@ def _check_render(env: gym.Env, report: CheckReport) -> None:
         env.reset(seed=0)
         frame = env.render()
     except Exception as err:
-        report.problems.append(f"render() raised {type(err).__name__}: {err}")
+        report.problems.append(f"render() raised {describe_error(err)}")
         return
     if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3):
         report.problems.append("render() with render_mode='rgb_array' must return an (H, W, 3) uint8 array")

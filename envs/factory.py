@@ -15,7 +15,6 @@ An env spec is one of
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -35,9 +34,7 @@ from gymsuite.envs.specs import (
     EnvFactory,
     EnvSpec,
     import_registering,
-    is_custom,
-    load_file,
-    load_module,
+    load_code,
     spec_name,
 )
 from gymsuite.envs.target import EnvKind, lenient_target, resolve_env
@@ -68,15 +65,19 @@ def resolve(spec: EnvSpec) -> EnvFactory:
         raise UserError(f"{spec} is a PettingZoo multi-agent env, not a single gymnasium env",
                         "train, evaluate and record it through make_env (gymsuite train --env ...); "
                         "check it with gymsuite check-env")
+    if target.env_id is not None:  # an id, bare or package:Env-id (the package registers it when imported)
+        return _registered(target.env_id, package=target.package)
     if not isinstance(spec, str):
         return _call_factory(spec)
-    if ":" not in spec:
-        return _registered(spec)
     module_name, _, attr = spec.rpartition(":")
-    module = load_file(module_name) if module_name.endswith(".py") or "/" in module_name else load_module(module_name)
-    if hasattr(module, attr):
-        return _call_factory(getattr(module, attr))
-    return _registered(attr, package=module_name)  # the module registered ids when imported
+    return _call_factory(getattr(load_code(module_name), attr))
+
+
+def is_custom(spec: EnvSpec) -> bool:
+    """Whether ``spec`` is user code (``module:Class``, ``file.py:Class``, a callable), which training checks
+    before it starts; a registered id is not, in any form (``ale_py:ALE/Pong-v5`` included):
+    :attr:`gymsuite.envs.target.EnvTarget.user_code`."""
+    return resolve_env(spec).user_code
 
 
 def make_one(spec: EnvSpec, render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None,
@@ -140,7 +141,8 @@ def make_env(
     if target.kind is EnvKind.ATARI:
         if options.mask_velocity:
             EnvOptions.parse({"mask_velocity": True}, spec)  # refused: Atari frames have no velocity entries
-        factory, wrappers, reward_wrappers = _atari(str(spec), options.atari, max_episode_steps, wrappers,
+        assert target.env_id is not None  # ALE/Game-v5 or GameNoFrameskip-v4, bare or as ale_py:Env-id
+        factory, wrappers, reward_wrappers = _atari(target.env_id, options.atari, max_episode_steps, wrappers,
                                                     reward_wrappers)
         max_episode_steps = None  # counted by the game itself (frames = steps x frame_skip)
         obs_wrappers: list[Wrapper] = []
@@ -188,9 +190,14 @@ def _atari(env_id: str, opts: atari.AtariOptions, max_episode_steps: int | None,
     return factory, [lambda env: atari.preprocess(env, opts), *wrappers], [*outer, *reward_wrappers]
 
 
-def make_native_atari(env_id: str, n_envs: int, seed: int | None, options: EnvOptions | None = None) -> VecEnv:
+def make_native_atari(spec: EnvSpec, n_envs: int, seed: int | None, options: EnvOptions | None = None) -> VecEnv:
     """The fast path: ale-py's C++ vector env behind SB3's ``VecEnv`` API (:mod:`gymsuite.envs.atari_vector`),
-    seeded; ``options``' ``atari`` and ``max_episode_steps`` (its others do not apply)."""
+    seeded, for an Atari id in any form (``ALE/Pong-v5``, ``ale_py:ALE/Pong-v5``); ``options``' ``atari`` and
+    ``max_episode_steps`` (its others do not apply)."""
+    env_id = resolve_env(spec).env_id
+    if resolve_env(spec).kind is not EnvKind.ATARI or env_id is None:
+        raise UserError(f"{spec_name(spec)} is not an Atari id", "ale-py's vector env runs ALE/Game-v5 and "
+                        "GameNoFrameskip-v4 ids")
     options = options or EnvOptions()
     venv = NativeAtariVecEnv(env_id, n_envs, options.atari, options.max_episode_steps)
     if seed is not None:
@@ -209,7 +216,7 @@ def _registered(env_id: str, package: str | None = None) -> EnvFactory:
 
     def factory(render_mode: str | None = None, **kwargs: Any) -> gym.Env:
         if package is not None:
-            importlib.import_module(package)
+            load_code(package)
         try:
             return gym.make(env_id, render_mode=render_mode, **kwargs)
         except gym.error.DependencyNotInstalled as err:

@@ -1,8 +1,8 @@
 """MiniGrid from one command: the observation SB3 can train on, chosen for the user.
 
 MiniGrid's observation is a ``Dict`` of ``image`` (the agent's 7x7 egocentric view, each cell
-three small integers: object, colour, state), ``direction`` and ``mission`` (a ``Text``
-space, which SB3 cannot hold). :func:`minigrid_wrappers` keeps one image (:class:`MiniGridOptions`):
+three small integers: object, colour, state), ``direction`` and ``mission`` (MiniGrid's own
+``MissionSpace``, which SB3 cannot hold). :func:`minigrid_wrappers` keeps one image (:class:`MiniGridOptions`):
 
 * ``view: agent`` (default): the 7x7x3 view, each channel scaled to span 0-255
   (:class:`SpreadCodes`), so that SB3's division by 255 leaves codes in ``[0, 1]``
@@ -17,6 +17,7 @@ already turns with it.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,13 @@ VIEWS = ("agent", "rgb_agent", "rgb_full")
 def is_minigrid(spec: Any) -> bool:
     """Whether ``spec`` is a MiniGrid or BabyAI id (``minigrid:MiniGrid-...`` included)."""
     return isinstance(spec, str) and spec.rpartition(":")[2].startswith(PREFIXES)
+
+
+def is_minigrid_class(obj: Any) -> bool:
+    """Whether ``obj`` is a MiniGrid env class (a subclass of ``minigrid.minigrid_env.MiniGridEnv``): given as
+    ``minigrid.envs:EmptyEnv`` or ``file.py:EmptyEnv`` it is the same env as its registered id."""
+    return inspect.isclass(obj) and any(
+        c.__name__ == "MiniGridEnv" and c.__module__.split(".")[0] == "minigrid" for c in inspect.getmro(obj))
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,17 @@
 """An env spec resolved once: what kind of env it names, and the facts the rest of gymsuite asks about it.
 
 :func:`resolve_env` is the one caller of the classifying rules (:func:`gymsuite.envs.atari.is_atari`,
-:func:`gymsuite.envs.minigrid.is_minigrid`, :func:`gymsuite.envs.multiagent.source.multiagent_source`);
-everything above it asks the :class:`EnvTarget` (``target.kind is EnvKind.TURN_BASED``, ``target.time_limit``)
-instead of classifying the string again.
+:func:`gymsuite.envs.minigrid.is_minigrid` and ``is_minigrid_class``,
+:func:`gymsuite.envs.multiagent.source.multiagent_source`); everything above it asks the :class:`EnvTarget`
+(``target.kind is EnvKind.TURN_BASED``, ``target.env_id``, ``target.time_limit``) instead of classifying the string
+again. An id is classified by the id, whatever form it is written in (``ALE/Pong-v5``, ``ale_py:ALE/Pong-v5``), and
+a class by the class (MiniGrid's ``EmptyEnv`` from ``minigrid.envs`` or from a user's file), so one env is built,
+checked, trained, evaluated and recorded the same way in every form.
 """
 
 from __future__ import annotations
 
+import difflib
 import enum
 import functools
 import inspect
@@ -19,18 +23,23 @@ import gymnasium as gym
 
 from gymsuite.common.errors import UserError
 from gymsuite.envs.atari import is_atari
-from gymsuite.envs.minigrid import is_minigrid
+from gymsuite.envs.minigrid import is_minigrid, is_minigrid_class
 from gymsuite.envs.multiagent.source import MultiAgentSource, looks_like_module, multiagent_source
-from gymsuite.envs.specs import EnvSpec, import_registering, is_custom, load_file, load_module, spec_name
+from gymsuite.envs.specs import EnvSpec, import_registering, is_custom, load_code, spec_name
 
 
 class EnvKind(enum.Enum):
-    """What an env spec names; each kind is built its own way (:func:`gymsuite.envs.factory.make_env`)."""
+    """What an env spec names; each kind is built its own way (:func:`gymsuite.envs.factory.make_env`).
 
-    REGISTERED = "registered"  # a Gymnasium id ("CartPole-v1"), its package imported by prefix or namespace
-    ATARI = "atari"  # ALE/Game-v5 or GameNoFrameskip-v4: gymsuite's Atari preprocessing
-    MINIGRID = "minigrid"  # a MiniGrid or BabyAI id (minigrid:MiniGrid-... too): MiniGrid's observation wrappers
-    CUSTOM = "custom"  # module:Class, file.py:Class, module:Env-id, or a callable
+    The kind belongs to the env, not to the way it is written: ``ALE/Pong-v5`` and ``ale_py:ALE/Pong-v5`` are both
+    ATARI, ``MiniGrid-Empty-8x8-v0``, ``minigrid:MiniGrid-Empty-8x8-v0``, ``minigrid.envs:EmptyEnv`` and
+    ``my_grid.py:EmptyEnv`` (a MiniGrid class imported there) are all MINIGRID.
+    """
+
+    REGISTERED = "registered"  # a Gymnasium id ("CartPole-v1", "package:Env-id"), its package imported first
+    ATARI = "atari"  # ALE/Game-v5 or GameNoFrameskip-v4 (ale_py:... too): gymsuite's Atari preprocessing
+    MINIGRID = "minigrid"  # a MiniGrid or BabyAI id or env class, in any form: MiniGrid's observation wrappers
+    CUSTOM = "custom"  # module:Class, file.py:Class, or a callable: user code, checked before training
     PARALLEL = "parallel"  # a PettingZoo parallel env (or parallelisable AEC): ParallelVecEnv runs it
     TURN_BASED = "turn_based"  # a PettingZoo AEC game whose agents move one at a time
 
@@ -45,6 +54,9 @@ class EnvTarget:
         kind: what it names.
         time_limit: the ``max_episode_steps`` its registration sets (None: a custom or multi-agent spec, or none).
         source: how to build a multi-agent (PARALLEL or TURN_BASED) spec; None otherwise.
+        env_id: the registered id the spec names (``ALE/Pong-v5`` for ``ALE/Pong-v5`` and ``ale_py:ALE/Pong-v5``);
+            None for a class, a callable or a multi-agent spec.
+        package: the module a ``package:Env-id`` spec imports to register ``env_id``; None otherwise.
     """
 
     spec: EnvSpec = field(repr=False)
@@ -52,6 +64,15 @@ class EnvTarget:
     kind: EnvKind
     time_limit: int | None = None
     source: MultiAgentSource | None = field(default=None, repr=False)
+    env_id: str | None = None
+    package: str | None = None
+
+    @property
+    def user_code(self) -> bool:
+        """A class or function (``module:Class``, ``file.py:function``, a Python object; PettingZoo's too), not a
+        registered id in any form nor a PettingZoo module: the code gymsuite checks before training (a MiniGrid
+        class included: it is checked as training sees it)."""
+        return self.env_id is None and is_custom(self.spec)
 
     @property
     def multiagent(self) -> bool:
@@ -80,7 +101,7 @@ def resolve_env(spec: EnvSpec) -> EnvTarget:
         return _resolve_string(spec, True)
     if not callable(spec):
         raise UserError(f"env {spec!r} is neither an id, a 'module:Class' string nor a callable")
-    return EnvTarget(spec, spec_name(spec), EnvKind.CUSTOM)
+    return EnvTarget(spec, spec_name(spec), _code_kind(spec))
 
 
 def classify_env(spec: EnvSpec) -> EnvTarget:
@@ -107,34 +128,72 @@ def _resolve_string(spec: str, strict: bool) -> EnvTarget:
     source = multiagent_source(spec)
     if source is not None:
         return EnvTarget(spec, spec, EnvKind.TURN_BASED if source.turn_based else EnvKind.PARALLEL, None, source)
-    if is_custom(spec):
-        if strict:
-            _require_attribute(spec)
-        return EnvTarget(spec, spec, EnvKind.MINIGRID if is_minigrid(spec) else EnvKind.CUSTOM)
-    kind = EnvKind.ATARI if is_atari(spec) else EnvKind.MINIGRID if is_minigrid(spec) else EnvKind.REGISTERED
-    try:
-        time_limit = _time_limit(spec)
+    package, attr = _split(spec)
+    if package is not None and _names_attribute(package, attr, strict):  # module:Class, file.py:Class
+        obj = getattr(load_code(package), attr, None)
+        return EnvTarget(spec, spec, _code_kind(obj))
+    try:  # an id, bare or package:Env-id: classified by the id alone, so every form of it is built the same way
+        time_limit = _time_limit(attr, package)
     except UserError:
         if strict:
             raise
         time_limit = None
-    return EnvTarget(spec, spec, kind, time_limit)
+    return EnvTarget(spec, spec, _id_kind(attr), time_limit, env_id=attr, package=package)
 
 
-def _time_limit(env_id: str) -> int | None:
-    """The time limit ``env_id``'s registration sets (its package imported first), or None."""
-    if looks_like_module(env_id):
+def _split(spec: str) -> tuple[str | None, str]:
+    """``(package, attr)`` of ``package:attr`` (a module or a ``.py`` path), ``(None, spec)`` of a bare id."""
+    if not is_custom(spec):
+        return None, spec
+    package, _, attr = spec.rpartition(":")
+    return package, attr
+
+
+def _names_attribute(package: str, attr: str, strict: bool) -> bool:
+    """Whether ``package:attr`` names an attribute of the module (a class or function), not an id it registers.
+
+    An ``attr`` that is no Python name (``ALE/Pong-v5``) is an id. A name the module has is an attribute; strict
+    resolution refuses a name that is neither an attribute nor a registered id (naming the classes found there).
+    """
+    if not attr.isidentifier():
+        return False
+    if hasattr(load_code(package), attr):
+        return True
+    if strict:
+        _require_attribute(package, attr)
+    return attr not in gym.registry
+
+
+def _id_kind(env_id: str) -> EnvKind:
+    return EnvKind.ATARI if is_atari(env_id) else EnvKind.MINIGRID if is_minigrid(env_id) else EnvKind.REGISTERED
+
+
+def _code_kind(obj: object) -> EnvKind:
+    """A MiniGrid env class gets MiniGrid's preprocessing like its registered ids; other code is CUSTOM."""
+    return EnvKind.MINIGRID if is_minigrid_class(obj) else EnvKind.CUSTOM
+
+
+def _time_limit(env_id: str, package: str | None = None) -> int | None:
+    """The time limit ``env_id``'s registration sets (``package``, else the package its name points to, imported
+    first), or None."""
+    if package is None and looks_like_module(env_id):
         return None
+    if env_id not in gym.registry and package is not None:
+        load_code(package)
+        if env_id not in gym.registry:
+            close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+            raise UserError(f"importing {package} registers no environment id {env_id!r}",
+                            f"did you mean {', '.join(close)}?" if close else
+                            "check the id, or the module that registers it (see gymnasium.pprint_registry())")
     if env_id not in gym.registry:
         import_registering(env_id)  # raises for an unknown id
     registered = gym.registry.get(env_id)
     return None if registered is None else registered.max_episode_steps
 
 
-def _require_attribute(spec: str) -> None:
+def _require_attribute(target: str, attr: str) -> None:
     """``module:attr`` / ``file.py:attr``: the module imports and has ``attr`` (or registered the id ``attr``)."""
-    target, _, attr = spec.rpartition(":")
-    module = load_file(target) if target.endswith(".py") or "/" in target else load_module(target)
+    module = load_code(target)
     if hasattr(module, attr) or attr in gym.registry:
         return
     names = [n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, gym.Env)]

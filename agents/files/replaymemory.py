@@ -10,6 +10,7 @@ Shapes: O observation, A action.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +36,18 @@ def replay_bytes(buffer_size: int, observation_space: spaces.Space, action_space
 
 
 def available_bytes() -> int | None:
-    """MemAvailable of ``/proc/meminfo``; None where the file is missing (not Linux)."""
+    """The RAM available now: MemAvailable of ``/proc/meminfo`` (Linux), else the free pages ``os.sysconf`` reports;
+    None where neither answers."""
     try:
         for line in MEMINFO.read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows), or no such name (macOS)
         return None
-    return None
 
 
 def check_replay_fits(hyper: dict[str, Any], observation_space: spaces.Space, action_space: spaces.Space,

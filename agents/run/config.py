@@ -29,6 +29,7 @@ from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
 from gymsuite.agents.observation import env_options
 from gymsuite.agents.run.auxiliary import check_options
 from gymsuite.agents.run.options import uses_image_backbone
+from gymsuite.agents.run.policycheck import check_policy_kwargs
 from gymsuite.agents.run.runconfig import FIELDS, RunConfig
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import load_yaml, read_yaml
@@ -85,11 +86,13 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 def defaults_for(algo: str, env: str) -> dict[str, Any]:
     """The shipped defaults for ``algo`` on ``env``: its own entry, else its group's, else ``default``.
 
-    Groups: every Atari id (``ALE/*``, ``*NoFrameskip-v4``) takes the ``atari`` entry (the zoo's).
+    Groups: every Atari id (``ALE/*``, ``*NoFrameskip-v4``) takes the ``atari`` entry (the zoo's). An id in the
+    ``package:Env-id`` form takes the id's entries (``ale_py:ALE/Pong-v5`` those of ``ALE/Pong-v5``).
     """
     file = HYPERPARAMS_DIR / f"{algo}.yml"
     table = read_yaml(file) if file.is_file() else {}
-    for key in (env, "atari" if classify_env(env).kind is EnvKind.ATARI else "", "default"):
+    target = classify_env(env)
+    for key in (target.env_id or env, "atari" if target.kind is EnvKind.ATARI else "", "default"):
         if key in table:
             return dict(table[key])
     return {}
@@ -157,6 +160,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
         check_normalize(hyper["normalize"])
     if "policy_kwargs" in hyper and not isinstance(hyper["policy_kwargs"], dict | None):
         raise UserError("policy_kwargs must be a mapping, e.g. {net_arch: [64, 64]}")
+    check_policy_kwargs(spec, hyper)  # keys the policy takes, finite numbers, net_arch's layers
     check_observation_options(hyper, env)  # atari, pixels, minigrid, history, mask_velocity
     check_backbone(hyper, spec)
     check_window_backbone(spec, target, hyper)

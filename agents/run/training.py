@@ -47,6 +47,7 @@ from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
 from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
 from gymsuite.agents.run.config import RunConfig, to_dict
 from gymsuite.agents.run.options import RunOptions, run_options
+from gymsuite.agents.run.policycheck import check_rollout_fits
 from gymsuite.agents.run.resolved import ResolvedRun, model_kwargs, resolve, rollout_size
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.experts import load_expert
@@ -236,10 +237,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     venv, curiosity = _build_env(cfg, spec, options)
     try:
         spec.check_built_run(cfg, venv)  # e.g. imitation's demonstrations fit the env's spaces
-    except BaseException:
-        venv.close()
-        raise
-    try:
+        check_rollout_fits(spec, cfg.hyperparams, venv.observation_space, venv.action_space, venv.num_envs)
         resolved = resolve(cfg, spec, venv, options)
         cfg = resolved.config  # with the defaults decided in resolution; the caller's cfg is not changed
         if issubclass(spec.cls, OffPolicyAlgorithm):  # before SB3 allocates it (lazily: it would fail mid-run)

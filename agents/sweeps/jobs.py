@@ -11,10 +11,12 @@ from __future__ import annotations
 import signal
 import socket
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from gymsuite.common.errors import UserError
+from gymsuite.envs.specs import describe_error
 
 STOP_GRACE_S = 120.0  # how long running jobs get to write their checkpoint after a stop, before they are killed
 Called = tuple[dict[str, Any] | None, str, str, float]  # what ``call`` returns: result, error, node, seconds
@@ -104,8 +106,8 @@ def call(job: Job) -> Called:
     node = socket.gethostname()
     try:
         result = job.fn(*job.args)
-    except Exception as err:  # the job's own failure: reported, never retried
-        last = traceback.extract_tb(err.__traceback__)[-1:] or None
-        where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
-        return None, f"{type(err).__name__}: {err}{where}", node, time.monotonic() - start
+    except UserError as err:  # the user's mistake: its message and fix, as a command prints them, no code location
+        return None, str(err), node, time.monotonic() - start
+    except Exception as err:  # the job's own failure: reported, never retried; where it happened (a user's file)
+        return None, describe_error(err, locate=True), node, time.monotonic() - start
     return result, "", node, time.monotonic() - start

@@ -27,6 +27,7 @@ from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 from gymsuite.envs.multiagent.options import MultiAgentOptions
 from gymsuite.envs.multiagent.source import MultiAgentSource
 from gymsuite.envs.report import CheckReport
+from gymsuite.envs.specs import describe_error
 
 
 def check_multiagent(source: MultiAgentSource, env_kwargs: dict[str, Any] | None = None, steps: int = 200,
@@ -55,7 +56,7 @@ def _run_test(label: str, make: Callable[[], Any], test: Callable[[Any], None], 
     except UserError:
         raise
     except Exception as err:  # the user's constructor crashed
-        report.problems.append(f"constructing it raised {type(err).__name__}: {err}")
+        report.problems.append(f"constructing it raised {describe_error(err)}")
         return
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("always")

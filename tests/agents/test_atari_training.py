@@ -14,9 +14,12 @@ from gymsuite.agents.files import replaymemory
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config, defaults_for
 from gymsuite.agents.run.options import run_options
+from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.envs.atari_vector import NativeAtariVecEnv
-from gymsuite.rewards.clipping import VecClipReward
+from gymsuite.envs.factory import make_env
+from gymsuite.envs.observation import EnvOptions
+from gymsuite.rewards.clipping import ClipReward, VecClipReward
 
 
 def test_every_atari_id_gets_the_zoo_atari_defaults() -> None:
@@ -84,3 +87,54 @@ def test_image_dqn_too_big_for_ram_is_refused_before_the_run_exists(tmp_path: Pa
     fits = build_config({"algo": "dqn", "env": "ALE/Pong-v5", "timesteps": 100},
                         overrides=["learning_starts=10", "buffer_size=20000"])
     training.prepare(fits).venv.close()  # 20,000 transitions: 1.1 GiB
+
+
+FORMS = ("ALE/Pong-v5", "ale_py:ALE/Pong-v5")
+V4_FORMS = ("PongNoFrameskip-v4", "ale_py:PongNoFrameskip-v4")
+
+
+@pytest.mark.parametrize("env", [*FORMS, *V4_FORMS])
+def test_every_form_of_an_atari_id_gets_the_atari_defaults(env: str) -> None:
+    for algo in ("ppo", "a2c", "dqn"):
+        assert defaults_for(algo, env) == defaults_for(algo, "ALE/Breakout-v5")
+    assert build_config({"algo": "ppo", "env": env}).hyperparams["policy"] == "CnnPolicy"
+
+
+def _observed(env: str, overrides: list[str]) -> tuple[tuple, np.dtype, bool, tuple]:
+    """What a run on ``env`` trains on (shape, dtype, reward clipped) and what its evaluation env observes."""
+    cfg = build_config({"algo": "ppo", "env": env, "n_envs": 1}, overrides=overrides)
+    venv, _ = training._build_env(cfg, registry.get("ppo"), run_options(cfg.hyperparams, cfg.env))
+    try:
+        clipped = isinstance(venv, VecClipReward) or any(venv.env_is_wrapped(ClipReward))
+        trained = (venv.observation_space.shape, venv.observation_space.dtype, clipped)
+    finally:
+        venv.close()
+    evaluated = make_agent_env(LoadedAgent(None, "random", env, hyperparams=cfg.hyperparams))
+    try:
+        return (*trained, (evaluated.observation_space.shape, evaluated.reset().shape))
+    finally:
+        evaluated.close()
+
+
+@pytest.mark.parametrize("forms", [FORMS, V4_FORMS])
+@pytest.mark.parametrize("overrides", [[], ["atari={native: false}"]])
+def test_every_form_of_an_atari_id_is_preprocessed_and_clipped_alike(forms: tuple[str, str],
+                                                                     overrides: list[str]) -> None:
+    bare, package_form = (_observed(env, overrides) for env in forms)
+    assert bare == package_form == ((4, 84, 84), np.dtype(np.uint8), True, ((4, 84, 84), (1, 4, 84, 84)))
+
+
+def test_a_v4_id_in_package_form_skips_frames_like_the_bare_id() -> None:
+    """NoFrameskip-v4 steps one frame per action unless gymsuite's preprocessing skips 4: count the frames."""
+    frames = []
+    for env in V4_FORMS:
+        options = EnvOptions.parse({"atari": {"noop_max": 0, "fire_reset": False}})
+        venv = make_env(env, n_envs=1, seed=0, options=options)
+        try:
+            venv.reset()
+            before = venv.envs[0].unwrapped.ale.getEpisodeFrameNumber()
+            venv.step(np.array([0]))
+            frames.append(venv.envs[0].unwrapped.ale.getEpisodeFrameNumber() - before)
+        finally:
+            venv.close()
+    assert frames == [4, 4]

@@ -1,5 +1,7 @@
 """resolve_env: each kind of env spec resolved once, with its time limit and multi-agent source."""
 
+from pathlib import Path
+
 import pytest
 
 from gymsuite.common.errors import UserError
@@ -59,3 +61,32 @@ def test_a_config_check_classifies_an_id_no_package_registers_by_its_form() -> N
     assert classify_env("NoSuchEnv-v0").kind is EnvKind.REGISTERED
     with pytest.raises(UserError):  # a module that does not import still fails
         classify_env("pettingzoo.mpe.simple_spread_v3")
+
+
+@pytest.mark.parametrize(("forms", "kind", "env_id"), [
+    (("ALE/Pong-v5", "ale_py:ALE/Pong-v5"), EnvKind.ATARI, "ALE/Pong-v5"),
+    (("PongNoFrameskip-v4", "ale_py:PongNoFrameskip-v4"), EnvKind.ATARI, "PongNoFrameskip-v4"),
+    (("MiniGrid-Empty-8x8-v0", "minigrid:MiniGrid-Empty-8x8-v0"), EnvKind.MINIGRID, "MiniGrid-Empty-8x8-v0"),
+    (("CartPole-v1", "gymnasium:CartPole-v1"), EnvKind.REGISTERED, "CartPole-v1"),
+])
+def test_every_form_of_an_id_is_the_same_kind_of_env(forms: tuple[str, str], kind: EnvKind, env_id: str) -> None:
+    targets = [resolve_env(spec) for spec in forms] + [classify_env(spec) for spec in forms]
+    assert {(t.kind, t.env_id, t.time_limit, t.user_code) for t in targets} == {
+        (kind, env_id, targets[0].time_limit, False)}
+
+
+def test_a_minigrid_class_is_minigrid_in_every_form(tmp_path: Path) -> None:
+    from minigrid.envs import EmptyEnv
+
+    (tmp_path / "grid.py").write_text("from minigrid.envs import EmptyEnv\n")
+    for spec in ("minigrid.envs:EmptyEnv", f"{tmp_path}/grid.py:EmptyEnv", EmptyEnv):
+        target = resolve_env(spec)
+        assert (target.kind, target.env_id, target.user_code) == (EnvKind.MINIGRID, None, True)
+    assert resolve_env("tests.toy_envs:Counter").kind is EnvKind.CUSTOM
+
+
+def test_a_package_that_does_not_register_the_id_is_named() -> None:
+    with pytest.raises(UserError) as err:
+        resolve_env("minigrid:MiniGrid-Emtpy-8x8-v0")
+    assert "minigrid registers no environment id" in err.value.message
+    assert err.value.hint is not None and "MiniGrid-Empty-8x8-v0" in err.value.hint
