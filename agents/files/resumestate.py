@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import random
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecNormalize
 
+from gymsuite.common.datafiles import DamagedFileError, read_npz
 from gymsuite.common.files import atomic_write
 
 # Wrappers whose state is captured below, and those that hold none that changes what happens next.
@@ -134,7 +136,7 @@ def _capture_envs(venv: VecEnv, arrays: dict[str, np.ndarray]) -> list[dict[str,
     return envs
 
 
-def _restore_envs(venv: VecEnv, envs: list[dict[str, Any]], arrays: Any) -> None:
+def _restore_envs(venv: VecEnv, envs: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> None:
     base, _ = _base(venv)
     for i, (env, saved) in enumerate(zip(base.envs, envs, strict=True)):  # type: ignore[attr-defined]
         *outer, inner = _layers(env)
@@ -159,11 +161,11 @@ def _put(arrays: dict[str, np.ndarray], key: str, value: Any) -> None:
         arrays[key] = np.asarray(value)
 
 
-def _get(arrays: Any, key: str) -> Any:
+def _get(arrays: dict[str, np.ndarray], key: str) -> Any:
     if key in arrays:
         return np.array(arrays[key])
     prefix = f"{key}/"
-    found = {name[len(prefix):]: np.array(arrays[name]) for name in arrays.files if name.startswith(prefix)}
+    found = {name[len(prefix):]: np.array(value) for name, value in arrays.items() if name.startswith(prefix)}
     return found or None
 
 
@@ -177,7 +179,7 @@ def _put_lstm(arrays: dict[str, np.ndarray], states: RNNStates | None) -> None:
         arrays[f"lstm.{key}"] = tensor.detach().cpu().numpy()
 
 
-def _get_lstm(model: BaseAlgorithm, arrays: Any) -> None:
+def _get_lstm(model: BaseAlgorithm, arrays: dict[str, np.ndarray]) -> None:
     """Restore ``_last_lstm_states`` where :func:`_put_lstm` saved them (a recurrent model)."""
     if "lstm.pi.h" not in arrays or getattr(model, "_last_lstm_states", None) is None:
         return
@@ -221,36 +223,79 @@ def save_state(model: BaseAlgorithm, path: Path, at_boundary: bool) -> None:
     atomic_write(path, lambda p: np.savez(p, **arrays))  # type: ignore[arg-type]
 
 
-def load_state(model: BaseAlgorithm, path: Path) -> bool:
-    """Restore what :func:`save_state` wrote into ``model`` (whose env is already set).
+_WHAT = "a resume state gymsuite wrote"
+_FIX = "delete it to resume without it (the envs restart: the same run statistically, not bit for bit)"
+_META = ("python_random", "numpy", "model_spaces", "counters", "ep_info_buffer", "ep_success_buffer", "envs")
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """A resume state read by :func:`read_state`: the file's arrays and its JSON ``meta``."""
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+
+
+def read_state(path: Path) -> SavedState:
+    """Read and check what :func:`save_state` wrote to ``path``, without restoring anything yet.
+
+    Raises:
+        DamagedFileError: truncated, garbage, an object array, or not a resume state (the file and the problem named).
+    """
+    arrays = read_npz(path, _WHAT, _FIX)
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except KeyError as err:
+        raise DamagedFileError(path, _WHAT, "it has no array 'meta'", _FIX) from err
+    except ValueError as err:
+        raise DamagedFileError(path, _WHAT, f"its 'meta' is not JSON ({err})", _FIX) from err
+    missing = [key for key in _META if not isinstance(meta, dict) or key not in meta]
+    missing += [name for name in ("numpy.key", "torch") if name not in arrays]
+    if missing:
+        raise DamagedFileError(path, _WHAT, f"it lacks {', '.join(missing)}", _FIX)
+    return SavedState(path, arrays, meta)
+
+
+def load_state(model: BaseAlgorithm, saved: SavedState | Path) -> bool:
+    """Restore what :func:`save_state` wrote (or :func:`read_state` read) into ``model`` (whose env is already set).
 
     Call it last before training continues: it sets the global random generators.
     Returns whether the envs continue where they were (else the next ``learn`` resets them).
+
+    Raises:
+        DamagedFileError: the file's values do not fit (a state of another run, or edited by hand).
     """
-    with np.load(path, allow_pickle=False) as arrays:
-        meta = json.loads(str(arrays["meta"]))
-        version, mt, gauss = meta["python_random"]
-        random.setstate((version, tuple(mt), gauss))
-        numpy_meta = dict(meta["numpy"])
-        pos = numpy_meta.pop("pos")
-        np.random.set_state({**numpy_meta, "state": {"key": np.array(arrays["numpy.key"]), "pos": pos}})
-        torch.set_rng_state(torch.from_numpy(np.array(arrays["torch"])))
-        if "cuda" in arrays and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(list(torch.from_numpy(np.array(arrays["cuda"]))))
-        _set_spaces_state(model, meta["model_spaces"])
-        for name, value in meta["counters"].items():
-            setattr(model, name, value)
-        model.ep_info_buffer = deque(meta["ep_info_buffer"], maxlen=model._stats_window_size)
-        model.ep_success_buffer = deque(meta["ep_success_buffer"], maxlen=model._stats_window_size)
-        venv = model.get_env()
-        if meta["envs"] is None or venv is None or not env_state_capturable(venv, started=False):
-            model._last_obs = None  # learn() resets the envs
-            return False
-        _restore_envs(venv, meta["envs"], arrays)
-        for name in _LAST:
-            setattr(model, name, _get(arrays, name))
-        _get_lstm(model, arrays)
-        vecnorm = model.get_vec_normalize_env()
-        if isinstance(vecnorm, VecNormalize) and "vecnormalize.returns" in arrays:
-            vecnorm.returns = np.array(arrays["vecnormalize.returns"])
-        return True
+    saved = saved if isinstance(saved, SavedState) else read_state(saved)
+    try:
+        return _restore(model, saved.meta, saved.arrays)
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as err:
+        raise DamagedFileError(saved.path, f"{_WHAT} for this run", f"{type(err).__name__}: {err}", _FIX) from err
+
+
+def _restore(model: BaseAlgorithm, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> bool:
+    version, mt, gauss = meta["python_random"]
+    random.setstate((version, tuple(mt), gauss))
+    numpy_meta = dict(meta["numpy"])
+    pos = numpy_meta.pop("pos")
+    np.random.set_state({**numpy_meta, "state": {"key": np.array(arrays["numpy.key"]), "pos": pos}})
+    torch.set_rng_state(torch.from_numpy(np.array(arrays["torch"])))
+    if "cuda" in arrays and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(list(torch.from_numpy(np.array(arrays["cuda"]))))
+    _set_spaces_state(model, meta["model_spaces"])
+    for name, value in meta["counters"].items():
+        setattr(model, name, value)
+    model.ep_info_buffer = deque(meta["ep_info_buffer"], maxlen=model._stats_window_size)
+    model.ep_success_buffer = deque(meta["ep_success_buffer"], maxlen=model._stats_window_size)
+    venv = model.get_env()
+    if meta["envs"] is None or venv is None or not env_state_capturable(venv, started=False):
+        model._last_obs = None  # learn() resets the envs
+        return False
+    _restore_envs(venv, meta["envs"], arrays)
+    for name in _LAST:
+        setattr(model, name, _get(arrays, name))
+    _get_lstm(model, arrays)
+    vecnorm = model.get_vec_normalize_env()
+    if isinstance(vecnorm, VecNormalize) and "vecnormalize.returns" in arrays:
+        vecnorm.returns = np.array(arrays["vecnormalize.returns"])
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import pickle
 import sys
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -30,6 +31,7 @@ from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.files.safeload import MOVED_MODULES, load_safely
 from gymsuite.agents.observation import memory_observation
 from gymsuite.common import legacy
+from gymsuite.common.datafiles import DamagedFileError, torch_problem
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.common.spaces import same_space
@@ -209,6 +211,9 @@ def _old_module_names() -> Iterator[None]:
             sys.modules.pop(old, None)
 
 
+_MODEL_FIX = "retrain, or use a checkpoint from the run's checkpoints/ folder"
+
+
 def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = False,
                     overrides: dict[str, Any] | None = None) -> BaseAlgorithm:
     """Load ``path`` as ``cls`` without unpickling (:func:`gymsuite.agents.files.safeload.load_safely`).
@@ -230,11 +235,13 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = F
         raise UserError(f"{path} names the Python module {err.name!r}, which is not installed",
                         f"install the package that saved the model (it provides {err.name}), or retrain it "
                         "with gymsuite") from err
+    except pickle.UnpicklingError as err:  # a .pth member that is not plain tensors (torch.load(weights_only=True))
+        raise DamagedFileError(path, f"a loadable {cls.__name__} model", torch_problem(err), _MODEL_FIX) from err
     # AssertionError: SB3's "No data found in the saved file" (a zip cut short, or one without its data member)
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, json.JSONDecodeError,
             AssertionError) as err:
-        raise UserError(f"{path} is not a loadable {cls.__name__} model: corrupt or truncated ({err})",
-                        "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
+        raise DamagedFileError(path, f"a loadable {cls.__name__} model", f"corrupt or truncated ({err})",
+                               _MODEL_FIX) from err
 
 
 def _guess_algo(path: Path, info: ModelFile | None) -> str:
