@@ -68,11 +68,7 @@ def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickl
             raise UserError(f"{legacy} holds pickled normalisation statistics (an older gymsuite's format), which "
                             "gymsuite does not load: unpickling runs whatever code the file carries",
                             "if you trust the file, pass --trust-pickle")
-        try:
-            return VecNormalize.load(str(legacy), venv)
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError) as err:
-            raise DamagedFileError(legacy, "a readable pickle of normalisation statistics",
-                                   f"corrupt or truncated ({err})", _FIX) from err
+        return load_pickled_stats(legacy, venv)
     what = "a normalisation-statistics file gymsuite wrote"
     arrays = read_npz(path, what, _FIX)
     try:
@@ -91,6 +87,32 @@ def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickl
     except (ValueError, TypeError) as err:  # an array of another shape or type than the statistics'
         raise DamagedFileError(path, what, str(err), _FIX) from err
     return norm
+
+
+def load_pickled_stats(path: Path, venv: VecEnv) -> VecNormalize:
+    """``VecNormalize.load``: unpickles ``path``, which runs any code it carries; only for a trusted file.
+
+    Raises:
+        DamagedFileError: the pickle is cut short or garbage.
+    """
+    try:
+        return VecNormalize.load(str(path), venv)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError) as err:
+        raise DamagedFileError(path, "a readable pickle of normalisation statistics", f"corrupt or truncated ({err})",
+                               _FIX) from err
+
+
+# Where other tools keep a model's pickled statistics: rl-baselines3-zoo beside the zip in <env>/vecnormalize.pkl,
+# Hugging Face's sb3 model repositories beside the zip as vec_normalize.pkl.
+_PICKLED_NAMES = ("vecnormalize.pkl", "vec_normalize.pkl")
+
+
+def pickled_stats_beside(model_zip: Path) -> Path | None:
+    """The pickled ``VecNormalize`` that another tool (rl-baselines3-zoo, the Hugging Face hub) keeps with
+    ``model_zip``, or None: ``vecnormalize.pkl`` or ``vec_normalize.pkl`` beside it, or the zoo's
+    ``<zip name>/vecnormalize.pkl``."""
+    folders = (model_zip.parent, model_zip.with_suffix(""))
+    return next((folder / name for folder in folders for name in _PICKLED_NAMES if (folder / name).is_file()), None)
 
 
 def _rms(prefix: str, rms: RunningMeanStd) -> dict[str, np.ndarray]:

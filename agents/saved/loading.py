@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.files.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
-from gymsuite.agents.files.normstats import load_stats
+from gymsuite.agents.files.normstats import load_pickled_stats, load_stats, pickled_stats_beside
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.files.safeload import MOVED_MODULES, load_safely
 from gymsuite.agents.observation import memory_observation
@@ -53,6 +53,8 @@ class LoadedAgent:
         hyperparams: the run's hyperparameters (env_kwargs, max_episode_steps, normalize).
         trained_env: the env spec of its run (``env`` may be another one, from ``--env``).
         trust_pickle: it was loaded with ``--trust-pickle`` (its run's pickled files may load too).
+        pickled_stats: the pickled ``VecNormalize`` another tool saved with a bare zip (rl-baselines3-zoo's
+            ``vecnormalize.pkl``), applied to its env; set only with ``trust_pickle``.
 
     A recurrent model (``backbone=lstm``: sb3-contrib's ``RecurrentPPO``) keeps its LSTM state
     between calls of :meth:`act`, the one place every command acts through.
@@ -65,6 +67,7 @@ class LoadedAgent:
     hyperparams: dict[str, Any] | None = None
     trained_env: str | None = None
     trust_pickle: bool = False
+    pickled_stats: Path | None = None
     memory: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
 
     def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True, *, episode_start: np.ndarray
@@ -157,7 +160,25 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
     hyper = _recurrence(spec, dict(cfg.get("hyperparams") or {}), path, info, from_run=run is not None)
     _check_algo_fits(spec, path, info)
     model = load_model_file(spec.model_class(hyper), path, trust_pickle)
-    return LoadedAgent(model, spec.name, env, run, hyper, cfg.get("env"), trust_pickle)
+    stats = _pickled_stats(path, trust_pickle) if run is None else None
+    return LoadedAgent(model, spec.name, env, run, hyper, cfg.get("env"), trust_pickle, stats)
+
+
+def _pickled_stats(model_zip: Path, trust_pickle: bool) -> Path | None:
+    """The pickled normalisation statistics another tool keeps with ``model_zip``, when trusted; a note either way.
+
+    Without them the model acts on raw observations it was not trained on, so its returns mean little.
+    """
+    found = pickled_stats_beside(model_zip)
+    if found is None:
+        return None
+    if trust_pickle:
+        print(f"note: applying the normalisation statistics of {found} (--trust-pickle)", file=sys.stderr)
+        return found
+    print(f"note: {found} holds the observation normalisation {model_zip} was trained with, which gymsuite did not "
+          "apply: it is a pickle, and unpickling runs whatever code the file carries; the model acts on raw "
+          "observations. If you trust the file, pass --trust-pickle to apply it", file=sys.stderr)
+    return None
 
 
 def _recurrence(spec: registry.AlgoSpec, hyper: dict[str, Any], path: Path, info: ModelFile | None,
@@ -323,8 +344,12 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, env_kwargs=hyper.get("env_kwargs"),
                             render_mode=render_mode, max_episode_steps=cap, wrappers=extra,
                             observation=memory_observation(hyper))
+    norm = None
     if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
         norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
+    elif agent.pickled_stats is not None:  # another tool's, only with --trust-pickle
+        norm = load_pickled_stats(agent.pickled_stats, venv)
+    if norm is not None:
         norm.training, norm.norm_reward = False, False
         venv = _keep_metadata(norm, venv)
     elif normalize:

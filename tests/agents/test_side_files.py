@@ -1,5 +1,5 @@
 """A run's files besides its model: damaged ones are exit 2 naming the file, resume falls back past a damaged
-checkpoint."""
+checkpoint, and another tool's pickled normaliser beside a bare zip is said to be unapplied (applied when trusted)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize, unwrap_vec_normalize
 
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import train
+from gymsuite.agents.saved.loading import load_agent, make_agent_env
 from gymsuite.commands import _cli, evaluate
 from gymsuite.commands import train as train_command
 from tests.agents.test_faults import _assert_same_parameters
@@ -187,3 +191,33 @@ def test_resume_falls_back_to_the_newest_checkpoint_that_loads_and_says_so(
     assert run.eval.is_file()
     _assert_same_parameters(uninterrupted, run.model)  # the exact resume from the earlier checkpoint
 
+
+def _zoo_model(folder: Path, layout: str) -> tuple[Path, VecNormalize]:
+    """A PPO zip saved by plain SB3, its VecNormalize pickled where rl-baselines3-zoo or the Hugging Face hub put it."""
+    venv = VecNormalize(DummyVecEnv([lambda: gym.make("CartPole-v1")]))
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    model.learn(64)
+    zipped = folder / "CartPole-v1.zip"
+    model.save(zipped)
+    stats = {"zoo": folder / "CartPole-v1" / "vecnormalize.pkl", "hub": folder / "vec_normalize.pkl"}[layout]
+    stats.parent.mkdir(parents=True, exist_ok=True)
+    venv.save(str(stats))
+    return zipped, venv
+
+
+@pytest.mark.parametrize("layout", ["zoo", "hub"])
+def test_a_zoo_models_pickled_vecnormalize_is_named_and_applied_only_when_trusted(
+        in_tmp: Path, capsys: pytest.CaptureFixture[str], layout: str) -> None:
+    zipped, saved = _zoo_model(in_tmp, layout)
+    capsys.readouterr()
+    agent = load_agent(str(zipped), env="CartPole-v1")
+    err = capsys.readouterr().err
+    assert "not apply" in err and "--trust-pickle" in err and ("vecnormalize.pkl" in err or "vec_normalize.pkl" in err)
+    assert unwrap_vec_normalize(make_agent_env(agent)) is None
+    trusted = load_agent(str(zipped), env="CartPole-v1", trust_pickle=True)
+    assert "applying" in capsys.readouterr().err
+    norm = unwrap_vec_normalize(make_agent_env(trusted))
+    assert norm is not None and not norm.training and not norm.norm_reward
+    assert np.array_equal(norm.obs_rms.mean, saved.obs_rms.mean)  # type: ignore[union-attr]
+    assert _cli.run(evaluate.main, [str(zipped), "--env", "CartPole-v1", "--episodes", "1"]) == 0
+    assert "--trust-pickle" in capsys.readouterr().err
