@@ -13,12 +13,15 @@ randomness and the place in the envs' episodes. :func:`save_state` writes, pickl
   model's LSTM states ``_last_lstm_states`` (``backbone=lstm``: actor's and critic's ``(h, c)``, each
   ``(layers, N, hidden)``; RecurrentPPO's zip leaves them out), the
   ``VecNormalize`` running returns, and each env's state: the unwrapped env's ``state`` array
-  (classic control), ``TimeLimit``'s elapsed steps and ``Monitor``'s episode so far.
+  (classic control) or the attributes its class names in ``resume_fields`` (the T-maze's cue and place),
+  ``TimeLimit``'s elapsed steps, ``Monitor``'s episode so far and the window of past observations
+  (``history``, gymnasium's ``FrameStackObservation``).
 
 Resume is exact (the same parameters as the run never stopped, at every later step) when the
 checkpoint was taken at a rollout boundary (the periodic ones are) and the envs' state could be
-captured: every env is in one process (``DummyVecEnv``), exposes its state as ``env.unwrapped.state``
-and sits only in the wrappers listed in ``_STATELESS``/``_RESTORED``. Otherwise (a checkpoint taken
+captured: every env is in one process (``DummyVecEnv``), exposes its state (``env.unwrapped.state`` or
+``resume_fields``) and sits only in the wrappers listed in ``_STATELESS``/``_RESTORED``/``_QUEUES``
+(``MaskVelocity`` holds none). Otherwise (a checkpoint taken
 on Ctrl-C/SIGTERM mid-rollout, Atari, MuJoCo, Box2D, subprocess envs, curiosity, reward wrappers
 with memory) the envs are reset on resume: the generators and counters still continue, so the
 resumed run is statistically, not bit-for-bit, the same run.
@@ -47,8 +50,13 @@ from gymsuite.common.files import atomic_write
 _RESTORED = {"Monitor": ("rewards", "needs_reset", "total_steps"),  # not its per-episode history: it only grows
              "TimeLimit": ("_elapsed_steps",), "OrderEnforcing": ("_has_reset",),
              "PassiveEnvChecker": ("checked_reset", "checked_step", "checked_data_reuse")}
-_STATELESS = {"VecFiniteGuard", "VecNormalize"}
+# Array-valued wrapper state: the window of the last K observations (``history``, the window backbones).
+_QUEUES = {"FrameStackObservation": "obs_queue"}
+_STATELESS = {"VecFiniteGuard", "VecNormalize", "MaskVelocity"}
 _ENV_ATTRS = ("state", "steps_beyond_terminated")  # the unwrapped env's (classic control)
+RESUME_FIELDS = "resume_fields"
+"""An env class's tuple of the attributes that hold its state (``TMazeEnv``: the cue and where the agent is),
+for an env without classic control's ``state``; :func:`save_state` keeps them with its ``np_random``."""
 _COUNTERS = ("num_timesteps", "_n_updates", "_n_calls", "_episode_num", "exploration_rate",
              "_current_progress_remaining")
 _LAST = ("_last_obs", "_last_episode_starts", "_last_original_obs")
@@ -101,6 +109,20 @@ def _layers(env: gym.Env) -> list[Any]:
     return layers
 
 
+def _fields(inner: Any) -> tuple[str, ...] | None:
+    """The attributes that hold the unwrapped env ``inner``'s state, or None when it does not say."""
+    declared = getattr(type(inner), RESUME_FIELDS, None)
+    if declared is not None:
+        return tuple(declared)
+    return _ENV_ATTRS if hasattr(inner, "state") else None
+
+
+def _queue_capturable(wrapper: Any) -> bool:
+    """A window wrapper whose observations are arrays (a ``Dict`` observation's window is not kept)."""
+    name = _QUEUES.get(type(wrapper).__name__)
+    return name is None or all(isinstance(obs, np.ndarray) for obs in getattr(wrapper, name))
+
+
 def env_state_capturable(venv: VecEnv, started: bool = True) -> bool:
     """Whether :func:`save_state` captures everything that decides the envs' next steps.
 
@@ -109,11 +131,13 @@ def env_state_capturable(venv: VecEnv, started: bool = True) -> bool:
     base, wrappers = _base(venv)
     if not isinstance(base, DummyVecEnv) or any(type(w).__name__ not in _STATELESS for w in wrappers):
         return False
+    known = _STATELESS | set(_RESTORED) | set(_QUEUES)
     for env in base.envs:
         *outer, inner = _layers(env)
-        if any(type(w).__name__ not in _STATELESS | set(_RESTORED) for w in outer):
+        if any(type(w).__name__ not in known or not _queue_capturable(w) for w in outer):
             return False
-        if not hasattr(inner, "state") or (started and inner.state is None):
+        fields = _fields(inner)
+        if fields is None or (started and "state" in fields and inner.state is None):
             return False
     return True
 
@@ -124,8 +148,11 @@ def _capture_envs(venv: VecEnv, arrays: dict[str, np.ndarray]) -> list[dict[str,
     for i, env in enumerate(base.envs):  # type: ignore[attr-defined]
         *outer, inner = _layers(env)
         wrappers = [{name: _plain(getattr(w, name)) for name in _RESTORED.get(type(w).__name__, ())} for w in outer]
+        for j, wrapper in enumerate(outer):
+            if type(wrapper).__name__ in _QUEUES:
+                arrays[f"env{i}.wrapper{j}"] = np.stack(list(getattr(wrapper, _QUEUES[type(wrapper).__name__])))
         plain = {}
-        for name in _ENV_ATTRS:
+        for name in _fields(inner) or ():
             value = getattr(inner, name, None)
             if isinstance(value, (np.ndarray, tuple, list)):
                 arrays[f"env{i}.{name}"] = np.asarray(value)
@@ -140,12 +167,15 @@ def _restore_envs(venv: VecEnv, envs: list[dict[str, Any]], arrays: dict[str, np
     base, _ = _base(venv)
     for i, (env, saved) in enumerate(zip(base.envs, envs, strict=True)):  # type: ignore[attr-defined]
         *outer, inner = _layers(env)
-        for wrapper, values in zip(outer, saved["wrappers"], strict=True):
+        for j, (wrapper, values) in enumerate(zip(outer, saved["wrappers"], strict=True)):
             for name, value in values.items():
                 setattr(wrapper, name, value)
+            if f"env{i}.wrapper{j}" in arrays:
+                window = np.array(arrays[f"env{i}.wrapper{j}"])
+                setattr(wrapper, _QUEUES[type(wrapper).__name__], deque(window, maxlen=len(window)))
         for name, value in saved["env"].items():
             setattr(inner, name, value)
-        for name in _ENV_ATTRS:
+        for name in _fields(inner) or ():
             if f"env{i}.{name}" in arrays:
                 setattr(inner, name, np.array(arrays[f"env{i}.{name}"]))
         if saved["np_random"] is not None:
