@@ -35,6 +35,7 @@ from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
+from gymsuite.common.datafiles import DamagedFileError, read_torch
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.options import Rule, option, parse
 from gymsuite.rewards.curiosity_models import MODELS, CuriosityModel
@@ -243,20 +244,26 @@ class CuriosityCallback(BaseCallback):
 
         Raises:
             UserError: the file is missing, or holds another method or model size.
+            DamagedFileError: the file is truncated, garbage, holds pickled objects or lacks a part.
         """
         if not Path(path).is_file():
             raise UserError(f"curiosity state {str(path)!r} does not exist", "resume from a run that used curiosity")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        what, fix = "a curiosity state gymsuite wrote", "delete it to resume with a fresh curiosity model"
+        state = read_torch(Path(path), what, fix)
+        if not isinstance(state, dict):
+            raise DamagedFileError(Path(path), what, f"it holds a {type(state).__name__}, not a mapping", fix)
         if state.get("method") != self.bonus.method:
             raise UserError(f"{path} holds a {state.get('method')!r} curiosity model, not {self.bonus.method!r}",
                             f"resume with --curiosity {state.get('method')}")
         try:
             self.bonus.load_state_dict(state)
-        except RuntimeError as err:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.updates = int(state.get("updates", 0))
+        except RuntimeError as err:  # torch: other shapes or keys
             raise UserError(f"{path} does not fit this curiosity model: {err}",
                             f"resume with the run's curiosity options: {state.get('options')}") from err
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.updates = int(state.get("updates", 0))
+        except (KeyError, TypeError, ValueError) as err:  # a mapping without the parts save() writes
+            raise DamagedFileError(Path(path), what, f"{type(err).__name__}: {err}", fix) from err
         self.bonus.trained = self.updates > 0
 
 

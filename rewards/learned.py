@@ -35,6 +35,7 @@ from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogi
 from imitation.rewards import reward_nets
 from imitation.util import networks
 
+from gymsuite.common.datafiles import DamagedFileError, read_torch
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 from gymsuite.common.options import Rule, option, parse
@@ -90,12 +91,12 @@ def read_reward_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.
         file = file / REWARD_FILE
     if not file.is_file():
         raise UserError(f"no learned reward at {file}: only gail and airl runs save {REWARD_FILE}", _TRAIN_HINT)
+    payload = read_torch(file, "a readable learned reward", _TRAIN_HINT)
     try:
-        payload = torch.load(file, map_location="cpu", weights_only=True)
         arch = json.loads(payload["arch"])
         ok = payload.get("format") == FORMAT and payload.get("version") == VERSION
-    except Exception as err:  # torch raises many types for a corrupt or foreign file
-        raise UserError(f"{file} is not a readable learned reward ({type(err).__name__}: {err})", _TRAIN_HINT) from err
+    except (KeyError, TypeError, ValueError, AttributeError) as err:  # not the mapping save_reward_file writes
+        raise DamagedFileError(file, "a readable learned reward", f"{type(err).__name__}: {err}", _TRAIN_HINT) from err
     if not ok:
         raise UserError(f"{file} is not a gymsuite learned reward (format {payload.get('format')!r})", _TRAIN_HINT)
     return arch, payload["state_dict"]

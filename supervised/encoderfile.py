@@ -16,14 +16,13 @@ Shapes: the state dict's tensors are the backbone's own.
 from __future__ import annotations
 
 import inspect
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from gymnasium import spaces
 
+from gymsuite.common.datafiles import read_torch
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 from gymsuite.common.spaces import show_space, space_to_json
@@ -50,11 +49,7 @@ def read_encoder(path: str | Path) -> dict[str, Any]:
     fix = "pass a file written by: gymsuite pretrain --env ENV --frames N --out encoder.pt"
     if not path.is_file():
         raise UserError(f"no encoder file {path}", fix)
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
-            IndexError, TypeError, AttributeError) as err:  # torch.load on foreign bytes
-        raise UserError(f"{path} is not an encoder file (it does not load as plain data: {err})", fix) from err
+    data = read_torch(path, "an encoder file", fix)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError(f"{path} is not a gymsuite encoder file", fix)
     if data.get("version") != VERSION:

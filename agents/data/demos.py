@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import time
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 from gymnasium import spaces
 from imitation.data import rollout, types
 
+from gymsuite.common.datafiles import DamagedFileError, read_npz
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 from gymsuite.common.spaces import describe_space, show_space
@@ -197,22 +197,18 @@ def load_demos(path: str | Path, observation_space: spaces.Space | None = None,
     file = Path(path)
     if not file.is_file():
         raise UserError(f"demonstrations file {str(path)!r} does not exist", _RECORD_HINT)
-    if not zipfile.is_zipfile(file):  # np.load would take it for a pickle and say "pickled objects"
-        raise UserError(f"{file} is not a .npz demonstrations file: not a zip archive (text, a .npy array, "
-                        "or corrupt or truncated)", _RECORD_HINT)
+    data = read_npz(file, "a .npz demonstrations file", _RECORD_HINT)
+    missing = [k for k in ("meta", *_ARRAYS) if k not in data]
+    if missing:
+        raise UserError(f"{file} is not a gymsuite demonstrations file (missing {', '.join(missing)})", _RECORD_HINT)
     try:
-        with np.load(file, allow_pickle=False) as data:
-            missing = [k for k in ("meta", *_ARRAYS) if k not in data.files]
-            if missing:
-                raise UserError(f"{file} is not a gymsuite demonstrations file (missing {', '.join(missing)})",
-                                _RECORD_HINT)
-            meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in _ARRAYS}
-    except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError) as err:
-        raise UserError(f"{file} is not a readable demonstrations file: corrupt or truncated ({err})",
-                        _RECORD_HINT) from err
-    except ValueError as err:  # object arrays need pickle, which we refuse
-        raise UserError(f"{file} holds pickled objects, which gymsuite does not load ({err})", _RECORD_HINT) from err
+        meta = json.loads(str(data["meta"]))
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise DamagedFileError(file, "a readable demonstrations file", "its meta array is not a JSON mapping",
+                               _RECORD_HINT)
+    arrays = {k: data[k] for k in _ARRAYS}
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise UserError(f"{file} has format {meta.get('format')!r} version {meta.get('version')!r}; "
                         f"this gymsuite reads {FORMAT!r} version {VERSION}", _RECORD_HINT)

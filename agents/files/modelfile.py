@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gymsuite.common.datafiles import DamagedFileError
 from gymsuite.common.errors import UserError
 
 ACTOR_CRITIC_MODULE = "stable_baselines3.common.policies"
@@ -107,19 +108,20 @@ def _algo_class(module: str, keys: set[str]) -> str | None:
     return None
 
 
+_FIX = "pass a model.zip saved by SB3 or gymsuite"
+
+
 def read_data(path: str | Path) -> dict[str, Any]:
     """The ``data`` JSON of an SB3 zip as a mapping; its pickled values stay base64 text, never loaded.
 
     Raises:
-        UserError: ``path`` is not a zip, or a zip without SB3's ``data``.
+        DamagedFileError: ``path`` is not a zip, or a zip without SB3's ``data``.
     """
     try:
         with zipfile.ZipFile(path) as archive:
             data = json.loads(archive.read("data"))
     except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as err:  # ValueError: bad JSON or UTF-8
-        raise UserError(f"{path} is not an SB3 model file ({err})",
-                        "pass a model.zip saved by SB3 or gymsuite") from err
+        raise DamagedFileError(Path(path), "an SB3 model file", str(err), _FIX) from err
     if not isinstance(data, dict):
-        raise UserError(f"{path} is not an SB3 model file (its data is not a mapping)",
-                        "pass a model.zip saved by SB3 or gymsuite")
+        raise DamagedFileError(Path(path), "an SB3 model file", "its data is not a mapping", _FIX)
     return data

@@ -10,22 +10,26 @@ code the file carries. This file holds only what the wrapper needs (plain arrays
     norm_obs, norm_reward, training               ()              bool
     norm_obs_keys                                 (K,)            str (Dict observations only)
 
-Files of older gymsuite versions (``vecnormalize.pkl``) load only when the caller trusts pickles.
+Files of older gymsuite versions (``vecnormalize.pkl``) load only when the caller trusts pickles. A damaged file
+is a :class:`~gymsuite.common.datafiles.DamagedFileError` naming it.
 """
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from gymsuite.common.datafiles import DamagedFileError, read_npz
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 
 _FLOATS = ("clip_obs", "clip_reward", "gamma", "epsilon")
 _FLAGS = ("norm_obs", "norm_reward", "training")
+_FIX = "retrain, or use a checkpoint from the run's checkpoints/ folder"
 
 
 def save_stats(vecnorm: VecNormalize, path: Path) -> None:
@@ -64,10 +68,10 @@ def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickl
             raise UserError(f"{legacy} holds pickled normalisation statistics (an older gymsuite's format), which "
                             "gymsuite does not load: unpickling runs whatever code the file carries",
                             "if you trust the file, pass --trust-pickle")
-        return VecNormalize.load(str(legacy), venv)
+        return load_pickled_stats(legacy, venv)
+    what = "a normalisation-statistics file gymsuite wrote"
+    arrays = read_npz(path, what, _FIX)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
         keys = [str(k) for k in arrays["norm_obs_keys"]] if "norm_obs_keys" in arrays else None
         norm = VecNormalize(venv, training=bool(arrays["training"]), norm_obs=bool(arrays["norm_obs"]),
                             norm_reward=bool(arrays["norm_reward"]), clip_obs=float(arrays["clip_obs"]),
@@ -78,10 +82,37 @@ def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickl
         else:
             norm.obs_rms = _read_rms(arrays, "obs_rms")  # type: ignore[assignment]  # SB3 types it as the Dict case
         norm.ret_rms = _read_rms(arrays, "ret_rms")
-    except (OSError, ValueError, KeyError) as err:  # ValueError: not an npz, or one holding pickles
-        raise UserError(f"{path} is not a normalisation-statistics file gymsuite wrote ({err})",
-                        "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
+    except KeyError as err:
+        raise DamagedFileError(path, what, f"it has no array {err}", _FIX) from err
+    except (ValueError, TypeError) as err:  # an array of another shape or type than the statistics'
+        raise DamagedFileError(path, what, str(err), _FIX) from err
     return norm
+
+
+def load_pickled_stats(path: Path, venv: VecEnv) -> VecNormalize:
+    """``VecNormalize.load``: unpickles ``path``, which runs any code it carries; only for a trusted file.
+
+    Raises:
+        DamagedFileError: the pickle is cut short or garbage.
+    """
+    try:
+        return VecNormalize.load(str(path), venv)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError) as err:
+        raise DamagedFileError(path, "a readable pickle of normalisation statistics", f"corrupt or truncated ({err})",
+                               _FIX) from err
+
+
+# Where other tools keep a model's pickled statistics: rl-baselines3-zoo beside the zip in <env>/vecnormalize.pkl,
+# Hugging Face's sb3 model repositories beside the zip as vec_normalize.pkl.
+_PICKLED_NAMES = ("vecnormalize.pkl", "vec_normalize.pkl")
+
+
+def pickled_stats_beside(model_zip: Path) -> Path | None:
+    """The pickled ``VecNormalize`` that another tool (rl-baselines3-zoo, the Hugging Face hub) keeps with
+    ``model_zip``, or None: ``vecnormalize.pkl`` or ``vec_normalize.pkl`` beside it, or the zoo's
+    ``<zip name>/vecnormalize.pkl``."""
+    folders = (model_zip.parent, model_zip.with_suffix(""))
+    return next((folder / name for folder in folders for name in _PICKLED_NAMES if (folder / name).is_file()), None)
 
 
 def _rms(prefix: str, rms: RunningMeanStd) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 
-from gymsuite.common.errors import UserError
+from gymsuite.common.datafiles import DamagedFileError, read_npz
 from gymsuite.common.files import atomic_write
 
 _PLAIN = ("actions", "rewards", "dones", "timeouts")
@@ -50,11 +50,11 @@ def load_replay(path: Path, buffer: ReplayBuffer | DictReplayBuffer) -> None:
     """Fill ``buffer`` (as the resumed model built it) with the transitions of ``path``.
 
     Raises:
-        UserError: the file is damaged, or its buffer has another shape than ``buffer``.
+        DamagedFileError: the file is damaged, or its buffer has another shape than ``buffer``.
     """
+    what, fix = "a replay buffer of this run", "delete it to resume with an empty replay buffer"
+    arrays = read_npz(path, what, fix)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
         if int(arrays["size"]) != buffer.buffer_size:
             raise ValueError(f"it holds a buffer of {int(arrays['size'])} steps, the run's has {buffer.buffer_size}")
         for name, array in arrays.items():
@@ -65,6 +65,7 @@ def load_replay(path: Path, buffer: ReplayBuffer | DictReplayBuffer) -> None:
             target = target[key] if key else target
             target[: len(array)] = array  # numpy checks the other dimensions
         buffer.pos, buffer.full = int(arrays["pos"]), bool(arrays["full"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-        raise UserError(f"{path} is not a replay buffer of this run ({err})",
-                        "delete it to resume with an empty replay buffer") from err
+    except KeyError as err:
+        raise DamagedFileError(path, what, f"it has no array {err}", fix) from err
+    except (ValueError, TypeError, AttributeError) as err:  # an array of another shape, a field SB3 lacks
+        raise DamagedFileError(path, what, str(err), fix) from err

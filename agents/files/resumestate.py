@@ -13,12 +13,15 @@ randomness and the place in the envs' episodes. :func:`save_state` writes, pickl
   model's LSTM states ``_last_lstm_states`` (``backbone=lstm``: actor's and critic's ``(h, c)``, each
   ``(layers, N, hidden)``; RecurrentPPO's zip leaves them out), the
   ``VecNormalize`` running returns, and each env's state: the unwrapped env's ``state`` array
-  (classic control), ``TimeLimit``'s elapsed steps and ``Monitor``'s episode so far.
+  (classic control) or the attributes its class names in ``resume_fields`` (the T-maze's cue and place),
+  ``TimeLimit``'s elapsed steps, ``Monitor``'s episode so far and the window of past observations
+  (``history``, gymnasium's ``FrameStackObservation``).
 
 Resume is exact (the same parameters as the run never stopped, at every later step) when the
 checkpoint was taken at a rollout boundary (the periodic ones are) and the envs' state could be
-captured: every env is in one process (``DummyVecEnv``), exposes its state as ``env.unwrapped.state``
-and sits only in the wrappers listed in ``_STATELESS``/``_RESTORED``. Otherwise (a checkpoint taken
+captured: every env is in one process (``DummyVecEnv``), exposes its state (``env.unwrapped.state`` or
+``resume_fields``) and sits only in the wrappers listed in ``_STATELESS``/``_RESTORED``/``_QUEUES``
+(``MaskVelocity`` holds none). Otherwise (a checkpoint taken
 on Ctrl-C/SIGTERM mid-rollout, Atari, MuJoCo, Box2D, subprocess envs, curiosity, reward wrappers
 with memory) the envs are reset on resume: the generators and counters still continue, so the
 resumed run is statistically, not bit-for-bit, the same run.
@@ -29,6 +32,7 @@ from __future__ import annotations
 import json
 import random
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +43,20 @@ from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecNormalize
 
+from gymsuite.common.datafiles import DamagedFileError, read_npz
 from gymsuite.common.files import atomic_write
 
 # Wrappers whose state is captured below, and those that hold none that changes what happens next.
 _RESTORED = {"Monitor": ("rewards", "needs_reset", "total_steps"),  # not its per-episode history: it only grows
              "TimeLimit": ("_elapsed_steps",), "OrderEnforcing": ("_has_reset",),
              "PassiveEnvChecker": ("checked_reset", "checked_step", "checked_data_reuse")}
-_STATELESS = {"VecFiniteGuard", "VecNormalize"}
+# Array-valued wrapper state: the window of the last K observations (``history``, the window backbones).
+_QUEUES = {"FrameStackObservation": "obs_queue"}
+_STATELESS = {"VecFiniteGuard", "VecNormalize", "MaskVelocity"}
 _ENV_ATTRS = ("state", "steps_beyond_terminated")  # the unwrapped env's (classic control)
+RESUME_FIELDS = "resume_fields"
+"""An env class's tuple of the attributes that hold its state (``TMazeEnv``: the cue and where the agent is),
+for an env without classic control's ``state``; :func:`save_state` keeps them with its ``np_random``."""
 _COUNTERS = ("num_timesteps", "_n_updates", "_n_calls", "_episode_num", "exploration_rate",
              "_current_progress_remaining")
 _LAST = ("_last_obs", "_last_episode_starts", "_last_original_obs")
@@ -99,6 +109,20 @@ def _layers(env: gym.Env) -> list[Any]:
     return layers
 
 
+def _fields(inner: Any) -> tuple[str, ...] | None:
+    """The attributes that hold the unwrapped env ``inner``'s state, or None when it does not say."""
+    declared = getattr(type(inner), RESUME_FIELDS, None)
+    if declared is not None:
+        return tuple(declared)
+    return _ENV_ATTRS if hasattr(inner, "state") else None
+
+
+def _queue_capturable(wrapper: Any) -> bool:
+    """A window wrapper whose observations are arrays (a ``Dict`` observation's window is not kept)."""
+    name = _QUEUES.get(type(wrapper).__name__)
+    return name is None or all(isinstance(obs, np.ndarray) for obs in getattr(wrapper, name))
+
+
 def env_state_capturable(venv: VecEnv, started: bool = True) -> bool:
     """Whether :func:`save_state` captures everything that decides the envs' next steps.
 
@@ -107,11 +131,13 @@ def env_state_capturable(venv: VecEnv, started: bool = True) -> bool:
     base, wrappers = _base(venv)
     if not isinstance(base, DummyVecEnv) or any(type(w).__name__ not in _STATELESS for w in wrappers):
         return False
+    known = _STATELESS | set(_RESTORED) | set(_QUEUES)
     for env in base.envs:
         *outer, inner = _layers(env)
-        if any(type(w).__name__ not in _STATELESS | set(_RESTORED) for w in outer):
+        if any(type(w).__name__ not in known or not _queue_capturable(w) for w in outer):
             return False
-        if not hasattr(inner, "state") or (started and inner.state is None):
+        fields = _fields(inner)
+        if fields is None or (started and "state" in fields and inner.state is None):
             return False
     return True
 
@@ -122,8 +148,11 @@ def _capture_envs(venv: VecEnv, arrays: dict[str, np.ndarray]) -> list[dict[str,
     for i, env in enumerate(base.envs):  # type: ignore[attr-defined]
         *outer, inner = _layers(env)
         wrappers = [{name: _plain(getattr(w, name)) for name in _RESTORED.get(type(w).__name__, ())} for w in outer]
+        for j, wrapper in enumerate(outer):
+            if type(wrapper).__name__ in _QUEUES:
+                arrays[f"env{i}.wrapper{j}"] = np.stack(list(getattr(wrapper, _QUEUES[type(wrapper).__name__])))
         plain = {}
-        for name in _ENV_ATTRS:
+        for name in _fields(inner) or ():
             value = getattr(inner, name, None)
             if isinstance(value, (np.ndarray, tuple, list)):
                 arrays[f"env{i}.{name}"] = np.asarray(value)
@@ -134,16 +163,19 @@ def _capture_envs(venv: VecEnv, arrays: dict[str, np.ndarray]) -> list[dict[str,
     return envs
 
 
-def _restore_envs(venv: VecEnv, envs: list[dict[str, Any]], arrays: Any) -> None:
+def _restore_envs(venv: VecEnv, envs: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> None:
     base, _ = _base(venv)
     for i, (env, saved) in enumerate(zip(base.envs, envs, strict=True)):  # type: ignore[attr-defined]
         *outer, inner = _layers(env)
-        for wrapper, values in zip(outer, saved["wrappers"], strict=True):
+        for j, (wrapper, values) in enumerate(zip(outer, saved["wrappers"], strict=True)):
             for name, value in values.items():
                 setattr(wrapper, name, value)
+            if f"env{i}.wrapper{j}" in arrays:
+                window = np.array(arrays[f"env{i}.wrapper{j}"])
+                setattr(wrapper, _QUEUES[type(wrapper).__name__], deque(window, maxlen=len(window)))
         for name, value in saved["env"].items():
             setattr(inner, name, value)
-        for name in _ENV_ATTRS:
+        for name in _fields(inner) or ():
             if f"env{i}.{name}" in arrays:
                 setattr(inner, name, np.array(arrays[f"env{i}.{name}"]))
         if saved["np_random"] is not None:
@@ -159,11 +191,11 @@ def _put(arrays: dict[str, np.ndarray], key: str, value: Any) -> None:
         arrays[key] = np.asarray(value)
 
 
-def _get(arrays: Any, key: str) -> Any:
+def _get(arrays: dict[str, np.ndarray], key: str) -> Any:
     if key in arrays:
         return np.array(arrays[key])
     prefix = f"{key}/"
-    found = {name[len(prefix):]: np.array(arrays[name]) for name in arrays.files if name.startswith(prefix)}
+    found = {name[len(prefix):]: np.array(value) for name, value in arrays.items() if name.startswith(prefix)}
     return found or None
 
 
@@ -177,7 +209,7 @@ def _put_lstm(arrays: dict[str, np.ndarray], states: RNNStates | None) -> None:
         arrays[f"lstm.{key}"] = tensor.detach().cpu().numpy()
 
 
-def _get_lstm(model: BaseAlgorithm, arrays: Any) -> None:
+def _get_lstm(model: BaseAlgorithm, arrays: dict[str, np.ndarray]) -> None:
     """Restore ``_last_lstm_states`` where :func:`_put_lstm` saved them (a recurrent model)."""
     if "lstm.pi.h" not in arrays or getattr(model, "_last_lstm_states", None) is None:
         return
@@ -221,36 +253,79 @@ def save_state(model: BaseAlgorithm, path: Path, at_boundary: bool) -> None:
     atomic_write(path, lambda p: np.savez(p, **arrays))  # type: ignore[arg-type]
 
 
-def load_state(model: BaseAlgorithm, path: Path) -> bool:
-    """Restore what :func:`save_state` wrote into ``model`` (whose env is already set).
+_WHAT = "a resume state gymsuite wrote"
+_FIX = "delete it to resume without it (the envs restart: the same run statistically, not bit for bit)"
+_META = ("python_random", "numpy", "model_spaces", "counters", "ep_info_buffer", "ep_success_buffer", "envs")
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """A resume state read by :func:`read_state`: the file's arrays and its JSON ``meta``."""
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+
+
+def read_state(path: Path) -> SavedState:
+    """Read and check what :func:`save_state` wrote to ``path``, without restoring anything yet.
+
+    Raises:
+        DamagedFileError: truncated, garbage, an object array, or not a resume state (the file and the problem named).
+    """
+    arrays = read_npz(path, _WHAT, _FIX)
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except KeyError as err:
+        raise DamagedFileError(path, _WHAT, "it has no array 'meta'", _FIX) from err
+    except ValueError as err:
+        raise DamagedFileError(path, _WHAT, f"its 'meta' is not JSON ({err})", _FIX) from err
+    missing = [key for key in _META if not isinstance(meta, dict) or key not in meta]
+    missing += [name for name in ("numpy.key", "torch") if name not in arrays]
+    if missing:
+        raise DamagedFileError(path, _WHAT, f"it lacks {', '.join(missing)}", _FIX)
+    return SavedState(path, arrays, meta)
+
+
+def load_state(model: BaseAlgorithm, saved: SavedState | Path) -> bool:
+    """Restore what :func:`save_state` wrote (or :func:`read_state` read) into ``model`` (whose env is already set).
 
     Call it last before training continues: it sets the global random generators.
     Returns whether the envs continue where they were (else the next ``learn`` resets them).
+
+    Raises:
+        DamagedFileError: the file's values do not fit (a state of another run, or edited by hand).
     """
-    with np.load(path, allow_pickle=False) as arrays:
-        meta = json.loads(str(arrays["meta"]))
-        version, mt, gauss = meta["python_random"]
-        random.setstate((version, tuple(mt), gauss))
-        numpy_meta = dict(meta["numpy"])
-        pos = numpy_meta.pop("pos")
-        np.random.set_state({**numpy_meta, "state": {"key": np.array(arrays["numpy.key"]), "pos": pos}})
-        torch.set_rng_state(torch.from_numpy(np.array(arrays["torch"])))
-        if "cuda" in arrays and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(list(torch.from_numpy(np.array(arrays["cuda"]))))
-        _set_spaces_state(model, meta["model_spaces"])
-        for name, value in meta["counters"].items():
-            setattr(model, name, value)
-        model.ep_info_buffer = deque(meta["ep_info_buffer"], maxlen=model._stats_window_size)
-        model.ep_success_buffer = deque(meta["ep_success_buffer"], maxlen=model._stats_window_size)
-        venv = model.get_env()
-        if meta["envs"] is None or venv is None or not env_state_capturable(venv, started=False):
-            model._last_obs = None  # learn() resets the envs
-            return False
-        _restore_envs(venv, meta["envs"], arrays)
-        for name in _LAST:
-            setattr(model, name, _get(arrays, name))
-        _get_lstm(model, arrays)
-        vecnorm = model.get_vec_normalize_env()
-        if isinstance(vecnorm, VecNormalize) and "vecnormalize.returns" in arrays:
-            vecnorm.returns = np.array(arrays["vecnormalize.returns"])
-        return True
+    saved = saved if isinstance(saved, SavedState) else read_state(saved)
+    try:
+        return _restore(model, saved.meta, saved.arrays)
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as err:
+        raise DamagedFileError(saved.path, f"{_WHAT} for this run", f"{type(err).__name__}: {err}", _FIX) from err
+
+
+def _restore(model: BaseAlgorithm, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> bool:
+    version, mt, gauss = meta["python_random"]
+    random.setstate((version, tuple(mt), gauss))
+    numpy_meta = dict(meta["numpy"])
+    pos = numpy_meta.pop("pos")
+    np.random.set_state({**numpy_meta, "state": {"key": np.array(arrays["numpy.key"]), "pos": pos}})
+    torch.set_rng_state(torch.from_numpy(np.array(arrays["torch"])))
+    if "cuda" in arrays and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(list(torch.from_numpy(np.array(arrays["cuda"]))))
+    _set_spaces_state(model, meta["model_spaces"])
+    for name, value in meta["counters"].items():
+        setattr(model, name, value)
+    model.ep_info_buffer = deque(meta["ep_info_buffer"], maxlen=model._stats_window_size)
+    model.ep_success_buffer = deque(meta["ep_success_buffer"], maxlen=model._stats_window_size)
+    venv = model.get_env()
+    if meta["envs"] is None or venv is None or not env_state_capturable(venv, started=False):
+        model._last_obs = None  # learn() resets the envs
+        return False
+    _restore_envs(venv, meta["envs"], arrays)
+    for name in _LAST:
+        setattr(model, name, _get(arrays, name))
+    _get_lstm(model, arrays)
+    vecnorm = model.get_vec_normalize_env()
+    if isinstance(vecnorm, VecNormalize) and "vecnormalize.returns" in arrays:
+        vecnorm.returns = np.array(arrays["vecnormalize.returns"])
+    return True

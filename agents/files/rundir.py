@@ -14,8 +14,9 @@ A run directory holds::
     checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz, _aux.pt)
     videos/              mp4 files, when asked
 
-A checkpoint's zip is written last, so ``ckpt_<steps>.zip`` marks a complete checkpoint. A kill
-can leave ``gymsuite.common.files.atomic_write``'s temporaries (``.<name>.<random><suffix>``) and the parts
+A checkpoint's zip is written last, so ``ckpt_<steps>.zip`` marks a complete checkpoint; a resume takes the
+newest one whose zip and side files all load (:func:`newest_loadable`: a disk error or an edit can still damage
+one). A kill can leave ``gymsuite.common.files.atomic_write``'s temporaries (``.<name>.<random><suffix>``) and the parts
 of a checkpoint whose zip was never written or already pruned; :meth:`RunDir.clean` removes them.
 """
 
@@ -23,10 +24,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from gymsuite.common.datafiles import DamagedFileError
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import disk_errors
 
@@ -39,6 +44,7 @@ LEGACY_REPLAY_SUFFIX = "_replay.pkl"  # the same, pickled, in runs of older vers
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
 _CKPT_PART = re.compile(r"^ckpt_(\d+)[._]")
 # atomic_write's temporaries: "." + the target's stem + "." + mkstemp's 8 random characters + its suffix.
+T = TypeVar("T")
 _TEMPORARY = re.compile(r"^\.[^.].*\.[a-z0-9_]{8}(\.[A-Za-z0-9]+)?$")
 
 
@@ -97,12 +103,16 @@ class RunDir:
         """``checkpoints/ckpt_<steps><suffix>``; suffixes: ``.zip``, :data:`NORM_SUFFIX`, :data:`REPLAY_SUFFIX`..."""
         return self.checkpoints / f"ckpt_{steps}{suffix}"
 
-    def latest_checkpoint(self) -> int | None:
-        """Step count of the newest complete checkpoint, or None."""
+    def checkpoint_steps(self) -> list[int]:
+        """Step counts of the checkpoints whose zip was written, newest first."""
         if not self.checkpoints.is_dir():
-            return None
-        steps = [int(m.group(1)) for p in self.checkpoints.iterdir() if (m := _CKPT.match(p.name))]
-        return max(steps, default=None)
+            return []
+        return sorted((int(m.group(1)) for p in self.checkpoints.iterdir() if (m := _CKPT.match(p.name))),
+                      reverse=True)
+
+    def latest_checkpoint(self) -> int | None:
+        """Step count of the newest checkpoint whose zip was written, or None."""
+        return next(iter(self.checkpoint_steps()), None)
 
     def clean(self) -> list[Path]:
         """Delete what a killed run left behind; return the deleted paths.
@@ -161,3 +171,31 @@ def default_run_dir(algo: str, env: str, seed: int) -> Path:
     return RUNS_ROOT / f"{algo}-{safe_env_name(env)}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def newest_loadable(run: RunDir, load: Callable[[int], T]) -> T:
+    """``load(steps)`` of the newest checkpoint of ``run`` that loads whole: its zip and every side file.
+
+    A checkpoint whose file is damaged (``load`` raises :class:`~gymsuite.common.datafiles.DamagedFileError`: cut short,
+    garbage, pickled objects) is passed over for the one before it, and a note on stderr says which and why. Any
+    other refusal (a pickle that needs ``--trust-pickle``, a config that does not fit) holds for every checkpoint
+    and is raised at once.
+
+    Raises:
+        UserError: every checkpoint is damaged (each named with its problem), or there is none.
+    """
+    damaged: list[tuple[int, DamagedFileError]] = []
+    for steps in run.checkpoint_steps():
+        try:
+            loaded = load(steps)
+        except DamagedFileError as err:
+            damaged.append((steps, err))
+            continue
+        for bad, problem in damaged:
+            print(f"note: checkpoint ckpt_{bad} is damaged: {problem.message}; resuming from the earlier "
+                  f"{run.checkpoint(steps)} ({steps} steps) instead", file=sys.stderr)
+        return loaded
+    if not damaged:
+        raise UserError(f"{run.root} has no checkpoint to resume from", "train it again with --overwrite")
+    listed = "\n".join(f"  ckpt_{steps}: {err.message}" + (f"; fix: {err.hint}" if err.hint else "")
+                       for steps, err in damaged)
+    raise UserError(f"every checkpoint of {run.root} is damaged:\n{listed}",
+                    "follow one checkpoint's fix above, or train the run again with --overwrite")

@@ -37,6 +37,7 @@ from stable_baselines3.common.save_util import load_from_zip_file, recursive_set
 from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 
 from gymsuite.agents.files.modelfile import ALGO_FIELD, read_data
+from gymsuite.common.datafiles import DamagedFileError
 from gymsuite.common.errors import UserError
 from gymsuite.common.legacy import current_name
 from gymsuite.common.spaces import space_from_json, space_to_json
@@ -152,7 +153,8 @@ def load_safely(cls: type[BaseAlgorithm], path: Path, classes: Iterable[type] = 
         else:
             plain[key] = value
     if "policy_class" not in plain or "observation_space" not in plain or "action_space" not in plain:
-        raise UserError(f"{path} lacks its policy class or spaces", "pass a model.zip saved by SB3 or gymsuite")
+        raise DamagedFileError(path, "an SB3 model file", "it lacks its policy class or spaces",
+                               "pass a model.zip saved by SB3 or gymsuite")
     plain["policy_kwargs"] = {k: v for k, v in plain.get("policy_kwargs", {}).items() if k != "device"}
     _, params, variables = load_from_zip_file(path, device="cpu", load_data=False)  # torch.load(weights_only=True)
     model = cls(policy=plain["policy_class"], env=None, device="cpu", _init_setup_model=False)  # type: ignore[call-arg]

@@ -41,6 +41,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from gymsuite.agents.algorithms.spec import TURN_BASED, AlgoSpec, RunSettings, TrainContext
 from gymsuite.agents.multiagent import elo
+from gymsuite.common.datafiles import DamagedFileError, read_table, read_torch
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 from gymsuite.common.options import Rule, option, parse
@@ -150,20 +151,36 @@ class OpponentPool:
             writer.writerows([steps, round(rating, 1)] for steps, rating in sorted(self.ratings.items()))
 
     def load(self, path: Path) -> MaskableActorCriticPolicy:
-        """A snapshot file as a policy (a copy of the learner's network with the file's weights)."""
+        """A snapshot file as a policy (a copy of the learner's network with the file's weights).
+
+        Raises:
+            DamagedFileError: truncated, garbage, a pickled object, or weights of another network.
+        """
+        what = "a snapshot of this run's policy"
+        fix = f"delete it (the pool keeps its other snapshots in {self.folder})"
+        weights = read_torch(path, what, fix)
         policy = copy.deepcopy(self.model.policy)
-        policy.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        try:
+            policy.load_state_dict(weights)
+        except (RuntimeError, TypeError, AttributeError, KeyError) as err:  # other shapes or keys, not a mapping
+            raise DamagedFileError(path, what, f"its weights do not fit the policy ({str(err).splitlines()[0]})",
+                                   fix) from err
         policy.set_training_mode(False)
         return policy
 
     def restore(self, upto: int) -> None:
-        """Take back the snapshots of an earlier part of this run (a resume), with their ratings."""
+        """Take back the snapshots of an earlier part of this run (a resume), with their ratings.
+
+        Raises:
+            DamagedFileError: a snapshot or ``elo.csv`` that cannot be read (the file named).
+        """
         files = sorted((int(p.stem), p) for p in self.folder.glob("*.pt") if p.stem.isdigit() and int(p.stem) <= upto)
         self.snapshots = [(steps, self.load(path)) for steps, path in files]
         table = self.folder.parent / "elo.csv"
         if table.is_file():
-            with table.open() as file:
-                self.ratings = {int(row["step"]): float(row["elo"]) for row in csv.DictReader(file)}
+            rows = read_table(table, "a table of Elo ratings (step, elo)", {"step": int, "elo": float},
+                              "delete it: the snapshots taken from now on are rated again, against the random player")
+            self.ratings = {row["step"]: row["elo"] for row in rows}
 
     def rate(self, policy: MaskableActorCriticPolicy) -> float:
         """``policy``'s Elo from games against the random player and the newest earlier snapshots."""

@@ -43,6 +43,7 @@ from stable_baselines3.common.preprocessing import preprocess_obs
 from torch.utils.hooks import RemovableHandle
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.common.datafiles import DamagedFileError, read_torch
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.options import Rule, check, option, parse
 from gymsuite.supervised import backbones
@@ -234,12 +235,26 @@ class AuxTrainer(BaseCallback):
                     "rng": self.rng.bit_generator.state}, path)
 
     def load(self, path: Path) -> None:
-        """Restore :meth:`save`'s file (``weights_only``: no unpickling)."""
-        data = torch.load(path, map_location=self._target.device, weights_only=True)
+        """Restore :meth:`save`'s file (``weights_only``: no unpickling).
+
+        Raises:
+            DamagedFileError: a truncated, garbage or foreign file, or one of another aux loss or decoder (named).
+        """
+        what, fix = f"the {self.kind} auxiliary state of this run", "delete it to resume with a fresh decoder"
+        data = read_torch(path, what, fix, map_location=self._target.device)
         if not isinstance(data, dict) or data.get("format") != AUX_FORMAT or data.get("aux") != self.kind:
-            raise UserError(f"{path} is not the {self.kind} auxiliary state of this run",
-                            "delete it to resume with a fresh decoder")
-        self.decoder.load_state_dict(data["decoder"])
-        self.optimizer.load_state_dict(data["optimizer"])
-        if "rng" in data:
-            self.rng.bit_generator.state = data["rng"]
+            raise DamagedFileError(path, what, f"it holds {_kind_of(data)}", fix)
+        try:
+            self.decoder.load_state_dict(data["decoder"])
+            self.optimizer.load_state_dict(data["optimizer"])
+            if "rng" in data:
+                self.rng.bit_generator.state = data["rng"]
+        except (KeyError, ValueError, TypeError, RuntimeError) as err:  # RuntimeError: other shapes or keys
+            raise DamagedFileError(path, what, f"it does not fit this run's decoder ({err})", fix) from err
+
+
+def _kind_of(data: Any) -> str:
+    """What an auxiliary-state file holds instead of the state expected, for a message."""
+    if isinstance(data, dict) and data.get("format") == AUX_FORMAT:
+        return f"the state of the aux loss {data.get('aux')!r}"
+    return f"a {type(data).__name__} that is not gymsuite's auxiliary-state format"

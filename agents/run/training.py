@@ -31,7 +31,7 @@ from gymsuite.agents.algorithms.spec import TrainContext
 from gymsuite.agents.files.normstats import load_stats, save_stats
 from gymsuite.agents.files.replayfile import load_replay
 from gymsuite.agents.files.replaymemory import check_replay_fits
-from gymsuite.agents.files.resumestate import load_state
+from gymsuite.agents.files.resumestate import load_state, read_state
 from gymsuite.agents.files.rundir import (
     AUX_SUFFIX,
     LEGACY_NORM_SUFFIX,
@@ -40,6 +40,7 @@ from gymsuite.agents.files.rundir import (
     REPLAY_SUFFIX,
     RunDir,
     default_run_dir,
+    newest_loadable,
 )
 from gymsuite.agents.files.safeload import SCHEDULES, keep_description
 from gymsuite.agents.multiagent.buffer import InactiveMarks, needs_marks
@@ -305,40 +306,66 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     except TypeError as err:
         raise UserError(f"{run.config} does not describe a gymsuite run: {err}") from err
     run.clean()  # temporaries and half checkpoints that a kill left
-    steps = run.latest_checkpoint()
-    if steps is None:
+    if run.latest_checkpoint() is None:
         raise UserError(f"{run.root} has no checkpoint to resume from", "train it again with --overwrite")
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
     options = run_options(cfg.hyperparams, cfg.env)
+    loaded = newest_loadable(run, lambda steps: _load_checkpoint(cfg, spec, options, run, steps, trust_pickle))
+    ctx = RunContext(cfg, spec, loaded.venv, loaded.model, run, [], loaded.curiosity, trust_pickle,
+                     load_expert=load_expert, env_options=options.env, aux=loaded.aux)
+    return _learn(ctx, resumed=True, restore=loaded.restore)
+
+
+@dataclass
+class _Loaded:
+    """A checkpoint loaded whole: the env and model (its side files applied), and the resume state to restore last."""
+
+    venv: VecEnv
+    model: BaseAlgorithm
+    curiosity: CuriosityCallback | None
+    aux: AuxTrainer | None
+    restore: Callable[[], object] | None
+
+
+def _load_checkpoint(cfg: RunConfig, spec: registry.AlgoSpec, options: RunOptions, run: RunDir, steps: int,
+                     trust_pickle: bool) -> _Loaded:
+    """Checkpoint ``steps`` of ``run`` with every side file it has, on a new env (closed again if a file fails).
+
+    Raises:
+        DamagedFileError: the zip or a side file cannot be read (``newest_loadable`` then tries an earlier checkpoint).
+    """
     venv, curiosity = _build_env(cfg, spec, options)
-    norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
-    if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):
-        venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
-    model = load_model_file(spec.model_class(cfg.hyperparams), run.checkpoint(steps), trust_pickle,
-                            _resumed_values(spec, cfg, options))
-    model.set_env(venv)
-    keep_description(model, spec.name)
-    state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
-    replay, legacy_replay = run.checkpoint(steps, REPLAY_SUFFIX), run.checkpoint(steps, LEGACY_REPLAY_SUFFIX)
-    if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None and replay.is_file():
-        load_replay(replay, model.replay_buffer)
-    elif isinstance(model, OffPolicyAlgorithm) and legacy_replay.is_file():
-        if not trust_pickle:
-            raise UserError(f"{legacy_replay} is a pickled replay buffer (an older gymsuite's format), which gymsuite "
-                            "does not load: unpickling runs whatever code the file carries",
-                            "if you trust the run, pass --trust-pickle; or delete the file to resume with an empty "
-                            "replay buffer")
-        model.load_replay_buffer(legacy_replay)
-    if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
-        curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
-    aux = AuxTrainer.create(model, options.aux, cfg.seed)  # backbone_init is not reloaded: the weights are here
-    if aux is not None and run.checkpoint(steps, AUX_SUFFIX).is_file():
-        aux.load(run.checkpoint(steps, AUX_SUFFIX))
-    restore = (lambda: load_state(model, state)) if state.is_file() else None
-    ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert,
-                     env_options=options.env, aux=aux)
-    return _learn(ctx, resumed=True, restore=restore)
+    try:
+        norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
+        if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):
+            venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
+        model = load_model_file(spec.model_class(cfg.hyperparams), run.checkpoint(steps), trust_pickle,
+                                _resumed_values(spec, cfg, options))
+        model.set_env(venv)
+        keep_description(model, spec.name)
+        state = run.checkpoint(steps, "_state.npz")  # randomness, counters, envs: see resumestate
+        saved = read_state(state) if state.is_file() else None
+        replay, legacy_replay = run.checkpoint(steps, REPLAY_SUFFIX), run.checkpoint(steps, LEGACY_REPLAY_SUFFIX)
+        if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None and replay.is_file():
+            load_replay(replay, model.replay_buffer)
+        elif isinstance(model, OffPolicyAlgorithm) and legacy_replay.is_file():
+            if not trust_pickle:
+                raise UserError(f"{legacy_replay} is a pickled replay buffer (an older gymsuite's format), which "
+                                "gymsuite does not load: unpickling runs whatever code the file carries",
+                                "if you trust the run, pass --trust-pickle; or delete the file to resume with an "
+                                "empty replay buffer")
+            model.load_replay_buffer(legacy_replay)
+        if curiosity is not None and run.checkpoint(steps, "_curiosity.pt").is_file():
+            curiosity.load(run.checkpoint(steps, "_curiosity.pt"))
+        aux = AuxTrainer.create(model, options.aux, cfg.seed)  # backbone_init is not reloaded: the weights are here
+        if aux is not None and run.checkpoint(steps, AUX_SUFFIX).is_file():
+            aux.load(run.checkpoint(steps, AUX_SUFFIX))
+    except BaseException:
+        venv.close()
+        raise
+    restore = (lambda: load_state(model, saved)) if saved is not None else None
+    return _Loaded(venv, model, curiosity, aux, restore)
 
 
 def _resumed_values(spec: registry.AlgoSpec, cfg: RunConfig, options: RunOptions) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import importlib
 import json
+import pickle
 import sys
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -27,11 +28,12 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.files.modelfile import ModelFile, UnknownAlgorithmError, read_model_file
-from gymsuite.agents.files.normstats import load_stats
+from gymsuite.agents.files.normstats import load_pickled_stats, load_stats, pickled_stats_beside
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.files.safeload import MOVED_MODULES, load_safely
 from gymsuite.agents.observation import env_options
 from gymsuite.common import legacy
+from gymsuite.common.datafiles import DamagedFileError, torch_problem
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.common.spaces import same_space
@@ -54,6 +56,8 @@ class LoadedAgent:
         hyperparams: the run's hyperparameters (env_kwargs, max_episode_steps, normalize).
         trained_env: the env spec of its run (``env`` may be another one, from ``--env``).
         trust_pickle: it was loaded with ``--trust-pickle`` (its run's pickled files may load too).
+        pickled_stats: the pickled ``VecNormalize`` another tool saved with a bare zip (rl-baselines3-zoo's
+            ``vecnormalize.pkl``), applied to its env; set only with ``trust_pickle``.
 
     A recurrent model (``backbone=lstm``: sb3-contrib's ``RecurrentPPO``) keeps its LSTM state
     between calls of :meth:`act`, the one place every command acts through.
@@ -66,6 +70,7 @@ class LoadedAgent:
     hyperparams: dict[str, Any] | None = None
     trained_env: str | None = None
     trust_pickle: bool = False
+    pickled_stats: Path | None = None
     memory: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
@@ -164,7 +169,25 @@ def load_agent(target: str, algo: str | None = None, env: str | None = None, whi
     hyper = _recurrence(spec, dict(cfg.get("hyperparams") or {}), path, info, from_run=run is not None)
     _check_algo_fits(spec, path, info)
     model = load_model_file(spec.model_class(hyper), path, trust_pickle)
-    return LoadedAgent(model, spec.name, env, run, hyper, cfg.get("env"), trust_pickle)
+    stats = _pickled_stats(path, trust_pickle) if run is None else None
+    return LoadedAgent(model, spec.name, env, run, hyper, cfg.get("env"), trust_pickle, stats)
+
+
+def _pickled_stats(model_zip: Path, trust_pickle: bool) -> Path | None:
+    """The pickled normalisation statistics another tool keeps with ``model_zip``, when trusted; a note either way.
+
+    Without them the model acts on raw observations it was not trained on, so its returns mean little.
+    """
+    found = pickled_stats_beside(model_zip)
+    if found is None:
+        return None
+    if trust_pickle:
+        print(f"note: applying the normalisation statistics of {found} (--trust-pickle)", file=sys.stderr)
+        return found
+    print(f"note: {found} holds the observation normalisation {model_zip} was trained with, which gymsuite did not "
+          "apply: it is a pickle, and unpickling runs whatever code the file carries; the model acts on raw "
+          "observations. If you trust the file, pass --trust-pickle to apply it", file=sys.stderr)
+    return None
 
 
 def _recurrence(spec: registry.AlgoSpec, hyper: dict[str, Any], path: Path, info: ModelFile | None,
@@ -218,6 +241,9 @@ def _old_module_names() -> Iterator[None]:
             sys.modules.pop(old, None)
 
 
+_MODEL_FIX = "retrain, or use a checkpoint from the run's checkpoints/ folder"
+
+
 def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = False,
                     overrides: dict[str, Any] | None = None) -> BaseAlgorithm:
     """Load ``path`` as ``cls`` without unpickling (:func:`gymsuite.agents.files.safeload.load_safely`).
@@ -239,11 +265,13 @@ def load_model_file(cls: type[BaseAlgorithm], path: Path, trust_pickle: bool = F
         raise UserError(f"{path} names the Python module {err.name!r}, which is not installed",
                         f"install the package that saved the model (it provides {err.name}), or retrain it "
                         "with gymsuite") from err
+    except pickle.UnpicklingError as err:  # a .pth member that is not plain tensors (torch.load(weights_only=True))
+        raise DamagedFileError(path, f"a loadable {cls.__name__} model", torch_problem(err), _MODEL_FIX) from err
     # AssertionError: SB3's "No data found in the saved file" (a zip cut short, or one without its data member)
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, RuntimeError, json.JSONDecodeError,
             AssertionError) as err:
-        raise UserError(f"{path} is not a loadable {cls.__name__} model: corrupt or truncated ({err})",
-                        "retrain, or use a checkpoint from the run's checkpoints/ folder") from err
+        raise DamagedFileError(path, f"a loadable {cls.__name__} model", f"corrupt or truncated ({err})",
+                               _MODEL_FIX) from err
 
 
 def _guess_algo(path: Path, info: ModelFile | None) -> str:
@@ -325,8 +353,12 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
         extra = [*wrappers, _episode_cap(max_episode_steps)]
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, options=options, render_mode=render_mode,
                             wrappers=extra)
+    norm = None
     if agent.run is not None and (agent.run.vecnormalize.is_file() or agent.run.legacy_vecnormalize.is_file()):
         norm = load_stats(agent.run.vecnormalize, venv, agent.run.legacy_vecnormalize, agent.trust_pickle)
+    elif agent.pickled_stats is not None:  # another tool's, only with --trust-pickle
+        norm = load_pickled_stats(agent.pickled_stats, venv)
+    if norm is not None:
         norm.training, norm.norm_reward = False, False
         venv = _keep_metadata(norm, venv)
     elif normalize:

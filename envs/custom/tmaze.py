@@ -45,6 +45,8 @@ class TMazeEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    # What decides the next steps besides np_random: a resumed run restores them (gymsuite.agents.files.resumestate)
+    resume_fields = ("cue", "position", "arm")
 
     def __init__(self, length: int = 8, render_mode: str | None = None) -> None:
         if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 1:

@@ -117,16 +117,23 @@ def test_same_seed_twice_gives_identical_parameters(tmp_path: Path) -> None:
     assert first.eval["returns"] == second.eval["returns"]
 
 
-@pytest.mark.parametrize(("algo", "env", "n_envs", "timesteps", "every"), [
-    ("ppo", "CartPole-v1", 8, 1024, 512),  # rollouts of 8 x 32 steps
-    ("dqn", "CartPole-v1", 1, 2048, 1024),  # learning starts at 1000, so the resumed part trains
-    ("ppo", "Acrobot-v1", 4, 2048, 1024),  # VecNormalize: its running returns are part of the state
+_SMALL = ["n_steps=32", "batch_size=64", "n_epochs=2"]
+
+
+@pytest.mark.parametrize(("algo", "env", "n_envs", "timesteps", "every", "hyper"), [
+    ("ppo", "CartPole-v1", 8, 1024, 512, []),  # rollouts of 8 x 32 steps
+    ("dqn", "CartPole-v1", 1, 2048, 1024, []),  # learning starts at 1000, so the resumed part trains
+    ("ppo", "Acrobot-v1", 4, 2048, 1024, []),  # VecNormalize: its running returns are part of the state
+    # the memory tasks: velocities masked by a wrapper, the T-maze's cue and place, a window backbone's history
+    ("ppo", "gymsuite/CartPoleNoVel-v0", 4, 512, 256, _SMALL),
+    ("ppo", "gymsuite/TMaze-v0", 4, 512, 256, _SMALL),
+    ("ppo", "gymsuite/CartPoleNoVel-v0", 4, 512, 256, [*_SMALL, "backbone=framestack", "backbone_kwargs={context: 4}"]),
 ])
 def test_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, algo: str, env: str, n_envs: int, timesteps: int,
-        every: int) -> None:
+        every: int, hyper: list[str]) -> None:
     cfg = build_config({"algo": algo, "env": env, "n_envs": n_envs, "timesteps": timesteps,
-                        "checkpoint_freq": every, "eval_freq": 0, "eval_episodes": 2})
+                        "checkpoint_freq": every, "eval_freq": 0, "eval_episodes": 2}, None, hyper)
     whole = train(cfg, tmp_path / "whole")
     save = callbacks.save_checkpoint
 

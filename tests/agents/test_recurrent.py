@@ -162,9 +162,11 @@ class Killed(BaseException):
     """A kill -9 stand-in: nothing of the run handles it."""
 
 
+@pytest.mark.parametrize("env", ["CartPole-v1", "gymsuite/CartPoleNoVel-v0"])  # NoVel: a masking wrapper, normalize
 def test_lstm_run_killed_after_a_checkpoint_resumes_to_identical_parameters(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = build_config(_settings(timesteps=256, checkpoint_freq=128), None, TINY)
+                                                                           monkeypatch: pytest.MonkeyPatch,
+                                                                           env: str) -> None:
+    cfg = build_config(_settings(env=env, timesteps=256, checkpoint_freq=128), None, TINY)
     whole = train(cfg, tmp_path / "whole")
     save = callbacks.save_checkpoint
 
