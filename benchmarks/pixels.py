@@ -126,7 +126,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         venv = make_agent_env(agent, seed=job["seed"] + 20_000)
         try:
             # another seed than training's, so that the fresh encoder is not the agent's own initial one
-            out = probe_agent(agent, venv, job["episodes"], seed=job["seed"] + 20_000, random_init=True)
+            out = probe_agent(agent, venv, job["episodes"], seed=job["seed"] + 20_000, random_init=True,
+                              more_if_needed=True)  # never fewer training steps than features
         finally:
             venv.close()
     return benchlib.job_result(job, out, start)
@@ -269,7 +270,9 @@ def section_probe(bench: Bench, task: Task, steps: int, seeds: list[int], backbo
     return "\n".join([f"### Linear probe: {task.env}, {backbone} agents at the threshold (or their budget), "
                       f"{len(seeds)} seeds", "",
                       f"Held-out R^2 of a ridge probe from the actor's features ({results[0]['features']}) to each "
-                      f"state variable, {episodes} episodes of sampled actions per agent, 30% of them held out; "
+                      f"state variable, {episodes} episodes of sampled actions per agent, or more where those gave "
+                      "the probe fewer training steps than features (by seed: "
+                      f"{', '.join(str(r['episodes']) for r in results)}), 30% of them held out; "
                       "*random init*: the same frames through a freshly initialised encoder of the same "
                       "architecture.", "",
                       benchlib.table(["state variable", "trained encoder", "random init"], rows)])

@@ -5,6 +5,11 @@ from frozen features to a target the network was never told about (a pixel agent
 state). Its held-out R^2 says how linearly the features encode that target: near 1, a linear
 read-out recovers it; near 0 (or below), no better than predicting the mean.
 
+The features are centred and divided by one scale, their root-mean-square standard deviation, not standardised
+one by one: a unit that barely moved in the training episodes (a ReLU that fired once, faintly) would be magnified
+by its tiny standard deviation into inputs thousands of times too large on held-out episodes where it fires, and the
+held-out R^2 would read -500 for a target the other features give almost exactly (``tests/supervised/test_probe.py``).
+
 Written here in closed form with NumPy (an SVD, so every ridge strength costs one product)
 rather than with scikit-learn, which gymsuite does not depend on.
 
@@ -27,12 +32,12 @@ class LinearProbe:
     """A fitted probe: ``targets ~ ((features - mean) / scale) @ weights + bias``.
 
     Attributes:
-        mean, scale: ``(F,)`` standardisation of the features (scale 1 for a constant feature).
+        mean: ``(F,)`` the features' means. scale: their one scale (1 when every feature is constant).
         weights: ``(F, V)``. bias: ``(V,)``. alpha: the ridge strength it was fitted with.
     """
 
     mean: np.ndarray
-    scale: np.ndarray
+    scale: float
     weights: np.ndarray
     bias: np.ndarray
     alpha: float
@@ -43,16 +48,17 @@ class LinearProbe:
 
 
 def fit_ridge(features: np.ndarray, targets: np.ndarray, alphas: Sequence[float] = (1.0,)) -> list[LinearProbe]:
-    """Ridge regressions of ``targets`` ``(N, V)`` on standardised ``features`` ``(N, F)``, one per alpha.
+    """Ridge regressions of ``targets`` ``(N, V)`` on scaled ``features`` ``(N, F)``, one per alpha.
 
-    Minimises ``|X W - (Y - mean Y)|^2 + alpha |W|^2`` with X the standardised features; the
-    bias (the targets' mean) is not penalised. With ``X = U S V^T``,
-    ``W = V diag(s / (s^2 + alpha)) U^T Y``: one SVD serves every alpha.
+    Minimises ``|X W - (Y - mean Y)|^2 + alpha |W|^2`` with X the centred features divided by one scale (the
+    root-mean-square of their standard deviations, so the alphas mean what they would on standardised features;
+    see the module docstring for why not one scale per feature); the bias (the targets' mean) is not penalised.
+    With ``X = U S V^T``, ``W = V diag(s / (s^2 + alpha)) U^T Y``: one SVD serves every alpha.
     """
     x, y = _check(features, targets)
     mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-12] = 1.0  # a constant feature stays 0 after centring, whatever its scale
+    scale = float(np.sqrt(x.var(axis=0).mean()))
+    scale = scale if scale > 1e-12 else 1.0  # constant features stay 0 after centring, whatever their scale
     xs = (x - mean) / scale
     bias = y.mean(axis=0)
     u, s, vt = np.linalg.svd(xs, full_matrices=False)  # u (N, R), s (R,), vt (R, F)

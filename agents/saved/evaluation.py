@@ -6,6 +6,7 @@ agents, and the summary adds ``per_agent`` figures.
 A turn-based game (``gymsuite.envs.multiagent.turnbased``) is also played from each seat against each fixed opponent
 (random, scripted, and minimax for tic-tac-toe): ``games: {opponent: {"seat_0": {"win", "draw", "loss",
 "games"}, "seat_1": ...}}``, and ``mean_return`` is the mean outcome against random (both seats).
+:func:`describe` writes a summary as a person reads it: for a game, against whom and the table from each seat.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from gymsuite.agents.saved.loading import LoadedAgent
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv
-from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
+from gymsuite.envs.multiagent.games import PLAYS, game_of, opponent, opponents_for
 from gymsuite.envs.multiagent.turnbased import random_opponent
 from gymsuite.envs.target import EnvKind, lenient_target
 
@@ -151,3 +152,33 @@ def game_results(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
     venv.env_method("set_seat", "alternate")
     venv.env_method("set_opponent_draw", random_opponent)
     return table, vs_random
+
+
+def describe(summary: dict[str, Any]) -> list[str]:
+    """:func:`evaluate`'s ``summary`` as lines a person reads: the mean return over how many episodes (for a game,
+    against whom), each agent's on a multi-agent env, and a game's win / draw / loss table from each seat."""
+    games = summary.get("games")
+    where = f"{summary['algo']} on {summary['env']}"
+    if not games:
+        lines = [f"{where}: mean return {summary['mean_return']:.2f} +- {summary['std_return']:.2f} over "
+                 f"{summary['episodes']} episodes (mean length {summary['mean_length']:.1f})"]
+        return lines + [f"  {name}: mean return {f['mean_return']:.2f} +- {f['std_return']:.2f}"
+                        for name, f in summary.get("per_agent", {}).items()]  # mean_return is their mean
+    return [f"{where}: mean return {summary['mean_return']:.2f} +- {summary['std_return']:.2f} over "
+            f"{summary['episodes']} games against the random opponent, both seats (win 1, draw 0, loss -1; "
+            f"mean length {summary['mean_length']:.1f} of its own moves)", *games_table(games)]
+
+
+def games_table(games: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """:func:`game_results`' table as text: one row per fixed opponent, win / draw / loss rates from each seat."""
+    label = {name: f"{name} ({PLAYS.get(name, name)})" for name in games}
+    width = max(len(text) for text in label.values())
+    seats = ("seat_0", "seat_1")
+    head = {"seat_0": "as seat 0 (moves first)", "seat_1": "as seat 1 (moves second)"}
+    lines = [f"  win / draw / loss against each fixed opponent (games from each seat: "
+             f"{', '.join(sorted({str(int(t[s]['games'])) for t in games.values() for s in seats}))})",
+             f"  {'opponent':{width}s}   {head['seat_0']:24s}   {head['seat_1']}"]
+    for name, table in games.items():
+        cells = [f"{t['win']:4.0%} / {t['draw']:4.0%} / {t['loss']:4.0%}" for t in (table[s] for s in seats)]
+        lines.append(f"  {label[name]:{width}s}   {cells[0]:24s}   {cells[1]}")
+    return lines

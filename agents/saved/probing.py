@@ -29,6 +29,7 @@ from gymsuite.supervised.backbone import encoder_of
 from gymsuite.supervised.probe import ProbeResult, probe
 
 CARTPOLE_STATE = ("x", "x_dot", "theta", "theta_dot")  # gymnasium's CartPoleEnv.state, in its order
+TEST_FRACTION = 0.3  # the share of the episodes held out to score the probe
 
 
 @dataclass
@@ -141,29 +142,77 @@ def features(policy: BasePolicy, observations: np.ndarray, batch: int = 256) -> 
 
 
 def probe_agent(agent: LoadedAgent, venv: VecEnv, episodes: int, seed: int = 0, random_init: bool = False,
-                deterministic: bool = False) -> dict[str, Any]:
+                deterministic: bool = False, more_if_needed: bool = False) -> dict[str, Any]:
     """Roll out, probe the agent's features (and, with ``random_init``, a fresh encoder's) for the true state.
 
     Returns a JSON-ready mapping: ``variables`` (V names), ``r2`` (name -> held-out R^2 of the
     trained encoder), ``r2_random_init`` (the same for the fresh encoder, when asked),
     ``features`` (F), ``samples``/``train_samples``/``test_samples``, ``episodes``, ``alpha``.
+
+    Args:
+        more_if_needed: when ``episodes`` give fewer training steps than features, roll out the episodes
+            :func:`episodes_needed` names and probe them all (a benchmark's choice), instead of refusing.
+
+    Raises:
+        UserError: fewer than 2 episodes, or fewer training steps than features (:func:`episodes_needed`).
     """
     if episodes < 2:
         raise UserError(f"--episodes must be at least 2 (the probe is scored on held-out episodes), got {episodes}")
     rollout = collect(agent, venv, episodes, deterministic)
     assert agent.model is not None
     policy = agent.model.policy
-    trained = _scores(probe(features(policy, rollout.observations), rollout.states, rollout.episodes, seed=seed))
+    trained_features = features(policy, rollout.observations)
+    fit = probe(trained_features, rollout.states, rollout.episodes, TEST_FRACTION, seed=seed)
+    needed = episodes_needed(fit.n_train, trained_features.shape[1], episodes, len(rollout.states))
+    while needed and more_if_needed:  # a split that holds out the longer episodes may need another round
+        more = collect(agent, venv, needed - episodes, deterministic)
+        rollout = Rollout(np.concatenate([rollout.observations, more.observations]),
+                          np.concatenate([rollout.states, more.states]),
+                          np.concatenate([rollout.episodes, more.episodes + episodes]), rollout.names)
+        episodes = needed
+        trained_features = np.concatenate([trained_features, features(policy, more.observations)])
+        fit = probe(trained_features, rollout.states, rollout.episodes, TEST_FRACTION, seed=seed)
+        needed = episodes_needed(fit.n_train, trained_features.shape[1], episodes, len(rollout.states))
+    if needed:
+        _refuse_too_few_steps(fit.n_train, trained_features.shape[1], episodes, len(rollout.states), needed)
+    trained = _scores(fit)
     result: dict[str, Any] = {"variables": rollout.names, "r2": dict(zip(rollout.names, trained.pop("r2"),
                                                                              strict=True)), **trained}
-    result.update(episodes=episodes, samples=len(rollout.states),
-                  features=int(features(policy, rollout.observations[:1]).shape[1]))
+    result.update(episodes=episodes, samples=len(rollout.states), features=int(trained_features.shape[1]))
     if random_init:
         fresh = _scores(probe(features(fresh_policy(policy, seed), rollout.observations), rollout.states,
-                              rollout.episodes, seed=seed))
+                              rollout.episodes, TEST_FRACTION, seed=seed))
         result["r2_random_init"] = dict(zip(rollout.names, fresh["r2"], strict=True))
         result["alpha_random_init"] = fresh["alpha"]
     return result
+
+
+def episodes_needed(train_steps: int, n_features: int, episodes: int, steps: int) -> int:
+    """0 when the probe trains on at least as many steps as there are features; else about how many episodes of
+    this rollout's mean length would give it that many.
+
+    With fewer training steps than features a linear map fits any training states exactly, so the held-out R^2
+    rests on the ridge strength picked from a few episodes and swings from split to split (on pixel CartPole's
+    512 features, four splits of about 200 training steps gave from -1.4 to 0.85): it is not a measurement of the
+    features, and ``gymsuite probe`` refuses it.
+    """
+    if train_steps >= n_features:
+        return 0
+    length = steps / episodes
+    needed = episodes + 1
+    while (needed - max(1, round(TEST_FRACTION * needed))) * length < n_features:
+        needed += 1
+    return needed
+
+
+def _refuse_too_few_steps(train_steps: int, n_features: int, episodes: int, steps: int, needed: int) -> None:
+    raise UserError(
+        f"the probe would fit {train_steps} training steps (of {steps} steps in {episodes} episodes; the others are "
+        f"held out) with {n_features} features: with fewer steps than features a linear map fits the training "
+        "states exactly, and its held-out R^2 swings from one split to another, measuring nothing",
+        f"roll out more episodes, --episodes {needed} or more (about {steps / episodes:.0f} steps an episode here, "
+        f"{1 - TEST_FRACTION:.0%} of the episodes train the probe), or probe an encoder with fewer features "
+        "(a smaller features_dim)")
 
 
 def _scores(result: ProbeResult) -> dict[str, Any]:

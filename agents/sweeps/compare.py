@@ -11,6 +11,7 @@ median and interquartile mean with a 95% percentile bootstrap interval (:mod:`gy
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,32 +164,60 @@ def curve_bands(paths: Sequence[str | Path]) -> list[tuple[str, Band]]:
     return bands
 
 
-def profiles(paths: Sequence[str | Path], points: int = 101) -> tuple[list[tuple[str, Profile]], bool]:
-    """Each method's performance profile over the envs it ran on, and whether scores were normalised.
+def profiles(paths: Sequence[str | Path], points: int = 101
+             ) -> tuple[list[tuple[str, Profile]], bool, dict[str, str]]:
+    """Each method's performance profile over the envs it ran on, whether scores were normalised, and the envs
+    left out (env -> why).
 
     A *method* is a setting without its env (``ppo``, ``ppo (learning_rate=0.001)``), so one profile gathers an
     algorithm's runs on every env of a sweep. With one env the scores are its final returns; with several, each
     env's returns are min-max normalised over every compared run on that env (0: the worst run there, 1: the best),
-    since returns of different envs are not on one scale.
+    since returns of different envs are not on one scale. An env whose finished runs all have the same final return
+    (one run, or tied runs) has no scale to normalise by: it is left out, with a warning naming it, rather than
+    scored 0, which no run measured.
 
     Raises:
-        UserError: no finished run.
+        UserError: no finished run, or several envs and none with two different final returns.
     """
     settings = [s for s in group(read_run(p) for p in find_runs(paths)) if s.returns]
     if not settings:
         raise UserError("no finished run (eval.json) to profile", "let the runs finish, then compare them")
     envs = sorted({s.env for s in settings})
     scale: dict[str, tuple[float, float]] = {}
+    left_out: dict[str, str] = {}
     for env in envs:
         on_env = [x for s in settings if s.env == env for x in s.returns]
-        scale[env] = (min(on_env), max(on_env)) if len(envs) > 1 else (0.0, 1.0)
+        if len(envs) == 1:
+            scale[env] = (0.0, 1.0)
+        elif min(on_env) < max(on_env):
+            scale[env] = (min(on_env), max(on_env))
+        else:
+            left_out[env] = (f"its one finished run ({on_env[0]:g})" if len(on_env) == 1 else
+                             f"its {len(on_env)} finished runs all scored {on_env[0]:g}")
+    if left_out:
+        _warn_left_out(left_out)
+    if not scale:
+        raise UserError("no env has finished runs with different final returns, so no score can be normalised "
+                        f"({'; '.join(f'{env}: {why}' for env, why in left_out.items())})",
+                        "run more seeds on each env, or profile one env at a time (its raw returns)")
     by_method: dict[str, list[np.ndarray]] = {}
     for s in settings:
-        low, high = scale[s.env]
-        by_method.setdefault(s.method, []).append((np.asarray(s.returns) - low) / ((high - low) or 1.0))
+        if s.env in scale:
+            low, high = scale[s.env]
+            by_method.setdefault(s.method, []).append((np.asarray(s.returns) - low) / (high - low))
     scores = np.concatenate([x for per_env in by_method.values() for x in per_env])
-    taus = np.linspace(scores.min(), scores.max(), points)
-    return [(m, performance_profile(per_env, taus)) for m, per_env in by_method.items()], len(envs) > 1
+    low, high = float(scores.min()), float(scores.max())
+    if low == high:  # one env, every run tied: thresholds around that return, so the step shows where it is
+        low, high = low - max(abs(low) * 0.1, 1.0), high + max(abs(high) * 0.1, 1.0)
+    taus = np.linspace(low, high, points)
+    return [(m, performance_profile(per_env, taus)) for m, per_env in by_method.items()], len(envs) > 1, left_out
+
+
+def _warn_left_out(left_out: dict[str, str]) -> None:
+    for env, why in left_out.items():
+        warnings.warn(f"the performance profile leaves out {env}: {why}, so its returns have no range to normalise "
+                      "by (a score there would read 0 for every run, measured by nothing); run more seeds on it "
+                      "to include it", UserWarning, stacklevel=3)
 
 
 def markdown(rows: Sequence[dict[str, Any]], digits: int = 2) -> str:

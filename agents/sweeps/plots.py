@@ -1,6 +1,8 @@
 """Plots of runs: one run's learning curve (``gymsuite plot``), and settings' IQM bands (``gymsuite compare --plot``).
 
-Headless (matplotlib's Agg backend); every figure is written atomically as a PNG.
+Headless (matplotlib's Agg backend). A figure's format is its file's suffix (``.png``, ``.pdf``, ``.svg``, ...:
+:func:`check_plot_path`, which commands call before any work); it is written atomically (a temporary file beside
+it, in that format, then renamed into place).
 """
 
 from __future__ import annotations
@@ -10,8 +12,38 @@ from pathlib import Path
 from typing import Any
 
 from gymsuite.agents.sweeps.curves import Band, read_curve
+from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write
 from gymsuite.common.stats import Profile
+
+
+def plot_formats() -> list[str]:
+    """The file suffixes (without the dot) matplotlib can write a figure as: png, pdf, svg, ..."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
+def check_plot_path(out: Path, flag: str | None = None) -> None:
+    """Refuse, before any work, a plot path that names a directory or a format matplotlib cannot write.
+
+    Args:
+        out: the file to write. flag: the option that gave it (``--plot``), named in the message and the fix.
+
+    Raises:
+        UserError: ``out`` is an existing directory, or its suffix is missing or not one of :func:`plot_formats`.
+    """
+    given = f"{flag} {out}" if flag else str(out)
+    better = out / "curves.png" if out.is_dir() else out.with_suffix(".png") if out.name else Path("curves.png")
+    example = f"{flag} {better}" if flag else str(better)
+    if out.is_dir():
+        raise UserError(f"{given} is a directory; a plot is one file",
+                        f"name a file in it, e.g. {example}" if flag else "move that directory away, then run again")
+    formats = plot_formats()
+    if out.suffix[1:].lower() not in formats:
+        what = f"the suffix {out.suffix!r}" if out.suffix else "no suffix"
+        raise UserError(f"{given} has {what}, which names no format matplotlib can write",
+                        f"end the name with one of .{', .'.join(formats)} (e.g. {example})")
 
 
 def _figure(title: str) -> tuple[Any, Any]:
@@ -26,11 +58,16 @@ def _figure(title: str) -> tuple[Any, Any]:
 
 
 def _save(fig: Any, out: Path) -> None:
+    """Write ``fig`` to ``out`` atomically, in the format of ``out``'s suffix (checked by :func:`check_plot_path`)."""
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
-    atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=100))
-    plt.close(fig)
+    try:
+        check_plot_path(out)
+        fig.tight_layout()
+        # the format from the target's suffix: the temporary name must never decide it
+        atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=100, format=out.suffix[1:].lower()))
+    finally:
+        plt.close(fig)
 
 
 def plot_run(run: Path, out: Path, title: str) -> int:
@@ -56,15 +93,19 @@ def plot_bands(bands: Sequence[tuple[str, Band]], out: Path, title: str) -> None
     _save(fig, out)
 
 
-def plot_profiles(profiles: Sequence[tuple[str, Profile]], normalised: bool, out: Path) -> None:
+def plot_profiles(profiles: Sequence[tuple[str, Profile]], normalised: bool, out: Path,
+                  left_out: dict[str, str] | None = None) -> None:
     """One step line per method: the fraction of its runs whose final return is above each threshold, with its
-    95% stratified bootstrap band (a curve above another is better at every threshold)."""
+    95% stratified bootstrap band (a curve above another is better at every threshold). ``left_out``: the envs
+    not in the scores, and why (:func:`gymsuite.agents.sweeps.compare.profiles`), named under the axes."""
     fig, ax = _figure("performance profiles (final returns)")
     for name, p in profiles:
         ax.step(p.taus, p.fraction, where="post", label=name)
         ax.fill_between(p.taus, p.low, p.high, step="post", alpha=0.25)
-    ax.set(xlabel="normalised score (0: worst run on its env, 1: best)" if normalised else "final return",
-           ylabel="fraction of runs with score > threshold", ylim=(-0.02, 1.02))
+    xlabel = "normalised score (0: worst run on its env, 1: best)" if normalised else "final return"
+    if left_out:  # under the axis, where tight_layout keeps room for it
+        xlabel += "\nleft out, no range to normalise: " + "; ".join(f"{env} ({why})" for env, why in left_out.items())
+    ax.set(xlabel=xlabel, ylabel="fraction of runs with score > threshold", ylim=(-0.02, 1.02))
     ax.legend(fontsize=7)
     _save(fig, out)
 

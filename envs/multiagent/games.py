@@ -18,6 +18,9 @@ from gymsuite.common.errors import UserError
 from gymsuite.envs.multiagent.turnbased import Opponent, random_opponent
 
 OPPONENTS = ("random", "scripted", "minimax")
+# How each opponent plays, in a few words for a person reading a results table.
+PLAYS = {"random": "uniform random legal moves", "scripted": "wins, else blocks, else random",
+         "minimax": "perfect play"}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
 """Evaluate a trained agent (a run directory or a model .zip) on the environment's own reward.
 
     gymsuite evaluate runs/ppo-CartPole-v1-s0-... --episodes 20 --json
+
+A board game (a self-play run) is played --episodes games from each seat against each fixed opponent (random,
+scripted, and minimax for tic-tac-toe): the mean return is the mean outcome against random, and a table gives the
+win / draw / loss rates from each seat against each opponent.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from gymsuite.commands import _cli
 
 def main(argv: list[str] | None = None) -> int:
     from gymsuite import api
+    from gymsuite.agents.saved.evaluation import describe
     from gymsuite.common.errors import UserError
 
     p = _cli.parser("evaluate", __doc__)
@@ -35,12 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                           trust_pickle=args.trust_pickle)
     if args.json:
         print(json.dumps(result))
-    else:
-        print(f"{result['algo']} on {result['env']}: mean return {result['mean_return']:.2f} "
-              f"+- {result['std_return']:.2f} over {result['episodes']} episodes "
-              f"(mean length {result['mean_length']:.1f})")
-        for name, figures in result.get("per_agent", {}).items():  # a multi-agent env: mean_return is their mean
-            print(f"  {name}: mean return {figures['mean_return']:.2f} +- {figures['std_return']:.2f}")
+    else:  # a game: against whom, and the win / draw / loss table from each seat
+        print("\n".join(describe(result)))
     return 0
 
 

@@ -13,14 +13,17 @@ from gymsuite.commands import _cli
 
 def main(argv: list[str] | None = None) -> int:
     from gymsuite.agents.files.rundir import RunDir
-    from gymsuite.agents.sweeps.plots import plot_run
+    from gymsuite.agents.sweeps.plots import check_plot_path, plot_run
     from gymsuite.common.errors import UserError
     from gymsuite.common.files import read_yaml
 
     p = _cli.parser("plot", __doc__)
     p.add_argument("run", help="a run directory")
-    p.add_argument("--out", type=Path, help="the PNG to write (default RUN/curve.png)")
+    p.add_argument("--out", type=Path,
+                   help="the file to write, its suffix the format: .png, .pdf, .svg, ... (default RUN/curve.png)")
     args = p.parse_args(argv)
+    if args.out is not None:
+        check_plot_path(args.out, "--out")
     run = RunDir(Path(args.run))
     if not run.is_run():
         raise UserError(f"{args.run} is not a run directory (no config.yaml)", "pass a directory gymsuite train wrote")

@@ -3,8 +3,10 @@
     gymsuite probe runs/ppo-gymsuite-PixelCartPole-v0-s0-... --episodes 20 --random-init
 
 Rolls out the agent's policy, records its backbone's features and ``env.unwrapped.state`` at
-every step, fits a ridge regression per state variable on some episodes and prints its R^2 on
+every step, fits a ridge regression per state variable on 70% of the episodes and prints its R^2 on
 the others (1: the variable can be read off the features linearly; 0: no better than its mean).
+Fewer training steps than features is refused (exit 2): the R^2 would then measure nothing; the
+message says about how many --episodes suffice.
 ``--random-init`` adds the same probe on a freshly initialised encoder of the same architecture,
 the baseline that says how much of that comes from training rather than from the architecture.
 """
@@ -24,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = _cli.parser("probe", __doc__)
     _cli.add_agent(p, "run directory or model .zip", "environment (default: the run's)")
-    p.add_argument("--episodes", type=int, default=10, help="episodes to roll out (at least 2; default 10)")
+    p.add_argument("--episodes", type=int, default=10,
+                   help="episodes to roll out (at least 2, and enough for as many training steps as features; "
+                        "default 10)")
     p.add_argument("--seed", type=int, default=12345, help="seeds the env, the split and the fresh encoder")
     p.add_argument("--max-episode-steps", type=int, metavar="N",
                    help="cut an episode after N steps (default: the env's time limit, else 10000)")

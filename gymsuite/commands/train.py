@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from gymsuite import api
     from gymsuite.agents.algorithms import registry
     from gymsuite.agents.run.config import RunConfig, parse_assignments
+    from gymsuite.agents.saved.evaluation import games_table
 
     if args.list_algos:
         for name in registry.available():
@@ -67,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + run.signal
     ev = run.eval
     print(f"trained {run.steps} steps in {run.seconds:.1f}s ({ev['train_fps']:.0f} steps/s)")
-    print(f"evaluation over {ev['episodes']} episodes: mean return {ev['mean_return']:.2f} +- {ev['std_return']:.2f}")
+    games = ev.get("games")  # a board game: the mean is against the random opponent; the table says the rest
+    over = "games against the random opponent, both seats" if games else "episodes"
+    print(f"evaluation over {ev['episodes']} {over}: mean return {ev['mean_return']:.2f} +- {ev['std_return']:.2f}")
+    if games:
+        print("\n".join(games_table(games)))
     print(f"run directory: {run.dir}")
     if run.video is not None:
         print(f"video: {run.video}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,35 @@ def test_the_run_player_moves_only_where_the_mask_allows(ttt_run: Path) -> None:
 def test_play_refuses_a_run_trained_on_another_game(ttt_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli.run(play.main, ["--env", C4, "--opponent", str(ttt_run)]) == 2
     assert "tictactoe" in capsys.readouterr().err
+
+
+def test_evaluate_prints_whom_it_played_and_the_table_from_each_seat(ttt_run: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from gymsuite.commands import evaluate
+
+    assert _cli.run(evaluate.main, [str(ttt_run), "--episodes", "6", "--json"]) == 0
+    games = json.loads(capsys.readouterr().out)["games"]
+    assert _cli.run(evaluate.main, [str(ttt_run), "--episodes", "6"]) == 0  # the same games, seeded
+    lines = capsys.readouterr().out.splitlines()
+    assert "12 games against the random opponent" in lines[0]  # the mean's opponent, and both seats' 6 games
+    rows = {line.split()[0]: re.findall(r"(\d+)%", line) for line in lines[1:] if "%" in line}
+    assert list(rows) == ["random", "scripted", "minimax"]  # every opponent named, in order
+    for name, cells in rows.items():
+        expected = [round(100 * games[name][seat][k]) for seat in ("seat_0", "seat_1") for k in ("win", "draw", "loss")]
+        assert [int(c) for c in cells] == expected, name
+
+
+def test_train_prints_the_final_evaluations_table_of_a_game(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gymsuite.commands import train
+
+    assert _cli.run(train.main, ["--algo", "selfplay", "--env", TTT, "--timesteps", "64", "--n-envs", "2",
+                                 "--eval-episodes", "2", "--run-dir", str(tmp_path / "t"), "--hyperparams",
+                                 "n_steps=32", "batch_size=32"]) == 0
+    out = capsys.readouterr().out
+    assert "over 4 games against the random opponent" in out  # 2 from each seat
+    assert [line.split()[0] for line in out.splitlines() if "%" in line] == ["random", "scripted", "minimax"]
 
 
 @pytest.mark.parametrize("algo,shape,moves,key", [("ppo", (3, 3, 2), 9, "MaskablePPO"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,34 @@ def test_probe_prints_a_table_without_json(slider_run: Path, capsys: pytest.Capt
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[2:]] == ["position", "velocity"]
     assert all(-10 < float(line.split()[1]) <= 1 for line in lines[2:])
+
+
+def test_fewer_training_steps_than_features_is_refused_with_the_episodes_that_suffice(
+        slider_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    # 2 episodes of 20 steps: one trains the probe (20 steps) for the encoder's 32 features
+    assert _cli.run(probe.main, [str(slider_run), "--episodes", "2", "--random-init"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    counts = [int(n) for n in re.findall(r"(\d+) (?:training steps|features)", captured.err)]
+    assert counts == [20, 32] and "--episodes 3 " in captured.err  # 3 episodes: 2 train the probe, 40 steps
+    assert _cli.run(probe.main, [str(slider_run), "--episodes", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["train_samples"] == 40 >= result["features"] == 32
+
+
+def test_a_benchmark_may_ask_for_the_episodes_that_suffice(slider_run: Path) -> None:
+    from gymsuite.agents.saved.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.probing import probe_agent
+
+    agent = load_agent(str(slider_run))
+    venv = make_agent_env(agent, seed=3)
+    try:
+        result = probe_agent(agent, venv, 2, seed=3, more_if_needed=True)
+    finally:
+        venv.close()
+    assert result["episodes"] >= 3 and result["samples"] == 20 * result["episodes"]
+    assert result["train_samples"] >= result["features"] == 32
 
 
 @pytest.mark.parametrize(("argv", "needle"), [

@@ -41,6 +41,23 @@ def test_probe_recovers_a_linear_map_and_finds_nothing_in_noise() -> None:
     assert np.all(noise.r2 < 0.1) and np.all(noise.r2 > -0.5)
 
 
+def test_a_unit_barely_active_in_training_does_not_swamp_the_held_out_predictions() -> None:
+    # 8 features give the state almost exactly; 16 ReLU-like units moved once, faintly (1e-3), in the training
+    # episodes and fire on the held-out ones. Standardised one by one, each such unit became an input ~20,000 times
+    # its training size there, and the held-out R^2 read -514 and -2072.
+    rng = np.random.default_rng(0)
+    n = 600
+    episodes = np.repeat(np.arange(12), 50)
+    signal = rng.normal(size=(n, 8))
+    state = signal @ rng.normal(size=(8, 2)) + 0.05 * rng.normal(size=(n, 2))
+    held = split_episodes(episodes, 0.3, np.random.default_rng(0))  # the episodes probe(seed=0) holds out
+    units = np.zeros((n, 16))
+    units[rng.choice(np.flatnonzero(~held), 16, replace=False), np.arange(16)] = 1e-3
+    units[held] = rng.random((held.sum(), 16)) * (rng.random((held.sum(), 16)) < 0.3)
+    result = probe(np.column_stack([signal, units]), state, episodes, seed=0)
+    assert result.n_test == held.sum() and np.all(result.r2 > 0.95)
+
+
 def test_split_holds_out_whole_episodes() -> None:
     episodes = np.repeat([3, 1, 4, 5, 9], [2, 3, 4, 5, 6])
     test = split_episodes(episodes, 0.4, np.random.default_rng(0))
