@@ -38,7 +38,7 @@ from gymnasium import spaces
 from imitation.data import rollout, types
 
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import atomic_write
+from gymsuite.common.files import atomic_write, free_space
 from gymsuite.common.spaces import describe_space, show_space
 
 FORMAT, VERSION = "gymsuite-demos", 1
@@ -172,19 +172,44 @@ def pad_absorbing(demos: Demos, steps: int, rng: np.random.Generator, action_spa
 
 
 def save_demos(path: str | Path, demos: Demos) -> Path:
-    """Write ``demos`` to ``path`` atomically (any suffix; ``.npz`` is customary)."""
+    """Write ``demos`` to ``path`` atomically (any suffix; ``.npz`` is customary), and checked: the file
+    written must read back (every member's checksum, the episode lengths) before it replaces ``path``.
+
+    Raises:
+        UserError: a full or read-only disk, or a file that does not read back; ``path`` is then unchanged.
+    """
     meta = {"format": FORMAT, "version": VERSION, "env": demos.env, "observation_space": demos.observation_space,
             "action_space": demos.action_space, "source": demos.source, "episodes": demos.n_episodes,
             "transitions": demos.n_transitions, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     arrays = {name: getattr(demos, name) for name in _ARRAYS}
+    out = Path(path)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
             np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
+        problem = _unreadable(tmp, demos.lengths)
+        if problem is not None:
+            raise UserError(f"{out} was not written: the file written does not read back ({problem}; "
+                            f"{free_space(out)})", "free some disk space, or write elsewhere with --out")
 
-    out = Path(path)
     atomic_write(out, write)
     return out
+
+
+def _unreadable(file: Path, lengths: np.ndarray) -> str | None:
+    """What is wrong with the demonstrations file just written (``lengths``: its episodes'), or None."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            bad = archive.testzip()  # every member decompressed and its CRC checked, a chunk at a time
+        if bad is not None:
+            return f"its member {bad} is corrupt"
+        with np.load(file, allow_pickle=False) as data:
+            json.loads(str(data["meta"]))
+            if not np.array_equal(data["lengths"], lengths):
+                return "its episode lengths differ from those recorded"
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as err:
+        return str(err) or type(err).__name__
+    return None
 
 
 def load_demos(path: str | Path, observation_space: spaces.Space | None = None,
