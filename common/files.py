@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import re
@@ -22,7 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -64,8 +65,28 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def atomic_write_buffered(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """:func:`atomic_write` of what ``write(f)`` writes into the file object ``f`` (see :func:`write_buffered`)."""
+    atomic_write(path, lambda tmp: write_buffered(tmp, write))
+
+
+def write_buffered(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Call ``write(f)`` on an in-memory file, then write its bytes to ``path`` with Python's own ``write``.
+
+    For writers that report a failed write as something other than an ``OSError``: ``torch.save``
+    (to a name, or to a file whose write fell short) raises ``RuntimeError: unexpected pos ...``
+    on a full disk. Written from memory, a full disk is an ``OSError``, which :func:`disk_errors`
+    turns into a message naming the file and the free space. The file is held in memory once.
+    """
+    buffer = io.BytesIO()
+    write(buffer)
+    Path(path).write_bytes(buffer.getbuffer())
+
+
 # What a full, read-only or forbidden disk raises; anything else is a bug and keeps its traceback.
-_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST}
+# EFBIG: the file-size limit (``ulimit -f``) or the filesystem's largest file.
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+                errno.EEXIST}
 
 
 @contextlib.contextmanager
@@ -81,15 +102,17 @@ def disk_errors(path: Path, flag: str = "--run-dir / --out") -> Iterator[None]:
     except OSError as err:
         if err.errno not in _DISK_ERRNOS:
             raise
-        kind = ("full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else
+        kind = ("full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "too large" if err.errno == errno.EFBIG else
                 "blocked" if err.errno in (errno.ENOTDIR, errno.EEXIST) else "read-only")
-        raise UserError(f"cannot write {path}: {err.strerror or err} ({_free_space(path)})",
+        raise UserError(f"cannot write {path}: {err.strerror or err} ({free_space(path)})",
                         _DISK_FIX[kind].format(flag=flag)) from err
 
 
 _DISK_FIX = {
     "full": "free some disk space (old runs/ and their checkpoints/ are the usual culprits), or write elsewhere "
             "with {flag}",
+    "too large": "a file-size limit stops this write (ulimit -f, or the filesystem's largest file): raise it, "
+                 "or write elsewhere with {flag}",
     "read-only": "write to a directory you can write to ({flag}), or make this one writable",
     "blocked": "a file stands where a directory is needed on that path: choose another {flag}, or move the file",
 }
@@ -110,12 +133,12 @@ def ensure_dir(path: Path, flag: str) -> None:
                             f"choose another {flag}, or move the file away")
         path.mkdir(parents=True, exist_ok=True)
     if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError(f"{flag} {path} is not writable ({_free_space(path)})",
+        raise UserError(f"{flag} {path} is not writable ({free_space(path)})",
                         f"choose a {flag} directory you can write to, or make {path} writable")
 
 
-def _free_space(path: Path) -> str:
-    """``"1.2 GiB free on /data"`` for the nearest existing directory above ``path``."""
+def free_space(path: Path) -> str:
+    """``"1.2 GiB free on /data"`` for the nearest existing directory above ``path`` (for messages about a write)."""
     where = Path(path).absolute()
     while not where.is_dir() and where != where.parent:
         where = where.parent

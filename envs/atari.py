@@ -97,6 +97,29 @@ def max_frames(max_episode_steps: int | None, opts: AtariOptions) -> int:
     return 108_000 if max_episode_steps is None else max_episode_steps * opts.frame_skip
 
 
+CONSOLE_FPS = 60  # the Atari 2600's frames per second (NTSC), the pace of ale-py's frames
+
+
+def steps_per_second(env: gym.Env) -> float | None:
+    """Agent steps per second of game time for an ale-py env through any wrappers; None for other envs.
+
+    One step plays the ale env's ``frameskip`` frames (4 in ``ALE/...-v5``, a random 2-4 in ``...-v4``:
+    its mean) times each ``AtariPreprocessing``'s ``frame_skip`` (this module's, over an env with
+    frameskip 1) of the console's :data:`CONSOLE_FPS`. ale-py's ``render_fps`` (30) counts neither, so a
+    video at that rate plays a v5 game twice too fast.
+    """
+    frames = 1.0
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.AtariPreprocessing):
+            frames *= env.frame_skip
+        env = env.env
+    if not type(env).__module__.startswith("ale_py"):
+        return None
+    skip = getattr(env, "_frameskip", 1)  # AtariEnv's frameskip: an int, or (low, high) for integers(low, high)
+    frames *= (skip[0] + skip[1] - 1) / 2 if isinstance(skip, tuple) else skip
+    return CONSOLE_FPS / frames
+
+
 class FireOnReset(gym.Wrapper):
     """Press FIRE for one frame after each reset (games such as Breakout wait for it), as ale-py's vector env does."""
 

@@ -37,6 +37,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepR
 
 from gymsuite.common.datafiles import DamagedFileError, read_torch
 from gymsuite.common.errors import UserError, closest_hint
+from gymsuite.common.files import write_buffered
 from gymsuite.common.options import Rule, option, parse
 from gymsuite.rewards.curiosity_models import MODELS, CuriosityModel
 from gymsuite.rewards.env_reward import record_env_rewards
@@ -237,7 +238,7 @@ class CuriosityCallback(BaseCallback):
         """Write the curiosity model, optimiser and statistics to ``path`` (``curiosity.pt``)."""
         state = {"method": self.bonus.method, "options": dataclasses.asdict(self.bonus.options),
                  "optimizer": self.optimizer.state_dict(), "updates": self.updates, **self.bonus.state_dict()}
-        torch.save(state, path)
+        write_buffered(Path(path), lambda f: torch.save(state, f))  # a full disk: an OSError, not torch's RuntimeError
 
     def load(self, path: str | Path) -> None:
         """Restore what :meth:`save` wrote (for ``--resume``).

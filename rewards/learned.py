@@ -37,7 +37,7 @@ from imitation.util import networks
 
 from gymsuite.common.datafiles import DamagedFileError, read_torch
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import atomic_write
+from gymsuite.common.files import atomic_write_buffered
 from gymsuite.common.options import Rule, option, parse
 from gymsuite.common.spaces import describe_space
 from gymsuite.envs.wrappers import AbsorbAfterTermination
@@ -81,7 +81,7 @@ def save_reward_net(path: Path, net: reward_nets.RewardNet, arch: dict[str, Any]
     """Write ``net``'s weights and ``arch`` atomically (see the module docstring)."""
     payload = {"format": FORMAT, "version": VERSION, "arch": json.dumps(arch),
                "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}}
-    atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+    atomic_write_buffered(Path(path), lambda f: torch.save(payload, f))
 
 
 def read_reward_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -24,7 +24,7 @@ from gymnasium import spaces
 
 from gymsuite.common.datafiles import read_torch
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import atomic_write
+from gymsuite.common.files import atomic_write_buffered
 from gymsuite.common.spaces import show_space, space_to_json
 from gymsuite.supervised import backbones
 
@@ -40,7 +40,7 @@ def save_encoder(path: Path, backbone: str, backbone_kwargs: dict[str, Any], spa
             "backbone_kwargs": {k: v for k, v in backbone_kwargs.items() if k not in RUN_ONLY_KWARGS},
             "observation_space": space_to_json(space),
             "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()}}
-    atomic_write(path, lambda p: torch.save(data, p))
+    atomic_write_buffered(path, lambda f: torch.save(data, f))
 
 
 def read_encoder(path: str | Path) -> dict[str, Any]:

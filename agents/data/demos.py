@@ -38,7 +38,7 @@ from imitation.data import rollout, types
 
 from gymsuite.common.datafiles import DamagedFileError, read_npz
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import atomic_write
+from gymsuite.common.files import atomic_write, free_space
 from gymsuite.common.spaces import describe_space, show_space
 
 FORMAT, VERSION = "gymsuite-demos", 1
@@ -172,19 +172,41 @@ def pad_absorbing(demos: Demos, steps: int, rng: np.random.Generator, action_spa
 
 
 def save_demos(path: str | Path, demos: Demos) -> Path:
-    """Write ``demos`` to ``path`` atomically (any suffix; ``.npz`` is customary)."""
+    """Write ``demos`` to ``path`` atomically (any suffix; ``.npz`` is customary), and checked: the file
+    written must read back (every member's checksum, the episode lengths) before it replaces ``path``.
+
+    Raises:
+        UserError: a full or read-only disk, or a file that does not read back; ``path`` is then unchanged.
+    """
     meta = {"format": FORMAT, "version": VERSION, "env": demos.env, "observation_space": demos.observation_space,
             "action_space": demos.action_space, "source": demos.source, "episodes": demos.n_episodes,
             "transitions": demos.n_transitions, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     arrays = {name: getattr(demos, name) for name in _ARRAYS}
+    out = Path(path)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
             np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
+        problem = _unreadable(tmp, demos.lengths)
+        if problem is not None:
+            raise UserError(f"{out} was not written: the file written does not read back ({problem}; "
+                            f"{free_space(out)})", "free some disk space, or write elsewhere with --out")
 
-    out = Path(path)
     atomic_write(out, write)
     return out
+
+
+def _unreadable(file: Path, lengths: np.ndarray) -> str | None:
+    """What is wrong with the demonstrations file just written (``lengths``: its episodes'), or None."""
+    try:
+        data = read_npz(file, "a demonstrations file")  # every member read whole: zipfile checks each one's CRC
+        json.loads(str(data["meta"]))
+        same = np.array_equal(data["lengths"], lengths)
+    except DamagedFileError as err:
+        return err.problem
+    except (KeyError, ValueError) as err:
+        return f"no readable meta or lengths ({err})"
+    return None if same else "its episode lengths differ from those recorded"
 
 
 def load_demos(path: str | Path, observation_space: spaces.Space | None = None,

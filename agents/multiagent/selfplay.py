@@ -43,7 +43,7 @@ from gymsuite.agents.algorithms.spec import TURN_BASED, AlgoSpec, RunSettings, T
 from gymsuite.agents.multiagent import elo
 from gymsuite.common.datafiles import DamagedFileError, read_table, read_torch
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import atomic_write
+from gymsuite.common.files import atomic_write, atomic_write_buffered
 from gymsuite.common.options import Rule, option, parse
 from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
 from gymsuite.envs.multiagent.turnbased import Opponent, play_game, random_opponent
@@ -136,7 +136,7 @@ class OpponentPool:
     def snapshot(self, steps: int) -> Path:
         """Save the current policy as ``<steps>.pt``, add it to the pool and rate it (``elo.csv``)."""
         path = self.folder / f"{steps}.pt"
-        atomic_write(path, lambda tmp: torch.save(self.model.policy.state_dict(), tmp))
+        atomic_write_buffered(path, lambda f: torch.save(self.model.policy.state_dict(), f))
         self.snapshots = [(s, p) for s, p in self.snapshots if s != steps] + [(steps, self.load(path))]
         if self.opts.elo_games > 0:
             self.ratings[steps] = self.rate(self.snapshots[-1][1])

@@ -45,6 +45,7 @@ from torch.utils.hooks import RemovableHandle
 from gymsuite.agents.algorithms import registry
 from gymsuite.common.datafiles import DamagedFileError, read_torch
 from gymsuite.common.errors import UserError, closest_hint
+from gymsuite.common.files import write_buffered
 from gymsuite.common.options import Rule, check, option, parse
 from gymsuite.supervised import backbones
 from gymsuite.supervised.autoencoder import AUX_LOSSES, CORRUPTIONS, AutoEncoderLoss, make_decoder
@@ -230,9 +231,10 @@ class AuxTrainer(BaseCallback):
 
     def save(self, path: Path) -> None:
         """The decoder's and its optimiser's state dicts and the minibatch generator's state, as plain data."""
-        torch.save({"format": AUX_FORMAT, "version": AUX_VERSION, "aux": self.kind,
-                    "decoder": self.decoder.state_dict(), "optimizer": self.optimizer.state_dict(),
-                    "rng": self.rng.bit_generator.state}, path)
+        state = {"format": AUX_FORMAT, "version": AUX_VERSION, "aux": self.kind,
+                 "decoder": self.decoder.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "rng": self.rng.bit_generator.state}
+        write_buffered(path, lambda f: torch.save(state, f))  # a full disk: an OSError, not torch's RuntimeError
 
     def load(self, path: Path) -> None:
         """Restore :meth:`save`'s file (``weights_only``: no unpickling).

@@ -1,4 +1,4 @@
-"""Recording gameplay videos through moviepy.
+"""Recording gameplay videos: frames piped to ffmpeg (the binary moviepy chooses), checked before they count.
 
 A video shows the env's own rendering (``render_mode="rgb_array"``), not the small images a pixel
 agent sees; ``agent_view`` puts what the agent sees (its newest frame, enlarged) beside it.
@@ -9,19 +9,27 @@ Shapes: frames ``(H, W, 3)`` uint8; an image observation as the model sees it ``
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
+import subprocess
+import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from moviepy.video.io import ffmpeg_writer
+from stable_baselines3.common.vec_env import VecEnv
 
 from gymsuite.agents.saved import boardgame
 from gymsuite.agents.saved.evaluation import episode_of, is_parallel, warn_capped
 from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import atomic_write
+from gymsuite.common.files import atomic_write, free_space
+from gymsuite.envs import atari
 from gymsuite.envs.factory import make_one
 from gymsuite.envs.multiagent.turnbased import play_game
 from gymsuite.envs.target import EnvKind, lenient_target
@@ -52,8 +60,7 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
         if agent_view and np.asarray(venv.observation_space.shape).size != 3:
             raise UserError(f"--agent-view shows image observations, and {agent.env}'s is {venv.observation_space}",
                             "record without --agent-view")
-        render_fps: Any = venv.metadata.get("render_fps")
-        fps = float(render_fps or 30)
+        fps = frame_rate(venv)
         frames: list[np.ndarray] = []
         done_episodes: list[dict[str, Any]] = []
         multiagent = is_parallel(venv)
@@ -68,6 +75,18 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
     finally:
         venv.close()
     return frames, fps, done_episodes
+
+
+def frame_rate(venv: VecEnv) -> float:
+    """A video's frames per second at one frame per step, so that it plays at the game's pace.
+
+    An Atari game's is the console's 60 Hz over the frames one step plays
+    (:func:`gymsuite.envs.atari.steps_per_second`); any other env's is its ``render_fps``, else 30.
+    """
+    envs = getattr(venv.unwrapped, "envs", None)  # a DummyVecEnv's gymnasium envs, with their wrappers
+    rate = atari.steps_per_second(envs[0]) if envs else None
+    declared: Any = venv.metadata.get("render_fps")
+    return float(rate or declared or 30)
 
 
 def collect_game_frames(agent: LoadedAgent, games: int, seed: int = 0, deterministic: bool = True,
@@ -151,40 +170,89 @@ def _checked(image: Any) -> np.ndarray:
 
 
 def write_mp4(frames: list[np.ndarray], fps: float, out: Path) -> Path:
-    """Encode ``frames`` as H.264 mp4 at ``out`` (atomically: a failed encode leaves no file)."""
-    from moviepy import ImageSequenceClip
+    """Encode ``frames`` ``(H, W, 3)`` uint8 as an H.264 mp4 at ``out``, atomically and checked.
 
+    ffmpeg encodes in a subprocess, so its failures (a full disk while it writes the file's index, a
+    killed encoder) never reach Python as exceptions: its exit status is checked, and the temporary
+    file must decode to exactly ``len(frames)`` frames before it replaces ``out``. Otherwise a
+    :class:`UserError` names ``out`` and the free space, the temporary is removed and a previous
+    ``out`` stays as it was.
+    """
     if not frames:
         raise UserError("no frames were recorded")
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise UserError(f"video path {out} must end in .mp4")
-    # Even sizes keep yuv420p (the format every player reads) happy.
-    h, w = (frames[0].shape[0] // 2) * 2, (frames[0].shape[1] // 2) * 2
-    clip = ImageSequenceClip([f[:h, :w] for f in frames], fps=fps)
-
-    def encode(tmp: Path) -> None:
-        try:
-            clip.write_videofile(str(tmp), codec="libx264", audio=False, logger=None,
-                                 ffmpeg_params=["-pix_fmt", "yuv420p"])
-        except OSError as err:
-            if err.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
-                raise  # atomic_write reports the disk
-            if "No space left on device" in str(err):  # ffmpeg's own write failed; moviepy passes its stderr
-                raise OSError(errno.ENOSPC, "No space left on device") from err
-            raise _ffmpeg_error(out, err) from err
-
-    atomic_write(out, encode)
+    atomic_write(out, lambda tmp: _encode(frames, fps, tmp, out))
     return out
 
 
-def _ffmpeg_error(out: Path, err: OSError) -> UserError:
-    """The encoder is missing or failed: name the program moviepy ran and how to choose another."""
-    from moviepy.video.io import ffmpeg_writer
+def _encode(frames: list[np.ndarray], fps: float, tmp: Path, out: Path) -> None:
+    """Pipe ``frames`` through ffmpeg into ``tmp``; raise unless ffmpeg succeeded and ``tmp`` holds them all."""
+    exe = ffmpeg_writer.FFMPEG_BINARY  # moviepy's choice: FFMPEG_BINARY, IMAGEIO_FFMPEG_EXE or imageio-ffmpeg's
+    # Even sizes keep yuv420p (the format every player reads) happy.
+    h, w = (frames[0].shape[0] // 2) * 2, (frames[0].shape[1] // 2) * 2
+    rate = Fraction(fps).limit_denominator(1001)  # 12.5 fps -> 25/2, exactly
+    cmd = [exe, "-y", "-nostdin", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+           "-r", str(rate), "-i", "-", "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(tmp)]
+    with tempfile.TemporaryFile() as log:  # ffmpeg's stderr; an unread pipe could fill up and stall it
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+        except OSError as err:  # missing, not executable
+            raise _ffmpeg_error(out, err) from err
+        stdin: Any = proc.stdin
+        try:
+            for frame in frames:
+                stdin.write(np.ascontiguousarray(frame[:h, :w], dtype=np.uint8).tobytes())
+            stdin.close()
+        except BrokenPipeError:  # ffmpeg stopped reading: its status and messages below say why
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+        except BaseException:  # Ctrl-C: ffmpeg stops too
+            proc.kill()
+            raise
+        finally:
+            proc.wait()
+        log.seek(0)
+        said = log.read().decode(errors="replace")
+    if proc.returncode != 0:
+        if "No space left on device" in said:
+            raise OSError(errno.ENOSPC, "No space left on device")  # atomic_write reports the disk
+        raise _failed(exe, out, _status(proc.returncode, said))
+    decoded, problem = _decoded_frames(exe, tmp)
+    if decoded != len(frames):
+        raise _failed(exe, out, problem or f"it holds {decoded} of the {len(frames)} frames written")
 
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    reason = lines[0] if lines else type(err).__name__
-    return UserError(f"ffmpeg ({ffmpeg_writer.FFMPEG_BINARY}) could not encode {out}: {reason}",
+
+def _decoded_frames(exe: str, video: Path) -> tuple[int | None, str]:
+    """How many frames ``video`` decodes to (None when it does not decode), and ffmpeg's complaint if any."""
+    done = subprocess.run([exe, "-nostdin", "-v", "error", "-i", str(video), "-map", "0:v:0", "-f", "null",
+                           "-progress", "pipe:1", "-nostats", "-"], capture_output=True, text=True, check=False)
+    counts = [line.split("=", 1)[1] for line in done.stdout.splitlines() if line.startswith("frame=")]
+    if done.returncode != 0 or not counts:
+        return None, f"it does not decode ({_status(done.returncode, done.stderr)})"
+    return int(counts[-1]), ""
+
+
+def _status(code: int, said: str) -> str:
+    """ffmpeg's last message, else how it ended (``said``: its stderr)."""
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    if lines:
+        return lines[-1]
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+
+def _failed(exe: str, out: Path, reason: str) -> UserError:
+    """ffmpeg wrote no complete video at ``out``: a full disk is the usual cause, a broken ffmpeg the other."""
+    return UserError(f"ffmpeg ({exe}) could not write {out}: {reason} ({free_space(out)}); {out} was not changed",
+                     "free some disk space or write elsewhere with --out; if space is not the problem, point "
+                     "IMAGEIO_FFMPEG_EXE at a working ffmpeg, or unset it to use the binary that imageio-ffmpeg "
+                     "installs")
+
+
+def _ffmpeg_error(out: Path, err: OSError) -> UserError:
+    """The encoder is missing or cannot run: name the program and how to choose another."""
+    return UserError(f"ffmpeg ({ffmpeg_writer.FFMPEG_BINARY}) could not encode {out}: {err.strerror or err}",
                      "point IMAGEIO_FFMPEG_EXE at a working ffmpeg, or unset it to use the binary that "
                      "imageio-ffmpeg installs (pip install imageio-ffmpeg)")
 

@@ -16,12 +16,17 @@ Board games (pettingzoo.classic tictactoe_v3 and connect_four_v3) are played aga
 a run directory or model .zip trained with --algo selfplay, or random, scripted, minimax. Click a
 cell (tic-tac-toe) or a column (connect four), or press 1-9 (cells in reading order) / 1-7
 (columns); an illegal move is refused. --seat 0 moves first. A win/draw/loss tally is printed.
+
+play needs a window you can see: with DISPLAY and WAYLAND_DISPLAY unset, set where no display server
+answers, or SDL_VIDEODRIVER=dummy/offscreen it exits with code 2 before opening one, and it gives up
+after 5 minutes without a first key or click.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,6 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gymsuite.commands import _cli
+from gymsuite.commands._display import NO_WINDOW_DRIVERS, display_problem
 
 
 @dataclass(frozen=True)
@@ -140,11 +146,17 @@ class Screen:
 
         self.pygame = pygame
         pygame.init()
-        # Without a screen SDL falls back to its invisible "offscreen" driver, and play would wait forever.
-        driver = pygame.display.get_driver()
-        if driver in ("offscreen", "dummy") and os.environ.get("SDL_VIDEODRIVER") != driver:
+        # SDL falls back to its invisible "offscreen" driver where it can open no display (an X server that
+        # answers but refuses this client): play would wait forever. Asked for by name, it is a test's.
+        driver = pygame.display.get_driver() if pygame.display.get_init() else "none"
+        if driver in (*NO_WINDOW_DRIVERS, "none") and os.environ.get("SDL_VIDEODRIVER") != driver:
             pygame.quit()
-            raise UserError(_NO_DISPLAY, _NO_DISPLAY_FIX)
+            shown = " and ".join(f"{name}={os.environ[name]}" for name in ("DISPLAY", "WAYLAND_DISPLAY")
+                                 if os.environ.get(name)) or "this machine"
+            how = "SDL started no video driver" if driver == "none" else f"SDL took its invisible {driver} driver"
+            raise UserError(f"the play window cannot open on {shown}: {how}",
+                            "check that programs may open windows there (xauth, xhost), or run gymsuite play "
+                            "in the desktop session itself")
         pygame.display.set_caption(title)
         self.font = pygame.font.Font(None, 22)
         self.window: Any = None  # the pygame display surface, made at the first frame's size
@@ -168,17 +180,24 @@ class Screen:
         self.pygame.quit()
 
 
-_NO_DISPLAY = "no display is available for the play window (DISPLAY and WAYLAND_DISPLAY are unset)"
-_NO_DISPLAY_FIX = "run gymsuite play in a desktop session, or over ssh -X (set DISPLAY)"
-
-
 def check_display() -> None:
-    """Raise a :class:`UserError` on Linux without a screen (an explicit ``SDL_VIDEODRIVER`` counts as one)."""
+    """Raise a :class:`UserError` on Linux when no window a person sees can open (:mod:`._display`)."""
+    if sys.platform.startswith("linux"):
+        problem = display_problem(os.environ)
+        if problem is not None:
+            raise problem
+
+
+# Until the first key or click: a window nobody can see or reach must not keep play waiting forever.
+FIRST_INPUT_TIMEOUT_S = 300.0
+
+
+def no_input_error() -> Exception:
     from gymsuite.common.errors import UserError
 
-    if sys.platform.startswith("linux") and not any(os.environ.get(name) for name in
-                                                    ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")):
-        raise UserError(_NO_DISPLAY, _NO_DISPLAY_FIX)
+    return UserError(f"no key or click reached the play window in {FIRST_INPUT_TIMEOUT_S:g} s",
+                     "check that the window shows on your screen and click it to give it the keyboard, then run "
+                     "play again (Esc or q in the window stops it)")
 
 
 class PygameEvents:
@@ -186,18 +205,25 @@ class PygameEvents:
 
     def __init__(self, screen: Screen) -> None:
         self.screen = screen
+        self.started, self.heard = time.monotonic(), False  # the first key or click (FIRST_INPUT_TIMEOUT_S)
 
     def next(self) -> Any:
         from gymsuite.agents.saved.humanplay import Event
 
         pg = self.screen.pygame
         while True:
-            event = pg.event.wait()
+            event = pg.event.wait(500)  # NOEVENT after 0.5 s without one
+            if event.type == pg.NOEVENT:
+                if not self.heard and time.monotonic() - self.started > FIRST_INPUT_TIMEOUT_S:
+                    raise no_input_error()
+                continue
             if event.type == pg.QUIT or (event.type == pg.KEYDOWN and event.key in (pg.K_ESCAPE, pg.K_q)):
                 return Event("quit")
             if event.type == pg.KEYDOWN:
+                self.heard = True
                 return Event("key", pg.key.name(event.key))
             if event.type == pg.MOUSEBUTTONDOWN and event.button == 1:
+                self.heard = True
                 return Event("click", pos=(float(event.pos[0]), float(event.pos[1] - self.screen.top)))
 
 
@@ -208,6 +234,8 @@ def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int 
     from gymsuite.agents.data.recording import DemoRecorder
     from gymsuite.envs.factory import make_one
 
+    if show:
+        check_display()  # without a window a person sees, play would wait forever
     env = make_one(env_name, render_mode="rgb_array" if show else None)
     keymap = keymap_for(env_name, env.action_space)
     screen = Screen(f"gymsuite play: {env_name}") if show else None
@@ -219,12 +247,16 @@ def play(env_name: str, episodes: int, keys: KeySource | None = None, seed: int 
     recorder.start(obs)
     last = keymap.idle or 0
     ret = 0.0
+    started, heard = time.monotonic(), False
     try:
         while recorder.episodes < episodes:
             held, pressed, quit_ = keys.poll()
             if quit_:
                 break
+            heard = heard or bool(held or pressed)
             action = keymap.action(held, pressed, last)
+            if action is None and not heard and time.monotonic() - started > FIRST_INPUT_TIMEOUT_S:
+                raise no_input_error()  # a turn-based env waits for keys; real-time ones play on without
             if action is not None:
                 obs, reward, terminated, truncated, _ = env.step(action)
                 recorder.add(action, float(reward), obs)
@@ -262,7 +294,6 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
         raise UserError(f"--seat must be 0 (you move first) or 1, got {seat}")
     if games < 1:
         raise UserError(f"--games must be at least 1, got {games}")
-    check_display()
     if opponent in boardgame.OPPONENTS:
         if env_name is None:
             raise UserError(f"--opponent {opponent} needs a game", "pass --env pettingzoo.classic.tictactoe_v3 "
@@ -276,6 +307,7 @@ def play_game_against(env_name: str | None, opponent: str, seat: int, games: int
         env_name = str(agent.env)
         board = boardgame.board_for(env_name)
         player = boardgame.agent_player(agent, env_name, seed)
+    check_display()  # without a window a person sees, play would wait forever
     screen = Screen(f"gymsuite play: {board.title} against {opponent}")
     env = boardgame.make_game(env_name, render_mode="rgb_array", **board.render_kwargs)
     try:

@@ -296,6 +296,7 @@ def test_train_script_learns_from_a_learned_reward_plus_shaping(adversarial_run:
 def test_play_maps_keys_to_actions_and_saves_the_episodes(in_tmp: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     frames = [["left"]] * 3 + [[]] * 2 + [["right"]] * 600  # no key: CartPole keeps the last push
+    monkeypatch.setattr(play, "check_display", lambda: None)  # SDL's dummy driver, and the keys scripted
     monkeypatch.setattr(play, "PygameKeys", lambda keys: play.ScriptedKeys(frames))
     assert _cli.run(play.main, ["--env", "CartPole-v1", "--out", "me.npz", "--episodes", "2", "--seed", "0",
                                 "--fps", "0"]) == 0
@@ -317,6 +318,7 @@ def test_play_bindings() -> None:
 
 def test_play_saves_nothing_without_a_complete_episode(in_tmp: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(play, "check_display", lambda: None)  # SDL's dummy driver, and the keys scripted
     monkeypatch.setattr(play, "PygameKeys", lambda keys: play.ScriptedKeys([["1"]] * 3))
     assert _cli.run(play.main, ["--env", "gymsuite/SparseGrid-v0", "--out", "x.npz", "--fps", "0"]) == 2
     assert "no complete episode" in capsys.readouterr().err and not Path("x.npz").exists()

@@ -92,22 +92,6 @@ def test_full_disk_at_a_checkpoint_keeps_the_previous_one(in_tmp: Path, capsys: 
         assert kept.testzip() is None
 
 
-def test_full_disk_when_writing_a_video_keeps_the_previous_one(cartpole_run: Path, in_tmp: Path,
-                                                               capsys: pytest.CaptureFixture[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from moviepy import ImageSequenceClip
-
-    def full(self: object, filename: str, *args: object, **kwargs: object) -> None:
-        Path(filename).write_bytes(b"half a video")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(ImageSequenceClip, "write_videofile", full)
-    Path("v.mp4").write_bytes(b"the previous video")
-    err = fails_cleanly(record_video.main, [str(cartpole_run), "--out", "v.mp4"], capsys)
-    assert "v.mp4" in err and "GiB free" in err
-    assert Path("v.mp4").read_bytes() == b"the previous video" and sorted(p.name for p in in_tmp.iterdir()) == ["v.mp4"]
-
-
 @pytest.mark.parametrize("fraction", [0.03, 0.2, 0.5, 0.8, 0.99])
 def test_truncated_model_zip(cartpole_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                              fraction: float) -> None:

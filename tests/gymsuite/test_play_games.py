@@ -61,6 +61,7 @@ def game(spec: str) -> tuple[Any, boardgame.Board]:
 def scripted(monkeypatch: pytest.MonkeyPatch) -> list[Event]:
     """Events the play command's window will deliver; the built-in opponents become :func:`first_legal`."""
     events: list[Event] = []
+    monkeypatch.setattr(play, "check_display", lambda: None)  # SDL's dummy driver, and the events scripted
     monkeypatch.setattr(play, "PygameEvents", lambda screen: ScriptedEvents(events))
     monkeypatch.setattr(boardgame, "named_player", lambda name, spec, seed=None: first_legal)
     return events
