@@ -51,7 +51,8 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
 
     A crash or Ctrl-C mid-write leaves the previous ``path`` intact, never half a file.
     The temporary name keeps ``path``'s suffix because SB3's ``save`` appends ``.zip``
-    to names without it.
+    to names without it. The file gets the permissions a plain ``open`` would give it (``mkstemp``'s
+    temporaries are owner-only).
     """
     with disk_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,9 +61,17 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
         tmp = Path(tmp_name)
         try:
             write(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_buffered(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
