@@ -228,16 +228,22 @@ def saliency(attribution: th.Tensor) -> np.ndarray:
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """The mean over samples of Spearman's rank correlation between maps ``a`` and ``b``, each ``(B, F)``.
 
-    Ties take their mean rank. A constant map has no ranking: two constant maps count as unchanged (1),
-    a constant map against one that varies as unrelated (0).
+    Positions where both maps are exactly 0 are left out: there no method could credit anything, whatever the
+    weights (a black background equal to the baseline gets 0 from ig, occlusion and perturb), and their tied
+    ranks would make any two maps look alike. Ties take their mean rank. Fewer than two positions left, or a
+    constant map: the same positions count as unchanged (1), others as unrelated (0).
     """
-    ra, rb = rankdata(a, axis=1), rankdata(b, axis=1)
-    ra, rb = ra - ra.mean(axis=1, keepdims=True), rb - rb.mean(axis=1, keepdims=True)
-    na, nb = np.linalg.norm(ra, axis=1), np.linalg.norm(rb, axis=1)
-    both = (na == 0) & (nb == 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = np.where((na > 0) & (nb > 0), (ra * rb).sum(axis=1) / (na * nb), np.where(both, 1.0, 0.0))
-    return float(rho.mean())
+    rho = []
+    for row_a, row_b in zip(a, b, strict=True):
+        keep = (row_a != 0) | (row_b != 0)
+        ra, rb = rankdata(row_a[keep]), rankdata(row_b[keep])
+        ra, rb = ra - ra.mean() if len(ra) else ra, rb - rb.mean() if len(rb) else rb
+        na, nb = float(np.linalg.norm(ra)), float(np.linalg.norm(rb))
+        if na > 0 and nb > 0:
+            rho.append(float(ra @ rb) / (na * nb))
+        else:
+            rho.append(1.0 if na == nb == 0 and np.array_equal(row_a != 0, row_b != 0) else 0.0)
+    return float(np.mean(rho))
 
 
 def randomize(network: nn.Module, layers: Sequence[str] | None = None, seed: int = 0) -> nn.Module:
@@ -330,4 +336,4 @@ def deletion_score(output: Forward, inputs: th.Tensor, maps: np.ndarray, baselin
             m = th.as_tensor(mask, device=x.device)
             m = m.reshape(n, 1, *x.shape[2:]) if is_image(x.shape[1:]) else m.reshape(x.shape)
             drops.append(float((reference - output(th.where(m, base, x), *args)).mean()))
-    return DeletionScore(fraction, k, round(drops[0], 6), round(drops[1], 6), drops[0] > drops[1])
+    return DeletionScore(fraction, k, drops[0], drops[1], drops[0] > drops[1])

@@ -169,5 +169,13 @@ def test_attention_map_spreads_the_pooled_tokens_attention_over_its_patches() ->
 def test_rank_correlation_of_constant_and_equal_maps() -> None:
     a = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     assert attr.rank_correlation(a, a) == pytest.approx(1.0)
-    assert attr.rank_correlation(a, a[:, ::-1]) == pytest.approx(0.0)  # -1 for the first row, 1 for two constant rows
+    assert attr.rank_correlation(a, a[:, ::-1]) == pytest.approx(0.0)  # -1 for the first row, 1 for two zero rows
     assert attr.rank_correlation(a[:1], np.zeros((1, 3))) == 0.0
+
+
+def test_positions_zero_in_both_maps_do_not_make_them_alike() -> None:
+    """A shared empty background (zero in both) ties the maps' ranks; only the rest is compared."""
+    background = np.zeros(1000)
+    a = np.concatenate([background, [1.0, 2.0, 3.0, 4.0]])[None]
+    b = np.concatenate([background, [4.0, 3.0, 2.0, 1.0]])[None]
+    assert attr.rank_correlation(a, b) == pytest.approx(-1.0)
