@@ -34,7 +34,7 @@ from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.agents.saved.video import beside_agent_view, frame_rate, grey_frames, write_mp4
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.files import atomic_write
-from gymsuite.envs.target import lenient_target
+from gymsuite.envs.target import EnvKind, lenient_target
 from gymsuite.supervised import attribution
 from gymsuite.supervised.attention import PatchAttention
 from gymsuite.supervised.attribution import Forward
@@ -230,7 +230,9 @@ def explain(agent: LoadedAgent, options: ExplainOptions, out: Path | None = None
                               "algo": agent.algo, "env": agent.env, "observation": "image" if image else "vector",
                               "states": n}
     if image:
-        frames = video_frames(states, maps, space.shape, grey_frames(agent))
+        target = lenient_target(agent.env)
+        frames = video_frames(states, maps, space.shape, grey_frames(agent),
+                              partial_view=target is not None and target.kind is EnvKind.MINIGRID)
         write_mp4(frames, fps, path)
         result.update(video=str(path), frames=len(frames))
     else:
@@ -310,19 +312,34 @@ def write_plot(path: Path, names: list[str], share: np.ndarray, title: str, trus
     atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
-def video_frames(states: States, maps: np.ndarray, shape: tuple[int, ...], grey: bool) -> list[np.ndarray]:
+def video_frames(states: States, maps: np.ndarray, shape: tuple[int, ...], grey: bool,
+                 partial_view: bool = False) -> list[np.ndarray]:
     """Each env frame with its map laid over it (inferno colours, opacity growing with the map), beside the
-    agent's own view. One colour scale for the whole video: the map's 99th percentile is full strength."""
-    import matplotlib
+    agent's own view. One colour scale for the whole video: the map's 99th percentile is full strength.
 
+    ``partial_view``: the observation shows part of the scene in its own coordinates (MiniGrid's egocentric
+    7x7 view), so the map goes over the agent's view instead, and the env's frame stays as it is.
+    """
     _, h, w = shape
     top = float(np.percentile(maps, 99)) or 1.0
-    colours = matplotlib.colormaps["inferno"]
     out = []
     for frame, observation, flat in zip(states.frames, states.observations, maps, strict=True):
         heat = np.clip(flat.reshape(h, w) / top, 0, 1).astype(np.float32)
-        heat = cv2.resize(heat, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)[..., None]
-        colour = colours(heat[..., 0])[..., :3] * 255
-        blended = frame * (1 - 0.7 * heat) + colour * 0.7 * heat
-        out.append(beside_agent_view(blended.astype(np.uint8), observation, grey))
+        if not partial_view:
+            out.append(beside_agent_view(overlay(frame, heat), observation, grey))
+            continue
+        both = beside_agent_view(frame, observation, grey)
+        view = both[:, frame.shape[1]:]
+        side = min(view.shape[0] // h, view.shape[1] // w) * np.array([h, w])  # the enlarged view, padding below
+        view[:side[0], :side[1]] = overlay(view[:side[0], :side[1]], heat)
+        out.append(both)
     return out
+
+
+def overlay(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """``image`` ``(H, W, 3)`` uint8 under the map ``heat`` ``(h, w)`` in [0, 1], stretched to its size."""
+    import matplotlib
+
+    big = cv2.resize(heat, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)[..., None]
+    colour = matplotlib.colormaps["inferno"](big[..., 0])[..., :3] * 255
+    return (image * (1 - 0.7 * big) + colour * 0.7 * big).astype(np.uint8)

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import imageio.v3 as iio
+import numpy as np
 import pytest
 
 import gymsuite
+from gymsuite.agents.saved.explaining import States, video_frames
 from gymsuite.commands import _cli, explain, train
 from tests.multiagent_toys import MA_TOY_FILE
 
@@ -162,3 +164,16 @@ def test_bad_input_exits_2_and_writes_nothing(case: str, tmp_path: Path, pole_an
 def files(*roots: Path) -> dict[Path, int]:
     """Every file under ``roots`` with its modification time in ns."""
     return {p: p.stat().st_mtime_ns for root in roots for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_partial_view_gets_the_map_over_the_agents_view_and_a_whole_frame_over_the_env_frame() -> None:
+    frame = np.zeros((28, 40, 3), np.uint8)
+    obs = np.zeros((3, 7, 7), np.uint8)
+    heat = np.zeros((1, 49))
+    heat[0, 0] = 1.0  # the top-left cell of the view
+    states = States(obs[None], np.zeros(1), [frame])
+    (whole,) = video_frames(states, heat, obs.shape, grey=False)
+    (partial,) = video_frames(states, heat, obs.shape, grey=False, partial_view=True)
+    assert whole.shape == partial.shape == (28, 40 + 28, 3)  # the view enlarged 4x beside the frame
+    assert whole[:4, :5].any() and not whole[:, 40:].any()  # over the env's frame
+    assert partial[:4, 40:44].any() and not partial[:, :40].any()  # over the agent's view
