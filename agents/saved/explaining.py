@@ -112,6 +112,10 @@ def check_explainable(agent: LoadedAgent, options: ExplainOptions) -> spaces.Box
         raise UserError(f"explain attributes to continuous observations (a float vector or an image), and "
                         f"{agent.env}'s is {space}: a gradient or a blend of discrete (or dict) observations "
                         "means nothing", "explain an agent with Box observations")
+    if len(space.shape) > 2 and not is_image_space(space, check_channels=False):
+        raise UserError(f"explain shows a vector's features or an image's pixels, and {agent.env}'s observation "
+                        f"{space.shape} is neither (a window of stacked images, history: K?)",
+                        "explain an agent whose observation is a vector or one (C, H, W) image")
     if options.method == "attention" and not isinstance(encoder_of(policy), PatchAttention):
         raise UserError(f"--method attention reads the attention backbone's weights, and this agent's backbone is "
                         f"{type(encoder_of(policy)).__name__}",

@@ -131,11 +131,14 @@ def unsupported_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     root = tmp_path_factory.mktemp("unsupported")
     return {"recurrent": trained(root, "CartPole-v1", 128, "backbone=lstm", "backbone_kwargs={hidden_size: 8}"),
             "multi-agent": trained(root, f"{MA_TOY_FILE}:make_toy", 128),
-            "discrete": trained(root, "FrozenLake-v1", 128)}
+            "discrete": trained(root, "FrozenLake-v1", 128),
+            "image window": trained(root, "gymsuite/PixelCartPole-v0", 128, "backbone=framestack",
+                                    "backbone_kwargs={context: 2, encoder: small_cnn}")}
 
 
 @pytest.mark.parametrize(("kind", "message"), [("recurrent", "recurrent"), ("multi-agent", "multi-agent"),
-                                               ("discrete", "continuous observations")])
+                                               ("discrete", "continuous observations"),
+                                               ("image window", "is neither")])
 def test_an_unsupported_run_is_refused(unsupported_runs: dict[str, Path], kind: str, message: str,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
