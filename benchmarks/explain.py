@@ -15,7 +15,7 @@ Two sections, on 84x84 images:
     untrustworthy), and the deletion score. A control row, an edge detector's map of the input (no network at
     all), must fail the test.
 
-    python -m benchmarks.explain            # full run, about 12 min on 2 cores
+    python -m benchmarks.explain            # full run, about 5 min on 2 cores (10 at most)
     python -m benchmarks.explain --quick    # 1 frame per timing, a 1,024-step agent; writes nothing
 """
 

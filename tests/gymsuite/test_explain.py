@@ -180,3 +180,11 @@ def test_a_partial_view_gets_the_map_over_the_agents_view_and_a_whole_frame_over
     assert whole.shape == partial.shape == (28, 40 + 28, 3)  # the view enlarged 4x beside the frame
     assert whole[:4, :5].any() and not whole[:, 40:].any()  # over the env's frame
     assert partial[:4, 40:44].any() and not partial[:, :40].any()  # over the agent's view
+
+
+def test_the_python_api_raises_user_errors(pole_angle_run: Path, tmp_path: Path) -> None:
+    with pytest.raises(gymsuite.UserError, match="did you mean 'smoothgrad'"):
+        gymsuite.explain(pole_angle_run, "smothgrad", out=tmp_path / "x.png")
+    with pytest.raises(gymsuite.UserError, match="--baseline"):
+        gymsuite.explain(pole_angle_run, "ig", baseline="mean", out=tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
