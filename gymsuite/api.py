@@ -490,7 +490,7 @@ def explain(run_dir_or_agent: PathLike | Agent, method: str = "grad", *, target:
 
     Args:
         run_dir_or_agent: a run directory, a model ``.zip`` or an :class:`Agent` (an actor-critic policy: ppo,
-            a2c, pg; not recurrent, not multi-agent).
+            a2c, pg; or dqn, whose output is the chosen action's Q-value; not recurrent, not multi-agent).
         method: ``"grad"``, ``"smoothgrad"``, ``"ig"``, ``"occlusion"``, ``"perturb"`` or ``"attention"`` (the
             attention backbone's own weights).
         target: ``"action"`` or ``"value"``.
@@ -513,7 +513,7 @@ def explain(run_dir_or_agent: PathLike | Agent, method: str = "grad", *, target:
 
     Raises:
         UserError: see :func:`load`; an unknown method (with the closest), target or baseline; a multi-agent,
-            recurrent or non-actor-critic agent; discrete or dict observations; ``attention`` on another
+            recurrent or MaskablePPO agent; discrete or dict observations; ``attention`` on another
             backbone; ``out`` of the wrong kind. Nothing is written then.
     """
     agent = _loaded(run_dir_or_agent, env, algo, False, trust_pickle)

@@ -251,22 +251,38 @@ def randomize(network: nn.Module, layers: Sequence[str] | None = None, seed: int
 
     Each module's own ``reset_parameters`` (PyTorch's default initialisation); a weight no such method
     covers (a position embedding, attention's input projection) is redrawn from a normal of its own spread.
-    The global random state is left as it was.
+    A network built with PyTorch's default initialisation under the same seed (an untrained DQN of seed 0)
+    would come back unchanged: a weight equal to the original (a non-constant tensor, which no two random draws
+    share) means that, and the draw is repeated with another seed. The global random state is left as it was.
     """
-    fresh = copy.deepcopy(network)
-    targets = [fresh] if layers is None else [fresh.get_submodule(name) for name in layers]
-    with th.random.fork_rng(devices=[]), th.no_grad():
-        th.manual_seed(seed)
-        for target in targets:
-            for module in target.modules():
-                reset = getattr(module, "reset_parameters", None)
-                if callable(reset):
-                    reset()
-                    continue
-                for param in module.parameters(recurse=False):
-                    spread = float(param.std()) if param.numel() > 1 else 0.0
-                    param.normal_(0.0, spread if spread > 0 else 0.02)
+    for attempt in range(8):
+        fresh = copy.deepcopy(network)
+        targets = [fresh] if layers is None else [fresh.get_submodule(name) for name in layers]
+        with th.random.fork_rng(devices=[]), th.no_grad():
+            th.manual_seed(seed + attempt * 7919)
+            for target in targets:
+                _reset(target)
+        originals = [network] if layers is None else [network.get_submodule(name) for name in layers]
+        if not any(_same_draw(a, b) for new, old in zip(targets, originals, strict=True)
+                   for a, b in zip(new.parameters(), old.parameters(), strict=True)):
+            break
     return fresh
+
+
+def _reset(target: nn.Module) -> None:
+    for module in target.modules():
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
+            continue
+        for param in module.parameters(recurse=False):
+            spread = float(param.std()) if param.numel() > 1 else 0.0
+            param.normal_(0.0, spread if spread > 0 else 0.02)
+
+
+def _same_draw(a: th.Tensor, b: th.Tensor) -> bool:
+    """Two non-constant tensors that are equal: the same random draw."""
+    return a.numel() > 1 and float(b.detach().std()) > 0 and th.equal(a, b)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
 """Explaining a trained agent: which parts of its observation its chosen action (or its value) depends on.
 
 Rolls the agent out in its own env (:func:`~gymsuite.agents.saved.loading.make_agent_env`) for N on-policy
-states, turns its SB3 actor-critic policy into a scalar per state (the log-probability of the action it
-chose there, or its critic's value), attributes that scalar to the observation as the model sees it (after
-the run's observation normalisation, before the division of images by 255) with a method of
-:mod:`gymsuite.supervised.attribution`, and checks the map twice: Adebayo et al.'s randomisation test and a
-deletion score on the chosen action's probability.
+states, turns its SB3 policy into a scalar per state (the log-probability of the action it chose there, or
+its critic's value; for DQN the chosen action's Q-value, or the largest), attributes that scalar to the
+observation as the model sees it (after the run's observation normalisation, before the division of images
+by 255) with a method of :mod:`gymsuite.supervised.attribution`, and checks the map twice: Adebayo et al.'s
+randomisation test and a deletion score (:data:`DELETION_MEASURE`).
 
 * vector observations: each feature's share of the mean |attribution| over the N states, as a table and a
   bar chart (png);
@@ -29,6 +29,7 @@ from sb3_contrib import MaskablePPO
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space, preprocess_obs
 from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.dqn.policies import DQNPolicy
 
 from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.agents.saved.video import beside_agent_view, frame_rate, grey_frames, write_mp4
@@ -44,7 +45,8 @@ TARGETS = ("action", "value")
 BASELINES = ("data", "zero")
 DEFAULT_STATES = {"vector": 200, "image": 100}
 # What the deletion score measures: the chosen action's probability falls, or the value moves (either way).
-DELETION_MEASURE = {"action": "drop in the chosen action's probability", "value": "mean |change| of the value"}
+DELETION_MEASURE = {"action": "drop in the chosen action's probability", "value": "mean |change| of the value",
+                    "dqn": "drop in the chosen action's Q-value lead over the next best action"}
 IMAGE_CHECK_STATES = 16  # an image's checks run every method three times more: on this many of the states
 # Names of well-known vector observations, in the env's order (used when the sizes agree).
 FEATURE_NAMES: dict[str, tuple[str, ...]] = {
@@ -104,9 +106,9 @@ def check_explainable(agent: LoadedAgent, options: ExplainOptions) -> spaces.Box
         raise UserError("explain does not support recurrent agents (backbone=lstm) yet: an action there depends on "
                         "the whole history, not on one observation", "explain a run without backbone=lstm")
     policy = agent.model.policy
-    if not isinstance(policy, ActorCriticPolicy) or isinstance(agent.model, MaskablePPO):
-        raise UserError(f"explain reads an actor-critic policy (ppo, a2c, pg), and {agent.algo}'s is "
-                        f"{type(policy).__name__}", "explain a ppo, a2c or pg run")
+    if not isinstance(policy, ActorCriticPolicy | DQNPolicy) or isinstance(agent.model, MaskablePPO):
+        raise UserError(f"explain reads an actor-critic policy (ppo, a2c, pg) or DQN's Q-network, and "
+                        f"{agent.algo}'s is {type(policy).__name__}", "explain a ppo, a2c, pg or dqn run")
     space = agent.model.observation_space
     if not isinstance(space, spaces.Box) or not (np.issubdtype(space.dtype, np.floating) or space.dtype == np.uint8):
         raise UserError(f"explain attributes to continuous observations (a float vector or an image), and "
@@ -124,8 +126,18 @@ def check_explainable(agent: LoadedAgent, options: ExplainOptions) -> spaces.Box
     return space
 
 
-def scalar(policy: ActorCriticPolicy, target: str) -> Forward:
-    """``forward(x (N, *O), actions (N, ...)) -> (N,)``: the chosen action's log-probability, or the value."""
+Policy = ActorCriticPolicy | DQNPolicy
+
+
+def scalar(policy: Policy, target: str) -> Forward:
+    """``forward(x (N, *O), actions (N, ...)) -> (N,)``: the chosen action's log-probability, or the value.
+
+    DQN has no action probabilities: its chosen action's Q-value, and its value max_a Q(s, a).
+    """
+    if isinstance(policy, DQNPolicy):
+        if target == "value":
+            return lambda x, actions: policy.q_net(x).max(dim=1).values
+        return lambda x, actions: policy.q_net(x).gather(1, actions.long().reshape(-1, 1)).reshape(-1)
     if target == "value":
         return lambda x, actions: policy.predict_values(x).reshape(-1)
     return lambda x, actions: policy.get_distribution(x).log_prob(actions).reshape(-1)
@@ -150,12 +162,32 @@ def attributor(method: str, target: str, space: spaces.Box, baseline: th.Tensor,
     return attribute
 
 
-def forget_distribution(policy: ActorCriticPolicy) -> None:
+def forget_distribution(policy: Policy) -> None:
     """Drop the last batch's distribution that SB3's ``policy.action_dist`` keeps: its tensors are part of an
     autograd graph, which ``copy.deepcopy`` (the randomisation test's copies) refuses."""
-    for key, value in vars(policy.action_dist).items():
+    dist = getattr(policy, "action_dist", None)  # DQN's Q-network keeps none
+    for key, value in (vars(dist) if dist is not None else {}).items():
         if isinstance(value, th.Tensor | th.distributions.Distribution):
-            setattr(policy.action_dist, key, None)
+            setattr(dist, key, None)
+
+
+def output_layer(policy: Policy, target: str) -> str:
+    """The dotted name of the layer that computes the explained output: the actor's ``action_net`` or the critic's
+    ``value_net``; DQN's last linear layer of ``q_net``."""
+    if isinstance(policy, DQNPolicy):
+        last = [name for name, module in policy.q_net.q_net.named_children() if isinstance(module, th.nn.Linear)][-1]
+        return f"q_net.q_net.{last}"
+    return "value_net" if target == "value" else "action_net"
+
+
+def margin(policy: DQNPolicy) -> Forward:
+    """How far DQN's chosen action wins: Q(s, a) - max over the other actions of Q(s, a'), ``(N,)``."""
+    def forward(x: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        q = policy.q_net(x)
+        chosen = q.gather(1, actions.long().reshape(-1, 1)).reshape(-1)
+        others = q.scatter(1, actions.long().reshape(-1, 1), float("-inf")).max(dim=1).values
+        return chosen - others
+    return forward
 
 
 @dataclass
@@ -217,7 +249,7 @@ def explain(agent: LoadedAgent, options: ExplainOptions, out: Path | None = None
     n = options.states or DEFAULT_STATES["image" if image else "vector"]
     assert agent.model is not None
     policy = agent.model.policy
-    assert isinstance(policy, ActorCriticPolicy)
+    assert isinstance(policy, Policy)
     policy.set_training_mode(False)
     venv = make_agent_env(agent, seed=options.seed, render_mode="rgb_array" if image else None)
     try:
@@ -253,7 +285,7 @@ def explain(agent: LoadedAgent, options: ExplainOptions, out: Path | None = None
     return result
 
 
-def _in_batches(options: ExplainOptions, space: spaces.Box, baseline: th.Tensor, policy: ActorCriticPolicy,
+def _in_batches(options: ExplainOptions, space: spaces.Box, baseline: th.Tensor, policy: Policy,
                 x: th.Tensor, actions: th.Tensor, image: bool) -> th.Tensor:
     """The attribution ``(N, *O)`` of all N states, a few frames at a time for images (bounded memory)."""
     step = 8 if image else len(x)
@@ -262,15 +294,14 @@ def _in_batches(options: ExplainOptions, space: spaces.Box, baseline: th.Tensor,
     return th.cat(parts)
 
 
-def run_checks(policy: ActorCriticPolicy, options: ExplainOptions, space: spaces.Box, baseline: th.Tensor,
+def run_checks(policy: Policy, options: ExplainOptions, space: spaces.Box, baseline: th.Tensor,
                x: th.Tensor, actions: th.Tensor, maps: np.ndarray, image: bool) -> dict[str, Any]:
-    """The randomisation test (on the output layer: the actor's ``action_net`` or the critic's ``value_net``)
-    and the deletion score (:data:`DELETION_MEASURE`), on the states (an image's first few)."""
+    """The randomisation test (on :func:`output_layer`) and the deletion score (:data:`DELETION_MEASURE`), on the
+    states (an image's first few)."""
     m = IMAGE_CHECK_STATES if image else len(x)
     xs, acts = x[:m], actions[:m]
-    layer = "value_net" if options.target == "value" else "action_net"
     sanity = attribution.sanity_check(attributor(options.method, options.target, space, baseline, acts), policy,
-                                      xs, [layer], seed=options.seed)
+                                      xs, [output_layer(policy, options.target)], seed=options.seed)
     if options.target == "value":  # deleting what the value rests on moves it, up or down: -|V(x') - V(x)|
         value = scalar(policy, "value")
         with th.no_grad():
@@ -279,10 +310,13 @@ def run_checks(policy: ActorCriticPolicy, options: ExplainOptions, space: spaces
                                               options.deletion_fraction, args=(acts, before), seed=options.seed)
     else:
         log_prob = scalar(policy, "action")
-        deletion = attribution.deletion_score(lambda s, a: log_prob(s, a).exp(), xs, maps[:m], baseline,
-                                              options.deletion_fraction, args=(acts,), seed=options.seed)
+        chosen = margin(policy) if isinstance(policy, DQNPolicy) else lambda s, a: log_prob(s, a).exp()
+        deletion = attribution.deletion_score(chosen, xs, maps[:m], baseline, options.deletion_fraction,
+                                              args=(acts,), seed=options.seed)
     forget_distribution(policy)
-    return {"sanity": asdict(sanity), "deletion": {**asdict(deletion), "measure": DELETION_MEASURE[options.target]},
+    measure = DELETION_MEASURE["dqn" if isinstance(policy, DQNPolicy) and options.target == "action"
+                               else options.target]
+    return {"sanity": asdict(sanity), "deletion": {**asdict(deletion), "measure": measure},
             "trustworthy": sanity.trustworthy and deletion.beats_random}
 
 

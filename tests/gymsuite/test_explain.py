@@ -11,10 +11,14 @@ from typing import Any
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import torch
+import yaml
+from stable_baselines3 import DQN
 
 import gymsuite
 from gymsuite.agents.saved.explaining import States, video_frames
 from gymsuite.commands import _cli, explain, train
+from gymsuite.envs.factory import make_env
 from tests.multiagent_toys import MA_TOY_FILE
 
 POLE_ANGLE = 2  # CartPole's observation: cart position, cart velocity, pole angle, pole angular velocity
@@ -55,6 +59,31 @@ def test_a_policy_that_reads_one_feature_gets_it_ranked_first(pole_angle_run: Pa
     assert max(range(4), key=result["share"].__getitem__) == POLE_ANGLE
     assert result["share"][POLE_ANGLE] == pytest.approx(1.0)  # the others are not read at all
     assert result["checks"]["deletion"]["beats_random"] and result["checks"]["deletion"]["k"] == 1
+
+
+@pytest.fixture(scope="module")
+def pole_angle_dqn(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DQN on CartPole whose Q-values read the pole angle only (Q = +-50 theta), saved as a run directory."""
+    venv = make_env("CartPole-v1", n_envs=1, seed=0)
+    model = DQN("MlpPolicy", venv, policy_kwargs={"net_arch": []}, device="cpu", seed=0)
+    venv.close()
+    with torch.no_grad():
+        model.q_net.q_net[0].weight.copy_(torch.tensor([[0.0, 0.0, -50.0, 0.0], [0.0, 0.0, 50.0, 0.0]]))
+        model.q_net.q_net[0].bias.zero_()
+    run = tmp_path_factory.mktemp("explain") / "dqn"
+    run.mkdir()
+    model.save(run / "model.zip")
+    (run / "config.yaml").write_text(yaml.safe_dump({"algo": "dqn", "env": "CartPole-v1", "hyperparams": {}}))
+    return run
+
+
+@pytest.mark.parametrize("method", ["grad", "ig", "perturb"])
+def test_a_dqn_is_explained_by_its_chosen_q_value(pole_angle_dqn: Path, method: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_json([str(pole_angle_dqn), "--method", method, "--states", "40"], capsys)
+    assert result["algo"] == "dqn" and result["share"][POLE_ANGLE] == pytest.approx(1.0)
+    deletion = result["checks"]["deletion"]
+    assert "Q-value" in deletion["measure"] and deletion["beats_random"]
 
 
 def test_explain_on_cartpole_prints_one_json_object_and_writes_the_plot(cartpole_run: Path,

@@ -110,6 +110,14 @@ def test_randomize_redraws_only_the_named_layers_and_keeps_the_global_random_sta
     assert not th.equal(full[0].weight, net[0].weight)
 
 
+def test_randomize_never_redraws_the_networks_own_initial_weights() -> None:
+    """A network of PyTorch's default initialisation under seed 0 (an untrained DQN) and a redraw with seed 0."""
+    th.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    full = attr.randomize(net, None, seed=0)
+    assert not th.equal(full[0].weight, net[0].weight) and not th.equal(full[2].weight, net[2].weight)
+
+
 def test_deletion_of_the_true_map_beats_random_inputs(trained: tuple[nn.Module, th.Tensor]) -> None:
     net, x = trained
     actions = greedy(net, x)
