@@ -53,6 +53,8 @@ from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.runconfig import RunConfig
 from gymsuite.agents.saved.evaluation import evaluate as evaluate_agent
+from gymsuite.agents.saved.explaining import ExplainOptions
+from gymsuite.agents.saved.explaining import explain as explain_agent
 from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.agents.saved.video import check_recordable
 from gymsuite.agents.saved.video import record as record_agent
@@ -61,7 +63,7 @@ from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
 
-__all__ = ["Agent", "Run", "evaluate", "load", "make_env", "record", "resume", "train"]
+__all__ = ["Agent", "Run", "evaluate", "explain", "load", "make_env", "record", "resume", "train"]
 
 PathLike = str | Path
 
@@ -473,6 +475,50 @@ def record_video(run_dir_or_agent: PathLike | Agent, out: PathLike | None = None
         out = folder / (f"random-{name}.mp4" if agent.model is None else f"{name}-{episodes}ep.mp4")
     return record_agent(agent, Path(out), episodes=episodes, seed=seed, deterministic=deterministic,
                         max_episode_steps=max_episode_steps, agent_view=agent_view, opponent=opponent)
+
+
+def explain(run_dir_or_agent: PathLike | Agent, method: str = "grad", *, target: str = "action",
+            baseline: str = "data", states: int | None = None, deletion_fraction: float = 0.1,
+            out: PathLike | None = None, env: str | None = None, algo: str | None = None, seed: int = 0,
+            deterministic: bool = True, trust_pickle: bool = False) -> dict[str, Any]:
+    """Explain what an agent's chosen action (or value) depends on, as ``gymsuite explain`` does.
+
+    Rolls the agent out for ``states`` on-policy states, attributes the log-probability of the action it
+    chose (``target="action"``) or its critic's value (``"value"``) to each observation with ``method``,
+    writes a bar chart of each feature's share (vector observations, png) or a video of the map over the
+    env's frames beside the agent's view (images, mp4), and checks the map (randomisation test, deletion score).
+
+    Args:
+        run_dir_or_agent: a run directory, a model ``.zip`` or an :class:`Agent` (an actor-critic policy: ppo,
+            a2c, pg; or dqn, whose output is the chosen action's Q-value; not recurrent, not multi-agent).
+        method: ``"grad"``, ``"smoothgrad"``, ``"ig"``, ``"occlusion"``, ``"perturb"`` or ``"attention"`` (the
+            attention backbone's own weights).
+        target: ``"action"`` or ``"value"``.
+        baseline: ``"data"`` (the mean on-policy observation) or ``"zero"``.
+        states: on-policy states (default 200 for vectors, 100 frames for images).
+        deletion_fraction: share of the inputs the deletion score removes, in (0, 1].
+        out: the png or mp4 to write (default ``RUN_DIR/explain/METHOD-TARGET.png|mp4``, ``explain/...`` for a
+            bare zip).
+        env: the env (default: the run's); algo: the algorithm of a bare zip that does not tell it.
+        seed: the env's seed, and the checks'.
+        deterministic: greedy actions (default) or sampled ones.
+        trust_pickle: see :func:`load`.
+
+    Returns:
+        ``method``, ``target``, ``baseline``, ``algo``, ``env``, ``observation`` (``"vector"``/``"image"``),
+        ``states``; vectors: ``features``, ``share`` (a list in the observation's order, summing to 1),
+        ``mean_abs``, ``plot``; images: ``video``, ``frames``; ``checks`` (``sanity``: ``output_layer`` and
+        ``full`` rank correlations, ``threshold``, ``trustworthy``; ``deletion``: ``fraction``, ``k``,
+        ``top_drop``, ``random_drop``, ``beats_random``) and ``trustworthy``.
+
+    Raises:
+        UserError: see :func:`load`; an unknown method (with the closest), target or baseline; a multi-agent,
+            recurrent or MaskablePPO agent; discrete or dict observations; ``attention`` on another
+            backbone; ``out`` of the wrong kind. Nothing is written then.
+    """
+    agent = _loaded(run_dir_or_agent, env, algo, False, trust_pickle)
+    options = ExplainOptions(method, target, baseline, states, deletion_fraction, seed, deterministic)
+    return explain_agent(agent, options, None if out is None else Path(out))
 
 
 @overload

@@ -51,7 +51,7 @@ def collect_frames(agent: LoadedAgent, episodes: int, seed: int = 0, determinist
     env's rendering beside the agent's newest observed image (:func:`beside_agent_view`).
     """
     venv = make_agent_env(agent, seed=seed, n_envs=1, render_mode="rgb_array", max_episode_steps=max_episode_steps)
-    grey = _grey_frames(agent)
+    grey = grey_frames(agent)
 
     def shot(obs: Any) -> np.ndarray:
         return beside_agent_view(_frame(venv), obs[0], grey) if agent_view else _frame(venv)
@@ -134,7 +134,7 @@ def check_recordable(env: str, env_kwargs: dict[str, Any] | None = None) -> None
                         "train without --video, or make its render() return an (H, W, 3) array")
 
 
-def _grey_frames(agent: LoadedAgent) -> bool:
+def grey_frames(agent: LoadedAgent) -> bool:
     """Whether the agent's stacked channels are grey frames (``--pixels`` with ``grey``, Atari) rather than RGB."""
     pixels = (agent.hyperparams or {}).get("pixels")
     return bool(pixels) and not (isinstance(pixels, dict) and pixels.get("grey") is False)
