@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect-demos": ("collect_demos", "record demonstrations from a trained agent"),
     "play": ("play", "play an environment with the keyboard and record demonstrations"),
     "probe": ("probe", "fit a linear probe from a trained agent's features to the env's true state"),
+    "shift": ("shift", "a trained agent's return over a grid of env parameters (domain shift)"),
     "compare": ("compare", "compare runs across seeds and settings (mean, median, IQM with a bootstrap interval)"),
     "plot": ("plot", "plot one run's learning curve"),
     "sweep": ("sweep", "train a grid of algorithms x envs x seeds; run it again to continue"),
