@@ -81,7 +81,7 @@ class EnvParam:
 
     def valid(self) -> str:
         """The valid range in words, e.g. ``> 0``, ``in (-12, 0)``."""
-        whole = "a whole number " if self.integer else ""
+        whole = "whole and " if self.integer else ""
         if self.low is not None and self.high is not None:
             left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
             return f"{whole}in {left}{self.low:g}, {self.high:g}{right}"
@@ -89,7 +89,7 @@ class EnvParam:
             return f"{whole}{'>' if self.low_open else '>='} {self.low:g}"
         if self.high is not None:
             return f"{whole}{'<' if self.high_open else '<='} {self.high:g}"
-        return whole.strip() or "finite"
+        return "whole" if self.integer else "finite"
 
     def value(self, text: Any, what: str = "") -> float:
         """``text`` (a number, ``"1.5"``, ``"x2"``, ``"2x"``, ``"0.25x"``) as a checked absolute value."""

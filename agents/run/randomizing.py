@@ -6,6 +6,11 @@
 appends one row per episode to ``logs/randomize.csv``: ``timesteps, env, episode_return, episode_length,
 <name>...`` (with ADR
 also ``boundary`` and each ``<name>_low``/``<name>_high``). A resumed run appends to the same file.
+
+With ADR, :class:`AdrSync` pools the env copies' returns at the ends of their ranges at every rollout's end and
+gives all copies the ranges :func:`gymsuite.envs.wrappers.randomize.adr_decide` makes of them (one ADR for the
+run, as the paper's central server, not one per copy); the ranges then go into the checkpoints with each copy's
+wrapper state (:mod:`gymsuite.agents.files.resumestate`), so a resumed run continues from them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
+
+from gymsuite.envs.wrappers.randomize import AdrOptions, Limits, adr_decide
 
 CSV_NAME = "randomize.csv"
 
@@ -65,4 +72,32 @@ class RandomizeLogger(BaseCallback):
         self.rows = []
 
 
-__all__ = ["CSV_NAME", "RandomizeLogger"]
+class AdrSync(BaseCallback):
+    """One ADR for all env copies: their pinned returns pooled and their ranges decided together at each rollout's
+    end (see the module docstring). ``adr``: the run's ADR options."""
+
+    def __init__(self, adr: AdrOptions) -> None:
+        super().__init__()
+        self.adr = adr
+        self.limits: Limits = {}
+
+    def _on_training_start(self) -> None:
+        self.training_env.env_method("share_adr")
+        self.limits = self.training_env.env_method("adr_limits", indices=0)[0]
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        venv = self.training_env
+        states = venv.env_method("adr_state")  # (ranges, buffers) of each copy
+        pooled: dict[str, list[float]] = {}
+        for _, buffers in states:
+            for key, returns in sorted(buffers.items()):
+                pooled.setdefault(key, []).extend(returns)
+        ranges, left = adr_decide(states[0][0], pooled, self.limits, self.adr)
+        for i in range(venv.num_envs):  # the undecided returns stay with copy 0
+            venv.env_method("set_adr", ranges, left if i == 0 else {}, indices=i)
+
+
+__all__ = ["CSV_NAME", "AdrSync", "RandomizeLogger"]

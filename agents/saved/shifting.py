@@ -71,9 +71,9 @@ def parse_axis(agent: LoadedAgent, text: str, log: bool = False) -> Axis:
     if log and min(low, high) <= 0:
         raise UserError(f"--param {text}: a log-spaced grid needs values above 0", "drop --log")
     grid = np.geomspace(low, high, n) if log else np.linspace(low, high, n)
+    if param.integer:  # a grid of whole values (MiniGrid's size): each one once
+        grid = np.unique(np.round(grid))
     values = [param.check(float(v), f"--param {name}") for v in grid]
-    if param.integer:
-        values = sorted(set(values))
     return Axis(param, tuple(values))
 
 

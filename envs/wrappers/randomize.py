@@ -14,14 +14,16 @@ ADR (OpenAI et al. 2019, "Solving Rubik's Cube with a robot hand", section 5):
 ``randomize={length: [1x, 1x], adr: {bounds: [0.25x, 4x], threshold: 400, step: 0.1x}}``. With probability
 ``boundary_prob`` an episode pins one parameter (chosen at random) at its range's low or high end, the others
 drawn as usual; after ``episodes`` such episodes at one end, a mean return of at least ``threshold`` moves that
-end outwards by ``step`` (never past ``bounds``), one below ``low_threshold`` (when set) moves it back in. Each
-env copy runs its own ADR on its own episodes (n_envs independent workers, as the paper's are).
+end outwards by ``step`` (never past ``bounds``), one below ``low_threshold`` (when set) moves it back in
+(:func:`adr_decide`). On its own each env copy decides from its own episodes; in training, the pipeline pools the
+copies' pinned returns at every rollout's end and gives all of them the same ranges (the paper's central ADR
+server; :class:`gymsuite.agents.run.randomizing.AdrSync`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -161,6 +163,40 @@ def resolve_ranges(env: gym.Env, options: RandomizeOptions) -> dict[str, Range]:
     return out
 
 
+Limits = Mapping[str, tuple[float, float, float]]
+"""ADR's limits of each parameter: ``(lowest, highest, step)``."""
+
+
+def adr_decide(ranges: Mapping[str, Sequence[float]], buffers: Mapping[str, Sequence[float]], limits: Limits,
+               adr: AdrOptions) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """ADR's rule on the returns of pinned episodes: for every end (``buffers["name/0"]``: the low end, ``/1``: the
+    high one) with at least ``adr.episodes`` returns, a mean of at least ``threshold`` moves that end outwards by the
+    parameter's step, one below ``low_threshold`` (when set) inwards; the end stays within ``bounds`` and the range
+    never crosses itself (``limits``: each parameter's bounds and step). Returns the new ``(ranges, buffers)``, the
+    decided ends' buffers emptied."""
+    new = {n: [float(r[0]), float(r[1])] for n, r in ranges.items()}
+    kept = {k: [float(x) for x in v] for k, v in buffers.items()}
+    for key, returns in buffers.items():
+        if len(returns) < adr.episodes:
+            continue
+        kept[key] = []
+        name, side = key.rsplit("/", 1)
+        mean, (lowest, highest, step) = float(np.mean(returns)), limits[name]
+        if mean >= adr.threshold:
+            direction = 1
+        elif adr.low_threshold is not None and mean < adr.low_threshold:
+            direction = -1
+        else:
+            continue
+        low, high = new[name]
+        if side == "0":
+            low = min(max(low - direction * step, lowest), high)
+        else:
+            high = max(min(high + direction * step, highest), low)
+        new[name] = [low, high]
+    return new, kept
+
+
 class RandomizeParams(gym.Wrapper):
     """Draws the parameters of ``options`` before every episode and sets them on the env (see the module docstring).
 
@@ -179,6 +215,7 @@ class RandomizeParams(gym.Wrapper):
         self.boundary: tuple[str, int] | None = None  # ADR: (name, 0 low / 1 high) pinned this episode
         self.buffers: dict[str, list[float]] = {}  # ADR: "name/0" -> returns of episodes pinned there
         self.episode_return, self.episode_length = 0.0, 0
+        self.shared = False  # ADR decided by a caller for all env copies together (share_adr)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         if seed is not None:
@@ -221,30 +258,32 @@ class RandomizeParams(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
     def _adr_update(self) -> None:
-        """ADR: keep a pinned episode's return; after ``episodes`` at one end, move that end (see the module)."""
+        """ADR: keep a pinned episode's return; unless shared, decide this env's ranges (:func:`adr_decide`)."""
         adr = self.options.adr
         if adr is None or self.boundary is None:
             return
         name, side = self.boundary
-        key = f"{name}/{side}"
-        returns = self.buffers.setdefault(key, [])
-        returns.append(self.episode_return)
-        if len(returns) < adr.episodes:
-            return
-        mean = float(np.mean(returns))
-        self.buffers[key] = []
-        rng_ = self._resolved[name]
-        assert rng_.bounds is not None
-        direction = 1 if mean >= adr.threshold else -1 if adr.low_threshold is not None and mean < adr.low_threshold \
-            else 0
-        if direction == 0:
-            return
-        low, high = self.ranges[name]
-        if side == 0:
-            low = min(max(low - direction * rng_.step, rng_.bounds[0]), high)
-        else:
-            high = max(min(high + direction * rng_.step, rng_.bounds[1]), low)
-        self.ranges[name] = [low, high]
+        self.buffers.setdefault(f"{name}/{side}", []).append(self.episode_return)
+        if not self.shared:
+            self.ranges, self.buffers = adr_decide(self.ranges, self.buffers, self.adr_limits(), adr)
+
+    def share_adr(self) -> None:
+        """Let a caller decide the ranges of all env copies together (:func:`adr_decide` on their pooled buffers,
+        then :meth:`set_adr`), as the training pipeline does at every rollout's end."""
+        self.shared = True
+
+    def adr_state(self) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        """``(ranges, buffers)``, copies."""
+        return {n: list(r) for n, r in self.ranges.items()}, {k: list(v) for k, v in self.buffers.items()}
+
+    def adr_limits(self) -> dict[str, tuple[float, float, float]]:
+        """Each parameter's ADR ``(lowest, highest, step)`` (plain numbers: a subprocess env sends them back)."""
+        return {n: (*r.bounds, r.step) for n, r in self._resolved.items() if r.bounds is not None}
+
+    def set_adr(self, ranges: Mapping[str, Sequence[float]], buffers: Mapping[str, Sequence[float]]) -> None:
+        """Set the ranges (from the next episode on) and the boundary returns kept so far."""
+        self.ranges = {n: [float(r[0]), float(r[1])] for n, r in ranges.items()}
+        self.buffers = {k: [float(x) for x in v] for k, v in buffers.items()}
 
     def get_resume_state(self) -> dict[str, Any]:
         """What a checkpoint keeps of this wrapper (plain JSON: the generator, the draw, the ranges, ADR's buffers)."""
@@ -267,5 +306,5 @@ class RandomizeParams(gym.Wrapper):
         self._apply()
 
 
-__all__ = ["DISTS", "AdrOptions", "RandomizeOptions", "RandomizeParams", "Range", "randomize_options",
-           "resolve_ranges"]
+__all__ = ["DISTS", "AdrOptions", "Limits", "RandomizeOptions", "RandomizeParams", "Range", "adr_decide",
+           "randomize_options", "resolve_ranges"]

@@ -93,3 +93,14 @@ def test_relative_values_and_refusals() -> None:
         find_param(env, "length", "t").value("0x")
     with pytest.raises(UserError, match="gravity must be > 0"):
         find_param(env, "gravity", "t").value(-9.8)
+
+
+def test_minigrid_size_is_a_whole_constructor_keyword() -> None:
+    import minigrid  # noqa: F401  (registers the ids)
+
+    env = gym.make("MiniGrid-Empty-5x5-v0")
+    size = find_param(env, "size", "t")
+    assert size.kwarg == "size" and size.setter is None and size.nominal == 5
+    assert size.value("x2") == 10
+    with pytest.raises(UserError, match="whole and >= 5"):
+        size.value(4.5)

@@ -116,3 +116,19 @@ def test_make_env_puts_it_inside_the_time_limit_and_monitor() -> None:
     assert not math.isclose(lengths[0], 0.5)
     with pytest.raises(UserError, match="single-agent envs only"):
         make_env("pettingzoo.butterfly.pistonball_v6", options=EnvOptions.parse({"randomize": {"x": [1, 2]}}))
+
+
+def test_adr_decide_moves_only_decided_ends_within_bounds() -> None:
+    from gymsuite.envs.wrappers.randomize import AdrOptions, adr_decide
+
+    adr = AdrOptions(bounds=(0, 0), threshold=100, step=0, episodes=2, low_threshold=20)
+    limits = {"length": (0.25, 2.0, 0.1)}
+    # the low end: mean 60, between the thresholds (decided, unmoved); the high end: one return of the two needed
+    ranges, left = adr_decide({"length": [0.5, 0.5]}, {"length/0": [30, 90], "length/1": [300]}, limits, adr)
+    assert ranges == {"length": [0.5, 0.5]} and left == {"length/0": [], "length/1": [300]}
+    ranges, _ = adr_decide({"length": [0.5, 0.5]}, {"length/0": [150, 110], "length/1": [300, 400]}, limits, adr)
+    assert ranges["length"] == pytest.approx([0.4, 0.6])
+    ranges, _ = adr_decide({"length": [0.3, 1.95]}, {"length/0": [200, 200], "length/1": [200, 200]}, limits, adr)
+    assert ranges["length"] == pytest.approx([0.25, 2.0])  # never past the bounds
+    ranges, _ = adr_decide({"length": [0.3, 0.6]}, {"length/0": [5, 10], "length/1": [50, 50]}, limits, adr)
+    assert ranges["length"] == pytest.approx([0.4, 0.6])  # below low_threshold: the low end moves back in

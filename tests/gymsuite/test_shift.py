@@ -124,3 +124,12 @@ def test_a_short_randomized_training_run_keeps_learning(randomized_run: Path) ->
     early, late = sum(returns[:50]) / 50, sum(returns[-20:]) / 20
     assert early < 40 and late > 3 * early  # random play lasts about 22 steps
     assert json.loads((randomized_run / "eval.json").read_text())["mean_return"] > 100
+
+
+def test_a_constructor_keyword_builds_each_value_and_rounds_a_whole_grid() -> None:
+    result = gymsuite.shift("random", "size=5:7:5", env="MiniGrid-Empty-5x5-v0", episodes=1, seeds=1)
+    assert result["values"]["size"] == [5, 6, 7]
+    agent = load_agent("random", env="MiniGrid-Empty-5x5-v0")
+    venv = make_agent_env(agent, env_kwargs={"size": 7})
+    venv.reset()
+    assert venv.envs[0].unwrapped.width == 7  # type: ignore[attr-defined]
