@@ -133,3 +133,25 @@ def test_a_constructor_keyword_builds_each_value_and_rounds_a_whole_grid() -> No
     venv = make_agent_env(agent, env_kwargs={"size": 7})
     venv.reset()
     assert venv.envs[0].unwrapped.width == 7  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("env", "randomize", "message"), [
+    ("CartPole-v1", "{length: [0, 2]}", "length must be > 0"),
+    ("CartPole-v1", "{gravity: [-10, 10]}", "gravity must be > 0"),
+    ("CartPole-v1", "{pole: [1, 2]}", "has no parameter 'pole'"),
+    ("CartPole-v1", "{length: [1, 2], dist: lognormal}", "unknown dist"),
+    ("CartPole-v1", "{length: [0.1, 1], dist: loguniform, adr: {bounds: [0, 2], threshold: 1, step: 0.1}}",
+     "length must be > 0"),
+    ("mpe2.simple_spread_v3", "{length: [1, 2]}", "single-agent envs only"),
+])
+def test_train_refuses_a_bad_randomize_before_writing_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                env: str, randomize: str, message: str) -> None:
+    from gymsuite.commands import train
+
+    capsys.readouterr()
+    run = tmp_path / "run"
+    assert _cli.run(train.main, ["--algo", "ppo", "--env", env, "--timesteps", "256", "--run-dir", str(run),
+                                 "--hyperparams", f"randomize={randomize}"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not run.exists()
