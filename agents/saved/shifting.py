@@ -96,8 +96,9 @@ def check_axes(axes: Sequence[Axis]) -> None:
         raise UserError(f"{len(axes)} --param given: a shift grid has 1 or {MAX_AXES} axes",
                         "pass --param NAME=LOW:HIGH:N once (a curve) or twice (a heat map)")
     names = [a.name for a in axes]
-    if len(set(names)) != len(names):
-        raise UserError(f"--param {names[0]} given twice", "vary each parameter on one axis")
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
+    if twice:
+        raise UserError(f"--param {twice[0]} given twice", "vary each parameter on one axis")
 
 
 def shift(agent: LoadedAgent, axes: Sequence[Axis], episodes: int = 10, seeds: int = 5, seed: int = 0,
