@@ -22,6 +22,7 @@ server; :class:`gymsuite.agents.run.randomizing.AdrSync`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,24 +33,25 @@ import gymnasium as gym
 import numpy as np
 
 from gymsuite.common.errors import UserError, closest_hint
-from gymsuite.common.options import Rule, check_value
+from gymsuite.common.options import Rule, check, option
 from gymsuite.envs.params import EnvParam, apply_params, find_param, relative_value
 
 DISTS = ("uniform", "loguniform")
-_ADR_KEYS = ("bounds", "threshold", "step", "episodes", "boundary_prob", "low_threshold")
 _SEED_TAG = 0x5EED  # the draws' generator: seeded from (seed, tag), apart from the env's own np_random
 
 
 @dataclass(frozen=True)
 class AdrOptions:
-    """ADR's settings as written (``bounds``, ``step``: numbers or multiples of the nominal value)."""
+    """ADR's settings (``randomize={..., adr: {...}}``); ``bounds`` and ``step`` as written (numbers or multiples of
+    each parameter's nominal value), resolved on the env by :func:`resolve_ranges`."""
 
-    bounds: tuple[Any, Any]
-    threshold: float
-    step: Any
-    episodes: int = 5
-    boundary_prob: float = 0.5
-    low_threshold: float | None = None
+    bounds: tuple[Any, Any] = option(help="[lowest, highest] an end of a range may reach, e.g. [0.25x, 4x]")
+    threshold: float = option(help="mean return at an end that moves it outwards", rule=Rule(float, finite=True))
+    step: Any = option(help="how far an end moves, e.g. 0.1x")
+    episodes: int = option(5, "episodes pinned at one end before it is decided", Rule(int, low=1))
+    boundary_prob: float = option(0.5, "share of episodes that pin a parameter at an end", Rule(float, low=0, high=1))
+    low_threshold: float | None = option(None, "mean return below which an end moves back in (none: never)",
+                                         Rule(float, finite=True, nullable=True))
 
 
 @dataclass(frozen=True)
@@ -100,21 +102,12 @@ def _adr(value: Any) -> AdrOptions:
           "low_threshold)"
     if not isinstance(value, Mapping):
         raise UserError(f"bad value for 'randomize.adr': {value!r}", fix)
-    for key in value:
-        if key not in _ADR_KEYS:
-            raise UserError(f"randomize.adr: unknown key {key!r}", closest_hint(str(key), _ADR_KEYS, "keys"))
-    for key in ("bounds", "threshold", "step"):
-        if key not in value:
-            raise UserError(f"randomize.adr lacks {key}", fix)
-    return AdrOptions(
-        _pair("randomize.adr.bounds", value["bounds"], fix),
-        float(check_value("threshold", value["threshold"], Rule(float, finite=True), "randomize.adr.threshold")),
-        value["step"],
-        int(check_value("episodes", value.get("episodes", 5), Rule(int, low=1), "randomize.adr.episodes")),
-        float(check_value("boundary_prob", value.get("boundary_prob", 0.5), Rule(float, low=0, high=1),
-                          "randomize.adr.boundary_prob")),
-        check_value("low_threshold", value.get("low_threshold"), Rule(float, finite=True, nullable=True),
-                    "randomize.adr.low_threshold"))
+    given = check(AdrOptions, value, "randomize.adr key")
+    required = [f.name for f in dataclasses.fields(AdrOptions) if f.default is dataclasses.MISSING]
+    missing = [name for name in required if name not in given]
+    if missing:
+        raise UserError(f"randomize.adr lacks {', '.join(missing)}", fix)
+    return AdrOptions(**{**given, "bounds": _pair("randomize.adr.bounds", given["bounds"], fix)})
 
 
 @dataclass(frozen=True)
