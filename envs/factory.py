@@ -40,6 +40,7 @@ from gymsuite.envs.specs import (
 from gymsuite.envs.target import EnvKind, lenient_target, resolve_env
 from gymsuite.envs.trainable import require_trainable
 from gymsuite.envs.wrappers import VecFiniteGuard
+from gymsuite.envs.wrappers.randomize import RandomizeOptions, RandomizeParams, resolve_ranges
 
 __all__ = ["PACKAGES_BY_PREFIX", "EnvFactory", "EnvOptions", "EnvSpec", "Wrapper", "is_custom", "make_env",
            "make_native_atari", "make_one", "registered_time_limit", "resolve", "spec_name"]
@@ -106,7 +107,7 @@ def make_env(
 
     This is the one place that decides the order of wrappers::
 
-        VecFiniteGuard(VecEnv([reward_wrappers(Monitor(wrappers(observation_wrappers(env)))), ...]))
+        VecFiniteGuard(VecEnv([reward_wrappers(Monitor(wrappers(observation_wrappers(RandomizeParams(env))))), ...]))
 
     ``Monitor`` records the environment's own episode return, so logs and
     evaluation never see the shaped reward that ``reward_wrappers`` (shaping
@@ -136,6 +137,9 @@ def make_env(
     env_kwargs, max_episode_steps = dict(options.env_kwargs), options.max_episode_steps
     target = resolve_env(spec)
     if target.source is not None:  # n_envs copies of G agents (gymsuite.envs.multiagent)
+        if options.randomize is not None:
+            raise UserError(f"randomize set for the multi-agent env {name}: domain randomisation applies to "
+                            "single-agent envs only", "drop randomize")
         return make_multiagent_vec(target.source, n_envs, seed, env_kwargs, render_mode, max_episode_steps,
                                    options.multiagent, options.given, wrappers, reward_wrappers)
     if target.kind is EnvKind.ATARI:
@@ -151,6 +155,10 @@ def make_env(
         factory = resolve(spec)  # fail here, in the parent, with a clear error
         obs_wrappers, needs_rgb = observation_wrappers(spec, options, name)
         build_mode = "rgb_array" if needs_rgb else render_mode  # pixels: the frames are the observation
+    randomize = options.randomize
+    if randomize is not None:  # innermost, inside the time limit's truncation; checked here, in the parent
+        _check_randomize(factory, env_kwargs, randomize)
+        obs_wrappers = [lambda env: RandomizeParams(env, randomize), *obs_wrappers]
 
     def thunk(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
@@ -174,6 +182,15 @@ def make_env(
         venv.seed(seed)
         venv.action_space.seed(seed)
     return venv
+
+
+def _check_randomize(factory: EnvFactory, env_kwargs: dict[str, Any], options: RandomizeOptions) -> None:
+    """Refuse, before any env copy is built, a randomised parameter the env lacks or a range that breaks it."""
+    env = factory(**env_kwargs)
+    try:
+        resolve_ranges(env, options)
+    finally:
+        env.close()
 
 
 def _atari(env_id: str, opts: atari.AtariOptions, max_episode_steps: int | None, wrappers: Sequence[Wrapper],

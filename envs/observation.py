@@ -17,6 +17,9 @@ The keys (:data:`ENV_KEYS`), all optional:
   (gymnasium's ``FrameStackObservation``, zeros before the episode's first step). The training
   pipeline sets it for the window memory backbones (``framestack``, ``transformer``) from their
   ``context``; a user may set it by hand for any backbone.
+* ``randomize: {length: [0.25x, 4x], dist: loguniform, adr: {...}}`` (innermost,
+  :mod:`gymsuite.envs.wrappers.randomize`): env parameters drawn anew for every episode (domain randomisation);
+  single-agent envs only. Evaluation and recording of a run leave it out: they run at the nominal parameters.
 * ``multiagent: {agent_id, state, pad, resize, grey}``: how each agent of a PettingZoo env sees it
   (:mod:`gymsuite.envs.multiagent.options`), applied by the bridge that :func:`gymsuite.envs.factory.make_env` builds.
 
@@ -45,10 +48,11 @@ from gymsuite.envs.multiagent.options import MultiAgentOptions, multiagent_optio
 from gymsuite.envs.target import EnvKind, lenient_target, resolve_env
 from gymsuite.envs.wrappers.masking import KEPT, MaskVelocity
 from gymsuite.envs.wrappers.pixels import PixelObservation, PixelOptions, pixel_options
+from gymsuite.envs.wrappers.randomize import RandomizeOptions, randomize_options
 
 OBSERVATION_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent")
-ENV_KEYS = ("env_kwargs", "max_episode_steps", *OBSERVATION_KEYS)
-SINGLE_AGENT_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity")
+ENV_KEYS = ("env_kwargs", "max_episode_steps", "randomize", *OBSERVATION_KEYS)
+SINGLE_AGENT_KEYS = ("atari", "pixels", "minigrid", "history", "mask_velocity", "randomize")
 _HISTORY = Rule(int, low=1, nullable=True)
 _MASK = Rule(bool, nullable=True)
 _STEPS = Rule(int, low=1, nullable=True)
@@ -68,6 +72,7 @@ class EnvOptions:
         atari, pixels, minigrid, multiagent: each family's parsed options (``pixels`` None: off).
         history: K of the observation window, or None.
         mask_velocity: drop the velocity entries of a classic-control observation.
+        randomize: domain randomisation's ranges (:mod:`gymsuite.envs.wrappers.randomize`), or None.
         given: the single-agent observation keys the hyperparameters set (a PettingZoo env refuses them).
     """
 
@@ -79,6 +84,7 @@ class EnvOptions:
     history: int | None = None
     mask_velocity: bool = False
     multiagent: MultiAgentOptions = MultiAgentOptions()
+    randomize: RandomizeOptions | None = None
     given: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -108,6 +114,7 @@ class EnvOptions:
                    atari=atari_options(hyper.get("atari")), pixels=pixels,
                    minigrid=minigrid_options(hyper.get("minigrid")), history=history_length(hyper.get("history")),
                    mask_velocity=masked, multiagent=multiagent_options(hyper.get("multiagent")),
+                   randomize=randomize_options(hyper.get("randomize")),
                    given=tuple(k for k in SINGLE_AGENT_KEYS if hyper.get(k) not in (None, False)))
 
 

@@ -52,18 +52,20 @@ from gymsuite.agents.observation import env_options
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.runconfig import RunConfig
+from gymsuite.agents.saved import shifting
 from gymsuite.agents.saved.evaluation import evaluate as evaluate_agent
 from gymsuite.agents.saved.explaining import ExplainOptions
 from gymsuite.agents.saved.explaining import explain as explain_agent
 from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.agents.saved.video import check_recordable
 from gymsuite.agents.saved.video import record as record_agent
+from gymsuite.agents.sweeps.plots import check_plot_path, plot_shift
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
 
-__all__ = ["Agent", "Run", "evaluate", "explain", "load", "make_env", "record", "resume", "train"]
+__all__ = ["Agent", "Run", "evaluate", "explain", "load", "make_env", "record", "resume", "shift", "train"]
 
 PathLike = str | Path
 
@@ -421,6 +423,48 @@ def evaluate(run_dir_or_agent: PathLike | Agent, episodes: int = 10, *, env: str
         return evaluate_agent(agent, venv, episodes, deterministic)
     finally:
         venv.close()
+
+
+def shift(run_dir_or_agent: PathLike | Agent, params: str | Sequence[str], *, log: bool = False,
+          episodes: int = 10, seeds: int = 5, seed: int = 0, env: str | None = None, algo: str | None = None,
+          best: bool = False, deterministic: bool = True, max_episode_steps: int | None = None,
+          plot: PathLike | None = None, trust_pickle: bool = False) -> dict[str, Any]:
+    """An agent's return over a grid of env parameters, as ``gymsuite shift`` computes it
+    (:mod:`gymsuite.agents.saved.shifting`; the parameters: :mod:`gymsuite.envs.params`).
+
+    Args:
+        run_dir_or_agent: a run directory, a model ``.zip``, or an :class:`Agent`.
+        params: one or two axes ``"NAME=LOW:HIGH:N"`` (``"length=0.25x:4x:7"``; LOW and HIGH absolute or
+            multiples of the nominal value; ``kw:NAME`` a constructor keyword, ``attr:NAME`` an attribute).
+        log: log-spaced values on each axis.
+        episodes: episodes per grid point and seed. seeds: env seeds per grid point (S).
+        seed: base seed. env, algo, best, trust_pickle: see :func:`load`.
+        deterministic: greedy actions (default) or sampled ones.
+        max_episode_steps: cut an episode after this many steps (default: the env's time limit, else 10,000).
+        plot: write a line (one axis) or a heat map (two) to this file (its suffix names the format), atomically.
+
+    Returns:
+        ``params``, ``values`` (name -> its axis), ``nominal``, ``mean_return`` (IQM over seeds of the per-seed
+        mean return, a list, or a list of lists for two axes), ``ci_low``, ``ci_high``, ``points``, ``episodes``,
+        ``seeds``, ``deterministic``, ``capped_episodes``, ``algo``, ``env``.
+
+    Raises:
+        UserError: a parameter the env does not have (the message lists those it has), a value that breaks the
+            env, N < 2, more than two axes, a multi-agent env, a bad plot path; nothing is written then.
+    """
+    _at_least_one("episodes", episodes)
+    _at_least_one("seeds", seeds)
+    _at_least_one("max_episode_steps", max_episode_steps)
+    if plot is not None:
+        check_plot_path(Path(plot), "--plot")
+    agent = _loaded(run_dir_or_agent, env, algo, best, trust_pickle)
+    texts = [params] if isinstance(params, str) else list(params)
+    axes = [shifting.parse_axis(agent, text, log) for text in texts]
+    shifting.check_axes(axes)
+    result = shifting.shift(agent, axes, episodes, seeds, seed, deterministic, max_episode_steps)
+    if plot is not None:
+        plot_shift(result, Path(plot))
+    return result
 
 
 def record(run_dir_or_agent: PathLike | Agent, out: PathLike | None = None, *, env: str | None = None,

@@ -15,7 +15,10 @@ randomness and the place in the envs' episodes. :func:`save_state` writes, pickl
   ``VecNormalize`` running returns, and each env's state: the unwrapped env's ``state`` array
   (classic control) or the attributes its class names in ``resume_fields`` (the T-maze's cue and place),
   ``TimeLimit``'s elapsed steps, ``Monitor``'s episode so far and the window of past observations
-  (``history``, gymnasium's ``FrameStackObservation``).
+  (``history``, gymnasium's ``FrameStackObservation``);
+- the state of wrappers that keep their own (a method ``get_resume_state() -> JSON`` and its
+  ``set_resume_state``: domain randomisation's generator, draw and ADR ranges), kept even when the envs
+  restart, so that ADR continues from its ranges.
 
 Resume is exact (the same parameters as the run never stopped, at every later step) when the
 checkpoint was taken at a rollout boundary (the periodic ones are) and the envs' state could be
@@ -54,6 +57,8 @@ _RESTORED = {"Monitor": ("rewards", "needs_reset", "total_steps"),  # not its pe
 _QUEUES = {"FrameStackObservation": "obs_queue"}
 _STATELESS = {"VecFiniteGuard", "VecNormalize", "MaskVelocity"}
 _ENV_ATTRS = ("state", "steps_beyond_terminated")  # the unwrapped env's (classic control)
+WRAPPER_STATE = ("get_resume_state", "set_resume_state")
+"""The methods of a wrapper that keeps state of its own (plain JSON), saved and restored through ``env_method``."""
 RESUME_FIELDS = "resume_fields"
 """An env class's tuple of the attributes that hold its state (``TMazeEnv``: the cue and where the agent is),
 for an env without classic control's ``state``; :func:`save_state` keeps them with its ``np_random``."""
@@ -134,12 +139,26 @@ def env_state_capturable(venv: VecEnv, started: bool = True) -> bool:
     known = _STATELESS | set(_RESTORED) | set(_QUEUES)
     for env in base.envs:
         *outer, inner = _layers(env)
-        if any(type(w).__name__ not in known or not _queue_capturable(w) for w in outer):
+        if any((type(w).__name__ not in known and not _keeps_state(w)) or not _queue_capturable(w) for w in outer):
             return False
         fields = _fields(inner)
         if fields is None or (started and "state" in fields and inner.state is None):
             return False
     return True
+
+
+def _keeps_state(wrapper: Any) -> bool:
+    return all(callable(getattr(type(wrapper), name, None)) for name in WRAPPER_STATE)
+
+
+def _wrapper_states(venv: VecEnv) -> list[Any] | None:
+    """Each env's wrapper state (:data:`WRAPPER_STATE`), or None when its envs keep none."""
+    try:
+        if not venv.has_attr(WRAPPER_STATE[0]):
+            return None
+        return _plain(venv.env_method(WRAPPER_STATE[0]))
+    except (AttributeError, EOFError, BrokenPipeError):
+        return None
 
 
 def _capture_envs(venv: VecEnv, arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
@@ -241,6 +260,7 @@ def save_state(model: BaseAlgorithm, path: Path, at_boundary: bool) -> None:
         "envs": None,
     }
     venv = model.get_env()
+    meta["wrapper_states"] = None if venv is None else _wrapper_states(venv)
     if at_boundary and venv is not None and env_state_capturable(venv):
         meta["envs"] = _capture_envs(venv, arrays)
         for name in _LAST:
@@ -318,6 +338,9 @@ def _restore(model: BaseAlgorithm, meta: dict[str, Any], arrays: dict[str, np.nd
     model.ep_info_buffer = deque(meta["ep_info_buffer"], maxlen=model._stats_window_size)
     model.ep_success_buffer = deque(meta["ep_success_buffer"], maxlen=model._stats_window_size)
     venv = model.get_env()
+    if meta.get("wrapper_states") is not None and venv is not None:  # before the envs: not in older files
+        for i, state in enumerate(meta["wrapper_states"]):
+            venv.env_method(WRAPPER_STATE[1], state, indices=i)
     if meta["envs"] is None or venv is None or not env_state_capturable(venv, started=False):
         model._last_obs = None  # learn() resets the envs
         return False

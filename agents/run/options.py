@@ -4,7 +4,8 @@
 pipeline reads instead of looking keys up in the dict:
 
 * ``env``: how its envs are built and seen (:class:`gymsuite.envs.observation.EnvOptions`: ``env_kwargs``,
-  ``max_episode_steps``, ``atari``, ``pixels``, ``minigrid``, ``history``, ``mask_velocity``, ``multiagent``);
+  ``max_episode_steps``, ``atari``, ``pixels``, ``minigrid``, ``history``, ``mask_velocity``, ``multiagent``,
+  ``randomize``);
 * ``model``: the policy and its backbone (:class:`ModelOptions`: ``policy``, ``backbone``, ``backbone_kwargs``,
   ``freeze_backbone``, ``augment``, and ``policy_kwargs.features_extractor_class``);
 * ``aux``: the auxiliary loss and a pre-trained start (:class:`gymsuite.agents.run.auxiliary.AuxOptions`);

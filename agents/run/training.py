@@ -49,6 +49,7 @@ from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, 
 from gymsuite.agents.run.config import RunConfig, to_dict
 from gymsuite.agents.run.options import RunOptions, run_options
 from gymsuite.agents.run.policycheck import check_rollout_fits
+from gymsuite.agents.run.randomizing import AdrSync, RandomizeLogger
 from gymsuite.agents.run.resolved import ResolvedRun, model_kwargs, resolve, rollout_size
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.experts import load_expert
@@ -409,6 +410,11 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         from gymsuite.rewards.shaping import ShapingLogger
 
         callbacks.append(ShapingLogger())  # shaping/<term>: each term's episode sum, beside the env's return
+    randomize = ctx.env_options.randomize
+    if randomize is not None:
+        callbacks.append(RandomizeLogger(run.logs))  # randomize/<name> and logs/randomize.csv
+        if randomize.adr is not None:  # one ADR for all env copies, decided at each rollout's end
+            callbacks.append(AdrSync(randomize.adr))
     callbacks += extra_callbacks
     ctx.callbacks = callbacks
     with StopSignals() as stop:  # SIGTERM interrupts like Ctrl-C, up to the last file written

@@ -14,7 +14,7 @@ import json
 import pickle
 import sys
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,7 +323,7 @@ DEFAULT_EPISODE_CAP = 10_000  # steps of an evaluated or recorded episode when t
 
 def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None,
                    wrappers: Sequence[Wrapper] = (), max_episode_steps: int | None = None,
-                   normalize: bool = False) -> VecEnv:
+                   normalize: bool = False, env_kwargs: Mapping[str, Any] | None = None) -> VecEnv:
     """The env ``agent`` acts in, as its model saw it in training; the one place that builds it.
 
     In order: the run's env kwargs and time limit, a step cap on every episode, the run's frozen
@@ -341,10 +341,16 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
             :data:`DEFAULT_EPISODE_CAP`, so that a policy that never ends an episode cannot hang.
         normalize: without a run's statistics, add a frozen ``VecNormalize`` whose statistics the
             caller fills (training's periodic evaluation copies the training env's).
+        env_kwargs: constructor arguments added to the run's (``gymsuite shift``'s constructor-keyword parameters).
+
+    A run trained with ``randomize`` (domain randomisation) is evaluated at the env's nominal parameters: the
+    ranges are left out here (``gymsuite shift`` evaluates it over a grid of values).
     """
     if agent.env is None:
         raise UserError("no environment known for this model", "pass --env ENV")
-    options = agent.env_options
+    # a run trained with domain randomisation acts at the nominal parameters (gymsuite shift varies them)
+    options = dataclasses.replace(agent.env_options, randomize=None,
+                                  env_kwargs={**agent.env_options.env_kwargs, **(env_kwargs or {})})
     # the bridge caps episodes itself (gymnasium wrappers cannot wrap a PettingZoo env)
     if resolve_env(agent.env).multiagent:
         cap = max_episode_steps or options.max_episode_steps or DEFAULT_EPISODE_CAP

@@ -117,3 +117,37 @@ def plot_importance(importances: dict[str, float], out: Path, title: str) -> Non
     ax.barh(names, [importances[n] for n in names])
     ax.set(xlabel="importance (share of the value's variation)", ylabel="")
     _save(fig, out)
+
+
+def plot_shift(result: dict[str, Any], out: Path) -> None:
+    """``gymsuite shift``'s result (:func:`gymsuite.agents.saved.shifting.shift`): one axis as a line of the IQM
+    with its bootstrap band (the nominal value marked), two as a heat map of the IQM."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names, values, nominal = result["params"], result["values"], result["nominal"]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    title = f"{result['algo']} on {result['env']}: return under shift ({result['seeds']} seeds)"
+    if len(names) == 1:
+        x = values[names[0]]
+        ax.plot(x, result["mean_return"], marker="o", label="IQM over seeds")
+        ax.fill_between(x, result["ci_low"], result["ci_high"], alpha=0.25, label="95% bootstrap interval")
+        if nominal[names[0]] is not None:
+            ax.axvline(nominal[names[0]], color="grey", linestyle="--", label="nominal")
+        if min(x) > 0 and max(x) / min(x) >= 10:
+            ax.set_xscale("log")
+        ax.set(title=title, xlabel=names[0], ylabel="return")
+        ax.legend()
+    else:
+        grid = np.array(result["mean_return"])  # (N0, N1): rows the first parameter
+        image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+        ax.set_xticks(range(len(values[names[1]])), [f"{v:.3g}" for v in values[names[1]]])
+        ax.set_yticks(range(len(values[names[0]])), [f"{v:.3g}" for v in values[names[0]]])
+        for (i, j), v in np.ndenumerate(grid):
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white", fontsize=8)
+        fig.colorbar(image, ax=ax, label="return (IQM over seeds)")
+        ax.set(title=title, xlabel=names[1], ylabel=names[0])
+    _save(fig, out)

@@ -128,6 +128,9 @@ _SMALL = ["n_steps=32", "batch_size=64", "n_epochs=2"]
     ("ppo", "gymsuite/CartPoleNoVel-v0", 4, 512, 256, _SMALL),
     ("ppo", "gymsuite/TMaze-v0", 4, 512, 256, _SMALL),
     ("ppo", "gymsuite/CartPoleNoVel-v0", 4, 512, 256, [*_SMALL, "backbone=framestack", "backbone_kwargs={context: 4}"]),
+    # domain randomisation: its generator, the episode's draw and ADR's ranges and buffers (threshold 10: it widens)
+    ("ppo", "CartPole-v1", 4, 512, 256, [*_SMALL, "randomize={length: [0.5x, 2x], masscart: [1x, 1x], adr: {bounds: "
+                                         "[0.25x, 4x], threshold: 10, step: 0.1x, episodes: 2}}"]),
 ])
 def test_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, algo: str, env: str, n_envs: int, timesteps: int,

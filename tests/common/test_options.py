@@ -27,12 +27,13 @@ from gymsuite.common.options import (
     rules,
 )
 from gymsuite.envs.atari import AtariOptions
+from gymsuite.envs.wrappers.randomize import AdrOptions
 from gymsuite.rewards.curiosity import CuriosityOptions
 from gymsuite.rewards.learned import LearnedRewardOptions
 from gymsuite.rewards.shaping import TermKeys
 
 SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys,
-           AuxOptions, AuxKwargs, AtariOptions]
+           AuxOptions, AuxKwargs, AtariOptions, AdrOptions]
 
 
 @dataclass(frozen=True)
