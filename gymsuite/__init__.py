@@ -21,12 +21,12 @@ import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ env ids)
 from gymsuite.common.errors import UserError
 
 if TYPE_CHECKING:
-    from gymsuite.api import Agent, Run, evaluate, load, make_env, record, resume, train
+    from gymsuite.api import Agent, Run, attack, evaluate, load, make_env, record, resume, train
 
-__all__ = ["Agent", "Run", "UserError", "evaluate", "load", "make_env", "record", "resume", "train"]
+__all__ = ["Agent", "Run", "UserError", "attack", "evaluate", "load", "make_env", "record", "resume", "train"]
 __version__ = "0.2.0"
 
-_API = {"Agent", "Run", "evaluate", "load", "make_env", "record", "resume", "train"}  # gymsuite.api.__all__
+_API = {"Agent", "Run", "attack", "evaluate", "load", "make_env", "record", "resume", "train"}  # gymsuite.api.__all__
 
 
 def __getattr__(name: str) -> Any:
