@@ -14,7 +14,8 @@ Hyperparameters (run keys, ``--hyperparams KEY={...}``):
   ``max_grad_norm`` on its own) is added to the RL gradient. It reaches the actor only: the critic's parameters
   do not enter ``pi``.
 
-``eps`` is in the env's units through the run's current normaliser statistics
+Both take ``warmup``: ``eps`` grows linearly from 0 over that share of the budget (SA-PPO's schedule), so the agent
+learns the task before it is attacked. ``eps`` is in the env's units through the run's current normaliser statistics
 (:mod:`gymsuite.agents.saved.victims`). Both need an on-policy actor-critic trained by SB3's ``learn`` (ppo, a2c,
 pg) on a single-agent, feed-forward run.
 
@@ -52,6 +53,8 @@ class AdversarialTrainingOptions:
     eps: float = option(0.1, "perturbation size in observation units (pixels: 0-255)", Rule(float, low=0, finite=True))
     fraction: float = option(0.5, "share of the rollout's observations perturbed", Rule(float, low=0, high=1))
     steps: int = option(10, "PGD steps (pgd, critic, mad)", Rule(int, low=1))
+    warmup: float = option(0.0, "share of the budget over which eps grows linearly from 0 (SA-PPO's schedule)",
+                           Rule(float, low=0, high=1))
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class SmoothOptions:
     steps: int = option(5, "PGD steps of the MAD attack that finds s + delta", Rule(int, low=1))
     batch_size: int | None = option(None, "observations per regulariser step (default: the algorithm's batch_size)",
                                     Rule(int, low=1, nullable=True))
+    warmup: float = option(0.0, "share of the budget over which eps grows linearly from 0 (SA-PPO's schedule)",
+                           Rule(float, low=0, high=1))
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,13 @@ def _view(model: BaseAlgorithm) -> AttackView:
     return attack_view(model, model.get_vec_normalize_env(), "this run")
 
 
+def scheduled(eps: float, warmup: float, model: BaseAlgorithm) -> float:
+    """``eps`` grown linearly from 0 over the first ``warmup`` share of the run's budget (``eps`` once past it)."""
+    total = max(int(getattr(model, "_total_timesteps", 0) or 0), 1)
+    done = model.num_timesteps / total
+    return eps if warmup <= 0 or done >= warmup else eps * done / warmup
+
+
 class AdversarialRollouts(BaseCallback):
     """Perturbs a ``fraction`` of the rollout's observations before the agent acts on them (module docstring)."""
 
@@ -134,12 +146,13 @@ class AdversarialRollouts(BaseCallback):
 
     def _on_step(self) -> bool:
         obs = self.locals.get("new_obs")
-        if not isinstance(obs, np.ndarray) or self.options.eps == 0:
+        eps = scheduled(self.options.eps, self.options.warmup, self.model)
+        if not isinstance(obs, np.ndarray) or eps == 0:
             return True
         rows = np.flatnonzero(self.rng.random(len(obs)) < self.options.fraction)
         if len(rows):
             view = self.view
-            x = craft(self.options.attack, view.victim, view.tensor(obs[rows]), view.radius(self.options.eps),
+            x = craft(self.options.attack, view.victim, view.tensor(obs[rows]), view.radius(eps),
                       view.bounds, self.options.steps, generator=self.generator)
             obs[rows] = x.detach().cpu().numpy().astype(obs.dtype)  # in place: it becomes the next _last_obs
             self.perturbed += len(rows)
@@ -175,8 +188,9 @@ class SmoothnessRegularizer(BaseCallback):
 
     def loss(self, obs: torch.Tensor) -> torch.Tensor:
         """The regulariser on observations ``(B, *O)`` as the policy sees them (a scalar, >= 0)."""
-        return smoothness_loss(self.view.victim, obs, self.view.radius(self.options.eps), self.view.bounds,
-                               self.options.steps, self.generator)
+        eps = scheduled(self.options.eps, self.options.warmup, self._target)
+        return smoothness_loss(self.view.victim, obs, self.view.radius(eps), self.view.bounds, self.options.steps,
+                               self.generator)
 
     def step(self) -> None:
         """``coef`` x the loss's gradient into the actor's parameters (clipped to ``max_grad_norm`` on its own)."""
@@ -185,6 +199,8 @@ class SmoothnessRegularizer(BaseCallback):
         space = self._target.policy.observation_space
         flat = buffer.observations.reshape(-1, *(space.shape or ()))  # (T*N, *O) as the policy saw them
         obs = self.view.tensor(flat[self.rng.integers(0, len(flat), self.batch_size)])
+        if scheduled(self.options.eps, self.options.warmup, self._target) == 0:
+            return
         params = [p for p in self._target.policy.parameters() if p.requires_grad]
         with torch.enable_grad():
             loss = self.loss(obs)

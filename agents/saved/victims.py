@@ -24,6 +24,7 @@ from stable_baselines3.common.distributions import (
     BernoulliDistribution,
     CategoricalDistribution,
     DiagGaussianDistribution,
+    StateDependentNoiseDistribution,
 )
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.running_mean_std import RunningMeanStd
@@ -103,7 +104,9 @@ def model_victim(model: BaseAlgorithm) -> Victim:
     if not isinstance(policy, ActorCriticPolicy):
         raise UserError(f"attacks do not support {type(policy).__name__} policies",
                         "attack a ppo, a2c, pg or dqn run")
-    if not isinstance(policy.action_dist, CategoricalDistribution | DiagGaussianDistribution | BernoulliDistribution):
+    gaussian = DiagGaussianDistribution | StateDependentNoiseDistribution  # gSDE: a Normal too (Pendulum's defaults)
+    if not isinstance(policy.action_dist, CategoricalDistribution | gaussian | BernoulliDistribution) or getattr(
+            policy.action_dist, "bijector", None) is not None:
         raise UserError(f"attacks do not support the {type(policy.action_dist).__name__} action distribution",
                         "attack a run with Discrete, Box or MultiBinary actions")
 

@@ -63,3 +63,16 @@ def test_discrete_observations_are_refused_before_anything_is_written(tmp_path: 
     with pytest.raises(UserError, match="discrete observations"):
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_eps_warmup_grows_linearly_then_holds() -> None:
+    from types import SimpleNamespace
+
+    from gymsuite.agents.run.adversarial import scheduled
+
+    model = SimpleNamespace(_total_timesteps=1000, num_timesteps=0)
+    seen = []
+    for steps in (0, 250, 500, 900):
+        model.num_timesteps = steps
+        seen.append(scheduled(0.2, 0.5, model))  # type: ignore[arg-type]
+    assert seen == pytest.approx([0.0, 0.1, 0.2, 0.2]) and scheduled(0.2, 0.0, model) == 0.2  # type: ignore[arg-type]

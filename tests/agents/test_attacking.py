@@ -132,3 +132,16 @@ def test_api_attack_validates_before_work(runs: dict[str, Path]) -> None:
         api.attack(runs["lean"], [math.inf])
     with pytest.raises(UserError, match="seed"):
         api.attack(runs["lean"], [0.1], seeds=[])
+
+
+def test_pixel_and_dqn_runs_are_attacked_in_their_units(tmp_path: Path) -> None:
+    """A CNN agent on pixels (eps in 0-255 units; bit depth and median filters) and a DQN agent (softmax of Q)."""
+    api.train("ppo", "gymsuite/PixelCartPole-v0", timesteps=64, run_dir=tmp_path / "pix",
+              hyperparams={"n_steps": 32, "n_envs": 2, "batch_size": 32, "n_epochs": 1})
+    report = api.attack(tmp_path / "pix", eps=[0, 8], attacks=["random", "pgd", "mad"], episodes=2, steps=2,
+                        defences=["bits:4", "median:3"])
+    assert set(report["defences"]) == {"none", "bits:4", "median:3"}
+    assert all(table["worst"]["8"] <= table["mean_return"]["random"]["8"] for table in report["defences"].values())
+    api.train("dqn", "CartPole-v1", timesteps=256, run_dir=tmp_path / "dqn")
+    report = api.attack(tmp_path / "dqn", eps=[0, 0.1], attacks=["fgsm", "critic"], episodes=2, steps=2)
+    assert set(report["mean_return"]) == {"fgsm", "critic", "worst"}
