@@ -62,9 +62,9 @@ case "$cmd" in
     which=${1:-main}
     shift || true
     case "$which" in
-      main|pg|rewards|imitation|pixels|atari|memory|multiagent|shift|sweeps|cluster|explain) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
-      all) for b in main pg rewards imitation pixels atari memory multiagent shift sweeps cluster explain; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
-      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent, shift, sweeps, cluster, explain or all" >&2; exit 2 ;;
+      main|pg|rewards|imitation|pixels|atari|memory|multiagent|shift|sweeps|cluster|explain|attack) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
+      all) for b in main pg rewards imitation pixels atari memory multiagent shift sweeps cluster explain attack; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
+      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent, shift, sweeps, cluster, explain, attack or all" >&2; exit 2 ;;
     esac ;;
   *) sed -n '2,12p' "$0"; exit 1 ;;
 esac

@@ -52,7 +52,7 @@ from gymsuite.agents.observation import env_options
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.runconfig import RunConfig
-from gymsuite.agents.saved import shifting
+from gymsuite.agents.saved import attacking, attackreport, shifting
 from gymsuite.agents.saved.evaluation import evaluate as evaluate_agent
 from gymsuite.agents.saved.explaining import ExplainOptions
 from gymsuite.agents.saved.explaining import explain as explain_agent
@@ -65,7 +65,7 @@ from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
 
-__all__ = ["Agent", "Run", "evaluate", "explain", "load", "make_env", "record", "resume", "shift", "train"]
+__all__ = ["Agent", "Run", "attack", "evaluate", "explain", "load", "make_env", "record", "resume", "shift", "train"]
 
 PathLike = str | Path
 
@@ -392,7 +392,8 @@ def _loaded(target: PathLike | Agent, env: str | None, algo: str | None, best: b
 
 def evaluate(run_dir_or_agent: PathLike | Agent, episodes: int = 10, *, env: str | None = None,
              algo: str | None = None, best: bool = False, deterministic: bool = True, seed: int = 0,
-             max_episode_steps: int | None = None, trust_pickle: bool = False) -> dict[str, Any]:
+             max_episode_steps: int | None = None, trust_pickle: bool = False,
+             defence: str | None = None) -> dict[str, Any]:
     """Evaluate an agent over whole episodes on the env's own reward, as ``gymsuite evaluate`` does.
 
     Args:
@@ -406,6 +407,8 @@ def evaluate(run_dir_or_agent: PathLike | Agent, episodes: int = 10, *, env: str
         max_episode_steps: cut an episode after this many steps, with a warning (default: the env's time
             limit, else 10,000).
         trust_pickle: see :func:`load`.
+        defence: a passive defence the agent acts through (``randomized:SIGMA[:N]``, ``bits:B``, ``median:K``:
+            see :func:`attack`), named in the result's ``defence``.
 
     Returns:
         The keys of ``eval.json``: ``mean_return``, ``std_return``, ``episodes``, ``mean_length``,
@@ -417,10 +420,16 @@ def evaluate(run_dir_or_agent: PathLike | Agent, episodes: int = 10, *, env: str
     """
     _at_least_one("episodes", episodes)
     _at_least_one("max_episode_steps", max_episode_steps)
+    guard = attacking.parse_defence(defence) if defence is not None else attacking.Defence()
     agent = _loaded(run_dir_or_agent, env, algo, best, trust_pickle)
     venv = make_agent_env(agent, seed=seed, max_episode_steps=max_episode_steps)
     try:
-        return evaluate_agent(agent, venv, episodes, deterministic)
+        if guard.name == "none":
+            return evaluate_agent(agent, venv, episodes, deterministic)
+        view = attacking.check_agent(agent, venv)
+        attacking.check_defence(guard, view)
+        actor = attacking.DefendedAgent(agent, guard, view, seed)
+        return {**evaluate_agent(agent, venv, episodes, deterministic, actor), "defence": guard.label}
     finally:
         venv.close()
 
@@ -465,6 +474,57 @@ def shift(run_dir_or_agent: PathLike | Agent, params: str | Sequence[str], *, lo
     if plot is not None:
         plot_shift(result, Path(plot))
     return result
+
+
+def attack(run_dir_or_agent: PathLike | Agent, eps: Sequence[float] = (0.0, 0.05, 0.1, 0.15),
+           attacks: Sequence[str] = attacking.ATTACKS, *, env: str | None = None, algo: str | None = None,
+           best: bool = False, seeds: Sequence[int] = (0,), episodes: int = 5, defences: Sequence[str] = ("none",),
+           steps: int = 10, deterministic: bool = True, max_episode_steps: int | None = None,
+           plot: PathLike | None = None, trust_pickle: bool = False) -> dict[str, Any]:
+    """The agent's return against epsilon under each attack and the worst of them, as ``gymsuite attack`` reports it.
+
+    Args:
+        run_dir_or_agent: a run directory, a model ``.zip`` or an :class:`Agent` (ppo, a2c, pg or dqn; feed-forward,
+            single-agent, continuous or pixel observations).
+        eps: the perturbation sizes, in the observation's units (through the run's normaliser; pixels: 0-255).
+        attacks: ``random``, ``fgsm``, ``pgd``, ``critic``, ``mad``, ``transfer:RUN2`` (PGD crafted with RUN2's
+            network, which must observe the same space).
+        env, algo, best, trust_pickle: see :func:`load`.
+        seeds: env seeds; ``episodes`` are played per seed.
+        defences: passive defences to report beside the bare agent: ``none``, ``randomized:SIGMA[:N]``,
+            ``bits:B``, ``median:K`` (the last two for pixels).
+        steps: PGD's steps (``pgd``, ``critic``, ``mad``, ``transfer``).
+        deterministic: greedy actions (default) or sampled ones.
+        max_episode_steps: cut an episode after this many steps (default: the env's time limit).
+        plot: also write return against epsilon to this image file.
+
+    Returns:
+        :func:`gymsuite.agents.saved.attacking.summarize`'s report: ``mean_return``, ``iqm`` and ``ci`` per attack
+        (and ``worst``) and eps (as text: ``"0.1"``), ``worst``, ``clean`` (with eps 0), and ``defences``: the same
+        per defence.
+
+    Raises:
+        UserError: an unknown attack or defence (the closest named), eps below 0 or NaN, discrete observations, a
+            transfer run with another observation space, a recurrent, masked or multi-agent run, a bad plot path.
+    """
+    _at_least_one("episodes", episodes)
+    _at_least_one("steps", steps)
+    _at_least_one("max_episode_steps", max_episode_steps)
+    if not seeds:
+        raise UserError("no seed given", "e.g. seeds=[0, 1, 2]")
+    out = Path(plot) if plot is not None else None
+    if out is not None:
+        check_plot_path(out, "--plot")
+    labels = list(dict.fromkeys(["none", *defences]))
+    setting = attacking.Setting(tuple(attacking.check_eps(list(eps))), tuple(attacking.parse_attacks(list(attacks))),
+                                tuple(attacking.parse_defence(d) for d in labels), tuple(int(s) for s in seeds),
+                                episodes, steps, deterministic, max_episode_steps)
+    agent = _loaded(run_dir_or_agent, env, algo, best, trust_pickle)
+    report = attacking.summarize(attacking.attack_returns(agent, setting), setting)
+    report.update(algo=agent.algo, env=agent.env)
+    if out is not None:
+        attackreport.plot(report, out)
+    return report
 
 
 def record(run_dir_or_agent: PathLike | Agent, out: PathLike | None = None, *, env: str | None = None,

@@ -9,6 +9,8 @@ pipeline reads instead of looking keys up in the dict:
 * ``model``: the policy and its backbone (:class:`ModelOptions`: ``policy``, ``backbone``, ``backbone_kwargs``,
   ``freeze_backbone``, ``augment``, and ``policy_kwargs.features_extractor_class``);
 * ``aux``: the auxiliary loss and a pre-trained start (:class:`gymsuite.agents.run.auxiliary.AuxOptions`);
+* ``robust``: the proactive defences ``adversarial`` and ``smooth``
+  (:class:`gymsuite.agents.run.adversarial.RobustOptions`);
 * ``normalize``: ``VecNormalize``'s arguments, or None.
 
 The config loader (:mod:`gymsuite.agents.run.config`) checks each value first, with messages naming the key;
@@ -24,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gymsuite.agents.observation import env_options
+from gymsuite.agents.run.adversarial import RobustOptions, robust_options
 from gymsuite.agents.run.auxiliary import AuxOptions, aux_options
 from gymsuite.envs.observation import EnvOptions
 from gymsuite.supervised import backbones, recurrent
@@ -78,6 +81,7 @@ class RunOptions:
     env: EnvOptions = field(default_factory=EnvOptions)
     model: ModelOptions = field(default_factory=ModelOptions)
     aux: AuxOptions = field(default_factory=AuxOptions)
+    robust: RobustOptions = field(default_factory=RobustOptions)
     normalize: Mapping[str, Any] | None = None
 
 
@@ -126,7 +130,7 @@ def normalize_options(hyper: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def run_options(hyper: Mapping[str, Any], env: Any = None) -> RunOptions:
     """The :class:`RunOptions` of a run's (checked) hyperparameters on ``env``."""
     return RunOptions(env=env_options(hyper, env), model=model_options(hyper), aux=aux_options(hyper),
-                      normalize=normalize_options(hyper))
+                      robust=robust_options(hyper), normalize=normalize_options(hyper))
 
 
 def with_model(options: RunOptions, hyper: Mapping[str, Any]) -> RunOptions:

@@ -44,6 +44,8 @@ from gymsuite.agents.files.rundir import (
 )
 from gymsuite.agents.files.safeload import SCHEDULES, keep_description
 from gymsuite.agents.multiagent.buffer import InactiveMarks, needs_marks
+from gymsuite.agents.run import adversarial
+from gymsuite.agents.run.adversarial import robust_options
 from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
 from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
 from gymsuite.agents.run.config import RunConfig, to_dict
@@ -250,6 +252,7 @@ def prepare(cfg: RunConfig) -> Prepared:
         if resolved.options.aux.backbone_init:
             init_backbone(model, resolved.options.aux.backbone_init)
         aux = AuxTrainer.create(model, resolved.options.aux, cfg.seed)
+        adversarial.create(model, resolved.options.robust, cfg.seed)  # refuses discrete observations, before writing
     except BaseException:
         venv.close()
         raise
@@ -406,6 +409,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         callbacks.append(ctx.curiosity)
     if ctx.aux is not None:
         callbacks.append(ctx.aux)
+    callbacks += adversarial.create(model, robust_options(cfg.hyperparams), cfg.seed)  # adversarial, smooth
     if cfg.reward_shaping:
         from gymsuite.rewards.shaping import ShapingLogger
 

@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
 from gymsuite.agents.saved.loading import LoadedAgent
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 from gymsuite.envs.multiagent.games import PLAYS, game_of, opponent, opponents_for
 from gymsuite.envs.multiagent.turnbased import random_opponent
 from gymsuite.envs.target import EnvKind, lenient_target
+
+
+class Actor(Protocol):
+    """What plays episodes: :class:`LoadedAgent`, or a wrapper that changes what it sees (an attack, a defence)."""
+
+    def act(self, obs: VecEnvObs, venv: VecEnv, deterministic: bool = True, *, episode_start: np.ndarray
+            ) -> np.ndarray: ...
 
 
 def is_parallel(venv: VecEnv) -> bool:
@@ -49,8 +57,9 @@ def episode_of(info: dict[str, Any], multiagent: bool) -> dict[str, Any] | None:
             "capped": capped, "agents": agents}
 
 
-def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> list[dict[str, Any]]:
-    """Play until ``episodes`` episodes finish; return :func:`episode_of` for each.
+def run_episodes(agent: Actor, venv: VecEnv, episodes: int, deterministic: bool = True) -> list[dict[str, Any]]:
+    """Play until ``episodes`` episodes finish; return :func:`episode_of` for each, with ``"env"``: the index of the
+    env (of the copy, on a multi-agent env) that played it.
 
     Monitor sits inside any shaping wrapper, so ``r`` is always the env's own return.
     With several envs, episodes are taken in the order they finish, as SB3's
@@ -72,7 +81,7 @@ def run_episodes(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic:
             episode = episode_of(infos[i], multiagent)
             if episode is not None and done_count[i // group] < quota[i // group]:
                 done_count[i // group] += 1
-                results.append(episode)
+                results.append({**episode, "env": i // group})
     return results
 
 
@@ -88,15 +97,19 @@ def warn_capped(episodes: list[dict[str, Any]], what: str = "evaluation") -> int
     return len(capped)
 
 
-def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True) -> dict[str, Any]:
-    """The summary written to ``eval.json`` and printed by ``evaluate.py --json``."""
+def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: bool = True,
+             actor: Actor | None = None) -> dict[str, Any]:
+    """The summary written to ``eval.json`` and printed by ``evaluate.py --json``.
+
+    ``actor``: what plays instead of ``agent`` itself (``agent`` behind a passive defence); not on a board game.
+    """
     start = time.perf_counter()
     games = None
     target = lenient_target(agent.env)
     if target is not None and target.kind is EnvKind.TURN_BASED:
         games, eps = game_results(agent, venv, episodes, deterministic)
     else:
-        eps = run_episodes(agent, venv, episodes, deterministic)
+        eps = run_episodes(actor or agent, venv, episodes, deterministic)
     returns = np.array([e["r"] for e in eps])
     lengths = np.array([e["l"] for e in eps])
     capped = warn_capped(eps)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plot": ("plot", "plot one run's learning curve"),
     "sweep": ("sweep", "train a grid of algorithms x envs x seeds; run it again to continue"),
     "tune": ("tune", "tune an algorithm's hyperparameters on an env (Optuna); run it again to continue"),
+    "attack": ("attack", "attack a trained agent: return against epsilon per attack and for the worst"),
     "pretrain": ("pretrain", "pre-train a backbone as an auto-encoder on an environment's frames"),
 }
 

@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--best", action="store_true", help="evaluate best_model.zip instead of model.zip")
     p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                    help="greedy actions (default) or sampled ones (--no-deterministic)")
+    p.add_argument("--defence", metavar="DEFENCE",
+                   help="act through a passive defence: randomized:SIGMA[:N] (the vote over N noisy copies), bits:B "
+                        "or median:K (pixels); see gymsuite attack")
     p.add_argument("--json", action="store_true", help="print one JSON object (the keys of eval.json)")
     args = _cli.parse_agent_args(p, argv)
     if args.episodes < 1:
@@ -37,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     _cli.check_positive("--max-episode-steps", args.max_episode_steps)
     result = api.evaluate(args.target, args.episodes, env=args.env, algo=args.algo, best=args.best,
                           deterministic=args.deterministic, seed=args.seed, max_episode_steps=args.max_episode_steps,
-                          trust_pickle=args.trust_pickle)
+                          trust_pickle=args.trust_pickle, defence=args.defence)
     if args.json:
         print(json.dumps(result))
     else:  # a game: against whom, and the win / draw / loss table from each seat

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gymsuite.agents.algorithms.imitation import AdversarialOptions, BCOptions, DAggerOptions
+from gymsuite.agents.run.adversarial import AdversarialTrainingOptions, SmoothOptions
 from gymsuite.agents.run.auxiliary import AuxKwargs, AuxOptions
 from gymsuite.agents.run.config import RunConfig, parse_assignments
 from gymsuite.commands import train
@@ -33,7 +34,8 @@ from gymsuite.rewards.learned import LearnedRewardOptions
 from gymsuite.rewards.shaping import TermKeys
 
 SCHEMAS = [RunConfig, CuriosityOptions, BCOptions, DAggerOptions, AdversarialOptions, LearnedRewardOptions, TermKeys,
-           AuxOptions, AuxKwargs, AtariOptions, AdrOptions]
+           AuxOptions, AuxKwargs, AtariOptions, AdrOptions, AdversarialTrainingOptions,
+           SmoothOptions]
 
 
 @dataclass(frozen=True)
