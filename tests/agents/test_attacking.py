@@ -108,6 +108,28 @@ def test_recurrent_policies_are_refused() -> None:
         venv.close()
 
 
+def test_masked_and_multi_agent_runs_are_refused() -> None:
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3 import PPO
+
+    from gymsuite.agents.saved.loading import LoadedAgent
+    from gymsuite.envs.factory import make_env
+
+    venv = make_env("CartPole-v1", n_envs=1, seed=0)
+    try:
+        with pytest.raises(UserError, match="masked"):
+            model_victim(MaskablePPO("MlpPolicy", venv, n_steps=8, device="cpu"))
+        agent = LoadedAgent(PPO("MlpPolicy", venv, n_steps=8, device="cpu"), "ppo", "mpe2.simple_spread_v3")
+    finally:
+        venv.close()
+    spread = make_env("mpe2.simple_spread_v3", n_envs=1, seed=0)
+    try:
+        with pytest.raises(UserError, match="multi-agent"):
+            attacking.check_agent(agent, spread)
+    finally:
+        spread.close()
+
+
 def test_eps_is_in_raw_units_through_the_normaliser(runs: dict[str, Path]) -> None:
     """The ball of radius eps around the raw observation is the box eps / sigma around the normalised one."""
     from gymsuite.supervised.adversarial import craft
