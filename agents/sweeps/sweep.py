@@ -207,7 +207,8 @@ def cell_differs(cell: Cell) -> str:
     differ = [(key, saved.get(key), want[key]) for key in _SAME if saved.get(key) != want[key]]
     if saved.get("timesteps") not in _budgets(cell):
         differ.append(("timesteps", saved.get("timesteps"), want["timesteps"]))
-    hyper = saved.get("hyperparams") if isinstance(saved.get("hyperparams"), dict) else {}
+    hyper = saved.get("hyperparams")
+    hyper = hyper if isinstance(hyper, dict) else {}
     for key, value in want["hyperparams"].items():
         if key != "n_timesteps" and not _agrees(hyper.get(key), value):
             differ.append((key, hyper.get(key), value))
