@@ -158,6 +158,9 @@ def _run_pool(queue: JobQueue, workers: int, on_done: OnDone | None, retries: in
                 for future in done:
                     finish(future, *running.pop(future))
                 fill()
+        except Exception:  # this process failed (on_done on a full disk): the running jobs stop as on a signal
+            _stop_workers(slots)
+            raise
         finally:
             _close(slots, running, report, finish, stop)
     return report

@@ -48,6 +48,21 @@ def always_die() -> dict[str, Any]:
     os._exit(1)
 
 
+def train_until_stopped(marker: str) -> dict[str, Any]:
+    """Works for a minute unless SIGTERM stops it first (as a run's training does); says which in ``marker``."""
+    from gymsuite.agents.run.callbacks import StopSignals
+
+    with StopSignals():
+        try:
+            for _ in range(600):
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            Path(marker).write_text("stopped")
+            return {"interrupted": True}
+    Path(marker).write_text("finished")
+    return {}
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_job_that_raises_is_reported_once_and_the_others_go_on(workers: int, tmp_path: Path) -> None:
     marker = tmp_path / "calls"
@@ -70,6 +85,19 @@ def test_a_dead_worker_is_rerun_then_lost_after_its_retries(tmp_path: Path) -> N
     # The neighbour, running while the other worker died, was not disturbed: it ran once.
     assert by_key["ok"].result == {"value": 16} and by_key["ok"].attempts == 1
     assert by_key["dies"].lost and by_key["dies"].attempts == 2 and by_key["dies"].result is None
+
+
+def test_a_failing_driver_stops_the_running_jobs(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+
+    def log_fails(outcome: Outcome) -> None:  # as appending to outcomes.jsonl on a full disk does
+        if outcome.job.key == "quick":
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        run_jobs([Job("long", train_until_stopped, (str(marker),)), Job("quick", slow, (2,))], workers=2,
+                 on_done=log_fails)
+    assert marker.read_text() == "stopped"  # not left to train on (and on) after its driver failed
 
 
 def _logged_rows(run: Path) -> int:

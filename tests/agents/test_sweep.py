@@ -113,3 +113,31 @@ def test_a_finished_run_of_another_cell_is_reported_not_counted(tmp_path: Path,
     err = capsys.readouterr().err
     assert "learning_rate (not set), not 0.0123" in err and "timesteps" not in err, err
     assert cli.main(_grid(other, "a2c")) == 0  # the grid it is: counted as finished
+
+
+@pytest.mark.parametrize("full", ["short write", "ENOSPC mid-line"])
+def test_the_outcomes_log_keeps_whole_lines_when_the_disk_fills(full: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from gymsuite.common import files
+
+    log = tmp_path / "outcomes.jsonl"
+    files.append_json_line(log, {"key": "first", "status": "ok"})
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:  # the kernel takes part of the line, then the disk is full
+        written = real_write(fd, data[: len(data) // 2])
+        if full == "short write":
+            return written
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "write", full_disk)
+    with pytest.raises(UserError) as err:
+        files.append_json_line(log, {"key": "second", "status": "failed", "error": "x" * 200})
+    monkeypatch.undo()
+    assert str(log) in err.value.message and "No space left" in err.value.message
+    assert log.read_text() == '{"key": "first", "status": "ok"}\n'  # no torn line: the next append starts clean
+    files.append_json_line(log, {"key": "third"})
+    assert [line[-2:] for line in log.read_text().splitlines()] == ['"}', '"}']
