@@ -36,6 +36,7 @@ def test_the_table_counts_each_command_and_fault() -> None:
     cases = [case("sweep", "kill -9", killed), case("sweep", "kill -9", killed, orphans=2),
              case("sweep", "full disk", 2), case("sweep", "full disk", 0, hit=False),
              case("tune", "kill -9", killed), case("tune", "full disk", 2, torn=("journal.log: bad",), continued=False)]
+    cases[4]["draws"] = 3  # two moments came after the command had finished
     text = chaos.build_text({"cases": cases, "clean": {"sweep": 12.0, "tune": 30.0}}, chaos.QUICK, True, "", 128)
     [(header, rows)] = read_tables(text)
     assert header == chaos.HEADER and [r[:2] for r in rows] == [
@@ -44,7 +45,8 @@ def test_the_table_counts_each_command_and_fault() -> None:
     assert numbers(rows[0][4]) == [1, 2] and numbers(rows[0][6]) == [2, 2] and rows[0][3] == "killed x2"
     assert rows[1][3] == "exit 2 x1, finished before the fault x1" and numbers(rows[1][5]) == [2, 2]
     assert numbers(rows[3][5]) == [0, 1] and numbers(rows[3][6]) == [0, 1]
-    assert "2 processes left" in text and "torn journal.log: bad" in text and "not continued (exit 1)" in text
+    assert "drawn again: 2 such moments" in text and "2 processes left" in text
+    assert "torn journal.log: bad" in text and "not continued (exit 1)" in text
 
 
 def test_without_a_private_tmpfs_the_full_disk_rows_say_why() -> None:
