@@ -168,10 +168,26 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def append_json_line(path: Path, record: dict[str, Any]) -> None:
     """Append one JSON object as one line to a log (``outcomes.jsonl``): a log grows, so it is appended to, not
-    rewritten; one ``write`` of a whole line with ``O_APPEND``, so a crash loses at most the line being written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as log:
-        log.write(json.dumps(record) + "\n")
+    rewritten; one ``write`` of a whole line with ``O_APPEND``. A write that fails or stops short (a full disk
+    takes part of the line) is taken back, so the log holds whole lines only.
+
+    Raises:
+        UserError: a full or read-only disk (the message names ``path`` and the free space).
+    """
+    line = (json.dumps(record) + "\n").encode("utf-8")
+    with disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                if os.write(fd, line) != len(line):
+                    raise OSError(errno.ENOSPC, "No space left on device (the line was cut short)")
+            except OSError:
+                os.ftruncate(fd, size)  # shrinking needs no space: the torn part goes, the whole lines stay
+                raise
+        finally:
+            os.close(fd)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

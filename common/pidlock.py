@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gymsuite.common.errors import UserError
+from gymsuite.common.files import disk_errors
 
 
 @contextlib.contextmanager
@@ -21,7 +22,8 @@ def pid_lock(lock: Path, what: str) -> Iterator[None]:
     """Hold ``lock`` while the block runs; ``what`` names the locked thing in the error.
 
     Raises:
-        UserError: a live process holds it (or a process on another host, whose life cannot be checked from here).
+        UserError: a live process holds it (or a process on another host, whose life cannot be checked from here),
+            or a full disk keeps it from being written (none is left).
     """
     mine = f"{os.getpid()} {socket.gethostname()}"
     while True:
@@ -30,8 +32,12 @@ def pid_lock(lock: Path, what: str) -> Iterator[None]:
         except FileExistsError:
             _refuse_or_clear(lock, what)
             continue
-        with os.fdopen(fd, "w") as f:
-            f.write(mine + "\n")
+        try:
+            with disk_errors(lock), os.fdopen(fd, "w") as f:
+                f.write(mine + "\n")
+        except BaseException:  # a full disk: a lock that names no one would block no one, so none is left
+            lock.unlink(missing_ok=True)
+            raise
         break
     try:
         yield

@@ -66,7 +66,8 @@ PROVIDED = {
 }
 # Optional extras: the only module allowed to import each (it imports it inside a function, with a UserError naming
 # the extra when it is missing).
-OPTIONAL = {"ray": ("distributed", "agents/sweeps/distributed.py")}
+OPTIONAL = {"ray": ("distributed", "agents/sweeps/distributed.py"),
+            "grpcio": ("distributed", "agents/sweeps/distributed.py")}
 PRODUCT = ("common", "envs", "supervised", "rewards", "agents", "gymsuite")
 
 

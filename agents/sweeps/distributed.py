@@ -13,7 +13,15 @@ same path.
 
 ``address``: ``host:port`` or ``auto`` joins a running cluster (this process only disconnects at the end);
 ``local`` starts a private instance with this machine's CPUs, shut down at the end. A program that has already
-called ``ray.init`` keeps its own connection, whatever the address.
+called ``ray.init`` keeps its own connection, whatever the address. Before a command writes anything,
+:func:`check_address` asks the head's GCS the first question a driver asks (a gRPC call, seconds at most), so an
+address where nothing or something other than Ray answers, or a head that refuses this process's token, is exit 2
+at once instead of ``ray.init``'s retries. A head on this machine that asks for a token gets this machine's, as
+``ray.init(address="auto")`` would present it.
+
+A driver killed (``kill -9``) leaves no task running: Ray ends a job's workers when its driver dies (a job that is
+not detached, as these are), and a ``local`` instance's processes are bound to the driver by Ray (Linux's
+parent-death signal); each run then resumes from its last checkpoint when the same command runs again.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from gymsuite.agents.run.callbacks import StopSignals
@@ -29,7 +39,13 @@ from gymsuite.agents.sweeps.jobs import STOP_GRACE_S, Called, Job, JobQueue, OnD
 from gymsuite.common.errors import UserError
 
 CONNECT_TIMEOUT_S = 5.0  # a head that does not answer a TCP connection in this time is reported unreachable
+PROBE_TIMEOUT_S = 5.0  # nor one whose GCS does not answer the probe (a non-Ray service: ray.init would retry ~20 s)
 POLL_S = 0.5  # ray.wait's timeout: Python runs the stop handlers between two waits, not during one
+# The first call of every driver, answered by any Ray head's GCS before it admits a driver: what `probe` asks.
+GCS_PROBE = "/ray.rpc.NodeInfoGcsService/GetClusterId"
+AUTH_MODE = "RAY_AUTH_MODE"  # Ray's variables for token authentication (ray/_private/authentication)
+TOKEN_REFUSED = (  # how Ray words a token refusal: the gRPC status, its detail, the error ray.init chains
+    "UNAUTHENTICATED", "InvalidAuthToken", "AuthenticationError", "Authentication token")
 
 
 def _ray() -> Any:
@@ -41,14 +57,17 @@ def _ray() -> Any:
     return ray
 
 
-def _head(ray: Any, address: str) -> str:
+def _head(address: str) -> str:
     """``host:port`` of the cluster to join (``auto``: the one this machine started or joined, as Ray finds it)."""
     if address != "auto":
         return address
     # Ray's own lookup (RAY_ADDRESS, then the address file `ray start` leaves): no public API exposes it.
     from ray._private.services import canonicalize_bootstrap_address
 
-    found = canonicalize_bootstrap_address("auto")
+    try:
+        found = canonicalize_bootstrap_address("auto")
+    except ConnectionError:  # Ray's "Could not find any running Ray instance"
+        found = None
     if not found:
         raise UserError("--ray-address auto: this machine has not started or joined a Ray cluster",
                         "run `ray start --head` here (or `ray start --address HEAD:6379`), or give host:port")
@@ -68,16 +87,115 @@ def _check_reachable(address: str, given: str) -> None:
                         "or use --ray-address local") from err
 
 
-def check_address(address: str) -> None:
-    """Ray installed, and for ``host:port``/``auto`` a cluster answering there: a command checks this before it
-    writes anything.
+def token_file() -> Path:
+    """Where Ray reads this machine's token: ``RAY_AUTH_TOKEN_PATH``, else ``~/.ray/auth_token`` (Ray's
+    ``authentication_token_setup._get_default_token_path``)."""
+    return Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+
+
+def refuses_token(text: str) -> bool:
+    """Whether Ray's answer or error text (a gRPC status, ``ray.init``'s chained errors) is a token refusal."""
+    return any(word in text for word in TOKEN_REFUSED)
+
+
+def _auth_metadata() -> tuple[tuple[str, str], ...]:
+    """The token header Ray's own clients would send from this process now (none where Ray predates tokens)."""
+    try:
+        from ray._private.authentication.grpc_authentication_client_interceptor import (
+            _get_authentication_metadata_tuple,
+        )
+
+        return tuple(_get_authentication_metadata_tuple())
+    except Exception:  # Ray < 2.5x: no token authentication
+        return ()
+
+
+def probe(address: str) -> tuple[str, str]:
+    """Ask the GCS at ``host:port`` what a driver asks first, with the token Ray would present: ``("ray", "")``
+    when a Ray head answers and admits this process, ``("token", detail)`` when it refuses the token, else
+    ``("other", detail)`` (not a Ray head, or not answering in ``PROBE_TIMEOUT_S``)."""
+    import grpc
+
+    with grpc.insecure_channel(address) as channel:
+        try:
+            channel.unary_unary(GCS_PROBE)(b"", timeout=PROBE_TIMEOUT_S, metadata=_auth_metadata())
+        except grpc.RpcError as err:
+            code, detail = err.code(), str(err.details() or "").strip()
+            kind = "token" if refuses_token(f"{code.name} {detail}") else "other"
+            return kind, f"{code.name}: {detail}"
+    return "ray", ""
+
+
+def _is_local(host: str) -> bool:
+    """The host is this machine (a socket can be bound to it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, 0))
+        except OSError:
+            return False
+    return True
+
+
+def _present_local_token() -> bool:
+    """What ``ray.init(address="auto")`` does for a head on this machine: with ``RAY_AUTH_MODE`` unset and a token
+    on this machine, turn token authentication on for this process; whether it did."""
+    if os.environ.get(AUTH_MODE) is not None or not token_file().is_file():
+        return False
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:
+        return False
+    return bool(maybe_enable_token_auth_if_token_available(warn_if_disabled=False))
+
+
+def token_refusal(given: str) -> UserError:
+    """The error for a head that refused this process's token: what to set, and where the token goes."""
+    path = token_file()
+    if os.environ.get(AUTH_MODE, "").lower() == "token":
+        found = "the one in" if path.is_file() or os.environ.get("RAY_AUTH_TOKEN") else "none found at"
+        return UserError(f"the Ray cluster at {given} refused this machine's token ({found} {path})",
+                         f"copy the head's ~/.ray/auth_token to {path} (or set RAY_AUTH_TOKEN to it)")
+    return UserError(f"the Ray cluster at {given} asks for a token (token authentication, on by default in "
+                     "`ray start --head` since Ray 2.5x), and this process presents none",
+                     f"set RAY_AUTH_MODE=token here, with the head's ~/.ray/auth_token copied to {path} (or "
+                     "RAY_AUTH_TOKEN set to it)")
+
+
+def _check_head(address: str, given: str) -> None:
+    """A Ray head answers at ``address`` and admits this process (with this machine's token when the head is
+    here and asks for one).
 
     Raises:
-        UserError: Ray missing, the address malformed, no cluster found or none answering.
+        UserError: nothing listening, something else listening, or the head refusing the token.
     """
-    ray = _ray()
+    _check_reachable(address, given)
+    kind, detail = probe(address)
+    if kind == "token" and (given == "auto" or _is_local(address.rpartition(":")[0])) and _present_local_token():
+        kind, detail = probe(address)
+        if kind == "ray":
+            print(f"note: the Ray head at {given} asks for a token: presenting this machine's {token_file()} "
+                  f"({AUTH_MODE}=token)", file=sys.stderr)
+    if kind == "token":
+        raise token_refusal(given)
+    if kind != "ray":
+        raise UserError(f"something answers at {given} ({address}), but not as a Ray head ({detail})",
+                        "give the port of the head's GCS (`ray start --head --port PORT`, 6379 by default; "
+                        "`ray status` on the head shows it)")
+
+
+def check_address(address: str) -> None:
+    """Ray installed, and for ``host:port``/``auto`` a Ray head answering there that admits this process: a
+    command checks this before it writes anything.
+
+    Raises:
+        UserError: Ray missing, the address malformed, no cluster found, none answering, something other than Ray
+            answering, or the head refusing this process's token.
+    """
+    _ray()
     if address != "local":
-        _check_reachable(_head(ray, address), address)
+        _check_head(_head(address), address)
 
 
 def connect(ray: Any, address: str) -> None:
@@ -88,17 +206,25 @@ def connect(ray: Any, address: str) -> None:
         # address="local": always a new instance (without it ray.init joins the cluster `ray start` left on record)
         ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
         return
-    head = _head(ray, address)
-    _check_reachable(head, address)
+    head = _head(address)
+    _check_head(head, address)
     try:
         ray.init(address=head, **quiet)
-    except ray.exceptions.AuthenticationError as err:  # Ray >= 2.5x: `ray start --head` enables token auth
-        raise UserError(f"the Ray cluster at {address} refused this machine's token",
-                        "set RAY_AUTH_MODE=token here, with the head's ~/.ray/auth_token copied to this machine "
-                        "(or RAY_AUTH_TOKEN set to it)") from err
-    except (ConnectionError, RuntimeError) as err:
+    except (ConnectionError, RuntimeError, ray.exceptions.RayError) as err:
+        if refuses_token(_chain(err)):
+            raise token_refusal(address) from err
         raise UserError(f"could not join the Ray cluster at {address}: {str(err).splitlines()[0]}",
                         "check that the head runs the same Ray and Python versions as this machine") from err
+
+
+def _chain(err: BaseException) -> str:
+    """The text of an error and of every error it was raised from (ray.init wraps the GCS client's)."""
+    texts: list[str] = []
+    seen: BaseException | None = err
+    while seen is not None and len(texts) < 10:
+        texts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(texts)
 
 
 def _where() -> str:

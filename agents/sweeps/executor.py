@@ -17,6 +17,8 @@ when they have stopped, with ``Report.signum`` set. A job that returns ``{"inter
 
 A worker that dies (killed, out of memory) loses only its job, which runs again up to ``retries`` times and is then
 reported with ``lost=True``; a job that raises is reported with its error and not retried (it would raise again).
+A worker whose driver dies ends too (``lifeline``; a job in training checkpoints first), so a killed command leaves
+no process behind and the same command continues.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,7 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from gymsuite.agents.run.callbacks import StopSignals
-from gymsuite.agents.sweeps import distributed
+from gymsuite.agents.sweeps import distributed, lifeline
 from gymsuite.agents.sweeps.jobs import STOP_GRACE_S, Called, Job, JobQueue, OnDone, Outcome, Report, call
 
 __all__ = ["STOP_GRACE_S", "Called", "Job", "JobQueue", "OnDone", "Outcome", "Report", "call", "check_ray_address",
@@ -89,15 +92,27 @@ def _run_here(queue: JobQueue, on_done: OnDone | None) -> Report:
     return report
 
 
-def _ignore_sigint() -> None:
-    """Workers ignore the terminal's Ctrl-C: the parent sends each running job one SIGTERM instead."""
+def _start_worker(driver: int, kernel: bool) -> None:
+    """A worker's set-up: it ignores the terminal's Ctrl-C (the driver sends each running job one SIGTERM instead)
+    and ends when its driver dies (``lifeline``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifeline.follow(driver, kernel)
+
+
+def _work(job: Job) -> Called:
+    """What a worker runs: the job, watched by its lifeline."""
+    with lifeline.running():
+        return call(job)
 
 
 def _slot() -> ProcessPoolExecutor:
     # One single-process pool per slot: when a worker dies, ProcessPoolExecutor fails every job of its pool and
-    # terminates its other workers, so a shared pool would lose the dead job's neighbours too.
-    return ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
+    # terminates its other workers, so a shared pool would lose the dead job's neighbours too. Its worker is started
+    # by the thread that submits to it, this one: Linux's parent-death signal follows that thread, so it is asked for
+    # only when that is the main thread, which lives as long as this process.
+    main = threading.current_thread() is threading.main_thread()
+    return ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_start_worker,
+                               initargs=(os.getpid(), main))
 
 
 def _run_pool(queue: JobQueue, workers: int, on_done: OnDone | None, retries: int) -> Report:
@@ -115,7 +130,7 @@ def _run_pool(queue: JobQueue, workers: int, on_done: OnDone | None, retries: in
                 return
             attempts[job.key] = attempts.get(job.key, 0) + 1
             slots[i] = slots[i] or _slot()
-            running[slots[i].submit(call, job)] = (job, i)  # type: ignore[union-attr]
+            running[slots[i].submit(_work, job)] = (job, i)  # type: ignore[union-attr]
 
     def finish(future: Future[Called], job: Job, i: int) -> None:
         try:
@@ -143,6 +158,9 @@ def _run_pool(queue: JobQueue, workers: int, on_done: OnDone | None, retries: in
                 for future in done:
                     finish(future, *running.pop(future))
                 fill()
+        except Exception:  # this process failed (on_done on a full disk): the running jobs stop as on a signal
+            _stop_workers(slots)
+            raise
         finally:
             _close(slots, running, report, finish, stop)
     return report

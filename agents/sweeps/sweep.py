@@ -3,19 +3,26 @@
 ``<sweep dir>/<algo>-<env>-s<seed>/`` is a run like any ``gymsuite train`` writes. A run whose ``eval.json``
 exists is finished and skipped, so an interrupted sweep continues where it stopped when the same command
 runs again (a run cut in the middle with a checkpoint resumes from it; one without is trained again). Every
-cell's config is built and validated before the first run starts. Runs go to ``executor.run_jobs``: one after
-another here, a local pool of ``jobs`` worker processes (one torch thread each), or a Ray cluster.
+cell's config is built and validated before the first run starts, and the directory is checked
+(:func:`check_dir`): a sweep writes only inside it (no symbolic link anywhere in it), and a run found in a cell's
+directory counts (finished) or resumes only when its ``config.yaml`` is that cell's. Runs go to
+``executor.run_jobs``: one after another here, a local pool of ``jobs`` worker processes (one torch thread each),
+or a Ray cluster.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.files.rundir import RunDir, safe_env_name
@@ -24,7 +31,7 @@ from gymsuite.agents.run.runconfig import RunConfig
 from gymsuite.agents.run.training import TrainResult, resume, train
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import append_json_line, read_yaml, write_yaml
+from gymsuite.common.files import append_json_line, load_yaml, read_yaml, write_yaml
 from gymsuite.envs.factory import make_one
 from gymsuite.envs.target import resolve_env
 
@@ -156,6 +163,77 @@ def run_sweep(cells: Sequence[Cell], jobs: int = 1, on_done: Callable[[Outcome],
             on_done(outcome)
 
     return run_jobs(jobs_for(cells), jobs, ray_address, done)
+
+
+def check_dir(root: Path, cells: Sequence[Cell]) -> None:
+    """Before a sweep writes anything into ``root``: no symbolic link in it (a linked cell would train elsewhere, a
+    linked ``outcomes.jsonl`` append to another file, a linked finished run count as a cell), and every cell
+    directory that holds a run holds that cell's run.
+
+    Raises:
+        UserError: the first link found (its path and target), or a cell whose ``config.yaml`` differs (what).
+    """
+    if not root.is_dir():
+        return
+    for where, dirs, files in os.walk(root):  # followlinks=False: a linked directory is listed, not entered
+        for name in sorted([*dirs, *files]):
+            path = Path(where) / name
+            if path.is_symlink():
+                raise UserError(f"{path} is a symbolic link (to {os.readlink(path)}): a sweep reads and writes only "
+                                f"inside its directory {root}",
+                                f"replace the link by a copy of what it points to (or remove it): rm {path}, then "
+                                "run the same command again")
+    for cell in cells:
+        differ = cell_differs(cell)
+        if differ:
+            state = "a finished run" if cell.finished else "a run"
+            raise UserError(f"{cell.run_dir} holds {state} that is not this cell's: {differ} (its config.yaml)",
+                            f"move that run out of {root} (or choose another --dir), then run the same command again")
+
+
+# What config.yaml must agree on with its cell. Other fields and hyperparameters the run resolved itself (an image's
+# backbone, the budget rounded up to whole rollouts) may be added or differ as training decides them.
+_SAME = ("algo", "env", "seed", "n_envs")
+
+
+def cell_differs(cell: Cell) -> str:
+    """How the run in ``cell``'s directory differs from the cell (algorithm, env, seed, budget, the cell's
+    hyperparameters), ``"key saved, not wanted"`` each; empty when it is the cell's, or when no run is there."""
+    run = RunDir(cell.run_dir)
+    if not run.config.is_file():
+        return "no config.yaml" if run.eval.is_file() else ""
+    saved = read_yaml(run.config)
+    want = load_yaml(yaml.safe_dump(to_dict(cell.cfg)))  # as config.yaml reads back (tuples as lists, floats as YAML's)
+    differ = [(key, saved.get(key), want[key]) for key in _SAME if saved.get(key) != want[key]]
+    if saved.get("timesteps") not in _budgets(cell):
+        differ.append(("timesteps", saved.get("timesteps"), want["timesteps"]))
+    hyper = saved.get("hyperparams")
+    hyper = hyper if isinstance(hyper, dict) else {}
+    for key, value in want["hyperparams"].items():
+        if key != "n_timesteps" and not _agrees(hyper.get(key), value):
+            differ.append((key, hyper.get(key), value))
+    return "; ".join(f"{key} {'(not set)' if got is None else repr(got)}, not {wanted!r}"
+                     for key, got, wanted in differ)
+
+
+def _budgets(cell: Cell) -> tuple[int, ...]:
+    """The cell's timesteps and, for an on-policy algorithm, those rounded up to whole rollouts of ``n_steps x
+    n_envs`` (``resolved.whole_rollouts``; ``n_steps`` the cell's, else the algorithm class's default)."""
+    cfg = cell.cfg
+    cls = registry.get(cfg.algo).model_class(cfg.hyperparams)
+    declared = inspect.signature(cls.__init__).parameters.get("n_steps")
+    n_steps = cfg.hyperparams.get("n_steps", declared.default if declared is not None else None)
+    if not issubclass(cls, OnPolicyAlgorithm) or not isinstance(n_steps, int) or n_steps < 1:
+        return (cfg.n_timesteps,)
+    rollout = n_steps * int(cfg.n_envs)
+    return cfg.n_timesteps, -(-cfg.n_timesteps // rollout) * rollout
+
+
+def _agrees(saved: Any, wanted: Any) -> bool:
+    """A saved hyperparameter is the cell's; a mapping (``backbone_kwargs``) may hold keys the run added."""
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        return all(_agrees(saved.get(k), v) for k, v in wanted.items())
+    return bool(saved == wanted)
 
 
 def write_plan(cells: Sequence[Cell], root: Path) -> None:

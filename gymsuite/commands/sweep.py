@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from gymsuite.agents.sweeps.executor import Outcome, check_ray_address
-    from gymsuite.agents.sweeps.sweep import parse_seeds, plan, run_sweep, write_plan
+    from gymsuite.agents.sweeps.sweep import check_dir, parse_seeds, plan, run_sweep, write_plan
     from gymsuite.common.errors import UserError
     from gymsuite.common.files import ensure_dir
 
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args.dir = args.dir.resolve()  # a Ray node's worker starts in another directory: it needs the absolute path
     cells = plan(args.dir, _names(args.algo), _names(args.env), parse_seeds(args.seeds),
                  {"timesteps": args.timesteps}, args.hyperparams, args.config)
+    check_dir(args.dir, cells)
     left = [c for c in cells if not c.finished]
     print(f"{len(cells)} runs in {args.dir}: {len(cells) - len(left)} finished, {len(left)} to train", file=sys.stderr)
     check_ray_address(args.ray_address)

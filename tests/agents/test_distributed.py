@@ -4,11 +4,17 @@ interrupted result, and an unreachable address is refused in seconds. One Ray in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +151,208 @@ def test_a_malformed_address_is_refused(address: str, tmp_path: Path, capsys: py
     assert cli.main(["sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0", "--timesteps", "256",
                      "--dir", str(tmp_path / "s"), "--ray-address", address]) == 2
     assert "host:port" in capsys.readouterr().err and not (tmp_path / "s").exists()
+
+
+@pytest.fixture
+def not_ray() -> Iterator[str]:
+    """A plain TCP service (it greets like an SSH server) on a free port: something that is not a Ray head."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = server.accept()
+            except OSError:
+                continue
+            with client:
+                client.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_a_service_that_is_not_ray_is_refused_in_seconds(not_ray: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import ray
+
+    ray.shutdown()  # as a fresh process would be
+    for command in (["sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0", "--dir", str(tmp_path / "s")],
+                    ["tune", "--algo", "ppo", "--env", "CartPole-v1", "--trials", "1", "--study", str(tmp_path / "t")]):
+        start = time.monotonic()
+        assert cli.main([*command, "--timesteps", "256", "--ray-address", not_ray]) == 2
+        err = capsys.readouterr().err
+        assert time.monotonic() - start < 15 and not_ray in err and "not as a Ray head" in err, err
+        assert "same Ray and Python versions" not in err
+    assert list(tmp_path.iterdir()) == []  # no sweep.yaml, no study: refused before anything is written
+
+
+def test_auto_without_a_cluster_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import ray
+    from ray._private import services, utils
+
+    ray.shutdown()
+    # This machine has started or joined no cluster: no address on record, no GCS process, no RAY_ADDRESS.
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(utils, "read_ray_address", lambda temp_dir=None: None)
+    monkeypatch.setattr(services, "find_gcs_addresses", lambda: set())
+    assert cli.main(["sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0", "--timesteps", "256",
+                     "--dir", str(tmp_path / "s"), "--ray-address", "auto"]) == 2
+    assert "ray start --head" in capsys.readouterr().err and not (tmp_path / "s").exists()
+
+
+# What Ray 2.60's ray.init raised, chained, when a `ray start --head` cluster refused a driver without RAY_AUTH_MODE.
+RAY_INIT_REFUSED = [
+    "ConnectionError: Failed to connect to Ray cluster at 192.0.2.2:52657",
+    "RuntimeError: Failed to connect to GCS. Last connection error: Traceback (most recent call last):\n"
+    "ray.exceptions.AuthenticationError: RPC error: InvalidAuthToken: Authentication token is missing or incorrect. "
+    "Note: RAY_AUTH_MODE is currently 'disabled' (not 'token').",
+]
+
+
+def test_a_token_refusal_is_told_from_other_failures() -> None:
+    from gymsuite.agents.sweeps.distributed import refuses_token
+
+    assert refuses_token("\n".join(RAY_INIT_REFUSED))  # ray.init's chain
+    assert refuses_token("UNAUTHENTICATED: InvalidAuthToken: Authentication token is missing or incorrect")  # probe
+    assert not refuses_token(RAY_INIT_REFUSED[0])
+    assert not refuses_token("UNAVAILABLE: failed to connect to all addresses; last error: UNAVAILABLE: "
+                             "ipv4:127.0.0.1:47123: Failed parsing HTTP/2 (Expected SETTINGS frame)")
+    assert not refuses_token("RuntimeError: Version mismatch: The cluster was started with Ray 2.59.0 and Python "
+                             "3.11.7, but this process uses Ray 2.60.0 and Python 3.11.7")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _gymsuite(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gymsuite", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.fixture
+def token_head(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A head started as `ray start --head` starts one where a token exists: token authentication on. Its token
+    file is private to the test, and its temp dir too (so `auto` elsewhere on this machine never finds it)."""
+    token = tmp_path / "auth_token"
+    token.write_text(os.urandom(32).hex())
+    temp = Path(tempfile.mkdtemp(prefix="gsray"))  # short: Ray's socket paths must fit 107 characters
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token), "RAY_USAGE_STATS_ENABLED": "0"}
+    log = tmp_path / "head.log"
+    with open(log, "wb") as out:
+        head = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from ray.scripts.scripts import main; sys.argv[0] = 'ray'; main()",
+             "start", "--head", "--port", str(port), "--num-cpus", "1", "--include-dashboard=false",
+             "--node-ip-address", "127.0.0.1", "--temp-dir", str(temp), "--block"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while b"Ray runtime started" not in log.read_bytes():
+            assert head.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}", token
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGKILL)
+        head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_head_that_asks_for_a_token_names_it_or_gets_this_machines(token_head: tuple[str, Path],
+                                                                     tmp_path: Path) -> None:
+    address, token = token_head
+    grid = ["sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0", "--timesteps", "256",
+            "--ray-address", address]
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    # No token on this machine: exit 2 in seconds, naming the setting and where the token goes; nothing written.
+    refused = _gymsuite(*grid, "--dir", str(tmp_path / "refused"),
+                        env={**plain, "RAY_AUTH_TOKEN_PATH": str(tmp_path / "none")}, timeout=60)
+    assert refused.returncode == 2 and "RAY_AUTH_MODE=token" in refused.stderr, refused.stderr
+    assert str(tmp_path / "none") in refused.stderr and "same Ray and Python versions" not in refused.stderr
+    assert not (tmp_path / "refused").exists()
+    # The head is on this machine, whose token is at hand: presented as `ray.init(address="auto")` would.
+    joined = _gymsuite(*grid, "--dir", str(tmp_path / "joined"), env={**plain, "RAY_AUTH_TOKEN_PATH": str(token)})
+    assert joined.returncode == 0 and "RAY_AUTH_MODE=token" in joined.stderr, joined.stderr
+    assert (tmp_path / "joined" / "ppo-CartPole-v1-s0" / "eval.json").is_file()
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                found[int(stat.parent.name)] = (int(fields[1]), (stat.parent / "cmdline").read_text())
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    table = _processes()
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        children = [p for p, (pp, _) in table.items() if pp == parent]
+        found += children
+        todo += children
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_kill_9_of_a_driver_on_a_local_ray_leaves_no_task_running(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    sweep = subprocess.Popen([sys.executable, "-m", "gymsuite", "sweep", "--algo", "ppo", "--env", "CartPole-v1",
+                              "--seeds", "0-1", "--timesteps", "20000", "--jobs", "2", "--dir", str(root),
+                              "--ray-address", "local"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while len(list(root.glob("*/logs/progress.csv"))) < 2:  # both tasks training
+        assert sweep.poll() is None and time.monotonic() < deadline
+        time.sleep(0.5)
+    tree = _descendants(sweep.pid)
+    table = _processes()
+    # Ray's names: the tasks' workers (ray::<job key>), its raylet and its GCS; Ray's agents follow within a minute.
+    ray_core = [p for p in tree if p in table and any(
+        name in table[p][1] for name in ("ray::ppo-CartPole-v1", "raylet", "gcs_server"))]
+    assert len(ray_core) >= 4, [table[p][1][:60] for p in tree if p in table]
+    sweep.kill()
+    sweep.wait()
+    deadline = time.monotonic() + 30
+    while set(ray_core) & set(_processes()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not set(ray_core) & set(_processes())
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_kill_9_of_a_driver_on_a_cluster_leaves_no_task_running(token_head: tuple[str, Path], tmp_path: Path) -> None:
+    address, token = token_head
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    root = tmp_path / "sweep"
+    sweep = subprocess.Popen([sys.executable, "-m", "gymsuite", "sweep", "--algo", "ppo", "--env", "CartPole-v1",
+                              "--seeds", "0", "--timesteps", "20000", "--dir", str(root), "--ray-address", address],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while not list(root.glob("*/logs/progress.csv")):  # the task is training, in a worker of the head's raylet
+        assert sweep.poll() is None and time.monotonic() < deadline
+        time.sleep(0.5)
+    workers = [p for p, (_, line) in _processes().items() if line.startswith("ray::ppo-CartPole-v1-s0")]
+    assert len(workers) == 1 and workers[0] not in _descendants(sweep.pid)
+    sweep.kill()
+    sweep.wait()
+    deadline = time.monotonic() + 30
+    while set(workers) & set(_processes()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not set(workers) & set(_processes())  # Ray ended the job's worker: its driver died

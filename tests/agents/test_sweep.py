@@ -61,3 +61,83 @@ def test_a_config_file_runs_under_every_seed(tmp_path: Path) -> None:
     configs = [read_yaml(p) for p in sorted(root.glob("*/config.yaml"))]
     assert [c["seed"] for c in configs] == [1, 2]
     assert all(c["hyperparams"]["learning_rate"] == 0.0123 and c["timesteps"] == 256 for c in configs)
+
+
+def _grid(root: Path, algo: str = "ppo", *extra: str) -> list[str]:
+    return ["sweep", "--algo", algo, "--env", "CartPole-v1", "--seeds", "0", "--timesteps", "256", "--dir", str(root),
+            *extra]
+
+
+def _snapshot(where: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(where)): p.read_bytes() for p in sorted(where.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("link", ["ppo-CartPole-v1-s0", "outcomes.jsonl", "ppo-CartPole-v1-s0/logs"])
+def test_a_symbolic_link_inside_the_sweep_directory_is_refused(link: str, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.jsonl").write_text('{"mine": 1}\n')
+    root = tmp_path / "sweep"
+    (root / link).parent.mkdir(parents=True)
+    target = outside / "keep.jsonl" if link.endswith(".jsonl") else outside
+    (root / link).symlink_to(target)
+    before = _snapshot(outside)
+    capsys.readouterr()
+    assert cli.main(_grid(root)) == 2
+    err = capsys.readouterr().err
+    assert str(root / link) in err and "symbolic link" in err and "rm " in err
+    assert _snapshot(outside) == before  # nothing trained, appended or written through the link
+    assert sorted(p.name for p in root.iterdir()) == [Path(link).parts[0]]  # no sweep.yaml, no outcomes.jsonl
+
+
+def test_a_finished_run_of_another_cell_is_reported_not_counted(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    other = tmp_path / "a2c"
+    assert cli.main(_grid(other, "a2c")) == 0
+    root = tmp_path / "sweep"
+    root.mkdir()
+    # A run of another algorithm copied (not linked) under this sweep's cell name: eval.json says "finished".
+    shutil.copytree(other / "a2c-CartPole-v1-s0", root / "ppo-CartPole-v1-s0")
+    before = _snapshot(root)
+    capsys.readouterr()
+    assert cli.main(_grid(root)) == 2
+    err = capsys.readouterr().err
+    assert str(root / "ppo-CartPole-v1-s0") in err and "algo 'a2c', not 'ppo'" in err
+    assert _snapshot(root) == before  # not counted, not retrained, nothing written
+    # The same sweep with other hyperparameters: its finished runs are not this grid's either.
+    capsys.readouterr()
+    assert cli.main(_grid(other, "a2c", "--hyperparams", "learning_rate=0.0123")) == 2
+    err = capsys.readouterr().err
+    assert "learning_rate (not set), not 0.0123" in err and "timesteps" not in err, err
+    assert cli.main(_grid(other, "a2c")) == 0  # the grid it is: counted as finished
+
+
+@pytest.mark.parametrize("full", ["short write", "ENOSPC mid-line"])
+def test_the_outcomes_log_keeps_whole_lines_when_the_disk_fills(full: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from gymsuite.common import files
+
+    log = tmp_path / "outcomes.jsonl"
+    files.append_json_line(log, {"key": "first", "status": "ok"})
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:  # the kernel takes part of the line, then the disk is full
+        written = real_write(fd, data[: len(data) // 2])
+        if full == "short write":
+            return written
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "write", full_disk)
+    with pytest.raises(UserError) as err:
+        files.append_json_line(log, {"key": "second", "status": "failed", "error": "x" * 200})
+    monkeypatch.undo()
+    assert str(log) in err.value.message and "No space left" in err.value.message
+    assert log.read_text() == '{"key": "first", "status": "ok"}\n'  # no torn line: the next append starts clean
+    files.append_json_line(log, {"key": "third"})
+    assert [line[-2:] for line in log.read_text().splitlines()] == ['"}', '"}']

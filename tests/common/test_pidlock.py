@@ -35,3 +35,28 @@ def test_a_lock_from_another_host_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="some-other-host"), pid_lock(lock, "the thing"):
         pass
     assert lock.read_text() == "1 some-other-host\n"
+
+
+def test_a_lock_that_a_full_disk_cannot_hold_is_exit_2_and_left_nowhere(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    class FullDisk:  # the file the lock is written through, on a disk that has just filled up
+        def __init__(self, fd: int, mode: str) -> None:
+            os.close(fd)
+
+        def __enter__(self) -> FullDisk:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")  # the write's flush, at close
+
+        def write(self, text: str) -> int:
+            return len(text)
+
+    lock = tmp_path / "lock"
+    monkeypatch.setattr(os, "fdopen", FullDisk)
+    with pytest.raises(UserError, match="No space left"), pid_lock(lock, "the thing"):
+        pass
+    monkeypatch.undo()
+    assert not lock.exists()
