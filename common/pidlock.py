@@ -18,8 +18,9 @@ from gymsuite.common.files import disk_errors
 
 
 @contextlib.contextmanager
-def pid_lock(lock: Path, what: str) -> Iterator[None]:
-    """Hold ``lock`` while the block runs; ``what`` names the locked thing in the error.
+def pid_lock(lock: Path, what: str, flag: str = "--run-dir / --out") -> Iterator[None]:
+    """Hold ``lock`` while the block runs; ``what`` names the locked thing in the error, ``flag`` the option that
+    chose where it is (in the fix of a disk error).
 
     Raises:
         UserError: a live process holds it (or a process on another host, whose life cannot be checked from here),
@@ -33,7 +34,7 @@ def pid_lock(lock: Path, what: str) -> Iterator[None]:
             _refuse_or_clear(lock, what)
             continue
         try:
-            with disk_errors(lock), os.fdopen(fd, "w") as f:
+            with disk_errors(lock, flag), os.fdopen(fd, "w") as f:
                 f.write(mine + "\n")
         except BaseException:  # a full disk: a lock that names no one would block no one, so none is left
             lock.unlink(missing_ok=True)

@@ -151,7 +151,7 @@ def study_lock(root: Path) -> contextlib.AbstractContextManager[None]:
     """
     ensure_dir(root, "--study")
     refuse_links(root)
-    return pid_lock(root / "lock", f"the study {root}")
+    return pid_lock(root / "lock", f"the study {root}", "--study")
 
 
 def refuse_links(root: Path) -> None:

@@ -56,7 +56,8 @@ def test_a_lock_that_a_full_disk_cannot_hold_is_exit_2_and_left_nowhere(tmp_path
 
     lock = tmp_path / "lock"
     monkeypatch.setattr(os, "fdopen", FullDisk)
-    with pytest.raises(UserError, match="No space left"), pid_lock(lock, "the thing"):
+    with pytest.raises(UserError, match="No space left") as caught, pid_lock(lock, "the thing", "--study"):
         pass
     monkeypatch.undo()
+    assert "--study" in str(caught.value.hint)
     assert not lock.exists()
