@@ -34,9 +34,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from torch.utils.hooks import RemovableHandle
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.agents.run.callbacks import OptimizerStepHook
 from gymsuite.agents.saved.victims import AttackView, attack_view
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.options import Rule, option, parse
@@ -160,31 +160,19 @@ class AdversarialRollouts(BaseCallback):
         return True
 
 
-class SmoothnessRegularizer(BaseCallback):
+class SmoothnessRegularizer(OptimizerStepHook):
     """Adds ``coef`` x SA-PPO's smoothness loss to the policy's gradient before each optimiser step."""
 
     def __init__(self, model: BaseAlgorithm, options: SmoothOptions, seed: int = 0) -> None:
-        super().__init__()
-        self.options, self._target = options, model
+        super().__init__(model)
+        self.options = options
         self.batch_size = options.batch_size or int(getattr(model, "batch_size", 64) or 64)
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator().manual_seed(seed)
         self.view = _view(model)
-        self._hook: RemovableHandle | None = None
-
-    def _on_training_start(self) -> None:
-        self._hook = self._target.policy.optimizer.register_step_pre_hook(lambda *_: self.step())
-
-    def _on_training_end(self) -> None:
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
 
     def _on_rollout_end(self) -> None:
         self.view = _view(self._target)
-
-    def _on_step(self) -> bool:
-        return True
 
     def loss(self, obs: torch.Tensor) -> torch.Tensor:
         """The regulariser on observations ``(B, *O)`` as the policy sees them (a scalar, >= 0)."""

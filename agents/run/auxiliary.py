@@ -12,8 +12,9 @@ loss, with its own Adam; DQN's target encoder only by copying (SB3's target upda
 encoder (``freeze_backbone=true``) is trained by neither: only the decoder learns.
 
 How (SB3 has no hook for an extra loss; users subclass ``train()`` by hand): :class:`AuxTrainer`
-registers a pre-step hook on the policy's optimiser. Just before each optimiser step of SB3's
-``train()`` -- after the RL loss's ``backward`` and its gradient clipping -- it draws a minibatch
+registers a pre-step hook on the policy's optimiser (:class:`~gymsuite.agents.run.callbacks.OptimizerStepHook`).
+Just before each optimiser step of SB3's ``train()`` -- after the RL loss's ``backward`` and its gradient
+clipping -- it draws a minibatch
 of observations, adds the gradient of ``aux_coef * loss`` (clipped to ``max_grad_norm`` on its own)
 to the encoder's RL gradient and steps the decoder. The minibatch comes from the current rollout
 for on-policy algorithms (ppo, a2c, pg) and from the replay buffer for off-policy ones (dqn), so
@@ -37,12 +38,11 @@ import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import ReplayBuffer, RolloutBuffer
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.preprocessing import preprocess_obs
-from torch.utils.hooks import RemovableHandle
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.agents.run.callbacks import OptimizerStepHook
 from gymsuite.common.datafiles import DamagedFileError, read_torch
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.files import write_buffered
@@ -136,7 +136,7 @@ def init_backbone(model: BaseAlgorithm, path: str) -> None:
             raise UserError(f"{path} does not fit this run's {name} backbone: {err}") from err
 
 
-class AuxTrainer(BaseCallback):
+class AuxTrainer(OptimizerStepHook):
     """Trains a decoder beside the RL loss and adds ``aux_coef`` x its loss to the encoder's gradient.
 
     See the module docstring for the rule and the hook. Build with :meth:`create`.
@@ -147,7 +147,7 @@ class AuxTrainer(BaseCallback):
     """
 
     def __init__(self, model: BaseAlgorithm, options: AuxOptions, seed: int = 0) -> None:
-        super().__init__()
+        super().__init__(model)
         assert options.aux is not None
         kw = AuxKwargs(**check(AuxKwargs, options.aux_kwargs or {}, "aux_kwargs option"))
         self.kind, self.coef = options.aux, options.aux_coef
@@ -160,24 +160,11 @@ class AuxTrainer(BaseCallback):
             self.decoder = make_decoder(self.space, int(encoder.features_dim)).to(model.device)
         self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=kw.learning_rate)
         self.rng = np.random.default_rng(seed)
-        self._hook: RemovableHandle | None = None
-        self._target = model
 
     @classmethod
     def create(cls, model: BaseAlgorithm, opts: AuxOptions, seed: int) -> AuxTrainer | None:
         """The trainer for ``opts.aux``, or None when it is not set."""
         return cls(model, opts, seed) if opts.aux else None
-
-    def _on_training_start(self) -> None:
-        self._hook = self._target.policy.optimizer.register_step_pre_hook(lambda *_: self.step())
-
-    def _on_training_end(self) -> None:
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
-
-    def _on_step(self) -> bool:
-        return True
 
     def observations(self) -> torch.Tensor | None:
         """A minibatch ``(B, *O)`` of preprocessed observations: the rollout's or the replay buffer's."""

@@ -20,6 +20,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from torch.utils.hooks import RemovableHandle
 from tqdm import tqdm
 
 from gymsuite.agents.files.normstats import save_stats
@@ -27,6 +28,35 @@ from gymsuite.agents.files.replayfile import save_replay
 from gymsuite.agents.files.resumestate import save_state
 from gymsuite.agents.files.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from gymsuite.common.files import atomic_write
+
+
+class OptimizerStepHook(BaseCallback):
+    """A callback whose :meth:`step` runs just before each step of the policy's optimiser while the model trains.
+
+    SB3 has no hook for an extra loss (users subclass ``train()`` by hand); an optimiser pre-step hook runs after
+    SB3's ``backward`` and gradient clipping, so :meth:`step` can add its own loss's gradient to the one about
+    to be applied (the auxiliary auto-encoder loss, SA-PPO's smoothness regulariser).
+    """
+
+    def __init__(self, model: BaseAlgorithm) -> None:
+        super().__init__()
+        self._target = model
+        self._hook: RemovableHandle | None = None
+
+    def _on_training_start(self) -> None:
+        self._hook = self._target.policy.optimizer.register_step_pre_hook(lambda *_: self.step())
+
+    def _on_training_end(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def _on_step(self) -> bool:
+        return True
+
+    def step(self) -> None:
+        """Add this callback's gradient (the policy's own is in ``.grad``, about to be applied)."""
+        raise NotImplementedError
 
 
 class ProgressBar(BaseCallback):
