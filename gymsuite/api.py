@@ -488,8 +488,8 @@ def attack(run_dir_or_agent: PathLike | Agent, eps: Sequence[float] = (0.0, 0.05
             single-agent, continuous or pixel observations).
         eps: the perturbation sizes, in the observation's units (through the run's normaliser; pixels: 0-255).
         attacks: ``random``, ``fgsm``, ``pgd``, ``critic``, ``mad``, ``transfer:RUN2`` (PGD crafted with RUN2's
-            network, which must observe the same space).
-        env, algo, best, trust_pickle: see :func:`load`.
+            network, which must observe the same space). ``env``, ``algo``, ``best``, ``trust_pickle``: see
+            :func:`load`.
         seeds: env seeds; ``episodes`` are played per seed.
         defences: passive defences to report beside the bare agent: ``none``, ``randomized:SIGMA[:N]``,
             ``bits:B``, ``median:K`` (the last two for pixels).
