@@ -7,7 +7,7 @@ into ``(B, hidden_size)``, and the actor (and critic) heads read that. The state
 where an episode starts (``episode_start``), in training as in acting.
 
 The options (``backbone_kwargs``) are declared once here, :class:`LstmOptions`;
-:func:`policy_kwargs` turns them into RecurrentPPO's policy arguments.
+:func:`lstm_policy_kwargs` turns them into RecurrentPPO's policy arguments.
 """
 
 from __future__ import annotations
@@ -51,11 +51,6 @@ def parse_options(kwargs: Mapping[str, Any] | None) -> LstmOptions:
     if opts.encoder is not None:
         backbones.get(opts.encoder)  # an unknown name raises, with the closest one
     return opts
-
-
-def policy_kwargs(kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """RecurrentPPO's ``policy_kwargs`` for ``backbone_kwargs`` (:func:`lstm_policy_kwargs` of its options)."""
-    return lstm_policy_kwargs(parse_options(kwargs))
 
 
 def lstm_policy_kwargs(opts: LstmOptions) -> dict[str, Any]:
