@@ -28,6 +28,7 @@ from typing import IO, Any
 import yaml
 
 from gymsuite.common.errors import UserError
+from gymsuite.common.signals import held
 
 
 class _Loader(yaml.SafeLoader):
@@ -54,7 +55,7 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     to names without it. The file gets the permissions a plain ``open`` would give it (``mkstemp``'s
     temporaries are owner-only).
     """
-    with disk_errors(path):
+    with disk_errors(path), held():  # Ctrl-C, SIGTERM: stop once the file is whole (see common/signals)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
         os.close(fd)

@@ -1,20 +1,16 @@
 """Training callbacks: progress bar, atomic checkpoints, interruption.
 
 The callbacks are SB3 ``BaseCallback`` subclasses, so they work with every algorithm.
-:class:`StopSignals` makes SIGTERM (``timeout``, batch schedulers, ``docker stop``) interrupt
-training the way Ctrl-C does, so both end with a saved model and checkpoint.
+A checkpoint is written under :func:`gymsuite.common.signals.held`: Ctrl-C or SIGTERM arriving
+mid-write stops the run once the checkpoint is whole.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -28,6 +24,7 @@ from gymsuite.agents.files.replayfile import save_replay
 from gymsuite.agents.files.resumestate import save_state
 from gymsuite.agents.files.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from gymsuite.common.files import atomic_write
+from gymsuite.common.signals import held
 
 
 class OptimizerStepHook(BaseCallback):
@@ -107,39 +104,6 @@ class ProgressBar(BaseCallback):
             self.bar = None
 
 
-class StopSignals:
-    """Within ``with StopSignals() as stop:``, SIGTERM raises ``KeyboardInterrupt`` like Ctrl-C does.
-
-    ``stop.signum`` tells which signal stopped the run (``SIGINT`` for Ctrl-C, ``SIGTERM``)
-    and is 0 when none did. Outside the main thread (where Python cannot install handlers)
-    SIGTERM keeps its default action.
-    """
-
-    def __init__(self) -> None:
-        self.signum = 0
-        self._previous: Any = None
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.signum = signum
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    def interrupted(self) -> int:
-        """Record a ``KeyboardInterrupt`` that no handler of ours raised (Ctrl-C) and return the signal."""
-        if not self.signum:
-            self.signum = signal.SIGINT
-        return self.signum
-
-    def __enter__(self) -> StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
-
-
 def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
                     extras: dict[str, Callable[[Path], object]] | None = None, at_boundary: bool = False) -> int:
     """Write ``checkpoints/ckpt_<steps>.*`` atomically and prune all but the newest ``keep``.
@@ -151,6 +115,17 @@ def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
     (see :mod:`gymsuite.agents.files.resumestate`). Returns the step count saved.
     """
     steps = model.num_timesteps
+    with held():  # a signal arriving now stops the run once the checkpoint is whole
+        _write_checkpoint(model, run, steps, extras, at_boundary)
+    zips = sorted(int(p.stem.split("_")[1]) for p in run.checkpoints.glob("ckpt_*.zip"))
+    for old in zips[:-keep]:
+        for path in run.checkpoints.glob(f"ckpt_{old}[._]*"):
+            path.unlink(missing_ok=True)
+    return steps
+
+
+def _write_checkpoint(model: BaseAlgorithm, run: RunDir, steps: int,
+                      extras: dict[str, Callable[[Path], object]] | None, at_boundary: bool) -> None:
     try:
         save_state(model, run.checkpoint(steps, "_state.npz"), at_boundary)
         for suffix, save in (extras or {}).items():
@@ -166,11 +141,6 @@ def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int = 2,
             for path in run.checkpoints.glob(f"ckpt_{steps}[._]*"):
                 path.unlink(missing_ok=True)
         raise
-    zips = sorted(int(p.stem.split("_")[1]) for p in run.checkpoints.glob("ckpt_*.zip"))
-    for old in zips[:-keep]:
-        for path in run.checkpoints.glob(f"ckpt_{old}[._]*"):
-            path.unlink(missing_ok=True)
-    return steps
 
 
 class Checkpoint(BaseCallback):

@@ -47,7 +47,7 @@ from gymsuite.agents.multiagent.buffer import InactiveMarks, needs_marks
 from gymsuite.agents.run import adversarial
 from gymsuite.agents.run.adversarial import robust_options
 from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
-from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, StopSignals, save_checkpoint
+from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, save_checkpoint
 from gymsuite.agents.run.config import RunConfig, to_dict
 from gymsuite.agents.run.options import RunOptions, run_options
 from gymsuite.agents.run.policycheck import check_rollout_fits
@@ -58,6 +58,7 @@ from gymsuite.agents.saved.experts import load_expert
 from gymsuite.agents.saved.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, read_yaml, write_json, write_yaml
+from gymsuite.common.signals import StopSignals
 from gymsuite.envs.factory import is_custom, make_env, make_native_atari
 from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.target import EnvKind, resolve_env
@@ -421,7 +422,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
             callbacks.append(AdrSync(randomize.adr))
     callbacks += extra_callbacks
     ctx.callbacks = callbacks
-    with StopSignals() as stop:  # SIGTERM interrupts like Ctrl-C, up to the last file written
+    with StopSignals() as stop:  # SIGTERM interrupts like Ctrl-C, never mid-write (see common/signals)
         if restore is not None:  # last, just before learning: it sets the global random generators
             restore()
         return _learn_steps(ctx, callbacks, eval_env, extras or None, resumed, stop)

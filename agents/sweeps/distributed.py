@@ -34,9 +34,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gymsuite.agents.run.callbacks import StopSignals
 from gymsuite.agents.sweeps.jobs import STOP_GRACE_S, Called, Job, JobQueue, OnDone, Outcome, Report, call
 from gymsuite.common.errors import UserError
+from gymsuite.common.signals import StopSignals
 
 CONNECT_TIMEOUT_S = 5.0  # a head that does not answer a TCP connection in this time is reported unreachable
 PROBE_TIMEOUT_S = 5.0  # nor one whose GCS does not answer the probe (a non-Ray service: ray.init would retry ~20 s)

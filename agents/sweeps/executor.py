@@ -34,9 +34,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from gymsuite.agents.run.callbacks import StopSignals
 from gymsuite.agents.sweeps import distributed, lifeline
 from gymsuite.agents.sweeps.jobs import STOP_GRACE_S, Called, Job, JobQueue, OnDone, Outcome, Report, call
+from gymsuite.common.signals import StopSignals
 
 __all__ = ["STOP_GRACE_S", "Called", "Job", "JobQueue", "OnDone", "Outcome", "Report", "call", "check_ray_address",
            "run_jobs"]

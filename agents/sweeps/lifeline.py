@@ -9,7 +9,7 @@ pipe, holding its memory. :func:`follow`, called in the worker as it starts, end
 - everywhere: a watchdog thread that polls ``os.getppid()`` (a worker whose parent died is given another parent)
   and then sends the same SIGTERM itself, unless the kernel already did.
 
-SIGTERM is the existing stop path: in a run's training (``callbacks.StopSignals``) it writes a checkpoint and the job
+SIGTERM is the existing stop path: in a run's training (``StopSignals``) it writes a checkpoint and the job
 returns ``interrupted``; outside one, SIGTERM's default action ends the worker. Once no job is running (or
 ``jobs.STOP_GRACE_S`` after the driver died) the watchdog ends the worker, whose pool's pipes lead nowhere now. The
 same command continues the work: each run resumes from its checkpoint.

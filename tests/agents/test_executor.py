@@ -50,7 +50,7 @@ def always_die() -> dict[str, Any]:
 
 def train_until_stopped(marker: str) -> dict[str, Any]:
     """Works for a minute unless SIGTERM stops it first (as a run's training does); says which in ``marker``."""
-    from gymsuite.agents.run.callbacks import StopSignals
+    from gymsuite.common.signals import StopSignals
 
     with StopSignals():
         try:
@@ -159,7 +159,7 @@ def _wait_gone(pids: list[int], seconds: float) -> list[int]:
 LIFELINE_JOB = r"""
 import os, time
 from pathlib import Path
-from gymsuite.agents.run.callbacks import StopSignals
+from gymsuite.common.signals import StopSignals
 
 def work(marker):
     Path(marker).write_text(f"started {os.getpid()}\n")
