@@ -136,8 +136,8 @@ def check_keys(given: Iterable[str], valid: Iterable[str], label: str = "key", w
 
 def option(default: Any = dataclasses.MISSING, help: str = "", rule: Rule | None = None, *,
            default_factory: Callable[[], Any] | Any = dataclasses.MISSING, flag: str | None = None,
-           metavar: str | None = None) -> Any:
-    """A dataclass field that carries its help and rule (and, optionally, its flag and metavar).
+           metavar: str | None = None, cli_type: Callable[[str], Any] | None = None) -> Any:
+    """A dataclass field that carries its help and rule (and, optionally, its flag, metavar and command-line type).
 
     Args:
         default: the field's default (leave out for a required field).
@@ -146,8 +146,10 @@ def option(default: Any = dataclasses.MISSING, help: str = "", rule: Rule | None
         default_factory: for mutable defaults (``dict``).
         flag: the command-line flag, when not ``--field-name`` (``--no-field-name`` for a bool that defaults to true).
         metavar: the value's name in ``--help``.
+        cli_type: how the flag reads its text when not as the field's type (a number or a word such as ``auto``,
+            resolved later).
     """
-    metadata = {"help": help, "rule": rule, "flag": flag, "metavar": metavar}
+    metadata = {"help": help, "rule": rule, "flag": flag, "metavar": metavar, "cli_type": cli_type}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -230,7 +232,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls
         elif kind is dict:
             meta.update(nargs="+", metavar=f.metadata.get("metavar") or "KEY=VALUE")
         else:
-            meta.update(type=kind, metavar=f.metadata.get("metavar"))
+            meta.update(type=f.metadata.get("cli_type") or kind, metavar=f.metadata.get("metavar"))
             if f.default not in (None, dataclasses.MISSING) and meta["help"]:
                 meta["help"] += f" (default: {f.default})"
         parser.add_argument(_flag(f, kind), **meta)

@@ -57,6 +57,8 @@ class EnvTarget:
         env_id: the registered id the spec names (``ALE/Pong-v5`` for ``ALE/Pong-v5`` and ``ale_py:ALE/Pong-v5``);
             None for a class, a callable or a multi-agent spec.
         package: the module a ``package:Env-id`` spec imports to register ``env_id``; None otherwise.
+        reward_threshold: the ``reward_threshold`` its registration sets (the return at which the task counts as
+            solved), else None; :mod:`gymsuite.envs.thresholds` adds gymsuite's own for ids registered without one.
     """
 
     spec: EnvSpec = field(repr=False)
@@ -66,6 +68,7 @@ class EnvTarget:
     source: MultiAgentSource | None = field(default=None, repr=False)
     env_id: str | None = None
     package: str | None = None
+    reward_threshold: float | None = None
 
     @property
     def user_code(self) -> bool:
@@ -133,12 +136,15 @@ def _resolve_string(spec: str, strict: bool) -> EnvTarget:
         obj = getattr(load_code(package), attr, None)
         return EnvTarget(spec, spec, _code_kind(obj))
     try:  # an id, bare or package:Env-id: classified by the id alone, so every form of it is built the same way
-        time_limit = _time_limit(attr, package)
+        registered = _registration(attr, package)
     except UserError:
         if strict:
             raise
-        time_limit = None
-    return EnvTarget(spec, spec, _id_kind(attr), time_limit, env_id=attr, package=package)
+        registered = None
+    time_limit, threshold = (None, None) if registered is None else (registered.max_episode_steps,
+                                                                      registered.reward_threshold)
+    return EnvTarget(spec, spec, _id_kind(attr), time_limit, env_id=attr, package=package,
+                     reward_threshold=threshold)
 
 
 def _split(spec: str) -> tuple[str | None, str]:
@@ -173,9 +179,8 @@ def _code_kind(obj: object) -> EnvKind:
     return EnvKind.MINIGRID if is_minigrid_class(obj) else EnvKind.CUSTOM
 
 
-def _time_limit(env_id: str, package: str | None = None) -> int | None:
-    """The time limit ``env_id``'s registration sets (``package``, else the package its name points to, imported
-    first), or None."""
+def _registration(env_id: str, package: str | None = None) -> gym.envs.registration.EnvSpec | None:
+    """``env_id``'s registration (``package``, else the package its name points to, imported first), or None."""
     if package is None and looks_like_module(env_id):
         return None
     if env_id not in gym.registry and package is not None:
@@ -187,8 +192,7 @@ def _time_limit(env_id: str, package: str | None = None) -> int | None:
                             "check the id, or the module that registers it (see gymnasium.pprint_registry())")
     if env_id not in gym.registry:
         import_registering(env_id)  # raises for an unknown id
-    registered = gym.registry.get(env_id)
-    return None if registered is None else registered.max_episode_steps
+    return gym.registry.get(env_id)
 
 
 def _require_attribute(target: str, attr: str) -> None:

@@ -37,6 +37,7 @@ from gymsuite.common.files import load_yaml, read_yaml
 from gymsuite.common.options import Rule, check, check_keys, check_value
 from gymsuite.envs.observation import check_observation_options
 from gymsuite.envs.target import EnvKind, EnvTarget, classify_env
+from gymsuite.envs.thresholds import target_return
 from gymsuite.supervised import backbones, recurrent
 from gymsuite.supervised.memory import WINDOW_BACKBONES, context_of
 
@@ -122,6 +123,11 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
     hyper.update(copy.deepcopy(dict(overrides)) if isinstance(overrides, Mapping)
                  else parse_assignments(list(overrides or [])))
     validate_hyperparams(spec, hyper, merged["env"])
+    if merged.get("target_return") is not None:  # "auto" or a number, checked against the env's maximum
+        merged["target_return"] = target_return(merged["target_return"], merged["env"])
+        if merged.get("eval_freq") == 0:
+            raise UserError("--target-return needs periodic evaluations, which --eval-freq 0 turns off",
+                            "leave --eval-freq out (10 evaluations a run) or give a number of env steps")
     merged = check(RunConfig, merged, "setting")
     resolve_device(merged.get("device", "auto"), uses_image_backbone(hyper))  # refuses cuda without a GPU, early
     # The run length and width live in fields; the hyperparameter table supplies their defaults.

@@ -99,6 +99,33 @@ class EvalListener(BaseCallback):
         return True
 
 
+class TargetReturn(EvalListener):
+    """``--target-return R``: stop the training at the first periodic evaluation whose mean return reaches ``R``;
+    ``reached`` is then ``(env steps, seconds of training)`` at that evaluation (``eval.json``'s
+    ``target_steps``/``target_seconds``). The model saved is the one evaluated."""
+
+    def __init__(self, target: float) -> None:
+        super().__init__()
+        self.target = target
+        self.reached: tuple[int, float] | None = None
+        self._start = 0.0
+
+    def _on_training_start(self) -> None:
+        self._start = time.perf_counter()
+
+    def on_evaluation(self, steps: int, result: dict[str, Any]) -> bool:
+        if result["mean_return"] >= self.target:
+            self.reached = (steps, time.perf_counter() - self._start)
+            return False
+        return True
+
+    def report(self) -> dict[str, Any]:
+        """The target's entries of ``eval.json``."""
+        steps, seconds = self.reached if self.reached is not None else (None, None)
+        return {"target_return": self.target, "target_reached": self.reached is not None, "target_steps": steps,
+                "target_seconds": None if seconds is None else round(seconds, 2)}
+
+
 class PeriodicEval(BaseCallback):
     """Every ``freq`` env steps, evaluate on the env's own reward and keep ``best_model.zip``; each result goes to
     the ``listeners`` too, any of which may stop the training."""
@@ -401,6 +428,8 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         extras["_curiosity.pt"] = ctx.curiosity.save
     if ctx.aux is not None:
         extras[AUX_SUFFIX] = ctx.aux.save
+    if cfg.target_return is not None:
+        extra_callbacks = [TargetReturn(cfg.target_return), *extra_callbacks]
     callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras or None, ckpt_gap),
                  PeriodicEval(eval_env, run, eval_freq,
                               listeners=[c for c in extra_callbacks if isinstance(c, EvalListener)])]
@@ -456,6 +485,9 @@ def _learn_steps(ctx: RunContext, callbacks: list[BaseCallback], eval_env: VecEn
     result.update({"timesteps": int(model.num_timesteps), "train_seconds": round(seconds, 2),
                    "train_fps": round((model.num_timesteps - start_steps) / max(seconds, 1e-9), 1),
                    "seed": cfg.seed})
+    target = next((c for c in callbacks if isinstance(c, TargetReturn)), None)
+    if target is not None:
+        result.update(target.report())
     write_json(run.eval, result)
     eval_env.close()
     ctx.venv.close()

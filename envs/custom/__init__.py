@@ -14,8 +14,9 @@ if "gymsuite/NoisyTVGrid-v0" not in registry:
     register(id="gymsuite/NoisyTVGrid-v0", entry_point="gymsuite.envs.custom.noisy_tv:NoisyTVGridEnv",
              max_episode_steps=200)
 if "gymsuite/PixelCartPole-v0" not in registry:
+    # Solved at 195, CartPole-v0's old threshold: a pixel agent's return is noisier than a state agent's.
     register(id="gymsuite/PixelCartPole-v0", entry_point="gymsuite.envs.custom.pixel_cartpole:PixelCartPoleEnv",
-             max_episode_steps=500, reward_threshold=475.0)
+             max_episode_steps=500, reward_threshold=195.0)
 if "gymsuite/CartPoleNoVel-v0" not in registry:
     register(id="gymsuite/CartPoleNoVel-v0", entry_point="gymsuite.envs.custom.no_velocity:cartpole_no_velocity",
              max_episode_steps=500, reward_threshold=475.0)

@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + run.signal
     ev = run.eval
     print(f"trained {run.steps} steps in {run.seconds:.1f}s ({ev['train_fps']:.0f} steps/s)")
+    if "target_return" in ev:  # --target-return: when it was reached, or that it was not
+        print(f"target return {ev['target_return']:g} reached at step {ev['target_steps']} after "
+              f"{ev['target_seconds']:.1f}s of training" if ev["target_reached"] else
+              f"target return {ev['target_return']:g} not reached in {run.steps} steps")
     games = ev.get("games")  # a board game: the mean is against the random opponent; the table says the rest
     over = "games against the random opponent, both seats" if games else "episodes"
     print(f"evaluation over {ev['episodes']} {over}: mean return {ev['mean_return']:.2f} +- {ev['std_return']:.2f}")
