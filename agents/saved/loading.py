@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from sb3_contrib import MaskablePPO, RecurrentPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -40,7 +39,7 @@ from gymsuite.common.spaces import same_space
 from gymsuite.envs.factory import Wrapper, make_env
 from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.target import resolve_env
-from gymsuite.envs.wrappers import EpisodeCap, has_time_limit
+from gymsuite.envs.wrappers import DEFAULT_EPISODE_CAP, episode_cap
 from gymsuite.supervised import recurrent
 
 
@@ -318,9 +317,6 @@ def _check_algo_fits(spec: registry.AlgoSpec, path: Path, info: ModelFile | None
                     f"pass --algo {right} or leave --algo out" if right else "pass the --algo that trained it")
 
 
-DEFAULT_EPISODE_CAP = 10_000  # steps of an evaluated or recorded episode when the env sets no time limit
-
-
 def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mode: str | None = None,
                    wrappers: Sequence[Wrapper] = (), max_episode_steps: int | None = None,
                    normalize: bool = False, env_kwargs: Mapping[str, Any] | None = None) -> VecEnv:
@@ -338,7 +334,7 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
         wrappers: go around each env inside ``Monitor`` (e.g. a perturbed start for a robustness test).
         max_episode_steps: cut every episode after this many steps (:class:`gymsuite.envs.wrappers.EpisodeCap`,
             which marks ``info["episode_capped"]``); by default the env's own time limit, else
-            :data:`DEFAULT_EPISODE_CAP`, so that a policy that never ends an episode cannot hang.
+            :data:`gymsuite.envs.wrappers.DEFAULT_EPISODE_CAP`, so that a policy that never ends an episode cannot hang.
         normalize: without a run's statistics, add a frozen ``VecNormalize`` whose statistics the
             caller fills (training's periodic evaluation copies the training env's).
         env_kwargs: constructor arguments added to the run's (``gymsuite shift``'s constructor-keyword parameters).
@@ -356,7 +352,7 @@ def make_agent_env(agent: LoadedAgent, seed: int = 0, n_envs: int = 1, render_mo
         cap = max_episode_steps or options.max_episode_steps or DEFAULT_EPISODE_CAP
         options, extra = dataclasses.replace(options, max_episode_steps=cap), list(wrappers)
     else:
-        extra = [*wrappers, _episode_cap(max_episode_steps)]
+        extra = [*wrappers, episode_cap(max_episode_steps)]
     venv: VecEnv = make_env(agent.env, n_envs=n_envs, seed=seed, options=options, render_mode=render_mode,
                             wrappers=extra)
     norm = None
@@ -391,16 +387,6 @@ def _keep_metadata(outer: VecEnv, inner: VecEnv) -> VecEnv:
     if outer is not inner:
         outer.metadata = {**inner.metadata, **outer.metadata}
     return outer
-
-
-def _episode_cap(steps: int | None) -> Wrapper:
-    """A wrapper capping episodes at ``steps``; without ``steps``, at the env's own time limit, else the default."""
-    def wrap(env: gym.Env) -> gym.Env:
-        if steps is None and has_time_limit(env):
-            return env
-        return EpisodeCap(env, steps or DEFAULT_EPISODE_CAP)
-
-    return wrap
 
 
 def check_spaces(model: BaseAlgorithm, venv: VecEnv, env_name: str, trained_env: str | None = None) -> None:

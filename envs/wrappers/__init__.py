@@ -9,7 +9,15 @@
 The order around each env is decided in one place, :func:`gymsuite.envs.factory.make_env`.
 """
 
-from gymsuite.envs.wrappers.episodes import AbsorbAfterTermination, EpisodeCap, PerturbedStart, has_time_limit
+from gymsuite.envs.wrappers.episodes import (
+    DEFAULT_EPISODE_CAP,
+    AbsorbAfterTermination,
+    EpisodeCap,
+    PerturbedStart,
+    episode_cap,
+    has_time_limit,
+)
 from gymsuite.envs.wrappers.guards import VecFiniteGuard
 
-__all__ = ["AbsorbAfterTermination", "EpisodeCap", "PerturbedStart", "VecFiniteGuard", "has_time_limit"]
+__all__ = ["DEFAULT_EPISODE_CAP", "AbsorbAfterTermination", "EpisodeCap", "PerturbedStart", "VecFiniteGuard",
+           "episode_cap", "has_time_limit"]

@@ -19,6 +19,7 @@ Shapes: O is the observation's shape.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -161,6 +162,20 @@ class EpisodeCap(gym.Wrapper):
         if self._elapsed >= self.steps and not (terminated or truncated):
             truncated, info = True, {**info, "episode_capped": self.steps}
         return obs, reward, terminated, truncated, info
+
+
+DEFAULT_EPISODE_CAP = 10_000  # steps of an evaluated, recorded or demonstrated episode when the env sets no limit
+
+
+def episode_cap(steps: int | None) -> Callable[[gym.Env], gym.Env]:
+    """A wrapper capping episodes at ``steps``; without ``steps``, at the env's own time limit, else
+    :data:`DEFAULT_EPISODE_CAP`, so that a policy that never ends an episode cannot hang the caller."""
+    def wrap(env: gym.Env) -> gym.Env:
+        if steps is None and has_time_limit(env):
+            return env
+        return EpisodeCap(env, steps or DEFAULT_EPISODE_CAP)
+
+    return wrap
 
 
 def has_time_limit(env: gym.Env) -> bool:

@@ -24,22 +24,29 @@ def main(argv: list[str] | None = None) -> int:
     from gymsuite.agents.saved.experts import load_expert
     from gymsuite.common.errors import UserError
     from gymsuite.envs.factory import make_env
+    from gymsuite.envs.wrappers import episode_cap
 
     p = _cli.parser("collect-demos", __doc__)
     _cli.add_agent(p, "expert: a run directory or an SB3 model .zip", "environment (default: the run's)")
     p.add_argument("--episodes", type=int, default=10, help="episodes to record (default 10)")
     p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
     p.add_argument("--seed", type=int, default=0, help="seed of the recorded episodes (default 0)")
+    p.add_argument("--max-episode-steps", type=int, default=None, metavar="N",
+                   help="cut an episode after N steps (default: the env's time limit, else 10000), so an expert "
+                        "that never ends an episode cannot hang the recording")
     p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                    help="greedy expert actions (default) or sampled ones (--no-deterministic)")
     args = _cli.parse_agent_args(p, argv)
     if args.episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {args.episodes}")
+    _cli.check_positive("--max-episode-steps", args.max_episode_steps)
     expert, env = load_expert(args.target, env=args.env, algo=args.algo, trust_pickle=args.trust_pickle)
     hyper = _run_hyperparams(args.target)
     # RolloutInfoWrapper (inside Monitor) hands imitation's rollout the raw observations and rewards;
     # the expert sees what it was trained on (a window backbone's history, MiniGrid's view, pixels).
-    venv = make_env(env, n_envs=1, seed=args.seed, options=env_options(hyper, env), wrappers=[RolloutInfoWrapper])
+    # The cap sits inside RolloutInfoWrapper, so a cut episode is stored as truncated, not as ended by the env.
+    venv = make_env(env, n_envs=1, seed=args.seed, options=env_options(hyper, env),
+                    wrappers=[episode_cap(args.max_episode_steps), RolloutInfoWrapper])
     try:
         demos = record_demos(expert, venv, args.episodes, env, seed=args.seed, deterministic=args.deterministic,
                              source=f"{args.target} ({'greedy' if args.deterministic else 'sampled'})")

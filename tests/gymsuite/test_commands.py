@@ -11,7 +11,7 @@ import imageio.v3 as iio
 import pytest
 import yaml
 
-from gymsuite.commands import _cli, check_env, evaluate, train
+from gymsuite.commands import _cli, check_env, collect_demos, evaluate, train
 from gymsuite.commands import record as record_video
 from tests.toy_envs import TOY_FILE
 
@@ -147,6 +147,22 @@ def test_evaluation_of_a_never_ending_episode_is_capped(in_tmp: Path, capsys: py
     out, err = capsys.readouterr()
     assert json.loads(out)["capped_episodes"] == 0 and not warnings_in(err)  # its own limit (500) decides
     assert run(evaluate.main, ["random", "--env", counter, "--max-episode-steps", "0"]) == 2
+
+
+def test_collecting_demos_of_a_never_ending_episode_is_capped(in_tmp: Path) -> None:
+    from stable_baselines3 import PPO
+
+    from gymsuite.agents.data.demos import load_demos
+    from tests.toy_envs import Counter
+
+    PPO("MlpPolicy", Counter(), n_steps=16, batch_size=16).save("expert.zip")  # Counter never ends: this used to hang
+    counter = f"{TOY_FILE}:Counter"
+    assert run(collect_demos.main, ["expert.zip", "--env", counter, "--episodes", "2", "--max-episode-steps", "25",
+                                    "--out", "demos.npz"]) == 0
+    demos = load_demos("demos.npz")
+    assert demos.lengths.tolist() == [25, 25] and demos.truncated.all() and not demos.terminated.any()
+    assert run(collect_demos.main, ["expert.zip", "--env", counter, "--max-episode-steps", "0", "--out", "x.npz"]) == 2
+    assert not Path("x.npz").exists()
 
 
 def test_recording_is_capped_and_keeps_the_env_frame_rate(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
