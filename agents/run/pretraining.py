@@ -73,7 +73,9 @@ def _check(req: PretrainRequest) -> dict[str, Any]:
 
 
 def build_encoder(name: str, kwargs: dict[str, Any], space: Any) -> Backbone:
-    """``BACKBONES[name](space, **kwargs)``; bad arguments are a :class:`UserError`."""
+    """``BACKBONES[name](space, **kwargs)``; an argument the backbone does not take is a :class:`UserError` listing
+    those it does (as ``train`` says it), a bad value one naming the backbone's complaint."""
+    backbones.check_kwargs(name, kwargs)
     try:
         return backbones.get(name)(space, **kwargs)
     except TypeError as err:
@@ -101,7 +103,7 @@ def run_pretraining(req: PretrainRequest) -> PretrainResult:
     venv = make_agent_env(agent, seed=req.seed, n_envs=1)
     try:
         space = venv.observation_space
-        name = req.backbone or ("icm_cnn" if backbones.is_image(space) else "mlp")
+        name = req.backbone or backbones.default_for(space)  # the backbone train would choose for this space
         encoder = build_encoder(name, kwargs, space)
         make_decoder(space, encoder.features_dim)  # refuses a space it cannot rebuild, before collecting
         with tqdm(total=req.frames, unit="frame", desc="collecting", file=sys.stderr) as bar:

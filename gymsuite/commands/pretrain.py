@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env", help="environment (default: --agent's)")
     p.add_argument("--frames", type=int, required=True, help="frames to collect and train on (N)")
     p.add_argument("--out", required=True, help="encoder file to write (.pt)")
-    p.add_argument("--backbone", help="backbone name (default: icm_cnn for images, mlp otherwise)")
+    p.add_argument("--backbone", help="backbone name (default: the one train chooses for the observation: nature_cnn "
+                                      "for images of at least 36x36, small_cnn for smaller ones, mlp otherwise)")
     p.add_argument("--backbone-kwargs", nargs="+", default=[], metavar="KEY=VALUE",
                    help="the backbone's arguments, e.g. features_dim=64 (a run must use the same)")
     p.add_argument("--agent", metavar="RUN_DIR", help="collect frames with this trained agent (default: random)")

@@ -40,7 +40,7 @@ def test_pretrain_then_train_from_the_encoder(in_tmp: Path, capsys: pytest.Captu
 def test_pretrain_from_a_trained_agent_with_the_default_backbone(in_tmp: Path) -> None:
     assert _cli.run(train.main, [*TRAIN]) == 0
     assert _cli.run(pretrain.main, ["--agent", "r", "--frames", "20", "--epochs", "1", "--out", "e.pt"]) == 0
-    assert read_encoder("e.pt")["backbone"] == "icm_cnn"
+    assert read_encoder("e.pt")["backbone"] == "small_cnn"  # what train chooses for a 12x12 image (default_for)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,10 @@ def test_pretrain_from_a_trained_agent_with_the_default_backbone(in_tmp: Path) -
         (["--env", CORRIDOR, "--frames", "8", "--aux", "recno"], "did you mean 'recon'"),
         (["--env", CORRIDOR, "--frames", "8", "--backbone", "icm_cn"], "did you mean 'icm_cnn'"),
         (["--env", "CartPole-v1", "--frames", "8", "--backbone", "icm_cnn"], "needs an image observation"),
-        (["--env", CORRIDOR, "--frames", "8", "--backbone-kwargs", "features_dims=3"], "bad --backbone-kwargs"),
+        (["--env", CORRIDOR, "--frames", "8", "--backbone-kwargs", "features_dims=3"],
+         "unknown option 'features_dims' of the small_cnn backbone"),  # the keys it takes, as train says
+        (["--env", CORRIDOR, "--frames", "8", "--backbone-kwargs", "features_dim=-3"],
+         "features_dim must be a positive integer"),
         (["--env", CORRIDOR, "--frames", "8", "--backbone-kwargs", "freeze=true"], "a run's choice"),
         (["--frames", "8"], "no environment given"),
         (["--agent", "nowhere", "--frames", "8"], "no such run directory"),
