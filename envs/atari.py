@@ -29,6 +29,7 @@ import gymnasium as gym
 
 from gymsuite.common.errors import UserError
 from gymsuite.common.options import Rule, option, parse
+from gymsuite.envs.specs import close_ids
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,10 @@ def game_of(env_id: str) -> str:
     """The ROM name ale-py knows (``"pong"``) for a registered Atari id; an unknown id gets the closest ones."""
     require_ale()
     if env_id not in gym.registry:
-        import difflib
-
-        close = difflib.get_close_matches(env_id, [i for i in gym.registry if is_atari(i)], n=3, cutoff=0.6)
         raise UserError(f"unknown Atari id {env_id!r}",
-                        f"did you mean {', '.join(close)}?" if close else "list them: python -c 'import gymnasium, "
-                        "ale_py; gymnasium.register_envs(ale_py); gymnasium.pprint_registry()'")
+                        close_ids(env_id, [i for i in gym.registry if is_atari(i)],
+                                  otherwise="list them: python -c 'import gymnasium, ale_py; "
+                                            "gymnasium.register_envs(ale_py); gymnasium.pprint_registry()'"))
     return str(gym.spec(env_id).kwargs["game"])
 
 

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -163,9 +163,14 @@ def import_registering(env_id: str) -> str:
         pip = _PIP_NAMES.get(known[0], known[0])
         raise UserError(f"unknown environment id {env_id!r}: the package {known[0]} registers it, "
                         "and it is not installed", f"pip install {pip}")
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
     tried = f" (no package {' or '.join(missing)} to import)" if missing else ""
     raise UserError(f"unknown environment id {env_id!r}{tried}",
-                    f"did you mean {', '.join(close)}?" if close else
-                    f"{_PACKAGE_FORM}; list the ids registered now with: python -c 'import gymnasium; "
-                    "gymnasium.pprint_registry()'")
+                    close_ids(env_id, otherwise=f"{_PACKAGE_FORM}; list the ids registered now with: python -c "
+                                                "'import gymnasium; gymnasium.pprint_registry()'"))
+
+
+def close_ids(env_id: str, ids: Iterable[str] | None = None, otherwise: str = "") -> str:
+    """The fix for an unknown ``env_id``: up to three of ``ids`` (default: every registered id) close to it,
+    ``did you mean 'A', 'B'?``; ``otherwise`` when none is. The one wording of every unknown-id message."""
+    close = difflib.get_close_matches(env_id, list(gym.registry if ids is None else ids), n=3, cutoff=0.6)
+    return f"did you mean {', '.join(repr(c) for c in close)}?" if close else otherwise

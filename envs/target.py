@@ -11,7 +11,6 @@ checked, trained, evaluated and recorded the same way in every form.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import functools
 import inspect
@@ -25,7 +24,7 @@ from gymsuite.common.errors import UserError
 from gymsuite.envs.atari import is_atari
 from gymsuite.envs.minigrid import is_minigrid, is_minigrid_class
 from gymsuite.envs.multiagent.source import MultiAgentSource, looks_like_module, multiagent_source
-from gymsuite.envs.specs import EnvSpec, import_registering, is_custom, load_code, spec_name
+from gymsuite.envs.specs import EnvSpec, close_ids, import_registering, is_custom, load_code, spec_name
 
 
 class EnvKind(enum.Enum):
@@ -186,10 +185,9 @@ def _registration(env_id: str, package: str | None = None) -> gym.envs.registrat
     if env_id not in gym.registry and package is not None:
         load_code(package)
         if env_id not in gym.registry:
-            close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
             raise UserError(f"importing {package} registers no environment id {env_id!r}",
-                            f"did you mean {', '.join(close)}?" if close else
-                            "check the id, or the module that registers it (see gymnasium.pprint_registry())")
+                            close_ids(env_id, otherwise="check the id, or the module that registers it (see "
+                                                        "gymnasium.pprint_registry())"))
     if env_id not in gym.registry:
         import_registering(env_id)  # raises for an unknown id
     return gym.registry.get(env_id)

@@ -37,7 +37,18 @@ def test_registered_id_builds_seeded_vec_env() -> None:
 def test_unknown_id_suggests_close_matches() -> None:
     with pytest.raises(UserError, match="unknown environment id 'CartPol-v1'") as err:
         make_env("CartPol-v1")
-    assert "CartPole-v1" in str(err.value)
+    assert "did you mean 'CartPole-v1'" in str(err.value)
+
+
+def test_unknown_ids_are_told_in_one_wording_wherever_they_are_looked_up() -> None:
+    from gymsuite.envs.atari import game_of
+
+    with pytest.raises(UserError) as atari:
+        game_of("ALE/Pongg-v5")
+    with pytest.raises(UserError) as package:
+        make_env("gymnasium.envs.classic_control:CartPol-v1")
+    assert "did you mean 'ALE/Pong-v5'" in atari.value.hint
+    assert "did you mean 'CartPole-v1'" in package.value.hint
 
 
 def test_module_class_file_class_and_callable_resolve(tmp_path: Path) -> None:

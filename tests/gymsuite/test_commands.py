@@ -38,7 +38,7 @@ def test_train_evaluate_record_round_trip(in_tmp: Path, capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--algo", "ppo", "--env", "CartPol-v1"], "did you mean CartPole-v1"),
+        (["--algo", "ppo", "--env", "CartPol-v1"], "did you mean 'CartPole-v1'"),
         (["--algo", "ppx", "--env", "CartPole-v1"], "unknown algorithm 'ppx'"),
         (["--algo", "dqn", "--env", "Pendulum-v1"], "dqn cannot act in Pendulum-v1"),
         (["--algo", "ppo", "--env", "CartPole-v1", "--hyperparams", "n_stepz=3"], "unknown hyperparameter 'n_stepz'"),
