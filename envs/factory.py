@@ -125,7 +125,7 @@ def make_env(
             ``multiagent`` options (:mod:`gymsuite.envs.multiagent.options`).
         wrappers: applied in order to each raw env, inside ``Monitor``.
         render_mode: e.g. ``"rgb_array"`` for video recording.
-        subprocess: one process per copy (``SubprocVecEnv``) instead of one loop.
+        subprocess: one process per copy (``SubprocVecEnv``) instead of one loop; refused for a multi-agent env.
         reward_wrappers: reward transforms applied outside ``Monitor``.
     """
     if n_envs < 1:
@@ -140,6 +140,9 @@ def make_env(
         if options.randomize is not None:
             raise UserError(f"randomize set for the multi-agent env {name}: domain randomisation applies to "
                             "single-agent envs only", "drop randomize")
+        if subprocess and n_envs > 1:  # the bridge steps all copies' agents as one batch, in this process
+            raise UserError(f"subprocess=True with the multi-agent env {name}: its copies run in one process "
+                            "(the PettingZoo bridge batches every copy's agents)", "leave subprocess out")
         return make_multiagent_vec(target.source, n_envs, seed, env_kwargs, render_mode, max_episode_steps,
                                    options.multiagent, options.given, wrappers, reward_wrappers)
     if target.kind is EnvKind.ATARI:

@@ -47,6 +47,8 @@ def test_make_env_builds_a_guarded_seeded_bridge() -> None:
         make_env(TOY, options=EnvOptions.parse({"pixels": True}))
     with pytest.raises(UserError, match="shaping"):
         make_env(TOY, reward_wrappers=[lambda env: env])
+    with pytest.raises(UserError, match="subprocess=True with the multi-agent env"):  # it used to be ignored
+        make_env(TOY, n_envs=2, subprocess=True)
 
 
 def test_env_attributes_reach_each_slot() -> None:
