@@ -50,7 +50,8 @@ def save_stats(vecnorm: VecNormalize, path: Path) -> None:
     atomic_write(path, write)
 
 
-def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickle: bool = False) -> VecNormalize:
+def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickle: bool = False,
+               cls: type[VecNormalize] = VecNormalize) -> VecNormalize:
     """``venv`` inside a ``VecNormalize`` with the statistics of ``path``.
 
     Args:
@@ -59,6 +60,7 @@ def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickl
         legacy: the pickled file an older gymsuite wrote instead, loaded when ``path`` is absent
             and ``trust_pickle``.
         trust_pickle: allow ``legacy`` (``--trust-pickle``).
+        cls: the wrapper to build (training's :class:`gymsuite.envs.wrappers.ActiveVecNormalize`).
 
     Raises:
         UserError: only a pickled file exists and pickles are not trusted, or the file is damaged.
@@ -73,7 +75,7 @@ def load_stats(path: Path, venv: VecEnv, legacy: Path | None = None, trust_pickl
     arrays = read_npz(path, what, _FIX)
     try:
         keys = [str(k) for k in arrays["norm_obs_keys"]] if "norm_obs_keys" in arrays else None
-        norm = VecNormalize(venv, training=bool(arrays["training"]), norm_obs=bool(arrays["norm_obs"]),
+        norm = cls(venv, training=bool(arrays["training"]), norm_obs=bool(arrays["norm_obs"]),
                             norm_reward=bool(arrays["norm_reward"]), clip_obs=float(arrays["clip_obs"]),
                             clip_reward=float(arrays["clip_reward"]), gamma=float(arrays["gamma"]),
                             epsilon=float(arrays["epsilon"]), norm_obs_keys=keys)

@@ -62,6 +62,7 @@ from gymsuite.common.signals import StopSignals
 from gymsuite.envs.factory import is_custom, make_env, make_native_atari
 from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.target import EnvKind, resolve_env
+from gymsuite.envs.wrappers import ActiveVecNormalize
 from gymsuite.rewards.clipping import ClipReward, VecClipReward
 from gymsuite.rewards.curiosity import CuriosityCallback
 
@@ -198,7 +199,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec,
 
         venv, curiosity = attach(venv, cfg.curiosity, **cfg.curiosity_kwargs)
     if options.normalize is not None:
-        venv = VecNormalize(venv, **options.normalize)
+        venv = ActiveVecNormalize(venv, **options.normalize)  # statistics from active slots (multi-agent)
     return venv, curiosity
 
 
@@ -371,7 +372,7 @@ def _load_checkpoint(cfg: RunConfig, spec: registry.AlgoSpec, options: RunOption
     try:
         norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
         if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):
-            venv = load_stats(norm_file, venv.venv, legacy, trust_pickle)
+            venv = load_stats(norm_file, venv.venv, legacy, trust_pickle, cls=ActiveVecNormalize)
         model = load_model_file(spec.model_class(cfg.hyperparams), run.checkpoint(steps), trust_pickle,
                                 _resumed_values(spec, cfg, options))
         model.set_env(venv)

@@ -146,3 +146,46 @@ def test_multiagent_options_travel_from_the_run_config_to_the_env() -> None:
     assert make_env(TOY, options=options).observation_space.shape == (5,)
     with pytest.raises(UserError, match="agent_id"):
         build_config({"algo": "ppo", "env": TOY, "timesteps": 64}, overrides=["multiagent={agentid: true}"])
+
+
+def test_normalisation_learns_from_active_slots_only() -> None:
+    """Agent b dies at step 2 of 4: its placeholder observations at step 3 must not move the statistics."""
+    from stable_baselines3.common.running_mean_std import RunningMeanStd
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from gymsuite.envs.wrappers import ActiveVecNormalize
+
+    norm = ActiveVecNormalize(make_env(TOY, n_envs=2, seed=0), norm_reward=True)
+    plain = VecNormalize(make_env(TOY, n_envs=2, seed=0), norm_reward=True)
+    expected = RunningMeanStd(shape=(2,))
+    norm.reset()
+    plain.reset()
+    expected.update(norm.old_obs)  # the raw observations
+    saw_inactive = False
+    for _ in range(6):
+        actions = np.zeros(norm.num_envs, dtype=np.int64)
+        norm.step_async(actions)
+        _, _, _, infos = norm.step_wait()
+        plain.step(actions)
+        active = np.array([not info["inactive"] for info in infos])
+        saw_inactive |= not active.all()
+        expected.update(norm.old_obs[active])
+    assert saw_inactive
+    np.testing.assert_allclose(norm.obs_rms.mean, expected.mean)
+    np.testing.assert_allclose(norm.obs_rms.var, expected.var)
+    assert not np.allclose(plain.obs_rms.mean, expected.mean)  # SB3's own counts the placeholders
+
+
+def test_active_normalisation_equals_sb3_s_when_no_slot_is_inactive() -> None:
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from gymsuite.envs.wrappers import ActiveVecNormalize
+
+    ours, theirs = (cls(make_env("CartPole-v1", n_envs=2, seed=3)) for cls in (ActiveVecNormalize, VecNormalize))
+    np.testing.assert_array_equal(ours.reset(), theirs.reset())
+    for step in range(40):
+        actions = np.array([step % 2, (step // 3) % 2])
+        a, b = ours.step(actions), theirs.step(actions)
+        for x, y in zip(a[:3], b[:3], strict=True):
+            np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(ours.ret_rms.var, theirs.ret_rms.var)
