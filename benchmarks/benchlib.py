@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import multiprocessing as mp
 import os
 import platform
 import re
@@ -27,6 +26,9 @@ import numpy as np
 import torch
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
+
+from gymsuite.agents.sweeps.executor import Job
+from gymsuite.agents.sweeps.executor import run_jobs as execute
 
 if TYPE_CHECKING:
     from gymsuite.agents.run.config import RunConfig
@@ -104,20 +106,27 @@ def train(cfg: RunConfig, run_dir: Path, callbacks: Sequence[BaseCallback] = ())
 
 def run_jobs(run_one: Callable[[dict[str, Any]], dict[str, Any]], jobs: list[dict[str, Any]],
              workers: int) -> list[dict[str, Any]]:
-    """``run_one`` on each job in at most ``workers`` spawned processes, longest (most ``steps``) first.
+    """``run_one`` on each job through the product's executor (:func:`gymsuite.agents.sweeps.executor.run_jobs`,
+    what ``sweep`` and ``tune`` users get): at most ``workers`` spawned worker processes, longest (most ``steps``)
+    first, a lost worker's job retried. ``run_one`` must be a module-level function (the workers import it).
 
-    ``run_one`` must be a module-level function (the workers import it). Results come back in the order of ``jobs``.
+    Returns:
+        The results in the order of ``jobs``.
+
+    Raises:
+        KeyboardInterrupt: Ctrl-C or SIGTERM stopped the jobs.
+        RuntimeError: a job failed (every other job still ran, and printed its line).
     """
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i].get("steps", 0))
-    if workers <= 1:
-        done = [run_one(jobs[i]) for i in order]
-    else:
-        with mp.get_context("spawn").Pool(workers, maxtasksperchild=4) as pool:
-            done = pool.map(run_one, [jobs[i] for i in order], chunksize=1)
-    out: list[dict[str, Any]] = [{}] * len(jobs)
-    for i, result in zip(order, done, strict=True):
-        out[i] = result
-    return out
+    report = execute([Job(str(i), run_one, (jobs[i],)) for i in order], workers=workers)
+    if report.stopped:
+        raise KeyboardInterrupt(f"stopped by signal {report.signum}")
+    failed = [o for o in report.outcomes if not o.ok]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(jobs)} benchmark jobs failed: "
+                           + "; ".join(f"{jobs[int(o.job.key)]}: {o.error}" for o in failed))
+    results = {int(o.job.key): o.result for o in report.outcomes}
+    return [results[i] or {} for i in range(len(jobs))]
 
 
 def job_result(job: dict[str, Any], out: dict[str, Any], start: float) -> dict[str, Any]:
