@@ -38,6 +38,7 @@ PIXELS = "pixels={height: 24, width: 36, stack: 2}"
 RUNS: dict[str, tuple[str, str, list[str]]] = {
     "mlp": ("ppo", "CartPole-v1", TINY),
     "a2c_discrete_obs": ("a2c", "FrozenLake-v1", ["n_steps=8"]),
+    "pg": ("pg", "CartPole-v1", ["n_steps=32"]),
     "dqn": ("dqn", "CartPole-v1", ["learning_starts=16", "buffer_size=500", "batch_size=16", "train_freq=4"]),
     "nature_cnn": ("ppo", "gymsuite/PixelCartPole-v0", TINY),
     "small_cnn": ("ppo", "CartPole-v1", [*TINY, PIXELS, "backbone=small_cnn"]),
