@@ -56,6 +56,8 @@ from gymsuite.agents.saved import attacking, attackreport, shifting
 from gymsuite.agents.saved.evaluation import evaluate as evaluate_agent
 from gymsuite.agents.saved.explaining import ExplainOptions
 from gymsuite.agents.saved.explaining import explain as explain_agent
+from gymsuite.agents.saved.exporting import ExportOptions
+from gymsuite.agents.saved.exporting import export as export_agent
 from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.agents.saved.video import check_recordable
 from gymsuite.agents.saved.video import record as record_agent
@@ -65,7 +67,8 @@ from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
 
-__all__ = ["Agent", "Run", "attack", "evaluate", "explain", "load", "make_env", "record", "resume", "shift", "train"]
+__all__ = ["Agent", "Run", "attack", "evaluate", "explain", "export", "load", "make_env", "record", "resume", "shift",
+           "train"]
 
 PathLike = str | Path
 
@@ -623,6 +626,52 @@ def explain(run_dir_or_agent: PathLike | Agent, method: str = "grad", *, target:
     agent = _loaded(run_dir_or_agent, env, algo, False, trust_pickle)
     options = ExplainOptions(method, target, baseline, states, deletion_fraction, seed, deterministic)
     return explain_agent(agent, options, None if out is None else Path(out))
+
+
+def export(run_dir_or_agent: PathLike | Agent, format: str = "onnx", *, out: PathLike | None = None,
+           int8: bool = False, overwrite: bool = False, states: int = 200, seed: int = 0, latency: bool = True,
+           env: str | None = None, algo: str | None = None, best: bool = False,
+           trust_pickle: bool = False) -> dict[str, Any]:
+    """Export an agent's greedy policy to an ONNX or TorchScript file that takes the env's raw observation, as
+    ``gymsuite export`` does, and check it against the Python policy.
+
+    The file holds the run's observation normalisation, SB3's channel transpose and image scaling, the backbone,
+    the actor and the greedy head. Inputs: ``obs`` ``(B, *O)`` (uint8 images, int64 Discrete, float32 otherwise);
+    an LSTM run (``backbone=lstm``) also ``h``, ``c`` ``(layers, B, hidden)`` and ``episode_start`` ``(B,)``.
+    Outputs: ``action``, then ``logits`` (log-probabilities), ``mean`` (Box actions) or ``q_values`` (dqn), and
+    ``h_out``, ``c_out`` for an LSTM. The report is also written beside the file as ``<file>.parity.json``.
+
+    Args:
+        run_dir_or_agent: a run directory, a model ``.zip`` or an :class:`Agent` (ppo, a2c, pg, dqn, the imitation
+            algorithms; every backbone, the LSTM included; not multi-agent or masked runs).
+        format: ``"onnx"`` or ``"torchscript"``.
+        out: the file (default ``RUN_DIR/export/policy[.int8].onnx|.pt``; ``export/...`` for a bare zip).
+        int8: dynamic int8 quantisation: onnxruntime's for ONNX, torch's (Linear and LSTM layers) for
+            TorchScript, which refuses policies with convolutions or attention.
+        overwrite: replace an existing file and report.
+        states: N on-policy states (and N random observations) of the parity check.
+        seed: the env's seed for the on-policy states, and the random observations'.
+        latency: measure latency per call at batch 1 and 64 (about a second per runtime); False leaves it out.
+        env: the env (default: the run's); algo: the algorithm of a bare zip that does not tell it.
+        best: a run directory's ``best_model.zip``.
+        trust_pickle: see :func:`load`.
+
+    Returns:
+        ``file``, ``parity_file``, ``format``, ``exporter`` (``dynamo``: torch's default; ``legacy``: its
+        TorchScript-based ONNX exporter, with ``fallback_reason``; ``jit.trace``), ``int8``, ``algo``, ``env``,
+        ``backbone``, ``recurrent``, ``inputs``, ``outputs``, ``bytes``, ``states``; ``on_policy`` and ``random``:
+        ``agreement`` (share of equal greedy actions), ``max_abs_diff`` (of the logits, means or Q-values),
+        ``states``; ``latency_s`` (``torch`` and ``onnxruntime`` or ``torchscript``: seconds per call by batch
+        size ``"1"``, ``"64"``); ``target_met`` (a float file agrees on every on-policy state).
+
+    Raises:
+        UserError: see :func:`load`; an unknown format; a multi-agent, masked, gSDE or random agent; Dict
+            observations; ``int8`` TorchScript of a policy with convolutions or attention; ``out`` of the wrong
+            suffix, or existing without ``overwrite``. Nothing is written then.
+    """
+    agent = _loaded(run_dir_or_agent, env, algo, best, trust_pickle)
+    options = ExportOptions(format, None if out is None else Path(out), int8, overwrite, states, seed, latency)
+    return export_agent(agent, options)
 
 
 @overload

@@ -58,7 +58,8 @@ class PatchTransformer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self.embed(x).flatten(2).transpose(1, 2)  # (B, D, H', W') -> (B, N, D)
         if self.cls is not None:
-            tokens = torch.cat([self.cls.expand(len(tokens), -1, -1), tokens], dim=1)  # (B, N + 1, D)
+            # (B, N + 1, D); shape[0], not len(tokens): an export keeps B dynamic
+            tokens = torch.cat([self.cls.expand(tokens.shape[0], -1, -1), tokens], dim=1)
         tokens = self.norm(self.encoder(tokens + self.position))
         pooled = tokens[:, 0] if self.cls is not None else tokens.mean(dim=1)  # (B, D)
         return self.head(pooled)

@@ -58,6 +58,8 @@ RUNTIME_ONLY = {
     "jsonpickle": "imported by imitation's modules",
     "mpe2": "the multi-agent particle envs, imported by name from --env (mpe2.simple_spread_v3)",
     "pymunk": "the physics of PettingZoo's butterfly envs (pistonball), imported by PettingZoo",
+    "onnx": "torch.onnx and onnxruntime's quantiser write ONNX files through it (gymsuite export)",
+    "onnxscript": "torch's default (dynamo) ONNX exporter needs it (gymsuite export)",
 }
 # Imported distributions that come from elsewhere than the dependency list, and where from.
 PROVIDED = {

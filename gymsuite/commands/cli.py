@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "play": ("play", "play an environment with the keyboard and record demonstrations"),
     "probe": ("probe", "fit a linear probe from a trained agent's features to the env's true state"),
     "explain": ("explain", "explain what a trained agent's action or value depends on (saliency, with trust checks)"),
+    "export": ("export", "export a trained policy to ONNX or TorchScript, with a parity report"),
     "shift": ("shift", "a trained agent's return over a grid of env parameters (domain shift)"),
     "compare": ("compare", "compare runs across seeds and settings (mean, median, IQM with a bootstrap interval)"),
     "plot": ("plot", "plot one run's learning curve"),
