@@ -9,7 +9,8 @@ A study directory (default ``runs/tune/<algo>-<env>``) holds:
   on shared storage, Ray nodes. ``agents/sweeps/journal.py`` appends whole records or nothing (a full disk leaves
   no torn record) and repairs a damaged journal when the study opens;
 - ``lock``: ``pid host`` of the tune process using the study (a dead pid's lock is taken over);
-- ``trials/<NNNN>/``: trial NNNN's run directory (config.yaml, eval.json, logs), as ``gymsuite train`` writes;
+- ``trials/<NNNN>/``: trial NNNN's run directory (config.yaml, eval.json, logs), as ``gymsuite train`` writes; with
+  ``seeds_per_trial`` K > 1, one run directory per seed, ``trials/<NNNN>/seed<S>/`` (seeds S = seed .. seed + K - 1);
 - ``best/config.yaml``, ``summary.md``, ``importance.png``: rewritten after each finished trial (``tunereport``).
 
 No path inside the study directory may be a symbolic link (:func:`study_lock` refuses the study): the study writes
@@ -20,7 +21,10 @@ as executor jobs (``run_jobs``: here, a worker pool or Ray), one asked whenever 
 storage to report each periodic evaluation and stops its training when ``trial.should_prune()`` says so
 (MedianPruner); this process then tells the study COMPLETE (the value: the final evaluation's ``mean_return``, i.e.
 ``eval_episodes`` episodes of the policy the trial ends with, the one ``best/config.yaml`` reproduces, rather than
-a periodic evaluation's 5), PRUNED or FAIL. A trial cut by Ctrl-C, SIGTERM or a kill is FAIL with user attr
+a periodic evaluation's 5), PRUNED or FAIL. With K seeds per trial the seeds train one after the other in the trial's
+job, each reporting its evaluations after the steps of the seeds before it (so the pruner compares every trial's
+seed k with the others' seed k), and the value is the mean of the seeds' final returns: one seed per trial rewards
+the luckiest seed, not the best configuration. A trial cut by Ctrl-C, SIGTERM or a kill is FAIL with user attr
 ``interrupted`` and its parameters are enqueued, so the continued study tries them first. The sampler's seed is
 drawn from the study's seed and its number of trials (:func:`sampler_seed`), so a continued study proposes new
 configurations rather than those of its first process again.
@@ -29,6 +33,7 @@ configurations rather than those of its first process again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import json
 import os
@@ -87,6 +92,11 @@ class StudyPlan:
     def journal(self) -> Path:
         return self.root / JOURNAL
 
+    @property
+    def seeds(self) -> int:
+        """Seeds each trial trains (``--seeds-per-trial``)."""
+        return int(self.record.get("seeds_per_trial", 1))
+
     def config(self, values: dict[str, Any]) -> RunConfig:
         """The run config of a trial with these sampled ``values`` (the training's own checks)."""
         rec = self.record
@@ -105,13 +115,19 @@ def default_dir(algo: str, env: str) -> Path:
 
 
 def plan_study(algo: str, env: str, timesteps: int | None, seed: int, hyperparams: list[str],
-               space_file: Path | None, root: Path | None, pruning: Pruning | None = None) -> StudyPlan:
+               space_file: Path | None, root: Path | None, pruning: Pruning | None = None,
+               seeds_per_trial: int = 1) -> StudyPlan:
     """Check everything before anything is written: the algorithm and env (as ``sweep`` does), the base
     hyperparameters, every value the space can give, and an existing study's record.
+
+    ``seeds_per_trial``: seeds each trial trains, its value their mean (part of the study: a continued study
+    keeps it).
 
     Raises:
         UserError: any of those refused, or ``root`` holding a study of another algo/env/space/settings.
     """
+    if seeds_per_trial < 1:
+        raise UserError(f"--seeds-per-trial must be at least 1, got {seeds_per_trial}", "e.g. --seeds-per-trial 3")
     base = plan(Path("."), [algo], [env], [seed], {"timesteps": timesteps}, hyperparams)[0].cfg
     where = str(space_file) if space_file else f"agents/hyperparams/spaces/{base.algo}.yml"
     data = space.read_space(space_file or space.shipped_space(base.algo))
@@ -119,6 +135,8 @@ def plan_study(algo: str, env: str, timesteps: int | None, seed: int, hyperparam
     parse_assignments(hyperparams)
     record = {"algo": base.algo, "env": base.env, "timesteps": base.timesteps, "seed": seed,
               "hyperparams": list(hyperparams), "space": data}
+    if seeds_per_trial > 1:  # absent for one seed: the studies written before the option continue unchanged
+        record["seeds_per_trial"] = seeds_per_trial
     # Early evaluations are noisy: a trial is judged once 5 trials have finished, after its first fifth.
     pruning = pruning or Pruning(startup=5, warmup=base.timesteps // 5)
     study = StudyPlan(root or default_dir(base.algo, base.env), record, params, pruning)
@@ -135,7 +153,7 @@ def _check_record(study: StudyPlan) -> None:
                             "choose another --study directory")
         return
     saved = read_yaml(file)
-    differ = [k for k in study.record if saved.get(k) != study.record[k]]
+    differ = [k for k in sorted({*study.record, *saved}) if saved.get(k) != study.record.get(k)]
     if differ:
         raise UserError(f"{study.root} holds a study with other {', '.join(differ)} ({file})",
                         "choose another --study directory, or repeat that study's settings to continue it")
@@ -268,6 +286,14 @@ class TrialTask:
     journal: Path
     trial_id: int
     pruning: Pruning
+    seeds: int = 1  # trained one after the other: cfg.seed, cfg.seed + 1, ...
+
+    def seed_runs(self) -> list[tuple[RunConfig, Path]]:
+        """Each seed's config and run directory (``run_dir`` itself for one seed)."""
+        if self.seeds == 1:
+            return [(self.cfg, self.run_dir)]
+        return [(dataclasses.replace(self.cfg, seed=self.cfg.seed + k),
+                 tunereport.seed_dir(self.run_dir, self.cfg.seed + k)) for k in range(self.seeds)]
 
 
 class _Reporter(EvalListener):
@@ -276,11 +302,12 @@ class _Reporter(EvalListener):
     def __init__(self, trial: optuna.trial.Trial) -> None:
         super().__init__()
         self.trial, self.pruned_at = trial, -1
+        self.offset = 0  # the env steps of the trial's seeds trained before this one
 
     def on_evaluation(self, steps: int, result: dict[str, Any]) -> bool:
-        self.trial.report(float(result["mean_return"]), steps)
+        self.trial.report(float(result["mean_return"]), self.offset + steps)
         if self.trial.should_prune():
-            self.pruned_at = steps
+            self.pruned_at = self.offset + steps
             return False
         return True
 
@@ -292,9 +319,18 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     study = optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(task.journal),
                               pruner=task.pruning.pruner())
     reporter = _Reporter(optuna.trial.Trial(study, task.trial_id))
-    with quietly():
-        result = train(task.cfg, task.run_dir, overwrite=True, callbacks=[reporter])
-    return {**run_summary(task.run_dir, result), "pruned_at": reporter.pruned_at}
+    returns: list[float] = []
+    for cfg, run_dir in task.seed_runs():
+        with quietly():
+            result = train(cfg, run_dir, overwrite=True, callbacks=[reporter])
+        if result.interrupted or reporter.pruned_at >= 0:
+            return {**run_summary(run_dir, result), "pruned_at": reporter.pruned_at}
+        returns.append(float(result.eval["mean_return"]))
+        reporter.offset += result.steps
+    summary = {**run_summary(task.run_dir, result), "pruned_at": -1}
+    if task.seeds > 1:
+        summary.update(mean_return=float(np.mean(returns)), seed_returns=returns)
+    return summary
 
 
 OnTrial = Callable[["optuna.trial.FrozenTrial"], None]
@@ -371,7 +407,8 @@ def _ask(study: optuna.Study, study_plan: StudyPlan, on_trial: OnTrial | None) -
     cfg = study_plan.config(values)
     run_dir = study_plan.root / "trials" / f"{trial.number:04d}"
     # Absolute paths: a job may run in another working directory (a Ray worker; the study dir on shared storage).
-    task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning)
+    task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning,
+                     study_plan.seeds)
     gpus = 1.0 if str(cfg.device).startswith("cuda") else 0.0
     return Job(str(trial.number), run_trial, (task,), gpus=gpus)
 
@@ -407,6 +444,8 @@ def _tell(study: optuna.Study, outcome: Outcome) -> optuna.trial.FrozenTrial:
     result = outcome.result or {}
     if outcome.ok and result.get("pruned_at", -1) >= 0:
         attrs["pruned_at"] = result["pruned_at"]
+    if result.get("seed_returns"):
+        attrs["seed_returns"] = [round(r, 4) for r in result["seed_returns"]]
     _set_attrs(study, trial_id, attrs)
     if outcome.interrupted:
         requeue(study, number)

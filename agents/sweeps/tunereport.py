@@ -20,12 +20,25 @@ if TYPE_CHECKING:
     import optuna
 
 
+def seed_dir(trial_dir: Path, seed: int) -> Path:
+    """The run directory of ``seed`` in a trial of several seeds (``--seeds-per-trial``)."""
+    return trial_dir / f"seed{seed}"
+
+
+def trial_config(root: Path, number: int) -> Path:
+    """The ``config.yaml`` reproducing trial ``number``: its run's, or with several seeds its first seed's."""
+    trial_dir = root / "trials" / f"{number:04d}"
+    seeds = sorted((p for p in trial_dir.glob("seed*") if p.name[4:].isdigit()), key=lambda p: int(p.name[4:]))
+    own = trial_dir / "config.yaml"
+    return seeds[0] / "config.yaml" if seeds and not own.is_file() else own
+
+
 def write_outputs(study: optuna.Study, root: Path) -> None:
     """Rewrite the study's ``best/config.yaml``, ``summary.md`` and ``importance.png`` from its trials."""
     trials = study.get_trials(deepcopy=False)
     best = best_trial(study)
     if best is not None:
-        config = root / "trials" / f"{best.number:04d}" / "config.yaml"
+        config = trial_config(root, best.number)
         if config.is_file():
             write_yaml(root / "best" / "config.yaml", read_yaml(config))
     table = summary(trials)
@@ -57,7 +70,8 @@ def summary(trials: list[optuna.trial.FrozenTrial]) -> str:
         value = "" if t.value is None else f"{t.value:.4g}"
         shown = t.params or t.system_attrs.get("fixed_params", {})  # a WAITING (enqueued) trial: the values to try
         params = ", ".join(f"{k}={_short(v)}" for k, v in shown.items())
-        note = next((f"{k}: {attrs[k]}" for k in ("refused", "error", "pruned_at", "retry_of") if k in attrs), "")
+        notes = ("refused", "error", "pruned_at", "retry_of", "seed_returns")
+        note = next((f"{k}: {attrs[k]}" for k in notes if k in attrs), "")
         if attrs.get("interrupted"):
             note = "interrupted (tried again)"
         lines.append(f"| {t.number} | {t.state.name} | {value} | {params} | {attrs.get('seconds', '')} | "

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of every trial's training and of the sampler (a continued study's sampler: this seed "
                         "and the study's number of trials, so it proposes new configurations)")
+    p.add_argument("--seeds-per-trial", type=int, default=1, metavar="K",
+                   help="seeds each trial trains (seed, seed+1, ...), its value their mean return (default 1; one "
+                        "seed per trial rewards the luckiest seed)")
     p.add_argument("--ray-address", metavar="ADDRESS",
                    help="run trials on a Ray cluster: host:port, auto or local; --study must then be on storage "
                         "every node sees. Needs gymsuite[distributed]")
@@ -57,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("neither --trials nor --timeout given: the study would never end",
                         "pass --trials N, --timeout SECONDS or both")
     trials = args.trials if args.trials is not None else 10**9
-    study = plan_study(args.algo, args.env, args.timesteps, args.seed, args.hyperparams, args.space, args.study)
+    study = plan_study(args.algo, args.env, args.timesteps, args.seed, args.hyperparams, args.space, args.study,
+                       seeds_per_trial=args.seeds_per_trial)
     check_ray_address(args.ray_address)
     command = " ".join(["gymsuite", "tune", *(argv if argv is not None else sys.argv[1:])])
     with study_lock(study.root):

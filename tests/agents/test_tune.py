@@ -196,3 +196,26 @@ def test_a_timeout_starts_no_trial_after_it(tmp_path: Path, capsys: pytest.Captu
     assert len(_trials(root)) == 1 and "1 trials finished" in capsys.readouterr().out
     for bad in (["--timeout", "0"], []):  # no way to end
         assert cli.main([*args, *bad]) == 2
+
+
+def test_several_seeds_per_trial_train_each_seed_and_the_value_is_their_mean(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    assert cli.main(["tune", *BASE, "--trials", "2", "--seeds-per-trial", "2", "--seed", "5", "--study", str(root),
+                     "--space", str(_space(tmp_path))]) == 0
+    trials = _trials(root)
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    for t in trials:
+        runs = [root / "trials" / f"{t.number:04d}" / f"seed{s}" for s in (5, 6)]
+        returns = [yaml.safe_load((run / "eval.json").read_text())["mean_return"] for run in runs]
+        assert [read_yaml(run / "config.yaml")["seed"] for run in runs] == [5, 6]
+        assert t.value == pytest.approx(sum(returns) / 2) and t.user_attrs["seed_returns"] == pytest.approx(returns)
+        steps = sorted(t.intermediate_values)  # the second seed reports after the first seed's steps
+        assert steps[-1] > 512 and len(steps) == 2 * len([s for s in steps if s <= 512])
+    best = max(trials, key=lambda t: t.value or 0.0)
+    assert read_yaml(root / "best" / "config.yaml")["seed"] == 5
+    assert read_yaml(root / "study.yaml")["seeds_per_trial"] == 2
+    # the study is two seeds per trial: continuing it with one is refused, as any other changed setting
+    assert cli.main(["tune", *BASE, "--trials", "3", "--seed", "5", "--study", str(root),
+                     "--space", str(_space(tmp_path))]) == 2
+    assert cli.main(["tune", *BASE, "--trials", "1", "--seeds-per-trial", "0"]) == 2
+    assert best.number in (0, 1)
