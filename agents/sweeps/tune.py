@@ -24,7 +24,15 @@ storage to report each periodic evaluation and stops its training when ``trial.s
 a periodic evaluation's 5), PRUNED or FAIL. With K seeds per trial the seeds train one after the other in the trial's
 job, each reporting its evaluations after the steps of the seeds before it (so the pruner compares every trial's
 seed k with the others' seed k), and the value is the mean of the seeds' final returns: one seed per trial rewards
-the luckiest seed, not the best configuration. A trial cut by Ctrl-C, SIGTERM or a kill is FAIL with user attr
+the luckiest seed, not the best configuration.
+
+``objective``: ``return`` (above), or ``seconds`` / ``steps`` to the target return (``target_return``, ``auto``: the
+env's threshold, :mod:`gymsuite.envs.thresholds`): every trial's runs stop at the first periodic evaluation that
+reaches it, and the value is minus the mean over seeds of the training seconds (or env steps) it took; a seed that
+never reaches it counts twice what it spent, so reaching the target always beats missing it at an equal cost. The
+fastest configuration to a solved agent, rather than the best at a fixed budget (issue 28's shipped defaults).
+
+A trial cut by Ctrl-C, SIGTERM or a kill is FAIL with user attr
 ``interrupted`` and its parameters are enqueued, so the continued study tries them first. The sampler's seed is
 drawn from the study's seed and its number of trials (:func:`sampler_seed`), so a continued study proposes new
 configurations rather than those of its first process again.
@@ -54,7 +62,7 @@ from gymsuite.agents.run.training import EvalListener, train
 from gymsuite.agents.sweeps import journal, space, tunereport
 from gymsuite.agents.sweeps.executor import Job, Outcome, Report, run_jobs
 from gymsuite.agents.sweeps.sweep import plan, quietly, run_summary
-from gymsuite.common.errors import UserError
+from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.files import ensure_dir, read_yaml, write_yaml
 from gymsuite.common.pidlock import pid_lock
 
@@ -97,11 +105,17 @@ class StudyPlan:
         """Seeds each trial trains (``--seeds-per-trial``)."""
         return int(self.record.get("seeds_per_trial", 1))
 
+    @property
+    def objective(self) -> str:
+        """What a trial's value measures (:data:`OBJECTIVES`)."""
+        return str(self.record.get("objective", "return"))
+
     def config(self, values: dict[str, Any]) -> RunConfig:
         """The run config of a trial with these sampled ``values`` (the training's own checks)."""
         rec = self.record
         pairs = [*rec["hyperparams"], *(f"{k}={_yaml_value(v)}" for k, v in values.items())]
-        cli = {"algo": rec["algo"], "env": rec["env"], "seed": rec["seed"], "timesteps": rec["timesteps"]}
+        cli = {"algo": rec["algo"], "env": rec["env"], "seed": rec["seed"], "timesteps": rec["timesteps"],
+               "target_return": rec.get("target_return")}
         return build_config(cli, None, pairs)
 
 
@@ -116,27 +130,40 @@ def default_dir(algo: str, env: str) -> Path:
 
 def plan_study(algo: str, env: str, timesteps: int | None, seed: int, hyperparams: list[str],
                space_file: Path | None, root: Path | None, pruning: Pruning | None = None,
-               seeds_per_trial: int = 1) -> StudyPlan:
+               seeds_per_trial: int = 1, objective: str = "return",
+               target_return: str | float | None = None) -> StudyPlan:
     """Check everything before anything is written: the algorithm and env (as ``sweep`` does), the base
     hyperparameters, every value the space can give, and an existing study's record.
 
     ``seeds_per_trial``: seeds each trial trains, its value their mean (part of the study: a continued study
-    keeps it).
+    keeps it). ``objective`` (:data:`OBJECTIVES`) and ``target_return`` (a number or ``auto``; needed by
+    ``seconds`` and ``steps``, which every trial's runs stop at): see the module docstring.
 
     Raises:
         UserError: any of those refused, or ``root`` holding a study of another algo/env/space/settings.
     """
     if seeds_per_trial < 1:
         raise UserError(f"--seeds-per-trial must be at least 1, got {seeds_per_trial}", "e.g. --seeds-per-trial 3")
-    base = plan(Path("."), [algo], [env], [seed], {"timesteps": timesteps}, hyperparams)[0].cfg
+    if objective not in OBJECTIVES:
+        raise UserError(f"unknown --objective {objective!r}", closest_hint(objective, OBJECTIVES, "objectives"))
+    if objective != "return" and target_return is None:
+        raise UserError(f"--objective {objective} measures the time to a target return, and none is given",
+                        "pass --target-return R or --target-return auto (the env's threshold)")
+    base = plan(Path("."), [algo], [env], [seed], {"timesteps": timesteps, "target_return": target_return},
+                hyperparams)[0].cfg
     where = str(space_file) if space_file else f"agents/hyperparams/spaces/{base.algo}.yml"
     data = space.read_space(space_file or space.shipped_space(base.algo))
     params = space.parse_space(data, where)
     parse_assignments(hyperparams)
     record = {"algo": base.algo, "env": base.env, "timesteps": base.timesteps, "seed": seed,
               "hyperparams": list(hyperparams), "space": data}
-    if seeds_per_trial > 1:  # absent for one seed: the studies written before the option continue unchanged
+    # Absent at their defaults: the studies written before these options continue unchanged.
+    if seeds_per_trial > 1:
         record["seeds_per_trial"] = seeds_per_trial
+    if objective != "return":
+        record["objective"] = objective
+    if base.target_return is not None:
+        record["target_return"] = base.target_return
     # Early evaluations are noisy: a trial is judged once 5 trials have finished, after its first fifth.
     pruning = pruning or Pruning(startup=5, warmup=base.timesteps // 5)
     study = StudyPlan(root or default_dir(base.algo, base.env), record, params, pruning)
@@ -277,6 +304,20 @@ def finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
+OBJECTIVES = ("return", "seconds", "steps")
+MISSED_FACTOR = 2.0  # a seed that never reaches the target counts this many times what it spent
+
+
+def seed_value(objective: str, evaluation: dict[str, Any]) -> float:
+    """One seed's contribution to a trial's value (higher is better) from its ``eval.json``: its return, or minus the
+    training seconds / env steps to the target (``MISSED_FACTOR`` times what it spent when it never got there)."""
+    if objective == "return":
+        return float(evaluation["mean_return"])
+    spent = evaluation["train_seconds"] if objective == "seconds" else evaluation["timesteps"]
+    reached = evaluation.get(f"target_{objective}") if evaluation.get("target_reached") else None
+    return -float(reached if reached is not None else MISSED_FACTOR * spent)
+
+
 @dataclass(frozen=True)
 class TrialTask:
     """What a trial's job needs: its config and directory, and how to reach its Optuna trial."""
@@ -287,6 +328,7 @@ class TrialTask:
     trial_id: int
     pruning: Pruning
     seeds: int = 1  # trained one after the other: cfg.seed, cfg.seed + 1, ...
+    objective: str = "return"
 
     def seed_runs(self) -> list[tuple[RunConfig, Path]]:
         """Each seed's config and run directory (``run_dir`` itself for one seed)."""
@@ -319,17 +361,17 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     study = optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(task.journal),
                               pruner=task.pruning.pruner())
     reporter = _Reporter(optuna.trial.Trial(study, task.trial_id))
-    returns: list[float] = []
+    values: list[float] = []
     for cfg, run_dir in task.seed_runs():
         with quietly():
             result = train(cfg, run_dir, overwrite=True, callbacks=[reporter])
         if result.interrupted or reporter.pruned_at >= 0:
             return {**run_summary(run_dir, result), "pruned_at": reporter.pruned_at}
-        returns.append(float(result.eval["mean_return"]))
+        values.append(seed_value(task.objective, result.eval))
         reporter.offset += result.steps
-    summary = {**run_summary(task.run_dir, result), "pruned_at": -1}
+    summary = {**run_summary(task.run_dir, result), "pruned_at": -1, "value": float(np.mean(values))}
     if task.seeds > 1:
-        summary.update(mean_return=float(np.mean(returns)), seed_returns=returns)
+        summary["seed_values"] = values
     return summary
 
 
@@ -408,7 +450,7 @@ def _ask(study: optuna.Study, study_plan: StudyPlan, on_trial: OnTrial | None) -
     run_dir = study_plan.root / "trials" / f"{trial.number:04d}"
     # Absolute paths: a job may run in another working directory (a Ray worker; the study dir on shared storage).
     task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning,
-                     study_plan.seeds)
+                     study_plan.seeds, study_plan.objective)
     gpus = 1.0 if str(cfg.device).startswith("cuda") else 0.0
     return Job(str(trial.number), run_trial, (task,), gpus=gpus)
 
@@ -444,15 +486,15 @@ def _tell(study: optuna.Study, outcome: Outcome) -> optuna.trial.FrozenTrial:
     result = outcome.result or {}
     if outcome.ok and result.get("pruned_at", -1) >= 0:
         attrs["pruned_at"] = result["pruned_at"]
-    if result.get("seed_returns"):
-        attrs["seed_returns"] = [round(r, 4) for r in result["seed_returns"]]
+    if result.get("seed_values"):
+        attrs["seed_values"] = [round(r, 4) for r in result["seed_values"]]
     _set_attrs(study, trial_id, attrs)
     if outcome.interrupted:
         requeue(study, number)
     elif "pruned_at" in attrs:
         study.tell(number, state=TrialState.PRUNED)
-    elif outcome.ok and result.get("mean_return") is not None:
-        study.tell(number, float(result["mean_return"]))
+    elif outcome.ok and result.get("value") is not None:
+        study.tell(number, float(result["value"]))
     else:
         study.tell(number, state=TrialState.FAIL)
     return study.get_trials(deepcopy=False)[number]

@@ -70,7 +70,7 @@ def summary(trials: list[optuna.trial.FrozenTrial]) -> str:
         value = "" if t.value is None else f"{t.value:.4g}"
         shown = t.params or t.system_attrs.get("fixed_params", {})  # a WAITING (enqueued) trial: the values to try
         params = ", ".join(f"{k}={_short(v)}" for k, v in shown.items())
-        notes = ("refused", "error", "pruned_at", "retry_of", "seed_returns")
+        notes = ("refused", "error", "pruned_at", "retry_of", "seed_values")
         note = next((f"{k}: {attrs[k]}" for k in notes if k in attrs), "")
         if attrs.get("interrupted"):
             note = "interrupted (tried again)"

@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds-per-trial", type=int, default=1, metavar="K",
                    help="seeds each trial trains (seed, seed+1, ...), its value their mean return (default 1; one "
                         "seed per trial rewards the luckiest seed)")
+    p.add_argument("--objective", default="return", choices=("return", "seconds", "steps"),
+                   help="a trial's value: its final return (default), or minus the training seconds or env steps "
+                        "to --target-return (a seed that misses it counts twice what it spent)")
+    p.add_argument("--target-return", metavar="R|auto",
+                   help="every trial's runs stop at the first evaluation reaching R (auto: the env's threshold); "
+                        "needed by --objective seconds|steps")
     p.add_argument("--ray-address", metavar="ADDRESS",
                    help="run trials on a Ray cluster: host:port, auto or local; --study must then be on storage "
                         "every node sees. Needs gymsuite[distributed]")
@@ -61,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                         "pass --trials N, --timeout SECONDS or both")
     trials = args.trials if args.trials is not None else 10**9
     study = plan_study(args.algo, args.env, args.timesteps, args.seed, args.hyperparams, args.space, args.study,
-                       seeds_per_trial=args.seeds_per_trial)
+                       seeds_per_trial=args.seeds_per_trial, objective=args.objective,
+                       target_return=args.target_return)
     check_ray_address(args.ray_address)
     command = " ".join(["gymsuite", "tune", *(argv if argv is not None else sys.argv[1:])])
     with study_lock(study.root):

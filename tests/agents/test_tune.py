@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from gymsuite.agents.sweeps import space, tune
 from gymsuite.commands import cli
+from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 
 SPACE = "learning_rate: {low: 1.0e-4, high: 3.0e-3, log: true}\nn_epochs: {choices: [2, 4]}\n"
@@ -208,7 +209,7 @@ def test_several_seeds_per_trial_train_each_seed_and_the_value_is_their_mean(tmp
         runs = [root / "trials" / f"{t.number:04d}" / f"seed{s}" for s in (5, 6)]
         returns = [yaml.safe_load((run / "eval.json").read_text())["mean_return"] for run in runs]
         assert [read_yaml(run / "config.yaml")["seed"] for run in runs] == [5, 6]
-        assert t.value == pytest.approx(sum(returns) / 2) and t.user_attrs["seed_returns"] == pytest.approx(returns)
+        assert t.value == pytest.approx(sum(returns) / 2) and t.user_attrs["seed_values"] == pytest.approx(returns)
         steps = sorted(t.intermediate_values)  # the second seed reports after the first seed's steps
         assert steps[-1] > 512 and len(steps) == 2 * len([s for s in steps if s <= 512])
     best = max(trials, key=lambda t: t.value or 0.0)
@@ -219,3 +220,32 @@ def test_several_seeds_per_trial_train_each_seed_and_the_value_is_their_mean(tmp
                      "--space", str(_space(tmp_path))]) == 2
     assert cli.main(["tune", *BASE, "--trials", "1", "--seeds-per-trial", "0"]) == 2
     assert best.number in (0, 1)
+
+
+def test_objective_steps_to_the_target_is_minus_the_mean_steps_and_a_miss_counts_double(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    # A random CartPole policy lasts about 22 steps: 9 is reached at the first evaluation (every 128 steps here).
+    assert cli.main(["tune", *BASE, "--trials", "2", "--seeds-per-trial", "2", "--objective", "steps",
+                     "--target-return", "9", "--study", str(root), "--space", str(_space(tmp_path))]) == 0
+    for t in _trials(root):
+        evals = [yaml.safe_load((root / "trials" / f"{t.number:04d}" / f"seed{s}" / "eval.json").read_text())
+                 for s in (0, 1)]
+        assert all(e["target_reached"] for e in evals)
+        assert t.value == pytest.approx(-sum(e["target_steps"] for e in evals) / 2)
+    assert read_yaml(root / "study.yaml")["target_return"] == 9.0
+    missed = {"mean_return": 20.0, "train_seconds": 3.0, "timesteps": 512, "target_reached": False,
+              "target_steps": None, "target_seconds": None}
+    assert tune.seed_value("seconds", missed) == -6.0 and tune.seed_value("steps", missed) == -1024.0
+    assert tune.seed_value("return", missed) == 20.0
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--objective", "seconds"], "none is given"),
+    (["--objective", "seconds", "--target-return", "600"], "above the most CartPole-v1 can return"),
+])
+def test_a_time_objective_needs_a_reachable_target(extra: list[str], message: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["tune", *BASE, "--trials", "1", "--study", str(tmp_path / "s"), *extra]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "s").exists()
+    with pytest.raises(UserError, match="did you mean 'seconds'"):
+        tune.plan_study("ppo", "CartPole-v1", 512, 0, [], None, tmp_path / "t", objective="secnds")
