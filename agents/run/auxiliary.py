@@ -76,6 +76,8 @@ class AuxKwargs:
     learning_rate: float = option(1e-3, "Adam step size of the decoder", Rule(float, low=0, low_open=True, finite=True))
     batch_size: int | None = option(None, "observations per auxiliary step (default: the algorithm's batch_size)",
                                     Rule(int, low=1, nullable=True))
+    every: int = option(1, "take an auxiliary step at one optimiser step in this many (its gradient is not scaled "
+                        "up): fewer decoder passes, for wall time", Rule(int, low=1))
     latent_l2: float = option(1e-6, "weight of 0.5 ||z||^2 on the features (SAC+AE)", Rule(float, low=0, finite=True))
     corruption: str = option("gaussian", "denoise only: gaussian noise or mask (zero inputs)",
                              Rule(str, choices=CORRUPTIONS))
@@ -150,7 +152,8 @@ class AuxTrainer(OptimizerStepHook):
         super().__init__(model)
         assert options.aux is not None
         kw = AuxKwargs(**check(AuxKwargs, options.aux_kwargs or {}, "aux_kwargs option"))
-        self.kind, self.coef = options.aux, options.aux_coef
+        self.kind, self.coef, self.every = options.aux, options.aux_coef, kw.every
+        self.calls = 0  # optimiser steps seen, for ``every`` (saved: a resume keeps the phase)
         self.loss = AutoEncoderLoss(options.aux, kw.latent_l2, kw.corruption, kw.noise)
         self.batch_size = kw.batch_size or int(getattr(model, "batch_size", 64) or 64)
         self.space = model.policy.observation_space
@@ -193,7 +196,11 @@ class AuxTrainer(OptimizerStepHook):
 
         The encoder's share is clipped to the algorithm's ``max_grad_norm`` on its own, as SB3 has just clipped
         the RL gradient: the sum then stays within twice the bound, and a large ``aux_coef`` cannot swamp the RL loss.
+        With ``every`` k > 1, only one optimiser step in k takes it.
         """
+        self.calls += 1
+        if (self.calls - 1) % self.every:
+            return
         obs = self.observations()
         if obs is None:
             return
@@ -220,7 +227,7 @@ class AuxTrainer(OptimizerStepHook):
         """The decoder's and its optimiser's state dicts and the minibatch generator's state, as plain data."""
         state = {"format": AUX_FORMAT, "version": AUX_VERSION, "aux": self.kind,
                  "decoder": self.decoder.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "rng": self.rng.bit_generator.state}
+                 "rng": self.rng.bit_generator.state, "calls": self.calls}
         write_buffered(path, lambda f: torch.save(state, f))  # a full disk: an OSError, not torch's RuntimeError
 
     def load(self, path: Path) -> None:
@@ -238,6 +245,7 @@ class AuxTrainer(OptimizerStepHook):
             self.optimizer.load_state_dict(data["optimizer"])
             if "rng" in data:
                 self.rng.bit_generator.state = data["rng"]
+            self.calls = int(data.get("calls", 0))
         except (KeyError, ValueError, TypeError, RuntimeError) as err:  # RuntimeError: other shapes or keys
             raise DamagedFileError(path, what, f"it does not fit this run's decoder ({err})", fix) from err
 

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from stable_baselines3 import DQN, PPO
 
 from gymsuite.agents.run import training
-from gymsuite.agents.run.auxiliary import AuxTrainer
+from gymsuite.agents.run.auxiliary import AuxTrainer, aux_options
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import prepare, resume, train
 from gymsuite.supervised.backbone import Backbone, encoder_of
@@ -73,6 +73,26 @@ def test_aux_gradient_adds_to_the_encoders_and_only_the_decoder_steps_on_its_own
     assert any(not torch.equal(before[k], v) for k, v in aux.decoder.state_dict().items())
     assert all(torch.equal(target_before[k], v) for k, v in target.state_dict().items())
     venv.close()
+
+
+def test_aux_every_k_takes_one_step_in_k_and_a_resume_keeps_the_phase(in_tmp: Path) -> None:
+    cfg = config("ppo", "aux=recon", "aux_kwargs={every: 3, batch_size: 8}")
+    built = prepare(cfg)
+    model, aux = built.model, built.aux
+    assert aux is not None and aux.every == 3
+    model.learn(32)  # one rollout in the buffer
+    decoders = []
+    for _ in range(6):
+        before = {k: v.clone() for k, v in aux.decoder.state_dict().items()}
+        model.policy.optimizer.zero_grad()
+        aux.step()
+        decoders.append(any(not torch.equal(before[k], v) for k, v in aux.decoder.state_dict().items()))
+    assert decoders == [True, False, False, True, False, False]
+    aux.save(Path("aux.pt"))
+    again = AuxTrainer(model, aux_options(cfg.hyperparams), seed=0)
+    again.load(Path("aux.pt"))
+    assert aux.calls == again.calls == 6  # the next step is the seventh: skipped, as the uninterrupted run's
+    built.venv.close()
 
 
 def encoder_file(path: Path, seed: int = 3) -> Path:
