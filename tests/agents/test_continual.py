@@ -1,0 +1,149 @@
+"""Continual learning: the course's metrics on a hand-computed R, a short sequence end to end, its resume, the
+command's errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+from gymsuite.agents.continual import sequence
+from gymsuite.agents.continual.metrics import sequence_metrics
+from gymsuite.agents.run import training
+from gymsuite.agents.run.continual import ContinualPenalty, continual_options, read_memory
+from gymsuite.agents.saved.loading import load_agent
+from gymsuite.commands import cli
+
+TASKS = "CartPole-v1; CartPole-v1 permute=3,2,1,0"
+FAST = {"n_epochs": 2}
+
+
+def test_metrics_match_a_hand_computed_matrix() -> None:
+    r = np.array([[10.0, 20.0, 30.0],  # untrained
+                  [100.0, 40.0, 30.0],  # after task 1
+                  [60.0, 200.0, 50.0],  # after task 2
+                  [40.0, 150.0, 300.0]])  # after task 3
+    low, high = [0.0, 0.0, 0.0], [100.0, 200.0, 300.0]
+    m = sequence_metrics(r, low, high)
+    assert m["average_performance"] == pytest.approx((40 + 150 + 300) / 3)
+    assert m["backward_transfer"] == pytest.approx(((40 - 100) + (150 - 200)) / 2)  # R[T,i] - R[i,i], i < T
+    assert m["forward_transfer"] == pytest.approx(((40 - 20) + (50 - 30)) / 2)  # R[i-1,i] - R[0,i], i > 1
+    assert m["backward_transfer_normalized"] == pytest.approx(((0.4 - 1.0) + (0.75 - 1.0)) / 2)
+    assert m["forgetting"] == pytest.approx(((1.0 - 0.4) + (1.0 - 0.75)) / 2)
+    assert m["average_performance_normalized"] == pytest.approx((0.4 + 0.75 + 1.0) / 3)
+    assert np.allclose(m["normalized"][0], [0.1, 0.1, 0.1])
+
+
+def _run(root: Path, method: str = "ewc", callbacks: tuple[BaseCallback, ...] = ()) -> sequence.Outcome:
+    plan, tasks = sequence.make_plan(TASKS, method, 256, seed=0, hyperparams=FAST, eval_episodes=2)
+    return sequence.run_continual(plan, tasks, root, callbacks)
+
+
+@pytest.fixture(scope="module")
+def ewc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("continual") / "ewc"
+    assert not _run(root).interrupted
+    return root
+
+
+def test_sequence_writes_runs_memories_and_results(ewc_dir: Path) -> None:
+    results = json.loads((ewc_dir / "results.json").read_text())
+    assert np.asarray(results["matrix"]).shape == (3, 2) and results["rows"][0] == "initial"
+    assert results["runs"] == ["task_0", "task_1"]
+    for key in ("average_performance", "backward_transfer", "forward_transfer", "forgetting"):
+        assert np.isfinite(results[key])
+    agent = load_agent(str(ewc_dir / "task_1"))  # an ordinary run directory: the task comes with it
+    assert agent.hyperparams["env_kwargs"] == {"tasks": "CartPole-v1 permute=3,2,1,0"}
+    assert agent.hyperparams["continual"]["method"] == "ewc"
+    memory = read_memory(ewc_dir / "memory" / "task_0.pt")
+    assert memory["states"].shape == (1000, 4) and memory["probs"].shape == (1000, 2)
+    assert all(float(f.min()) >= 0 for f in memory["fisher"].values())
+
+
+def test_ewc_run_starts_at_the_old_task_with_zero_penalty(ewc_dir: Path) -> None:
+    cfg = sequence._config(*sequence.make_plan(TASKS, "ewc", 256, hyperparams=FAST)[:1],
+                           sequence.parse_tasks(TASKS)[1:], 1, ewc_dir, 256)
+    built = training.prepare(cfg)
+    try:
+        opts = continual_options(cfg.hyperparams)
+        assert opts is not None
+        memory = read_memory(ewc_dir / "memory" / "task_0.pt")
+        for name, value in built.model.policy.state_dict().items():
+            assert torch.equal(value, memory["policy"][name])
+        assert float(ContinualPenalty(built.model, opts).loss().detach()) == 0.0
+    finally:
+        built.venv.close()
+
+
+def test_resume_between_tasks_ends_where_the_uninterrupted_run_ends(ewc_dir: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    real = sequence._stage
+
+    def stop_at_task_1(plan, tasks, i, root, progress, callbacks):  # type: ignore[no-untyped-def]
+        if i == 1:
+            raise KeyboardInterrupt
+        return real(plan, tasks, i, root, progress, callbacks)
+
+    monkeypatch.setattr(sequence, "_stage", stop_at_task_1)
+    first = _run(tmp_path / "cl")
+    assert first.interrupted and first.task == 1 and not (tmp_path / "cl" / "results.json").exists()
+    monkeypatch.setattr(sequence, "_stage", real)
+    again = _run(tmp_path / "cl")
+    assert again.results["matrix"] == json.loads((ewc_dir / "results.json").read_text())["matrix"]
+
+
+class _StopOnce(BaseCallback):
+    """Ctrl-C in the middle of the second task's run (the same callback goes to every task's run)."""
+
+    fired = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    def _on_training_start(self) -> None:
+        self.runs += 1
+
+    def _on_step(self) -> bool:
+        if not _StopOnce.fired and self.runs == 2 and self.num_timesteps >= 128:
+            _StopOnce.fired = True
+            raise KeyboardInterrupt
+        return True
+
+
+def test_resume_within_a_task_finishes_the_sequence(tmp_path: Path) -> None:
+    first = _run(tmp_path / "cl", "finetune", callbacks=(_StopOnce(),))
+    assert _StopOnce.fired and first.interrupted and first.task == 1
+    assert list((tmp_path / "cl" / "task_1" / "checkpoints").glob("ckpt_*.zip"))
+    again = _run(tmp_path / "cl", "finetune")
+    assert not again.interrupted and np.asarray(again.results["matrix"]).shape == (3, 2)
+    # a mid-rollout stop resumes with a whole rollout (PPO trains in rollouts): statistically, not bit for bit, the same
+    assert json.loads((tmp_path / "cl" / "task_1" / "eval.json").read_text())["timesteps"] >= 256
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--tasks", "CartPole-v1", "--method", "ewc"], "at least two tasks"),
+    (["--tasks", "CartPole-v1; CartPole-v1 lenght=2", "--method", "ewc"], "no parameter 'lenght'"),
+    (["--tasks", "CartPole-v1; Acrobot-v1", "--method", "replay"], "observation space"),
+])
+def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              args: list[str], words: str) -> None:
+    out = tmp_path / "cl"
+    assert cli.main(["continual", *args, "--steps-per-task", "256", "--dir", str(out)]) == 2
+    assert words in capsys.readouterr().err and not out.exists()
+
+
+def test_other_plan_in_the_same_dir_is_refused(ewc_dir: Path) -> None:
+    with pytest.raises(sequence.UserError, match="another continual sequence"):
+        sequence.run_continual(*sequence.make_plan(TASKS, "l2", 256, hyperparams=FAST, eval_episodes=2), ewc_dir)
+
+
+def test_json_prints_one_object(ewc_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["continual", "--tasks", TASKS, "--method", "ewc", "--steps-per-task", "256", "--dir",
+                     str(ewc_dir), "--eval-episodes", "2", "--hyperparams", "n_epochs=2", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["matrix"] == json.loads((ewc_dir / "results.json").read_text())["matrix"]
