@@ -5,6 +5,7 @@ One format for continual learning's sequences and meta-learning's families::
     CartPole-v1                               the env as registered
     CartPole-v1 length=2x gravity=15          physics parameters (gymsuite.envs.params: absolute or 2x the nominal)
     CartPole-v1 permute=2,0,3,1 signflip=0,2  observation transforms (gymsuite.envs.wrappers.transforms)
+    CartPole-v1 taskid=1/3                    a one-hot task id (entry 1 of 3) appended to the observation
     MiniGrid-Empty-Random-6x6-v0 size=8       a constructor keyword (or kw:NAME); any id is a task
     CartPole-v1; CartPole-v1 permute=3,2,1,0  a sequence: ``;`` separates tasks
     CartPole-v1 length=0.5x:2x                a family: ``LOW:HIGH`` ranges, sampled uniformly by sample_tasks
@@ -39,7 +40,7 @@ from gymsuite.envs.params import EnvParam, SetParams, env_params, find_param
 from gymsuite.envs.wrappers.transforms import ObservationTransform
 
 TASK_ENV_ID = "gymsuite/Tasks-v0"
-TRANSFORMS = ("permute", "signflip")
+TRANSFORMS = ("permute", "signflip", "taskid")
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class ResolvedTask:
         task: as written.
         kwargs: the env constructor's keyword arguments.
         params: parameters set on the unwrapped env before each episode, name -> ``(param, value)``.
-        permute, signflip: the observation transform (None: none).
+        permute, signflip, taskid: the observation transform (None: none).
     """
 
     task: Task
@@ -196,6 +197,7 @@ class ResolvedTask:
     params: dict[str, tuple[EnvParam, float]] = field(default_factory=dict)
     permute: tuple[int, ...] | None = None
     signflip: tuple[int, ...] | None = None
+    taskid: tuple[int, int] | None = None
 
 
 def resolve_task(task: Task) -> ResolvedTask:
@@ -218,6 +220,7 @@ def _resolve(task: Task, probe: gym.Env) -> ResolvedTask:
     kwargs: dict[str, Any] = {}
     params: dict[str, tuple[EnvParam, float]] = {}
     permute = signflip = None
+    taskid: tuple[int, int] | None = None
     for key, value in task.modifiers:
         if _is_range(key, value):
             raise UserError(f"{label}: {key}={value} is a range, which only a family (--family) samples from",
@@ -226,6 +229,8 @@ def _resolve(task: Task, probe: gym.Env) -> ResolvedTask:
             permute = _indices(value, label, key)
         elif key == "signflip":
             signflip = _flips(value, probe, label)
+        elif key == "taskid":
+            taskid = _taskid(value, label)
         elif key in known or key.startswith(("kw:", "attr:")):
             param = find_param(probe, key, label)
             number = param.value(value, f"{label}: {key}")
@@ -243,7 +248,7 @@ def _resolve(task: Task, probe: gym.Env) -> ResolvedTask:
                             f"{hint}{inner} has parameters {', '.join(known) or 'none'}; observation transforms "
                             f"{', '.join(TRANSFORMS)}; constructor keywords {', '.join(keywords) or 'none'}; "
                             "any env: kw:NAME, attr:NAME")
-    return ResolvedTask(task, kwargs, params, permute, signflip)
+    return ResolvedTask(task, kwargs, params, permute, signflip, taskid)
 
 
 def _keywords(env: gym.Env) -> list[str]:
@@ -260,6 +265,18 @@ def _indices(value: str, label: str, key: str) -> tuple[int, ...]:
     except ValueError:
         raise UserError(f"{label}: {key}={value} is not a list of entry numbers",
                         f"write {key}=2,0,3,1 (the observation's entries, from 0)") from None
+
+
+def _taskid(value: str, label: str) -> tuple[int, int]:
+    k, _, n = value.partition("/")
+    try:
+        pair = int(k), int(n)
+    except ValueError:
+        pair = (-1, 0)
+    if not 0 <= pair[0] < pair[1]:
+        raise UserError(f"{label}: taskid={value} is not K/N with 0 <= K < N",
+                        "write taskid=0/3 for the first of three tasks")
+    return pair
 
 
 def _flips(value: str, probe: gym.Env, label: str) -> tuple[int, ...] | None:
@@ -281,8 +298,8 @@ def build_task(resolved: ResolvedTask, render_mode: str | None = None) -> gym.En
     wrappers, _ = observation_wrappers(task.env, EnvOptions(), task.env)
     for wrap in wrappers:
         env = wrap(env)
-    if resolved.permute is not None or resolved.signflip is not None:
-        env = ObservationTransform(env, resolved.permute, resolved.signflip, f"task {task.text!r}")
+    if resolved.permute is not None or resolved.signflip is not None or resolved.taskid is not None:
+        env = ObservationTransform(env, resolved.permute, resolved.signflip, resolved.taskid, f"task {task.text!r}")
     return env
 
 

@@ -684,14 +684,14 @@ def make_env(spec: str, *, n_envs: int | None = None, seed: int = 0, hyperparams
 
 def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_dir: PathLike, *, seed: int = 0,
               algo: str = "ppo", coef: float | None = None, hyperparams: Mapping[str, Any] | None = None,
-              eval_episodes: int = 10) -> dict[str, Any]:
+              eval_episodes: int = 10, task_ids: bool = True) -> dict[str, Any]:
     """Train through a sequence of tasks and measure forgetting and transfer, as ``gymsuite continual`` does
     (:mod:`gymsuite.agents.continual.sequence`; the task format: :mod:`gymsuite.envs.tasks`).
 
     Args:
         tasks: ``"CartPole-v1; CartPole-v1 permute=3,2,1,0; CartPole-v1 length=2x"``, a list of task strings, or a
             YAML file (``tasks: [...]``); at least two tasks with the same observation and action spaces.
-        method: ``finetune``, ``ewc``, ``l2``, ``replay`` (in order, from the previous task's policy),
+        method: ``finetune``, ``ewc``, ``l2``, ``replay``, ``packnet`` (in order, from the previous task's policy),
             ``multitask`` (all tasks at once: the upper bound) or ``single`` (a fresh agent per task: the reference).
         steps_per_task: env steps per task (multitask: this many times the number of tasks).
         run_dir: the continual directory (one run directory per task, ``results.json``); the same call on it again
@@ -700,6 +700,8 @@ def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_
         coef: the penalty's weight (default: ewc 1000, l2 1, replay 1).
         hyperparams: the algorithm's hyperparameters (default: its tuned ones for the tasks' env).
         eval_episodes: greedy episodes per task in each evaluation.
+        task_ids: append a one-hot task id to each task's observation (``taskid=i/T``), as Continual World does;
+            without it, tasks that see one state differently (``signflip=true``) contradict each other.
 
     Returns:
         ``results.json``'s keys: ``matrix`` (R: row 0 the untrained policy, row i after task i, returns),
@@ -711,7 +713,8 @@ def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_
             spaces that differ, an unknown method, a directory that holds another sequence; nothing is written then.
         KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sequence (its state is saved; call again to continue).
     """
-    plan, parsed = sequence.make_plan(tasks, method, steps_per_task, seed, algo, coef, hyperparams, eval_episodes)
+    plan, parsed = sequence.make_plan(tasks, method, steps_per_task, seed, algo, coef, hyperparams, eval_episodes,
+                                      task_ids)
     outcome = sequence.run_continual(plan, parsed, Path(run_dir))
     if outcome.interrupted:
         raise KeyboardInterrupt(f"continual stopped at task {outcome.task}; call again to continue")

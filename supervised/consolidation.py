@@ -14,6 +14,10 @@ Memory replay keeps old states with the old policy's action distribution and pen
 divergence from it, ``KL(pi_old(.|s) || pi(.|s))`` (behaviour cloning on the old task, ClonEx's key ingredient,
 Wolczyk et al. 2022): :func:`replay_kl`.
 
+PackNet (Mallya & Lazebnik 2018), the course's "additional neural resource allocation" without growth: after task k
+only the largest-magnitude share of the still free weights is kept for it (:func:`magnitude_keep`), the rest is
+zeroed and left to later tasks, and task k's weights are frozen from then on.
+
 Shapes: M states, O observation, A actions (Categorical) or action dimensions (Gaussian).
 """
 
@@ -63,4 +67,18 @@ def replay_kl(old: Distribution, new: Distribution) -> Tensor:
     return (kl.sum(-1) if kl.dim() > 1 else kl).mean()
 
 
-__all__ = ["diagonal_fisher", "quadratic_penalty", "replay_kl", "stored_distribution"]
+def magnitude_keep(weight: Tensor, free: Tensor, share: float) -> Tensor:
+    """The entries of ``weight`` to keep: the ``share`` (0..1] of the ``free`` entries (a bool mask of its shape)
+    with the largest magnitude (ties broken by position); a bool mask, False outside ``free``."""
+    n_free = int(free.sum())
+    keep = min(n_free, max(0, round(share * n_free)))
+    out = torch.zeros_like(free, dtype=torch.bool)
+    if keep == 0:
+        return out
+    scores = torch.where(free, weight.detach().abs(), torch.full_like(weight, -1.0)).flatten()
+    top = torch.topk(scores, keep, sorted=False).indices
+    out.view(-1)[top] = True
+    return out
+
+
+__all__ = ["diagonal_fisher", "magnitude_keep", "quadratic_penalty", "replay_kl", "stored_distribution"]

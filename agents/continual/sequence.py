@@ -9,7 +9,8 @@ A continual directory ``D`` holds::
     results.json        R, its normalised form and the metrics (:mod:`gymsuite.agents.continual.metrics`)
 
 Methods: ``finetune`` (each task starts from the previous task's policy), ``ewc``, ``l2``, ``replay`` (the same,
-plus a penalty keeping the earlier tasks: :mod:`gymsuite.agents.run.continual`), ``multitask`` (one agent on every
+plus a penalty keeping the earlier tasks: :mod:`gymsuite.agents.run.continual`), ``packnet`` (the actor's weights
+shared out, pruned and frozen per task: :mod:`gymsuite.agents.run.packnet`), ``multitask`` (one agent on every
 task at once, a task drawn per episode: the upper bound; budget T x steps), ``single`` (a fresh agent per task:
 the reference). Ctrl-C or SIGTERM stops a task's run with a checkpoint (resumed by the run machinery) or stops
 between tasks; calling again with the same arguments continues.
@@ -27,13 +28,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.continual.metrics import final_metrics, sequence_metrics, top_scores
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config, defaults_for
-from gymsuite.agents.run.continual import DEFAULT_COEF, make_memory, save_memory
+from gymsuite.agents.run.continual import DEFAULT_COEF, actor_parameters, make_memory, read_memory, save_memory
+from gymsuite.agents.run.packnet import claim, masked_state, matrices, owners
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.common.errors import UserError
@@ -41,7 +44,9 @@ from gymsuite.common.files import write_json
 from gymsuite.common.signals import StopSignals
 from gymsuite.envs.tasks import TASK_ENV_ID, Task, check_tasks, parse_tasks, task_env_kwargs
 
-SEQUENTIAL = ("finetune", "ewc", "l2", "replay")
+SEQUENTIAL = ("finetune", "ewc", "l2", "replay", "packnet")
+PENALISED = ("ewc", "l2", "replay", "packnet")
+PRUNE_AT = 0.75  # packnet: each task prunes after this share of its budget and trains its own weights for the rest
 METHODS = (*SEQUENTIAL, "multitask", "single")
 ONE_NETWORK = "trains one network on every task"
 
@@ -60,6 +65,7 @@ class Plan:
     eval_episodes: int = 10
     memory_states: int = 1000
     fisher_states: int = 200
+    task_ids: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "tasks": list(self.tasks), "hyperparams": dict(self.hyperparams)}
@@ -77,8 +83,10 @@ class Outcome:
 
 def make_plan(tasks: str | Sequence[str], method: str, steps_per_task: int, seed: int = 0, algo: str = "ppo",
               coef: float | None = None, hyperparams: Mapping[str, Any] | None = None,
-              eval_episodes: int = 10) -> tuple[Plan, list[Task]]:
-    """The checked plan of a sequence (nothing built but each task's env, once).
+              eval_episodes: int = 10, task_ids: bool = True) -> tuple[Plan, list[Task]]:
+    """The checked plan of a sequence (nothing built but each task's env, once), and the tasks the agents see:
+    with ``task_ids``, each task ``i`` of ``T`` with ``taskid=i/T`` (a one-hot id appended to its observation, as
+    Continual World gives it; a task that sets its own ``taskid`` keeps it).
 
     Raises:
         UserError: an unknown method or algorithm, fewer than two tasks, a bad task, spaces that differ where the
@@ -89,15 +97,27 @@ def make_plan(tasks: str | Sequence[str], method: str, steps_per_task: int, seed
     registry.get(algo)  # an unknown algorithm, with close names
     if steps_per_task < 1 or eval_episodes < 1:
         raise UserError("--steps-per-task and --eval-episodes must be at least 1", "pass e.g. --steps-per-task 50000")
-    parsed = parse_tasks(tasks)
+    given = parse_tasks(tasks)
+    parsed = [_with_id(t, i, len(given)) for i, t in enumerate(given)] if task_ids else given
     if len(parsed) < 2:
         raise UserError(f"continual learning needs a sequence of at least two tasks, got {len(parsed)}",
                         "separate tasks with ';': --tasks 'CartPole-v1; CartPole-v1 permute=3,2,1,0'")
     why = ONE_NETWORK if method != "single" else "each agent is evaluated on every task"
     check_tasks(parsed, f"--method {method} {why} (no method allows different spaces yet)")
-    plan = Plan(tuple(t.text for t in parsed), method, int(steps_per_task), int(seed), registry.get(algo).name,
-                coef, dict(hyperparams or {}), int(eval_episodes))
+    spec = registry.get(algo)
+    if method in PENALISED and not (issubclass(spec.cls, OnPolicyAlgorithm) and spec.learn is None):
+        raise UserError(f"--method {method} adds a penalty to an on-policy actor-critic's update, not {spec.name}'s",
+                        "use --algo ppo or a2c, or --method finetune, multitask or single")
+    plan = Plan(tuple(t.text for t in given), method, int(steps_per_task), int(seed), spec.name,
+                coef, dict(hyperparams or {}), int(eval_episodes), task_ids=task_ids)
+    _config(plan, parsed[:1], 0, Path("."), plan.steps_per_task)  # the hyperparameters, before anything is written
     return plan, parsed
+
+
+def _with_id(task: Task, i: int, n: int) -> Task:
+    if "taskid" in dict(task.modifiers):
+        return task
+    return Task(task.env, (*task.modifiers, ("taskid", f"{i}/{n}")))
 
 
 def _open_dir(plan: Plan, root: Path) -> dict[str, Any]:
@@ -122,10 +142,12 @@ def _hyperparams(plan: Plan, tasks: Sequence[Task], previous: int, root: Path) -
     """A task's run hyperparameters: the algorithm's defaults for the tasks' env, the user's, the task, and
     (a later task of a sequential method) ``continual``."""
     hyper = {**defaults_for(plan.algo, tasks[0].env), **plan.hyperparams, "env_kwargs": task_env_kwargs(tasks)}
-    if plan.method in SEQUENTIAL and previous > 0:
+    if plan.method in SEQUENTIAL and (previous > 0 or plan.method == "packnet"):
         coef = plan.coef if plan.coef is not None else DEFAULT_COEF[plan.method]
         hyper["continual"] = {"method": plan.method, "coef": coef, "memory": str((root / "memory").resolve()),
                               "previous": previous}
+        if plan.method == "packnet":
+            hyper["continual"].update({"tasks": len(plan.tasks), "prune_at": int(PRUNE_AT * plan.steps_per_task)})
     return hyper
 
 
@@ -147,16 +169,23 @@ def _train_or_resume(cfg: Any, run_dir: Path, callbacks: Sequence[BaseCallback])
     return training.train(cfg, run_dir, callbacks=callbacks)
 
 
-def _evaluate_row(agent: LoadedAgent, tasks: Sequence[Task], plan: Plan) -> list[float]:
-    """The agent's mean return on every task (``eval_episodes``, greedy, the same env seeds for every row)."""
+def _evaluate_row(agent: LoadedAgent, tasks: Sequence[Task], plan: Plan,
+                  owner: Mapping[str, Any] | None = None) -> list[float]:
+    """The agent's mean return on every task (``eval_episodes``, greedy, the same env seeds for every row);
+    with PackNet's ``owner`` map, task k with the weights of tasks 0..k only."""
     row = []
+    full = {k: v.clone() for k, v in agent.model.policy.state_dict().items()} if owner and agent.model else None
     for k, task in enumerate(tasks):
         venv = make_agent_env(agent, seed=plan.seed + 20_000 + 100 * k, n_envs=min(plan.eval_episodes, 5),
                               env_kwargs=task_env_kwargs([task]))
         try:
+            if full is not None and owner is not None and agent.model is not None:
+                agent.model.policy.load_state_dict(masked_state(full, owner, k))
             row.append(float(evaluate(agent, venv, plan.eval_episodes)["mean_return"]))
         finally:
             venv.close()
+    if full is not None and agent.model is not None:
+        agent.model.policy.load_state_dict(full)
     return row
 
 
@@ -188,15 +217,20 @@ def _stage(plan: Plan, tasks: Sequence[Task], i: int, root: Path, progress: dict
     if result is not None and result.interrupted:
         return result
     agent = load_agent(str(run_dir))
-    if plan.method in SEQUENTIAL and i < len(tasks) - 1:
+    owner = None
+    if plan.method in SEQUENTIAL and (i < len(tasks) - 1 or plan.method == "packnet"):
         memory_env = make_agent_env(agent, seed=plan.seed + 30_000 + i, n_envs=1)
         try:
             assert agent.model is not None
             memory = make_memory(agent.model, memory_env, plan.memory_states, plan.fisher_states, plan.seed + i)
         finally:
             memory_env.close()
+        if plan.method == "packnet":
+            weights = matrices(actor_parameters(agent.model.policy))
+            before = read_memory(root / "memory" / f"task_{i - 1}.pt") if i > 0 else None
+            owner = memory["owner"] = claim(owners(before, weights), weights, i)
         save_memory(memory, root / "memory" / f"task_{i}.pt")
-    progress["rows"][str(i)] = _evaluate_row(agent, tasks, plan)
+    progress["rows"][str(i)] = _evaluate_row(agent, tasks, plan, owner)
     _save_progress(root, progress)
     return result
 
@@ -247,6 +281,7 @@ def summarize(plan: Plan, tasks: Sequence[Task], progress: Mapping[str, Any]) ->
     high = top_scores(matrix, _thresholds(tasks))
     out: dict[str, Any] = {"method": plan.method, "algo": plan.algo, "tasks": list(plan.tasks), "seed": plan.seed,
                            "steps_per_task": plan.steps_per_task,
+                           "task_ids": plan.task_ids,
                            "rows": ["initial", *(["after all tasks"] if stages == 1 else
                                                  [f"after task {i}" for i in range(t)])],
                            "matrix": matrix.tolist(), "low": low.tolist(), "high": high,

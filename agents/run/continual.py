@@ -4,6 +4,8 @@ Hyperparameter (run key) ``continual={method: ewc, coef: 1000, memory: DIR, prev
 (:class:`ContinualOptions`), written by ``gymsuite continual`` for each task after the first:
 
 * the run starts from the policy weights of memory ``DIR/task_{K-1}.pt`` (all methods: fine-tuning);
+* ``packnet``: the actor's weights shared out between the tasks, pruned and frozen
+  (:mod:`gymsuite.agents.run.packnet`; ``tasks``: the sequence's length, ``prune_at``: the pruning's env step);
 * ``ewc``: adds ``coef * sum_k 1/2 sum_i F_k,i (theta_i - theta_k,i)^2`` over the K earlier tasks' memories
   (each its parameters ``theta_k`` after task k and diagonal Fisher ``F_k``); ``l2`` the same with ``F = 1`` on the
   actor's parameters; ``replay``: ``coef * KL(pi_k(.|s) || pi(.|s))`` on a minibatch of the stored states of every
@@ -34,6 +36,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv
 
 from gymsuite.agents.run.callbacks import OptimizerStepHook
+from gymsuite.agents.run.packnet import PackNetMasks
 from gymsuite.agents.saved.loading import LoadedAgent
 from gymsuite.agents.saved.states import collect_states
 from gymsuite.common.datafiles import read_torch
@@ -42,8 +45,8 @@ from gymsuite.common.files import atomic_write
 from gymsuite.common.options import Rule, option, parse
 from gymsuite.supervised.consolidation import diagonal_fisher, quadratic_penalty, replay_kl, stored_distribution
 
-METHODS = ("finetune", "ewc", "l2", "replay")
-DEFAULT_COEF = {"finetune": 0.0, "ewc": 1000.0, "l2": 1.0, "replay": 1.0}
+METHODS = ("finetune", "ewc", "l2", "replay", "packnet")
+DEFAULT_COEF = {"finetune": 0.0, "ewc": 1000.0, "l2": 1.0, "replay": 1.0, "packnet": 0.0}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class ContinualOptions:
     previous: int = option(0, "how many tasks came before this one (their memories task_0.pt ...)",
                            Rule(int, low=0))
     batch_size: int = option(256, "stored states per replay step", Rule(int, low=1))
+    tasks: int = option(0, "packnet: the number of tasks in the sequence (each keeps 1/(T-k) of the free weights)",
+                        Rule(int, low=0))
+    prune_at: int = option(0, "packnet: the env step at which this task's weights are pruned", Rule(int, low=0))
 
     @property
     def weight(self) -> float:
@@ -86,6 +92,9 @@ def continual_options(hyper: Mapping[str, Any]) -> ContinualOptions | None:
     if opts.previous > 0 and not opts.memory:
         raise UserError("continual.previous > 0 needs continual.memory, the folder of the earlier tasks' memories",
                         "let gymsuite continual write the config")
+    if opts.method == "packnet" and opts.tasks <= opts.previous:
+        raise UserError(f"continual.tasks={opts.tasks} leaves no share of the weights for task {opts.previous}",
+                        "set continual.tasks to the sequence's length (gymsuite continual writes it)")
     return opts
 
 
@@ -232,9 +241,14 @@ class ContinualPenalty(OptimizerStepHook):
         self._target.logger.record_mean(f"continual/{self.opts.method}_penalty", float(loss.detach()))
 
 
-def create(model: BaseAlgorithm, opts: ContinualOptions | None, seed: int) -> list[ContinualPenalty]:
-    """The penalty callback of ``opts`` (none for fine-tuning, a first task or no ``continual``); a
-    :class:`UserError` for a missing memory or a policy the penalty cannot reach, before the run starts."""
+def create(model: BaseAlgorithm, opts: ContinualOptions | None, seed: int) -> list[OptimizerStepHook]:
+    """The callback of ``opts``: a penalty (none for fine-tuning, a first task or no ``continual``) or PackNet's
+    masks (:mod:`gymsuite.agents.run.packnet`, every task); a :class:`UserError` for a missing memory or a policy the
+    callback cannot reach, before the run starts."""
+    if opts is not None and opts.method == "packnet":
+        actor = actor_parameters(_actor_critic(model, opts.method))
+        previous = read_memory(opts.memory_file(opts.previous - 1)) if opts.previous > 0 else None
+        return [PackNetMasks(model, actor, previous, opts.previous, opts.tasks, opts.prune_at)]
     if opts is None or opts.method == "finetune" or opts.previous == 0:
         return []
     return [ContinualPenalty(model, opts, seed)]

@@ -5,9 +5,11 @@
     gymsuite continual --tasks tasks.yml --method multitask --steps-per-task 50000 --dir runs/cl-mt --json
 
 A task is an env spec with key=value modifiers: physics parameters (length=2x, gravity=15), observation
-transforms (permute=2,0,3,1, signflip=true or signflip=0,2), constructor keywords (size=8); ';' separates tasks; a
-YAML file with 'tasks: [...]' works too. Methods: finetune, ewc, l2, replay (in order, each task from the previous
-task's policy), multitask (all at once: the upper bound), single (a fresh agent per task: the reference).
+transforms (permute=2,0,3,1, signflip=true or signflip=0,2, taskid=K/N), constructor keywords (size=8); ';'
+separates tasks; a YAML file with 'tasks: [...]' works too. Each task's observation gets a one-hot task id
+(taskid=i/T, as Continual World gives it) unless --no-task-id. Methods: finetune, ewc, l2, replay, packnet (in
+order, each task from the previous task's policy), multitask (all at once: the upper bound), single (a fresh agent per
+task: the reference).
 
 After each task the agent is evaluated on every task: R(i, j). DIR gets one run directory per task (evaluate and
 record take them) and results.json: the matrix, average performance, backward transfer (forgetting) and forward
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-episodes", type=int, default=10, help="greedy episodes per task per evaluation")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                    help="the algorithm's hyperparameters (values read as YAML)")
+    p.add_argument("--no-task-id", action="store_true",
+                   help="do not append the one-hot task id (taskid=i/T) to each task's observation")
     p.add_argument("--json", action="store_true", help="print results.json as one JSON object")
     args = p.parse_args(argv)
     from gymsuite.agents.run.config import parse_assignments
@@ -61,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = continual(args.tasks, args.method, args.steps_per_task, args.dir, seed=args.seed, algo=args.algo,
                             coef=args.coef, hyperparams=parse_assignments(args.hyperparams),
-                            eval_episodes=args.eval_episodes)
+                            eval_episodes=args.eval_episodes, task_ids=not args.no_task_id)
     except KeyboardInterrupt as stop:
         print(f"\ninterrupted: {stop}\ncontinue with the same command", file=sys.stderr)
         return 128 + signal.SIGINT

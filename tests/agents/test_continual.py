@@ -57,10 +57,11 @@ def test_sequence_writes_runs_memories_and_results(ewc_dir: Path) -> None:
     for key in ("average_performance", "backward_transfer", "forward_transfer", "forgetting"):
         assert np.isfinite(results[key])
     agent = load_agent(str(ewc_dir / "task_1"))  # an ordinary run directory: the task comes with it
-    assert agent.hyperparams["env_kwargs"] == {"tasks": "CartPole-v1 permute=3,2,1,0"}
+    assert agent.hyperparams["env_kwargs"] == {"tasks": "CartPole-v1 permute=3,2,1,0 taskid=1/2"}
     assert agent.hyperparams["continual"]["method"] == "ewc"
     memory = read_memory(ewc_dir / "memory" / "task_0.pt")
-    assert memory["states"].shape == (1000, 4) and memory["probs"].shape == (1000, 2)
+    assert memory["states"].shape == (1000, 6) and memory["probs"].shape == (1000, 2)  # 4 entries + a 2-task id
+    assert np.all(memory["states"][:, 4:].numpy() == [1, 0])  # task 0's states
     assert all(float(f.min()) >= 0 for f in memory["fisher"].values())
 
 
@@ -129,6 +130,8 @@ def test_resume_within_a_task_finishes_the_sequence(tmp_path: Path) -> None:
     (["--tasks", "CartPole-v1", "--method", "ewc"], "at least two tasks"),
     (["--tasks", "CartPole-v1; CartPole-v1 lenght=2", "--method", "ewc"], "no parameter 'lenght'"),
     (["--tasks", "CartPole-v1; Acrobot-v1", "--method", "replay"], "observation space"),
+    (["--tasks", TASKS, "--method", "ewc", "--algo", "dqn"], "on-policy actor-critic"),
+    (["--tasks", TASKS, "--method", "ewc", "--hyperparams", "n_epochs=0"], "n_epochs"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               args: list[str], words: str) -> None:
@@ -147,3 +150,26 @@ def test_json_prints_one_object(ewc_dir: Path, capsys: pytest.CaptureFixture[str
                      str(ewc_dir), "--eval-episodes", "2", "--hyperparams", "n_epochs=2", "--json"])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["matrix"] == json.loads((ewc_dir / "results.json").read_text())["matrix"]
+
+
+def test_packnet_freezes_each_tasks_weights_through_the_later_tasks(tmp_path: Path) -> None:
+    tasks = "CartPole-v1; CartPole-v1 permute=3,2,1,0; CartPole-v1 signflip=true"
+    plan, parsed = sequence.make_plan(tasks, "packnet", 512, hyperparams=FAST, eval_episodes=2)
+    results = sequence.run_continual(plan, parsed, tmp_path / "pn").results
+    assert np.asarray(results["matrix"]).shape == (4, 3)
+    memories = [read_memory(tmp_path / "pn" / "memory" / f"task_{k}.pt") for k in range(3)]
+    final = memories[2]["policy"]
+    for k in range(2):
+        for name, owner in memories[k]["owner"].items():
+            mine = owner == k
+            assert mine.any()
+            assert torch.equal(final[name][mine], memories[k]["policy"][name][mine])  # unchanged by later tasks
+            assert torch.equal(memories[2]["owner"][name][mine], owner[mine])
+    for name in ("mlp_extractor.policy_net.0.bias", "action_net.bias"):  # trained on the first task only
+        assert torch.equal(final[name], memories[0]["policy"][name])
+    w = "mlp_extractor.policy_net.2.weight"  # 64 x 64, every input live on every task
+    owner = memories[2]["owner"][w]
+    assert abs(int((owner == 0).sum()) - 64 * 64 / 3) <= 1  # task 0 keeps a third, task 1 half of the rest
+    assert abs(int((owner == 1).sum()) - int((memories[1]["owner"][w] == -1).sum())) <= 1
+    for name, owner in memories[2]["owner"].items():  # what no task kept is zero (an input a task never sees)
+        assert not final[name][owner == -1].any()

@@ -38,6 +38,17 @@ def test_task_env_applies_permutation_signs_and_physics() -> None:
     assert info["task"] == 0
 
 
+def test_task_id_is_a_one_hot_appended_to_the_observation() -> None:
+    plain = gym.make("gymsuite/Tasks-v0", tasks="CartPole-v1")
+    marked = gym.make("gymsuite/Tasks-v0", tasks="CartPole-v1 signflip=true taskid=1/3")
+    a, _ = plain.reset(seed=5)
+    b, _ = marked.reset(seed=5)
+    np.testing.assert_allclose(b, [*(-a), 0, 1, 0], rtol=1e-6)
+    assert marked.observation_space.shape == (7,) and marked.observation_space.contains(b)
+    with pytest.raises(UserError, match="K/N"):
+        resolve_task(parse_tasks("CartPole-v1 taskid=3/3")[0])
+
+
 def test_mixture_draws_every_task_and_is_seeded() -> None:
     env = TaskEnv("CartPole-v1; CartPole-v1 permute=3,2,1,0")
     draws = [env.reset(seed=s)[1]["task"] for s in range(20)]

@@ -45,3 +45,13 @@ def test_replay_kl_is_zero_for_the_same_policy_and_positive_otherwise() -> None:
     other = torch.distributions.Categorical(probs=torch.tensor([[0.5, 0.5], [0.5, 0.5]]))
     expected = (0.2 * torch.log(torch.tensor(0.2 / 0.5)) + 0.8 * torch.log(torch.tensor(0.8 / 0.5))) / 2
     assert abs(float(replay_kl(old, other)) - float(expected)) < 1e-6
+
+
+def test_magnitude_keep_takes_the_largest_free_share() -> None:
+    from gymsuite.supervised.consolidation import magnitude_keep
+
+    w = torch.tensor([[0.1, -5.0, 0.3], [2.0, -0.2, 4.0]])
+    free = torch.tensor([[True, False, True], [True, True, True]])  # -5.0 belongs to an earlier task
+    kept = magnitude_keep(w, free, 0.5)
+    assert kept.tolist() == [[False, False, False], [True, False, True]]  # 2 of the 5 free (rounded): 4.0 and 2.0
+    assert not magnitude_keep(w, free, 0.0).any() and magnitude_keep(w, free, 1.0).equal(free)
