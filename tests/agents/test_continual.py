@@ -66,8 +66,8 @@ def test_sequence_writes_runs_memories_and_results(ewc_dir: Path) -> None:
 
 
 def test_ewc_run_starts_at_the_old_task_with_zero_penalty(ewc_dir: Path) -> None:
-    cfg = sequence._config(*sequence.make_plan(TASKS, "ewc", 256, hyperparams=FAST)[:1],
-                           sequence.parse_tasks(TASKS)[1:], 1, ewc_dir, 256)
+    plan, tasks = sequence.make_plan(TASKS, "ewc", 256, hyperparams=FAST)
+    cfg = sequence._config(plan, tasks[1:], 1, ewc_dir, 256)
     built = training.prepare(cfg)
     try:
         opts = continual_options(cfg.hyperparams)
