@@ -42,7 +42,15 @@ from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_en
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import write_json
 from gymsuite.common.signals import StopSignals
-from gymsuite.envs.tasks import TASK_ENV_ID, Task, check_tasks, parse_tasks, task_env_kwargs
+from gymsuite.envs.tasks import (
+    TASK_ENV_ID,
+    Task,
+    build_task,
+    check_tasks,
+    parse_tasks,
+    resolve_task,
+    task_env_kwargs,
+)
 
 SEQUENTIAL = ("finetune", "ewc", "l2", "replay", "packnet")
 PENALISED = ("ewc", "l2", "replay", "packnet")
@@ -86,7 +94,7 @@ def make_plan(tasks: str | Sequence[str], method: str, steps_per_task: int, seed
               eval_episodes: int = 10, task_ids: bool = True) -> tuple[Plan, list[Task]]:
     """The checked plan of a sequence (nothing built but each task's env, once), and the tasks the agents see:
     with ``task_ids``, each task ``i`` of ``T`` with ``taskid=i/T`` (a one-hot id appended to its observation, as
-    Continual World gives it; a task that sets its own ``taskid`` keeps it).
+    Continual World gives it; a task that sets its own ``taskid`` keeps it; images, MiniGrid's, get none).
 
     Raises:
         UserError: an unknown method or algorithm, fewer than two tasks, a bad task, spaces that differ where the
@@ -98,6 +106,7 @@ def make_plan(tasks: str | Sequence[str], method: str, steps_per_task: int, seed
     if steps_per_task < 1 or eval_episodes < 1:
         raise UserError("--steps-per-task and --eval-episodes must be at least 1", "pass e.g. --steps-per-task 50000")
     given = parse_tasks(tasks)
+    task_ids = task_ids and _vector_observation(given[0])
     parsed = [_with_id(t, i, len(given)) for i, t in enumerate(given)] if task_ids else given
     if len(parsed) < 2:
         raise UserError(f"continual learning needs a sequence of at least two tasks, got {len(parsed)}",
@@ -112,6 +121,16 @@ def make_plan(tasks: str | Sequence[str], method: str, steps_per_task: int, seed
                 coef, dict(hyperparams or {}), int(eval_episodes), task_ids=task_ids)
     _config(plan, parsed[:1], 0, Path("."), plan.steps_per_task)  # the hyperparameters, before anything is written
     return plan, parsed
+
+
+def _vector_observation(task: Task) -> bool:
+    """Whether ``task`` observes a vector (a 1-D ``Box``), the observations a task id can be appended to."""
+    env = build_task(resolve_task(task))
+    try:
+        space = env.observation_space
+        return isinstance(space, gym.spaces.Box) and len(space.shape) == 1
+    finally:
+        env.close()
 
 
 def _with_id(task: Task, i: int, n: int) -> Task:

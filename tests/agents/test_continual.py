@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -173,3 +174,11 @@ def test_packnet_freezes_each_tasks_weights_through_the_later_tasks(tmp_path: Pa
     assert abs(int((owner == 1).sum()) - int((memories[1]["owner"][w] == -1).sum())) <= 1
     for name, owner in memories[2]["owner"].items():  # what no task kept is zero (an input a task never sees)
         assert not final[name][owner == -1].any()
+
+
+def test_a_minigrid_sequence_is_tasks_too_and_gets_no_vector_task_id() -> None:
+    plan, tasks = sequence.make_plan("MiniGrid-Empty-Random-6x6-v0; MiniGrid-Empty-Random-6x6-v0 size=8", "ewc", 512)
+    assert not plan.task_ids and [t.text for t in tasks] == list(plan.tasks)
+    env = gym.make("gymsuite/Tasks-v0", tasks=tasks[1].text)
+    assert env.unwrapped.envs[0].unwrapped.width == 8  # type: ignore[attr-defined]
+    assert env.observation_space == gym.make("gymsuite/Tasks-v0", tasks=tasks[0].text).observation_space

@@ -95,3 +95,4 @@ def test_spaces_that_differ_are_named() -> None:
     with pytest.raises(UserError) as err:
         check_tasks(parse_tasks("CartPole-v1; Acrobot-v1"), "one network")
     assert "Acrobot-v1" in str(err.value) and "one network" in str(err.value)
+
