@@ -3,6 +3,7 @@ command's errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -77,6 +78,15 @@ def test_ewc_run_starts_at_the_old_task_with_zero_penalty(ewc_dir: Path) -> None
         for name, value in built.model.policy.state_dict().items():
             assert torch.equal(value, memory["policy"][name])
         assert float(ContinualPenalty(built.model, opts).loss().detach()) == 0.0
+        for method in ("l2", "replay"):  # the old policy itself: no distance, no divergence
+            other = dataclasses.replace(opts, method=method)
+            assert float(ContinualPenalty(built.model, other).loss().detach()) == pytest.approx(0.0, abs=1e-6)
+        l2 = ContinualPenalty(built.model, dataclasses.replace(opts, method="l2"))
+        with torch.no_grad():
+            for p in l2.actor.values():
+                p.add_(0.1)
+        size = sum(p.numel() for p in l2.actor.values())
+        assert float(l2.loss().detach()) == pytest.approx(0.5 * 0.01 * size, rel=1e-4)  # 1/2 sum (theta - theta_b)^2
     finally:
         built.venv.close()
 
