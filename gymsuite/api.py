@@ -711,13 +711,15 @@ def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_
     Raises:
         UserError: fewer than two tasks, an unknown parameter of a task's env (the message lists those it has),
             spaces that differ, an unknown method, a directory that holds another sequence; nothing is written then.
-        KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sequence (its state is saved; call again to continue).
+        KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sequence (``gymsuite.agents.continual.sequence.Stopped``, with
+            its ``signum`` and ``task``; the state is saved: call again to continue).
     """
     plan, parsed = sequence.make_plan(tasks, method, steps_per_task, seed, algo, coef, hyperparams, eval_episodes,
                                       task_ids)
     outcome = sequence.run_continual(plan, parsed, Path(run_dir))
     if outcome.interrupted:
-        raise KeyboardInterrupt(f"continual stopped at task {outcome.task}; call again to continue")
+        raise sequence.Stopped(f"continual stopped at task {outcome.task}; call again to continue", outcome.signum,
+                               outcome.task)
     return outcome.results
 
 

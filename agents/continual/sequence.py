@@ -79,6 +79,14 @@ class Plan:
         return {**asdict(self), "tasks": list(self.tasks), "hyperparams": dict(self.hyperparams)}
 
 
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a sequence (its state is saved): ``signum`` and the ``task`` it stopped in."""
+
+    def __init__(self, message: str, signum: int, task: int) -> None:
+        super().__init__(message)
+        self.signum, self.task = signum, task
+
+
 @dataclass
 class Outcome:
     """What :func:`run_continual` returns: the results (empty when interrupted) and whether it was stopped."""
@@ -314,4 +322,4 @@ def summarize(plan: Plan, tasks: Sequence[Task], progress: Mapping[str, Any]) ->
     return out
 
 
-__all__ = ["METHODS", "Outcome", "Plan", "make_plan", "run_continual", "summarize"]
+__all__ = ["METHODS", "Outcome", "Plan", "Stopped", "make_plan", "run_continual", "summarize"]

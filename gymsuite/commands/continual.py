@@ -42,7 +42,7 @@ def _table(results: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.continual.sequence import METHODS
+    from gymsuite.agents.continual.sequence import METHODS, Stopped
     from gymsuite.api import continual
 
     p = _cli.parser("continual", __doc__)
@@ -66,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         results = continual(args.tasks, args.method, args.steps_per_task, args.dir, seed=args.seed, algo=args.algo,
                             coef=args.coef, hyperparams=parse_assignments(args.hyperparams),
                             eval_episodes=args.eval_episodes, task_ids=not args.no_task_id)
-    except KeyboardInterrupt as stop:
-        print(f"\ninterrupted: {stop}\ncontinue with the same command", file=sys.stderr)
-        return 128 + signal.SIGINT
+    except Stopped as stop:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
+        print(f"\ninterrupted ({signal.Signals(stop.signum or signal.SIGINT).name}): {stop}\n"
+              "continue with the same command", file=sys.stderr)
+        return 128 + (stop.signum or signal.SIGINT)
     if args.json:
         print(json.dumps(results))
         return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 from pathlib import Path
 
 import gymnasium as gym
@@ -192,3 +194,21 @@ def test_a_minigrid_sequence_is_tasks_too_and_gets_no_vector_task_id() -> None:
     env = gym.make("gymsuite/Tasks-v0", tasks=tasks[1].text)
     assert env.unwrapped.envs[0].unwrapped.width == 8  # type: ignore[attr-defined]
     assert env.observation_space == gym.make("gymsuite/Tasks-v0", tasks=tasks[0].text).observation_space
+
+
+def test_sigterm_between_tasks_exits_143_and_the_same_command_continues(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    real, out = sequence._stage, tmp_path / "cl"
+
+    def terminated_at_task_1(plan, tasks, i, root, progress, callbacks):  # type: ignore[no-untyped-def]
+        if i == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(plan, tasks, i, root, progress, callbacks)
+
+    args = ["continual", "--tasks", TASKS, "--method", "finetune", "--steps-per-task", "256", "--dir", str(out),
+            "--eval-episodes", "2", "--hyperparams", "n_epochs=2"]
+    monkeypatch.setattr(sequence, "_stage", terminated_at_task_1)
+    assert cli.main(args) == 128 + signal.SIGTERM
+    assert json.loads((out / "progress.json").read_text())["rows"].keys() == {"0"}
+    monkeypatch.setattr(sequence, "_stage", real)
+    assert cli.main(args) == 0 and (out / "results.json").is_file()
