@@ -7,19 +7,19 @@ fine-tuning on a later task overwrites what the input layer learned for the earl
 ends with its one-hot id (``taskid``, Continual World's default): without it the sign-flipped task contradicts the
 first. Each method runs through ``gymsuite continual`` (:func:`gymsuite.api.continual`) with PPO's shipped CartPole
 defaults and the same env steps per task: ``finetune``, ``ewc``, ``replay`` (ClonEx-style behaviour cloning of the
-old policies), ``packnet`` (the weights shared out, pruned and frozen per task), ``multitask`` (every task at once,
-the same total budget: the upper bound) and ``single`` (a fresh agent per task: the reference). Cells: the
-interquartile mean over seeds with a 95% bootstrap interval (``gymsuite.common.stats``) of average performance (mean
-return on the three tasks at the end; normalised: Continual World's 0..1 scale between a random agent and the task's
-reward threshold, 475), forgetting (Continual World's, on that scale) and the course's backward and forward transfer
-(returns).
+old policies), ``packnet`` (the weights shared out, pruned and frozen per task), ``progressive`` (a new column
+per task), ``multitask`` (every task at once, the same total budget: the upper bound) and ``single`` (a fresh agent
+per task: the reference). Cells: the interquartile mean over seeds with a 95% bootstrap interval
+(``gymsuite.common.stats``) of average performance (mean return on the three tasks at the end; normalised: Continual
+World's 0..1 scale between a random agent and the task's reward threshold, 475), forgetting (Continual World's, on
+that scale) and the course's backward and forward transfer (returns).
 
 Target (issue 26): EWC or replay reaches at least 0.9 of the single-task average performance with forgetting at
 most 0.1, against fine-tuning's forgetting in the same run. Continual World's CW20 figures (Wolczyk et al. 2021,
 SAC on Meta-World, success rates) beside them: fine-tuning 0.05 / forgetting 0.73, EWC 0.60 / 0.02, PackNet 0.80,
 ClonEx-SAC 0.87 (Wolczyk et al. 2022).
 
-    python -m benchmarks.continual          # full: 5 seeds x 6 methods x 3 tasks x 50,000 steps, ~40 min, 2 cores
+    python -m benchmarks.continual          # full: 5 seeds x 7 methods x 3 tasks x 50,000 steps, ~50 min, 2 cores
     python -m benchmarks.continual --quick  # 1 seed, 2,048 steps per task, 2 evaluation episodes; writes nothing
 """
 
@@ -38,10 +38,10 @@ from benchmarks import benchlib
 from gymsuite.common.stats import iqm, summary
 
 TASKS = "CartPole-v1; CartPole-v1 permute=3,2,1,0; CartPole-v1 signflip=true"
-METHODS = ("finetune", "ewc", "replay", "packnet", "multitask", "single")
+METHODS = ("finetune", "ewc", "replay", "packnet", "progressive", "multitask", "single")
 TARGET_SHARE, TARGET_FORGETTING = 0.9, 0.1
 CONTINUAL_WORLD = {"finetune": "0.05 / 0.73", "ewc": "0.60 / 0.02", "replay": "0.87 (ClonEx-SAC)",
-                   "packnet": "0.80", "multitask": "", "single": ""}
+                   "packnet": "0.80", "progressive": "", "multitask": "", "single": ""}
 FULL = {"seeds": 5, "steps": 50_000, "episodes": 10}
 QUICK = {"seeds": 1, "steps": 2_048, "episodes": 2}
 EXPECTED_FPS = 1200  # env steps/s of one of 2 workers on 2 cores (CartPole PPO, 8 envs, penalties included)

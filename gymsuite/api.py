@@ -691,7 +691,8 @@ def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_
     Args:
         tasks: ``"CartPole-v1; CartPole-v1 permute=3,2,1,0; CartPole-v1 length=2x"``, a list of task strings, or a
             YAML file (``tasks: [...]``); at least two tasks with the same observation and action spaces.
-        method: ``finetune``, ``ewc``, ``l2``, ``replay``, ``packnet`` (in order, from the previous task's policy),
+        method: ``finetune``, ``ewc``, ``l2``, ``replay``, ``packnet``, ``progressive`` (in order, from the previous
+            task's policy),
             ``multitask`` (all tasks at once: the upper bound) or ``single`` (a fresh agent per task: the reference).
         steps_per_task: env steps per task (multitask: this many times the number of tasks).
         run_dir: the continual directory (one run directory per task, ``results.json``); the same call on it again

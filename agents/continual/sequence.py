@@ -10,7 +10,9 @@ A continual directory ``D`` holds::
 
 Methods: ``finetune`` (each task starts from the previous task's policy), ``ewc``, ``l2``, ``replay`` (the same,
 plus a penalty keeping the earlier tasks: :mod:`gymsuite.agents.run.continual`), ``packnet`` (the actor's weights
-shared out, pruned and frozen per task: :mod:`gymsuite.agents.run.packnet`), ``multitask`` (one agent on every
+shared out, pruned and frozen per task: :mod:`gymsuite.agents.run.packnet`), ``progressive`` (a new column per
+task beside the frozen earlier ones: :mod:`gymsuite.supervised.progressive`; task j is evaluated with its own
+column, task j's model), ``multitask`` (one agent on every
 task at once, a task drawn per episode: the upper bound; budget T x steps), ``single`` (a fresh agent per task:
 the reference). Ctrl-C or SIGTERM stops a task's run with a checkpoint (resumed by the run machinery) or stops
 between tasks; calling again with the same arguments continues.
@@ -52,8 +54,9 @@ from gymsuite.envs.tasks import (
     task_env_kwargs,
 )
 
-SEQUENTIAL = ("finetune", "ewc", "l2", "replay", "packnet")
-PENALISED = ("ewc", "l2", "replay", "packnet")
+SEQUENTIAL = ("finetune", "ewc", "l2", "replay", "packnet", "progressive")
+PENALISED = ("ewc", "l2", "replay", "packnet", "progressive")
+COLUMN = [64, 64]  # progressive: each column's hidden widths
 PRUNE_AT = 0.75  # packnet: each task prunes after this share of its budget and trains its own weights for the rest
 METHODS = (*SEQUENTIAL, "multitask", "single")
 ONE_NETWORK = "trains one network on every task"
@@ -123,7 +126,7 @@ def make_plan(tasks: str | Sequence[str], method: str, steps_per_task: int, seed
     check_tasks(parsed, f"--method {method} {why} (no method allows different spaces yet)")
     spec = registry.get(algo)
     if method in PENALISED and not (issubclass(spec.cls, OnPolicyAlgorithm) and spec.learn is None):
-        raise UserError(f"--method {method} adds a penalty to an on-policy actor-critic's update, not {spec.name}'s",
+        raise UserError(f"--method {method} changes an on-policy actor-critic's update, not {spec.name}'s",
                         "use --algo ppo or a2c, or --method finetune, multitask or single")
     plan = Plan(tuple(t.text for t in given), method, int(steps_per_task), int(seed), spec.name,
                 coef, dict(hyperparams or {}), int(eval_episodes), task_ids=task_ids)
@@ -175,6 +178,9 @@ def _hyperparams(plan: Plan, tasks: Sequence[Task], previous: int, root: Path) -
                               "previous": previous}
         if plan.method == "packnet":
             hyper["continual"].update({"tasks": len(plan.tasks), "prune_at": int(PRUNE_AT * plan.steps_per_task)})
+    if plan.method == "progressive":  # column k for task k; the heads read it directly
+        hyper.update({"backbone": "progressive", "backbone_kwargs": {"columns": previous + 1, "net_arch": COLUMN},
+                      "policy_kwargs": {**(hyper.get("policy_kwargs") or {}), "net_arch": []}})
     return hyper
 
 
@@ -197,12 +203,12 @@ def _train_or_resume(cfg: Any, run_dir: Path, callbacks: Sequence[BaseCallback])
 
 
 def _evaluate_row(agent: LoadedAgent, tasks: Sequence[Task], plan: Plan,
-                  owner: Mapping[str, Any] | None = None) -> list[float]:
-    """The agent's mean return on every task (``eval_episodes``, greedy, the same env seeds for every row);
-    with PackNet's ``owner`` map, task k with the weights of tasks 0..k only."""
+                  owner: Mapping[str, Any] | None = None, first: int = 0) -> list[float]:
+    """The agent's mean return on every task (``eval_episodes``, greedy, the same env seeds for every row; ``tasks``
+    start at task ``first``); with PackNet's ``owner`` map, task k with the weights of tasks 0..k only."""
     row = []
     full = {k: v.clone() for k, v in agent.model.policy.state_dict().items()} if owner and agent.model else None
-    for k, task in enumerate(tasks):
+    for k, task in enumerate(tasks, start=first):
         venv = make_agent_env(agent, seed=plan.seed + 20_000 + 100 * k, n_envs=min(plan.eval_episodes, 5),
                               env_kwargs=task_env_kwargs([task]))
         try:
@@ -258,6 +264,10 @@ def _stage(plan: Plan, tasks: Sequence[Task], i: int, root: Path, progress: dict
             owner = memory["owner"] = claim(owners(before, weights), weights, i)
         save_memory(memory, root / "memory" / f"task_{i}.pt")
     progress["rows"][str(i)] = _evaluate_row(agent, tasks, plan, owner)
+    if plan.method == "progressive":  # task j < i: its own column and heads, unchanged since (task j's model)
+        for j in range(i):
+            progress["rows"][str(i)][j] = _evaluate_row(load_agent(str(root / f"task_{j}")), tasks[j:j + 1], plan,
+                                                        first=j)[0]
     _save_progress(root, progress)
     return result
 

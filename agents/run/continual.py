@@ -4,6 +4,8 @@ Hyperparameter (run key) ``continual={method: ewc, coef: 1000, memory: DIR, prev
 (:class:`ContinualOptions`), written by ``gymsuite continual`` for each task after the first:
 
 * the run starts from the policy weights of memory ``DIR/task_{K-1}.pt`` (all methods: fine-tuning);
+* ``progressive``: a new column per task beside the frozen earlier ones (``backbone=progressive``,
+  :mod:`gymsuite.supervised.progressive`), loaded here without the old heads;
 * ``packnet``: the actor's weights shared out between the tasks, pruned and frozen
   (:mod:`gymsuite.agents.run.packnet`; ``tasks``: the sequence's length, ``prune_at``: the pruning's env step);
 * ``ewc``: adds ``coef * sum_k 1/2 sum_i F_k,i (theta_i - theta_k,i)^2`` over the K earlier tasks' memories
@@ -45,8 +47,9 @@ from gymsuite.common.files import atomic_write
 from gymsuite.common.options import Rule, option, parse
 from gymsuite.supervised.consolidation import diagonal_fisher, quadratic_penalty, replay_kl, stored_distribution
 
-METHODS = ("finetune", "ewc", "l2", "replay", "packnet")
-DEFAULT_COEF = {"finetune": 0.0, "ewc": 1000.0, "l2": 1.0, "replay": 1.0, "packnet": 0.0}
+METHODS = ("finetune", "ewc", "l2", "replay", "packnet", "progressive")
+DEFAULT_COEF = {"finetune": 0.0, "ewc": 1000.0, "l2": 1.0, "replay": 1.0, "packnet": 0.0, "progressive": 0.0}
+HEADS = ("action_net.", "value_net.")  # a progressive network's new column gets new heads
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ def check_options(algo: str, hyper: Mapping[str, Any]) -> ContinualOptions | Non
     """:func:`continual_options`, and a :class:`UserError` for an algorithm whose policy the penalties cannot
     reach (not an on-policy actor-critic), before anything is built."""
     opts = continual_options(hyper)
+    if opts is not None and opts.method == "progressive" and hyper.get("backbone") != "progressive":
+        raise UserError("continual.method=progressive needs backbone=progressive (a column per task)",
+                        "let gymsuite continual --method progressive write the config")
     if opts is not None and opts.method != "finetune" and hyper.get("backbone") == "lstm":
         raise UserError(f"continual.method={opts.method} cannot be used with backbone=lstm",
                         "train a feed-forward policy, or use --method finetune")
@@ -132,7 +138,13 @@ def init_from_previous(model: BaseAlgorithm, opts: ContinualOptions | None) -> N
         return
     memory = read_memory(opts.memory_file(opts.previous - 1))
     try:
-        model.policy.load_state_dict(memory["policy"])
+        if opts.method == "progressive":  # the earlier columns (frozen by the backbone); the new one starts fresh
+            old = {k: v for k, v in memory["policy"].items() if not k.startswith(HEADS)}
+            unexpected = model.policy.load_state_dict(old, strict=False).unexpected_keys
+            if unexpected:
+                raise RuntimeError(f"unexpected keys {unexpected[:3]}")
+        else:
+            model.policy.load_state_dict(memory["policy"])
     except RuntimeError as err:
         raise UserError(f"{opts.memory_file(opts.previous - 1)} holds a policy of another shape: {err}",
                         "every task of a sequence needs the same observation and action spaces") from err
@@ -249,8 +261,8 @@ def create(model: BaseAlgorithm, opts: ContinualOptions | None, seed: int) -> li
         actor = actor_parameters(_actor_critic(model, opts.method))
         previous = read_memory(opts.memory_file(opts.previous - 1)) if opts.previous > 0 else None
         return [PackNetMasks(model, actor, previous, opts.previous, opts.tasks, opts.prune_at)]
-    if opts is None or opts.method == "finetune" or opts.previous == 0:
-        return []
+    if opts is None or opts.method in ("finetune", "progressive") or opts.previous == 0:
+        return []  # progressive: the backbone freezes the earlier columns itself
     return [ContinualPenalty(model, opts, seed)]
 
 

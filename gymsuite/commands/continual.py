@@ -7,9 +7,9 @@
 A task is an env spec with key=value modifiers: physics parameters (length=2x, gravity=15), observation
 transforms (permute=2,0,3,1, signflip=true or signflip=0,2, taskid=K/N), constructor keywords (size=8); ';'
 separates tasks; a YAML file with 'tasks: [...]' works too. Each task's observation gets a one-hot task id
-(taskid=i/T, as Continual World gives it) unless --no-task-id. Methods: finetune, ewc, l2, replay, packnet (in
-order, each task from the previous task's policy), multitask (all at once: the upper bound), single (a fresh agent per
-task: the reference).
+(taskid=i/T, as Continual World gives it) unless --no-task-id. Methods: finetune, ewc, l2, replay, packnet,
+progressive (in order, each task from the previous task's policy), multitask (all at once: the upper bound),
+single (a fresh agent per task: the reference).
 
 After each task the agent is evaluated on every task: R(i, j). DIR gets one run directory per task (evaluate and
 record take them) and results.json: the matrix, average performance, backward transfer (forgetting) and forward

@@ -212,3 +212,20 @@ def test_sigterm_between_tasks_exits_143_and_the_same_command_continues(tmp_path
     assert json.loads((out / "progress.json").read_text())["rows"].keys() == {"0"}
     monkeypatch.setattr(sequence, "_stage", real)
     assert cli.main(args) == 0 and (out / "results.json").is_file()
+
+
+def test_progressive_columns_of_earlier_tasks_stay_as_they_were(tmp_path: Path) -> None:
+    tasks = "CartPole-v1; CartPole-v1 permute=3,2,1,0; CartPole-v1 signflip=true"
+    plan, parsed = sequence.make_plan(tasks, "progressive", 256, hyperparams=FAST, eval_episodes=2)
+    results = sequence.run_continual(plan, parsed, tmp_path / "pg").results
+    r = np.asarray(results["matrix"])
+    assert r.shape == (4, 3) and r[3, 0] == r[2, 0] == r[1, 0] and r[3, 1] == r[2, 1]  # no forgetting, by design
+    first = load_agent(str(tmp_path / "pg" / "task_0")).model
+    last = load_agent(str(tmp_path / "pg" / "task_2")).model
+    assert first is not None and last is not None
+    old, new = first.policy.state_dict(), last.policy.state_dict()
+    column0 = [k for k in old if ".columns.0." in k]
+    assert column0 and all(torch.equal(old[k], new[k]) for k in column0)
+    assert any(".columns.2." in k for k in new) and any(".laterals.2." in k for k in new)
+    trainable = [n for n, p in last.policy.named_parameters() if p.requires_grad and "features_extractor" in n]
+    assert trainable and all(".columns.2." in n or ".laterals.2." in n for n in trainable)

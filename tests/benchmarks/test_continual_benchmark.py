@@ -14,7 +14,7 @@ from benchmarks.benchlib import numbers, read_tables  # noqa: E402
 
 # method -> (normalised average, forgetting); EWC keeps 0.9 of single-task with forgetting 0.05, replay does not
 FAKE = {"finetune": (0.35, 0.9), "ewc": (0.90, 0.05), "replay": (0.80, 0.2), "packnet": (0.95, 0.0),
-        "multitask": (0.98, None), "single": (1.0, None)}
+        "progressive": (0.9, 0.0), "multitask": (0.98, None), "single": (1.0, None)}
 
 
 def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
@@ -35,7 +35,7 @@ def test_table_and_target_from_fake_results(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == list(bench.METHODS)
     assert numbers(rows[1][2])[0] == 0.9 and numbers(rows[1][3])[0] == 0.05
     assert numbers(rows[1][5])[0] == 2.0  # forward transfer: the IQM of 1, 2, 3
-    assert rows[5][3] == "-"  # single-task has no forgetting
+    assert rows[6][3] == "-"  # single-task has no forgetting
     assert "): met. EWC 90% of single-task, forgetting 0.05; replay 80%" in text
     assert "fine-tuning's forgetting 0.90" in text and "<!-- BEGIN continual -->" in out.read_text()
 
