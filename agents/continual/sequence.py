@@ -180,7 +180,8 @@ def _hyperparams(plan: Plan, tasks: Sequence[Task], previous: int, root: Path) -
             hyper["continual"].update({"tasks": len(plan.tasks), "prune_at": int(PRUNE_AT * plan.steps_per_task)})
     if plan.method == "progressive":  # column k for task k; the heads read it directly
         hyper.update({"backbone": "progressive", "backbone_kwargs": {"columns": previous + 1, "net_arch": COLUMN},
-                      "policy_kwargs": {**(hyper.get("policy_kwargs") or {}), "net_arch": []}})
+                      "policy_kwargs": {**(hyper.get("policy_kwargs") or {}), "net_arch": [],
+                                        "share_features_extractor": False}})  # the actor's and the critic's columns
     return hyper
 
 
