@@ -352,17 +352,46 @@ class TaskEnv(gym.Env):
         self.index = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        """Draw the episode's task (a mixture) and reset its env; a ``seed`` seeds every task's env."""
+        """Draw the episode's task (a mixture) and reset its env with a seed drawn from this env's generator, so that
+        this generator alone decides every episode (and a checkpoint that keeps it continues them exactly)."""
         super().reset(seed=seed)
-        seeds = [int(s) for s in self.np_random.integers(2**31, size=len(self.envs))] if seed is not None else None
         if len(self.envs) > 1:
             self.index = int(self.np_random.integers(len(self.envs)))
-        if seeds is not None:
-            for k, env in enumerate(self.envs):
-                if k != self.index:
-                    env.reset(seed=seeds[k])
-        obs, info = self.envs[self.index].reset(seed=None if seeds is None else seeds[self.index], options=options)
+        obs, info = self.envs[self.index].reset(seed=int(self.np_random.integers(2**31)), options=options)
         return obs, {**info, "task": self.index}
+
+    @property
+    def state(self) -> np.ndarray | None:
+        """Where the current episode is, for an exact resume (:mod:`gymsuite.agents.files.resumestate`):
+        ``[task, its TimeLimit's elapsed steps, steps_beyond_terminated (nan: None), *its env's state]``, or None
+        when the task's env keeps no ``state`` array (MiniGrid: a resume restarts the episodes)."""
+        env = self.envs[self.index]
+        inner = env.unwrapped
+        values = getattr(inner, "state", None)
+        if values is None or not isinstance(values, (np.ndarray, tuple, list)):
+            return None
+        beyond = getattr(inner, "steps_beyond_terminated", None)
+        elapsed = next((w._elapsed_steps for w in _layers(env) if isinstance(w, gym.wrappers.TimeLimit)), 0)
+        head = [self.index, elapsed, np.nan if beyond is None else beyond]
+        return np.concatenate([np.asarray(head, dtype=np.float64), np.asarray(values, dtype=np.float64).ravel()])
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        if value is None:
+            return
+        saved = np.asarray(value, dtype=np.float64)
+        self.index = int(saved[0])
+        env = self.envs[self.index]
+        inner = env.unwrapped
+        for layer in _layers(env):  # the episode was reset before the checkpoint
+            if isinstance(layer, gym.wrappers.TimeLimit):
+                setattr(layer, "_elapsed_steps", int(saved[1]))  # noqa: B010  (gymnasium types it None before reset)
+            for flag in ("_has_reset", "checked_reset", "checked_step", "checked_data_reuse"):  # its checks ran
+                if hasattr(layer, flag):
+                    setattr(layer, flag, True)
+        setattr(inner, "steps_beyond_terminated", None if np.isnan(saved[2]) else int(saved[2]))  # noqa: B010
+        old = np.asarray(getattr(inner, "state", saved[3:]))
+        setattr(inner, "state", saved[3:].astype(old.dtype if old.size == saved[3:].size else np.float64))  # noqa: B010
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.envs[self.index].step(action)
@@ -374,6 +403,13 @@ class TaskEnv(gym.Env):
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def _layers(env: gym.Env) -> list[Any]:
+    layers = [env]
+    while isinstance(layers[-1], gym.Wrapper):
+        layers.append(layers[-1].env)
+    return layers
 
 
 def task_env_kwargs(tasks: Sequence[Task]) -> dict[str, str]:

@@ -229,3 +229,37 @@ def test_progressive_columns_of_earlier_tasks_stay_as_they_were(tmp_path: Path) 
     assert any(".columns.2." in k for k in new) and any(".laterals.2." in k for k in new)
     trainable = [n for n, p in last.policy.named_parameters() if p.requires_grad and "features_extractor" in n]
     assert trainable and all(".columns.2." in n or ".laterals.2." in n for n in trainable)
+
+
+@pytest.mark.parametrize("tasks", ["CartPole-v1 permute=3,2,1,0 taskid=1/2",  # one task of a sequence
+                                   "CartPole-v1 taskid=0/2; CartPole-v1 permute=3,2,1,0 taskid=1/2"])  # multitask
+def test_a_task_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tasks: str) -> None:
+    from gymsuite.agents.files.rundir import RunDir
+    from gymsuite.agents.run import callbacks
+    from gymsuite.agents.run.config import build_config
+
+    class KilledError(Exception):
+        pass
+
+    cfg = build_config({"algo": "ppo", "env": "gymsuite/Tasks-v0", "n_envs": 4, "timesteps": 512,
+                        "checkpoint_freq": 256, "eval_freq": 0, "eval_episodes": 2}, None,
+                       ["n_steps=32", "batch_size=64", "n_epochs=2", f"env_kwargs={{tasks: '{tasks}'}}"])
+    whole = training.train(cfg, tmp_path / "whole")
+    save = callbacks.save_checkpoint
+
+    def save_then_die(*args: object, **kwargs: object) -> int:
+        save(*args, **kwargs)  # type: ignore[arg-type]
+        raise KilledError
+
+    monkeypatch.setattr(callbacks, "save_checkpoint", save_then_die)
+    with pytest.raises(KilledError):
+        training.train(cfg, tmp_path / "killed")
+    monkeypatch.setattr(callbacks, "save_checkpoint", save)
+    assert RunDir(tmp_path / "killed").latest_checkpoint() == 256
+    resumed = training.resume(tmp_path / "killed")
+    assert resumed.steps == whole.steps and resumed.eval["returns"] == whole.eval["returns"]
+    a, b = load_agent(str(tmp_path / "whole")).model, load_agent(str(tmp_path / "killed")).model
+    assert a is not None and b is not None
+    for name, value in a.policy.state_dict().items():
+        assert torch.equal(value, b.policy.state_dict()[name]), name
