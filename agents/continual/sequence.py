@@ -15,7 +15,7 @@ task beside the frozen earlier ones: :mod:`gymsuite.supervised.progressive`; tas
 column, task j's model), ``multitask`` (one agent on every
 task at once, a task drawn per episode: the upper bound; budget T x steps), ``single`` (a fresh agent per task:
 the reference). Ctrl-C or SIGTERM stops a task's run with a checkpoint (resumed by the run machinery, exactly from a
-periodic one: :attr:`gymsuite.envs.tasks.TaskEnv.state`) or stops between tasks; calling again with the same
+periodic one: :attr:`gymsuite.envs.taskenv.TaskEnv.state`) or stops between tasks; calling again with the same
 arguments continues.
 """
 

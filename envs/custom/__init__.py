@@ -25,4 +25,4 @@ if "gymsuite/PendulumNoVel-v0" not in registry:
 if "gymsuite/TMaze-v0" not in registry:
     register(id="gymsuite/TMaze-v0", entry_point="gymsuite.envs.custom.tmaze:TMazeEnv")
 if "gymsuite/Tasks-v0" not in registry:  # one task or a mixture of them (gymsuite.envs.tasks: continual learning)
-    register(id="gymsuite/Tasks-v0", entry_point="gymsuite.envs.tasks:TaskEnv")
+    register(id="gymsuite/Tasks-v0", entry_point="gymsuite.envs.taskenv:TaskEnv")

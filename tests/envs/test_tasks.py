@@ -10,7 +10,8 @@ import pytest
 
 import gymsuite  # noqa: F401  (registers gymsuite/Tasks-v0)
 from gymsuite.common.errors import UserError
-from gymsuite.envs.tasks import Task, TaskEnv, check_tasks, parse_tasks, resolve_task, sample_tasks
+from gymsuite.envs.taskenv import TaskEnv
+from gymsuite.envs.tasks import Task, check_tasks, parse_tasks, resolve_task, sample_tasks
 
 
 def test_sequence_parses_into_tasks_with_modifiers_in_order() -> None:
