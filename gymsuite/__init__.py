@@ -21,14 +21,28 @@ import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ env ids)
 from gymsuite.common.errors import UserError
 
 if TYPE_CHECKING:
-    from gymsuite.api import Agent, Run, attack, evaluate, explain, export, load, make_env, record, resume, shift, train
+    from gymsuite.api import (
+        Agent,
+        Run,
+        attack,
+        continual,
+        evaluate,
+        explain,
+        export,
+        load,
+        make_env,
+        record,
+        resume,
+        shift,
+        train,
+    )
 
-__all__ = ["Agent", "Run", "UserError", "attack", "evaluate", "explain", "export", "load", "make_env", "record",
-           "resume", "shift", "train"]
+__all__ = ["Agent", "Run", "UserError", "attack", "continual", "evaluate", "explain", "export", "load", "make_env",
+           "record", "resume", "shift", "train"]
 __version__ = "0.2.0"
 
-_API = {"Agent", "Run", "attack", "evaluate", "explain", "export", "load", "make_env", "record", "resume", "shift",
-        "train"}  # gymsuite.api.__all__
+_API = {"Agent", "Run", "attack", "continual", "evaluate", "explain", "export", "load", "make_env", "record",
+        "resume", "shift", "train"}  # gymsuite.api.__all__
 
 
 def __getattr__(name: str) -> Any:

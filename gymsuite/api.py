@@ -47,6 +47,7 @@ from stable_baselines3.common.vec_env import (
 )
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.agents.continual import sequence
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.observation import env_options
 from gymsuite.agents.run import training
@@ -67,8 +68,8 @@ from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
 
-__all__ = ["Agent", "Run", "attack", "evaluate", "explain", "export", "load", "make_env", "record", "resume", "shift",
-           "train"]
+__all__ = ["Agent", "Run", "attack", "continual", "evaluate", "explain", "export", "load", "make_env", "record",
+           "resume", "shift", "train"]
 
 PathLike = str | Path
 
@@ -727,6 +728,48 @@ def make_env(spec: str, *, n_envs: int | None = None, seed: int = 0, hyperparams
     env.action_space.seed(seed)
     env.reset(seed=seed)
     return env
+
+
+def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_dir: PathLike, *, seed: int = 0,
+              algo: str = "ppo", coef: float | None = None, hyperparams: Mapping[str, Any] | None = None,
+              eval_episodes: int = 10, task_ids: bool = True) -> dict[str, Any]:
+    """Train through a sequence of tasks and measure forgetting and transfer, as ``gymsuite continual`` does
+    (:mod:`gymsuite.agents.continual.sequence`; the task format: :mod:`gymsuite.envs.tasks`).
+
+    Args:
+        tasks: ``"CartPole-v1; CartPole-v1 permute=3,2,1,0; CartPole-v1 length=2x"``, a list of task strings, or a
+            YAML file (``tasks: [...]``); at least two tasks with the same observation and action spaces.
+        method: ``finetune``, ``ewc``, ``l2``, ``replay``, ``packnet``, ``progressive`` (in order, from the previous
+            task's policy),
+            ``multitask`` (all tasks at once: the upper bound) or ``single`` (a fresh agent per task: the reference).
+        steps_per_task: env steps per task (multitask: this many times the number of tasks).
+        run_dir: the continual directory (one run directory per task, ``results.json``); the same call on it again
+            continues an interrupted sequence.
+        seed: seed of every run and evaluation. algo: an on-policy actor-critic for ewc, l2 and replay (ppo, a2c).
+        coef: the penalty's weight (default: ewc 1000, l2 1, replay 1).
+        hyperparams: the algorithm's hyperparameters (default: its tuned ones for the tasks' env).
+        eval_episodes: greedy episodes per task in each evaluation.
+        task_ids: append a one-hot task id to each task's observation (``taskid=i/T``), as Continual World does;
+            without it, tasks that see one state differently (``signflip=true``) contradict each other.
+
+    Returns:
+        ``results.json``'s keys: ``matrix`` (R: row 0 the untrained policy, row i after task i, returns),
+        ``normalized``, ``low``/``high`` (the normalisation), ``average_performance``, ``backward_transfer``,
+        ``forward_transfer`` (each also ``_normalized``), ``forgetting`` (Continual World's), ``rows``, ``runs``.
+
+    Raises:
+        UserError: fewer than two tasks, an unknown parameter of a task's env (the message lists those it has),
+            spaces that differ, an unknown method, a directory that holds another sequence; nothing is written then.
+        KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sequence (``gymsuite.agents.continual.sequence.Stopped``, with
+            its ``signum`` and ``task``; the state is saved: call again to continue).
+    """
+    plan, parsed = sequence.make_plan(tasks, method, steps_per_task, seed, algo, coef, hyperparams, eval_episodes,
+                                      task_ids)
+    outcome = sequence.run_continual(plan, parsed, Path(run_dir))
+    if outcome.interrupted:
+        raise sequence.Stopped(f"continual stopped at task {outcome.task}; call again to continue", outcome.signum,
+                               outcome.task)
+    return outcome.results
 
 
 def _at_least_one(name: str, value: int | None) -> None:

@@ -37,11 +37,13 @@ from gymsuite.supervised.cnn import ImageEncoder, image_layout
 from gymsuite.supervised.images import IMAGE_BACKBONES, default_for, is_image
 from gymsuite.supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack
 from gymsuite.supervised.mlp import MlpBackbone, mlp
+from gymsuite.supervised.progressive import ProgressiveBackbone
 
 __all__ = ["BACKBONES", "accepted_kwargs", "check_kwargs", "default_for", "get", "is_image", "make_encoder"]
 
 BACKBONES: dict[str, type[Backbone]] = {"mlp": MlpBackbone, **IMAGE_BACKBONES,
-                                        "framestack": FrameStack, "transformer": CausalTransformer}
+                                        "framestack": FrameStack, "transformer": CausalTransformer,
+                                        "progressive": ProgressiveBackbone}
 
 
 def get(name: str) -> type[Backbone]:

@@ -11,7 +11,9 @@ pipeline reads instead of looking keys up in the dict:
 * ``aux``: the auxiliary loss and a pre-trained start (:class:`gymsuite.agents.run.auxiliary.AuxOptions`);
 * ``robust``: the proactive defences ``adversarial`` and ``smooth``
   (:class:`gymsuite.agents.run.adversarial.RobustOptions`);
-* ``normalize``: ``VecNormalize``'s arguments, or None.
+* ``normalize``: ``VecNormalize``'s arguments, or None;
+* ``continual``: one task of a continual-learning sequence (:class:`gymsuite.agents.run.continual.ContinualOptions`),
+  or None.
 
 The config loader (:mod:`gymsuite.agents.run.config`) checks each value first, with messages naming the key;
 parsing here assumes a checked config.
@@ -28,6 +30,7 @@ from typing import Any
 from gymsuite.agents.observation import env_options
 from gymsuite.agents.run.adversarial import RobustOptions, robust_options
 from gymsuite.agents.run.auxiliary import AuxOptions, aux_options
+from gymsuite.agents.run.continual import ContinualOptions, continual_options
 from gymsuite.envs.observation import EnvOptions
 from gymsuite.supervised import backbones, recurrent
 from gymsuite.supervised.memory import WINDOW_BACKBONES
@@ -83,6 +86,7 @@ class RunOptions:
     aux: AuxOptions = field(default_factory=AuxOptions)
     robust: RobustOptions = field(default_factory=RobustOptions)
     normalize: Mapping[str, Any] | None = None
+    continual: ContinualOptions | None = None
 
 
 def named_extractor(hyper: Mapping[str, Any]) -> Any:
@@ -130,7 +134,8 @@ def normalize_options(hyper: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def run_options(hyper: Mapping[str, Any], env: Any = None) -> RunOptions:
     """The :class:`RunOptions` of a run's (checked) hyperparameters on ``env``."""
     return RunOptions(env=env_options(hyper, env), model=model_options(hyper), aux=aux_options(hyper),
-                      robust=robust_options(hyper), normalize=normalize_options(hyper))
+                      robust=robust_options(hyper), normalize=normalize_options(hyper),
+                      continual=continual_options(hyper))
 
 
 def with_model(options: RunOptions, hyper: Mapping[str, Any]) -> RunOptions:

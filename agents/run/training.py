@@ -44,7 +44,7 @@ from gymsuite.agents.files.rundir import (
 )
 from gymsuite.agents.files.safeload import SCHEDULES, keep_description
 from gymsuite.agents.multiagent.buffer import InactiveMarks, needs_marks
-from gymsuite.agents.run import adversarial
+from gymsuite.agents.run import adversarial, continual
 from gymsuite.agents.run.adversarial import robust_options
 from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
 from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, save_checkpoint
@@ -282,6 +282,8 @@ def prepare(cfg: RunConfig) -> Prepared:
             init_backbone(model, resolved.options.aux.backbone_init)
         aux = AuxTrainer.create(model, resolved.options.aux, cfg.seed)
         adversarial.create(model, resolved.options.robust, cfg.seed)  # refuses discrete observations, before writing
+        continual.init_from_previous(model, resolved.options.continual)  # the previous task's policy
+        continual.create(model, resolved.options.continual, cfg.seed)  # its memories readable, before writing
     except BaseException:
         venv.close()
         raise
@@ -441,6 +443,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     if ctx.aux is not None:
         callbacks.append(ctx.aux)
     callbacks += adversarial.create(model, robust_options(cfg.hyperparams), cfg.seed)  # adversarial, smooth
+    callbacks += continual.create(model, continual.continual_options(cfg.hyperparams), cfg.seed)  # ewc, l2, replay
     if cfg.reward_shaping:
         from gymsuite.rewards.shaping import ShapingLogger
 

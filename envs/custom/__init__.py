@@ -25,3 +25,5 @@ if "gymsuite/PendulumNoVel-v0" not in registry:
              max_episode_steps=200)
 if "gymsuite/TMaze-v0" not in registry:
     register(id="gymsuite/TMaze-v0", entry_point="gymsuite.envs.custom.tmaze:TMazeEnv")
+if "gymsuite/Tasks-v0" not in registry:  # one task or a mixture of them (gymsuite.envs.tasks: continual learning)
+    register(id="gymsuite/Tasks-v0", entry_point="gymsuite.envs.taskenv:TaskEnv")

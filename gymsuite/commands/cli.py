@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sweep", "train a grid of algorithms x envs x seeds; run it again to continue"),
     "tune": ("tune", "tune an algorithm's hyperparameters on an env (Optuna); run it again to continue"),
     "attack": ("attack", "attack a trained agent: return against epsilon per attack and for the worst"),
+    "continual": ("continual", "train through a sequence of tasks: forgetting, transfer, R(i, j) (life-long learning)"),
     "pretrain": ("pretrain", "pre-train a backbone as an auto-encoder on an environment's frames"),
 }
 
