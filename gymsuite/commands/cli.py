@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("probe", "fit a linear probe from a trained agent's features to the env's true state"),
     "explain": ("explain", "explain what a trained agent's action or value depends on (saliency, with trust checks)"),
     "shift": ("shift", "a trained agent's return over a grid of env parameters (domain shift)"),
+    "adapt": ("adapt", "test-time adaptation: fine-tune an image agent's encoder on unlabelled frames of a new domain"),
     "compare": ("compare", "compare runs across seeds and settings (mean, median, IQM with a bootstrap interval)"),
     "plot": ("plot", "plot one run's learning curve"),
     "sweep": ("sweep", "train a grid of algorithms x envs x seeds; run it again to continue"),
