@@ -66,7 +66,7 @@ EXAMPLE = "e.g. --hyperparams 'domain_adversarial={target: gymsuite/PixelCartPol
 class DomainOptions:
     """``domain_adversarial``'s options (``target`` apart: an env spec or a mapping of parameters)."""
 
-    weight: float = option(0.3, "lambda: the reversed gradient's weight in the features extractor's update",
+    weight: float = option(0.1, "lambda: the reversed gradient's weight in the features extractor's update",
                            Rule(float, low=0, finite=True))
     steps: int | None = option(None, "target steps per env copy collected each rollout (default: n_steps)",
                                Rule(int, low=1, nullable=True))

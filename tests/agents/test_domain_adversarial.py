@@ -86,3 +86,13 @@ def test_bad_input_is_exit_2_and_writes_nothing(tmp_path: Path, capsys: pytest.C
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err, err
     assert not run.exists()
+
+
+@pytest.mark.parametrize("algo", ["a2c", "pg"])
+def test_other_on_policy_algorithms_train_the_classifier_too(in_tmp: Path, algo: str) -> None:
+    cfg = build_config({"algo": algo, "env": ENV, "timesteps": 64, "checkpoint_freq": 0, "eval_freq": 0,
+                        "eval_episodes": 1}, None, ["n_steps=16", "n_envs=2", "backbone=small_cnn",
+                                                    "backbone_kwargs={features_dim: 32}", DANN])
+    run = train(cfg, "run").run
+    state = torch.load(run.domain, weights_only=True)
+    assert state["optimizer"]["state"][0]["step"] > 0  # the classifier took Adam steps
