@@ -1,7 +1,7 @@
 """Domain-adversarial training (Ganin et al. 2016) during RL: ``--hyperparams domain_adversarial={...}``.
 
     gymsuite train --algo ppo --env gymsuite/PixelCartPole-v0 --hyperparams backbone=small_cnn \\
-        'domain_adversarial={target: gymsuite/PixelCartPoleRecolored-v0, weight: 0.3}'
+        'domain_adversarial={target: gymsuite/PixelCartPoleRecolored-v0, weight: 0.1}'
 
 The agent learns from the **source** domain (its ``--env``) as usual; a domain classifier on its features
 extractor's output learns to tell source observations from unlabelled **target**-domain ones, and the reversed
@@ -21,11 +21,12 @@ start only (their first ``steps`` steps). The observations pass through the trai
 **The hook**: like the auxiliary loss (:mod:`gymsuite.agents.run.auxiliary`), :class:`DomainAdversary` adds its
 gradient just before each optimiser step (:class:`~gymsuite.agents.run.callbacks.OptimizerStepHook`): ``batch_size``
 source observations from the current rollout and as many target ones go through the extractor; the classifier
-takes one Adam step on the domain loss, the extractor gets ``-weight`` x that loss's gradient (clipped to
-``max_grad_norm`` on its own) beside its RL gradient. ``model.zip`` stays a plain SB3 model; the classifier, its
-optimiser and the minibatch generator are saved beside it in ``domain.pt`` (and ``ckpt_<steps>_domain.pt``), plain
-tensors read with ``weights_only``. Logged: ``domain/accuracy`` (it drifts toward 0.5 as the features forget the
-domain) and ``domain/loss``.
+takes one Adam step on the domain loss, the extractor gets ``-lambda`` x that loss's gradient (clipped to
+``max_grad_norm`` on its own) beside its RL gradient. Lambda is ``weight`` ramped up from 0 by Ganin et al.'s
+schedule ``2 / (1 + exp(-10 p)) - 1`` over the share ``p`` of the budget done (``schedule=constant``: ``weight``).
+``model.zip`` stays a plain SB3 model; the classifier, its optimiser and the minibatch generator are saved beside
+it in ``domain.pt`` (and ``ckpt_<steps>_domain.pt``), plain tensors read with ``weights_only``. Logged:
+``domain/accuracy`` (it drifts toward 0.5 as the features forget the domain), ``domain/loss``, ``domain/weight``.
 
 Shapes: B batch, O observation (channels first, as the policy sees it), F features, N env copies, T steps.
 """
@@ -59,7 +60,7 @@ from gymsuite.supervised.domain import domain_classifier, domain_loss
 KEY = "domain_adversarial"
 DOMAIN_FORMAT, DOMAIN_VERSION = "gymsuite-domain", 1
 SEED_OFFSET = 50_000  # the target envs of rollout k are seeded seed + SEED_OFFSET + k * n_envs
-EXAMPLE = "e.g. --hyperparams 'domain_adversarial={target: gymsuite/PixelCartPoleRecolored-v0, weight: 0.3}'"
+EXAMPLE = "e.g. --hyperparams 'domain_adversarial={target: gymsuite/PixelCartPoleRecolored-v0, weight: 0.1}'"
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def domain_options(hyper: Mapping[str, Any]) -> Domain | None:
 
 def check_options(algo: str, hyper: Mapping[str, Any]) -> Domain | None:
     """:func:`domain_options`, and a :class:`UserError` when ``algo`` or the run's kind cannot use it; before
-    anything is built (the backbone and the target's spaces are checked when the model is: :func:`create`)."""
+    anything is built (the backbone and the target's spaces are checked when the model is:
+    :meth:`DomainAdversary.create`)."""
     domain = domain_options(hyper)
     if domain is None:
         return None
