@@ -85,3 +85,18 @@ def test_the_look_is_an_env_parameter_set_between_episodes() -> None:
     assert np.median(obs) == int(0.5 * 255)
     with pytest.raises(UserError, match=r"in \[0, 1\]"):
         param.value(1.5)
+
+
+def test_the_look_is_randomised_per_episode() -> None:
+    """``randomize={background: [0, 0.8]}``: each episode draws its own background level."""
+    from gymsuite.envs.wrappers.randomize import RandomizeParams, randomize_options
+
+    options = randomize_options({"background": [0, 0.8]})
+    assert options is not None
+    env = RandomizeParams(gym.make("gymsuite/PixelCartPole-v0"), options)
+    levels = []
+    for seed in range(4):
+        obs, _ = env.reset(seed=seed)
+        levels.append(int(np.median(obs)))
+        assert levels[-1] == int(env.unwrapped.background * 255)
+    assert len(set(levels)) == 4 and all(0 <= v <= int(0.8 * 255) for v in levels)
