@@ -26,7 +26,11 @@ takes one Adam step on the domain loss, the extractor gets ``-lambda`` x that lo
 schedule ``2 / (1 + exp(-10 p)) - 1`` over the share ``p`` of the budget done (``schedule=constant``: ``weight``).
 ``model.zip`` stays a plain SB3 model; the classifier, its optimiser and the minibatch generator are saved beside
 it in ``domain.pt`` (and ``ckpt_<steps>_domain.pt``), plain tensors read with ``weights_only``. Logged:
-``domain/accuracy`` (it drifts toward 0.5 as the features forget the domain), ``domain/loss``, ``domain/weight``.
+``domain/accuracy`` (it drifts toward 0.5 as the features forget the domain), ``domain/loss``, ``domain/weight``
+(lambda now) and ``domain/grad_ratio``: the norm of the reversed gradient added to the extractor over that of its
+RL gradient in the same step. Keep it well below 1: on pixel CartPole a constant lambda of 0.3 held the reversed
+gradient at the clip (0.5) while the RL gradient fell from 0.35 to 0.002 within 3,000 steps, and PPO stopped
+learning.
 
 Shapes: B batch, O observation (channels first, as the policy sees it), F features, N env copies, T steps.
 """
@@ -220,9 +224,11 @@ class DomainAdversary(OptimizerStepHook):
         encoder_grads = [torch.zeros_like(p) if g is None else g for p, g in zip(trained, grads, strict=False)]
         max_norm = getattr(self._target, "max_grad_norm", None)
         if encoder_grads and max_norm:
-            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in encoder_grads]))
-            encoder_grads = [g * min(1.0, float(max_norm) / (float(norm) + 1e-6)) for g in encoder_grads]
+            norm = _norm(encoder_grads)
+            encoder_grads = [g * min(1.0, float(max_norm) / (norm + 1e-6)) for g in encoder_grads]
         if weight > 0:
+            rl_norm = _norm([p.grad for p in trained if p.grad is not None])  # the RL gradient of this step
+            self._target.logger.record_mean("domain/grad_ratio", _norm(encoder_grads) / max(rl_norm, 1e-12))
             for param, grad in zip(trained, encoder_grads, strict=True):
                 param.grad = grad if param.grad is None else param.grad + grad
         for param, grad in zip(classifier, grads[len(trained):], strict=True):
@@ -261,6 +267,13 @@ class DomainAdversary(OptimizerStepHook):
             self.rng.bit_generator.state = data["rng"]
         except (KeyError, ValueError, TypeError, RuntimeError) as err:
             raise DamagedFileError(path, what, f"it does not fit this run's classifier ({err})", fix) from err
+
+
+def _norm(tensors: list[torch.Tensor]) -> float:
+    """The L2 norm of ``tensors`` taken as one vector (0 for none)."""
+    if not tensors:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in tensors])))
 
 
 __all__ = ["KEY", "Domain", "DomainAdversary", "DomainOptions", "can_adapt", "check_options", "domain_options"]

@@ -34,6 +34,7 @@ def test_a_dann_run_writes_its_classifier_logs_accuracy_and_resumes_exactly(in_t
     first = train(cfg, "run")
     accuracy = logged(first.run.root, "domain/accuracy")
     assert accuracy and all(0 <= a <= 1 for a in accuracy)
+    assert all(r > 0 for r in logged(first.run.root, "domain/grad_ratio"))
     assert first.run.domain.is_file() and first.run.checkpoint(96, "_domain.pt").is_file()
     weights = first.run.model.read_bytes()
     classifier = torch.load(first.run.domain, weights_only=True)["classifier"]
