@@ -11,7 +11,9 @@ gradient backward, placed between the features and the classifier::
     d loss / d theta_d = + d L_d / d theta_d               (the classifier learns to tell the domains apart)
     d loss / d theta_f = d L_task / d theta_f - lambda d L_d / d theta_f   (the features learn to hide them)
 
-At the saddle point the classifier's accuracy is 50%: the features carry no sign of the domain.
+At the saddle point the classifier's accuracy is 50%: the features carry no sign of the domain. When the
+classifier wins early, the reversed gradient vanishes with its loss; :func:`confusion_loss` (Tzeng et al. 2015) is
+the features' alternative objective whose gradient does not.
 
 Shapes: B batch (source and target halves), F features.
 """
@@ -83,4 +85,20 @@ def domain_loss(classifier: nn.Module, source: torch.Tensor, target: torch.Tenso
     return loss, accuracy
 
 
-__all__ = ["GradientReversal", "domain_classifier", "domain_loss", "reverse_gradient"]
+def confusion_loss(classifier: nn.Module, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The domain-confusion loss (Tzeng et al. 2015): the cross-entropy between the classifier's output on source
+    ``(B_s, F)`` and target ``(B_t, F)`` features and the uniform 50/50 answer, both domains weighted equally.
+
+    The features minimise it instead of maximising :func:`domain_loss` through the reversal: its gradient,
+    ``sigmoid(z) - 1/2`` per logit, does not vanish when the classifier is sure of itself, where the reversed
+    binary cross-entropy's (``sigmoid(z) - y``) does. Only the features should step on it (the classifier's own
+    update is :func:`domain_loss`'s).
+    """
+    logits = classifier(torch.cat([source, target])).squeeze(-1)  # (B_s + B_t,)
+    weights = torch.cat([torch.full((len(source),), 0.5 / len(source)),
+                         torch.full((len(target),), 0.5 / len(target))]).to(logits)
+    return (fn.binary_cross_entropy_with_logits(logits, torch.full_like(logits, 0.5), reduction="none")
+            * weights).sum()
+
+
+__all__ = ["GradientReversal", "confusion_loss", "domain_classifier", "domain_loss", "reverse_gradient"]

@@ -20,17 +20,18 @@ start only (their first ``steps`` steps). The observations pass through the trai
 
 **The hook**: like the auxiliary loss (:mod:`gymsuite.agents.run.auxiliary`), :class:`DomainAdversary` adds its
 gradient just before each optimiser step (:class:`~gymsuite.agents.run.callbacks.OptimizerStepHook`): ``batch_size``
-source observations from the current rollout and as many target ones go through the extractor; the classifier
-takes one Adam step on the domain loss, the extractor gets ``-lambda`` x that loss's gradient (clipped to
-``max_grad_norm`` on its own) beside its RL gradient. Lambda is ``weight`` ramped up from 0 by Ganin et al.'s
-schedule ``2 / (1 + exp(-10 p)) - 1`` over the share ``p`` of the budget done (``schedule=constant``: ``weight``).
-``model.zip`` stays a plain SB3 model; the classifier, its optimiser and the minibatch generator are saved beside
-it in ``domain.pt`` (and ``ckpt_<steps>_domain.pt``), plain tensors read with ``weights_only``. Logged:
+source observations from the current rollout and as many target ones go through the extractor; the classifier takes
+one Adam step on the domain loss, the extractor gets ``-lambda`` x that loss's gradient (clipped to ``max_grad_norm``
+on its own) beside its RL gradient (``objective=confusion``: the classifier steps on the domain loss of fixed
+features, and the extractor gets the gradient of Tzeng et al.'s confusion loss instead, which pulls the classifier's
+answer toward 50/50 and does not vanish when the classifier is sure). Lambda is ``weight`` ramped up from 0 by Ganin
+et al.'s schedule ``2 / (1 + exp(-10 p)) - 1`` over the share ``p`` of the budget done (``schedule=constant``:
+``weight``). ``model.zip`` stays a plain SB3 model; the classifier, its optimiser and the minibatch generator are
+saved beside it in ``domain.pt`` (and ``ckpt_<steps>_domain.pt``), plain tensors read with ``weights_only``. Logged:
 ``domain/accuracy`` (it drifts toward 0.5 as the features forget the domain), ``domain/loss``, ``domain/weight``
-(lambda now) and ``domain/grad_ratio``: the norm of the reversed gradient added to the extractor over that of its
-RL gradient in the same step. Keep it well below 1: on pixel CartPole a constant lambda of 0.3 held the reversed
-gradient at the clip (0.5) while the RL gradient fell from 0.35 to 0.002 within 3,000 steps, and PPO stopped
-learning.
+(lambda now) and ``domain/grad_ratio``: the norm of the reversed gradient added to the extractor over that of its RL
+gradient in the same step. Keep it well below 1: on pixel CartPole a constant lambda of 0.3 held the reversed gradient
+at the clip (0.5) while the RL gradient fell from 0.35 to 0.002 within 3,000 steps, and PPO stopped learning.
 
 Shapes: B batch, O observation (channels first, as the policy sees it), F features, N env copies, T steps.
 """
@@ -59,7 +60,7 @@ from gymsuite.common.errors import UserError
 from gymsuite.common.files import write_buffered
 from gymsuite.common.options import Rule, option, parse
 from gymsuite.supervised.backbone import encoder_of
-from gymsuite.supervised.domain import domain_classifier, domain_loss
+from gymsuite.supervised.domain import confusion_loss, domain_classifier, domain_loss
 
 KEY = "domain_adversarial"
 DOMAIN_FORMAT, DOMAIN_VERSION = "gymsuite-domain", 1
@@ -79,6 +80,9 @@ class DomainOptions:
     learning_rate: float = option(1e-3, "Adam step size of the domain classifier",
                                   Rule(float, low=0, low_open=True, finite=True))
     hidden: int = option(64, "width of the classifier's two hidden layers", Rule(int, low=1))
+    objective: str = option("reverse", "what the extractor learns: reverse (Ganin's reversed gradient of the domain "
+                            "loss) or confusion (Tzeng's: make the classifier answer 50/50)",
+                            Rule(str, choices=("reverse", "confusion")))
     schedule: str = option("ganin", "lambda over the run: ganin (weight x (2 / (1 + exp(-10 p)) - 1), p the share "
                            "of the budget done) or constant", Rule(str, choices=("ganin", "constant")))
 
@@ -216,11 +220,17 @@ class DomainAdversary(OptimizerStepHook):
         encoder = encoder_of(self._target.policy)
         trained = [p for p in encoder.parameters() if p.requires_grad]
         classifier = list(self.classifier.parameters())
+        weight = self.weight()
         with torch.enable_grad():
             features = encoder(torch.cat([xs, xt]))  # (2B, F)
-            weight = self.weight()
-            loss, accuracy = domain_loss(self.classifier, features[:size], features[size:], weight)
-            grads = torch.autograd.grad(loss, [*trained, *classifier], allow_unused=True)
+            if self.options.objective == "reverse":  # one backward: the classifier's gradient, the features' reversed
+                loss, accuracy = domain_loss(self.classifier, features[:size], features[size:], weight)
+                grads = list(torch.autograd.grad(loss, [*trained, *classifier], allow_unused=True))
+            else:  # the classifier on fixed features; the features toward its 50/50 answer
+                loss, accuracy = domain_loss(self.classifier, features[:size].detach(), features[size:].detach())
+                confusion = weight * confusion_loss(self.classifier, features[:size], features[size:])
+                grads = [*torch.autograd.grad(confusion, trained, allow_unused=True),
+                         *torch.autograd.grad(loss, classifier)]
         encoder_grads = [torch.zeros_like(p) if g is None else g for p, g in zip(trained, grads, strict=False)]
         max_norm = getattr(self._target, "max_grad_norm", None)
         if encoder_grads and max_norm:

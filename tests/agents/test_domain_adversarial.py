@@ -47,7 +47,7 @@ def test_a_dann_run_writes_its_classifier_logs_accuracy_and_resumes_exactly(in_t
     assert all(torch.equal(classifier[k], after[k]) for k in classifier)
 
 
-def test_the_reversed_gradient_changes_the_extractor_and_a_zero_weight_does_not(in_tmp: Path) -> None:
+def test_the_reversed_or_confusion_gradient_changes_the_extractor_and_a_zero_weight_does_not(in_tmp: Path) -> None:
     """Same seed, same rollouts: weight 0 trains the classifier only, so its extractor equals a plain run's."""
     def extractor(*hyper: str, name: str) -> dict[str, torch.Tensor]:
         cfg = build_config({"algo": "ppo", "env": ENV, "timesteps": 64, "checkpoint_freq": 0, "eval_freq": 0,
@@ -61,9 +61,13 @@ def test_the_reversed_gradient_changes_the_extractor_and_a_zero_weight_does_not(
                      name="zero")
     dann = extractor("domain_adversarial={target: {background: 0.5}, weight: 1, batch_size: 8, steps: 4}",
                      name="dann")
-    assert plain.keys() == zero.keys() == dann.keys() and plain
+    confused = extractor("domain_adversarial={target: {background: 0.5}, weight: 1, objective: confusion, "
+                         "batch_size: 8, steps: 4}", name="confused")
+    assert plain.keys() == zero.keys() == dann.keys() == confused.keys() and plain
     assert all(torch.equal(plain[k], zero[k]) for k in plain)
     assert not all(torch.equal(plain[k], dann[k]) for k in plain)
+    assert not all(torch.equal(plain[k], confused[k]) for k in plain)
+    assert not all(torch.equal(dann[k], confused[k]) for k in plain)
 
 
 @pytest.mark.parametrize(("env", "hyper", "message"), [

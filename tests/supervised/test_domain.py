@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from gymsuite.supervised.domain import GradientReversal, domain_classifier, domain_loss, reverse_gradient
+from gymsuite.supervised.domain import (
+    GradientReversal,
+    confusion_loss,
+    domain_classifier,
+    domain_loss,
+    reverse_gradient,
+)
 
 
 def test_reversal_is_the_identity_forward_and_the_negated_scaled_gradient_backward() -> None:
@@ -39,7 +45,7 @@ def test_the_classifier_learns_to_tell_fixed_features_apart_while_the_features_g
     assert features.grad is not None
     with torch.no_grad():
         moved, _ = domain_loss(classifier, (features - 0.1 * features.grad)[:64], (features - 0.1 * features.grad)[64:])
-    assert float(moved) > float(loss)
+    assert float(moved) > float(loss.detach())
 
 
 def test_the_two_domains_weigh_equally_whatever_their_batch_sizes() -> None:
@@ -50,3 +56,21 @@ def test_the_two_domains_weigh_equally_whatever_their_batch_sizes() -> None:
         classifier[-1].bias.fill_(5.0)  # says "target" for everything
     _, accuracy = domain_loss(classifier, torch.zeros(10, 2), torch.zeros(30, 2))
     assert float(accuracy) == 0.5
+
+
+def test_the_confusion_loss_keeps_a_gradient_where_the_reversed_one_vanishes() -> None:
+    """A classifier sure of both domains: the reversed loss hands the features (almost) nothing, confusion does."""
+    classifier = domain_classifier(1, hidden=4)
+    with torch.no_grad():  # the target's features (+1) give the logit 80 ("target", sure); the source's (-1) give 0
+        for p in classifier.parameters():
+            p.zero_()
+        classifier[0].weight.fill_(1.0)
+        classifier[2].weight.fill_(1.0)
+        classifier[4].weight.fill_(5.0)
+    source, target = torch.full((4, 1), -1.0, requires_grad=True), torch.full((4, 1), 1.0, requires_grad=True)
+    loss, accuracy = domain_loss(classifier, source, target)
+    assert float(accuracy) == 1.0
+    reversed_grad = torch.autograd.grad(loss, [target])[0]
+    confused_grad = torch.autograd.grad(confusion_loss(classifier, source, target), [target])[0]
+    assert reversed_grad.abs().max() < 1e-6 < 0.01 < confused_grad.abs().min()
+    assert (confused_grad > 0).all()  # a step against it lowers the target's "target" logit, toward 50/50
