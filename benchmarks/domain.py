@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Benchmark domain: PPO on pixel CartPole's source look, evaluated on its recoloured target domain.
 
-Three trainings at equal env steps, all PPO with ``small_cnn`` on ``gymsuite/PixelCartPole-v0`` (the pixel
+Four trainings at equal env steps, all PPO with ``small_cnn`` on ``gymsuite/PixelCartPole-v0`` (the pixel
 benchmark's configuration, ``benchmarks/pixels.py``), none of them rewarded in the target domain:
 
 * **plain**;
 * **domain-adversarial**: ``domain_adversarial={target: gymsuite/PixelCartPoleRecolored-v0, weight: W}`` (a domain
   classifier on the features, its reversed gradient into the extractor; unlabelled target frames);
-* **aux=recon**: the auxiliary reconstruction loss, the self-supervised task test-time adaptation then reuses.
+* **aux=recon**: the auxiliary reconstruction loss, the self-supervised task test-time adaptation then reuses;
+* **randomised look**: domain randomisation over the look (:data:`LOOKS`, drawn per episode), the course's domain
+  generalisation, which sees no target frame at all.
 
 Each run is evaluated on the source and on the target (``gymsuite/PixelCartPoleRecolored-v0``: a textured mid-grey
 ground, a dark cart and pole), then adapted by ``gymsuite.adapt`` (test-time adaptation: the encoder alone
@@ -16,7 +18,7 @@ the others) and evaluated on the target again. Cells: the interquartile mean ove
 over deterministic episodes, with a 95% bootstrap interval (``gymsuite.common.stats``); the domain classifier's
 accuracy is the mean of its last five logged values (0.5: the features no longer tell the domains apart).
 
-    python -m benchmarks.domain             # full: 5 seeds x 3 variants x 150,000 steps, about 30 min on 2 cores
+    python -m benchmarks.domain             # full: 5 seeds x 4 variants x 150,000 steps, about 35 min on 2 cores
     python -m benchmarks.domain --quick     # 1 seed, 2,048 steps, 1 episode, a tiny adaptation; writes nothing
 """
 
@@ -42,10 +44,14 @@ PPO_KWARGS = {"policy": "CnnPolicy", "n_steps": 64, "batch_size": 256, "n_epochs
               "backbone": "small_cnn", "policy_kwargs": {"net_arch": [64]}}
 N_ENVS = 8
 WEIGHT = 0.1
+# Domain randomisation over the look, the domain-generalisation baseline: no target frame, every look drawn per
+# episode (the target's grey levels lie inside these ranges).
+LOOKS = {"background": [0, 0.8], "texture": [0, 0.3], "track": [0.1, 0.6], "cart": [0, 1], "pole": [0, 1]}
 VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {},
     f"domain-adversarial (weight {WEIGHT})": {"domain_adversarial": {"target": TARGET, "weight": WEIGHT}},
     "aux=recon": {"aux": "recon", "aux_kwargs": {"batch_size": 64}},
+    "randomised look": {"randomize": LOOKS},
 }
 FULL = {"seeds": 5, "steps": 150_000, "episodes": 10, "adapt_steps": 4096, "adapt_updates": 500}
 QUICK = {"seeds": 1, "steps": 2_048, "episodes": 1, "adapt_steps": 128, "adapt_updates": 5}
