@@ -486,7 +486,8 @@ def adapt(run_dir_or_agent: PathLike | Agent, out: PathLike, *, env: str | None 
     reconstruction (the run's ``aux=recon`` decoder when it has one), and the adapted agent is written to ``out``.
 
     Args:
-        run_dir_or_agent: a run directory, a model ``.zip`` or an :class:`Agent` (an image backbone, feed-forward).
+        run_dir_or_agent: a run directory, a model ``.zip`` or an :class:`Agent` (an image backbone, feed-forward;
+            left unchanged: the adapted weights go to ``out``).
         out: the new run directory (must not exist); ``model.zip``, ``config.yaml`` (its env: ``env`` when given),
             ``adapt.json``.
         env: the target domain's env spec (default: the agent's own env), with the agent's observation space.

@@ -185,7 +185,8 @@ def fine_tune(model: BaseAlgorithm, frames: np.ndarray, updates: int, batch_size
     return {"recon_loss_before": before, "recon_loss_after": evaluate()}
 
 
-def _copy_encoder(model: BaseAlgorithm) -> dict[str, torch.Tensor]:
+def _policy_state(model: BaseAlgorithm) -> dict[str, torch.Tensor]:
+    """A copy of every tensor of the policy's state dict."""
     return {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
 
 
@@ -213,7 +214,7 @@ def adapt(agent: LoadedAgent, target: TargetDomain, out: Path, steps: int = 4096
     finally:
         venv.close()
     before = _returns(agent, target, episodes, seed + 10_000, space)
-    weights = _copy_encoder(model)
+    weights = _policy_state(model)
     decoder, own = _decoder(agent, space, int(encoder_of(model.policy).features_dim), model.device)
     losses = fine_tune(model, frames, updates, batch_size, learning_rate, not own, decoder, seed)
     after = _returns(agent, target, episodes, seed + 10_000, space)
@@ -223,7 +224,10 @@ def adapt(agent: LoadedAgent, target: TargetDomain, out: Path, steps: int = 4096
               "before": {"mean_return": float(np.mean(before)), "returns": before},
               "after": {"mean_return": float(np.mean(after)), "returns": after}, **losses,
               "changed": changed, "source": str(agent.run.root) if agent.run else None, "out": str(out)}
-    _write(agent, model, target, out, result)
+    try:
+        _write(agent, model, target, out, result)
+    finally:
+        model.policy.load_state_dict(weights)  # the caller's agent is left as it was; the adapted one is in out
     return result
 
 

@@ -43,6 +43,14 @@ def test_adapt_fine_tunes_the_encoder_only_and_writes_a_run_every_command_takes(
     assert gymsuite.evaluate(out, episodes=1)["episodes"] == 1  # a run directory like any other
 
 
+def test_adapting_a_loaded_agent_leaves_it_as_it_was(pixel_run: Path, tmp_path: Path) -> None:
+    agent = gymsuite.load(pixel_run)
+    assert agent.model is not None
+    before = {k: v.clone() for k, v in agent.model.policy.state_dict().items()}
+    gymsuite.adapt(agent, tmp_path / "a", params={"background": 0.5}, steps=32, updates=2, episodes=1)
+    assert all(torch.equal(before[k], v) for k, v in agent.model.policy.state_dict().items())
+
+
 def test_adapt_json_on_the_run_env_with_params(pixel_run: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "dark"
