@@ -13,6 +13,8 @@ Known envs (matched on the unwrapped env's class):
 
 =============  =========================================================================
 CartPole       ``length`` (half the pole's length), ``masspole``, ``masscart``, ``gravity``, ``force_mag``
+PixelCartPole  CartPole's, and its look: ``background``, ``texture``, ``track``, ``cart``, ``pole`` (grey levels
+               in [0, 1]; ``gymsuite/PixelCartPole-v0``'s visual domain shift)
 LunarLander    ``gravity`` (in (-12, 0)), ``wind`` (wind power, 0 = no wind), ``turbulence``
 Pendulum       ``g``
 MountainCar    ``force``, ``gravity``
@@ -151,15 +153,31 @@ def _set_turbulence(env: Any, value: float) -> None:
     env.wind_power, env.turbulence_power, env.enable_wind = wind, value, value > 0 or wind > 0
 
 
+# PixelCartPole's look: grey levels it reads at every frame (gymsuite.envs.custom.pixel_cartpole).
+_LOOK = {"background": "the background's grey level", "texture": "the background checkerboard's amplitude",
+         "track": "the track's grey level", "cart": "the cart's grey level", "pole": "the pole's grey level"}
+
+
 def _known(env: Any) -> list[EnvParam]:
     """The named parameters of the unwrapped ``env``'s family (empty when gymsuite knows none)."""
+    if _is(env, "PixelCartPoleEnv"):
+        return [*_known_cartpole(env), *(EnvParam(name, help_, float(getattr(env, name)), _attr(name), low=0, high=1)
+                                         for name, help_ in _LOOK.items())]
     if _is(env, "CartPoleEnv"):
-        return [EnvParam("length", "half the pole's length (m)", env.length, _cartpole("length"), low=0, low_open=True),
-                EnvParam("masspole", "the pole's mass (kg)", env.masspole, _cartpole("masspole"), low=0, low_open=True),
-                EnvParam("masscart", "the cart's mass (kg)", env.masscart, _cartpole("masscart"), low=0, low_open=True),
-                EnvParam("gravity", "gravity (m/s^2, downward: > 0)", env.gravity, _attr("gravity"), low=0,
-                         low_open=True),
-                EnvParam("force_mag", "the push's force (N)", env.force_mag, _attr("force_mag"), low=0, low_open=True)]
+        return _known_cartpole(env)
+    return _known_other(env)
+
+
+def _known_cartpole(env: Any) -> list[EnvParam]:
+    return [EnvParam("length", "half the pole's length (m)", env.length, _cartpole("length"), low=0, low_open=True),
+            EnvParam("masspole", "the pole's mass (kg)", env.masspole, _cartpole("masspole"), low=0, low_open=True),
+            EnvParam("masscart", "the cart's mass (kg)", env.masscart, _cartpole("masscart"), low=0, low_open=True),
+            EnvParam("gravity", "gravity (m/s^2, downward: > 0)", env.gravity, _attr("gravity"), low=0,
+                     low_open=True),
+            EnvParam("force_mag", "the push's force (N)", env.force_mag, _attr("force_mag"), low=0, low_open=True)]
+
+
+def _known_other(env: Any) -> list[EnvParam]:
     if _is(env, "LunarLander"):
         return [EnvParam("gravity", "gravity (negative: downward)", env.gravity, _attr("gravity"), low=-12, high=0,
                          low_open=True, high_open=True),

@@ -19,6 +19,7 @@ THRESHOLDS = {"Pendulum-v1": -200.0}
 # The highest return an episode can have: one reward per step up to the time limit (CartPole), or rewards that
 # are never positive (Acrobot, MountainCar, Pendulum: at most 0).
 MAX_RETURNS = {"CartPole-v0": 200.0, "CartPole-v1": 500.0, "gymsuite/PixelCartPole-v0": 500.0,
+               "gymsuite/PixelCartPoleRecolored-v0": 500.0,
                "gymsuite/CartPoleNoVel-v0": 500.0, "Acrobot-v1": 0.0, "MountainCar-v0": 0.0, "Pendulum-v1": 0.0}
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from gymsuite.api import (
         Agent,
         Run,
+        adapt,
         attack,
         continual,
         evaluate,
@@ -37,11 +38,11 @@ if TYPE_CHECKING:
         train,
     )
 
-__all__ = ["Agent", "Run", "UserError", "attack", "continual", "evaluate", "explain", "export", "load", "make_env",
-           "record", "resume", "shift", "train"]
+__all__ = ["Agent", "Run", "UserError", "adapt", "attack", "continual", "evaluate", "explain", "export", "load",
+           "make_env", "record", "resume", "shift", "train"]
 __version__ = "0.2.0"
 
-_API = {"Agent", "Run", "attack", "continual", "evaluate", "explain", "export", "load", "make_env", "record",
+_API = {"Agent", "Run", "adapt", "attack", "continual", "evaluate", "explain", "export", "load", "make_env", "record",
         "resume", "shift", "train"}  # gymsuite.api.__all__
 
 

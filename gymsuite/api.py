@@ -53,7 +53,7 @@ from gymsuite.agents.observation import env_options
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.runconfig import RunConfig
-from gymsuite.agents.saved import attacking, attackreport, shifting
+from gymsuite.agents.saved import adapting, attacking, attackreport, shifting
 from gymsuite.agents.saved.evaluation import evaluate as evaluate_agent
 from gymsuite.agents.saved.explaining import ExplainOptions
 from gymsuite.agents.saved.explaining import explain as explain_agent
@@ -68,8 +68,8 @@ from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
 
-__all__ = ["Agent", "Run", "attack", "continual", "evaluate", "explain", "export", "load", "make_env", "record",
-           "resume", "shift", "train"]
+__all__ = ["Agent", "Run", "adapt", "attack", "continual", "evaluate", "explain", "export", "load", "make_env",
+           "record", "resume", "shift", "train"]
 
 PathLike = str | Path
 
@@ -478,6 +478,48 @@ def shift(run_dir_or_agent: PathLike | Agent, params: str | Sequence[str], *, lo
     if plot is not None:
         plot_shift(result, Path(plot))
     return result
+
+
+def adapt(run_dir_or_agent: PathLike | Agent, out: PathLike, *, env: str | None = None,
+          params: Mapping[str, Any] | Sequence[str] | None = None, steps: int = 4096, updates: int = 500,
+          batch_size: int = 64, learning_rate: float = 1e-4, episodes: int = 10, seed: int = 0,
+          algo: str | None = None, best: bool = False, trust_pickle: bool = False) -> dict[str, Any]:
+    """Test-time adaptation, as ``gymsuite adapt`` does it (:mod:`gymsuite.agents.saved.adapting`): the agent plays
+    ``steps`` steps in the target domain without rewards, its encoder alone is fine-tuned on those frames by
+    reconstruction (the run's ``aux=recon`` decoder when it has one), and the adapted agent is written to ``out``.
+
+    Args:
+        run_dir_or_agent: a run directory, a model ``.zip`` or an :class:`Agent` (an image backbone, feed-forward;
+            left unchanged: the adapted weights go to ``out``).
+        out: the new run directory (must not exist); ``model.zip``, ``config.yaml`` (its env: ``env`` when given),
+            ``adapt.json``.
+        env: the target domain's env spec (default: the agent's own env), with the agent's observation space.
+        params: env parameters set in the target domain: ``{"background": 0.55}`` or ``["background=0.55"]``
+            (:mod:`gymsuite.envs.params`; absolute or ``2x`` the nominal value).
+        steps: unlabelled target frames collected. updates: gradient steps (and as many for a fresh decoder first).
+        batch_size, learning_rate: of the fine-tuning's Adam. episodes: target episodes before and after.
+        seed: seed of the envs and minibatches. algo, best, trust_pickle: see :func:`load`.
+
+    Returns:
+        ``target``, ``before`` and ``after`` (``mean_return`` and ``returns`` on the target, the same episode seeds),
+        ``recon_loss_before``/``recon_loss_after``, ``decoder`` (``run`` or ``fresh``), ``changed`` (the policy's
+        parameters that changed: the encoder's only), ``steps``, ``updates``, ``out``.
+
+    Raises:
+        UserError: a non-image or recurrent agent, a target with another observation space, a parameter the env
+            lacks or a value that breaks it, a count below 1, an ``out`` that exists; nothing is written then.
+    """
+    for name, value in (("steps", steps), ("updates", updates), ("batch_size", batch_size), ("episodes", episodes)):
+        _at_least_one(name, value)
+    if not (isinstance(learning_rate, int | float) and math.isfinite(learning_rate) and learning_rate > 0):
+        raise UserError(f"learning_rate must be a finite number above 0, got {learning_rate!r}", "e.g. 1e-4")
+    if isinstance(params, Mapping):
+        given: dict[str, Any] = dict(params)
+    else:
+        given = dict(adapting.parse_params([params] if isinstance(params, str) else list(params or [])))
+    agent = _loaded(run_dir_or_agent, None, algo, best, trust_pickle)
+    target = adapting.TargetDomain(env=env, params=given or None)
+    return adapting.adapt(agent, target, Path(out), steps, updates, batch_size, float(learning_rate), episodes, seed)
 
 
 def attack(run_dir_or_agent: PathLike | Agent, eps: Sequence[float] = (0.0, 0.05, 0.1, 0.15),

@@ -53,7 +53,7 @@ TURN_BASED = "turn-based"  # a turn-based two-player game (PettingZoo AEC, one s
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy", "normalize", "env_kwargs", "max_episode_steps",
                       "atari", "pixels", "minigrid", "history", "mask_velocity", "multiagent", "backbone",
                       "backbone_kwargs", "aux", "aux_coef", "aux_kwargs", "backbone_init", "freeze_backbone",
-                      "augment", "randomize", "adversarial", "smooth", "continual"})
+                      "augment", "randomize", "adversarial", "smooth", "continual", "domain_adversarial"})
 
 
 class RunSettings(Protocol):

@@ -55,7 +55,8 @@ _RESTORED = {"Monitor": ("rewards", "needs_reset", "total_steps"),  # not its pe
              "PassiveEnvChecker": ("checked_reset", "checked_step", "checked_data_reuse")}
 # Array-valued wrapper state: the window of the last K observations (``history``, the window backbones).
 _QUEUES = {"FrameStackObservation": "obs_queue"}
-_STATELESS = {"VecFiniteGuard", "VecNormalize", "ActiveVecNormalize", "MaskVelocity"}
+_STATELESS = {"VecFiniteGuard", "VecNormalize", "ActiveVecNormalize", "VecTransposeImage",  # image runs: SB3 transposes
+              "MaskVelocity"}
 _ENV_ATTRS = ("state", "steps_beyond_terminated")  # the unwrapped env's (classic control)
 WRAPPER_STATE = ("get_resume_state", "set_resume_state")
 """The methods of a wrapper that keeps state of its own (plain JSON), saved and restored through ``env_method``."""

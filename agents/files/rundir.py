@@ -11,7 +11,10 @@ A run directory holds::
     logs/                TensorBoard events and progress.csv
     aux.pt               the auxiliary loss's decoder and optimiser, when aux is set
     (gymsuite.agents.run.auxiliary)
-    checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz, _aux.pt)
+    domain.pt            the domain classifier and its optimiser, when domain_adversarial is set
+    (gymsuite.agents.run.domain)
+    checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz, _aux.pt,
+                         _domain.pt)
     videos/              mp4 files, when asked
 
 A checkpoint's zip is written last, so ``ckpt_<steps>.zip`` marks a complete checkpoint; a resume takes the
@@ -39,6 +42,7 @@ RUNS_ROOT = Path("runs")
 NORM_SUFFIX = "_vecnormalize.npz"  # a checkpoint's normalisation statistics
 LEGACY_NORM_SUFFIX = "_vecnormalize.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
 AUX_SUFFIX = "_aux.pt"  # a checkpoint's auxiliary decoder and optimiser (gymsuite.agents.run.auxiliary)
+DOMAIN_SUFFIX = "_domain.pt"  # a checkpoint's domain classifier and optimiser (gymsuite.agents.run.domain)
 REPLAY_SUFFIX = "_replay.npz"  # an off-policy checkpoint's replay buffer (gymsuite.agents.files.replayfile)
 LEGACY_REPLAY_SUFFIX = "_replay.pkl"  # the same, pickled, in runs of older versions (--trust-pickle only)
 _CKPT = re.compile(r"^ckpt_(\d+)\.zip$")
@@ -98,6 +102,10 @@ class RunDir:
     @property
     def aux(self) -> Path:
         return self.root / "aux.pt"
+
+    @property
+    def domain(self) -> Path:
+        return self.root / "domain.pt"
 
     def checkpoint(self, steps: int, suffix: str = ".zip") -> Path:
         """``checkpoints/ckpt_<steps><suffix>``; suffixes: ``.zip``, :data:`NORM_SUFFIX`, :data:`REPLAY_SUFFIX`..."""

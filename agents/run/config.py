@@ -27,7 +27,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import PARALLEL, SINGLE, TURN_BASED
 from gymsuite.agents.observation import env_options
-from gymsuite.agents.run import adversarial, continual
+from gymsuite.agents.run import adversarial, continual, domain
 from gymsuite.agents.run.auxiliary import check_options
 from gymsuite.agents.run.options import uses_image_backbone
 from gymsuite.agents.run.policycheck import check_policy_kwargs
@@ -174,6 +174,7 @@ def validate_hyperparams(spec: registry.AlgoSpec, hyper: dict[str, Any], env: An
     check_options(spec.name, hyper)  # aux, aux_coef, aux_kwargs, backbone_init, freeze_backbone
     adversarial.check_options(spec.name, hyper)  # adversarial, smooth
     continual.check_options(spec.name, hyper)  # continual
+    domain.check_options(spec.name, hyper)  # domain_adversarial
     check_multiagent(spec, hyper, target)
 
 

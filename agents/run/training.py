@@ -34,6 +34,7 @@ from gymsuite.agents.files.replaymemory import check_replay_fits
 from gymsuite.agents.files.resumestate import load_state, read_state
 from gymsuite.agents.files.rundir import (
     AUX_SUFFIX,
+    DOMAIN_SUFFIX,
     LEGACY_NORM_SUFFIX,
     LEGACY_REPLAY_SUFFIX,
     NORM_SUFFIX,
@@ -49,6 +50,7 @@ from gymsuite.agents.run.adversarial import robust_options
 from gymsuite.agents.run.auxiliary import AuxTrainer, init_backbone
 from gymsuite.agents.run.callbacks import Checkpoint, ProgressBar, save_checkpoint
 from gymsuite.agents.run.config import RunConfig, to_dict
+from gymsuite.agents.run.domain import DomainAdversary, domain_options
 from gymsuite.agents.run.options import RunOptions, run_options
 from gymsuite.agents.run.policycheck import check_rollout_fits
 from gymsuite.agents.run.randomizing import AdrSync, RandomizeLogger
@@ -76,6 +78,7 @@ class RunContext(TrainContext):
     cfg: RunConfig
     run: RunDir
     aux: AuxTrainer | None = None  # the auxiliary loss's trainer when ``aux`` is set (it saves and loads its decoder)
+    domain: DomainAdversary | None = None  # the domain classifier when ``domain_adversarial`` is set
 
 
 @dataclass
@@ -246,6 +249,7 @@ class Prepared:
     resolved: ResolvedRun
     curiosity: CuriosityCallback | None = None
     aux: AuxTrainer | None = None
+    domain: DomainAdversary | None = None
 
 
 def prepare(cfg: RunConfig) -> Prepared:
@@ -284,10 +288,12 @@ def prepare(cfg: RunConfig) -> Prepared:
         adversarial.create(model, resolved.options.robust, cfg.seed)  # refuses discrete observations, before writing
         continual.init_from_previous(model, resolved.options.continual)  # the previous task's policy
         continual.create(model, resolved.options.continual, cfg.seed)  # its memories readable, before writing
+        adversary = DomainAdversary.create(model, domain_options(cfg.hyperparams), spec.name, cfg.env,
+                                  cfg.hyperparams, cfg.seed)  # refuses a non-image backbone or a foreign target
     except BaseException:
         venv.close()
         raise
-    return Prepared(spec, venv, model, resolved, curiosity, aux)
+    return Prepared(spec, venv, model, resolved, curiosity, aux, adversary)
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = False,
@@ -317,7 +323,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
             shutil.rmtree(run.root, ignore_errors=True)
         raise
     ctx = RunContext(cfg, spec, venv, model, run, [], curiosity, trust_pickle, load_expert=load_expert,
-                     env_options=built.resolved.env_options, aux=aux)
+                     env_options=built.resolved.env_options, aux=aux, domain=built.domain)
     try:
         return _learn(ctx, extra_callbacks=callbacks)
     except Exception:
@@ -348,7 +354,7 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     options = run_options(cfg.hyperparams, cfg.env)
     loaded = newest_loadable(run, lambda steps: _load_checkpoint(cfg, spec, options, run, steps, trust_pickle))
     ctx = RunContext(cfg, spec, loaded.venv, loaded.model, run, [], loaded.curiosity, trust_pickle,
-                     load_expert=load_expert, env_options=options.env, aux=loaded.aux)
+                     load_expert=load_expert, env_options=options.env, aux=loaded.aux, domain=loaded.domain)
     return _learn(ctx, resumed=True, restore=loaded.restore)
 
 
@@ -361,6 +367,7 @@ class _Loaded:
     curiosity: CuriosityCallback | None
     aux: AuxTrainer | None
     restore: Callable[[], object] | None
+    domain: DomainAdversary | None = None
 
 
 def _load_checkpoint(cfg: RunConfig, spec: registry.AlgoSpec, options: RunOptions, run: RunDir, steps: int,
@@ -396,11 +403,15 @@ def _load_checkpoint(cfg: RunConfig, spec: registry.AlgoSpec, options: RunOption
         aux = AuxTrainer.create(model, options.aux, cfg.seed)  # backbone_init is not reloaded: the weights are here
         if aux is not None and run.checkpoint(steps, AUX_SUFFIX).is_file():
             aux.load(run.checkpoint(steps, AUX_SUFFIX))
+        adversary = DomainAdversary.create(model, domain_options(cfg.hyperparams), spec.name, cfg.env,
+                                  cfg.hyperparams, cfg.seed)
+        if adversary is not None and run.checkpoint(steps, DOMAIN_SUFFIX).is_file():
+            adversary.load(run.checkpoint(steps, DOMAIN_SUFFIX))
     except BaseException:
         venv.close()
         raise
     restore = (lambda: load_state(model, saved)) if saved is not None else None
-    return _Loaded(venv, model, curiosity, aux, restore)
+    return _Loaded(venv, model, curiosity, aux, restore, adversary)
 
 
 def _resumed_values(spec: registry.AlgoSpec, cfg: RunConfig, options: RunOptions) -> dict[str, Any]:
@@ -433,6 +444,8 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         extras[AUX_SUFFIX] = ctx.aux.save
     if cfg.target_return is not None:
         extra_callbacks = [TargetReturn(cfg.target_return), *extra_callbacks]
+    if ctx.domain is not None:
+        extras[DOMAIN_SUFFIX] = ctx.domain.save
     callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras or None, ckpt_gap),
                  PeriodicEval(eval_env, run, eval_freq,
                               listeners=[c for c in extra_callbacks if isinstance(c, EvalListener)])]
@@ -442,6 +455,8 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         callbacks.append(ctx.curiosity)
     if ctx.aux is not None:
         callbacks.append(ctx.aux)
+    if ctx.domain is not None:
+        callbacks.append(ctx.domain)
     callbacks += adversarial.create(model, robust_options(cfg.hyperparams), cfg.seed)  # adversarial, smooth
     callbacks += continual.create(model, continual.continual_options(cfg.hyperparams), cfg.seed)  # ewc, l2, replay
     if cfg.reward_shaping:
@@ -514,4 +529,7 @@ def _save_final(ctx: RunContext) -> None:
         atomic_write(run.curiosity, ctx.curiosity.save)
     if ctx.aux is not None:
         atomic_write(run.aux, ctx.aux.save)
+    if ctx.domain is not None:
+        atomic_write(run.domain, ctx.domain.save)
+        ctx.domain.close()
     atomic_write(run.model, lambda p: model.save(p))

@@ -2,6 +2,7 @@
 
 from gymnasium.envs.registration import register, registry
 
+from gymsuite.envs.custom.pixel_cartpole import TARGET_LOOK
 from gymsuite.envs.custom.sparse_grid import SparseGridEnv
 from gymsuite.envs.custom.tmaze import TMazeEnv
 
@@ -17,6 +18,10 @@ if "gymsuite/PixelCartPole-v0" not in registry:
     # Solved at 195, CartPole-v0's old threshold: a pixel agent's return is noisier than a state agent's.
     register(id="gymsuite/PixelCartPole-v0", entry_point="gymsuite.envs.custom.pixel_cartpole:PixelCartPoleEnv",
              max_episode_steps=500, reward_threshold=195.0)
+if "gymsuite/PixelCartPoleRecolored-v0" not in registry:  # the target domain of domain adaptation (chapter 9)
+    register(id="gymsuite/PixelCartPoleRecolored-v0",
+             entry_point="gymsuite.envs.custom.pixel_cartpole:PixelCartPoleEnv", max_episode_steps=500,
+             reward_threshold=195.0, kwargs=dict(TARGET_LOOK))
 if "gymsuite/CartPoleNoVel-v0" not in registry:
     register(id="gymsuite/CartPoleNoVel-v0", entry_point="gymsuite.envs.custom.no_velocity:cartpole_no_velocity",
              max_episode_steps=500, reward_threshold=475.0)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("explain", "explain what a trained agent's action or value depends on (saliency, with trust checks)"),
     "export": ("export", "export a trained policy to ONNX or TorchScript, with a parity report"),
     "shift": ("shift", "a trained agent's return over a grid of env parameters (domain shift)"),
+    "adapt": ("adapt", "test-time adaptation: fine-tune an image agent's encoder on unlabelled frames of a new domain"),
     "compare": ("compare", "compare runs across seeds and settings (mean, median, IQM with a bootstrap interval)"),
     "plot": ("plot", "plot one run's learning curve"),
     "sweep": ("sweep", "train a grid of algorithms x envs x seeds; run it again to continue"),
