@@ -71,7 +71,9 @@ def config(cli: dict[str, Any], hyperparams: dict[str, Any] | None = None, exact
     """The run config of ``gymsuite train`` with flags ``cli`` and ``--hyperparams key=value`` for ``hyperparams``.
 
     Args:
-        cli: :class:`~gymsuite.agents.run.config.RunConfig` fields, as the command line gives them.
+        cli: :class:`~gymsuite.agents.run.config.RunConfig` fields, as the command line gives them. Without a
+            ``preset``, the zoo's (``--preset zoo``): the published tables were measured on rl-baselines3-zoo's
+            entries, and a tuned gymsuite entry must not change them silently.
         hyperparams: values that override the shipped defaults (``agents/hyperparams/<algo>.yml``).
         exact: the benchmark fixes every hyperparameter itself: fail if the shipped defaults
             add one it did not give (``n_envs`` and ``n_timesteps`` come from ``cli``), since that
@@ -80,6 +82,7 @@ def config(cli: dict[str, Any], hyperparams: dict[str, Any] | None = None, exact
     from gymsuite.agents.run.config import build_config
 
     given = hyperparams or {}
+    cli = {"preset": "zoo", **cli}
     cfg = build_config(cli, overrides=[f"{key}={_yaml(value)}" for key, value in given.items()])
     leaked = {k: v for k, v in cfg.hyperparams.items() if k not in given and k not in ("n_envs", "n_timesteps")}
     if exact and leaked:

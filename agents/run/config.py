@@ -31,8 +31,8 @@ from gymsuite.agents.run import adversarial, continual, domain
 from gymsuite.agents.run.auxiliary import check_options
 from gymsuite.agents.run.options import uses_image_backbone
 from gymsuite.agents.run.policycheck import check_policy_kwargs
-from gymsuite.agents.run.runconfig import FIELDS, RunConfig
-from gymsuite.common.errors import UserError
+from gymsuite.agents.run.runconfig import FIELDS, PRESETS, RunConfig
+from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.files import load_yaml, read_yaml
 from gymsuite.common.options import Rule, check, check_keys, check_value
 from gymsuite.envs.observation import check_observation_options
@@ -85,15 +85,28 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def defaults_for(algo: str, env: str) -> dict[str, Any]:
+def defaults_for(algo: str, env: str, preset: str = "gymsuite") -> dict[str, Any]:
     """The shipped defaults for ``algo`` on ``env``: its own entry, else its group's, else ``default``.
 
     Groups: every Atari id (``ALE/*``, ``*NoFrameskip-v4``) takes the ``atari`` entry (the zoo's). An id in the
     ``package:Env-id`` form takes the id's entries (``ale_py:ALE/Pong-v5`` those of ``ALE/Pong-v5``).
+    ``preset`` (:data:`gymsuite.agents.run.runconfig.PRESETS`): ``zoo`` reads ``agents/hyperparams/<algo>.yml``
+    (rl-baselines3-zoo's entries); ``gymsuite`` first the env's own entry of ``agents/hyperparams/gymsuite/<algo>.yml``
+    (tuned for the wall time to the env's threshold; each entry is complete), else the zoo's.
+
+    Raises:
+        UserError: an unknown ``preset`` (the closest name).
     """
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r}", closest_hint(preset, PRESETS, "presets"))
+    target = classify_env(env)
+    if preset == "gymsuite":
+        tuned = HYPERPARAMS_DIR / "gymsuite" / f"{algo}.yml"
+        entries = read_yaml(tuned) if tuned.is_file() else {}
+        if (target.env_id or env) in entries:
+            return dict(entries[target.env_id or env])
     file = HYPERPARAMS_DIR / f"{algo}.yml"
     table = read_yaml(file) if file.is_file() else {}
-    target = classify_env(env)
     for key in (target.env_id or env, "atari" if target.kind is EnvKind.ATARI else "", "default"):
         if key in table:
             return dict(table[key])
@@ -119,7 +132,8 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
     merged["algo"] = spec.name
     if not isinstance(from_file.get("hyperparams", {}), dict):
         raise UserError(f"'hyperparams' in {config_file} must be a mapping")
-    hyper = {**defaults_for(spec.name, merged["env"]), **from_file.get("hyperparams", {})}
+    hyper = {**defaults_for(spec.name, merged["env"], merged.get("preset", "gymsuite")),
+             **from_file.get("hyperparams", {})}
     hyper.update(copy.deepcopy(dict(overrides)) if isinstance(overrides, Mapping)
                  else parse_assignments(list(overrides or [])))
     validate_hyperparams(spec, hyper, merged["env"])

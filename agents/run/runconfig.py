@@ -14,6 +14,9 @@ from typing import Any
 from gymsuite.common.options import Rule, option
 
 DEVICES = ("auto", "cpu", "cuda")
+# Where a run's default hyperparameters come from (agents/hyperparams/): ``zoo`` rl-baselines3-zoo's entries,
+# ``gymsuite`` the entries tuned here for the time to a solved agent (agents/hyperparams/gymsuite/), else the zoo's.
+PRESETS = ("gymsuite", "zoo")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class RunConfig:
     n_envs: int = option(None, "parallel environments (default: tuned per env)", Rule(int, low=1, nullable=True))
     hyperparams: dict[str, Any] = option(help="algorithm hyperparameters (agents/hyperparams/ALGO.yml)",
                                          default_factory=dict)
+    preset: str = option("gymsuite", "default hyperparameters: gymsuite (tuned here for the time to a solved agent, "
+                         "where an entry exists; else the zoo's) or zoo (rl-baselines3-zoo's)",
+                         Rule(str, choices=PRESETS))
     eval_episodes: int = option(10, "episodes of the final evaluation", Rule(int, low=1))
     eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off", Rule(int, low=-1))
     target_return: float | None = option(None, "stop at the first periodic evaluation whose mean return reaches R "

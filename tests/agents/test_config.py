@@ -14,13 +14,27 @@ from gymsuite.common.errors import UserError
 
 
 def test_defaults_come_from_the_env_entry_then_default() -> None:
-    cfg = build_config({"algo": "ppo", "env": "CartPole-v1"})
-    assert cfg.n_envs == 8 and cfg.timesteps == 100_000
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "preset": "zoo"})
+    assert cfg.n_envs == 8 and cfg.timesteps == 100_000 and cfg.preset == "zoo"
     assert cfg.hyperparams["n_steps"] == 32 and cfg.hyperparams["learning_rate"] == "lin_0.001"
     generic = build_config({"algo": "ppo", "env": "gymsuite/SparseGrid-v0"})
     assert generic.hyperparams["n_steps"] == 128
     other = build_config({"algo": "ppo", "env": "Taxi-v3"})
     assert other.n_envs == 8 and "n_steps" not in other.hyperparams
+
+
+def test_the_gymsuite_preset_takes_its_tuned_entry_else_the_zoo_s(tmp_path: Path) -> None:
+    ours = build_config({"algo": "ppo", "env": "CartPole-v1"})  # the default preset
+    assert ours.preset == "gymsuite" and ours.n_envs == 16 and ours.hyperparams["n_epochs"] == 8
+    assert ours.timesteps < 100_000
+    for env in ("Acrobot-v1", "gymsuite/SparseGrid-v0"):  # no tuned entry: the zoo's, under both presets
+        assert (build_config({"algo": "ppo", "env": env}).hyperparams
+                == build_config({"algo": "ppo", "env": env, "preset": "zoo"}).hyperparams)
+    config = tmp_path / "config.yaml"  # a config file's preset is honoured (and a run's config.yaml records it)
+    config.write_text("algo: ppo\nenv: CartPole-v1\npreset: zoo\n")
+    assert build_config({}, config).hyperparams["n_epochs"] == 20
+    with pytest.raises(UserError, match="did you mean 'zoo'"):
+        build_config({"algo": "ppo", "env": "CartPole-v1", "preset": "zo"})
 
 
 def test_precedence_file_then_cli(tmp_path: Path) -> None:
@@ -33,7 +47,7 @@ def test_precedence_file_then_cli(tmp_path: Path) -> None:
 
 
 def test_schedules_and_policy_kwargs_become_objects() -> None:
-    cfg = build_config({"algo": "ppo", "env": "CartPole-v1"}, None,
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "preset": "zoo"}, None,
                        ["policy_kwargs={net_arch: [16], activation_fn: relu}"])
     policy, kwargs = model_kwargs(registry.get("ppo"), cfg)
     assert policy == "MlpPolicy"
@@ -107,7 +121,7 @@ def test_zero_and_negative_counts_are_refused_not_read_as_defaults(setting: dict
 
 
 def test_not_given_counts_take_the_tuned_values_and_sentinels_still_work() -> None:
-    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": None, "n_envs": None})
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": None, "n_envs": None, "preset": "zoo"})
     assert (cfg.timesteps, cfg.n_envs) == (100_000, 8)  # ppo.yml's CartPole-v1 entry
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 64, "n_envs": 1, "eval_freq": -1,
                         "checkpoint_freq": 0})
