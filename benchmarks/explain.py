@@ -112,8 +112,8 @@ def edge_map(policy: Any, x: th.Tensor) -> th.Tensor:
 def section_sanity(root: Path, steps: int, states: int) -> str:
     """Train the pixel CartPole agent, explain it by every method, and the edge detector's control row."""
     import gymsuite
-    from gymsuite.agents.saved.explaining import collect_states
     from gymsuite.agents.saved.loading import load_agent, make_agent_env
+    from gymsuite.agents.saved.onpolicy import collect_states
 
     cfg = benchlib.config({"algo": "ppo", "env": ENV, "seed": 0, "timesteps": steps, "n_envs": 8, "eval_freq": 0,
                            "eval_episodes": 5, "checkpoint_freq": 0}, PPO)

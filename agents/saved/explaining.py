@@ -28,10 +28,10 @@ from gymnasium import spaces
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space, preprocess_obs
-from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.dqn.policies import DQNPolicy
 
 from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
+from gymsuite.agents.saved.onpolicy import States, collect_states
 from gymsuite.agents.saved.video import beside_agent_view, frame_rate, grey_frames, write_mp4
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.files import atomic_write
@@ -188,37 +188,6 @@ def margin(policy: DQNPolicy) -> Forward:
         others = q.scatter(1, actions.long().reshape(-1, 1), float("-inf")).max(dim=1).values
         return chosen - others
     return forward
-
-
-@dataclass
-class States:
-    """N on-policy observations as the model sees them ``(N, *O)``, the actions taken ``(N, ...)`` and, for a
-    video, the env's frames ``(H, W, 3)``."""
-
-    observations: np.ndarray
-    actions: np.ndarray
-    frames: list[np.ndarray]
-
-
-def collect_states(agent: LoadedAgent, venv: VecEnv, n: int, deterministic: bool, frames: bool) -> States:
-    """The first ``n`` states the agent meets in ``venv`` (one env), across episodes, with its actions there."""
-    obs, dones = venv.reset(), np.ones(1, dtype=bool)
-    seen: list[np.ndarray] = []
-    taken: list[np.ndarray] = []
-    shots: list[np.ndarray] = []
-    while len(seen) < n:
-        assert isinstance(obs, np.ndarray), "explain takes array observations"
-        action = agent.act(obs, venv, deterministic, episode_start=dones)
-        seen.append(obs[0])
-        taken.append(np.asarray(action)[0])
-        if frames:
-            image = venv.get_images()[0]
-            if image is None or np.asarray(image).ndim != 3:
-                raise UserError(f"{agent.env} rendered no rgb_array image for the video",
-                                "its render() must return an (H, W, 3) array")
-            shots.append(np.asarray(image, dtype=np.uint8))
-        obs, _, dones, _ = venv.step(action)
-    return States(np.stack(seen), np.stack(taken), shots)
 
 
 def output_path(agent: LoadedAgent, options: ExplainOptions, image: bool, out: Path | None) -> Path:

@@ -16,7 +16,8 @@ import yaml
 from stable_baselines3 import DQN
 
 import gymsuite
-from gymsuite.agents.saved.explaining import States, video_frames
+from gymsuite.agents.saved.explaining import video_frames
+from gymsuite.agents.saved.onpolicy import States
 from gymsuite.commands import _cli, explain, train
 from gymsuite.envs.factory import make_env
 from tests.multiagent_toys import MA_TOY_FILE
