@@ -21,13 +21,26 @@ import gymsuite.envs.custom  # noqa: F401  (registers the gymsuite/ env ids)
 from gymsuite.common.errors import UserError
 
 if TYPE_CHECKING:
-    from gymsuite.api import Agent, Run, attack, evaluate, explain, load, make_env, record, resume, shift, train
+    from gymsuite.api import (
+        Agent,
+        Run,
+        attack,
+        compress,
+        evaluate,
+        explain,
+        load,
+        make_env,
+        record,
+        resume,
+        shift,
+        train,
+    )
 
-__all__ = ["Agent", "Run", "UserError", "attack", "evaluate", "explain", "load", "make_env", "record", "resume",
-           "shift", "train"]
+__all__ = ["Agent", "Run", "UserError", "attack", "compress", "evaluate", "explain", "load", "make_env", "record",
+           "resume", "shift", "train"]
 __version__ = "0.2.0"
 
-_API = {"Agent", "Run", "attack", "evaluate", "explain", "load", "make_env", "record", "resume", "shift",
+_API = {"Agent", "Run", "attack", "compress", "evaluate", "explain", "load", "make_env", "record", "resume", "shift",
         "train"}  # gymsuite.api.__all__
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -25,6 +26,7 @@ from gymsuite.agents.files.resumestate import save_state
 from gymsuite.agents.files.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from gymsuite.common.files import atomic_write
 from gymsuite.common.signals import held
+from gymsuite.supervised.compression import apply_masks
 
 
 class OptimizerStepHook(BaseCallback):
@@ -54,6 +56,38 @@ class OptimizerStepHook(BaseCallback):
     def step(self) -> None:
         """Add this callback's gradient (the policy's own is in ``.grad``, about to be applied)."""
         raise NotImplementedError
+
+
+class MaskKeeper(BaseCallback):
+    """Keep pruned weights at zero while the model trains: the masks are re-applied after every optimiser step.
+
+    An optimiser post-step hook (the counterpart of :class:`OptimizerStepHook`'s pre-step one): a gradient step
+    (and Adam's momentum) moves a pruned weight off zero, and the hook sets it back before the next forward pass,
+    so fine-tuning a pruned policy keeps its sparsity (``gymsuite compress --prune F --finetune N``).
+
+    Args:
+        model: the model whose policy's optimiser is hooked.
+        masks: parameter name (as in ``policy.named_parameters()``) -> bool tensor, True where a weight is kept.
+    """
+
+    def __init__(self, model: BaseAlgorithm, masks: Mapping[str, th.Tensor]) -> None:
+        super().__init__()
+        self._target = model
+        self.masks = dict(masks)
+        self._hook: RemovableHandle | None = None
+
+    def _on_training_start(self) -> None:
+        apply_masks(self._target.policy, self.masks)
+        self._hook = self._target.policy.optimizer.register_step_post_hook(
+            lambda *_: apply_masks(self._target.policy, self.masks))
+
+    def _on_training_end(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def _on_step(self) -> bool:
+        return True
 
 
 class ProgressBar(BaseCallback):
