@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -65,7 +66,8 @@ class CompressOptions:
 
     Attributes:
         method: ``"distill"``, ``"prune"`` or ``"int8"``.
-        size: distill: the student, ``"W[,W...]"`` (its ``net_arch``) or ``"BACKBONE[:W,...]"`` (an image run's).
+        size: distill: the student, ``"W[,W...]"`` (its ``net_arch``) or ``"BACKBONE[@FEATURES][:W,...]"`` (an
+            image run's backbone, its ``features_dim``, and the widths after it: :func:`parse_size`).
         teachers: distill: more teacher runs; the labels are the ensemble's averaged distribution.
         distill: the distillation's steps, temperature and training (:class:`DistillOptions`).
         fraction: prune: the share of weights (or, ``structured``, of each hidden layer's units) removed, in (0, 1).
@@ -139,28 +141,42 @@ def check_teacher(teacher: LoadedAgent, options: CompressOptions) -> None:
                             "or compress this one with --distill or --prune")
 
 
-def parse_size(text: str, image: bool) -> tuple[str | None, list[int] | None]:
-    """``"16,16"`` -> ``(None, [16, 16])``; ``"small_cnn:32"`` -> ``("small_cnn", [32])``; ``"small_cnn"`` ->
-    ``("small_cnn", None)`` (the teacher's widths)."""
-    name, _, widths = text.rpartition(":") if ":" in text else ("", "", text)
-    if not any(c.isdigit() for c in widths.split(",")[0]) and not name:
-        name, widths = widths, ""
+@dataclass(frozen=True)
+class StudentSize:
+    """A student's size as ``--distill`` gives it: ``W[,W...]`` or ``BACKBONE[@FEATURES][:W,...]``.
+
+    Attributes:
+        backbone: an image backbone's name (None: the teacher's). features: its ``features_dim`` (None: its own).
+        widths: the ``net_arch`` (None: the teacher's).
+    """
+
+    backbone: str | None
+    features: int | None
+    widths: list[int] | None
+
+
+_SIZE = re.compile(r"(?:(?P<name>[A-Za-z_]\w*)(?:@(?P<features>\d+))?(?::|$))?(?P<widths>\d+(?:,\d+)*)?")
+
+
+def parse_size(text: str, image: bool) -> StudentSize:
+    """``"16,16"``: widths; ``"small_cnn@32:16"``: the small_cnn backbone with 32 features, then a layer of 16
+    (``"small_cnn"`` alone keeps the teacher's widths)."""
+    match = _SIZE.fullmatch(text.strip())
+    example = "e.g. --distill 16, --distill 32,32, or --distill small_cnn@64:16 for an image run"
+    if not text.strip() or match is None:
+        raise UserError(f"bad student size {text!r}: widths are positive integers separated by commas, after an "
+                        "optional image backbone's name (and @FEATURES) and a colon", example)
+    name, features, widths = match.group("name"), match.group("features"), match.group("widths")
+    size = StudentSize(name, int(features) if features else None, [int(w) for w in widths.split(",")] if widths
+                       else None)
+    if (size.widths and min(size.widths) < 1) or size.features == 0:
+        raise UserError(f"bad student size {text!r}: every width (and feature count) must be at least 1", example)
     if name:
         backbones.get(name)  # an unknown name: the closest one
         if not image:
             raise UserError(f"--distill {text} names a backbone, and this run's observation is not an image",
                             "give the student's widths alone, e.g. --distill 16 or --distill 32,32")
-    try:
-        sizes = [int(w) for w in widths.split(",")] if widths else None
-    except ValueError:
-        sizes = None
-        bad = True
-    else:
-        bad = sizes is not None and any(w < 1 for w in sizes)
-    if bad:
-        raise UserError(f"bad student size {text!r}: widths are positive integers separated by commas",
-                        "e.g. --distill 16, --distill 32,32, or --distill small_cnn:32 for an image run")
-    return name or None, sizes
+    return size
 
 
 @contextmanager
@@ -187,13 +203,20 @@ def student_model(teacher: LoadedAgent, options: CompressOptions) -> tuple[BaseA
     is not smaller than the teacher (parameters of the acting network)."""
     assert teacher.model is not None and options.size is not None
     policy = check_policy(teacher.model, teacher.algo)
-    name, widths = parse_size(options.size, is_image(teacher.model.observation_space))
-    arch = widths if widths is not None else hidden_chains(policy)[0].widths
+    size = parse_size(options.size, is_image(teacher.model.observation_space))
+    arch = size.widths if size.widths is not None else hidden_chains(policy)[0].widths
     kwargs: dict[str, Any] = {"net_arch": arch}
     hyper: dict[str, Any] = {"net_arch": arch}
-    if name is not None:
-        kwargs.update(features_extractor_class=backbones.get(name), features_extractor_kwargs={})
-        hyper["backbone"] = name
+    if size.backbone is not None or size.features is not None:
+        extractor = teacher.model.policy_kwargs.get("features_extractor_class")
+        name = size.backbone or next((n for n, c in backbones.BACKBONES.items() if c is extractor), None)
+        if name is None:
+            raise UserError(f"--distill {options.size} sets a backbone's features, and the teacher's extractor "
+                            f"{getattr(extractor, '__name__', extractor)} is not one of gymsuite's backbones",
+                            "name the student's backbone, e.g. --distill small_cnn@64:16")
+        backbone_kwargs = {} if size.features is None else {"features_dim": size.features}
+        kwargs.update(features_extractor_class=backbones.get(name), features_extractor_kwargs=backbone_kwargs)
+        hyper.update(backbone=name, backbone_kwargs=backbone_kwargs)
     student = rebuilt(teacher.model, **kwargs)
     small, big = (cx.count_parameters(ActingNet(p).parameters())[1]
                   for p in (check_policy(student, teacher.algo), policy))
@@ -262,7 +285,7 @@ def _config(teacher: LoadedAgent, result: Compressed, options: CompressOptions) 
         hyper["policy_kwargs"] = {**(hyper.get("policy_kwargs") or {}), "net_arch": result.hyperparams["net_arch"]}
     if "backbone" in result.hyperparams:
         hyper["backbone"] = result.hyperparams["backbone"]
-        hyper.pop("backbone_kwargs", None)
+        hyper["backbone_kwargs"] = result.hyperparams["backbone_kwargs"]
     return {**cfg, "hyperparams": hyper}
 
 
