@@ -65,3 +65,17 @@ def test_int8_refuses_an_attention_backbone_and_compress_an_lstm(tmp_path: Path,
     assert main(["compress", str(lstm), "--out", str(tmp_path / "l8"), "--prune", "0.5", *FAST]) == 2
     assert "recurrent" in capsys.readouterr().err
     assert not (tmp_path / "a8").exists() and not (tmp_path / "l8").exists()
+
+
+def test_student_sizes_parse_into_widths_a_backbone_and_its_features() -> None:
+    from gymsuite.agents.run.compressing import StudentSize, parse_size
+    from gymsuite.common.errors import UserError
+
+    assert parse_size("16", False) == StudentSize(None, None, [16])
+    assert parse_size("32,16", False) == StudentSize(None, None, [32, 16])
+    assert parse_size("small_cnn", True) == StudentSize("small_cnn", None, None)
+    assert parse_size("small_cnn@8:16", True) == StudentSize("small_cnn", 8, [16])
+    for bad, image in (("16,,4", False), ("@8", True), ("small_cnn@0:16", True), ("smal_cnn:16", True),
+                       ("small_cnn:16", False), ("", False)):
+        with pytest.raises(UserError):
+            parse_size(bad, image)
