@@ -644,13 +644,14 @@ def compress(run_dir_or_agent: PathLike | Agent, out: PathLike, *, distill: str 
         run_dir_or_agent: the teacher: a run directory, a model ``.zip`` or an :class:`Agent` (ppo, a2c, pg or dqn
             with discrete actions; not recurrent, not multi-agent).
         out: the new run directory (with ``sweep``: a folder of them, ``OUT/<method>-<value>``).
-        distill: the student: ``"16"``, ``"32,32"`` (its ``net_arch``) or ``"small_cnn:32"`` (an image run's
-            backbone and widths); a list of them with ``sweep``.
+        distill: the student: ``"16"``, ``"32,32"`` (its ``net_arch``) or ``"small_cnn@8:16"`` (an image run's
+            backbone, its ``features_dim`` and the widths after it); a list of them with ``sweep``.
         prune: the fraction of weights set to zero, in (0, 1) (``structured``: of each hidden layer's units); a
             list of fractions with ``sweep``.
         int8: round every Linear weight through int8 (the report measures the really quantised module).
         structured: prune whole units of the ``net_arch`` layers: a smaller dense policy.
-        finetune: env steps of the algorithm's own training after pruning, the zeros kept (0: none).
+        finetune: env steps of the algorithm's own training after ``prune`` (the zeros kept) or ``int8``
+            (quantisation-aware: the weights kept on their int8 grid); 0: none.
         teachers: more teacher runs for ``distill``: the labels are the ensemble's averaged distribution.
         steps: env steps of the distillation. temperature: the teachers' softmax temperature (below 1 sharper).
         sweep: one compression per value of ``distill`` or ``prune``: the return against the size.

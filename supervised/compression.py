@@ -148,6 +148,11 @@ def int8_scale(weight: th.Tensor) -> float:
     return float(scale)
 
 
+def fake_quantize(weight: th.Tensor) -> th.Tensor:
+    """``weight`` rounded through its int8 grid: ``scale * clamp(round(w / scale), -128, 127)`` (:func:`int8_scale`)."""
+    return th.fake_quantize_per_tensor_affine(weight.detach(), int8_scale(weight), 0, -128, 127)
+
+
 @th.no_grad()
 def fake_quantize_int8(module: nn.Module, layers: tuple[type[nn.Module], ...] = (nn.Linear,)) -> int:
     """Round the weight of every ``layers`` module of ``module`` through int8, in place; returns how many.
@@ -160,7 +165,7 @@ def fake_quantize_int8(module: nn.Module, layers: tuple[type[nn.Module], ...] = 
         if isinstance(layer, layers):
             w = layer.weight
             assert isinstance(w, th.Tensor)
-            w.copy_(th.fake_quantize_per_tensor_affine(w, int8_scale(w), 0, -128, 127))
+            w.copy_(fake_quantize(w))
             done += 1
     return done
 

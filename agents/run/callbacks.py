@@ -26,7 +26,7 @@ from gymsuite.agents.files.resumestate import save_state
 from gymsuite.agents.files.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from gymsuite.common.files import atomic_write
 from gymsuite.common.signals import held
-from gymsuite.supervised.compression import apply_masks
+from gymsuite.supervised.compression import apply_masks, fake_quantize
 
 
 class OptimizerStepHook(BaseCallback):
@@ -85,6 +85,57 @@ class MaskKeeper(BaseCallback):
         if self._hook is not None:
             self._hook.remove()
             self._hook = None
+
+    def _on_step(self) -> bool:
+        return True
+
+
+class Int8Keeper(BaseCallback):
+    """Quantisation-aware fine-tuning: the policy's ``Linear`` weights stay on their int8 grid while it trains.
+
+    The straight-through estimator (Bengio et al. 2013; Jacob et al. 2018): the forward pass and the gradient use
+    the rounded weights, the optimiser's step is applied to float master copies (an optimiser pre-step hook puts
+    them back, a post-step hook keeps the updated floats and rounds again), so updates smaller than one grid step
+    add up instead of vanishing. Only the weights the optimiser updates are kept (DQN's target copy follows them).
+    """
+
+    def __init__(self, model: BaseAlgorithm) -> None:
+        super().__init__()
+        self._target = model
+        self._weights: list[th.Tensor] = []
+        self._master: list[th.Tensor] = []
+        self._hooks: list[RemovableHandle] = []
+
+    def _on_training_start(self) -> None:
+        optimizer = self._target.policy.optimizer
+        trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        self._weights = [m.weight for m in self._target.policy.modules()
+                         if isinstance(m, th.nn.Linear) and id(m.weight) in trained]
+        self._master = [w.detach().clone() for w in self._weights]
+        self._round()
+        self._hooks = [optimizer.register_step_pre_hook(lambda *_: self._restore()),
+                       optimizer.register_step_post_hook(lambda *_: self._keep_and_round())]
+
+    @th.no_grad()
+    def _restore(self) -> None:
+        for weight, master in zip(self._weights, self._master, strict=True):
+            weight.copy_(master)
+
+    @th.no_grad()
+    def _keep_and_round(self) -> None:
+        for weight, master in zip(self._weights, self._master, strict=True):
+            master.copy_(weight)
+        self._round()
+
+    @th.no_grad()
+    def _round(self) -> None:
+        for weight, master in zip(self._weights, self._master, strict=True):
+            weight.copy_(fake_quantize(master))
+
+    def _on_training_end(self) -> None:
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
 
     def _on_step(self) -> bool:
         return True

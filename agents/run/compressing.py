@@ -9,7 +9,8 @@ One method per call (the course's chapter 12, network compression):
   fine-tuned after with the algorithm's own training, the masks re-applied after every optimiser step;
 * ``int8``: every ``Linear`` weight rounded through PyTorch's dynamic int8 quantisation grid. SB3 cannot save a
   quantised module, so ``model.zip`` holds these fake-quantised float weights (plain SB3 loads it and its return
-  is that of int8 weights); the report's bytes, latency and agreement are those of the really quantised module.
+  is that of int8 weights); the report's bytes, latency and agreement are those of the really quantised module;
+  optionally fine-tuned after, quantisation-aware (:class:`~gymsuite.agents.run.callbacks.Int8Keeper`).
 
 The new run directory holds ``config.yaml`` (the teacher's, with the new ``net_arch``/``backbone``),
 ``model.zip`` (a standard SB3 model), the teacher's ``vecnormalize.npz`` when it has one, ``eval.json``,
@@ -32,6 +33,7 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
+from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 
 from gymsuite.agents.files.maskfile import MASKS_NAME, save_masks
@@ -72,7 +74,8 @@ class CompressOptions:
         distill: the distillation's steps, temperature and training (:class:`DistillOptions`).
         fraction: prune: the share of weights (or, ``structured``, of each hidden layer's units) removed, in (0, 1).
         structured: prune whole units of the ``net_arch`` layers (a smaller dense policy).
-        finetune: prune: env steps of the algorithm's own training after pruning (0: none).
+        finetune: prune or int8: env steps of the algorithm's own training after it (0: none), the zeros kept or
+            the weights on their int8 grid (quantisation-aware fine-tuning).
         episodes: greedy episodes of the return (teacher and compressed, same seeds).
         states: on-policy states of the greedy agreement.
         seed: seeds the envs, the distillation and the fine-tuning.
@@ -98,8 +101,11 @@ def check_options(options: CompressOptions) -> None:
         if options.fraction is None or not 0 < options.fraction < 1:
             raise UserError(f"the pruning fraction must be in (0, 1), got {options.fraction}",
                             "e.g. --prune 0.9 (90% of the weights set to zero)")
-    elif options.finetune or options.structured:
-        raise UserError("--structured and --finetune go with --prune", "add --prune FRACTION, or leave them out")
+    elif options.structured:
+        raise UserError("--structured goes with --prune", "add --prune FRACTION, or leave it out")
+    if options.finetune and options.method == "distill":
+        raise UserError("--finetune goes with --prune or --int8 (a student is trained by --steps)",
+                        "leave --finetune out, or raise --steps")
     if options.finetune < 0:
         raise UserError(f"--finetune must be at least 0 env steps, got {options.finetune}", "e.g. --finetune 20000")
     if options.method != "distill" and options.teachers:
@@ -268,7 +274,14 @@ def compressed(teacher: LoadedAgent, options: CompressOptions, others: Sequence[
     if options.method == "distill":
         return _student(teacher, [teacher, *others], options)
     if options.method == "int8":
-        return int8(teacher)
+        result = int8(teacher)
+        if options.finetune:  # quantisation-aware: the int8 module is the fine-tuned weights'
+            finetune(result.model, teacher, options.finetune, options.seed, int8=True)
+            if isinstance(result.model.policy, DQNPolicy):  # the target copy follows q_net's rounded weights
+                result.model.policy.q_net_target.load_state_dict(result.model.policy.q_net.state_dict())
+            result.deployed = cx.quantize_dynamic(ActingNet(check_policy(result.model, teacher.algo)))
+            result.details["finetune"] = options.finetune
+        return result
     assert options.fraction is not None
     result = prune(teacher, options.fraction, options.structured)
     if options.finetune:

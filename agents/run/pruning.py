@@ -22,7 +22,7 @@ from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 
 from gymsuite.agents.files.maskfile import MASKS_NAME, load_masks
-from gymsuite.agents.run.callbacks import MaskKeeper
+from gymsuite.agents.run.callbacks import Int8Keeper, MaskKeeper
 from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.agents.saved.policynets import (
     CRITIC_PREFIXES,
@@ -117,10 +117,11 @@ def int8(teacher: LoadedAgent) -> Compressed:
 
 
 def finetune(model: BaseAlgorithm, teacher: LoadedAgent, steps: int, seed: int,
-             masks: dict[str, Any] | None) -> None:
+             masks: dict[str, Any] | None = None, int8: bool = False) -> None:
     """Train ``model`` for ``steps`` env steps with its own algorithm in the teacher's env (its frozen observation
-    normalisation, the env's own reward), ``masks`` re-applied after every optimiser step. DQN explores at its
-    final epsilon (its schedule would restart at 1)."""
+    normalisation, the env's own reward): ``masks`` re-applied after every optimiser step (pruning), or ``int8``
+    weights kept on their grid (:class:`~gymsuite.agents.run.callbacks.Int8Keeper`: quantisation-aware
+    fine-tuning). DQN explores at its final epsilon (its schedule would restart at 1)."""
     venv = make_agent_env(teacher, seed=seed, n_envs=model.n_envs)
     model.tensorboard_log, model.verbose = None, 0
     model.set_random_seed(seed)
@@ -129,7 +130,8 @@ def finetune(model: BaseAlgorithm, teacher: LoadedAgent, steps: int, seed: int,
         final = model.exploration_final_eps
         model.exploration_schedule = lambda _: final
     try:
-        model.learn(steps, callback=MaskKeeper(model, masks) if masks else None, reset_num_timesteps=True)
+        keeper = Int8Keeper(model) if int8 else MaskKeeper(model, masks) if masks else None
+        model.learn(steps, callback=keeper, reset_num_timesteps=True)
     finally:
         venv.close()
         model.env = None

@@ -6,16 +6,17 @@
     gymsuite compress runs/ppo-CartPole-v1-s0-... --out runs/cp-curve --prune 0.5 0.8 0.9 0.95 --sweep
 
 One method per call. --distill SIZE: a student of the same algorithm with net_arch SIZE ("16", "32,32"; an image
-run may name a smaller backbone, "small_cnn:32"), taught on-policy (DAgger: the student acts, the teacher
-labels) with KL(softmax(teacher / --temperature) || softmax(student)) (Rusu et al. 2016), from an ensemble
-with --teachers. --prune FRACTION: global magnitude pruning of the weights (masks kept in masks.npz), or with
---structured the weakest units of each hidden layer removed (a smaller net_arch); --finetune N trains it N more
-env steps with its own algorithm, pruned weights kept at zero. --int8: every Linear weight rounded through
-PyTorch's dynamic int8 quantisation (model.zip holds the rounded float weights, which plain SB3 loads; the
-report measures the really quantised module). The report sets the compressed policy beside its teacher:
-parameters (non-zero and total) and bytes of the acting network, latency per call (batch 1 and 64), greedy
-agreement on --states on-policy states of the teacher, and the IQM return over --episodes. --sweep: one
-compression per size given, and a curve of return against size (table, OUT/sweep.json and a plot).
+run may name a smaller backbone, its features and widths, "small_cnn@8:16"), taught on-policy (DAgger: the
+student acts, the teacher labels) with KL(softmax(teacher / --temperature) || softmax(student)) (Rusu et al.
+2016), from an ensemble with --teachers. --prune FRACTION: global magnitude pruning of the weights (masks kept
+in masks.npz), or with --structured the weakest units of each hidden layer removed (a smaller net_arch);
+--finetune N trains it N more env steps with its own algorithm, pruned weights kept at zero. --int8: every
+Linear weight rounded through PyTorch's dynamic int8 quantisation (model.zip holds the rounded float weights,
+which plain SB3 loads; the report measures the really quantised module); with --finetune, quantisation-aware
+training after. The report sets the compressed policy beside its teacher: parameters (non-zero and total) and
+bytes of the acting network, latency per call (batch 1 and 64), greedy agreement on --states on-policy states
+of the teacher, and the IQM return over --episodes. --sweep: one compression per size given, and a curve of
+return against size (table, OUT/sweep.json and a plot).
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     _cli.add_agent(p, "the teacher: a run directory or model .zip", "environment (default: the run's)")
     p.add_argument("--out", type=Path, required=True, help="the new run directory (--sweep: a folder of them)")
     p.add_argument("--distill", nargs="+", metavar="SIZE", help="distil into a student of this net_arch (16, 32,32, "
-                                                                "small_cnn:32); several with --sweep")
+                                                                "small_cnn@8:16); several with --sweep")
     p.add_argument("--prune", nargs="+", metavar="FRACTION", help="the share of weights set to zero, in (0, 1); "
                                                                   "several with --sweep")
     p.add_argument("--int8", action="store_true", help="round every Linear weight through int8 (dynamic quantisation)")
     p.add_argument("--structured", action="store_true", help="--prune whole hidden units (a smaller net_arch)")
     p.add_argument("--finetune", type=int, default=0, metavar="STEPS",
-                   help="after --prune, train this many env steps with the run's algorithm, zeros kept (default 0)")
+                   help="after --prune (zeros kept) or --int8 (quantisation-aware), train this many env steps with "
+                        "the run's algorithm (default 0)")
     p.add_argument("--teachers", default="", metavar="RUN2,RUN3", help="--distill from an ensemble: more teacher runs")
     p.add_argument("--steps", type=int, default=50_000, help="env steps of the distillation (default 50000)")
     p.add_argument("--temperature", type=float, default=1.0,

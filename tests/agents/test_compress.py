@@ -129,3 +129,15 @@ def test_a_failure_leaves_nothing_and_keeps_the_old_output(cartpole_teacher: Pat
     with pytest.raises(OSError):
         gymsuite.compress(cartpole_teacher, out, prune=0.5, overwrite=True, **FAST)
     assert [p.name for p in tmp_path.iterdir()] == ["pruned"] and (out / "keep.txt").read_text() == "old"
+
+
+def test_quantisation_aware_fine_tuning_keeps_the_weights_on_the_int8_grid(cartpole_teacher: Path,
+                                                                           tmp_path: Path) -> None:
+    plain = gymsuite.compress(cartpole_teacher, tmp_path / "int8", int8=True, **FAST)
+    tuned = gymsuite.compress(cartpole_teacher, tmp_path / "qat", int8=True, finetune=512, **FAST)
+    assert tuned["details"]["finetune"] == 512 and "finetune" not in plain["details"]
+    before = _acting_weights(PPO.load(tmp_path / "int8" / "model.zip", device="cpu"))
+    after = _acting_weights(PPO.load(tmp_path / "qat" / "model.zip", device="cpu"))
+    assert any(not th.equal(before[name], after[name]) for name in before)  # it trained
+    for name, weight in after.items():
+        assert len(th.unique(weight)) <= 256, name

@@ -41,7 +41,8 @@ def test_compress_prints_one_json_object_and_writes_a_run(cartpole_teacher: Path
     (["--int8", "--prune", "0.5"], "exactly one method"),
     (["--prune", "0.5", "0.9"], "without --sweep"),
     (["--int8", "--sweep"], "has one size"),
-    (["--int8", "--finetune", "100"], "go with --prune"),
+    (["--distill", "8", "--finetune", "100"], "goes with --prune or --int8"),
+    (["--int8", "--structured"], "goes with --prune"),
 ])
 def test_bad_input_is_one_message_and_nothing_written(cartpole_teacher: Path, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str], args: list[str],
