@@ -27,6 +27,8 @@ within 5% of the teacher's return.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -75,19 +77,25 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     teacher = Path(job["run_dir"]) / "teacher"
     benchlib.train(cfg, teacher)
     common = {"episodes": job["episodes"], "states": job["states"], "seed": 10_000 + job["seed"]}
-    reports = {
-        "distill": gymsuite.compress(teacher, Path(job["run_dir"]) / "distill", distill=ENVS[env]["student"],
-                                     steps=distill_steps, **common),
-        "prune": gymsuite.compress(teacher, Path(job["run_dir"]) / "prune", prune=PRUNE, finetune=finetune,
-                                   **common),
-        "int8": gymsuite.compress(teacher, Path(job["run_dir"]) / "int8", int8=True, **common),
-    }
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):  # progress bars of parallel workers
+        reports = _compress(gymsuite, teacher, Path(job["run_dir"]), env, distill_steps, finetune, common)
     shutil.rmtree(job["run_dir"], ignore_errors=True)
     keys = ("parameters", "nonzero", "bytes", "latency_b1", "latency_b64", "return_iqm")
     out = {"teacher": {k: reports["int8"]["teacher"][k] for k in keys}}
     for method, report in reports.items():
         out[method] = {k: report["compressed"][k] for k in (*keys, "agreement")}
     return benchlib.job_result(job, {"policies": out}, start)
+
+
+def _compress(gymsuite: Any, teacher: Path, root: Path, env: str, distill_steps: int, finetune: int,
+              common: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The three compressions of ``teacher``, through ``gymsuite.compress``."""
+    return {
+        "distill": gymsuite.compress(teacher, root / "distill", distill=ENVS[env]["student"], steps=distill_steps,
+                                     **common),
+        "prune": gymsuite.compress(teacher, root / "prune", prune=PRUNE, finetune=finetune, **common),
+        "int8": gymsuite.compress(teacher, root / "int8", int8=True, **common),
+    }
 
 
 def run_all(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ Shapes: N envs, B batch, O observation as the model sees it, A actions.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.dqn.policies import DQNPolicy
+from tqdm import tqdm
 
 from gymsuite.agents.saved.policynets import ActingNet, Policy
 from gymsuite.supervised.compression import distillation_loss
@@ -88,6 +90,8 @@ def distill(student: BaseAlgorithm, teachers: Sequence[Policy], venv: VecEnv, op
     obs = venv.reset()
     history: list[dict[str, float]] = []
     collected, rng = 0, np.random.default_rng(options.seed)
+    bar = tqdm(total=options.steps, unit="step", desc="distilling", dynamic_ncols=True, file=sys.stderr,
+               mininterval=0.5)
     while collected < options.steps:
         round_obs: list[np.ndarray] = []
         teacher_acts = not history  # round 0: the teacher's states; after it, the student's
@@ -127,5 +131,8 @@ def distill(student: BaseAlgorithm, teachers: Sequence[Policy], venv: VecEnv, op
             optimizer.step()
             losses.append(float(kl.detach()))
         history.append({"steps": collected, "agreement": agreement, "kl": float(np.mean(losses))})
+        bar.update(len(batch))
+        bar.set_postfix({"agreement": f"{agreement:.2f}"}, refresh=False)
+    bar.close()
     policy.set_training_mode(False)
     return history

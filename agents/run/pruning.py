@@ -18,11 +18,12 @@ from typing import Any
 
 from stable_baselines3 import DQN
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 
 from gymsuite.agents.files.maskfile import MASKS_NAME, load_masks
-from gymsuite.agents.run.callbacks import Int8Keeper, MaskKeeper
+from gymsuite.agents.run.callbacks import Int8Keeper, MaskKeeper, ProgressBar
 from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.agents.saved.policynets import (
     CRITIC_PREFIXES,
@@ -131,7 +132,8 @@ def finetune(model: BaseAlgorithm, teacher: LoadedAgent, steps: int, seed: int,
         model.exploration_schedule = lambda _: final
     try:
         keeper = Int8Keeper(model) if int8 else MaskKeeper(model, masks) if masks else None
-        model.learn(steps, callback=keeper, reset_num_timesteps=True)
+        callbacks: list[BaseCallback] = [ProgressBar(steps), *([keeper] if keeper is not None else [])]
+        model.learn(steps, callback=CallbackList(callbacks), reset_num_timesteps=True)
     finally:
         venv.close()
         model.env = None
