@@ -316,13 +316,16 @@ def write_run(folder: Path, teacher: LoadedAgent, result: Compressed, options: C
     run = RunDir(folder)
     write_yaml(run.config, _config(teacher, result, options))
     result.model.save(run.model)
-    venv = make_agent_env(teacher)
-    try:
-        norm = _normaliser(venv)
-        if norm is not None:
-            save_stats(norm, run.vecnormalize)
-    finally:
-        venv.close()
+    if teacher.run is not None and teacher.run.vecnormalize.is_file():
+        shutil.copyfile(teacher.run.vecnormalize, run.vecnormalize)
+    else:  # statistics from elsewhere (an older run's pickle, with --trust-pickle): written as data
+        venv = make_agent_env(teacher)
+        try:
+            norm = _normaliser(venv)
+            if norm is not None:
+                save_stats(norm, run.vecnormalize)
+        finally:
+            venv.close()
     if result.masks is not None:
         save_masks(folder / MASKS_NAME, result.masks)
     write_json(run.eval, report["compressed"].pop("eval"))

@@ -141,3 +141,42 @@ def test_quantisation_aware_fine_tuning_keeps_the_weights_on_the_int8_grid(cartp
     assert any(not th.equal(before[name], after[name]) for name in before)  # it trained
     for name, weight in after.items():
         assert len(th.unique(weight)) <= 256, name
+
+
+def test_pruning_a_pruned_run_again_keeps_its_zeros(cartpole_teacher: Path, tmp_path: Path) -> None:
+    gymsuite.compress(cartpole_teacher, tmp_path / "half", prune=0.5, finetune=256, **FAST)
+    gymsuite.compress(tmp_path / "half", tmp_path / "more", prune=0.7, **FAST)
+    first, second = load_masks(tmp_path / "half" / "masks.npz"), load_masks(tmp_path / "more" / "masks.npz")
+    assert all(not (second[name] & ~mask).any() for name, mask in first.items())  # a zero stays a zero
+
+
+def _tiny(root: Path, algo: str, **hyper: object) -> Path:
+    from gymsuite.agents.run.config import build_config
+    from gymsuite.agents.run.training import train
+
+    cfg = build_config({"algo": algo, "env": "CartPole-v1", "timesteps": 256, "n_envs": 1, "eval_episodes": 1},
+                       overrides=hyper)
+    train(cfg, root)
+    return root
+
+
+def test_dqn_structured_pruning_equals_the_masked_q_network(tmp_path: Path) -> None:
+    teacher = load_agent(str(_tiny(tmp_path / "dqn", "dqn", learning_starts=64)))
+    policy = check_policy(teacher.model, "dqn")
+    result = pruning.prune(teacher, 0.5, structured=True)
+    [chain] = hidden_chains(policy)
+    kept = [cx.keep_top(cx.neuron_scores(layer), 0.5) for layer in chain.layers[:-1]]
+    cx.apply_masks(policy, cx.chain_masks(chain.layers, kept, chain.names))
+    small = check_policy(result.model, "dqn")
+    x = th.randn(32, 4)
+    with th.no_grad():
+        assert th.allclose(small.q_net(x), policy.q_net(x), atol=1e-5)
+        assert th.equal(small.q_net(x), small.q_net_target(x))
+    assert result.hyperparams["net_arch"] == [128, 128]  # DQN's default [256, 256], halved
+
+
+def test_a_normalised_run_keeps_its_statistics(tmp_path: Path) -> None:
+    teacher = _tiny(tmp_path / "norm", "ppo", normalize=True, n_steps=64, batch_size=64)
+    report = gymsuite.compress(teacher, tmp_path / "int8", int8=True, **FAST)
+    assert (tmp_path / "int8" / "vecnormalize.npz").read_bytes() == (teacher / "vecnormalize.npz").read_bytes()
+    assert report["compressed"]["agreement"] >= 0.9
