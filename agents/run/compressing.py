@@ -59,6 +59,7 @@ from gymsuite.supervised import compression as cx
 from gymsuite.supervised.images import is_image
 
 METHODS = ("distill", "prune", "int8")
+SWEEP_NAME = "sweep.json"  # the file that marks a --sweep's folder (gymsuite.agents.sweeps.compression)
 UNQUANTISED = (nn.MultiheadAttention, nn.RNNBase)  # dynamic quantisation would leave these float: int8 refuses them
 
 
@@ -121,13 +122,22 @@ def check_options(options: CompressOptions) -> None:
             raise UserError(f"--{name} must be at least 1, got {value}", f"e.g. --{name} 20")
 
 
-def check_out(out: Path, overwrite: bool) -> None:
-    """Refuse an output that exists (without ``overwrite``) or that a file blocks."""
+def check_out(out: Path, overwrite: bool, teachers: Sequence[LoadedAgent] = ()) -> None:
+    """Refuse an output that exists (without ``overwrite``), that a file blocks, that holds a teacher, or (with
+    ``overwrite``) that is a folder other than a run or a sweep: replacing it would delete what it holds."""
     blocking = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise UserError(f"cannot create {out}: {blocking} is a file", "choose another --out")
-    if out.exists() and any(out.iterdir()) and not overwrite:
+    for teacher in teachers:
+        if teacher.run is not None and teacher.run.root.resolve().is_relative_to(out.resolve()):
+            raise UserError(f"the output {out} holds the teacher {teacher.run.root}", "choose another --out")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not overwrite:
         raise UserError(f"the output {out} already exists", "pass --overwrite to replace it, or another --out")
+    if not (RunDir(out).is_run() or (out / SWEEP_NAME).is_file()):
+        raise UserError(f"{out} is neither a run directory nor a compress sweep, and --overwrite would delete it "
+                        "whole", "choose another --out, or empty it first")
 
 
 def check_teacher(teacher: LoadedAgent, options: CompressOptions) -> None:
@@ -336,7 +346,7 @@ def check(teacher: LoadedAgent, out: Path, options: CompressOptions, others: Seq
           overwrite: bool = False) -> None:
     """Every check that needs no work: the options, the output, the teacher(s), the student's size."""
     check_options(options)
-    check_out(out, overwrite)
+    check_out(out, overwrite, [teacher, *others])
     check_teacher(teacher, options)
     check_ensemble(teacher, others)
     if options.method == "distill":

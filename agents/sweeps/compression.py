@@ -63,7 +63,7 @@ def sweep(teacher: LoadedAgent, out: Path, options: CompressOptions, values: Seq
     for value in values:  # every size checked before the first is trained
         compressing.check(teacher, out / run_name(options.method, value), with_value(options, value), others,
                           overwrite=True)
-    compressing.check_out(out, overwrite)
+    compressing.check_out(out, overwrite, [teacher, *others])
     teacher_report = compressing.measure_teacher(teacher, options)
     points = []
     with compressing.building(out, overwrite) as folder:
@@ -80,6 +80,6 @@ def sweep(teacher: LoadedAgent, out: Path, options: CompressOptions, values: Seq
         summary = {"method": options.method, "algo": teacher.algo, "env": teacher.env,
                    "teacher_run": str(teacher.run.root) if teacher.run else None, "teacher": teacher_report,
                    "points": points, "plot": str(plot or out / "sweep.png")}
-        write_json(folder / "sweep.json", summary)
+        write_json(folder / compressing.SWEEP_NAME, summary)
         plot_compression(summary, folder / "sweep.png" if plot is None else plot)
     return summary

@@ -120,6 +120,7 @@ def test_a_failure_leaves_nothing_and_keeps_the_old_output(cartpole_teacher: Pat
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "pruned"
     out.mkdir()
+    (out / "config.yaml").write_text("algo: ppo\nenv: CartPole-v1\n")  # an older run, which --overwrite replaces
     (out / "keep.txt").write_text("old")
 
     def broken(*args: object, **kwargs: object) -> None:

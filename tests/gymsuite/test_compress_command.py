@@ -57,6 +57,21 @@ def test_bad_input_is_one_message_and_nothing_written(cartpole_teacher: Path, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == (["out"] if message == "already exists" else [])
 
 
+def test_overwrite_never_deletes_the_teacher_or_a_folder_that_is_not_a_run(cartpole_teacher: Path, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compress", str(cartpole_teacher), "--out", str(cartpole_teacher), "--int8", "--overwrite"]) == 2
+    assert "holds the teacher" in capsys.readouterr().err
+    assert main(["compress", str(cartpole_teacher), "--out", str(cartpole_teacher.parent), "--int8",
+                 "--overwrite"]) == 2
+    assert "holds the teacher" in capsys.readouterr().err
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    assert main(["compress", str(cartpole_teacher), "--out", str(notes), "--int8", "--overwrite"]) == 2
+    assert "neither a run directory nor a compress sweep" in capsys.readouterr().err
+    assert (notes / "todo.txt").read_text() == "mine" and (cartpole_teacher / "model.zip").is_file()
+
+
 def test_int8_refuses_an_attention_backbone_and_compress_an_lstm(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     attention = _tiny_run(tmp_path / "attention", "gymsuite/PixelCartPole-v0", backbone="attention")
