@@ -11,6 +11,8 @@ A run directory holds::
     logs/                TensorBoard events and progress.csv
     aux.pt               the auxiliary loss's decoder and optimiser, when aux is set
     (gymsuite.agents.run.auxiliary)
+    compress.json        a compressed run's report beside its teacher's (gymsuite.agents.run.compressing)
+    masks.npz            a pruned run's masks (gymsuite.agents.files.maskfile)
     checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz, _aux.pt)
     videos/              mp4 files, when asked
 
