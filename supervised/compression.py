@@ -3,11 +3,12 @@
 The course's chapter 12 (network compression) as functions of networks; ``gymsuite compress``
 (:mod:`gymsuite.agents.run.compressing`) applies them to a trained agent's policy.
 
-* **Weight pruning** (:func:`magnitude_masks`): the global smallest-|w| fraction of the weights of every
-  ``Linear``/``Conv`` layer set to zero (Han et al. 2015). Done by hand with boolean masks rather than with
-  ``torch.nn.utils.prune``: that one re-parametrises each module (``weight_orig`` and ``weight_mask`` in its
-  state dict, ``weight`` recomputed by a forward pre-hook), which plain SB3 cannot load; here the state dict keeps
-  its plain ``weight`` keys and the masks are data beside it (an ``.npz``).
+* **Weight pruning** (:func:`magnitude_masks`): the global smallest fraction of the weights of every
+  ``Linear``/``Conv`` layer set to zero, by |w| over its layer's RMS (Han et al. 2015, with scale-free scores).
+  Done by hand with boolean masks rather than with ``torch.nn.utils.prune``: that one re-parametrises each
+  module (``weight_orig`` and ``weight_mask`` in its state dict, ``weight`` recomputed by a forward pre-hook),
+  which plain SB3 cannot load; here the state dict keeps its plain ``weight`` keys and the masks are data beside
+  it (an ``.npz``).
 * **Neuron pruning** (:func:`neuron_scores`, :func:`slice_chain`): whole hidden units of a chain of ``Linear``
   layers, with the next layer's input columns removed, which gives a smaller dense network (Li et al. 2017
   rank filters by the L1 norm of their weights; so do we, per unit).
@@ -51,15 +52,24 @@ def prunable_weights(module: nn.Module, prefixes: Sequence[str] = ("",)) -> dict
     return found
 
 
-def magnitude_masks(weights: Mapping[str, th.Tensor], fraction: float) -> Masks:
-    """Global magnitude pruning: masks that zero the ``fraction`` of all ``weights`` with the smallest |w|.
+def magnitude_masks(weights: Mapping[str, th.Tensor], fraction: float, per_layer_scale: bool = True) -> Masks:
+    """Global magnitude pruning: masks that zero the ``fraction`` of all ``weights`` with the smallest scores.
 
     One threshold over every tensor together (not a fraction per layer), so layers with many redundant weights
-    lose more. Exactly ``round(fraction * total)`` weights are pruned (ties broken by position).
+    lose more. A weight's score is its |w|, divided by its tensor's root mean square when ``per_layer_scale``
+    (the default): layers live on different scales (SB3 initialises a policy's action head with gain 0.01, and
+    it stays smaller than the hidden layers after training), and raw magnitudes would strip the smallest-scaled
+    layer first (on a LunarLander PPO, 50% of the weights pruned by raw magnitude left 46% greedy agreement).
+    Exactly ``round(fraction * total)`` weights are pruned (ties broken by position).
     """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    flat = th.cat([w.detach().abs().reshape(-1) for w in weights.values()])
+    scores = []
+    for w in weights.values():
+        magnitude = w.detach().abs().reshape(-1).float()
+        scale = magnitude.pow(2).mean().sqrt().clamp_min(1e-12) if per_layer_scale else 1.0
+        scores.append(magnitude / scale)
+    flat = th.cat(scores)
     keep = flat.numel() - int(round(fraction * flat.numel()))
     kept = th.zeros(flat.numel(), dtype=th.bool)
     kept[th.topk(flat, keep, sorted=False).indices] = True

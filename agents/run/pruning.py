@@ -2,7 +2,8 @@
 fine-tuning after pruning (:mod:`gymsuite.agents.run.compressing` calls them; the maths is in
 :mod:`gymsuite.supervised.compression`).
 
-* weights: global magnitude masks over the acting network's weights, and separately over the critic's own, so
+* weights: global magnitude masks (|w| over its layer's RMS: :func:`~gymsuite.supervised.compression.magnitude_masks`)
+  over the acting network's weights, and separately over the critic's own, so
   the deployed network has exactly the asked sparsity; a pruned run pruned again keeps its zeros (its
   ``masks.npz``); DQN's ``q_net_target`` takes ``q_net``'s masks;
 * units (``structured``): per hidden layer of each ``net_arch`` chain the units with the smallest L1 norm of

@@ -24,10 +24,20 @@ def _forward(layers: list[nn.Linear], x: th.Tensor, act: nn.Module) -> th.Tensor
 def test_magnitude_masks_prune_exactly_the_smallest_weights_globally() -> None:
     big = th.tensor([[5.0, -4.0], [3.0, 0.5]])
     small = th.tensor([0.1, -0.2, 6.0, 0.3])
-    masks = cx.magnitude_masks({"a": big, "b": small}, 0.5)
+    masks = cx.magnitude_masks({"a": big, "b": small}, 0.5, per_layer_scale=False)
     assert masks["a"].tolist() == [[True, True], [True, False]]  # the threshold is shared: a keeps 3 of 4
     assert masks["b"].tolist() == [False, False, True, False]
     assert sum(int(m.sum()) for m in masks.values()) == 4
+
+
+def test_a_layer_on_a_smaller_scale_is_not_stripped_first() -> None:
+    th.manual_seed(0)
+    hidden, head = th.randn(64, 64), 0.01 * th.randn(4, 64)  # SB3's action head: gain 0.01
+    raw = cx.magnitude_masks({"hidden": hidden, "head": head}, 0.5, per_layer_scale=False)
+    assert not raw["head"].any()  # raw magnitudes: the whole head goes
+    scaled = cx.magnitude_masks({"hidden": hidden, "head": head}, 0.5)
+    assert 0.3 < float(scaled["head"].float().mean()) < 0.7  # scale-free: about the global share in each layer
+    assert int(scaled["hidden"].sum()) + int(scaled["head"].sum()) == (64 * 64 + 4 * 64) // 2
 
 
 def test_apply_masks_zeroes_the_weights_and_counts_them() -> None:
