@@ -650,8 +650,9 @@ def compress(run_dir_or_agent: PathLike | Agent, out: PathLike, *, distill: str 
             list of fractions with ``sweep``.
         int8: round every Linear weight through int8 (the report measures the really quantised module).
         structured: prune whole units of the ``net_arch`` layers: a smaller dense policy.
-        finetune: env steps of the algorithm's own training after ``prune`` (the zeros kept) or ``int8``
-            (quantisation-aware: the weights kept on their int8 grid); 0: none.
+        finetune: env steps of the algorithm's own training with ``prune`` (weights pruned gradually over the
+            first half, the zeros kept) or after ``int8`` (quantisation-aware: the weights kept on their int8
+            grid); 0: none.
         teachers: more teacher runs for ``distill``: the labels are the ensemble's averaged distribution.
         steps: env steps of the distillation. temperature: the teachers' softmax temperature (below 1 sharper).
         sweep: one compression per value of ``distill`` or ``prune``: the return against the size.

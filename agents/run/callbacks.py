@@ -90,6 +90,50 @@ class MaskKeeper(BaseCallback):
         return True
 
 
+class GradualPruner(MaskKeeper):
+    """Gradual magnitude pruning while the model trains (Zhu & Gupta 2017; the course's prune, fine-tune, repeat).
+
+    The sparsity rises from 0 to ``target`` along ``s(t) = target * (1 - (1 - t)^3)``, t the share of ``ramp``
+    env steps done: fast at first, while many small weights can go, then slowly. At each rollout's end the masks
+    are recomputed at ``s(t)`` from the current weights (a weight once pruned stays pruned) and applied; between
+    steps :class:`MaskKeeper` keeps them. After ``ramp`` steps the target's masks are kept; the training's end
+    reaches the target in any case.
+
+    Args:
+        model: the model being fine-tuned.
+        masks_at: ``sparsity -> masks`` of the policy's current weights (names as in ``named_parameters()``).
+        target: the final sparsity, in (0, 1). ramp: env steps over which the sparsity rises.
+        masks: masks that hold from the start (a pruned run pruned again), or none.
+    """
+
+    def __init__(self, model: BaseAlgorithm, masks_at: Callable[[float], Mapping[str, th.Tensor]], target: float,
+                 ramp: int, masks: Mapping[str, th.Tensor] | None = None) -> None:
+        super().__init__(model, masks or {})
+        self.masks_at, self.target, self.ramp = masks_at, target, max(1, ramp)
+        self.sparsity = 0.0
+        self._start = 0
+
+    def _on_training_start(self) -> None:
+        self._start = self._target.num_timesteps
+        super()._on_training_start()
+
+    def _on_rollout_end(self) -> None:
+        t = min(1.0, (self._target.num_timesteps - self._start) / self.ramp)
+        self._prune_to(self.target * (1 - (1 - t) ** 3))
+
+    def _on_training_end(self) -> None:
+        self._prune_to(self.target)
+        super()._on_training_end()
+
+    def _prune_to(self, sparsity: float) -> None:
+        if sparsity <= self.sparsity or sparsity <= 0:
+            return
+        fresh = self.masks_at(sparsity)
+        self.masks = {name: mask & self.masks[name] if name in self.masks else mask for name, mask in fresh.items()}
+        self.sparsity = sparsity
+        apply_masks(self._target.policy, self.masks)
+
+
 class Int8Keeper(BaseCallback):
     """Quantisation-aware fine-tuning: the policy's ``Linear`` weights stay on their int8 grid while it trains.
 

@@ -5,8 +5,9 @@ One method per call (the course's chapter 12, network compression):
 * ``distill``: a student of the same algorithm with a smaller ``net_arch`` (or another image backbone), taught
   on-policy from the teacher or an ensemble (:mod:`gymsuite.agents.run.distilling`);
 * ``prune``: global magnitude pruning of the weights (a fraction of zeros, masks kept in ``masks.npz``), or with
-  ``structured`` whole hidden units of the ``net_arch`` layers removed (a smaller dense policy); optionally
-  fine-tuned after with the algorithm's own training, the masks re-applied after every optimiser step;
+  ``structured`` whole hidden units of the ``net_arch`` layers removed (a smaller dense policy); with fine-tuning
+  (the algorithm's own training) the weights are pruned gradually during it, the masks re-applied after every
+  optimiser step;
 * ``int8``: every ``Linear`` weight rounded through PyTorch's dynamic int8 quantisation grid. SB3 cannot save a
   quantised module, so ``model.zip`` holds these fake-quantised float weights (plain SB3 loads it and its return
   is that of int8 weights); the report's bytes, latency and agreement are those of the really quantised module;
@@ -40,7 +41,7 @@ from gymsuite.agents.files.maskfile import MASKS_NAME, save_masks
 from gymsuite.agents.files.normstats import save_stats
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.run.distilling import DistillOptions, distill
-from gymsuite.agents.run.pruning import Compressed, finetune, int8, prune
+from gymsuite.agents.run.pruning import Compressed, finetune, int8, prune, prune_gradually
 from gymsuite.agents.saved import compressreport
 from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.agents.saved.policynets import (
@@ -293,9 +294,11 @@ def compressed(teacher: LoadedAgent, options: CompressOptions, others: Sequence[
             result.details["finetune"] = options.finetune
         return result
     assert options.fraction is not None
+    if options.finetune and not options.structured:
+        return prune_gradually(teacher, options.fraction, options.finetune, options.seed)
     result = prune(teacher, options.fraction, options.structured)
     if options.finetune:
-        finetune(result.model, teacher, options.finetune, options.seed, result.masks)
+        finetune(result.model, teacher, options.finetune, options.seed)
         result.details["finetune"] = options.finetune
     return result
 

@@ -3,7 +3,7 @@ fine-tuning after pruning (:mod:`gymsuite.agents.run.compressing` calls them; th
 :mod:`gymsuite.supervised.compression`).
 
 * weights: global magnitude masks (|w| over its layer's RMS: :func:`~gymsuite.supervised.compression.magnitude_masks`)
-  over the acting network's weights, and separately over the critic's own, so
+  over the acting network's weights (an actor-critic's own critic layers stay dense: not deployed), so
   the deployed network has exactly the asked sparsity; a pruned run pruned again keeps its zeros (its
   ``masks.npz``); DQN's ``q_net_target`` takes ``q_net``'s masks;
 * units (``structured``): per hidden layer of each ``net_arch`` chain the units with the smallest L1 norm of
@@ -24,10 +24,9 @@ from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 
 from gymsuite.agents.files.maskfile import MASKS_NAME, load_masks
-from gymsuite.agents.run.callbacks import Int8Keeper, MaskKeeper, ProgressBar
+from gymsuite.agents.run.callbacks import GradualPruner, Int8Keeper, ProgressBar
 from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.agents.saved.policynets import (
-    CRITIC_PREFIXES,
     TARGET_PREFIX,
     ActingNet,
     acting_prefixes,
@@ -61,13 +60,10 @@ def _copy(teacher: LoadedAgent) -> BaseAlgorithm:
 
 def _masks(policy: nn.Module, fraction: float, acting: tuple[str, ...], old: dict[str, Any] | None
            ) -> dict[str, Any]:
-    """Global magnitude masks at ``fraction``: over the acting network's weights, and separately over the critic's
-    own (an actor-critic), so the deployed network has exactly that sparsity; DQN's target copies q_net's."""
-    masks: dict[str, Any] = {}
-    for prefixes in (acting, CRITIC_PREFIXES):
-        weights = cx.prunable_weights(policy, prefixes)
-        if weights:
-            masks.update(cx.magnitude_masks(weights, fraction))
+    """Global magnitude masks at ``fraction`` over the acting network's weights, so the deployed network has exactly
+    that sparsity. An actor-critic's own critic layers stay dense: they are not deployed, and pruning them would
+    only weaken the value estimates fine-tuning learns from. DQN's target copies q_net's masks."""
+    masks: dict[str, Any] = dict(cx.magnitude_masks(cx.prunable_weights(policy, acting), fraction))
     for name, mask in (old or {}).items():  # a pruned run pruned again keeps its zeros
         if name in masks:
             masks[name] = masks[name] & mask.to(masks[name].device)
@@ -77,14 +73,18 @@ def _masks(policy: nn.Module, fraction: float, acting: tuple[str, ...], old: dic
     return masks
 
 
+def _old_masks(teacher: LoadedAgent) -> dict[str, Any] | None:
+    """The masks of a pruned teacher run (``masks.npz``), whose zeros a new pruning keeps."""
+    path = teacher.run.root / MASKS_NAME if teacher.run is not None else None
+    return load_masks(path) if path is not None and path.is_file() else None
+
+
 def prune(teacher: LoadedAgent, fraction: float, structured: bool) -> Compressed:
     """Magnitude pruning (unstructured), or units of the ``net_arch`` layers removed (``structured``)."""
     policy = check_policy(teacher.model, teacher.algo)
     if not structured:
         model = _copy(teacher)
-        old = load_masks(teacher.run.root / MASKS_NAME) if teacher.run and (teacher.run.root / MASKS_NAME).is_file() \
-            else None
-        masks = _masks(model.policy, fraction, acting_prefixes(policy), old)
+        masks = _masks(model.policy, fraction, acting_prefixes(policy), _old_masks(teacher))
         cx.apply_masks(model.policy, masks)
         return Compressed(model, masks, details={"structured": False})
     chains = hidden_chains(policy)
@@ -118,12 +118,30 @@ def int8(teacher: LoadedAgent) -> Compressed:
     return Compressed(model, deployed=deployed, details={"quantised_layers": layers})
 
 
-def finetune(model: BaseAlgorithm, teacher: LoadedAgent, steps: int, seed: int,
-             masks: dict[str, Any] | None = None, int8: bool = False) -> None:
+def finetune(model: BaseAlgorithm, teacher: LoadedAgent, steps: int, seed: int, int8: bool = False) -> None:
     """Train ``model`` for ``steps`` env steps with its own algorithm in the teacher's env (its frozen observation
-    normalisation, the env's own reward): ``masks`` re-applied after every optimiser step (pruning), or ``int8``
-    weights kept on their grid (:class:`~gymsuite.agents.run.callbacks.Int8Keeper`: quantisation-aware
-    fine-tuning). DQN explores at its final epsilon (its schedule would restart at 1)."""
+    normalisation, the env's own reward); with ``int8`` its weights kept on their grid
+    (:class:`~gymsuite.agents.run.callbacks.Int8Keeper`: quantisation-aware fine-tuning)."""
+    _learn(model, teacher, steps, seed, Int8Keeper(model) if int8 else None)
+
+
+def prune_gradually(teacher: LoadedAgent, fraction: float, steps: int, seed: int) -> Compressed:
+    """Magnitude pruning to ``fraction`` during ``steps`` env steps of the algorithm's own training: the sparsity
+    rises over the first half (:class:`~gymsuite.agents.run.callbacks.GradualPruner`), the second fine-tunes at
+    it. One-shot pruning of a LunarLander PPO to 92% left a return of -213 that 100,000 steps of fine-tuning did not
+    bring back (-437); the course's recipe is to prune a little, fine-tune, and repeat."""
+    policy = check_policy(teacher.model, teacher.algo)
+    model = _copy(teacher)
+    acting, old = acting_prefixes(policy), _old_masks(teacher)
+    pruner = GradualPruner(model, lambda sparsity: _masks(model.policy, sparsity, acting, old), fraction,
+                           ramp=steps // 2, masks=old)
+    _learn(model, teacher, steps, seed, pruner)
+    return Compressed(model, pruner.masks, details={"structured": False, "gradual": True, "finetune": steps})
+
+
+def _learn(model: BaseAlgorithm, teacher: LoadedAgent, steps: int, seed: int, keeper: BaseCallback | None) -> None:
+    """``model.learn(steps)`` in the teacher's env with a progress bar and ``keeper``. DQN explores at its final
+    epsilon (its schedule would restart at 1)."""
     venv = make_agent_env(teacher, seed=seed, n_envs=model.n_envs)
     model.tensorboard_log, model.verbose = None, 0
     model.set_random_seed(seed)
@@ -132,7 +150,6 @@ def finetune(model: BaseAlgorithm, teacher: LoadedAgent, steps: int, seed: int,
         final = model.exploration_final_eps
         model.exploration_schedule = lambda _: final
     try:
-        keeper = Int8Keeper(model) if int8 else MaskKeeper(model, masks) if masks else None
         callbacks: list[BaseCallback] = [ProgressBar(steps), *([keeper] if keeper is not None else [])]
         model.learn(steps, callback=CallbackList(callbacks), reset_num_timesteps=True)
     finally:

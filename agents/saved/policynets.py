@@ -28,7 +28,6 @@ from torch import nn
 from gymsuite.common.errors import UserError
 
 Policy = ActorCriticPolicy | DQNPolicy
-CRITIC_PREFIXES = ("vf_features_extractor", "mlp_extractor.value_net", "value_net")  # an actor-critic's critic only
 TARGET_PREFIX = "q_net_target."  # DQN's copy of q_net, which follows it
 
 

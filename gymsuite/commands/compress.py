@@ -10,7 +10,8 @@ run may name a smaller backbone, its features and widths, "small_cnn@8:16"), tau
 student acts, the teacher labels) with KL(softmax(teacher / --temperature) || softmax(student)) (Rusu et al.
 2016), from an ensemble with --teachers. --prune FRACTION: global magnitude pruning of the weights (masks kept
 in masks.npz), or with --structured the weakest units of each hidden layer removed (a smaller net_arch);
---finetune N trains it N more env steps with its own algorithm, pruned weights kept at zero. --int8: every
+--finetune N trains it N env steps with its own algorithm, pruning gradually over the first half (the
+sparsity rises to FRACTION), pruned weights kept at zero. --int8: every
 Linear weight rounded through PyTorch's dynamic int8 quantisation (model.zip holds the rounded float weights,
 which plain SB3 loads; the report measures the really quantised module); with --finetune, quantisation-aware
 training after. The report sets the compressed policy beside its teacher: parameters (non-zero and total) and

@@ -13,7 +13,7 @@ import gymsuite
 from gymsuite.agents.files.maskfile import load_masks
 from gymsuite.agents.run import compressing, pruning
 from gymsuite.agents.saved.loading import load_agent
-from gymsuite.agents.saved.policynets import ActingNet, check_policy, hidden_chains
+from gymsuite.agents.saved.policynets import ActingNet, acting_prefixes, check_policy, hidden_chains
 from gymsuite.supervised import compression as cx
 
 FAST = {"episodes": 3, "states": 200}
@@ -33,7 +33,8 @@ def test_pruning_zeroes_the_weights_and_the_masks_survive_save_and_load(cartpole
     model = PPO.load(out / "model.zip", device="cpu")  # plain SB3
     masks = load_masks(out / "masks.npz")
     params = dict(model.policy.named_parameters())
-    assert set(masks) == set(cx.prunable_weights(model.policy))
+    assert set(masks) == set(cx.prunable_weights(model.policy, acting_prefixes(check_policy(model, "ppo"))))
+    assert not any(name.startswith(("mlp_extractor.value_net", "value_net")) for name in masks)  # the critic: dense
     for name, mask in masks.items():
         assert (params[name][~mask] == 0).all()
     kept = [m for n, m in masks.items() if not n.startswith(("mlp_extractor.value_net", "value_net"))]
@@ -48,19 +49,41 @@ def test_pruning_zeroes_the_weights_and_the_masks_survive_save_and_load(cartpole
     assert gymsuite.evaluate(out, episodes=2)["episodes"] == 2  # an ordinary run directory
 
 
-def test_fine_tuning_keeps_the_pruned_weights_at_zero(cartpole_teacher: Path, tmp_path: Path) -> None:
-    before = tmp_path / "pruned"
-    gymsuite.compress(cartpole_teacher, before, prune=0.8, **FAST)
-    gymsuite.compress(cartpole_teacher, tmp_path / "tuned", prune=0.8, finetune=512, **FAST)
+def test_fine_tuning_prunes_gradually_and_keeps_the_zeros_at_zero(cartpole_teacher: Path, tmp_path: Path) -> None:
+    report = gymsuite.compress(cartpole_teacher, tmp_path / "tuned", prune=0.8, finetune=1024, **FAST)
+    assert report["details"]["gradual"] and report["details"]["finetune"] == 1024
     masks = load_masks(tmp_path / "tuned" / "masks.npz")
-    assert all((load_masks(before / "masks.npz")[n] == m).all() for n, m in masks.items())  # same seed, same masks
-    untuned = dict(PPO.load(before / "model.zip", device="cpu").policy.named_parameters())
+    total = sum(m.numel() for m in masks.values())
+    assert total - sum(int(m.sum()) for m in masks.values()) == round(0.8 * total)  # the target, reached
+    teacher = dict(PPO.load(cartpole_teacher / "model.zip", device="cpu").policy.named_parameters())
     tuned = dict(PPO.load(tmp_path / "tuned" / "model.zip", device="cpu").policy.named_parameters())
     moved = 0.0
     for name, mask in masks.items():
         assert (tuned[name][~mask] == 0).all()
-        moved += float((tuned[name][mask] - untuned[name][mask]).detach().abs().sum())
-    assert moved > 0  # it did train
+        moved += float((tuned[name][mask] - teacher[name][mask]).detach().abs().sum())
+    assert moved > 0  # it trained
+
+
+def test_the_gradual_pruner_raises_the_sparsity_along_its_schedule() -> None:
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from gymsuite.agents.run.callbacks import GradualPruner
+
+    model = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=1), n_steps=64, batch_size=64, n_epochs=1,
+                device="cpu", seed=0)
+    weights = lambda: cx.prunable_weights(model.policy, acting_prefixes(model.policy))  # noqa: E731
+    seen: list[float] = []
+
+    def masks_at(sparsity: float) -> dict[str, th.Tensor]:
+        seen.append(sparsity)
+        return cx.magnitude_masks(weights(), sparsity)
+
+    pruner = GradualPruner(model, masks_at, 0.9, ramp=256)
+    model.learn(512, callback=pruner)
+    assert seen == sorted(seen) and seen[-1] == 0.9 and len(seen) >= 4  # rising, one step per rollout, then none
+    assert seen[0] == pytest.approx(0.9 * (1 - (1 - 64 / 256) ** 3))
+    nonzero, total = cx.count_parameters(weights().values())
+    assert total - nonzero == round(0.9 * total)
 
 
 def test_structured_pruning_is_a_smaller_standard_policy_equal_to_the_masked_big_one(cartpole_teacher: Path
@@ -145,7 +168,7 @@ def test_quantisation_aware_fine_tuning_keeps_the_weights_on_the_int8_grid(cartp
 
 
 def test_pruning_a_pruned_run_again_keeps_its_zeros(cartpole_teacher: Path, tmp_path: Path) -> None:
-    gymsuite.compress(cartpole_teacher, tmp_path / "half", prune=0.5, finetune=256, **FAST)
+    gymsuite.compress(cartpole_teacher, tmp_path / "half", prune=0.5, finetune=512, **FAST)
     gymsuite.compress(tmp_path / "half", tmp_path / "more", prune=0.7, **FAST)
     first, second = load_masks(tmp_path / "half" / "masks.npz"), load_masks(tmp_path / "more" / "masks.npz")
     assert all(not (second[name] & ~mask).any() for name, mask in first.items())  # a zero stays a zero
