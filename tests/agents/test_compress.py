@@ -204,3 +204,10 @@ def test_a_normalised_run_keeps_its_statistics(tmp_path: Path) -> None:
     report = gymsuite.compress(teacher, tmp_path / "int8", int8=True, **FAST)
     assert (tmp_path / "int8" / "vecnormalize.npz").read_bytes() == (teacher / "vecnormalize.npz").read_bytes()
     assert report["compressed"]["agreement"] >= 0.9
+
+
+def test_an_ensemble_labels_with_its_averaged_distribution(cartpole_teacher: Path, tmp_path: Path) -> None:
+    report = gymsuite.compress(cartpole_teacher, tmp_path / "ens", distill="8", teachers=[cartpole_teacher],
+                               steps=4096, temperature=0.5, **FAST)
+    assert report["details"]["teachers"] == [str(cartpole_teacher)] * 2 and report["details"]["temperature"] == 0.5
+    assert report["details"]["history"][-1]["agreement"] > report["details"]["history"][0]["agreement"]
