@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Run,
         adapt,
         attack,
+        compress,
         continual,
         evaluate,
         explain,
@@ -38,12 +39,12 @@ if TYPE_CHECKING:
         train,
     )
 
-__all__ = ["Agent", "Run", "UserError", "adapt", "attack", "continual", "evaluate", "explain", "export", "load",
-           "make_env", "record", "resume", "shift", "train"]
+__all__ = ["Agent", "Run", "UserError", "adapt", "attack", "compress", "continual", "evaluate", "explain", "export",
+           "load", "make_env", "record", "resume", "shift", "train"]
 __version__ = "0.2.0"
 
-_API = {"Agent", "Run", "adapt", "attack", "continual", "evaluate", "explain", "export", "load", "make_env", "record",
-        "resume", "shift", "train"}  # gymsuite.api.__all__
+_API = {"Agent", "Run", "adapt", "attack", "compress", "continual", "evaluate", "explain", "export", "load", "make_env",
+        "record", "resume", "shift", "train"}  # gymsuite.api.__all__
 
 
 def __getattr__(name: str) -> Any:

@@ -50,8 +50,10 @@ from gymsuite.agents.algorithms import registry
 from gymsuite.agents.continual import sequence
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.observation import env_options
-from gymsuite.agents.run import training
+from gymsuite.agents.run import compressing, training
+from gymsuite.agents.run.compressing import CompressOptions
 from gymsuite.agents.run.config import build_config
+from gymsuite.agents.run.distilling import DistillOptions
 from gymsuite.agents.run.runconfig import RunConfig
 from gymsuite.agents.saved import adapting, attacking, attackreport, shifting
 from gymsuite.agents.saved.evaluation import evaluate as evaluate_agent
@@ -62,14 +64,15 @@ from gymsuite.agents.saved.exporting import export as export_agent
 from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.agents.saved.video import check_recordable
 from gymsuite.agents.saved.video import record as record_agent
+from gymsuite.agents.sweeps import compression
 from gymsuite.agents.sweeps.plots import check_plot_path, plot_shift
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
 
-__all__ = ["Agent", "Run", "adapt", "attack", "continual", "evaluate", "explain", "export", "load", "make_env",
-           "record", "resume", "shift", "train"]
+__all__ = ["Agent", "Run", "adapt", "attack", "compress", "continual", "evaluate", "explain", "export", "load",
+           "make_env", "record", "resume", "shift", "train"]
 
 PathLike = str | Path
 
@@ -717,6 +720,82 @@ def export(run_dir_or_agent: PathLike | Agent, format: str = "onnx", *, out: Pat
     return export_agent(agent, options)
 
 
+def compress(run_dir_or_agent: PathLike | Agent, out: PathLike, *, distill: str | Sequence[str] | None = None,
+             prune: float | Sequence[float] | None = None, int8: bool = False, structured: bool = False,
+             finetune: int = 0, teachers: Sequence[PathLike] = (), steps: int = 50_000, temperature: float = 1.0,
+             sweep: bool = False, plot: PathLike | None = None, episodes: int = 20, states: int = 1000,
+             seed: int = 0, overwrite: bool = False, env: str | None = None, algo: str | None = None,
+             best: bool = False, trust_pickle: bool = False) -> dict[str, Any]:
+    """Compress a trained agent into a new run directory, as ``gymsuite compress`` does
+    (:mod:`gymsuite.agents.run.compressing`); evaluate, record, attack and explain take the new run.
+
+    Exactly one method: ``distill``, ``prune`` or ``int8``.
+
+    Args:
+        run_dir_or_agent: the teacher: a run directory, a model ``.zip`` or an :class:`Agent` (ppo, a2c, pg or dqn
+            with discrete actions; not recurrent, not multi-agent).
+        out: the new run directory (with ``sweep``: a folder of them, ``OUT/<method>-<value>``).
+        distill: the student: ``"16"``, ``"32,32"`` (its ``net_arch``) or ``"small_cnn@8:16"`` (an image run's
+            backbone, its ``features_dim`` and the widths after it); a list of them with ``sweep``.
+        prune: the fraction of weights set to zero, in (0, 1) (``structured``: of each hidden layer's units); a
+            list of fractions with ``sweep``.
+        int8: round every Linear weight through int8 (the report measures the really quantised module).
+        structured: prune whole units of the ``net_arch`` layers: a smaller dense policy.
+        finetune: env steps of the algorithm's own training with ``prune`` (weights pruned gradually over the
+            first half, the zeros kept) or after ``int8`` (quantisation-aware: the weights kept on their int8
+            grid); 0: none.
+        teachers: more teacher runs for ``distill``: the labels are the ensemble's averaged distribution.
+        steps: env steps of the distillation. temperature: the teachers' softmax temperature (below 1 sharper).
+        sweep: one compression per value of ``distill`` or ``prune``: the return against the size.
+        plot: the sweep's figure (default ``OUT/sweep.png``; its suffix names the format).
+        episodes: greedy episodes of the return (teacher and compressed, the same seeds).
+        states: on-policy states of the teacher on which the greedy actions are compared.
+        seed: seeds the envs, the distillation and the fine-tuning.
+        overwrite: replace an existing ``out``.
+        env, algo, best, trust_pickle: see :func:`load`.
+
+    Returns:
+        ``compress.json``'s keys: ``method``, ``algo``, ``env``, ``teacher_run``, ``run_dir``, ``details`` (the
+        method's: a distillation's ``history`` of agreement per round, a structured pruning's ``net_arch``, ...),
+        ``states``, ``episodes``, ``seed``, ``teacher`` and ``compressed``, each with ``parameters``, ``nonzero``,
+        ``bytes``, ``latency_b1``, ``latency_b64``, ``return_iqm``, ``return_ci``, ``returns`` (``compressed``
+        also ``agreement``). With ``sweep``: ``method``, ``algo``, ``env``, ``teacher``, ``points`` (one per
+        value) and ``plot``.
+
+    Raises:
+        UserError: not exactly one method; an existing ``out`` without ``overwrite``; a student not smaller than
+            the teacher; a pruning fraction outside (0, 1); ``int8`` on an attention or LSTM backbone; a recurrent,
+            multi-agent, MaskablePPO or continuous-action agent; several values without ``sweep``. Nothing is
+            written then.
+    """
+    chosen = [name for name, on in (("distill", distill is not None), ("prune", prune is not None), ("int8", int8))
+              if on]
+    if len(chosen) != 1:
+        raise UserError(f"compress takes exactly one method, got {', '.join(chosen) or 'none'}",
+                        "pass one of --distill SIZE, --prune FRACTION or --int8")
+    method = chosen[0]
+    given = distill if method == "distill" else prune
+    values = [str(v) for v in ([given] if isinstance(given, str | float | int) else list(given or []))]
+    if len(values) > 1 and not sweep:
+        raise UserError(f"{len(values)} sizes given without --sweep", "pass --sweep for a curve, or one size")
+    if plot is not None:
+        if not sweep:
+            raise UserError("--plot draws a sweep's curve", "add --sweep, or leave --plot out")
+        check_plot_path(Path(plot), "--plot")
+    _at_least_one("steps", steps)
+    options = CompressOptions(method, size=values[0] if method == "distill" else None,
+                              teachers=tuple(str(t) for t in teachers),
+                              distill=DistillOptions(steps=steps, temperature=temperature),
+                              fraction=_fraction(values[0]) if method == "prune" else None,
+                              structured=structured, finetune=finetune, episodes=episodes, states=states, seed=seed)
+    teacher = _loaded(run_dir_or_agent, env, algo, best, trust_pickle)
+    others = [load_agent(str(t), env=env, trust_pickle=trust_pickle) for t in teachers]
+    if sweep:
+        return compression.sweep(teacher, Path(out), options, values, others, overwrite,
+                                 None if plot is None else Path(plot))
+    return compressing.compress(teacher, Path(out), options, others, overwrite)
+
+
 @overload
 def make_env(spec: str, *, n_envs: None = None, seed: int = 0, hyperparams: Mapping[str, Any] | None = None,
              render_mode: str | None = None) -> gym.Env: ...
@@ -812,6 +891,14 @@ def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_
         raise sequence.Stopped(f"continual stopped at task {outcome.task}; call again to continue", outcome.signum,
                                outcome.task)
     return outcome.results
+
+
+def _fraction(text: str) -> float:
+    """A pruning fraction given as text (the range is checked with the other options)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"the pruning fraction must be a number in (0, 1), got {text!r}", "e.g. --prune 0.9") from None
 
 
 def _at_least_one(name: str, value: int | None) -> None:

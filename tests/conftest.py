@@ -68,3 +68,16 @@ def _linear_expert(env: str, weights: Sequence[Sequence[float]], run_dir: str | 
 def linear_expert() -> Callable[..., PPO]:
     """A factory of hand-made experts that cost no training: ``linear_expert(env, weights, run_dir=None)``."""
     return _linear_expert
+
+
+@pytest.fixture(scope="session")
+def cartpole_teacher(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PPO CartPole-v1 run good enough to compress (greedy return about 400 of 500, ~20 s): net_arch [32, 32]."""
+    from gymsuite.agents.run.config import build_config
+    from gymsuite.agents.run.training import train
+
+    run = tmp_path_factory.mktemp("teacher") / "ppo-cartpole-teacher"
+    cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 20_000, "seed": 0, "eval_episodes": 5},
+                       overrides={"policy_kwargs": {"net_arch": [32, 32]}})
+    train(cfg, run)
+    return run

@@ -13,6 +13,8 @@ A run directory holds::
     (gymsuite.agents.run.auxiliary)
     domain.pt            the domain classifier and its optimiser, when domain_adversarial is set
     (gymsuite.agents.run.domain)
+    compress.json        a compressed run's report beside its teacher's (gymsuite.agents.run.compressing)
+    masks.npz            a pruned run's masks (gymsuite.agents.files.maskfile)
     checkpoints/         ckpt_<steps>.zip (+ ckpt_<steps>_vecnormalize.npz, _replay.npz, _state.npz, _aux.pt,
                          _domain.pt)
     videos/              mp4 files, when asked

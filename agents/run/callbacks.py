@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -25,6 +26,7 @@ from gymsuite.agents.files.resumestate import save_state
 from gymsuite.agents.files.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from gymsuite.common.files import atomic_write
 from gymsuite.common.signals import held
+from gymsuite.supervised.compression import apply_masks, fake_quantize
 
 
 class OptimizerStepHook(BaseCallback):
@@ -54,6 +56,133 @@ class OptimizerStepHook(BaseCallback):
     def step(self) -> None:
         """Add this callback's gradient (the policy's own is in ``.grad``, about to be applied)."""
         raise NotImplementedError
+
+
+class MaskKeeper(BaseCallback):
+    """Keep pruned weights at zero while the model trains: the masks are re-applied after every optimiser step.
+
+    An optimiser post-step hook (the counterpart of :class:`OptimizerStepHook`'s pre-step one): a gradient step
+    (and Adam's momentum) moves a pruned weight off zero, and the hook sets it back before the next forward pass,
+    so fine-tuning a pruned policy keeps its sparsity (``gymsuite compress --prune F --finetune N``).
+
+    Args:
+        model: the model whose policy's optimiser is hooked.
+        masks: parameter name (as in ``policy.named_parameters()``) -> bool tensor, True where a weight is kept.
+    """
+
+    def __init__(self, model: BaseAlgorithm, masks: Mapping[str, th.Tensor]) -> None:
+        super().__init__()
+        self._target = model
+        self.masks = dict(masks)
+        self._hook: RemovableHandle | None = None
+
+    def _on_training_start(self) -> None:
+        apply_masks(self._target.policy, self.masks)
+        self._hook = self._target.policy.optimizer.register_step_post_hook(
+            lambda *_: apply_masks(self._target.policy, self.masks))
+
+    def _on_training_end(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def _on_step(self) -> bool:
+        return True
+
+
+class GradualPruner(MaskKeeper):
+    """Gradual magnitude pruning while the model trains (Zhu & Gupta 2017; the course's prune, fine-tune, repeat).
+
+    The sparsity rises from 0 to ``target`` along ``s(t) = target * (1 - (1 - t)^3)``, t the share of ``ramp``
+    env steps done: fast at first, while many small weights can go, then slowly. At each rollout's end the masks
+    are recomputed at ``s(t)`` from the current weights (a weight once pruned stays pruned) and applied; between
+    steps :class:`MaskKeeper` keeps them. After ``ramp`` steps the target's masks are kept; the training's end
+    reaches the target in any case.
+
+    Args:
+        model: the model being fine-tuned.
+        masks_at: ``sparsity -> masks`` of the policy's current weights (names as in ``named_parameters()``).
+        target: the final sparsity, in (0, 1). ramp: env steps over which the sparsity rises.
+        masks: masks that hold from the start (a pruned run pruned again), or none.
+    """
+
+    def __init__(self, model: BaseAlgorithm, masks_at: Callable[[float], Mapping[str, th.Tensor]], target: float,
+                 ramp: int, masks: Mapping[str, th.Tensor] | None = None) -> None:
+        super().__init__(model, masks or {})
+        self.masks_at, self.target, self.ramp = masks_at, target, max(1, ramp)
+        self.sparsity = 0.0
+        self._start = 0
+
+    def _on_training_start(self) -> None:
+        self._start = self._target.num_timesteps
+        super()._on_training_start()
+
+    def _on_rollout_end(self) -> None:
+        t = min(1.0, (self._target.num_timesteps - self._start) / self.ramp)
+        self._prune_to(self.target * (1 - (1 - t) ** 3))
+
+    def _on_training_end(self) -> None:
+        self._prune_to(self.target)
+        super()._on_training_end()
+
+    def _prune_to(self, sparsity: float) -> None:
+        if sparsity <= self.sparsity or sparsity <= 0:
+            return
+        fresh = self.masks_at(sparsity)
+        self.masks = {name: mask & self.masks[name] if name in self.masks else mask for name, mask in fresh.items()}
+        self.sparsity = sparsity
+        apply_masks(self._target.policy, self.masks)
+
+
+class Int8Keeper(BaseCallback):
+    """Quantisation-aware fine-tuning: the policy's ``Linear`` weights stay on their int8 grid while it trains.
+
+    The straight-through estimator (Bengio et al. 2013; Jacob et al. 2018): the forward pass and the gradient use
+    the rounded weights, the optimiser's step is applied to float master copies (an optimiser pre-step hook puts
+    them back, a post-step hook keeps the updated floats and rounds again), so updates smaller than one grid step
+    add up instead of vanishing. Only the weights the optimiser updates are kept (DQN's target copy follows them).
+    """
+
+    def __init__(self, model: BaseAlgorithm) -> None:
+        super().__init__()
+        self._target = model
+        self._weights: list[th.Tensor] = []
+        self._master: list[th.Tensor] = []
+        self._hooks: list[RemovableHandle] = []
+
+    def _on_training_start(self) -> None:
+        optimizer = self._target.policy.optimizer
+        trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        self._weights = [m.weight for m in self._target.policy.modules()
+                         if isinstance(m, th.nn.Linear) and id(m.weight) in trained]
+        self._master = [w.detach().clone() for w in self._weights]
+        self._round()
+        self._hooks = [optimizer.register_step_pre_hook(lambda *_: self._restore()),
+                       optimizer.register_step_post_hook(lambda *_: self._keep_and_round())]
+
+    @th.no_grad()
+    def _restore(self) -> None:
+        for weight, master in zip(self._weights, self._master, strict=True):
+            weight.copy_(master)
+
+    @th.no_grad()
+    def _keep_and_round(self) -> None:
+        for weight, master in zip(self._weights, self._master, strict=True):
+            master.copy_(weight)
+        self._round()
+
+    @th.no_grad()
+    def _round(self) -> None:
+        for weight, master in zip(self._weights, self._master, strict=True):
+            weight.copy_(fake_quantize(master))
+
+    def _on_training_end(self) -> None:
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+
+    def _on_step(self) -> bool:
+        return True
 
 
 class ProgressBar(BaseCallback):

@@ -1,4 +1,5 @@
-"""On-policy states: what a loaded agent meets when it acts in its own env, for explain, export and probes.
+"""On-policy states: what a loaded agent meets when it acts in its own env, for explain, export, compress (the
+states on which a compressed policy's greedy actions are compared with its teacher's) and continual learning.
 
 A ``VecEnv`` of :func:`~gymsuite.agents.saved.loading.make_agent_env` hands the model its observation after the
 run's ``VecNormalize`` and SB3's ``VecTransposeImage``; :func:`collect_states` keeps that view and, when asked,

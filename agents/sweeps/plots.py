@@ -151,3 +151,24 @@ def plot_shift(result: dict[str, Any], out: Path) -> None:
         fig.colorbar(image, ax=ax, label="return (IQM over seeds)")
         ax.set(title=title, xlabel=names[1], ylabel=names[0])
     _save(fig, out)
+
+
+def plot_compression(result: dict[str, Any], out: Path) -> None:
+    """``gymsuite compress --sweep``'s curve (:func:`gymsuite.agents.sweeps.compression.sweep`): the IQM return
+    against the acting network's non-zero parameters (log axis), with bootstrap intervals, the teacher's as a line."""
+    points, teacher = result["points"], result["teacher"]
+    fig, ax = _figure(f"{result['method']} of {result['algo']} on {result['env']}: return against size")
+    x = [p["nonzero"] for p in points]
+    y = [p["return_iqm"] for p in points]
+    low = [p["return_iqm"] - p["return_ci"][0] for p in points]
+    high = [p["return_ci"][1] - p["return_iqm"] for p in points]
+    ax.errorbar(x, y, yerr=[low, high], marker="o", capsize=3, label=f"{result['method']} (IQM, 95% bootstrap)")
+    for p in points:
+        ax.annotate(str(p["value"]), (p["nonzero"], p["return_iqm"]), textcoords="offset points", xytext=(4, 4),
+                    fontsize=7)
+    ax.axhline(teacher["return_iqm"], color="grey", linestyle="--",
+               label=f"teacher ({teacher['nonzero']:,} parameters)")
+    ax.set_xscale("log")
+    ax.set(xlabel="non-zero parameters of the acting network (log)", ylabel="return (IQM over episodes)")
+    ax.legend(fontsize=7)
+    _save(fig, out)
