@@ -23,7 +23,7 @@ from gymsuite.agents.saved.loading import load_agent
 from gymsuite.commands import cli
 
 TASKS = "CartPole-v1; CartPole-v1 permute=3,2,1,0"
-FAST = {"n_epochs": 2}
+FAST = {"n_epochs": 2, "n_envs": 8}  # rollouts of 256 steps (the zoo's CartPole width): PackNet prunes within 512
 
 
 def test_metrics_match_a_hand_computed_matrix() -> None:
@@ -160,7 +160,7 @@ def test_other_plan_in_the_same_dir_is_refused(ewc_dir: Path) -> None:
 
 def test_json_prints_one_object(ewc_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["continual", "--tasks", TASKS, "--method", "ewc", "--steps-per-task", "256", "--dir",
-                     str(ewc_dir), "--eval-episodes", "2", "--hyperparams", "n_epochs=2", "--json"])
+                     str(ewc_dir), "--eval-episodes", "2", "--hyperparams", "n_epochs=2", "n_envs=8", "--json"])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["matrix"] == json.loads((ewc_dir / "results.json").read_text())["matrix"]
 
