@@ -54,13 +54,15 @@ def test_a_bad_cell_stops_before_anything_is_written(grid: list[str], tmp_path: 
 
 def test_a_config_file_runs_under_every_seed(tmp_path: Path) -> None:
     assert cli.main(["train", "--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "256", "--seed", "7",
-                     "--hyperparams", "learning_rate=0.0123", "--run-dir", str(tmp_path / "one")]) == 0
+                     "--preset", "zoo", "--hyperparams", "learning_rate=0.0123",
+                     "--run-dir", str(tmp_path / "one")]) == 0
     root = tmp_path / "again"
     assert cli.main(["sweep", "--config", str(tmp_path / "one" / "config.yaml"), "--seeds", "1-2",
                      "--dir", str(root)]) == 0
     configs = [read_yaml(p) for p in sorted(root.glob("*/config.yaml"))]
     assert [c["seed"] for c in configs] == [1, 2]
-    assert all(c["hyperparams"]["learning_rate"] == 0.0123 and c["timesteps"] == 256 for c in configs)
+    assert all(c["hyperparams"]["learning_rate"] == 0.0123 and c["timesteps"] == 256 and c["preset"] == "zoo"
+               for c in configs)  # the file's preset kept (its rollouts of 8 x 32 steps fit 256)
 
 
 def _grid(root: Path, algo: str = "ppo", *extra: str) -> list[str]:

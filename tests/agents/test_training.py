@@ -72,7 +72,7 @@ def test_normalized_run_saves_and_reuses_statistics(in_tmp: Path) -> None:
 
 def test_interrupt_then_resume_continues_at_checkpoint_step(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 4096, "eval_episodes": 2,
-                        "checkpoint_freq": 1024})
+                        "checkpoint_freq": 1024, "preset": "zoo"})  # rollouts of 8 envs x 32 steps
     stop_at = 2000
     original = training.PeriodicEval._on_step
 
