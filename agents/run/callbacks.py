@@ -29,41 +29,63 @@ from gymsuite.common.signals import held
 from gymsuite.supervised.compression import apply_masks, fake_quantize
 
 
-class OptimizerStepHook(BaseCallback):
-    """A callback whose :meth:`step` runs just before each step of the policy's optimiser while the model trains.
+class OptimizerHooks(BaseCallback):
+    """A callback whose :meth:`before_step` and :meth:`after_step` run around each step of the policy's optimiser
+    while the model trains: the one lifecycle of every optimiser hook (registered at the training's start, removed
+    at its end); only the methods a subclass overrides are registered.
 
-    SB3 has no hook for an extra loss (users subclass ``train()`` by hand); an optimiser pre-step hook runs after
-    SB3's ``backward`` and gradient clipping, so :meth:`step` can add its own loss's gradient to the one about
-    to be applied (the auxiliary auto-encoder loss, SA-PPO's smoothness regulariser).
+    SB3 has no hook for an extra loss or a constraint on the weights (users subclass ``train()`` by hand). A
+    pre-step hook runs after SB3's ``backward`` and gradient clipping, so it can add a loss's gradient to the one
+    about to be applied; a post-step hook sees the updated weights, so it can put them back on a constraint
+    (pruning masks, the int8 grid).
     """
 
     def __init__(self, model: BaseAlgorithm) -> None:
         super().__init__()
         self._target = model
-        self._hook: RemovableHandle | None = None
+        self._hooks: list[RemovableHandle] = []
 
     def _on_training_start(self) -> None:
-        self._hook = self._target.policy.optimizer.register_step_pre_hook(lambda *_: self.step())
+        optimizer = self._target.policy.optimizer
+        if type(self).before_step is not OptimizerHooks.before_step:
+            self._hooks.append(optimizer.register_step_pre_hook(lambda *_: self.before_step()))
+        if type(self).after_step is not OptimizerHooks.after_step:
+            self._hooks.append(optimizer.register_step_post_hook(lambda *_: self.after_step()))
 
     def _on_training_end(self) -> None:
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
 
     def _on_step(self) -> bool:
         return True
+
+    def before_step(self) -> None:
+        """Just before each optimiser step: the policy's own gradient is in ``.grad``, about to be applied."""
+
+    def after_step(self) -> None:
+        """Just after each optimiser step: the weights are updated."""
+
+
+class OptimizerStepHook(OptimizerHooks):
+    """An :class:`OptimizerHooks` whose :meth:`step` adds an extra loss's gradient before each optimiser step (the
+    auxiliary auto-encoder loss, SA-PPO's smoothness regulariser, the domain classifier, continual learning's
+    penalties)."""
+
+    def before_step(self) -> None:
+        self.step()
 
     def step(self) -> None:
         """Add this callback's gradient (the policy's own is in ``.grad``, about to be applied)."""
         raise NotImplementedError
 
 
-class MaskKeeper(BaseCallback):
+class MaskKeeper(OptimizerHooks):
     """Keep pruned weights at zero while the model trains: the masks are re-applied after every optimiser step.
 
-    An optimiser post-step hook (the counterpart of :class:`OptimizerStepHook`'s pre-step one): a gradient step
-    (and Adam's momentum) moves a pruned weight off zero, and the hook sets it back before the next forward pass,
-    so fine-tuning a pruned policy keeps its sparsity (``gymsuite compress --prune F --finetune N``).
+    A gradient step (and Adam's momentum) moves a pruned weight off zero, and the post-step hook sets it back
+    before the next forward pass, so fine-tuning a pruned policy keeps its sparsity
+    (``gymsuite compress --prune F --finetune N``).
 
     Args:
         model: the model whose policy's optimiser is hooked.
@@ -71,23 +93,15 @@ class MaskKeeper(BaseCallback):
     """
 
     def __init__(self, model: BaseAlgorithm, masks: Mapping[str, th.Tensor]) -> None:
-        super().__init__()
-        self._target = model
+        super().__init__(model)
         self.masks = dict(masks)
-        self._hook: RemovableHandle | None = None
 
     def _on_training_start(self) -> None:
         apply_masks(self._target.policy, self.masks)
-        self._hook = self._target.policy.optimizer.register_step_post_hook(
-            lambda *_: apply_masks(self._target.policy, self.masks))
+        super()._on_training_start()
 
-    def _on_training_end(self) -> None:
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
-
-    def _on_step(self) -> bool:
-        return True
+    def after_step(self) -> None:
+        apply_masks(self._target.policy, self.masks)
 
 
 class GradualPruner(MaskKeeper):
@@ -134,7 +148,7 @@ class GradualPruner(MaskKeeper):
         apply_masks(self._target.policy, self.masks)
 
 
-class Int8Keeper(BaseCallback):
+class Int8Keeper(OptimizerHooks):
     """Quantisation-aware fine-tuning: the policy's ``Linear`` weights stay on their int8 grid while it trains.
 
     The straight-through estimator (Bengio et al. 2013; Jacob et al. 2018): the forward pass and the gradient use
@@ -144,11 +158,9 @@ class Int8Keeper(BaseCallback):
     """
 
     def __init__(self, model: BaseAlgorithm) -> None:
-        super().__init__()
-        self._target = model
+        super().__init__(model)
         self._weights: list[th.Tensor] = []
         self._master: list[th.Tensor] = []
-        self._hooks: list[RemovableHandle] = []
 
     def _on_training_start(self) -> None:
         optimizer = self._target.policy.optimizer
@@ -157,16 +169,17 @@ class Int8Keeper(BaseCallback):
                          if isinstance(m, th.nn.Linear) and id(m.weight) in trained]
         self._master = [w.detach().clone() for w in self._weights]
         self._round()
-        self._hooks = [optimizer.register_step_pre_hook(lambda *_: self._restore()),
-                       optimizer.register_step_post_hook(lambda *_: self._keep_and_round())]
+        super()._on_training_start()
 
     @th.no_grad()
-    def _restore(self) -> None:
+    def before_step(self) -> None:
+        """The float master copies back, for the step."""
         for weight, master in zip(self._weights, self._master, strict=True):
             weight.copy_(master)
 
     @th.no_grad()
-    def _keep_and_round(self) -> None:
+    def after_step(self) -> None:
+        """The updated floats kept as masters, the weights rounded again."""
         for weight, master in zip(self._weights, self._master, strict=True):
             master.copy_(weight)
         self._round()
@@ -175,14 +188,6 @@ class Int8Keeper(BaseCallback):
     def _round(self) -> None:
         for weight, master in zip(self._weights, self._master, strict=True):
             weight.copy_(fake_quantize(master))
-
-    def _on_training_end(self) -> None:
-        for hook in self._hooks:
-            hook.remove()
-        self._hooks = []
-
-    def _on_step(self) -> bool:
-        return True
 
 
 class ProgressBar(BaseCallback):
