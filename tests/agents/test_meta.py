@@ -124,3 +124,23 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.Cap
     given.update(dict(zip(args[::2], args[1::2], strict=True)))
     assert cli.main(["meta", *(x for kv in given.items() for x in kv)]) == 2
     assert words in capsys.readouterr().err and not out.exists()
+
+
+def test_sigterm_between_runs_exits_143_and_the_same_command_continues(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    real, out = learning._method, tmp_path / "m"
+
+    def terminated_at_scratch(plan, method, *rest):  # type: ignore[no-untyped-def]
+        if method == "scratch":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(plan, method, *rest)
+
+    args = ["meta", "--family", FAMILY, "--test", "CartPole-v1 length=3x", "--method", "multitask,scratch",
+            "--timesteps", "1024", "--adapt-steps", "1024", "--dir", str(out), "--eval-episodes", "2",
+            "--hyperparams", "n_epochs=2"]
+    monkeypatch.setattr(learning, "_method", terminated_at_scratch)
+    assert cli.main(args) == 128 + signal.SIGTERM
+    assert json.loads((out / "progress.json").read_text()).keys() == {"multitask"}
+    monkeypatch.setattr(learning, "_method", real)
+    assert cli.main(args) == 0 and set(json.loads((out / "results.json").read_text())["methods"]) == {
+        "multitask", "scratch"}
