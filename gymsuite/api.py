@@ -906,7 +906,8 @@ def meta(family: str | Sequence[str], test: str | Sequence[str], method: str | S
         family: the training family, a task spec with ``LOW:HIGH`` ranges (``"CartPole-v1 length=0.5x:2x"``), several
             separated by ``;``, or a YAML file (``family: [...]``).
         test: the held-out tasks (``"CartPole-v1 length=3x; CartPole-v1 length=0.25x"``), outside the family's ranges.
-        method: ``reptile``, ``multitask`` (PPO on a per-episode mixture of the family), ``scratch`` (a fresh
+        method: ``reptile``, ``fomaml`` (first-order MAML: query gradients of PPO's loss), ``multitask`` (PPO on a
+            per-episode mixture of the family), ``scratch`` (a fresh
             initialisation), or several: ``"reptile,multitask,scratch"`` (one table).
         timesteps: the meta-training budget in env steps (Reptile: ``meta_batch * inner_steps`` per iteration;
             multitask: one run of this many steps).
@@ -914,8 +915,8 @@ def meta(family: str | Sequence[str], test: str | Sequence[str], method: str | S
         run_dir: the meta directory (``results.json``, ``METHOD/init``, ``METHOD/adapted_J``); the same call on it
             again continues an interrupted run.
         seed: seeds the task sampler, every run and every evaluation.
-        meta_batch: tasks per Reptile iteration. inner_steps: PPO env steps on each of them.
-        step_size: Reptile's epsilon in (0, 1], annealed linearly to 0 over the iterations.
+        meta_batch: tasks per Reptile / FOMAML iteration. inner_steps: PPO env steps on each of them.
+        step_size: Reptile's epsilon (FOMAML's outer learning rate) in (0, 1], annealed linearly to 0.
         eval_episodes: greedy episodes per held-out task, before and after adaptation.
         hyperparams: PPO's hyperparameters (default: its tuned ones for the family's env).
 

@@ -15,6 +15,10 @@ Methods:
   from the meta-weights ``phi`` for ``inner_steps`` on each (a fresh optimiser, as Nichol et al. do), and moves
   ``phi`` toward the adapted weights with step size ``epsilon_k = step_size * (1 - k / iterations)``
   (annealed linearly, as in the paper; :func:`gymsuite.supervised.metalearning.reptile_step`).
+* ``fomaml``: the same iterations, but each task's inner training is followed by a query rollout on it, and the
+  gradient of PPO's loss there at the adapted weights (:func:`gymsuite.agents.meta.query.query_gradient`, clipped
+  to PPO's ``max_grad_norm``) moves ``phi`` by ``-epsilon_k`` times their mean
+  (:func:`gymsuite.supervised.metalearning.fomaml_step`): first-order MAML with plain SGD as the outer optimiser.
 * ``multitask``: one PPO run of ``timesteps`` on a mixture of :data:`MIXTURE` tasks sampled from the family, one
   drawn per episode (the baseline the course insists on).
 * ``scratch``: the seed's fresh initialisation.
@@ -37,6 +41,7 @@ import torch
 
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.meta.plan import MIXTURE, MetaPlan, run_config
+from gymsuite.agents.meta.query import query_gradient
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import to_dict
 from gymsuite.agents.run.continual import read_memory, save_memory
@@ -47,7 +52,7 @@ from gymsuite.common.files import atomic_write, write_json, write_yaml
 from gymsuite.common.signals import StopSignals
 from gymsuite.common.stats import iqm, iqm_ci
 from gymsuite.envs.tasks import Task, sample_tasks, task_env_kwargs
-from gymsuite.supervised.metalearning import reptile_step
+from gymsuite.supervised.metalearning import fomaml_step, reptile_step
 
 
 class MetaStopped(KeyboardInterrupt):
@@ -109,9 +114,10 @@ def _write_run(cfg: Any, run_dir: Path) -> None:
         built.venv.close()
 
 
-def reptile(plan: MetaPlan, family: Sequence[Task], memory: Path,
-            on_iteration: Callable[[int], None] | None = None) -> None:
-    """Reptile's meta-training into ``memory/task_0.pt`` (resumed from it); see the module docstring.
+def meta_train(plan: MetaPlan, family: Sequence[Task], memory: Path, first_order: bool = False,
+               on_iteration: Callable[[int], None] | None = None) -> None:
+    """Reptile's (or, ``first_order``, FOMAML's) meta-training into ``memory/task_0.pt`` (resumed from it); see the
+    module docstring.
 
     ``on_iteration(k)``: called after iteration k is saved (a test's interruption, a benchmark's probe).
     """
@@ -131,11 +137,12 @@ def reptile(plan: MetaPlan, family: Sequence[Task], memory: Path,
             seed = plan.seed * 1_000_003 + k * plan.meta_batch + j
             built = training.prepare(run_config(plan, [task], plan.inner_steps, seed, str(memory.resolve())))
             try:
-                built.model.learn(plan.inner_steps)
-                adapted.append(_policy(built.model))
+                built.model.learn(plan.inner_steps)  # the support set: PPO's own training on the task
+                adapted.append(query_gradient(built.model) if first_order else _policy(built.model))
             finally:
                 built.venv.close()
-        meta = reptile_step(meta, adapted, plan.step_size * (1 - k / plan.iterations))
+        step = plan.step_size * (1 - k / plan.iterations)
+        meta = fomaml_step(meta, adapted, step) if first_order else reptile_step(meta, adapted, step)
         sampled.append([t.text for t in tasks])
         _save_init(meta, memory, {"iteration": k + 1, "tasks": sampled})
         if on_iteration is not None:
@@ -163,8 +170,8 @@ def _initialise(plan: MetaPlan, method: str, family: Sequence[Task], base: Path,
             return result
         _save_init(_policy(load_agent(str(init)).model), memory)
         return None
-    if method == "reptile":
-        reptile(plan, family, memory, on_iteration)
+    if method in ("reptile", "fomaml"):
+        meta_train(plan, family, memory, method == "fomaml", on_iteration)
         _write_run(run_config(plan, mixture, plan.timesteps, plan.seed, str(memory.resolve())), init)
     else:  # scratch: the seed's fresh initialisation, as the adaptation runs would build it
         _write_run(run_config(plan, mixture, plan.timesteps, plan.seed), init)
@@ -177,7 +184,8 @@ def _method(plan: MetaPlan, method: str, family: Sequence[Task], test: Sequence[
     base = root / method
     row = progress.setdefault(method, {"before": {}, "after": {}})
     if not (base / "memory" / "task_0.pt").is_file() or not (base / "init" / "config.yaml").is_file() \
-            or (method == "reptile" and int(read_memory(base / "memory" / "task_0.pt")["iteration"]) < plan.iterations):
+            or (method in ("reptile", "fomaml")
+                and int(read_memory(base / "memory" / "task_0.pt")["iteration"]) < plan.iterations):
         result = _initialise(plan, method, family, base, on_iteration)
         if result is not None:
             return result
@@ -233,4 +241,4 @@ def summarize(plan: MetaPlan, progress: dict[str, Any]) -> dict[str, Any]:
             "inner_steps": plan.inner_steps, "iterations": plan.iterations, "methods": methods}
 
 
-__all__ = ["MetaOutcome", "MetaStopped", "reptile", "run_meta", "summarize"]
+__all__ = ["MetaOutcome", "MetaStopped", "meta_train", "run_meta", "summarize"]

@@ -15,8 +15,8 @@ from gymsuite.agents.run.config import build_config, defaults_for
 from gymsuite.common.errors import UserError
 from gymsuite.envs.tasks import TASK_ENV_ID, Task, check_tasks, parse_tasks, resolve_task, sample_tasks, task_env_kwargs
 
-METHODS = ("reptile", "multitask", "scratch")
-LATER = {"fomaml": "first-order MAML is not built yet", "rl2": "RL^2 is not built yet"}
+METHODS = ("reptile", "fomaml", "multitask", "scratch")
+LATER = {"rl2": "RL^2 is not built yet", "maml": "second-order MAML is not built (fomaml is its first-order form)"}
 MIXTURE = 16  # tasks sampled from the family for multi-task training and as the init runs' env
 
 
@@ -39,7 +39,7 @@ class MetaPlan:
 
     @property
     def iterations(self) -> int:
-        """Reptile's meta-iterations: each trains ``meta_batch`` tasks for ``inner_steps``."""
+        """Reptile's (and FOMAML's) meta-iterations: each trains ``meta_batch`` tasks for ``inner_steps``."""
         return self.timesteps // (self.meta_batch * self.inner_steps)
 
     def as_dict(self) -> dict[str, Any]:
@@ -134,8 +134,8 @@ def make_plan(family: str | Sequence[str], test: str | Sequence[str], methods: s
     plan = MetaPlan(tuple(m.text for m in members), tuple(t.text for t in held_out), names, int(timesteps),
                     int(adapt_steps), int(seed), int(meta_batch), int(inner_steps), float(step_size),
                     int(eval_episodes), dict(hyperparams or {}))
-    if "reptile" in names and plan.iterations < 1:
-        raise UserError(f"--timesteps {timesteps} is less than one Reptile iteration (--meta-batch {meta_batch} x "
+    if {"reptile", "fomaml"} & set(names) and plan.iterations < 1:
+        raise UserError(f"--timesteps {timesteps} is less than one meta-iteration (--meta-batch {meta_batch} x "
                         f"--inner-steps {inner_steps} = {meta_batch * inner_steps})",
                         "raise --timesteps or lower --meta-batch / --inner-steps")
     run_config(plan, held_out[:1], plan.adapt_steps, plan.seed)  # the hyperparameters, before anything is written

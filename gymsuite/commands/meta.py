@@ -7,8 +7,9 @@
 
 The family gives LOW:HIGH ranges to sample tasks from (the task format of gymsuite continual); the held-out
 --test tasks must lie outside them. Methods: reptile (PPO on sampled tasks for --inner-steps from the meta-weights,
-then the meta-weights move toward the adapted ones), multitask (one PPO run on a per-episode mixture of the family:
-the baseline), scratch (a fresh initialisation); several, comma-separated, make one table.
+then the meta-weights move toward the adapted ones), fomaml (first-order MAML: the gradient of PPO's loss on a
+query rollout at the adapted weights, applied to the meta-weights), multitask (one PPO run on a per-episode
+mixture of the family: the baseline), scratch (a fresh initialisation); several, comma-separated, make one table.
 
 Each held-out task is evaluated with the initialisation before and after --adapt-steps env steps of PPO from it.
 DIR gets METHOD/init (the initialisation as a run directory), METHOD/adapted_J (each adapted run), and
@@ -43,15 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     p = _cli.parser("meta", __doc__)
     p.add_argument("--family", required=True, metavar="SPEC", help="the training family (LOW:HIGH ranges), or YAML")
     p.add_argument("--test", required=True, metavar="SPEC", help="held-out tasks separated by ';', or a YAML file")
-    p.add_argument("--method", required=True, metavar="M[,M...]", help="reptile, multitask, scratch (comma-separated)")
+    p.add_argument("--method", required=True, metavar="M[,M...]",
+                   help="reptile, fomaml, multitask, scratch (comma-separated)")
     p.add_argument("--timesteps", type=int, required=True, metavar="N", help="meta-training env steps per method")
     p.add_argument("--adapt-steps", type=int, required=True, metavar="K", help="adaptation env steps per test task")
     p.add_argument("--dir", required=True, metavar="D", help="the meta directory (results.json, METHOD/...)")
     p.add_argument("--seed", type=int, default=0, help="seed of the task sampler, runs and evaluations (default 0)")
-    p.add_argument("--meta-batch", type=int, default=2, metavar="M", help="tasks per Reptile iteration (default 2)")
+    p.add_argument("--meta-batch", type=int, default=2, metavar="M", help="tasks per meta-iteration (default 2)")
     p.add_argument("--inner-steps", type=int, default=2048, metavar="I",
                    help="PPO env steps on each task of an iteration (default 2048)")
-    p.add_argument("--step-size", type=float, default=1.0, help="Reptile's epsilon, annealed to 0 (default 1.0)")
+    p.add_argument("--step-size", type=float, default=1.0,
+                   help="Reptile's epsilon or FOMAML's outer learning rate, annealed to 0 (default 1.0)")
     p.add_argument("--eval-episodes", type=int, default=10, help="greedy episodes per test task per evaluation")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                    help="PPO's hyperparameters (values read as YAML)")

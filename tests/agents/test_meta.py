@@ -87,6 +87,18 @@ def test_resume_between_iterations_ends_where_the_uninterrupted_run_ends(meta_di
     assert all(torch.equal(final[k], again[k]) for k in final)
 
 
+def test_fomaml_moves_the_initialisation_by_query_gradients_and_adapts(tmp_path: Path) -> None:
+    plan, family, test = make_plan(FAMILY, "CartPole-v1 length=3x", "fomaml,scratch", 4096, 1024, **ARGS)
+    results = learning.run_meta(plan, family, test, tmp_path / "fo").results
+    fomaml = read_memory(tmp_path / "fo" / "fomaml" / "memory" / "task_0.pt")
+    scratch = read_memory(tmp_path / "fo" / "scratch" / "memory" / "task_0.pt")["policy"]
+    assert fomaml["iteration"] == 2 and len(results["methods"]["fomaml"]["after"]) == 1
+    moved = [float((fomaml["policy"][k] - scratch[k]).abs().max()) for k in scratch]
+    assert 0 < max(moved) < 0.5  # from the seed's initialisation, by SGD steps on clipped (norm 0.5) gradients
+    adapted = _weights(tmp_path / "fo" / "fomaml" / "adapted_0")
+    assert not torch.equal(adapted[POLICY], fomaml["policy"][POLICY])
+
+
 def test_json_prints_one_object(meta_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["meta", "--family", FAMILY, "--test", TEST, "--method", "reptile,multitask,scratch",
                      "--timesteps", "4096", "--adapt-steps", "1024", "--dir", str(meta_dir), "--meta-batch", "2",
@@ -108,11 +120,11 @@ def test_other_plan_in_the_same_dir_is_refused(meta_dir: Path) -> None:
     (["--family", "CartPole-v1 length=2x"], "no LOW:HIGH range"),
     (["--test", "Acrobot-v1"], "observation space"),
     (["--test", "CartPole-v1 lenght=3x"], "no parameter 'lenght'"),
-    (["--method", "fomaml"], "not built yet"),
+    (["--method", "rl2"], "not built yet"),
     (["--method", "reptle"], "unknown method"),
     (["--adapt-steps", "0"], "--adapt-steps must be an integer of at least 1"),
     (["--meta-batch", "0"], "--meta-batch must be"),
-    (["--timesteps", "100"], "less than one Reptile iteration"),
+    (["--timesteps", "100"], "less than one meta-iteration"),
     (["--step-size", "1.5"], "--step-size must be in (0, 1]"),
     (["--hyperparams", "n_epochs=0"], "n_epochs"),
 ])
