@@ -91,7 +91,7 @@ def inside(task: Task, member: Task) -> str | None:
         if not lo <= number <= hi:
             return None
         reasons.append(f"{key}={value} in {low}:{high}")
-    return ", ".join(reasons)
+    return ", ".join(reasons) or "the same task"
 
 
 def _check_counts(**counts: int) -> None:

@@ -118,6 +118,7 @@ def test_other_plan_in_the_same_dir_is_refused(meta_dir: Path) -> None:
     (["--test", "CartPole-v1 length=1.5x"], "lies inside the training family"),
     (["--test", "CartPole-v1 length=0.75 masspole=1x"], "lies inside the training family"),  # absolute 0.75 m
     (["--family", "CartPole-v1 length=2x"], "no LOW:HIGH range"),
+    (["--family", f"{FAMILY}; CartPole-v1 gravity=15", "--test", "CartPole-v1 gravity=15"], "(the same task)"),
     (["--test", "Acrobot-v1"], "observation space"),
     (["--test", "CartPole-v1 lenght=3x"], "no parameter 'lenght'"),
     (["--method", "rl2"], "not built yet"),
