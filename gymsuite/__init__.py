@@ -40,11 +40,11 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["Agent", "Run", "UserError", "adapt", "attack", "compress", "continual", "evaluate", "explain", "export",
-           "load", "make_env", "record", "resume", "shift", "train"]
+           "load", "make_env", "meta", "record", "resume", "shift", "train"]
 __version__ = "0.2.0"
 
 _API = {"Agent", "Run", "adapt", "attack", "compress", "continual", "evaluate", "explain", "export", "load", "make_env",
-        "record", "resume", "shift", "train"}  # gymsuite.api.__all__
+        "meta", "record", "resume", "shift", "train"}  # gymsuite.api.__all__
 
 
 def __getattr__(name: str) -> Any:

@@ -49,6 +49,8 @@ from stable_baselines3.common.vec_env import (
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.continual import sequence
 from gymsuite.agents.files.rundir import RunDir
+from gymsuite.agents.meta import learning as metalearning
+from gymsuite.agents.meta.plan import make_plan as make_meta_plan
 from gymsuite.agents.observation import env_options
 from gymsuite.agents.run import compressing, training
 from gymsuite.agents.run.compressing import CompressOptions
@@ -71,7 +73,7 @@ from gymsuite.common.files import read_yaml
 from gymsuite.common.options import check_keys
 from gymsuite.envs import factory
 
-__all__ = ["Agent", "Run", "adapt", "attack", "compress", "continual", "evaluate", "explain", "export", "load",
+__all__ = ["Agent", "Run", "adapt", "attack", "compress", "continual", "evaluate", "meta", "explain", "export", "load",
            "make_env", "record", "resume", "shift", "train"]
 
 PathLike = str | Path
@@ -890,6 +892,49 @@ def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_
     if outcome.interrupted:
         raise sequence.Stopped(f"continual stopped at task {outcome.task}; call again to continue", outcome.signum,
                                outcome.task)
+    return outcome.results
+
+
+def meta(family: str | Sequence[str], test: str | Sequence[str], method: str | Sequence[str], timesteps: int,
+         adapt_steps: int, run_dir: PathLike, *, seed: int = 0, meta_batch: int = 2, inner_steps: int = 2048,
+         step_size: float = 1.0, eval_episodes: int = 10,
+         hyperparams: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Learn an initialisation on a task family and adapt it to held-out tasks, as ``gymsuite meta`` does
+    (:mod:`gymsuite.agents.meta.learning`; the task format: :mod:`gymsuite.envs.tasks`).
+
+    Args:
+        family: the training family, a task spec with ``LOW:HIGH`` ranges (``"CartPole-v1 length=0.5x:2x"``), several
+            separated by ``;``, or a YAML file (``family: [...]``).
+        test: the held-out tasks (``"CartPole-v1 length=3x; CartPole-v1 length=0.25x"``), outside the family's ranges.
+        method: ``reptile``, ``fomaml`` (first-order MAML: query gradients of PPO's loss), ``multitask`` (PPO on a
+            per-episode mixture of the family), ``scratch`` (a fresh
+            initialisation), or several: ``"reptile,multitask,scratch"`` (one table).
+        timesteps: the meta-training budget in env steps (Reptile: ``meta_batch * inner_steps`` per iteration;
+            multitask: one run of this many steps).
+        adapt_steps: env steps of PPO on each held-out task from the initialisation (rounded up to whole rollouts).
+        run_dir: the meta directory (``results.json``, ``METHOD/init``, ``METHOD/adapted_J``); the same call on it
+            again continues an interrupted run.
+        seed: seeds the task sampler, every run and every evaluation.
+        meta_batch: tasks per Reptile / FOMAML iteration. inner_steps: PPO env steps on each of them.
+        step_size: Reptile's epsilon (FOMAML's outer learning rate) in (0, 1], annealed linearly to 0.
+        eval_episodes: greedy episodes per held-out task, before and after adaptation.
+        hyperparams: PPO's hyperparameters (default: its tuned ones for the family's env).
+
+    Returns:
+        ``results.json``'s keys: ``methods`` (per method: ``before``/``after``, the return on each held-out task;
+        ``before_iqm``/``after_iqm``: ``{iqm, ci}`` over the held-out tasks), ``family``, ``test``, ``iterations``.
+
+    Raises:
+        UserError: a family without ranges, a held-out task inside the family, tasks whose spaces differ, a count
+            below 1, an unknown method, a directory that holds another run; nothing is written then.
+        KeyboardInterrupt: Ctrl-C or SIGTERM stopped it (``gymsuite.agents.meta.learning.MetaStopped`` with its
+            ``signum``; the state is saved: call again to continue).
+    """
+    plan, members, held_out = make_meta_plan(family, test, method, timesteps, adapt_steps, seed, meta_batch,
+                                             inner_steps, step_size, eval_episodes, hyperparams)
+    outcome = metalearning.run_meta(plan, members, held_out, Path(run_dir))
+    if outcome.interrupted:
+        raise metalearning.MetaStopped(f"meta stopped ({outcome.where}); call again to continue", outcome.signum)
     return outcome.results
 
 

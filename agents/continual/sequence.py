@@ -22,7 +22,6 @@ arguments continues.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +34,6 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.continual.metrics import final_metrics, sequence_metrics, top_scores
-from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config, defaults_for
 from gymsuite.agents.run.continual import DEFAULT_COEF, actor_parameters, make_memory, read_memory, save_memory
@@ -192,18 +190,6 @@ def _config(plan: Plan, tasks: Sequence[Task], previous: int, root: Path, steps:
                         overrides=_hyperparams(plan, tasks, previous, root))
 
 
-def _train_or_resume(cfg: Any, run_dir: Path, callbacks: Sequence[BaseCallback]) -> training.TrainResult | None:
-    """Train the run at ``run_dir``, resume it from its checkpoint, or None when it finished before."""
-    run = RunDir(run_dir)
-    if run.model.is_file() and run.eval.is_file():
-        return None
-    if run.is_run() and run.latest_checkpoint() is not None:
-        return training.resume(run_dir)
-    if run_dir.exists():
-        shutil.rmtree(run_dir)  # started, but stopped before its first checkpoint
-    return training.train(cfg, run_dir, callbacks=callbacks)
-
-
 def _evaluate_row(agent: LoadedAgent, tasks: Sequence[Task], plan: Plan,
                   owner: Mapping[str, Any] | None = None, first: int = 0) -> list[float]:
     """The agent's mean return on every task (``eval_episodes``, greedy, the same env seeds for every row; ``tasks``
@@ -248,7 +234,7 @@ def _stage(plan: Plan, tasks: Sequence[Task], i: int, root: Path, progress: dict
         name, trained, steps = f"task_{i}", [tasks[i]], plan.steps_per_task
         previous = i if plan.method in SEQUENTIAL else 0
     run_dir = root / name
-    result = _train_or_resume(_config(plan, trained, previous, root, steps), run_dir, callbacks)
+    result = training.train_or_resume(_config(plan, trained, previous, root, steps), run_dir, callbacks)
     if result is not None and result.interrupted:
         return result
     agent = load_agent(str(run_dir))

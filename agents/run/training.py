@@ -332,6 +332,19 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, overwrite: bool = F
         raise
 
 
+def train_or_resume(cfg: RunConfig, run_dir: Path, callbacks: Sequence[BaseCallback] = ()) -> TrainResult | None:
+    """Train the run at ``run_dir``, resume it from its checkpoint, or None when it finished before (a step of a
+    resumable sequence: continual learning's tasks, meta-learning's runs)."""
+    run = RunDir(run_dir)
+    if run.model.is_file() and run.eval.is_file():
+        return None
+    if run.is_run() and run.latest_checkpoint() is not None:
+        return resume(run_dir)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)  # started, but stopped before its first checkpoint
+    return train(cfg, run_dir, callbacks=callbacks)
+
+
 def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
     """Continue a run from its newest checkpoint, at that checkpoint's step count.
 

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tune": ("tune", "tune an algorithm's hyperparameters on an env (Optuna); run it again to continue"),
     "attack": ("attack", "attack a trained agent: return against epsilon per attack and for the worst"),
     "continual": ("continual", "train through a sequence of tasks: forgetting, transfer, R(i, j) (life-long learning)"),
+    "meta": ("meta", "meta-learning: an initialisation that adapts fast to held-out tasks (Reptile, FOMAML)"),
     "pretrain": ("pretrain", "pre-train a backbone as an auto-encoder on an environment's frames"),
     "compress": ("compress", "a smaller agent from a trained one: distil, prune or int8, as a new run directory"),
 }

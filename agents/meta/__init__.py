@@ -1,0 +1,1 @@
+"""Meta-learning: learning an initialisation that adapts fast to new tasks (``gymsuite meta``)."""
