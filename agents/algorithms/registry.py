@@ -11,11 +11,13 @@ algorithm, or a test's).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from gymnasium import spaces
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from gymsuite.agents.algorithms import imitation, policy_gradient
 from gymsuite.agents.algorithms.spec import PARALLEL, RUN_KEYS, SINGLE, SPACES_DIR, AlgoSpec
@@ -121,6 +123,23 @@ def saved_classes() -> tuple[type, ...]:
             found.update(dict.fromkeys(getattr(cls, "policy_aliases", {}).values()) if cls is not None else {})
         found.update(dict.fromkeys(spec.saved_classes))
     return tuple(found)
+
+
+def rollout_hookable() -> list[str]:
+    """The on-policy algorithms trained by SB3's own ``learn`` on one agent: those whose rollout and optimiser step
+    the training-time hooks reach (adversarial rollouts, the smoothness regulariser, the domain classifier)."""
+    return [n for n in available() if issubclass(get(n).cls, OnPolicyAlgorithm) and get(n).learn is None
+            and n not in ("mappo", "selfplay")]
+
+
+def check_rollout_hookable(what: str, algo: str, hyper: Mapping[str, Any]) -> None:
+    """A :class:`UserError` when the run keys ``what`` cannot hook ``algo``'s training: an algorithm outside
+    :func:`rollout_hookable`, an lstm backbone or a multi-agent run (the hooks take one feed-forward policy)."""
+    if algo not in rollout_hookable():
+        raise UserError(f"{what} cannot be used with {algo}", f"use one of {', '.join(rollout_hookable())}")
+    if hyper.get("backbone") == "lstm" or hyper.get("multiagent"):
+        kind = "backbone=lstm" if hyper.get("backbone") == "lstm" else "multi-agent runs"
+        raise UserError(f"{what} cannot be used with {kind}", "train a feed-forward single-agent run")
 
 
 def check_action_space(spec: AlgoSpec, action_space: spaces.Space, env_name: str) -> None:

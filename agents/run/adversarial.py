@@ -33,7 +33,6 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.run.callbacks import OptimizerStepHook
@@ -79,13 +78,6 @@ class RobustOptions:
     smooth: SmoothOptions | None = None
 
 
-def can_defend() -> list[str]:
-    """The on-policy algorithms trained by SB3's ``learn``, whose rollout and optimiser step these hook."""
-    return [n for n in registry.available()
-            if issubclass(registry.get(n).cls, OnPolicyAlgorithm) and registry.get(n).learn is None
-            and n not in ("mappo", "selfplay")]
-
-
 def _one(key: str, value: Any, cls: type) -> Any:
     if value is None or value is False:
         return None
@@ -112,11 +104,7 @@ def check_options(algo: str, hyper: Mapping[str, Any]) -> RobustOptions:
     used = [k for k in KEYS if getattr(opts, k) is not None]
     if not used:
         return opts
-    if algo not in can_defend():
-        raise UserError(f"{' and '.join(used)} cannot be used with {algo}", f"use one of {', '.join(can_defend())}")
-    if hyper.get("backbone") == "lstm" or hyper.get("multiagent"):
-        kind = "backbone=lstm" if hyper.get("backbone") == "lstm" else "multi-agent runs"
-        raise UserError(f"{' and '.join(used)} cannot be used with {kind}", "train a feed-forward single-agent run")
+    registry.check_rollout_hookable(" and ".join(used), algo, hyper)
     return opts
 
 

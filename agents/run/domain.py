@@ -48,7 +48,6 @@ import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.preprocessing import preprocess_obs
 
 from gymsuite.agents.algorithms import registry
@@ -95,13 +94,6 @@ class Domain:
     options: DomainOptions
 
 
-def can_adapt() -> list[str]:
-    """The on-policy algorithms trained by SB3's ``learn`` (their rollout and optimiser step are hooked)."""
-    return [n for n in registry.available()
-            if issubclass(registry.get(n).cls, OnPolicyAlgorithm) and registry.get(n).learn is None
-            and n not in ("mappo", "selfplay")]
-
-
 def domain_options(hyper: Mapping[str, Any]) -> Domain | None:
     """The run's :class:`Domain`, or None when ``domain_adversarial`` is off; a :class:`UserError` for a bad value."""
     value = hyper.get(KEY)
@@ -128,11 +120,7 @@ def check_options(algo: str, hyper: Mapping[str, Any]) -> Domain | None:
     domain = domain_options(hyper)
     if domain is None:
         return None
-    if algo not in can_adapt():
-        raise UserError(f"{KEY} cannot be used with {algo}", f"use one of {', '.join(can_adapt())}")
-    if hyper.get("backbone") == "lstm" or hyper.get("multiagent"):
-        kind = "backbone=lstm" if hyper.get("backbone") == "lstm" else "multi-agent runs"
-        raise UserError(f"{KEY} cannot be used with {kind}", "train a feed-forward single-agent run")
+    registry.check_rollout_hookable(KEY, algo, hyper)
     return domain
 
 
@@ -286,4 +274,4 @@ def _norm(tensors: list[torch.Tensor]) -> float:
     return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in tensors])))
 
 
-__all__ = ["KEY", "Domain", "DomainAdversary", "DomainOptions", "can_adapt", "check_options", "domain_options"]
+__all__ = ["KEY", "Domain", "DomainAdversary", "DomainOptions", "check_options", "domain_options"]
