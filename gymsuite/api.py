@@ -501,9 +501,15 @@ def adapt(run_dir_or_agent: PathLike | Agent, out: PathLike, *, env: str | None 
         env: the target domain's env spec (default: the agent's own env), with the agent's observation space.
         params: env parameters set in the target domain: ``{"background": 0.55}`` or ``["background=0.55"]``
             (:mod:`gymsuite.envs.params`; absolute or ``2x`` the nominal value).
-        steps: unlabelled target frames collected. updates: gradient steps (and as many for a fresh decoder first).
-        batch_size, learning_rate: of the fine-tuning's Adam. episodes: target episodes before and after.
-        seed: seed of the envs and minibatches. algo, best, trust_pickle: see :func:`load`.
+        steps: unlabelled target frames collected.
+        updates: gradient steps (and as many for a fresh decoder first).
+        batch_size: frames per step of the fine-tuning's Adam.
+        learning_rate: the fine-tuning's Adam step size.
+        episodes: target episodes before and after.
+        seed: seed of the envs and minibatches.
+        algo: see :func:`load`.
+        best: see :func:`load`.
+        trust_pickle: see :func:`load`.
 
     Returns:
         ``target``, ``before`` and ``after`` (``mean_return`` and ``returns`` on the target, the same episode seeds),
@@ -754,7 +760,10 @@ def compress(run_dir_or_agent: PathLike | Agent, out: PathLike, *, distill: str 
         states: on-policy states of the teacher on which the greedy actions are compared.
         seed: seeds the envs, the distillation and the fine-tuning.
         overwrite: replace an existing ``out``.
-        env, algo, best, trust_pickle: see :func:`load`.
+        env: see :func:`load`.
+        algo: see :func:`load`.
+        best: see :func:`load`.
+        trust_pickle: see :func:`load`.
 
     Returns:
         ``compress.json``'s keys: ``method``, ``algo``, ``env``, ``teacher_run``, ``run_dir``, ``details`` (the
