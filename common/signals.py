@@ -22,6 +22,15 @@ from typing import Any
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class Stopped(KeyboardInterrupt):
+    """A resumable command (``continual``, ``meta``) stopped by Ctrl-C or SIGTERM, its state saved: ``signum``; the
+    same command continues it. ``gymsuite.commands._cli.run`` turns it into the message and exit 128 + ``signum``."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum or signal.SIGINT
+
+
 class StopSignals:
     """SIGINT and SIGTERM raise ``KeyboardInterrupt`` within the block, deferred inside :func:`held`.
 

@@ -40,6 +40,7 @@ from gymsuite.agents.run.continual import DEFAULT_COEF, actor_parameters, make_m
 from gymsuite.agents.run.packnet import claim, masked_state, matrices, owners
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
+from gymsuite.common import signals
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import write_json
 from gymsuite.common.signals import StopSignals
@@ -81,12 +82,12 @@ class Plan:
         return {**asdict(self), "tasks": list(self.tasks), "hyperparams": dict(self.hyperparams)}
 
 
-class Stopped(KeyboardInterrupt):
+class Stopped(signals.Stopped):
     """Ctrl-C or SIGTERM stopped a sequence (its state is saved): ``signum`` and the ``task`` it stopped in."""
 
     def __init__(self, message: str, signum: int, task: int) -> None:
-        super().__init__(message)
-        self.signum, self.task = signum, task
+        super().__init__(message, signum)
+        self.task = task
 
 
 @dataclass

@@ -47,6 +47,7 @@ from gymsuite.agents.run.config import to_dict
 from gymsuite.agents.run.continual import read_memory, save_memory
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.loading import load_agent, make_agent_env
+from gymsuite.common import signals
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, write_json, write_yaml
 from gymsuite.common.signals import StopSignals
@@ -55,12 +56,8 @@ from gymsuite.envs.tasks import Task, sample_tasks, task_env_kwargs
 from gymsuite.supervised.metalearning import fomaml_step, reptile_step
 
 
-class MetaStopped(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped ``gymsuite meta`` (its state is saved): ``signum`` and where it stopped."""
-
-    def __init__(self, message: str, signum: int) -> None:
-        super().__init__(message)
-        self.signum = signum
+class MetaStopped(signals.Stopped):
+    """Ctrl-C or SIGTERM stopped ``gymsuite meta`` (its state is saved): ``signum``."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gymsuite.common.errors import UserError
+from gymsuite.common.signals import Stopped
 
 
 def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
@@ -32,6 +34,10 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Stopped as stop:  # a resumable command (continual, meta): its state is saved
+        print(f"\ninterrupted ({signal.Signals(stop.signum).name}): {stop}\ncontinue with the same command",
+              file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

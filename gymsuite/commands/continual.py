@@ -20,7 +20,6 @@ state saved; the same command again continues.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 
 from gymsuite.commands import _cli
@@ -42,7 +41,7 @@ def _table(results: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.continual.sequence import METHODS, Stopped
+    from gymsuite.agents.continual.sequence import METHODS
     from gymsuite.api import continual
 
     p = _cli.parser("continual", __doc__)
@@ -62,14 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from gymsuite.agents.run.config import parse_assignments
 
-    try:
-        results = continual(args.tasks, args.method, args.steps_per_task, args.dir, seed=args.seed, algo=args.algo,
-                            coef=args.coef, hyperparams=parse_assignments(args.hyperparams),
-                            eval_episodes=args.eval_episodes, task_ids=not args.no_task_id)
-    except Stopped as stop:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
-        print(f"\ninterrupted ({signal.Signals(stop.signum or signal.SIGINT).name}): {stop}\n"
-              "continue with the same command", file=sys.stderr)
-        return 128 + (stop.signum or signal.SIGINT)
+    # Ctrl-C or SIGTERM raise Stopped: _cli.run says how to continue and exits 128 + the signal
+    results = continual(args.tasks, args.method, args.steps_per_task, args.dir, seed=args.seed, algo=args.algo,
+                        coef=args.coef, hyperparams=parse_assignments(args.hyperparams),
+                        eval_episodes=args.eval_episodes, task_ids=not args.no_task_id)
     if args.json:
         print(json.dumps(results))
         return 0

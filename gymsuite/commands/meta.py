@@ -20,7 +20,6 @@ results.json (the returns, their IQM with a bootstrap interval). Ctrl-C or SIGTE
 from __future__ import annotations
 
 import json
-import signal
 import sys
 
 from gymsuite.commands import _cli
@@ -38,7 +37,6 @@ def _table(results: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gymsuite.agents.meta.learning import MetaStopped
     from gymsuite.api import meta
 
     p = _cli.parser("meta", __doc__)
@@ -62,15 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from gymsuite.agents.run.config import parse_assignments
 
-    try:
-        results = meta(args.family, args.test, args.method, args.timesteps, args.adapt_steps, args.dir,
-                       seed=args.seed, meta_batch=args.meta_batch, inner_steps=args.inner_steps,
-                       step_size=args.step_size, eval_episodes=args.eval_episodes,
-                       hyperparams=parse_assignments(args.hyperparams))
-    except MetaStopped as stop:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143), as a shell reports it
-        print(f"\ninterrupted ({signal.Signals(stop.signum or signal.SIGINT).name}): {stop}\n"
-              "continue with the same command", file=sys.stderr)
-        return 128 + (stop.signum or signal.SIGINT)
+    # Ctrl-C or SIGTERM raise Stopped: _cli.run says how to continue and exits 128 + the signal
+    results = meta(args.family, args.test, args.method, args.timesteps, args.adapt_steps, args.dir,
+                   seed=args.seed, meta_batch=args.meta_batch, inner_steps=args.inner_steps,
+                   step_size=args.step_size, eval_episodes=args.eval_episodes,
+                   hyperparams=parse_assignments(args.hyperparams))
     if args.json:
         print(json.dumps(results))
         return 0
