@@ -167,6 +167,30 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
 
 
+def claim_dir(root: Path, record: dict[str, Any], what: str, kind: str, name: str = "plan.json") -> None:
+    """Make ``root`` the directory of the job ``record`` describes (written to its ``name`` file), or check that it
+    already is: the same record continues the job; another one, or a non-empty folder without the file, is refused,
+    so a resumable command (``continual``, ``meta``) never mixes two jobs' files.
+
+    Raises:
+        UserError: ``root`` holds another ``what`` (naming the keys that differ), or is a non-empty folder that is
+            not a ``kind`` directory.
+    """
+    file = root / name
+    now = json.loads(json.dumps(record))  # as it reads back: tuples as lists
+    if file.is_file():
+        saved = json.loads(file.read_text())
+        if saved != now:
+            changed = sorted(k for k in {*saved, *now} if saved.get(k) != now.get(k))
+            raise UserError(f"{root} holds another {what} (it differs in {', '.join(changed)})",
+                            "pass the same arguments to continue it, or another --dir")
+    elif root.exists() and any(root.iterdir()):
+        raise UserError(f"{root} exists and is not a {kind} directory (no {name})", "pass a new --dir")
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        write_json(file, record)
+
+
 def append_json_line(path: Path, record: dict[str, Any]) -> None:
     """Append one JSON object as one line to a log (``outcomes.jsonl``): a log grows, so it is appended to, not
     rewritten; one ``write`` of a whole line with ``O_APPEND``. A write that fails or stops short (a full disk

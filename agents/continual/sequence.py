@@ -42,7 +42,7 @@ from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.common import signals
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import write_json
+from gymsuite.common.files import claim_dir, write_json
 from gymsuite.common.signals import StopSignals
 from gymsuite.envs.tasks import (
     TASK_ENV_ID,
@@ -152,18 +152,7 @@ def _with_id(task: Task, i: int, n: int) -> Task:
 
 def _open_dir(plan: Plan, root: Path) -> dict[str, Any]:
     """Create ``root`` for ``plan`` or check it holds the same plan; the progress so far."""
-    plan_file = root / "plan.json"
-    if plan_file.is_file():
-        saved = json.loads(plan_file.read_text())
-        if saved != json.loads(json.dumps(plan.as_dict())):
-            changed = sorted(k for k in saved if saved.get(k) != plan.as_dict().get(k))
-            raise UserError(f"{root} holds another continual sequence (it differs in {', '.join(changed)})",
-                            "pass the same arguments to continue it, or another --dir")
-    elif root.exists() and any(root.iterdir()):
-        raise UserError(f"{root} exists and is not a continual directory (no plan.json)", "pass a new --dir")
-    else:
-        root.mkdir(parents=True, exist_ok=True)
-        write_json(plan_file, plan.as_dict())
+    claim_dir(root, plan.as_dict(), "continual sequence", "continual")
     progress = root / "progress.json"
     return json.loads(progress.read_text()) if progress.is_file() else {"rows": {}}
 

@@ -48,8 +48,7 @@ from gymsuite.agents.run.continual import read_memory, save_memory
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.loading import load_agent, make_agent_env
 from gymsuite.common import signals
-from gymsuite.common.errors import UserError
-from gymsuite.common.files import atomic_write, write_json, write_yaml
+from gymsuite.common.files import atomic_write, claim_dir, write_json, write_yaml
 from gymsuite.common.signals import StopSignals
 from gymsuite.common.stats import iqm, iqm_ci
 from gymsuite.envs.tasks import Task, sample_tasks, task_env_kwargs
@@ -72,19 +71,7 @@ class MetaOutcome:
 
 def _open_dir(plan: MetaPlan, root: Path) -> dict[str, Any]:
     """Create ``root`` for ``plan`` or check it holds the same plan; the progress so far."""
-    plan_file = root / "plan.json"
-    if plan_file.is_file():
-        saved = json.loads(plan_file.read_text())
-        now = json.loads(json.dumps(plan.as_dict()))
-        if saved != now:
-            changed = sorted(k for k in now if saved.get(k) != now.get(k))
-            raise UserError(f"{root} holds another meta-learning run (it differs in {', '.join(changed)})",
-                            "pass the same arguments to continue it, or another --dir")
-    elif root.exists() and any(root.iterdir()):
-        raise UserError(f"{root} exists and is not a meta-learning directory (no plan.json)", "pass a new --dir")
-    else:
-        root.mkdir(parents=True, exist_ok=True)
-        write_json(plan_file, plan.as_dict())
+    claim_dir(root, plan.as_dict(), "meta-learning run", "meta-learning")
     progress = root / "progress.json"
     return json.loads(progress.read_text()) if progress.is_file() else {}
 

@@ -15,6 +15,7 @@ from gymsuite.agents.meta.plan import make_plan
 from gymsuite.agents.run.continual import read_memory
 from gymsuite.agents.saved.loading import load_agent
 from gymsuite.commands import cli
+from gymsuite.common.errors import UserError
 from gymsuite.envs.tasks import parse_tasks, sample_tasks
 
 FAMILY = "CartPole-v1 length=0.5x:2x masspole=0.5x:2x"
@@ -110,7 +111,7 @@ def test_json_prints_one_object(meta_dir: Path, capsys: pytest.CaptureFixture[st
 
 def test_other_plan_in_the_same_dir_is_refused(meta_dir: Path) -> None:
     plan, family, test = make_plan(FAMILY, TEST, "scratch", 4096, 1024, **ARGS)
-    with pytest.raises(learning.UserError, match="another meta-learning run"):
+    with pytest.raises(UserError, match="another meta-learning run"):
         learning.run_meta(plan, family, test, meta_dir)
 
 
