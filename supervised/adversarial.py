@@ -102,10 +102,16 @@ def kl_loss(victim: Victim, x0: Tensor) -> Loss:
 
 def gradient(loss: Loss, x: Tensor) -> Tensor:
     """``d sum(loss(x)) / dx`` ``(B, *O)``; the network's parameters get no gradient."""
+    return value_and_gradient(loss, x)[1]
+
+
+def value_and_gradient(loss: Loss, x: Tensor) -> tuple[Tensor, Tensor]:
+    """``loss(x)`` ``(B,)`` (detached) and its gradient ``(B, *O)`` from one forward pass."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        (grad,) = torch.autograd.grad(loss(x).sum(), x)
-    return grad
+        value = loss(x)
+        (grad,) = torch.autograd.grad(value.sum(), x)
+    return value.detach(), grad
 
 
 def random_noise(x0: Tensor, eps: Radius, bounds: Bounds, generator: torch.Generator | None = None) -> Tensor:
@@ -124,16 +130,21 @@ def pgd(loss: Loss, x0: Tensor, eps: Radius, bounds: Bounds, steps: int = 10, st
     """Projected gradient ascent on ``loss`` in the L-infinity ball: ``(B, *O)``.
 
     ``step_size`` defaults to ``2.5 * eps / steps`` (Madry et al.: enough to cross the ball and come back).
-    The point with the highest loss seen (per sample) is returned, not the last one.
+    The point with the highest loss seen (per sample; the start included) is returned, not the last one. Each
+    gradient is taken at a candidate (for pixels, the whole-number point), whose loss comes with it: ``steps + 1``
+    forward passes and ``steps`` backward ones in all.
     """
     size = 2.5 * eps / steps if step_size is None else step_size
     x = random_noise(x0, eps, Bounds(bounds.low, bounds.high), generator) if random_start else x0
     best, best_loss = x0, torch.full(x0.shape[:1], -torch.inf, device=x0.device)
-    for _ in range(steps):
-        x = bounds.project(x + size * torch.sign(gradient(loss, x)), x0, eps)
+    for k in range(steps + 1):  # the start and each of the steps' points are candidates
         candidate = bounds.finish(x, x0, eps)
-        with torch.no_grad():
-            value = loss(candidate)
+        if k < steps:  # the loss where the gradient is taken: one forward pass for both
+            value, grad = value_and_gradient(loss, candidate)
+            x = bounds.project(x + size * torch.sign(grad), x0, eps)
+        else:
+            with torch.no_grad():
+                value = loss(candidate)
         better = value > best_loss
         best = torch.where(better.view(-1, *[1] * (x0.dim() - 1)), candidate, best)
         best_loss = torch.maximum(value, best_loss)
