@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +153,23 @@ def plot(results: list[dict[str, Any]], envs: tuple[str, ...], eps: list[float],
     benchlib.save_figure(fig, path)
 
 
+def markdown(results: list[dict[str, Any]], args: argparse.Namespace, seconds: float, workers: int) -> str:
+    """The section: the setting, a table per env, the target's verdict and (when written) the plot."""
+    envs, seeds = tuple(args.envs), list(range(args.seeds))
+    write = benchlib.writes(args)
+    if write:
+        plot(results, envs, args.eps, args.plot)
+    figure = f"\n\n![worst-of-attacks return against epsilon]({benchlib.link(args.plot, args.benchmarks)})" \
+        if write else ""
+    return (f"## Attack (`benchmarks/attack.py`)\n\nMachine: {benchlib.machine()}. Wall time "
+            f"{seconds / 60:.1f} min with {workers} worker processes. PPO with the shipped "
+            f"defaults, {len(seeds)} seeds, {args.cartpole_steps:,} steps on CartPole-v1 and {args.acrobot_steps:,} on "
+            f"Acrobot-v1; attacked with {', '.join(args.attacks)} ({args.attack_steps} PGD steps), {args.episodes} "
+            "episodes per seed on unseen env seeds; a seed's worst is the mean over episodes of the lowest return over "
+            "the attacks. Cells: interquartile mean over seeds [95% bootstrap interval]; eps in observation units "
+            f"(through Acrobot's normaliser).\n\n" + section(results, envs, args.eps, seeds) + figure)
+
+
 def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, help=f"seeds per variant (default {FULL['seeds']}; --quick {QUICK['seeds']})")
@@ -167,27 +183,11 @@ def main(argv: list[str] | None = None) -> str:
     benchlib.fill_budget(args, FULL, QUICK)
     args.eps = sorted(args.eps or ([0.0, TARGET_EPS] if args.quick else list(EPS)))
     args.attacks = args.attacks or (["random", "pgd"] if args.quick else list(ATTACKS))
-    seeds, envs = list(range(args.seeds)), tuple(args.envs)
-    write = not (args.no_write or args.quick)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-attack-") as tmp:
-        jobs = jobs_for(envs, seeds, args, Path(tmp))
-        workers = min(args.workers, 2)
-        print(f"estimated wall time: about {estimate_minutes(jobs, workers):.0f} min", flush=True)
-        results = benchlib.run_jobs(run_one, jobs, workers)
-    if write:
-        plot(results, envs, args.eps, args.plot)
-    figure = f"\n\n![worst-of-attacks return against epsilon]({benchlib.link(args.plot, args.benchmarks)})" \
-        if write else ""
-    text = (f"## Attack (`benchmarks/attack.py`)\n\nMachine: {benchlib.machine()}. Wall time "
-            f"{(time.perf_counter() - start) / 60:.1f} min with {workers} worker processes. PPO with the shipped "
-            f"defaults, {len(seeds)} seeds, {args.cartpole_steps:,} steps on CartPole-v1 and {args.acrobot_steps:,} on "
-            f"Acrobot-v1; attacked with {', '.join(args.attacks)} ({args.attack_steps} PGD steps), {args.episodes} "
-            "episodes per seed on unseen env seeds; a seed's worst is the mean over episodes of the lowest return over "
-            "the attacks. Cells: interquartile mean over seeds [95% bootstrap interval]; eps in observation units "
-            f"(through Acrobot's normaliser).\n\n" + section(results, envs, args.eps, seeds) + figure)
-    benchlib.publish("attack", text, args.benchmarks, write)
-    return text
+    seeds = list(range(args.seeds))
+    return benchlib.run_benchmark("attack", args, lambda tmp: jobs_for(tuple(args.envs), seeds, args, tmp),
+                                  lambda jobs, workers: benchlib.run_jobs(run_one, jobs, workers),
+                                  lambda results, seconds, workers: markdown(results, args, seconds, workers),
+                                  estimate_minutes)
 
 
 if __name__ == "__main__":

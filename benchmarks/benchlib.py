@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -130,6 +131,35 @@ def run_jobs(run_one: Callable[[dict[str, Any]], dict[str, Any]], jobs: list[dic
                            + "; ".join(f"{jobs[int(o.job.key)]}: {o.error}" for o in failed))
     results = {int(o.job.key): o.result for o in report.outcomes}
     return [results[i] or {} for i in range(len(jobs))]
+
+
+Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]  # (jobs, workers) -> results in jobs' order
+
+
+def writes(args: argparse.Namespace) -> bool:
+    """Whether a run with ``args`` updates BENCHMARKS.md (never with --quick or --no-write)."""
+    return not (args.no_write or args.quick)
+
+
+def run_benchmark(name: str, args: argparse.Namespace, jobs_for: Callable[[Path], list[dict[str, Any]]], run: Runner,
+                  markdown: Callable[[list[dict[str, Any]], float, int], str],
+                  estimate: Callable[[list[dict[str, Any]], int], float] | None = None,
+                  workers: int | None = None) -> str:
+    """A learning benchmark's whole run, after its options are parsed: the jobs ``jobs_for(tmp)`` (their run
+    directories under a temporary folder, removed after), the wall-time ``estimate`` in minutes printed first, the
+    jobs run on ``workers`` processes (default ``--workers``, at most 2: the machine's cores), the section
+    ``markdown(results, seconds, workers)`` printed and, unless --quick or --no-write, written as section ``name``.
+    """
+    workers = min(args.workers, 2) if workers is None else workers
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"gymsuite-bench-{name}-") as tmp:
+        jobs = jobs_for(Path(tmp))
+        if estimate is not None:
+            print(f"estimated wall time: about {estimate(jobs, workers):.0f} min", flush=True)
+        results = run(jobs, workers)
+    text = markdown(results, time.perf_counter() - start, workers)
+    publish(name, text, args.benchmarks, writes(args))
+    return text
 
 
 def job_result(job: dict[str, Any], out: dict[str, Any], start: float) -> dict[str, Any]:

@@ -31,9 +31,7 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +169,7 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, wall: floa
     return "\n".join(text)
 
 
-Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
+Runner = benchlib.Runner
 
 
 def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
@@ -183,16 +181,9 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     p.set_defaults(budget=None)  # env -> (teacher, distillation, fine-tuning) steps: FULL's, or --quick's
     args = p.parse_args(argv)
     benchlib.fill_budget(args, FULL, QUICK)
-    write = not (args.no_write or args.quick)  # quick numbers never reach BENCHMARKS.md
-    workers = min(args.workers, 2)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-compress-") as tmp:
-        jobs = jobs_for(args.seeds, args.budget, args.episodes, args.states, Path(tmp))
-        print(f"estimated wall time: about {estimate_minutes(jobs, workers):.0f} min", flush=True)
-        results = run(jobs, workers)
-    text = markdown(results, args, time.perf_counter() - start, workers)
-    benchlib.publish("compress", text, args.benchmarks, write)
-    return text
+    return benchlib.run_benchmark(
+        "compress", args, lambda tmp: jobs_for(args.seeds, args.budget, args.episodes, args.states, tmp), run,
+        lambda results, seconds, workers: markdown(results, args, seconds, workers), estimate_minutes)
 
 
 if __name__ == "__main__":

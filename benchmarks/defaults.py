@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +110,7 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, wall: floa
                        rows), "", *verdicts])
 
 
-Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
+Runner = benchlib.Runner
 
 
 def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
@@ -123,13 +121,9 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     benchlib.add_run_options(p)
     args = p.parse_args(argv)
     benchlib.fill_budget(args, FULL, QUICK)
-    write = not (args.no_write or args.quick)  # quick numbers never reach BENCHMARKS.md
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-defaults-") as tmp:
-        results = run(jobs_for(args.seeds, args.eval_every, args.budget, Path(tmp)), 1)  # one at a time: timing
-    text = markdown(results, args, time.perf_counter() - start)
-    benchlib.publish("defaults", text, args.benchmarks, write)
-    return text
+    return benchlib.run_benchmark("defaults", args, lambda tmp: jobs_for(args.seeds, args.eval_every, args.budget, tmp),
+                                  run, lambda results, seconds, _: markdown(results, args, seconds),
+                                  workers=1)  # one at a time: timing
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +127,7 @@ def draw(results: list[dict[str, Any]], path: Path) -> None:
     benchlib.save_figure(fig, path)
 
 
-Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
+Runner = benchlib.Runner
 
 
 def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
@@ -140,16 +138,10 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     benchlib.add_run_options(p, PLOT)
     args = p.parse_args(argv)
     benchlib.fill_budget(args, FULL, QUICK)
-    write = not (args.no_write or args.quick)  # quick numbers never reach BENCHMARKS.md
-    workers = min(args.workers, 2)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-shift-") as tmp:
-        jobs = jobs_for(args.seeds, args.steps, args.episodes, Path(tmp))
-        print(f"estimated wall time: about {estimate_minutes(jobs, workers):.0f} min", flush=True)
-        results = run(jobs, workers)
-    text = markdown(results, args, time.perf_counter() - start, workers, args.plot if write else None)
-    benchlib.publish("shift", text, args.benchmarks, write)
-    return text
+    plot = args.plot if benchlib.writes(args) else None
+    return benchlib.run_benchmark(
+        "shift", args, lambda tmp: jobs_for(args.seeds, args.steps, args.episodes, tmp), run,
+        lambda results, seconds, workers: markdown(results, args, seconds, workers, plot), estimate_minutes)
 
 
 if __name__ == "__main__":
