@@ -5,7 +5,8 @@
     gymsuite meta --family family.yml --test "CartPole-v1 length=3x" --method reptile --timesteps 50000 \\
         --adapt-steps 5000 --dir runs/meta-r --json
     gymsuite meta --family "gymsuite/TwoArmedBandit-v0 p0=0:1 p1=0:1" --test "gymsuite/TwoArmedBandit-v0 p0=0:1 \\
-        p1=0:1" --test-tasks 20 --method rl2 --trials 1 --timesteps 300000 --dir runs/rl2-bandit
+        p1=0:1" --test-tasks 20 --method rl2 --trials 1 --timesteps 300000 --dir runs/rl2-bandit \\
+        --hyperparams gamma=0.9
 
 The family gives LOW:HIGH ranges to sample tasks from (the task format of gymsuite continual); the held-out
 --test tasks must lie outside them. Methods: reptile (PPO on sampled tasks for --inner-steps from the meta-weights,
