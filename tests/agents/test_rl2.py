@@ -97,3 +97,26 @@ def test_an_algorithm_without_a_recurrent_class_is_refused() -> None:
     plan = MetaPlan((BANDITS,), (BANDITS,), ("rl2",), 1024, 0, algo="a2c")
     with pytest.raises(UserError, match="rl2 needs a recurrent policy, and a2c has no recurrent class"):
         _check_rl2(plan, parse_tasks(BANDITS))
+
+
+def test_a_stop_between_held_out_tasks_keeps_the_finished_ones_and_the_same_call_continues(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gymsuite.agents.meta import learning, rl2
+
+    plan, family, test = make_plan(BANDITS, BANDITS, "rl2", 1024, None, test_tasks=2, eval_episodes=2,
+                                   hyperparams={"n_epochs": 1})
+    real, calls = rl2.trial_returns, []
+
+    def stopped_at_the_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[1].text)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what Ctrl-C raises between runs
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rl2, "trial_returns", stopped_at_the_second)
+    out = learning.run_meta(plan, family, test, tmp_path / "m")
+    assert out.interrupted and not (tmp_path / "m" / "results.json").exists()
+    assert set(json.loads((tmp_path / "m" / "progress.json").read_text())["rl2"]["after"]) == {"0"}
+    monkeypatch.setattr(rl2, "trial_returns", real)
+    results = learning.run_meta(plan, family, test, tmp_path / "m").results
+    assert len(results["methods"]["rl2"]["trial"]) == 2 and calls == [t.text for t in test]
