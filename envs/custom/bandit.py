@@ -21,12 +21,18 @@ The references play a ``(B, arms)`` batch of tasks at once for ``pulls`` pulls a
 * :func:`thompson`: Thompson sampling with a uniform Beta(1, 1) prior per arm: pull the arm whose posterior
   ``Beta(1 + wins, 1 + losses)`` draw is largest (the Bayesian strategy for this prior; Duan et al.'s Thompson row).
 * :func:`random_arms`: a uniformly random arm every pull (the floor).
-* :func:`oracle`: the best arm every pull (the ceiling: ``pulls * max_i p_i`` in expectation).
+* :func:`bayes_optimal`: two arms only: the policy that maximises the expected total reward over ``pulls`` pulls when
+  the probabilities are drawn uniformly (the family's prior), by dynamic programming over the posterior counts
+  (:func:`bayes_policy`). Averaged over that prior no strategy does better; it is the finite-horizon optimum the
+  Gittins index approximates (the index is optimal for the discounted infinite horizon).
+* :func:`oracle`: the best arm every pull (the ceiling: ``pulls * max_i p_i`` in expectation, out of reach of any
+  strategy that must learn which arm it is).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import gymnasium as gym
@@ -142,7 +148,53 @@ def oracle(probs: np.ndarray, pulls: int, rng: np.random.Generator) -> np.ndarra
     return _play(probs, pulls, rng, lambda wins, counts, t: np.argmax(np.atleast_2d(probs), axis=1))
 
 
-REFERENCES: dict[str, Strategy] = {"ucb1": ucb1, "thompson": thompson, "random": random_arms, "oracle": oracle}
+BAYES_MAX_PULLS = 200  # the policy table holds sum_t (t + 1)^3 entries: 0.4 GB at 200 pulls
+
+
+@lru_cache(maxsize=4)
+def bayes_policy(pulls: int) -> tuple[tuple[np.ndarray, ...], float]:
+    """The Bayes-optimal policy of a two-armed Bernoulli bandit with uniform priors over ``pulls`` pulls, and its
+    expected total reward.
+
+    After t pulls the posterior is set by ``(n0, s0, s1)``: arm 0's pulls and successes, arm 1's successes (arm 1's
+    pulls are ``t - n0``); arm i's next pull pays with probability ``(s_i + 1) / (n_i + 2)`` (Beta(1 + s, 1 + f)).
+    Backward induction: ``V_t = max_i [q_i (1 + V_{t+1}(success)) + (1 - q_i) V_{t+1}(failure)]``, ``V_pulls = 0``.
+
+    Returns:
+        ``policy[t]``: ``(t + 1, t + 1, t + 1)`` bool, True where arm 1 is the better pull (entries with
+        ``s0 > n0`` or ``s1 > t - n0`` are unused), and ``V_0``.
+    """
+    if pulls > BAYES_MAX_PULLS:
+        raise UserError(f"the Bayes-optimal bandit policy is tabulated up to {BAYES_MAX_PULLS} pulls, not {pulls}",
+                        "use ucb1 or thompson for longer episodes")
+    policy: list[np.ndarray] = [np.zeros((1, 1, 1), bool)] * pulls
+    nxt = np.zeros((pulls + 1,) * 3)  # V_pulls
+    for t in range(pulls - 1, -1, -1):
+        n0 = np.arange(t + 1)[:, None, None]
+        s0 = np.arange(t + 1)[None, :, None]
+        s1 = np.arange(t + 1)[None, None, :]
+        q0, q1 = (s0 + 1) / (n0 + 2), (s1 + 1) / (t - n0 + 2)
+        # nxt is V_{t+1}[n0', s0', s1'], shape (t + 2,) * 3
+        pull0 = q0 * (1 + nxt[1:t + 2, 1:t + 2, :t + 1]) + (1 - q0) * nxt[1:t + 2, :t + 1, :t + 1]
+        pull1 = q1 * (1 + nxt[:t + 1, :t + 1, 1:t + 2]) + (1 - q1) * nxt[:t + 1, :t + 1, :t + 1]
+        policy[t] = pull1 > pull0
+        nxt = np.maximum(pull0, pull1)
+    return tuple(policy), float(nxt[0, 0, 0])
+
+
+def bayes_optimal(probs: np.ndarray, pulls: int, rng: np.random.Generator) -> np.ndarray:
+    """The Bayes-optimal policy for uniform priors (:func:`bayes_policy`) on ``(B, 2)`` tasks: total reward ``(B,)``."""
+    policy, _ = bayes_policy(pulls)
+
+    def choose(wins: np.ndarray, counts: np.ndarray, t: int) -> np.ndarray:
+        n0, s0, s1 = counts[:, 0].astype(int), wins[:, 0].astype(int), wins[:, 1].astype(int)
+        return policy[t][n0, s0, s1].astype(int)
+
+    return _play(probs, pulls, rng, choose)
+
+
+REFERENCES: dict[str, Strategy] = {"ucb1": ucb1, "thompson": thompson, "bayes": bayes_optimal,
+                                   "random": random_arms, "oracle": oracle}
 
 
 def reference_returns(name: str, probs: np.ndarray, pulls: int, trials: int, seed: int) -> np.ndarray:
@@ -155,5 +207,6 @@ def reference_returns(name: str, probs: np.ndarray, pulls: int, trials: int, see
     return REFERENCES[name](batch, pulls, rng).reshape(len(tasks), trials)
 
 
-__all__ = ["DUAN_PULLS", "REFERENCES", "BernoulliBandit", "check_probs", "oracle", "random_arms",
+__all__ = ["BAYES_MAX_PULLS", "DUAN_PULLS", "REFERENCES", "BernoulliBandit", "bayes_optimal", "bayes_policy",
+           "check_probs", "oracle", "random_arms",
            "reference_returns", "thompson", "two_armed", "ucb1"]

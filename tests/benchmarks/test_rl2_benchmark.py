@@ -27,11 +27,11 @@ def test_table_and_target_from_fake_results(tmp_path: Path) -> None:
     [(header, rows)] = read_tables(text)
     assert header == ["pulls", "strategy", "reward per trial", "regret", "/ UCB1"]
     assert [(r[0], r[1]) for r in rows] == [(f"n = {n}", m) for n in bench.PULLS
-                                            for m in ("RL²", "ucb1", "thompson", "random", "oracle")]
+                                            for m in ("RL²", "ucb1", "thompson", "bayes", "random", "oracle")]
     by = {(r[0], r[1]): r for r in rows}
     assert numbers(by[("n = 100", "RL²")][2])[0] == 95 and numbers(by[("n = 100", "oracle")][2])[0] == 100
     assert numbers(by[("n = 100", "ucb1")][2])[0] == 94 and numbers(by[("n = 10", "ucb1")][2])[0] == 8
-    assert 40 < numbers(by[("n = 100", "random")][2])[0] < 60
+    assert 40 < numbers(by[("n = 100", "random")][2])[0] < 60 and numbers(by[("n = 100", "bayes")][2])[0] >= 97
     assert numbers(by[("n = 100", "RL²")][3])[0] == 5 and numbers(by[("n = 100", "ucb1")][3])[0] == 6  # regret
     assert "n = 10: met (RL² 9.50, UCB1 8.00, x1.19; random arms x0.6" in text
     assert "n = 100: met (RL² 95.00, UCB1 94.00, x1.01; random arms x0.5" in text

@@ -47,3 +47,18 @@ def test_ucb_and_thompson_beat_random_and_the_oracle_beats_them() -> None:
     assert m["random"] + 8 < m["ucb1"] < m["oracle"] and m["random"] + 8 < m["thompson"] < m["oracle"]
     again = reference_returns("ucb1", tasks, 100, 20, seed=1)
     assert np.array_equal(again, mean["ucb1"])  # seeded
+
+
+def test_the_bayes_optimal_policy_matches_its_value_and_beats_the_others() -> None:
+    from gymsuite.envs.custom.bandit import bayes_policy
+
+    policy, value = bayes_policy(2)
+    # pull 1: 1/2; pull 2: stay after a success (posterior 2/3), switch after a failure (1/2): 1/2 + (2/3 + 1/2) / 2
+    assert value == pytest.approx(13 / 12) and not policy[0][0, 0, 0]  # a tie: arm 0
+    assert policy[1][1, 0, 0] and not policy[1][1, 1, 0]  # arm 0 failed: switch; it paid: stay
+    tasks = np.random.default_rng(0).uniform(size=(2000, 2))  # the prior the policy is optimal for
+    got = {name: reference_returns(name, tasks, 10, 5, seed=2).mean() for name in ("bayes", "thompson", "ucb1")}
+    assert got["bayes"] == pytest.approx(bayes_policy(10)[1], abs=0.05)  # simulation and dynamic programme agree
+    assert got["bayes"] > got["thompson"] + 0.1 and got["bayes"] > got["ucb1"] + 0.1
+    with pytest.raises(UserError, match="tabulated up to 200 pulls"):
+        bayes_policy(500)
