@@ -13,8 +13,9 @@ apply): "before" is the return of the trial's first episode, "after" that of its
 greedy policy would pull one arm forever). With one episode per trial (bandits), before and after are the same
 episode and ``trial`` (the whole trial's return) is the figure to read.
 
-``D/rl2/init`` is the meta-trained policy as an ordinary run directory (evaluate and record take it; on a held-out
-task: ``--env-kwargs``'s ``family``); it is resumable within its training like any run.
+``D/rl2/init`` is the meta-trained policy as an ordinary run directory (evaluate and record play trials of the
+training family; :func:`trial_returns` plays a given task); its training resumes from its checkpoint like any run's
+(the envs restart there: a trial's generator is not kept).
 """
 
 from __future__ import annotations

@@ -120,3 +120,14 @@ def test_a_stop_between_held_out_tasks_keeps_the_finished_ones_and_the_same_call
     monkeypatch.setattr(rl2, "trial_returns", real)
     results = learning.run_meta(plan, family, test, tmp_path / "m").results
     assert len(results["methods"]["rl2"]["trial"]) == 2 and calls == [t.text for t in test]
+
+
+def test_a_ranged_test_task_stands_for_seeded_unseen_draws() -> None:
+    from gymsuite.agents.meta.plan import held_out_tasks
+    from gymsuite.envs.tasks import sample_tasks
+
+    first, again, other = ([t.text for t in held_out_tasks(BANDITS, 3, s)] for s in (0, 0, 1))
+    assert first == again != other and len(first) == 3 and not any(":" in t for t in first)
+    assert not set(first) & {t.text for t in sample_tasks(parse_tasks(BANDITS), 50, 0)}  # not the family's draws
+    mixed = held_out_tasks(f"{BANDITS}; gymsuite/TwoArmedBandit-v0 p0=0.1 p1=0.9", 2, 0)
+    assert [t.text for t in mixed][2:] == ["gymsuite/TwoArmedBandit-v0 p0=0.1 p1=0.9"] and len(mixed) == 3
