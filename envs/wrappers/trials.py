@@ -89,6 +89,15 @@ class Trials(gym.Wrapper):
         self.episode = 0
         self.returns: list[float] = []
 
+    def get_resume_state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of this wrapper (plain JSON): the generator that draws the trials' tasks and seeds,
+        so a resumed run goes on with the trials it would have had (:mod:`gymsuite.agents.files.resumestate`)."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def set_resume_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_resume_state`'s ``state``."""
+        self.rng.bit_generator.state = state["rng"]
+
     def _observe(self, obs: Any, action: Any, reward: float, done: bool) -> np.ndarray:
         """``[obs, previous action, reward, done]`` as ``(O + A + 2,)`` float32 (``action`` None: zeros)."""
         prev = np.zeros(self.width, np.float32)

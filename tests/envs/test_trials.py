@@ -83,3 +83,12 @@ def test_what_cannot_take_trials_is_refused() -> None:
         Trials(gym.make("CartPole-v1"), episodes=0)
     with pytest.raises(UserError, match=r"p0=1.5 breaks the env: p0 must be in \[0, 1\]"):
         FamilyEnv("gymsuite/TwoArmedBandit-v0 p0=0:1.5 p1=0:1")
+
+
+def test_the_trial_generator_is_kept_for_a_resume() -> None:
+    a, b = (trial_env(BANDITS, episodes=1) for _ in range(2))
+    a.reset(seed=3)
+    saved = a.get_resume_state()
+    b.reset(seed=99)
+    b.set_resume_state(saved)
+    assert [a.reset()[1]["task"] for _ in range(3)] == [b.reset()[1]["task"] for _ in range(3)]
