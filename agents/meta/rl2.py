@@ -15,7 +15,7 @@ episode and ``trial`` (the whole trial's return) is the figure to read.
 
 ``D/rl2/init`` is the meta-trained policy as an ordinary run directory (evaluate and record play trials of the
 training family; :func:`trial_returns` plays a given task); its training resumes from its checkpoint like any run's
-(the envs restart there: a trial's generator is not kept).
+(the envs restart their trial there; the generator that draws the trials is kept).
 """
 
 from __future__ import annotations
