@@ -181,7 +181,11 @@ def trial_env(family: str, episodes: int = 2, render_mode: str | None = None) ->
     ``gym.make("gymsuite/Trials-v0", family="gymsuite/TwoArmedBandit-v0 p0=0:1 p1=0:1", episodes=1)``.
     """
     env = FamilyEnv(family, render_mode)
-    return Trials(env, episodes, env.draw)
+    try:
+        return Trials(env, episodes, env.draw)
+    except UserError:  # an observation or action the history cannot be appended to
+        env.close()
+        raise
 
 
 def _layers(env: gym.Env) -> list[Any]:
