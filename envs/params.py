@@ -19,6 +19,7 @@ LunarLander    ``gravity`` (in (-12, 0)), ``wind`` (wind power, 0 = no wind), ``
 Pendulum       ``g``
 MountainCar    ``force``, ``gravity``
 MiniGrid       ``size`` (constructor keyword)
+Bandit         ``p0``, ``p1``, ... (each arm's probability of paying 1, in [0, 1]; ``gymsuite/TwoArmedBandit-v0``)
 =============  =========================================================================
 
 Any env: ``kw:NAME`` (a keyword its constructor takes) or ``attr:NAME`` (a numeric attribute its unwrapped env
@@ -177,7 +178,17 @@ def _known_cartpole(env: Any) -> list[EnvParam]:
             EnvParam("force_mag", "the push's force (N)", env.force_mag, _attr("force_mag"), low=0, low_open=True)]
 
 
+def _arm(i: int) -> Setter:
+    def set_(env: Any, value: float) -> None:
+        env.probs[i] = value
+
+    return set_
+
+
 def _known_other(env: Any) -> list[EnvParam]:
+    if _is(env, "BernoulliBandit"):
+        return [EnvParam(f"p{i}", f"arm {i}'s probability of paying 1", float(p), _arm(i), low=0, high=1)
+                for i, p in enumerate(env.probs)]
     if _is(env, "LunarLander"):
         return [EnvParam("gravity", "gravity (negative: downward)", env.gravity, _attr("gravity"), low=-12, high=0,
                          low_open=True, high_open=True),

@@ -1,4 +1,5 @@
-"""``gymsuite/Tasks-v0``: the env of one task (:mod:`gymsuite.envs.tasks`), or a mixture drawing one per episode.
+"""``gymsuite/Tasks-v0``: the env of one task (:mod:`gymsuite.envs.tasks`), or a mixture drawing one per episode;
+``gymsuite/Trials-v0``: RL²'s trials of K episodes, a task drawn from a family per trial.
 
 ``gym.make("gymsuite/Tasks-v0", tasks="CartPole-v1 length=2x")`` builds the task; with ``tasks="A; B"`` every episode
 is one of them (multi-task training). Its generator seeds every episode of its tasks' envs, and :attr:`TaskEnv.state`
@@ -13,7 +14,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from gymsuite.envs.tasks import build_task, check_same_spaces, parse_tasks, resolve_task
+from gymsuite.common.errors import UserError
+from gymsuite.envs.params import EnvParam, SetParams
+from gymsuite.envs.tasks import Task, build_task, check_same_spaces, parse_tasks, resolve_task, sample_tasks
+from gymsuite.envs.wrappers.trials import Trials
 
 
 class TaskEnv(gym.Env):
@@ -97,6 +101,93 @@ class TaskEnv(gym.Env):
             env.close()
 
 
+class FamilyEnv(gym.Env):
+    """The env of one task of a family (``LOW:HIGH`` ranges, :func:`gymsuite.envs.tasks.sample_tasks`'s format), and
+    :meth:`draw`, which picks another; a family without ranges is its one task.
+
+    Both bounds of every range are checked when built (a value that breaks the env is refused then, not in the
+    middle of training). A task that differs only in parameters set on the built env (CartPole's ``length``, a
+    bandit's ``p0``) is drawn without rebuilding it; one with a ranged constructor keyword rebuilds it.
+
+    Args:
+        family: a task spec with ranges, several separated by ``;``, or a YAML file (``family: [...]``).
+        render_mode: passed to every task's env.
+    """
+
+    def __init__(self, family: str, render_mode: str | None = None) -> None:
+        self.members = parse_tasks(family, "family")
+        self.render_mode = render_mode
+        built, self.params = [], []
+        for member in self.members:
+            ends = [Task(member.env, tuple((k, member.ranges[k][i] if k in member.ranges else v)
+                                           for k, v in member.modifiers)) for i in (0, 1)]
+            low, _ = resolve_task(ends[0]), resolve_task(ends[1])  # both bounds valid, or a UserError now
+            self.params.append({k: low.params[k][0] for k in member.ranges if k in low.params})
+            built.append(build_task(low, render_mode))
+        try:
+            check_same_spaces(self.members, built, "one agent meets every member of a family")
+        except UserError:
+            for env in built:
+                env.close()
+            raise
+        self.built = built
+        self.observation_space, self.action_space = built[0].observation_space, built[0].action_space
+        self.metadata = dict(built[0].metadata)
+        self.index, self.env, self.task = 0, built[0], self.members[0]
+        self.draw(np.random.default_rng(0))
+
+    def draw(self, rng: np.random.Generator) -> Task:
+        """Draw the next task from the family with ``rng`` (takes effect at the next :meth:`reset`)."""
+        self.index = int(rng.integers(len(self.members)))
+        member, fast = self.members[self.index], self.params[self.index]
+        self.task = sample_tasks([member], 1, int(rng.integers(2**31)))[0]
+        drawn = dict(self.task.modifiers)
+        if not member.ranges:
+            self.env = self.built[self.index]
+        elif set(member.ranges) <= set(fast):  # only attributes vary: set them on the built env
+            setter = next(w for w in _layers(self.built[self.index]) if isinstance(w, SetParams))
+            values: dict[str, tuple[EnvParam, float]] = {k: (p, p.value(drawn[k], k)) for k, p in fast.items()}
+            setter.values.update(values)
+            self.env = self.built[self.index]
+        else:  # a ranged constructor keyword: build the task's env
+            if all(self.env is not env for env in self.built):
+                self.env.close()
+            self.env = build_task(resolve_task(self.task), self.render_mode)
+        return self.task
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        obs, info = self.env.reset(seed=int(self.np_random.integers(2**31)), options=options)
+        return obs, {**info, "task": self.task.text}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, float(reward), terminated, truncated, {**info, "task": self.task.text}
+
+    def render(self) -> Any:
+        return self.env.render()
+
+    def close(self) -> None:
+        if all(self.env is not env for env in self.built):
+            self.env.close()
+        for env in self.built:
+            env.close()
+
+
+def trial_env(family: str, episodes: int = 2, render_mode: str | None = None) -> gym.Env:
+    """``gymsuite/Trials-v0``: RL²'s trials (:class:`gymsuite.envs.wrappers.trials.Trials`) of ``episodes`` episodes,
+    each trial's task drawn from ``family`` (:class:`FamilyEnv`; one fixed task when it has no ranges).
+
+    ``gym.make("gymsuite/Trials-v0", family="gymsuite/TwoArmedBandit-v0 p0=0:1 p1=0:1", episodes=1)``.
+    """
+    env = FamilyEnv(family, render_mode)
+    try:
+        return Trials(env, episodes, env.draw)
+    except UserError:  # an observation or action the history cannot be appended to
+        env.close()
+        raise
+
+
 def _layers(env: gym.Env) -> list[Any]:
     layers = [env]
     while isinstance(layers[-1], gym.Wrapper):
@@ -104,4 +195,4 @@ def _layers(env: gym.Env) -> list[Any]:
     return layers
 
 
-__all__ = ["TaskEnv"]
+__all__ = ["FamilyEnv", "TaskEnv", "trial_env"]

@@ -905,42 +905,53 @@ def continual(tasks: str | Sequence[str], method: str, steps_per_task: int, run_
 
 
 def meta(family: str | Sequence[str], test: str | Sequence[str], method: str | Sequence[str], timesteps: int,
-         adapt_steps: int, run_dir: PathLike, *, seed: int = 0, meta_batch: int = 2, inner_steps: int = 2048,
-         step_size: float = 1.0, eval_episodes: int = 10,
-         hyperparams: Mapping[str, Any] | None = None) -> dict[str, Any]:
+         adapt_steps: int | None, run_dir: PathLike, *, seed: int = 0, meta_batch: int = 2, inner_steps: int = 2048,
+         step_size: float = 1.0, eval_episodes: int = 10, hyperparams: Mapping[str, Any] | None = None,
+         trials: int = 2, test_tasks: int = 10) -> dict[str, Any]:
     """Learn an initialisation on a task family and adapt it to held-out tasks, as ``gymsuite meta`` does
     (:mod:`gymsuite.agents.meta.learning`; the task format: :mod:`gymsuite.envs.tasks`).
 
     Args:
         family: the training family, a task spec with ``LOW:HIGH`` ranges (``"CartPole-v1 length=0.5x:2x"``), several
             separated by ``;``, or a YAML file (``family: [...]``).
-        test: the held-out tasks (``"CartPole-v1 length=3x; CartPole-v1 length=0.25x"``), outside the family's ranges.
+        test: the held-out tasks (``"CartPole-v1 length=3x; CartPole-v1 length=0.25x"``), outside the family's ranges;
+            a task with ranges stands for ``test_tasks`` unseen draws from it (it may be the family itself:
+            ``"gymsuite/TwoArmedBandit-v0 p0=0:1 p1=0:1"``).
         method: ``reptile``, ``fomaml`` (first-order MAML: query gradients of PPO's loss), ``multitask`` (PPO on a
-            per-episode mixture of the family), ``scratch`` (a fresh
-            initialisation), or several: ``"reptile,multitask,scratch"`` (one table).
+            per-episode mixture of the family), ``scratch`` (a fresh initialisation), ``rl2`` (RL²: an LSTM policy
+            meta-trained on trials of the family, adapting in its hidden state, no gradient step), or several:
+            ``"reptile,multitask,scratch"`` (one table).
         timesteps: the meta-training budget in env steps (Reptile: ``meta_batch * inner_steps`` per iteration;
             multitask: one run of this many steps).
-        adapt_steps: env steps of PPO on each held-out task from the initialisation (rounded up to whole rollouts).
+        adapt_steps: env steps of PPO on each held-out task from the initialisation (rounded up to whole rollouts);
+            None only when the methods are ``rl2`` alone (it adapts within a trial).
         run_dir: the meta directory (``results.json``, ``METHOD/init``, ``METHOD/adapted_J``); the same call on it
             again continues an interrupted run.
         seed: seeds the task sampler, every run and every evaluation.
         meta_batch: tasks per Reptile / FOMAML iteration. inner_steps: PPO env steps on each of them.
         step_size: Reptile's epsilon (FOMAML's outer learning rate) in (0, 1], annealed linearly to 0.
         eval_episodes: greedy episodes per held-out task, before and after adaptation.
-        hyperparams: PPO's hyperparameters (default: its tuned ones for the family's env).
+        hyperparams: PPO's hyperparameters (default: its tuned ones for the family's env; rl2:
+            ``gymsuite.agents.meta.plan.RL2_DEFAULTS``).
+        trials: rl2's episodes of one task per trial (its hidden state is kept across them; bandits: 1).
+        test_tasks: draws from each ranged ``test`` task.
 
     Returns:
         ``results.json``'s keys: ``methods`` (per method: ``before``/``after``, the return on each held-out task;
-        ``before_iqm``/``after_iqm``: ``{iqm, ci}`` over the held-out tasks), ``family``, ``test``, ``iterations``.
+        ``before_iqm``/``after_iqm``: ``{iqm, ci}`` over the held-out tasks; rl2: before is a trial's first
+        episode, after its last, ``trial`` the whole trial's return, ``adaptation`` says so), ``family``, ``test``
+        (the held-out tasks, draws included), ``iterations``, ``trials``.
 
     Raises:
-        UserError: a family without ranges, a held-out task inside the family, tasks whose spaces differ, a count
-            below 1, an unknown method, a directory that holds another run; nothing is written then.
+        UserError: a family without ranges, a range bound that breaks the env (a bandit probability outside
+            [0, 1]), a held-out task inside the family, tasks whose spaces differ, a count below 1, an unknown
+            method, rl2 on an observation that is not a vector or without the lstm backbone, a directory that holds
+            another run; nothing is written then.
         KeyboardInterrupt: Ctrl-C or SIGTERM stopped it (``gymsuite.agents.meta.learning.MetaStopped`` with its
             ``signum``; the state is saved: call again to continue).
     """
     plan, members, held_out = make_meta_plan(family, test, method, timesteps, adapt_steps, seed, meta_batch,
-                                             inner_steps, step_size, eval_episodes, hyperparams)
+                                             inner_steps, step_size, eval_episodes, hyperparams, trials, test_tasks)
     outcome = metalearning.run_meta(plan, members, held_out, Path(run_dir))
     if outcome.interrupted:
         raise metalearning.MetaStopped(f"meta stopped ({outcome.where}); call again to continue", outcome.signum)

@@ -22,6 +22,8 @@ Methods:
 * ``multitask``: one PPO run of ``timesteps`` on a mixture of :data:`MIXTURE` tasks sampled from the family, one
   drawn per episode (the baseline the course insists on).
 * ``scratch``: the seed's fresh initialisation.
+* ``rl2``: a recurrent policy meta-trained on trials of the family, adapting in its hidden state
+  (:mod:`gymsuite.agents.meta.rl2`: ``rl2/init``, no ``adapted_J``).
 
 Each held-out task is evaluated (greedy, ``eval_episodes``) with the initialisation before and after adaptation.
 Ctrl-C or SIGTERM stops between Reptile iterations (the state after the last whole iteration is kept) or inside a
@@ -42,6 +44,7 @@ import torch
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.meta.plan import MIXTURE, MetaPlan, run_config
 from gymsuite.agents.meta.query import query_gradient
+from gymsuite.agents.meta.rl2 import rl2_row, run_rl2
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import to_dict
 from gymsuite.agents.run.continual import read_memory, save_memory
@@ -165,6 +168,8 @@ def _initialise(plan: MetaPlan, method: str, family: Sequence[Task], base: Path,
 
 def _method(plan: MetaPlan, method: str, family: Sequence[Task], test: Sequence[Task], root: Path,
             progress: dict[str, Any], on_iteration: Callable[[int], None] | None) -> training.TrainResult | None:
+    if method == "rl2":
+        return run_rl2(plan, family, test, root, progress)
     base = root / method
     row = progress.setdefault(method, {"before": {}, "after": {}})
     if not (base / "memory" / "task_0.pt").is_file() or not (base / "init" / "config.yaml").is_file() \
@@ -216,13 +221,16 @@ def summarize(plan: MetaPlan, progress: dict[str, Any]) -> dict[str, Any]:
     methods = {}
     for method in plan.methods:
         row = progress[method]
+        if method == "rl2":
+            methods[method] = rl2_row(plan, row)
+            continue
         before = [row["before"][str(j)] for j in range(n)]
         after = [row["after"][str(j)] for j in range(n)]
         methods[method] = {"before": before, "after": after, "before_iqm": _stats(before), "after_iqm": _stats(after),
                            "init": f"{method}/init", "adapted": [f"{method}/adapted_{j}" for j in range(n)]}
     return {"family": list(plan.family), "test": list(plan.test), "seed": plan.seed, "algo": plan.algo,
             "timesteps": plan.timesteps, "adapt_steps": plan.adapt_steps, "meta_batch": plan.meta_batch,
-            "inner_steps": plan.inner_steps, "iterations": plan.iterations, "methods": methods}
+            "inner_steps": plan.inner_steps, "iterations": plan.iterations, "trials": plan.trials, "methods": methods}
 
 
 __all__ = ["MetaOutcome", "MetaStopped", "meta_train", "run_meta", "summarize"]

@@ -30,5 +30,9 @@ if "gymsuite/PendulumNoVel-v0" not in registry:
              max_episode_steps=200)
 if "gymsuite/TMaze-v0" not in registry:
     register(id="gymsuite/TMaze-v0", entry_point="gymsuite.envs.custom.tmaze:TMazeEnv")
+if "gymsuite/TwoArmedBandit-v0" not in registry:  # Duan et al.'s bandits (meta-learning: RL^2)
+    register(id="gymsuite/TwoArmedBandit-v0", entry_point="gymsuite.envs.custom.bandit:two_armed")
 if "gymsuite/Tasks-v0" not in registry:  # one task or a mixture of them (gymsuite.envs.tasks: continual learning)
     register(id="gymsuite/Tasks-v0", entry_point="gymsuite.envs.taskenv:TaskEnv")
+if "gymsuite/Trials-v0" not in registry:  # RL^2's trials: K episodes of a task drawn from a family per trial
+    register(id="gymsuite/Trials-v0", entry_point="gymsuite.envs.taskenv:trial_env")

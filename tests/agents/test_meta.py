@@ -122,7 +122,7 @@ def test_other_plan_in_the_same_dir_is_refused(meta_dir: Path) -> None:
     (["--family", f"{FAMILY}; CartPole-v1 gravity=15", "--test", "CartPole-v1 gravity=15"], "(the same task)"),
     (["--test", "Acrobot-v1"], "observation space"),
     (["--test", "CartPole-v1 lenght=3x"], "no parameter 'lenght'"),
-    (["--method", "rl2"], "not built yet"),
+    (["--method", "maml"], "not built"),
     (["--method", "reptle"], "unknown method"),
     (["--adapt-steps", "0"], "--adapt-steps must be an integer of at least 1"),
     (["--meta-batch", "0"], "--meta-batch must be"),
