@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +130,7 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, wall: floa
     return "\n".join(text)
 
 
-Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
+Runner = benchlib.Runner
 
 
 def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
@@ -146,18 +144,13 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     benchlib.add_run_options(p)
     args = p.parse_args(argv)
     benchlib.fill_budget(args, FULL, QUICK)
-    write = not (args.no_write or args.quick)  # quick numbers never reach BENCHMARKS.md
-    workers = min(args.workers, 2)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-rl2-") as tmp:
-        jobs = jobs_for(args, Path(tmp))
-        print(f"estimated wall time: about {estimate_minutes(jobs, workers):.0f} min", flush=True)
-        results = run(jobs, workers)
-    for result in results:
-        result.update(references(result, args.episodes))
-    text = markdown(results, args, time.perf_counter() - start, workers)
-    benchlib.publish("rl2", text, args.benchmarks, write)
-    return text
+
+    def section(results: list[dict[str, Any]], seconds: float, workers: int) -> str:
+        for result in results:
+            result.update(references(result, args.episodes))
+        return markdown(results, args, seconds, workers)
+
+    return benchlib.run_benchmark("rl2", args, lambda tmp: jobs_for(args, tmp), run, section, estimate_minutes)
 
 
 if __name__ == "__main__":
