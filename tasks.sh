@@ -31,7 +31,7 @@ setup() {
     || "${pip[@]}" install torch
   # dev: tests and linters; bench: the benchmarks' extras (and their tests); distributed: Ray, for the Ray tests;
   # docs: MkDocs, its Material theme and mkdocstrings, for ./tasks.sh docs.
-  "${pip[@]}" install -e ".[dev,bench,distributed,docs]"
+  "${pip[@]}" install -e ".[dev,bench,distributed,docs,metaworld]"
   # imitation's metadata pins gymnasium~=0.29 and stable-baselines3~=2.2; installed
   # with --no-deps it runs on the current stack (tests/test_imitation_compat.py proves it).
   "${pip[@]}" install --no-deps "$IMITATION"

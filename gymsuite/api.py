@@ -914,7 +914,8 @@ def meta(family: str | Sequence[str], test: str | Sequence[str], method: str | S
     Args:
         family: the training family, a task spec with ``LOW:HIGH`` ranges (``"CartPole-v1 length=0.5x:2x"``), several
             separated by ``;``, or a YAML file (``family: [...]``).
-        test: the held-out tasks (``"CartPole-v1 length=3x; CartPole-v1 length=0.25x"``), outside the family's ranges.
+        test: the held-out tasks (``"CartPole-v1 length=3x; CartPole-v1 length=0.25x"``), outside the family's ranges;
+            a whole-number range lists every value (``"metaworld:ML1/reach-v3 split=test task=0:9"``: ten goals).
         method: ``reptile``, ``fomaml`` (first-order MAML: query gradients of PPO's loss), ``multitask`` (PPO on a
             per-episode mixture of the family), ``scratch`` (a fresh
             initialisation), or several: ``"reptile,multitask,scratch"`` (one table).
@@ -931,7 +932,9 @@ def meta(family: str | Sequence[str], test: str | Sequence[str], method: str | S
 
     Returns:
         ``results.json``'s keys: ``methods`` (per method: ``before``/``after``, the return on each held-out task;
-        ``before_iqm``/``after_iqm``: ``{iqm, ci}`` over the held-out tasks), ``family``, ``test``, ``iterations``.
+        ``before_iqm``/``after_iqm``: ``{iqm, ci}`` over the held-out tasks; on tasks that report success,
+        Meta-World's: ``success_before``/``success_after``, each task's share of episodes that succeeded, their
+        ``success_after_mean`` and ``success_after_iqm``), ``family``, ``test``, ``iterations``.
 
     Raises:
         UserError: a family without ranges, a held-out task inside the family, tasks whose spaces differ, a count

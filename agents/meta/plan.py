@@ -1,8 +1,9 @@
 """What ``gymsuite meta`` was asked, checked before anything is written: the family, the held-out tasks, the methods.
 
 A family is a task spec with ``LOW:HIGH`` ranges (:mod:`gymsuite.envs.tasks`), e.g.
-``CartPole-v1 length=0.5x:2x masspole=0.5x:2x``; the held-out ``--test`` tasks must lie outside it (a test task whose
-every ranged value falls inside a member's ranges is refused: it would measure interpolation, not adaptation).
+``CartPole-v1 length=0.5x:2x masspole=0.5x:2x``, or Meta-World's ML1 train goals ``metaworld:ML1/reach-v3 task=0:49``;
+the held-out ``--test`` tasks must lie outside it (a test task whose every ranged value falls inside a member's ranges
+is refused: it would measure interpolation, not adaptation). ML1's ``split=test`` goals are outside by construction.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from typing import Any
 
 from gymsuite.agents.run.config import build_config, defaults_for
 from gymsuite.common.errors import UserError
-from gymsuite.envs.tasks import TASK_ENV_ID, Task, check_tasks, parse_tasks, resolve_task, sample_tasks, task_env_kwargs
+from gymsuite.envs.tasks import (
+    TASK_ENV_ID,
+    Task,
+    check_tasks,
+    expand_tasks,
+    parse_tasks,
+    resolve_task,
+    sample_tasks,
+    task_env_kwargs,
+)
 
 METHODS = ("reptile", "fomaml", "multitask", "scratch")
 LATER = {"rl2": "RL^2 is not built yet", "maml": "second-order MAML is not built (fomaml is its first-order form)"}
@@ -122,7 +132,7 @@ def make_plan(family: str | Sequence[str], test: str | Sequence[str], methods: s
     if not any(m.ranges for m in members):
         raise UserError(f"--family {'; '.join(m.text for m in members)!r} has no LOW:HIGH range to sample tasks from",
                         "give ranges, e.g. --family 'CartPole-v1 length=0.5x:2x masspole=0.5x:2x'")
-    held_out = parse_tasks(test, "--test")
+    held_out = expand_tasks(parse_tasks(test, "--test"))  # task=0:9 (Meta-World's goals): ten held-out tasks
     for task in held_out:
         for member in members:
             why = inside(task, member)
