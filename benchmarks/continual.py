@@ -63,9 +63,10 @@ MINIGRID_METHODS = ("finetune", "ewc", "replay", "packnet", "multitask", "single
 MINIGRID_HYPER = {"n_envs": 8, "n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4,
                   "ent_coef": 0.01, "gae_lambda": 0.95}
 MINIGRID_FPS = 1400  # env steps/s of one of 2 workers (small_cnn on the 7x7 view, the settings above)
-PARTS = {"cartpole": {"tasks": TASKS, "methods": METHODS, "hyper": {}, "fps": EXPECTED_FPS},
-         "minigrid": {"tasks": MINIGRID_TASKS, "methods": MINIGRID_METHODS, "hyper": MINIGRID_HYPER,
-                      "fps": MINIGRID_FPS}}
+PARTS: dict[str, dict[str, Any]] = {
+    "cartpole": {"tasks": TASKS, "methods": METHODS, "hyper": {}, "fps": EXPECTED_FPS},
+    "minigrid": {"tasks": MINIGRID_TASKS, "methods": MINIGRID_METHODS, "hyper": MINIGRID_HYPER, "fps": MINIGRID_FPS},
+}
 
 
 def run_one(job: dict[str, Any]) -> dict[str, Any]:
