@@ -39,6 +39,7 @@ PREFIX = "metaworld:"
 BENCHMARKS = {"ML1": True, "MT1": True, "MT10": False, "MT25": False, "MT50": False, "ML10": False, "ML25": False,
               "ML45": False}
 SPLITS = ("train", "test")
+DEFAULTS = {"split": "train", "goal_seed": "0"}  # modifiers that restate a default (task=K is always compared)
 EXTRA = 'pip install "gymsuite[metaworld]"'
 
 
@@ -178,5 +179,5 @@ def factory(spec: str) -> Any:
     return functools.partial(MetaWorldTask, spec.strip())
 
 
-__all__ = ["BENCHMARKS", "EXTRA", "PREFIX", "MetaWorldTask", "factory", "goals", "import_metaworld", "is_metaworld",
-           "parse_spec"]
+__all__ = ["BENCHMARKS", "DEFAULTS", "EXTRA", "PREFIX", "MetaWorldTask", "factory", "goals", "import_metaworld",
+           "is_metaworld", "parse_spec"]

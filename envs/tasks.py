@@ -37,6 +37,7 @@ import yaml
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.envs.factory import resolve
+from gymsuite.envs.metaworld import DEFAULTS as METAWORLD_DEFAULTS
 from gymsuite.envs.metaworld import factory as metaworld_factory
 from gymsuite.envs.metaworld import is_metaworld
 from gymsuite.envs.observation import EnvOptions, observation_wrappers
@@ -216,6 +217,14 @@ def expand_tasks(tasks: Sequence[Task]) -> list[Task]:
     return out
 
 
+def without_defaults(task: Task) -> Task:
+    """``task`` without the modifiers that restate a default (a Meta-World task's ``split=train``), so that two
+    spellings of one task compare equal."""
+    if not is_metaworld(task.env):
+        return task
+    return Task(task.env, tuple((k, v) for k, v in task.modifiers if METAWORLD_DEFAULTS.get(k) != v))
+
+
 def _factory(env: str) -> Any:
     """What builds ``env``: a Meta-World spec's env (:mod:`gymsuite.envs.metaworld`), else the factory's."""
     return metaworld_factory(env) if is_metaworld(env) else resolve(env)
@@ -391,4 +400,4 @@ def check_tasks(tasks: Sequence[Task], why: str) -> list[ResolvedTask]:
 
 __all__ = ["INTEGER_KEYS", "TASK_ENV_ID", "TRANSFORMS", "ResolvedTask", "Task", "build_task", "check_same_spaces",
            "check_tasks", "expand_tasks", "parse_task", "parse_tasks", "resolve_task", "sample_tasks",
-           "task_env_kwargs"]
+           "task_env_kwargs", "without_defaults"]

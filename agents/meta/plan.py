@@ -23,6 +23,7 @@ from gymsuite.envs.tasks import (
     resolve_task,
     sample_tasks,
     task_env_kwargs,
+    without_defaults,
 )
 
 METHODS = ("reptile", "fomaml", "multitask", "scratch")
@@ -84,6 +85,7 @@ def _absolute(env: str, key: str, value: str) -> float | None:
 
 def inside(task: Task, member: Task) -> str | None:
     """Why held-out ``task`` lies inside family ``member`` (``"length 1.5x in 0.5x:2x"``), or None if outside."""
+    task, member = without_defaults(task), without_defaults(member)  # split=train is ML1's default split
     if task.env != member.env:
         return None
     given, ranges = dict(task.modifiers), member.ranges

@@ -188,5 +188,9 @@ def test_ml1_held_out_goals_must_come_from_the_test_split() -> None:
     pytest.importorskip("metaworld")
     with pytest.raises(UserError, match="lies inside the training family"):
         make_plan(ML1, "metaworld:ML1/reach-v3 task=5", "scratch", 64, 64)
+    with pytest.raises(UserError, match="lies inside the training family"):  # the default split, spelt out
+        make_plan(ML1, "metaworld:ML1/reach-v3 split=train task=5", "scratch", 64, 64)
+    with pytest.raises(UserError, match="lies inside the training family"):
+        make_plan(ML1, "metaworld:ML1/reach-v3 task=0", "scratch", 64, 64)
     with pytest.raises(UserError, match="whole numbers"):
         make_plan(ML1, "metaworld:ML1/reach-v3 split=test task=0:2.5", "scratch", 64, 64)
