@@ -5,7 +5,7 @@
 #   ./tasks.sh demo    train PPO on CartPole-v1 and record its video (runs/demo)
 #   ./tasks.sh test    run the test suite
 #   ./tasks.sh lint    ruff, the import layers (import-linter) and types (mypy)
-#   ./tasks.sh bench [main|pg|rewards|imitation|pixels|atari|memory|multiagent|sweeps|cluster|chaos|explain|attack|export|continual|meta|domain|compress|defaults|all] [--quick ...]
+#   ./tasks.sh bench [main|pg|rewards|imitation|pixels|atari|memory|multiagent|sweeps|cluster|chaos|explain|attack|export|continual|meta|mworld|domain|compress|defaults|all] [--quick ...]
 #                      a benchmark (default main; each rewrites its section of BENCHMARKS.md;
 #                      --quick runs it at tiny budgets and writes nothing)
 #   ./tasks.sh docs    build the documentation site into site/ (mkdocs build --strict: warnings are errors)
@@ -62,9 +62,9 @@ case "$cmd" in
     which=${1:-main}
     shift || true
     case "$which" in
-      main|pg|rewards|imitation|pixels|atari|memory|multiagent|shift|domain|sweeps|cluster|chaos|explain|attack|export|continual|meta|compress|defaults) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
-      all) for b in main pg rewards imitation pixels atari memory multiagent shift domain sweeps cluster chaos explain attack export continual meta compress defaults; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
-      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent, shift, domain, sweeps, cluster, chaos, explain, attack, export, continual, meta, compress, defaults or all" >&2; exit 2 ;;
+      main|pg|rewards|imitation|pixels|atari|memory|multiagent|shift|domain|sweeps|cluster|chaos|explain|attack|export|continual|meta|mworld|compress|defaults) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
+      all) for b in main pg rewards imitation pixels atari memory multiagent shift domain sweeps cluster chaos explain attack export continual meta mworld compress defaults; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
+      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent, shift, domain, sweeps, cluster, chaos, explain, attack, export, continual, meta, mworld, compress, defaults or all" >&2; exit 2 ;;
     esac ;;
   *) sed -n '2,12p' "$0"; exit 1 ;;
 esac
