@@ -16,8 +16,8 @@ with a 95% bootstrap interval (``gymsuite.common.stats``).
 Anchors (issue 26, not comparable in scale: ML10 is ten environments, these are one environment's goals and far
 fewer steps): MAML's ML10 meta-test success 36% in the Meta-World paper, 13% in a 2025 re-run.
 
-    python -m benchmarks.mworld          # full: 5 seeds x 4 methods, 100,000 meta-training steps, ~35 min, 2 cores
-    python -m benchmarks.mworld --quick  # 1 seed, 4,096 steps, 2,048 adaptation steps, 2 goals; writes nothing
+    python -m benchmarks.mworld          # full: 5 seeds x 4 methods, 100,000 meta-training steps, ~45 min, 2 cores
+    python -m benchmarks.mworld --quick  # 1 seed, 4,096 steps, 2,048 adaptation steps, 2 goals, 3 min; writes nothing
 
 Needs the metaworld extra (``pip install "gymsuite[metaworld]"``).
 """
@@ -44,7 +44,7 @@ HYPER = {"n_envs": 4, "n_steps": 512, "batch_size": 256, "n_epochs": 5}
 FULL = {"seeds": 5, "timesteps": 100_000, "adapt_steps": 10_240, "meta_batch": 2, "inner_steps": 2_048,
         "test_goals": 5}
 QUICK = {"seeds": 1, "timesteps": 4_096, "adapt_steps": 2_048, "meta_batch": 2, "inner_steps": 2_048, "test_goals": 2}
-EXPECTED_FPS = 800  # PPO env steps/s of one of 2 workers on 2 cores (reach-v3, HYPER), measured by one seed
+EXPECTED_FPS = 500  # env steps/s of one of 2 workers on 2 cores, runs' setup included (one seed on one core: 490)
 EVAL_SECONDS = 1  # one greedy 500-step episode
 
 
