@@ -47,7 +47,7 @@ def test_a_spec_builds_its_goal_and_the_test_split_holds_other_goals() -> None:
     assert np.array_equal(goals[0], goals[1])  # the same spec: the same goal, in any process (goal_seed)
     assert not np.array_equal(goals[0], goals[2]) and not np.array_equal(goals[0], goals[3])
     def goal(task: Any) -> np.ndarray:
-        return pickle.loads(task.data)["rand_vec"]  # noqa: S301  (Meta-World's own task data)
+        return pickle.loads(task.data)["rand_vec"]  # Meta-World's own task data, in memory
 
     assert np.array_equal(goals[0], goal(train[3])) and np.array_equal(goals[2], goal(test[3]))
     assert len(mw.goals("ML1", "reach-v3", "test")[1]) == len(test) == 50
