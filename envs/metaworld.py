@@ -142,7 +142,7 @@ class MetaWorldTask(gym.Env):
         self.env = cls(render_mode=render_mode)
         self.env.set_task(tasks[task])  # freezes the goal (Meta-World's rand_vec) and its observability
         self.spec_text, self.split, self.task, self.goal_seed = spec, split, task, goal_seed
-        self.goal = np.asarray(pickle.loads(tasks[task].data)["rand_vec"], dtype=np.float64)  # in memory, Meta-World's own
+        self.goal = np.asarray(pickle.loads(tasks[task].data)["rand_vec"], dtype=np.float64)  # Meta-World's data
         self.render_mode = render_mode
         self.metadata = dict(self.env.metadata)
         self.observation_space = self.env.observation_space
