@@ -5,7 +5,7 @@
 #   ./tasks.sh demo    train PPO on CartPole-v1 and record its video (runs/demo)
 #   ./tasks.sh test    run the test suite
 #   ./tasks.sh lint    ruff, the import layers (import-linter) and types (mypy)
-#   ./tasks.sh bench [main|pg|rewards|imitation|pixels|atari|memory|multiagent|sweeps|cluster|chaos|explain|attack|export|continual|meta|rl2|domain|compress|defaults|all] [--quick ...]
+#   ./tasks.sh bench [main|pg|rewards|imitation|pixels|atari|memory|multiagent|sweeps|cluster|chaos|explain|attack|export|continual|meta|rl2|mworld|domain|compress|defaults|all] [--quick ...]
 #                      a benchmark (default main; each rewrites its section of BENCHMARKS.md;
 #                      --quick runs it at tiny budgets and writes nothing)
 #   ./tasks.sh docs    build the documentation site into site/ (mkdocs build --strict: warnings are errors)
@@ -31,7 +31,7 @@ setup() {
     || "${pip[@]}" install torch
   # dev: tests and linters; bench: the benchmarks' extras (and their tests); distributed: Ray, for the Ray tests;
   # docs: MkDocs, its Material theme and mkdocstrings, for ./tasks.sh docs.
-  "${pip[@]}" install -e ".[dev,bench,distributed,docs]"
+  "${pip[@]}" install -e ".[dev,bench,distributed,docs,metaworld]"
   # imitation's metadata pins gymnasium~=0.29 and stable-baselines3~=2.2; installed
   # with --no-deps it runs on the current stack (tests/test_imitation_compat.py proves it).
   "${pip[@]}" install --no-deps "$IMITATION"
@@ -62,9 +62,9 @@ case "$cmd" in
     which=${1:-main}
     shift || true
     case "$which" in
-      main|pg|rewards|imitation|pixels|atari|memory|multiagent|shift|domain|sweeps|cluster|chaos|explain|attack|export|continual|meta|rl2|compress|defaults) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
-      all) for b in main pg rewards imitation pixels atari memory multiagent shift domain sweeps cluster chaos explain attack export continual meta rl2 compress defaults; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
-      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent, shift, domain, sweeps, cluster, chaos, explain, attack, export, continual, meta, rl2, compress, defaults or all" >&2; exit 2 ;;
+      main|pg|rewards|imitation|pixels|atari|memory|multiagent|shift|domain|sweeps|cluster|chaos|explain|attack|export|continual|meta|rl2|mworld|compress|defaults) "$VENV/bin/python" -m "benchmarks.$which" "$@" ;;
+      all) for b in main pg rewards imitation pixels atari memory multiagent shift domain sweeps cluster chaos explain attack export continual meta rl2 mworld compress defaults; do "$VENV/bin/python" -m "benchmarks.$b" "$@"; done ;;
+      *) echo "unknown benchmark '$which': use main, pg, rewards, imitation, pixels, atari, memory, multiagent, shift, domain, sweeps, cluster, chaos, explain, attack, export, continual, meta, rl2, mworld, compress, defaults or all" >&2; exit 2 ;;
     esac ;;
   *) sed -n '2,12p' "$0"; exit 1 ;;
 esac

@@ -7,8 +7,10 @@ One format for continual learning's sequences and meta-learning's families::
     CartPole-v1 permute=2,0,3,1 signflip=0,2  observation transforms (gymsuite.envs.wrappers.transforms)
     CartPole-v1 taskid=1/3                    a one-hot task id (entry 1 of 3) appended to the observation
     MiniGrid-Empty-Random-6x6-v0 size=8       a constructor keyword (or kw:NAME); any id is a task
+    metaworld:ML1/reach-v3 task=3             a Meta-World goal (gymsuite.envs.metaworld; split=test: held out)
     CartPole-v1; CartPole-v1 permute=3,2,1,0  a sequence: ``;`` separates tasks
     CartPole-v1 length=0.5x:2x                a family: ``LOW:HIGH`` ranges, sampled uniformly by sample_tasks
+    metaworld:ML1/reach-v3 task=0:49          a whole-number key (INTEGER_KEYS) draws whole values, bounds included
 
 ``signflip=true`` flips every entry, ``signflip=0,2`` the entries named (after permuting). Each string may
 instead be a YAML file holding ``tasks:`` (or ``family:``), a list of task strings or of mappings
@@ -35,12 +37,16 @@ import yaml
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 from gymsuite.envs.factory import resolve
+from gymsuite.envs.metaworld import DEFAULTS as METAWORLD_DEFAULTS
+from gymsuite.envs.metaworld import factory as metaworld_factory
+from gymsuite.envs.metaworld import is_metaworld
 from gymsuite.envs.observation import EnvOptions, observation_wrappers
 from gymsuite.envs.params import EnvParam, SetParams, env_params, find_param
 from gymsuite.envs.wrappers.transforms import ObservationTransform
 
 TASK_ENV_ID = "gymsuite/Tasks-v0"
 TRANSFORMS = ("permute", "signflip", "taskid")
+INTEGER_KEYS = ("task",)  # whole-valued keys: a Meta-World goal's index; a range of them draws whole values
 
 
 @dataclass(frozen=True)
@@ -172,8 +178,56 @@ def _draw(task: Task, key: str, value: str, rng: np.random.Generator) -> str:
     except ValueError:
         raise UserError(f"task {task.text!r}: {key}={value} is not a range of numbers",
                         f"write {key}=LOW:HIGH, e.g. {key}=0.5x:2x") from None
+    if key in INTEGER_KEYS:
+        return str(int(rng.integers(*_whole_bounds(task, key, value, bounds), endpoint=True)))
     drawn = float(rng.uniform(min(bounds), max(bounds)))
     return f"{drawn:.6g}x" if relative[0] is not None else f"{drawn:.6g}"
+
+
+def _whole_bounds(task: Task, key: str, value: str, bounds: Sequence[float]) -> tuple[int, int]:
+    if any(b != round(b) for b in bounds) or value.lower().count("x"):
+        raise UserError(f"task {task.text!r}: {key}={value} is not a range of whole numbers",
+                        f"write {key}=LOW:HIGH with whole bounds, e.g. {key}=0:49")
+    return int(min(bounds)), int(max(bounds))
+
+
+def expand_tasks(tasks: Sequence[Task]) -> list[Task]:
+    """Every task of ``tasks`` with each whole-number range (:data:`INTEGER_KEYS`) listed value by value:
+    ``metaworld:ML1/reach-v3 split=test task=0:2`` is its goals 0, 1 and 2 (a held-out set, ``--test``); other
+    ranges stay (only a family samples them).
+
+    Raises:
+        UserError: a whole-number key's range whose bounds are not whole numbers.
+    """
+    out = []
+    for task in tasks:
+        ranged = [k for k, v in task.modifiers if k in INTEGER_KEYS and _is_range(k, v)]
+        if not ranged:
+            out.append(task)
+            continue
+        key = ranged[0]
+        value = dict(task.modifiers)[key]
+        try:
+            bounds = [float(b) for b in _split_range(value)]
+        except ValueError:
+            bounds = [0.5]
+        low, high = _whole_bounds(task, key, value, bounds)
+        out += expand_tasks([Task(task.env, tuple((k, str(n) if k == key else v) for k, v in task.modifiers))
+                             for n in range(low, high + 1)])
+    return out
+
+
+def without_defaults(task: Task) -> Task:
+    """``task`` without the modifiers that restate a default (a Meta-World task's ``split=train``), so that two
+    spellings of one task compare equal."""
+    if not is_metaworld(task.env):
+        return task
+    return Task(task.env, tuple((k, v) for k, v in task.modifiers if METAWORLD_DEFAULTS.get(k) != v))
+
+
+def _factory(env: str) -> Any:
+    """What builds ``env``: a Meta-World spec's env (:mod:`gymsuite.envs.metaworld`), else the factory's."""
+    return metaworld_factory(env) if is_metaworld(env) else resolve(env)
 
 
 def _relative(text: str) -> str | None:
@@ -207,7 +261,7 @@ def resolve_task(task: Task) -> ResolvedTask:
         UserError: an unknown env; a key that is no parameter, transform or constructor keyword of the env (the
             message lists those it has); a value that breaks the env; a range (only families take them).
     """
-    probe = resolve(task.env)()
+    probe = _factory(task.env)()
     try:
         return _resolve(task, probe)
     finally:
@@ -252,6 +306,9 @@ def _resolve(task: Task, probe: gym.Env) -> ResolvedTask:
 
 
 def _keywords(env: gym.Env) -> list[str]:
+    declared = getattr(type(env.unwrapped), "task_keywords", None)  # an env whose first argument is its spec
+    if declared is not None:
+        return list(declared)
     try:
         params = inspect.signature(type(env.unwrapped)).parameters
     except (TypeError, ValueError):
@@ -292,10 +349,10 @@ def build_task(resolved: ResolvedTask, render_mode: str | None = None) -> gym.En
     """The env of ``resolved``: built with its keywords, its parameters set before every episode, MiniGrid's image
     chosen as for a run (:func:`gymsuite.envs.observation.observation_wrappers`), then the transform."""
     task = resolved.task
-    env = resolve(task.env)(render_mode=render_mode, **resolved.kwargs)
+    env = _factory(task.env)(render_mode=render_mode, **resolved.kwargs)
     if resolved.params:
         env = SetParams(env, resolved.params)
-    wrappers, _ = observation_wrappers(task.env, EnvOptions(), task.env)
+    wrappers = [] if is_metaworld(task.env) else observation_wrappers(task.env, EnvOptions(), task.env)[0]
     for wrap in wrappers:
         env = wrap(env)
     if resolved.permute is not None or resolved.signflip is not None or resolved.taskid is not None:
@@ -341,5 +398,6 @@ def check_tasks(tasks: Sequence[Task], why: str) -> list[ResolvedTask]:
     return resolved
 
 
-__all__ = ["TASK_ENV_ID", "TRANSFORMS", "ResolvedTask", "Task", "build_task", "check_same_spaces",
-           "check_tasks", "parse_task", "parse_tasks", "resolve_task", "sample_tasks", "task_env_kwargs"]
+__all__ = ["INTEGER_KEYS", "TASK_ENV_ID", "TRANSFORMS", "ResolvedTask", "Task", "build_task", "check_same_spaces",
+           "check_tasks", "expand_tasks", "parse_task", "parse_tasks", "resolve_task", "sample_tasks",
+           "task_env_kwargs", "without_defaults"]

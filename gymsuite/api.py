@@ -915,7 +915,8 @@ def meta(family: str | Sequence[str], test: str | Sequence[str], method: str | S
         family: the training family, a task spec with ``LOW:HIGH`` ranges (``"CartPole-v1 length=0.5x:2x"``), several
             separated by ``;``, or a YAML file (``family: [...]``).
         test: the held-out tasks (``"CartPole-v1 length=3x; CartPole-v1 length=0.25x"``), outside the family's ranges;
-            a task with ranges stands for ``test_tasks`` unseen draws from it (it may be the family itself:
+            a whole-number range lists every value (``"metaworld:ML1/reach-v3 split=test task=0:9"``: ten goals);
+            one with other ranges stands for ``test_tasks`` unseen draws from it (it may be the family itself:
             ``"gymsuite/TwoArmedBandit-v0 p0=0:1 p1=0:1"``).
         method: ``reptile``, ``fomaml`` (first-order MAML: query gradients of PPO's loss), ``multitask`` (PPO on a
             per-episode mixture of the family), ``scratch`` (a fresh initialisation), ``rl2`` (RL²: an LSTM policy
@@ -939,8 +940,10 @@ def meta(family: str | Sequence[str], test: str | Sequence[str], method: str | S
     Returns:
         ``results.json``'s keys: ``methods`` (per method: ``before``/``after``, the return on each held-out task;
         ``before_iqm``/``after_iqm``: ``{iqm, ci}`` over the held-out tasks; rl2: before is a trial's first
-        episode, after its last, ``trial`` the whole trial's return, ``adaptation`` says so), ``family``, ``test``
-        (the held-out tasks, draws included), ``iterations``, ``trials``.
+        episode, after its last, ``trial`` the whole trial's return, ``adaptation`` says so; on tasks that report
+        success, Meta-World's: ``success_before``/``success_after``, each task's share of episodes that succeeded,
+        their ``success_after_mean`` and ``success_after_iqm``), ``family``, ``test`` (the held-out tasks, draws
+        included), ``iterations``, ``trials``.
 
     Raises:
         UserError: a family without ranges, a range bound that breaks the env (a bandit probability outside

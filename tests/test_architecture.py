@@ -69,7 +69,8 @@ PROVIDED = {
 # Optional extras: the only module allowed to import each (it imports it inside a function, with a UserError naming
 # the extra when it is missing).
 OPTIONAL = {"ray": ("distributed", "agents/sweeps/distributed.py"),
-            "grpcio": ("distributed", "agents/sweeps/distributed.py")}
+            "grpcio": ("distributed", "agents/sweeps/distributed.py"),
+            "metaworld": ("metaworld", "envs/metaworld.py")}
 PRODUCT = ("common", "envs", "supervised", "rewards", "agents", "gymsuite")
 
 

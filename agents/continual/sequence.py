@@ -6,7 +6,9 @@ A continual directory ``D`` holds::
     task_0/ task_1/ ... one ordinary run directory per task (multitask: multitask/), env gymsuite/Tasks-v0
     memory/task_K.pt    what later tasks keep of task K: its policy, states, action distribution, Fisher
     progress.json       R's rows so far (written atomically after each task)
-    results.json        R, its normalised form and the metrics (:mod:`gymsuite.agents.continual.metrics`)
+    results.json        R, its normalised form and the metrics (:mod:`gymsuite.agents.continual.metrics`); on tasks
+                        that report success (Meta-World's: :mod:`gymsuite.envs.metaworld`) also the success-rate
+                        matrix and its metrics under ``success`` (Continual World's figures are success rates)
 
 Methods: ``finetune`` (each task starts from the previous task's policy), ``ewc``, ``l2``, ``replay`` (the same,
 plus a penalty keeping the earlier tasks: :mod:`gymsuite.agents.run.continual`), ``packnet`` (the actor's weights
@@ -180,11 +182,16 @@ def _config(plan: Plan, tasks: Sequence[Task], previous: int, root: Path, steps:
                         overrides=_hyperparams(plan, tasks, previous, root))
 
 
+Row = tuple[list[float], list[float] | None]  # a row of R, and of the success rates (None: a task reports none)
+
+
 def _evaluate_row(agent: LoadedAgent, tasks: Sequence[Task], plan: Plan,
-                  owner: Mapping[str, Any] | None = None, first: int = 0) -> list[float]:
+                  owner: Mapping[str, Any] | None = None, first: int = 0) -> Row:
     """The agent's mean return on every task (``eval_episodes``, greedy, the same env seeds for every row; ``tasks``
-    start at task ``first``); with PackNet's ``owner`` map, task k with the weights of tasks 0..k only."""
-    row = []
+    start at task ``first``), and its success rate on each where every task reports success (else None); with
+    PackNet's ``owner`` map, task k with the weights of tasks 0..k only."""
+    row: list[float] = []
+    success: list[float] | None = []
     full = {k: v.clone() for k, v in agent.model.policy.state_dict().items()} if owner and agent.model else None
     for k, task in enumerate(tasks, start=first):
         venv = make_agent_env(agent, seed=plan.seed + 20_000 + 100 * k, n_envs=min(plan.eval_episodes, 5),
@@ -192,15 +199,30 @@ def _evaluate_row(agent: LoadedAgent, tasks: Sequence[Task], plan: Plan,
         try:
             if full is not None and owner is not None and agent.model is not None:
                 agent.model.policy.load_state_dict(masked_state(full, owner, k))
-            row.append(float(evaluate(agent, venv, plan.eval_episodes)["mean_return"]))
+            summary = evaluate(agent, venv, plan.eval_episodes)
         finally:
             venv.close()
+        row.append(float(summary["mean_return"]))
+        success = None if success is None or "success_rate" not in summary else \
+            [*success, float(summary["success_rate"])]
     if full is not None and agent.model is not None:
         agent.model.policy.load_state_dict(full)
-    return row
+    return row, success
 
 
-def _initial_row(plan: Plan, tasks: Sequence[Task], root: Path) -> list[float]:
+def _keep(progress: dict[str, Any], key: str, row: Row) -> None:
+    """Row ``row`` of R under ``progress[key]`` (``rows`` holds one per stage: ``key`` is ``rows/I``), its success
+    rates under ``success_`` + ``key``."""
+    for prefix, values in (("", row[0]), ("success_", row[1])):
+        if values is None:
+            continue
+        if key.startswith("rows/"):
+            progress.setdefault(f"{prefix}rows", {})[key[5:]] = values
+        else:
+            progress[f"{prefix}{key}"] = values
+
+
+def _initial_row(plan: Plan, tasks: Sequence[Task], root: Path) -> Row:
     """Row 0 of R: the untrained policy (the seed's initialisation) on every task."""
     built = training.prepare(_config(plan, tasks[:1], 0, root, plan.steps_per_task))
     try:
@@ -241,11 +263,14 @@ def _stage(plan: Plan, tasks: Sequence[Task], i: int, root: Path, progress: dict
             before = read_memory(root / "memory" / f"task_{i - 1}.pt") if i > 0 else None
             owner = memory["owner"] = claim(owners(before, weights), weights, i)
         save_memory(memory, root / "memory" / f"task_{i}.pt")
-    progress["rows"][str(i)] = _evaluate_row(agent, tasks, plan, owner)
+    returns, success = _evaluate_row(agent, tasks, plan, owner)
     if plan.method == "progressive":  # task j < i: its own column and heads, unchanged since (task j's model)
         for j in range(i):
-            progress["rows"][str(i)][j] = _evaluate_row(load_agent(str(root / f"task_{j}")), tasks[j:j + 1], plan,
-                                                        first=j)[0]
+            own, own_success = _evaluate_row(load_agent(str(root / f"task_{j}")), tasks[j:j + 1], plan, first=j)
+            returns[j] = own[0]
+            if success is not None and own_success is not None:
+                success[j] = own_success[0]
+    _keep(progress, f"rows/{i}", (returns, success))
     _save_progress(root, progress)
     return result
 
@@ -262,8 +287,8 @@ def run_continual(plan: Plan, tasks: Sequence[Task], root: str | Path,
     with StopSignals() as stop:  # between tasks, SIGTERM stops like Ctrl-C; the runs take their own
         try:
             if "initial" not in progress:
-                progress["random"] = _evaluate_row(load_agent("random", env=TASK_ENV_ID), tasks, plan)
-                progress["initial"] = _initial_row(plan, tasks, root)
+                _keep(progress, "random", _evaluate_row(load_agent("random", env=TASK_ENV_ID), tasks, plan))
+                _keep(progress, "initial", _initial_row(plan, tasks, root))
                 _save_progress(root, progress)
             for i in range(stages):
                 if str(i) in progress["rows"]:
@@ -307,7 +332,30 @@ def summarize(plan: Plan, tasks: Sequence[Task], progress: Mapping[str, Any]) ->
         final = matrix[-1] if plan.method == "multitask" else np.diag(matrix[1:])
         out.update(final_metrics(final, low, high))
         out.update({"backward_transfer": None, "forward_transfer": None, "forgetting": None})
+    success = _success(plan, progress, stages)
+    if success is not None:
+        out["success"] = success
     return out
+
+
+def _success(plan: Plan, progress: Mapping[str, Any], stages: int) -> dict[str, Any] | None:
+    """The success-rate matrix S (``(T + 1, T)``, rows as R's) and its metrics, already in [0, 1] as Continual World
+    reports them (no normalisation: ``forgetting`` is -BWT on S), where every task reported success; else None."""
+    rows = progress.get("success_rows", {})
+    if "success_initial" not in progress or any(str(i) not in rows for i in range(stages)):
+        return None
+    matrix = np.asarray([progress["success_initial"], *(rows[str(i)] for i in range(stages))], dtype=float)
+    t = matrix.shape[1]
+    zeros, ones = np.zeros(t), np.ones(t)
+    keep: tuple[str, ...]
+    if plan.method in SEQUENTIAL:
+        metrics = sequence_metrics(matrix, zeros, ones)
+        keep = ("average_performance", "backward_transfer", "forward_transfer", "forgetting")
+    else:
+        metrics = final_metrics(matrix[-1] if plan.method == "multitask" else np.diag(matrix[1:]), zeros, ones)
+        keep = ("average_performance",)
+    return {"matrix": matrix.tolist(), "random": list(progress.get("success_random", [])),
+            **{k: metrics[k] for k in keep}}
 
 
 __all__ = ["METHODS", "Outcome", "Plan", "Stopped", "make_plan", "run_continual", "summarize"]

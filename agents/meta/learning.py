@@ -136,14 +136,19 @@ def meta_train(plan: MetaPlan, family: Sequence[Task], memory: Path, first_order
             on_iteration(k)
 
 
-def _evaluate(run_dir: Path, task: Task, plan: MetaPlan, j: int) -> float:
+def _evaluate(run_dir: Path, task: Task, plan: MetaPlan, j: int, row: dict[str, Any], when: str) -> None:
+    """The greedy mean return on held-out task ``j`` into ``row[when][j]``, and where the task reports success
+    (Meta-World's), the share of episodes that succeeded into ``row["success_" + when][j]``."""
     agent = load_agent(str(run_dir))
     venv = make_agent_env(agent, seed=plan.seed + 20_000 + 100 * j, n_envs=min(plan.eval_episodes, 5),
                           env_kwargs=task_env_kwargs([task]))
     try:
-        return float(evaluate(agent, venv, plan.eval_episodes)["mean_return"])
+        summary = evaluate(agent, venv, plan.eval_episodes)
     finally:
         venv.close()
+    row[when][str(j)] = float(summary["mean_return"])
+    if "success_rate" in summary:
+        row.setdefault(f"success_{when}", {})[str(j)] = float(summary["success_rate"])
 
 
 def _initialise(plan: MetaPlan, method: str, family: Sequence[Task], base: Path,
@@ -182,12 +187,12 @@ def _method(plan: MetaPlan, method: str, family: Sequence[Task], test: Sequence[
     for j, task in enumerate(test):
         if str(j) in row["after"]:
             continue
-        row["before"][str(j)] = _evaluate(base / "init", task, plan, j)
+        _evaluate(base / "init", task, plan, j, row, "before")
         cfg = run_config(plan, [task], plan.adapt_steps, plan.seed + 10_000 + j, memory)
         result = training.train_or_resume(cfg, base / f"adapted_{j}", ())
         if result is not None and result.interrupted:
             return result
-        row["after"][str(j)] = _evaluate(base / f"adapted_{j}", task, plan, j)
+        _evaluate(base / f"adapted_{j}", task, plan, j, row, "after")
         write_json(root / "progress.json", progress)
     return None
 
@@ -216,9 +221,11 @@ def _stats(values: list[float]) -> dict[str, Any]:
 
 def summarize(plan: MetaPlan, progress: dict[str, Any]) -> dict[str, Any]:
     """``results.json``: per method, the return on each held-out task before and after adaptation, and their IQM
-    with a 95% percentile-bootstrap interval over the held-out tasks."""
+    with a 95% percentile-bootstrap interval over the held-out tasks; where the tasks report success (Meta-World),
+    also each task's success rate (the share of its episodes in which ``info["success"]`` was ever 1) before and
+    after, and their mean (Meta-World's figure) with the IQM."""
     n = len(plan.test)
-    methods = {}
+    methods: dict[str, dict[str, Any]] = {}
     for method in plan.methods:
         row = progress[method]
         if method == "rl2":
@@ -228,6 +235,12 @@ def summarize(plan: MetaPlan, progress: dict[str, Any]) -> dict[str, Any]:
         after = [row["after"][str(j)] for j in range(n)]
         methods[method] = {"before": before, "after": after, "before_iqm": _stats(before), "after_iqm": _stats(after),
                            "init": f"{method}/init", "adapted": [f"{method}/adapted_{j}" for j in range(n)]}
+        for when in ("before", "after"):
+            rates = row.get(f"success_{when}", {})
+            if len(rates) == n:
+                values = [rates[str(j)] for j in range(n)]
+                methods[method].update({f"success_{when}": values, f"success_{when}_mean": float(sum(values) / n),
+                                        f"success_{when}_iqm": _stats(values)})
     return {"family": list(plan.family), "test": list(plan.test), "seed": plan.seed, "algo": plan.algo,
             "timesteps": plan.timesteps, "adapt_steps": plan.adapt_steps, "meta_batch": plan.meta_batch,
             "inner_steps": plan.inner_steps, "iterations": plan.iterations, "trials": plan.trials, "methods": methods}

@@ -1,10 +1,12 @@
 """What ``gymsuite meta`` was asked, checked before anything is written: the family, the held-out tasks, the methods.
 
 A family is a task spec with ``LOW:HIGH`` ranges (:mod:`gymsuite.envs.tasks`), e.g.
-``CartPole-v1 length=0.5x:2x masspole=0.5x:2x``; the held-out ``--test`` tasks must lie outside it (a test task whose
-every ranged value falls inside a member's ranges is refused: it would measure interpolation, not adaptation).
-A ``--test`` task with ranges instead stands for ``test_tasks`` tasks drawn from it with a seed of its own: unseen
-draws of a distribution (Duan et al.'s bandits, Meta-World ML1's held-out goals), which may be the family's own.
+``CartPole-v1 length=0.5x:2x masspole=0.5x:2x``, or Meta-World's ML1 train goals ``metaworld:ML1/reach-v3 task=0:49``;
+the held-out ``--test`` tasks must lie outside it (a test task whose every ranged value falls inside a member's ranges
+is refused: it would measure interpolation, not adaptation). ML1's ``split=test`` goals are outside by construction.
+A ``--test`` task with a whole-number range (``task=0:9``) lists every value; one with other ranges stands for
+``test_tasks`` tasks drawn from it with a seed of its own: unseen draws of a distribution (Duan et al.'s bandits),
+which may be the family's own.
 
 ``rl2`` (:mod:`gymsuite.agents.meta.rl2`) needs a recurrent engine (the algorithm's ``recurrent`` class), the lstm
 backbone, a vector observation and ``trials`` episodes per trial; it adapts without gradient steps, so
@@ -21,7 +23,17 @@ from gymsuite.agents.algorithms import registry
 from gymsuite.agents.run.config import build_config, defaults_for
 from gymsuite.common.errors import UserError
 from gymsuite.envs.taskenv import trial_env
-from gymsuite.envs.tasks import TASK_ENV_ID, Task, check_tasks, parse_tasks, resolve_task, sample_tasks, task_env_kwargs
+from gymsuite.envs.tasks import (
+    TASK_ENV_ID,
+    Task,
+    check_tasks,
+    expand_tasks,
+    parse_tasks,
+    resolve_task,
+    sample_tasks,
+    task_env_kwargs,
+    without_defaults,
+)
 
 METHODS = ("reptile", "fomaml", "multitask", "scratch", "rl2")
 ADAPTING = ("reptile", "fomaml", "multitask", "scratch")  # the methods adapted by --adapt-steps of PPO
@@ -91,6 +103,7 @@ def _absolute(env: str, key: str, value: str) -> float | None:
 
 def inside(task: Task, member: Task) -> str | None:
     """Why held-out ``task`` lies inside family ``member`` (``"length 1.5x in 0.5x:2x"``), or None if outside."""
+    task, member = without_defaults(task), without_defaults(member)  # split=train is ML1's default split
     if task.env != member.env:
         return None
     given, ranges = dict(task.modifiers), member.ranges
@@ -118,10 +131,11 @@ def _check_counts(**counts: int) -> None:
 
 
 def held_out_tasks(test: str | Sequence[str], test_tasks: int, seed: int) -> list[Task]:
-    """The held-out tasks of ``--test``: each fixed task as given, each ranged one as ``test_tasks`` draws (seeded
-    by ``seed + TEST_SEED`` and its place)."""
+    """The held-out tasks of ``--test``: each fixed task as given, each whole-number range value by value
+    (:func:`~gymsuite.envs.tasks.expand_tasks`), each other ranged task as ``test_tasks`` draws (seeded by ``seed +
+    TEST_SEED`` and its place)."""
     out: list[Task] = []
-    for i, task in enumerate(parse_tasks(test, "--test")):
+    for i, task in enumerate(expand_tasks(parse_tasks(test, "--test"))):  # task=0:9 (Meta-World's goals): ten
         out += sample_tasks([task], test_tasks, seed + TEST_SEED + 1_000 * i) if task.ranges else [task]
     return out
 
@@ -174,7 +188,7 @@ def make_plan(family: str | Sequence[str], test: str | Sequence[str], methods: s
         for end in (0, 1):
             resolve_task(Task(member.env, tuple((k, member.ranges[k][end] if k in member.ranges else v)
                                                 for k, v in member.modifiers)))
-    for task in (t for t in parse_tasks(test, "--test") if not t.ranges):  # draws from a ranged --test are unseen
+    for task in (t for t in expand_tasks(parse_tasks(test, "--test")) if not t.ranges):  # ranged: unseen draws
         for member in members:
             why = inside(task, member)
             if why is not None:

@@ -39,16 +39,19 @@ def is_parallel(venv: VecEnv) -> bool:
 
 
 def episode_of(info: dict[str, Any], multiagent: bool) -> dict[str, Any] | None:
-    """The episode that ended with this step's ``info`` (None: none did): SB3 Monitor's ``{"r", "l", "t"}`` and
-    ``"capped"`` (the step cap that cut it short, else 0).
+    """The episode that ended with this step's ``info`` (None: none did): SB3 Monitor's ``{"r", "l", "t"}``,
+    ``"capped"`` (the step cap that cut it short, else 0) and, where the env reports it at the episode's end (SB3's
+    ``info["is_success"]``: Meta-World's tasks, :mod:`gymsuite.envs.metaworld`), ``"success"`` (1.0 or 0.0).
 
     ``multiagent`` (the bridge, :func:`is_parallel`): the joint episode of a copy, reported on its first slot
     (``info["joint_episode"]``); ``r`` is the mean over agents of their returns, ``agents`` holds each one's.
     """
     capped = float(info.get("episode_capped", 0))
     if not multiagent:
-        return None if "episode" not in info else {**{k: float(v) for k, v in info["episode"].items()},
-                                                   "capped": capped}
+        if "episode" not in info:
+            return None
+        episode = {**{k: float(v) for k, v in info["episode"].items()}, "capped": capped}
+        return episode if info.get("is_success") is None else {**episode, "success": float(info["is_success"])}
     joint = info.get("joint_episode")
     if joint is None:
         return None
@@ -127,6 +130,8 @@ def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: boo
         "env": agent.env,
         "seconds": round(time.perf_counter() - start, 3),
     }
+    if eps and all("success" in e for e in eps):  # Meta-World's protocol: the share of episodes that succeeded
+        summary["success_rate"] = float(np.mean([e["success"] for e in eps]))
     if eps and "agents" in eps[0]:  # a multi-agent env: mean_return is the mean over agents, here each one's
         per_agent = {a: np.array([e["agents"][a] for e in eps]) for a in eps[0]["agents"]}
         summary["per_agent"] = {a: {"mean_return": float(r.mean()), "std_return": float(r.std())}
@@ -173,8 +178,9 @@ def describe(summary: dict[str, Any]) -> list[str]:
     games = summary.get("games")
     where = f"{summary['algo']} on {summary['env']}"
     if not games:
+        success = f", success rate {summary['success_rate']:.0%}" if "success_rate" in summary else ""
         lines = [f"{where}: mean return {summary['mean_return']:.2f} +- {summary['std_return']:.2f} over "
-                 f"{summary['episodes']} episodes (mean length {summary['mean_length']:.1f})"]
+                 f"{summary['episodes']} episodes (mean length {summary['mean_length']:.1f}){success}"]
         return lines + [f"  {name}: mean return {f['mean_return']:.2f} +- {f['std_return']:.2f}"
                         for name, f in summary.get("per_agent", {}).items()]  # mean_return is their mean
     return [f"{where}: mean return {summary['mean_return']:.2f} +- {summary['std_return']:.2f} over "

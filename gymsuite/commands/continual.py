@@ -36,6 +36,14 @@ def _table(results: dict) -> list[str]:
         if raw is not None:
             lines.append(f"{key.replace('_', ' '):22s} {raw:8.3f}" + (f"  (normalised {norm:.3f})" if norm is not None
                                                                        else ""))
+    success = results.get("success")
+    if success is not None:  # Meta-World's tasks: the success rates, as Continual World reports them
+        lines.append("success rate on task j (the share of episodes in which info['success'] was ever 1)")
+        for label, row in zip(results["rows"], success["matrix"], strict=True):
+            lines.append(f"{label:18s}" + "".join(f"{v:10.0%}" for v in row))
+        for key in ("average_performance", "forgetting", "forward_transfer"):
+            if success.get(key) is not None:
+                lines.append(f"{key.replace('_', ' '):22s} {success[key]:8.3f}  (success rates)")
     lines += [f"task {j}: {t}" for j, t in enumerate(tasks)]
     return lines
 

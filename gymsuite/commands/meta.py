@@ -9,7 +9,14 @@
         --hyperparams gamma=0.9
 
 The family gives LOW:HIGH ranges to sample tasks from (the task format of gymsuite continual); the held-out
---test tasks must lie outside them. Methods: reptile (PPO on sampled tasks for --inner-steps from the meta-weights,
+--test tasks must lie outside them. Meta-World's ML1 is a family of goals (its test split held out):
+
+    gymsuite meta --family "metaworld:ML1/reach-v3 task=0:49" --test "metaworld:ML1/reach-v3 split=test task=0:9" \\
+        --method reptile,multitask,scratch --timesteps 100000 --adapt-steps 10240 --eval-episodes 1 --dir runs/ml1 \\
+        --hyperparams n_envs=4 n_steps=512 batch_size=256 n_epochs=5
+
+and there the table also gives each method's success rate (Meta-World's protocol: an episode succeeds if
+info["success"] is ever 1). Methods: reptile (PPO on sampled tasks for --inner-steps from the meta-weights,
 then the meta-weights move toward the adapted ones), fomaml (first-order MAML: the gradient of PPO's loss on a
 query rollout at the adapted weights, applied to the meta-weights), multitask (one PPO run on a per-episode
 mixture of the family: the baseline), scratch (a fresh initialisation), rl2 (RL^2: an LSTM policy trained on
@@ -48,6 +55,9 @@ def _table(results: dict) -> list[str]:
             lines.append(f"{'':10s} trial  {t['iqm']:7.1f} [{t['ci'][0]:.1f}, {t['ci'][1]:.1f}]")
         lines += [f"  {t}: {x:.1f} -> {y:.1f}" for t, x, y in zip(results["test"], row["before"], row["after"],
                                                                     strict=True)]
+        if "success_after" in row:  # Meta-World: the share of episodes that reached the goal, mean over the tasks
+            lines.append(f"  success rate (mean over the held-out tasks) before {row['success_before_mean']:.0%}   "
+                         f"after {row['success_after_mean']:.0%}")
     return lines
 
 

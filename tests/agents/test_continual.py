@@ -263,3 +263,17 @@ def test_a_task_run_killed_after_a_checkpoint_resumes_to_identical_parameters(
     assert a is not None and b is not None
     for name, value in a.policy.state_dict().items():
         assert torch.equal(value, b.policy.state_dict()[name]), name
+
+
+def test_a_meta_world_sequence_reports_success_rates(tmp_path: Path) -> None:
+    pytest.importorskip("metaworld")
+    tiny = {"n_envs": 1, "n_steps": 64, "batch_size": 64, "n_epochs": 1}
+    plan, tasks = sequence.make_plan("metaworld:MT10/reach-v3; metaworld:MT10/push-v3", "finetune", 64,
+                                     hyperparams=tiny, eval_episodes=1)
+    assert plan.task_ids and [t.text for t in tasks][1] == "metaworld:MT10/push-v3 taskid=1/2"  # 39 + 2 entries
+    results = sequence.run_continual(plan, tasks, tmp_path / "cw").results
+    success = results["success"]
+    assert np.asarray(success["matrix"]).shape == (3, 2) == np.asarray(results["matrix"]).shape
+    assert all(v in (0.0, 1.0) for row in success["matrix"] for v in row)  # one episode per cell
+    assert success["average_performance"] == float(np.mean(success["matrix"][-1]))
+    assert success["forgetting"] == success["matrix"][1][0] - success["matrix"][2][0]

@@ -158,3 +158,39 @@ def test_sigterm_between_runs_exits_143_and_the_same_command_continues(tmp_path:
     monkeypatch.setattr(learning, "_method", real)
     assert cli.main(args) == 0 and set(json.loads((out / "results.json").read_text())["methods"]) == {
         "multitask", "scratch"}
+
+
+ML1 = "metaworld:ML1/reach-v3 task=0:49"
+TINY = {"n_envs": 1, "n_steps": 64, "batch_size": 64, "n_epochs": 1}  # PPO's Box policy, one 64-step rollout
+
+
+def test_meta_on_ml1_reach_reports_success_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("metaworld")
+    out = tmp_path / "ml1"
+    args = ["meta", "--family", ML1, "--test", "metaworld:ML1/reach-v3 split=test task=0:1", "--method",
+            "reptile,scratch", "--timesteps", "128", "--adapt-steps", "64", "--meta-batch", "2", "--inner-steps", "64",
+            "--eval-episodes", "1", "--dir", str(out), "--hyperparams", *(f"{k}={v}" for k, v in TINY.items())]
+    assert cli.main(args) == 0
+    assert "success rate" in capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert results["test"] == [f"metaworld:ML1/reach-v3 split=test task={k}" for k in (0, 1)]
+    for row in results["methods"].values():
+        for when in ("before", "after"):
+            rates = row[f"success_{when}"]
+            assert len(rates) == 2 and all(r in (0.0, 1.0) for r in rates)  # one episode per task: 0 or 1
+            assert row[f"success_{when}_mean"] == sum(rates) / 2
+    agent = load_agent(str(out / "reptile" / "adapted_0"))
+    assert agent.model is not None and agent.model.action_space.shape == (4,)  # continuous: PPO's Box policy
+    assert agent.model.observation_space.shape == (39,)
+
+
+def test_ml1_held_out_goals_must_come_from_the_test_split() -> None:
+    pytest.importorskip("metaworld")
+    with pytest.raises(UserError, match="lies inside the training family"):
+        make_plan(ML1, "metaworld:ML1/reach-v3 task=5", "scratch", 64, 64)
+    with pytest.raises(UserError, match="lies inside the training family"):  # the default split, spelt out
+        make_plan(ML1, "metaworld:ML1/reach-v3 split=train task=5", "scratch", 64, 64)
+    with pytest.raises(UserError, match="lies inside the training family"):
+        make_plan(ML1, "metaworld:ML1/reach-v3 task=0", "scratch", 64, 64)
+    with pytest.raises(UserError, match="whole numbers"):
+        make_plan(ML1, "metaworld:ML1/reach-v3 split=test task=0:2.5", "scratch", 64, 64)

@@ -30,7 +30,9 @@ def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
 def test_table_and_target_from_fake_results(tmp_path: Path) -> None:
     out = tmp_path / "B.md"
     text = bench.main(["--seeds", "3", "--steps", "1000", "--benchmarks", str(out)], run=fake_run)
-    [(header, rows)] = read_tables(text)
+    [(header, rows), (mini_header, mini_rows)] = read_tables(text)  # CartPole's sequence, then MiniGrid's
+    assert mini_header == header and [r[0] for r in mini_rows] == list(bench.MINIGRID_METHODS)
+    assert bench.MINIGRID_TASKS in text and "60,000 env steps per task (multitask: 180,000 at once)" in text
     assert header[:4] == ["method", "average return", "average (normalised)", "forgetting"]
     assert [r[0] for r in rows] == list(bench.METHODS)
     assert numbers(rows[1][2])[0] == 0.9 and numbers(rows[1][3])[0] == 0.05
@@ -44,3 +46,17 @@ def test_quick_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "B.md"
     bench.main(["--quick", "--benchmarks", str(out)], run=fake_run)
     assert not out.exists()
+
+
+def test_each_part_runs_its_own_sequence_and_budget(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def record(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
+        seen.extend(jobs)
+        return fake_run(jobs, workers)
+
+    text = bench.main(["--part", "minigrid", "--seeds", "2", "--minigrid-steps", "3000", "--no-write"], run=record)
+    assert {j["part"] for j in seen} == {"minigrid"} and {j["steps"] for j in seen} == {3000}
+    assert [j["method"] for j in seen] == [m for m in bench.MINIGRID_METHODS for _ in range(2)]
+    assert len(read_tables(text)) == 1 and "3,000 env steps per task" in text
+    assert bench.PARTS["minigrid"]["hyper"]["n_steps"] == 128  # the MiniGrid runs' own PPO settings
