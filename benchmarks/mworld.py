@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +123,7 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, wall: floa
     return "\n".join(text)
 
 
-Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
+Runner = benchlib.Runner
 
 
 def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
@@ -139,16 +137,9 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     benchlib.add_run_options(p)
     args = p.parse_args(argv)
     benchlib.fill_budget(args, FULL, QUICK)
-    write = not (args.no_write or args.quick)  # quick numbers never reach BENCHMARKS.md
-    workers = min(args.workers, 2)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gymsuite-bench-mworld-") as tmp:
-        jobs = jobs_for(args, Path(tmp))
-        print(f"estimated wall time: about {estimate_minutes(jobs, workers):.0f} min", flush=True)
-        results = run(jobs, workers)
-    text = markdown(results, args, time.perf_counter() - start, workers)
-    benchlib.publish("mworld", text, args.benchmarks, write)
-    return text
+    return benchlib.run_benchmark("mworld", args, lambda tmp: jobs_for(args, tmp), run,
+                                  lambda results, seconds, workers: markdown(results, args, seconds, workers),
+                                  estimate_minutes)
 
 
 if __name__ == "__main__":
