@@ -16,6 +16,8 @@ from gymsuite.agents.multiagent.symmetric import SymmetricMaskablePolicy
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import train
 from gymsuite.agents.saved.loading import load_agent
+from gymsuite.commands import _cli
+from gymsuite.commands import train as train_command
 from gymsuite.common.errors import UserError
 from gymsuite.supervised.cnns import BoardCnn
 
@@ -134,3 +136,15 @@ def test_the_board_cnn_takes_the_games_boards(env: str, shape: tuple[int, int, i
         BoardCnn(__import__("gymnasium").spaces.Box(0, 1, (18,), np.float32))
     with pytest.raises(UserError, match="channels"):
         BoardCnn(space, channels=[])
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--env", "pettingzoo.classic.go_v5", "--hyperparams", "symmetric=true", "env_kwargs={board_size: 5}",
+      "selfplay={scripted: 0}"], "neither 25 cells nor 5 columns"),
+    (["--env", TTT, "--hyperparams", "backbone=board_cnn", "backbone_kwargs={channels: []}"], "board_cnn's channels"),
+])
+def test_the_train_command_refuses_with_exit_2_and_writes_nothing(in_tmp: Path, capsys: pytest.CaptureFixture[str],
+                                                                   argv: list[str], message: str) -> None:
+    assert _cli.run(train_command.main, ["--algo", "selfplay", *argv, "--run-dir", "r"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and not Path("r").exists()
