@@ -19,8 +19,8 @@ Four sections, each a function of (budget, seeds):
     alternately in one process (target: at least equal).
 Every learning number is an interquartile mean over seeds with a 95% bootstrap interval (benchmarks/stats.py).
 
-    python -m benchmarks.multiagent              # full run (it prints its estimate; about 2 h on 2 cores with the
-                                                 # board variants, 24 min without them when last measured)
+    python -m benchmarks.multiagent              # full run (it prints its estimate: about 2.5 h on 2 cores with the
+                                                 # board variants; 24 min without them, --variants, when measured)
     python -m benchmarks.multiagent --quick      # 1 seed, tiny budgets; writes nothing
 """
 
@@ -52,10 +52,10 @@ QUICK = {"seeds": 1, "board_seeds": 1, "games": 20, "spread_steps": 4_096, "spre
 # The board-game variants beside each game's shipped defaults: (variant, hyperparameters, seeds key, steps/s assumed
 # by the estimate). ``symmetric``: issue 27's equivariant policy; ``board_cnn``: the CNN for (H, W, C) boards.
 BOARD_VARIANTS: dict[str, list[tuple[str, dict[str, Any], str, int]]] = {
-    "tictactoe": [("tictactoe", {}, "seeds", 1500), ("tictactoe symmetric", {"symmetric": True}, "board_seeds", 900)],
+    "tictactoe": [("tictactoe", {}, "seeds", 1500), ("tictactoe symmetric", {"symmetric": True}, "board_seeds", 800)],
     "connect_four": [("connect_four", {}, "seeds", 1500),
-                     ("connect_four board_cnn", {"backbone": "board_cnn"}, "seeds", 700),
-                     ("connect_four board_cnn symmetric", {"backbone": "board_cnn", "symmetric": True}, "seeds", 450)],
+                     ("connect_four board_cnn", {"backbone": "board_cnn"}, "seeds", 750),
+                     ("connect_four board_cnn symmetric", {"backbone": "board_cnn", "symmetric": True}, "seeds", 500)],
 }
 SPEED_COPIES = 8
 # Training steps/s assumed by the time estimate (2 workers on 2 cores); measured by this benchmark.
