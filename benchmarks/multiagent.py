@@ -3,13 +3,15 @@
 
 Four sections, each a function of (budget, seeds):
   * tictactoe: ``--algo selfplay`` on ``pettingzoo.classic.tictactoe_v3`` with the shipped defaults, through
-    ``gymsuite train``'s pipeline; each model plays 1,000 games from each seat against the perfect (minimax)
-    player and 1,000 against a random one (target: zero losses against minimax, a win rate of at least 0.95
-    against random, both seats);
-  * connect_four: ``--algo selfplay`` on ``pettingzoo.classic.connect_four_v3`` beside PettingZoo's SB3 tutorial
-    recipe (one MaskablePPO with default hyperparameters that plays both seats of the raw AEC env, 20,480 steps),
-    both judged by the same games against random from both seats (target: at least 0.95), and the Elo curve of the
-    self-play pool;
+    ``gymsuite train``'s pipeline, and with ``symmetric=true`` (the policy averaged over the board's 8 symmetries) on
+    ``--board-seeds`` seeds (the table's seeds and fresh ones); each model plays 1,000 games from each seat against
+    the perfect (minimax) player and 1,000 against a random one (target: zero losses against minimax in every
+    seed; a win rate against random beside its exact ceiling, both seats);
+  * connect_four: ``--algo selfplay`` on ``pettingzoo.classic.connect_four_v3`` (the shipped MLP, then
+    ``backbone=board_cnn``, then the board CNN with ``symmetric=true``, the left-right flip) beside PettingZoo's SB3
+    tutorial recipe (one MaskablePPO with default hyperparameters that plays both seats of the raw AEC env, 20,480
+    steps), all judged by the same games against random from both seats (target: at least 0.95), and the Elo curve
+    of the self-play pool;
   * spread: IPPO (``--algo ppo``) against MAPPO (``--algo mappo``) on ``mpe2.simple_spread_v3`` at one budget,
     mean episode return (the mean over the three agents), with a random policy in the same table;
   * speed: joint env steps/s of gymsuite's bridge (``make_env``, what ``gymsuite train`` builds) against SuperSuit's
@@ -17,7 +19,8 @@ Four sections, each a function of (budget, seeds):
     alternately in one process (target: at least equal).
 Every learning number is an interquartile mean over seeds with a 95% bootstrap interval (benchmarks/stats.py).
 
-    python -m benchmarks.multiagent              # full run, 24 min on 2 cores when measured (it prints its estimate)
+    python -m benchmarks.multiagent              # full run (it prints its estimate: about 2.5 h on 2 cores with the
+                                                 # board variants; 24 min without them, --variants, when measured)
     python -m benchmarks.multiagent --quick      # 1 seed, tiny budgets; writes nothing
 """
 
@@ -43,8 +46,17 @@ TICTACTOE = "pettingzoo.classic.tictactoe_v3"
 CONNECT_FOUR = "pettingzoo.classic.connect_four_v3"
 SPREAD = "mpe2.simple_spread_v3"
 TUTORIAL_STEPS = 20_480  # the tutorial's own budget ("10k steps: 0.76, 20k steps: 0.86")
-FULL = {"seeds": 5, "games": 1000, "spread_steps": 200_000, "spread_episodes": 100, "speed_seconds": 3.0}
-QUICK = {"seeds": 1, "games": 20, "spread_steps": 4_096, "spread_episodes": 5, "speed_seconds": 0.5}
+FULL = {"seeds": 5, "board_seeds": 10, "games": 1000, "spread_steps": 200_000, "spread_episodes": 100,
+        "speed_seconds": 3.0}
+QUICK = {"seeds": 1, "board_seeds": 1, "games": 20, "spread_steps": 4_096, "spread_episodes": 5, "speed_seconds": 0.5}
+# The board-game variants beside each game's shipped defaults: (variant, hyperparameters, seeds key, steps/s assumed
+# by the estimate). ``symmetric``: issue 27's equivariant policy; ``board_cnn``: the CNN for (H, W, C) boards.
+BOARD_VARIANTS: dict[str, list[tuple[str, dict[str, Any], str, int]]] = {
+    "tictactoe": [("tictactoe", {}, "seeds", 1500), ("tictactoe symmetric", {"symmetric": True}, "board_seeds", 800)],
+    "connect_four": [("connect_four", {}, "seeds", 1500),
+                     ("connect_four board_cnn", {"backbone": "board_cnn"}, "seeds", 750),
+                     ("connect_four board_cnn symmetric", {"backbone": "board_cnn", "symmetric": True}, "seeds", 500)],
+}
 SPEED_COPIES = 8
 # Training steps/s assumed by the time estimate (2 workers on 2 cores); measured by this benchmark.
 EXPECTED_FPS = {"selfplay": 1500, "tutorial": 600, "ppo": 3000, "mappo": 2500, "random": 1e9}
@@ -56,7 +68,7 @@ def train_job(job: dict[str, Any]) -> dict[str, Any]:
            "eval_episodes": job.get("eval_episodes", 10), "checkpoint_freq": 0}
     if job.get("steps"):
         cli["timesteps"] = job["steps"]
-    cfg = benchlib.config(cli, {})
+    cfg = benchlib.config(cli, job.get("hyperparams", {}))
     run_dir = Path(job["run_dir"])
     trained = benchlib.train(cfg, run_dir)
     out: dict[str, Any] = {"fps": trained.steps / trained.seconds, "seconds": trained.seconds,
@@ -166,19 +178,26 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     return benchlib.job_result(job, out, start)
 
 
-def make_jobs(sections: list[str], budget: dict[str, Any], seeds: list[int], workdir: Path) -> list[dict[str, Any]]:
-    """Every job of the chosen sections (one per variant and seed)."""
+def make_jobs(sections: list[str], budget: dict[str, Any], seeds: list[int], workdir: Path,
+              variants: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every job of the chosen sections (one per variant and seed); of :data:`BOARD_VARIANTS`, the shipped defaults
+    and those named in ``variants``."""
     jobs: list[dict[str, Any]] = []
 
-    def add(kind: str, variant: str, **keys: Any) -> None:
-        for s in seeds:
+    def add(kind: str, variant: str, over: list[int] | None = None, **keys: Any) -> None:
+        for s in seeds if over is None else over:
             jobs.append({"kind": kind, "variant": variant, "seed": s, "games": budget["games"],
-                         "run_dir": str(workdir / f"{variant}-s{s}"), **keys})
+                         "run_dir": str(workdir / f"{variant.replace(' ', '-')}-s{s}"), **keys})
 
-    if "tictactoe" in sections:
-        add("train", "tictactoe", algo="selfplay", env=TICTACTOE, opponents=["minimax", "random"], steps=0)
+    for game, env, opponents in (("tictactoe", TICTACTOE, ["minimax", "random"]),
+                                 ("connect_four", CONNECT_FOUR, ["random"])):
+        if game in sections:
+            for variant, hyper, key, fps in BOARD_VARIANTS[game]:
+                if variant == game or variant in variants:
+                    over = seeds if key == "seeds" else list(range(budget[key]))
+                    add("train", variant, over, algo="selfplay", env=env, opponents=opponents,
+                        steps=0, hyperparams=hyper, expected_fps=fps)
     if "connect_four" in sections:
-        add("train", "connect_four", algo="selfplay", env=CONNECT_FOUR, opponents=["random"], steps=0)
         add("tutorial", "connect_four tutorial", algo="tutorial", env=CONNECT_FOUR,
             steps=TUTORIAL_STEPS if budget["games"] >= 100 else 2_048)
     if "spread" in sections:
@@ -241,7 +260,7 @@ def estimate_minutes(jobs: list[dict[str, Any]], workers: int, default_steps: di
     seconds = 0.0
     for j in jobs:
         steps = j.get("steps") or default_steps.get(j["env"], 0)
-        seconds += steps / EXPECTED_FPS.get(j["algo"], 1000) + 20
+        seconds += steps / j.get("expected_fps", EXPECTED_FPS.get(j["algo"], 1000)) + 20
     return seconds / max(workers, 1) / 60
 
 
@@ -289,7 +308,7 @@ def targets_games(results: list[dict[str, Any]], variant: str, lose_none: str | 
     worst = min(rate(r["games"][win_against][s], "win") for r in rs for s in ("seat_0", "seat_1"))
     lines.append(f"- Win rate of at least {share:g} against {win_against} from both seats in every seed: "
                  f"{'met' if worst >= share else 'not met'} (lowest seed and seat: {worst:.3f}).")
-    if variant == "tictactoe" and win_against == "random":
+    if variant.startswith("tictactoe") and win_against == "random":
         for seat in (0, 1):
             best, safe = tictactoe_ceiling(seat), tictactoe_ceiling(seat, never_losing=True)
             got = [rate(r["games"]["random"][f"seat_{seat}"], "win") for r in rs]
@@ -376,20 +395,26 @@ def build_text(results: list[dict[str, Any]], sections: list[str], args: argpars
              f"a table). {args.seeds} seeds per row. Cells: interquartile mean over seeds [95% bootstrap interval]."]
     if "tictactoe" in sections:
         rs = by_env(TICTACTOE)
-        parts.append("\n".join([
-            f"### Tic-tac-toe: `--algo selfplay` on {TICTACTOE}, shipped defaults", "",
-            f"Each trained model plays {args.games:,} games from each seat against each opponent (minimax: perfect "
-            "play, choosing at random among equally good moves; random: uniform over legal moves), deterministic "
-            "moves. *losses / games* adds up every seed.", "",
-            section_games(rs, TICTACTOE, ["minimax", "random"]), "", *targets_games(rs, "tictactoe", "minimax",
-                                                                                    "random")]))
+        text = [f"### Tic-tac-toe: `--algo selfplay` on {TICTACTOE}, shipped defaults", "",
+                f"Each trained model plays {args.games:,} games from each seat against each opponent (minimax: "
+                "perfect play, choosing at random among equally good moves; random: uniform over legal moves), "
+                "deterministic moves. *losses / games* adds up every seed. *symmetric*: the same defaults with "
+                f"`symmetric=true` (logits and value averaged over the board's 8 symmetries), {args.board_seeds} "
+                "seeds.", "", section_games(rs, TICTACTOE, ["minimax", "random"])]
+        for variant in dict.fromkeys(r["variant"] for r in rs):
+            text += ["", f"{variant}:", *targets_games(rs, variant, "minimax", "random")]
+        parts.append("\n".join(text))
     if "connect_four" in sections:
         rs = by_env(CONNECT_FOUR)
         text = [f"### Connect Four: `--algo selfplay` on {CONNECT_FOUR} beside PettingZoo's SB3 tutorial recipe", "",
                 f"The recipe (benchmarks/tutorial_recipe.py): one MaskablePPO with default hyperparameters playing "
                 f"both seats of the raw game, {TUTORIAL_STEPS:,} steps on one env, as the tutorial does. Both are "
-                f"judged the same way: {args.games:,} games from each seat against a random player.", "",
-                section_games(rs, CONNECT_FOUR, ["random"]), "", *targets_games(rs, "connect_four", None, "random")]
+                f"judged the same way: {args.games:,} games from each seat against a random player. *board_cnn*: "
+                "the shipped defaults with `backbone=board_cnn` (3x3 convs with padding and no stride, then a "
+                "flatten: `supervised/cnns.py`); *symmetric*: with `symmetric=true` too (the left-right "
+                "flip).", "", section_games(rs, CONNECT_FOUR, ["random"])]
+        for variant in dict.fromkeys(r["variant"] for r in rs if r["kind"] == "train"):
+            text += ["", f"{variant}:", *targets_games(rs, variant, None, "random")]
         if plot is not None and plot_elo([r for r in rs if r["variant"] == "connect_four"], plot):
             text += ["", f"![Elo of the self-play pool]({benchlib.link(plot, benchlib.BENCHMARKS)})"]
         parts.append("\n".join(text))
@@ -420,6 +445,11 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     p.add_argument("--seeds", type=int, help=f"seeds per row (default {FULL['seeds']}; --quick {QUICK['seeds']})")
+    p.add_argument("--board-seeds", type=int,
+                   help=f"seeds of tic-tac-toe's symmetric row (default {FULL['board_seeds']}: the table's and fresh)")
+    p.add_argument("--variants", nargs="*", default=[v for vs in BOARD_VARIANTS.values() for v, *_ in vs[1:]],
+                   choices=[v for vs in BOARD_VARIANTS.values() for v, *_ in vs[1:]],
+                   help="board-game variants beside the shipped defaults (default: all; none: --variants)")
     p.add_argument("--games", type=int, help=f"games per seat and opponent (default {FULL['games']})")
     p.add_argument("--spread-steps", type=int, help=f"agent steps per spread run (default {FULL['spread_steps']:,})")
     p.add_argument("--spread-episodes", type=int, help=f"evaluation episodes (default {FULL['spread_episodes']})")
@@ -433,7 +463,7 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     workers = min(args.workers, 2)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gymsuite-bench-multiagent-") as tmp:
-        jobs = make_jobs(args.sections, budget, seeds, Path(tmp))
+        jobs = make_jobs(args.sections, budget, seeds, Path(tmp), tuple(args.variants))
         if args.quick:  # the shipped defaults' budgets would take minutes: a few thousand steps check the path
             for j in jobs:
                 if j["kind"] == "train" and not j["steps"]:

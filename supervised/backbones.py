@@ -8,6 +8,7 @@
 | `small_cnn`  | uint8 image, any size (MiniGrid 7x7, 40-84 px) | patchify stem, 3x3 convs to <= 7x7, 256 features    |
 | `impala_cnn` | uint8 image, any size                          | IMPALA's conv, max-pool, 2 residual blocks, x3      |
 | `attention`  | uint8 image, any size (a token per grid cell)  | patches, position embedding, pre-norm Transformer   |
+| `board_cnn`  | board (H, W, C) of any dtype (3x3, 6x7 boards) | 3x3 convs, padding 1, no stride; flatten, 128 feat. |
 | `framestack` | window (K, O) or (K, image) (`history: K`)     | per-step features (an image backbone) concat, MLP   |
 | `transformer`| window (K, O) or (K, image) (`history: K`)     | per-step embedding, causal self-attention, last pos |
 
@@ -34,6 +35,7 @@ from torch import nn
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.supervised.backbone import Backbone
 from gymsuite.supervised.cnn import ImageEncoder, image_layout
+from gymsuite.supervised.cnns import BoardCnn
 from gymsuite.supervised.images import IMAGE_BACKBONES, default_for, is_image
 from gymsuite.supervised.memory import WINDOW_BACKBONES, CausalTransformer, FrameStack
 from gymsuite.supervised.mlp import MlpBackbone, mlp
@@ -41,7 +43,7 @@ from gymsuite.supervised.progressive import ProgressiveBackbone
 
 __all__ = ["BACKBONES", "accepted_kwargs", "check_kwargs", "default_for", "get", "is_image", "make_encoder"]
 
-BACKBONES: dict[str, type[Backbone]] = {"mlp": MlpBackbone, **IMAGE_BACKBONES,
+BACKBONES: dict[str, type[Backbone]] = {"mlp": MlpBackbone, **IMAGE_BACKBONES, "board_cnn": BoardCnn,
                                         "framestack": FrameStack, "transformer": CausalTransformer,
                                         "progressive": ProgressiveBackbone}
 

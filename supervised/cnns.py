@@ -1,7 +1,9 @@
-"""The image backbones of the CNN chapter: the DQN paper's network, a fast small CNN, and IMPALA's residual CNN.
+"""The image backbones of the CNN chapter: the DQN paper's network, a fast small CNN, and IMPALA's residual CNN;
+and a CNN for board games' small boards.
 
-Each takes a uint8 image observation ``(C, H, W)`` or ``(H, W, C)`` (checked by
-:func:`gymsuite.supervised.cnn.image_layout`) and gives ``(B, F)`` features after a ReLU.
+Each image backbone takes a uint8 image observation ``(C, H, W)`` or ``(H, W, C)`` (checked by
+:func:`gymsuite.supervised.cnn.image_layout`) and gives ``(B, F)`` features after a ReLU. :class:`BoardCnn` takes a
+board ``(H, W, C)`` of planes (floats, channels last, as PettingZoo's classic games give them).
 
 Shapes: B batch, C/H/W image channels, height and width, F features. The networks
 (``trunk``) take ``(B, C, H, W)`` floats in ``[0, 1]`` (SB3's policy divides by 255).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
@@ -151,3 +154,46 @@ def _width(convs: nn.Module, shape: tuple[int, int, int]) -> int:
     """The flattened width of ``convs``' output for one ``(C, H, W)`` image (one dry pass)."""
     with torch.no_grad():
         return int(convs(torch.zeros(1, *shape)).shape[1])
+
+
+class BoardCnn(Backbone):
+    """A CNN for small boards (tic-tac-toe's (3, 3, 2), Connect Four's (6, 7, 2)): ``(B, H, W, C)`` -> ``(B, F)``.
+
+    Every cell matters and a board is a few cells wide, so nothing shrinks it: 3x3 convs with padding 1 and stride 1,
+    one per entry of ``channels``, ReLU after each, then a flatten of all ``H * W * channels[-1]`` values, Linear to
+    ``features_dim`` and ReLU. The image backbones assume pixels (uint8 in [0, 255], strides that halve 40-84 px
+    frames); a board's planes are floats (0/1 marks), channels last as PettingZoo gives them.
+
+    Args:
+        observation_space: a 3-axis ``Box``: a board ``(H, W, C)``, channels last, any dtype; or a uint8 image
+            (channels first or last, :func:`~gymsuite.supervised.cnn.image_layout`'s rule).
+        features_dim: F.
+        channels: output channels of each conv (at least one entry).
+        freeze: see :class:`~gymsuite.supervised.backbone.Backbone`.
+        augment: see :class:`~gymsuite.supervised.backbone.Backbone` (a shift moves a board's lines: rarely wanted).
+    """
+
+    def __init__(self, observation_space: spaces.Space, features_dim: int = 128, channels: Sequence[int] = (32, 64),
+                 freeze: bool = False, augment: str | None = None) -> None:
+        shape, channels_last = board_layout(observation_space)
+        features_dim = positive_int("board_cnn", "features_dim", features_dim)
+        layers: list[nn.Module] = []
+        inputs = shape[0]
+        for out in _channels("board_cnn", channels):
+            layers += [nn.Conv2d(inputs, out, 3, padding=1), nn.ReLU()]
+            inputs = out
+        convs = nn.Sequential(*layers, nn.Flatten())
+        trunk = nn.Sequential(*convs, nn.Linear(_width(convs, shape), features_dim), nn.ReLU())
+        super().__init__(observation_space, trunk, channels_last=channels_last, freeze=freeze, augment=augment)
+
+
+def board_layout(space: spaces.Space) -> tuple[tuple[int, int, int], bool]:
+    """``((C, H, W), channels_last)`` of a board ``(H, W, C)`` (any dtype) or a uint8 image, else a
+    :class:`UserError`."""
+    if isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3:
+        return image_layout(space, "board_cnn")
+    if not isinstance(space, spaces.Box) or len(space.shape) != 3:
+        raise UserError(f"the board_cnn backbone needs a board observation (rows, columns, planes), got {space}",
+                        "use the 'mlp' backbone for vector observations")
+    h, w, c = (int(n) for n in space.shape)
+    return (c, h, w), True

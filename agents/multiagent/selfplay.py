@@ -38,13 +38,15 @@ from sb3_contrib.common.maskable.buffers import MaskableDictRolloutBuffer, Maska
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.vec_env import VecEnv
 
 from gymsuite.agents.algorithms.spec import TURN_BASED, AlgoSpec, RunSettings, TrainContext
 from gymsuite.agents.multiagent import elo
+from gymsuite.agents.multiagent.symmetric import SymmetricMaskablePolicy, check_board
 from gymsuite.common.datafiles import DamagedFileError, read_table, read_torch
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, atomic_write_buffered
-from gymsuite.common.options import Rule, option, parse
+from gymsuite.common.options import Rule, check_value, option, parse
 from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
 from gymsuite.envs.multiagent.turnbased import Opponent, play_game, random_opponent
 from gymsuite.envs.target import resolve_env
@@ -245,21 +247,48 @@ def learn(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ct
     return model
 
 
+def symmetric(hyper: dict[str, Any]) -> bool:
+    """The ``symmetric`` hyperparameter (default false): the policy averages over the board's symmetries
+    (:class:`gymsuite.agents.multiagent.symmetric.SymmetricMaskablePolicy`).
+
+    Raises:
+        UserError: a value that is not a bool.
+    """
+    return bool(check_value("symmetric", hyper.get("symmetric", False), Rule(bool), "hyperparameter 'symmetric'"))
+
+
 def _build(policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
+    kwargs = dict(kwargs)
+    if symmetric(kwargs):
+        if policy != "MlpPolicy":
+            raise UserError(f"symmetric=true builds its own policy (MlpPolicy's network averaged over the board's "
+                            f"symmetries), and this run names policy={policy}",
+                            "drop policy (a backbone goes in backbone=NAME, e.g. backbone=board_cnn)")
+        kwargs.pop("symmetric")
+        return MaskablePPO(SymmetricMaskablePolicy, env, **kwargs)
+    kwargs.pop("symmetric", None)
     return MaskablePPO(policy, env, **kwargs)
 
 
 #: The registry entry (agents/algorithms/registry.py).
 def _check(run: RunSettings) -> None:
-    """The ``selfplay`` options fit the game."""
+    """The ``selfplay`` options fit the game, and ``symmetric`` is a bool."""
     options(run.hyperparams.get("selfplay"), str(run.env))
+    symmetric(run.hyperparams)
+
+
+def _check_built(run: RunSettings, venv: VecEnv) -> None:
+    """With ``symmetric=true``, the game's board has symmetries that map actions to actions."""
+    if symmetric(run.hyperparams):
+        check_board(venv.observation_space, venv.action_space)
 
 
 SPECS: tuple[AlgoSpec, ...] = (
     AlgoSpec("selfplay", MaskablePPO, (spaces.Discrete,),
              "Self-play for turn-based two-player games: MaskablePPO against a pool of its snapshots (sb3-contrib)",
              build=_build, learn=learn, env_kinds=frozenset({TURN_BASED}), zip_classes=("MaskablePPO",),
-             saved_classes=(MaskableRolloutBuffer, MaskableDictRolloutBuffer), run_keys=frozenset({"selfplay"}),
-             check=_check),
+             saved_classes=(MaskableRolloutBuffer, MaskableDictRolloutBuffer, SymmetricMaskablePolicy),
+             run_keys=frozenset({"selfplay"}), extra_keys=frozenset({"symmetric"}), check=_check,
+             check_built=_check_built),
 )
 

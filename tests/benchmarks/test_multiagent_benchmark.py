@@ -31,7 +31,7 @@ def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
                                   "final_return": 0.0, "elo": [[1000, 10.0], [2000, 50.0 + seed]]}
         if job["kind"] == "speed":
             result["speed"] = {"gymsuite": 6000.0, "supersuit": 4000.0}
-        elif job["variant"] == "tictactoe":
+        elif job["variant"].startswith("tictactoe"):
             # seed 1 loses one game to minimax from seat 1
             result["games"] = {"minimax": {"seat_0": tally(0, g, 0), "seat_1": tally(0, g - seed % 2, seed % 2)},
                                "random": {"seat_0": tally(g - 10, 10, 0), "seat_1": tally(g - 40, 30, 10)}}
@@ -47,7 +47,8 @@ def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
 
 def test_tables_from_fake_results(tmp_path: Path) -> None:
     out, plot = tmp_path / "B.md", tmp_path / "ma.png"
-    text = bench.main(["--seeds", "3", "--games", "100", "--benchmarks", str(out), "--plot", str(plot)], run=fake_run)
+    text = bench.main(["--seeds", "3", "--games", "100", "--benchmarks", str(out), "--plot", str(plot), "--variants"],
+                      run=fake_run)
     tables = read_tables(text)
     assert [h for h, _ in tables[:2]] == [GAME_COLUMNS, GAME_COLUMNS]
     ttt = {(r[1], r[2]): r for r in tables[0][1]}
@@ -65,6 +66,28 @@ def test_tables_from_fake_results(tmp_path: Path) -> None:
     speed_h, speed = tables[3]
     assert speed[0][2] == "1.50x" and numbers(speed[1][1])[0] == 4000
     assert plot.stat().st_size > 0 and "<!-- BEGIN multiagent -->" in out.read_text()
+
+
+def test_the_board_variants_add_rows_and_their_own_targets(tmp_path: Path) -> None:
+    jobs = bench.make_jobs(["tictactoe", "connect_four"], {**bench.FULL, "games": 100, "board_seeds": 4}, [0, 1],
+                           tmp_path, ("tictactoe symmetric", "connect_four board_cnn"))
+    seeds: dict[str, list[int]] = {}
+    for job in jobs:
+        seeds.setdefault(job["variant"], []).append(job["seed"])
+    assert seeds == {"tictactoe": [0, 1], "tictactoe symmetric": [0, 1, 2, 3], "connect_four": [0, 1],
+                     "connect_four board_cnn": [0, 1], "connect_four tutorial": [0, 1]}
+    by = {j["variant"]: j for j in jobs}
+    assert by["tictactoe symmetric"]["hyperparams"] == {"symmetric": True}
+    assert by["connect_four board_cnn"]["hyperparams"] == {"backbone": "board_cnn"}
+    assert len({j["run_dir"] for j in jobs}) == len(jobs)
+    text = bench.main(["--seeds", "2", "--board-seeds", "3", "--games", "100", "--no-write", "--sections", "tictactoe",
+                       "connect_four", "--variants", "tictactoe symmetric", "connect_four board_cnn symmetric"],
+                      run=fake_run)
+    ttt = read_tables(text)[0][1]
+    symmetric = [r for r in ttt if r[0] == "tictactoe symmetric"]
+    assert len(symmetric) == 4 and {r[6] for r in symmetric if r[1] == "minimax"} == {"0 / 300", "1 / 300"}
+    assert "tictactoe symmetric:\n- Zero losses against minimax from both seats: not met (1 losses in 600" in text
+    assert "connect_four board_cnn symmetric:\n- Win rate of at least 0.95" in text
 
 
 def test_targets_report_what_the_tallies_say() -> None:
