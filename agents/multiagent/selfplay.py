@@ -272,9 +272,12 @@ def _build(policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
 
 #: The registry entry (agents/algorithms/registry.py).
 def _check(run: RunSettings) -> None:
-    """The ``selfplay`` options fit the game, and ``symmetric`` is a bool."""
+    """The ``selfplay`` options fit the game; ``symmetric`` is a bool, and not beside ``normalize``."""
     options(run.hyperparams.get("selfplay"), str(run.env))
-    symmetric(run.hyperparams)
+    if symmetric(run.hyperparams) and run.hyperparams.get("normalize"):
+        raise UserError("symmetric=true with normalize: the normaliser's per-cell statistics are not symmetric, so "
+                        "the averaged policy would only roughly follow the board's turns",
+                        "drop normalize (a board's cells are 0 or 1 already)")
 
 
 def _check_built(run: RunSettings, venv: VecEnv) -> None:

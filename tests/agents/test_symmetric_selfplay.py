@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from pettingzoo.classic import tictactoe_v3
 from sb3_contrib import MaskablePPO
 
@@ -122,6 +123,11 @@ def test_symmetric_must_be_a_bool(value: str) -> None:
         build_config({"algo": "selfplay", "env": TTT}, overrides=[f"symmetric={value}"])
 
 
+def test_symmetric_refuses_a_normaliser() -> None:
+    with pytest.raises(UserError, match="normalize"):
+        build_config({"algo": "selfplay", "env": TTT}, overrides=["symmetric=true", "normalize=true"])
+
+
 def test_symmetric_configures_selfplay_only() -> None:
     with pytest.raises(UserError, match="symmetric"):
         build_config({"algo": "ppo", "env": "CartPole-v1"}, overrides=["symmetric=true"])
@@ -129,11 +135,11 @@ def test_symmetric_configures_selfplay_only() -> None:
 
 @pytest.mark.parametrize("env,shape", [(TTT, (3, 3, 2)), (C4, (6, 7, 2))])
 def test_the_board_cnn_takes_the_games_boards(env: str, shape: tuple[int, int, int]) -> None:
-    space = __import__("gymnasium").spaces.Box(0, 1, shape, np.float32)
+    space = spaces.Box(0, 1, shape, np.float32)
     cnn = BoardCnn(space)
     assert cnn(torch.zeros(4, *shape)).shape == (4, 128)
     with pytest.raises(UserError, match="board observation"):
-        BoardCnn(__import__("gymnasium").spaces.Box(0, 1, (18,), np.float32))
+        BoardCnn(spaces.Box(0, 1, (18,), np.float32))
     with pytest.raises(UserError, match="channels"):
         BoardCnn(space, channels=[])
 
