@@ -19,7 +19,7 @@ import platform
 import re
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,8 +104,15 @@ def train(cfg: RunConfig, run_dir: Path, callbacks: Sequence[BaseCallback] = ())
     """
     from gymsuite.agents.run.training import train as train_run
 
-    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+    with quiet():
         return train_run(cfg, run_dir, overwrite=True, callbacks=callbacks)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence stderr (progress bars), which parallel workers would interleave; benchmarks print one line per job."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+        yield
 
 
 def run_jobs(run_one: Callable[[dict[str, Any]], dict[str, Any]], jobs: list[dict[str, Any]],

@@ -27,8 +27,6 @@ within 5% of the teacher's return.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import shutil
 import sys
 import time
@@ -75,7 +73,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     teacher = Path(job["run_dir"]) / "teacher"
     benchlib.train(cfg, teacher)
     common = {"episodes": job["episodes"], "states": job["states"], "seed": 10_000 + job["seed"]}
-    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):  # progress bars of parallel workers
+    with benchlib.quiet():
         reports = _compress(gymsuite, teacher, Path(job["run_dir"]), env, distill_steps, finetune, common)
     shutil.rmtree(job["run_dir"], ignore_errors=True)
     keys = ("parameters", "nonzero", "bytes", "latency_b1", "latency_b64", "return_iqm")

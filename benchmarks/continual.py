@@ -75,8 +75,9 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     part = PARTS[job.get("part", "cartpole")]
-    results = gymsuite.continual(part["tasks"], job["method"], job["steps"], job["run_dir"], seed=job["seed"],
-                                 eval_episodes=job["episodes"], hyperparams=part["hyper"])
+    with benchlib.quiet():  # progress bars of parallel workers
+        results = gymsuite.continual(part["tasks"], job["method"], job["steps"], job["run_dir"], seed=job["seed"],
+                                     eval_episodes=job["episodes"], hyperparams=part["hyper"])
     shutil.rmtree(job["run_dir"], ignore_errors=True)
     keep = ("matrix", "average_performance", "average_performance_normalized", "forgetting", "backward_transfer",
             "forward_transfer")

@@ -47,9 +47,10 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     import gymsuite
 
     start = time.perf_counter()
-    results = gymsuite.meta(FAMILY, TEST, list(METHODS), job["timesteps"], job["adapt_steps"], job["run_dir"],
-                            seed=job["seed"], meta_batch=job["meta_batch"], inner_steps=job["inner_steps"],
-                            eval_episodes=job["episodes"])
+    with benchlib.quiet():  # progress bars of parallel workers
+        results = gymsuite.meta(FAMILY, TEST, list(METHODS), job["timesteps"], job["adapt_steps"], job["run_dir"],
+                                seed=job["seed"], meta_batch=job["meta_batch"], inner_steps=job["inner_steps"],
+                                eval_episodes=job["episodes"])
     shutil.rmtree(job["run_dir"], ignore_errors=True)
     keep = {m: {k: results["methods"][m][k] for k in ("before", "after")} for m in METHODS}
     return benchlib.job_result(job, {"methods": keep}, start)

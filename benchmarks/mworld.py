@@ -57,9 +57,10 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     import gymsuite
 
     start = time.perf_counter()
-    results = gymsuite.meta(FAMILY, test_spec(job["test_goals"]), list(METHODS), job["timesteps"],
-                            job["adapt_steps"], job["run_dir"], seed=job["seed"], meta_batch=job["meta_batch"],
-                            inner_steps=job["inner_steps"], eval_episodes=1, hyperparams=HYPER)
+    with benchlib.quiet():  # progress bars of parallel workers
+        results = gymsuite.meta(FAMILY, test_spec(job["test_goals"]), list(METHODS), job["timesteps"],
+                                job["adapt_steps"], job["run_dir"], seed=job["seed"], meta_batch=job["meta_batch"],
+                                inner_steps=job["inner_steps"], eval_episodes=1, hyperparams=HYPER)
     shutil.rmtree(job["run_dir"], ignore_errors=True)
     keys = ("before", "after", "success_before", "success_after")
     keep = {m: {k: results["methods"][m][k] for k in keys} for m in METHODS}

@@ -62,9 +62,10 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     import gymsuite
 
     start = time.perf_counter()
-    results = gymsuite.meta(family(job["pulls"]), family(job["pulls"]), "rl2", job["timesteps"], None,
-                            job["run_dir"], seed=job["seed"], trials=1, test_tasks=job["test_tasks"],
-                            eval_episodes=job["episodes"], hyperparams=HYPER[job["pulls"]])
+    with benchlib.quiet():  # progress bars of parallel workers
+        results = gymsuite.meta(family(job["pulls"]), family(job["pulls"]), "rl2", job["timesteps"], None,
+                                job["run_dir"], seed=job["seed"], trials=1, test_tasks=job["test_tasks"],
+                                eval_episodes=job["episodes"], hyperparams=HYPER[job["pulls"]])
     shutil.rmtree(job["run_dir"], ignore_errors=True)
     return benchlib.job_result(job, {"rl2": results["methods"]["rl2"]["trial"], "test": results["test"]}, start)
 
