@@ -28,6 +28,7 @@ import numpy as np
 
 from gymsuite.agents.meta.plan import MetaPlan, rl2_config, trial_kwargs
 from gymsuite.agents.run import training
+from gymsuite.agents.saved.evaluation import run_episodes
 from gymsuite.agents.saved.loading import LoadedAgent, load_agent, make_agent_env
 from gymsuite.common.files import write_json
 from gymsuite.common.stats import iqm, iqm_ci
@@ -41,21 +42,12 @@ ADAPTATION = ("in-context: the recurrent policy's hidden state over a trial of {
 def trial_returns(agent: LoadedAgent, task: Task, trials: int, episodes: int, seed: int) -> np.ndarray:
     """``agent`` (sampling its actions) on ``trials`` trials of ``episodes`` episodes of ``task``: each episode's
     return, ``(trials, episodes)``."""
-    n_envs = min(trials, 8)
-    venv = make_agent_env(agent, seed=seed, n_envs=n_envs, env_kwargs=trial_kwargs([task], episodes))
+    venv = make_agent_env(agent, seed=seed, n_envs=min(trials, 8), env_kwargs=trial_kwargs([task], episodes))
     try:
-        quota = np.array([(trials + i) // n_envs for i in range(n_envs)])  # each env its share, as evaluate does
-        taken, out = np.zeros(n_envs, dtype=int), list[list[float]]()
-        obs, dones = venv.reset(), np.ones(n_envs, dtype=bool)
-        while len(out) < trials:
-            obs, _, dones, infos = venv.step(agent.act(obs, venv, False, episode_start=dones))
-            for i in np.flatnonzero(dones):
-                if "trial_returns" in infos[i] and taken[i] < quota[i]:
-                    taken[i] += 1
-                    out.append(infos[i]["trial_returns"])
-        return np.asarray(out, dtype=np.float64)
+        played = run_episodes(agent, venv, trials, deterministic=False)  # each env its share, as evaluate does
     finally:
         venv.close()
+    return np.asarray([e["trial_returns"] for e in played], dtype=np.float64)
 
 
 def run_rl2(plan: MetaPlan, family: Sequence[Task], test: Sequence[Task], root: Path,

@@ -41,7 +41,8 @@ def is_parallel(venv: VecEnv) -> bool:
 def episode_of(info: dict[str, Any], multiagent: bool) -> dict[str, Any] | None:
     """The episode that ended with this step's ``info`` (None: none did): SB3 Monitor's ``{"r", "l", "t"}``,
     ``"capped"`` (the step cap that cut it short, else 0) and, where the env reports it at the episode's end (SB3's
-    ``info["is_success"]``: Meta-World's tasks, :mod:`gymsuite.envs.metaworld`), ``"success"`` (1.0 or 0.0).
+    ``info["is_success"]``: Meta-World's tasks, :mod:`gymsuite.envs.metaworld`), ``"success"`` (1.0 or 0.0); for an
+    RL² trial, ``"trial_returns"`` (its episodes' returns).
 
     ``multiagent`` (the bridge, :func:`is_parallel`): the joint episode of a copy, reported on its first slot
     (``info["joint_episode"]``); ``r`` is the mean over agents of their returns, ``agents`` holds each one's.
@@ -50,7 +51,9 @@ def episode_of(info: dict[str, Any], multiagent: bool) -> dict[str, Any] | None:
     if not multiagent:
         if "episode" not in info:
             return None
-        episode = {**{k: float(v) for k, v in info["episode"].items()}, "capped": capped}
+        episode: dict[str, Any] = {**{k: float(v) for k, v in info["episode"].items()}, "capped": capped}
+        if "trial_returns" in info:  # an RL² trial (envs/wrappers/trials.py): its episodes' returns
+            episode["trial_returns"] = [float(r) for r in info["trial_returns"]]
         return episode if info.get("is_success") is None else {**episode, "success": float(info["is_success"])}
     joint = info.get("joint_episode")
     if joint is None:
