@@ -39,10 +39,10 @@ from gymsuite.common.datafiles import DamagedFileError, read_torch
 from gymsuite.common.errors import UserError, closest_hint
 from gymsuite.common.files import write_buffered
 from gymsuite.common.options import Rule, option, parse
-from gymsuite.rewards.curiosity_models import MODELS, CuriosityModel
+from gymsuite.rewards.curiosity_models import MODELS, CuriosityModel, action_matrix
 from gymsuite.rewards.env_reward import record_env_rewards
 from gymsuite.supervised import backbones
-from gymsuite.supervised.normalization import ObsNormalizer
+from gymsuite.supervised.normalization import ObsNormalizer, update_rms
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class CuriosityBonus(VecEnvWrapper):
         self.model, self.options, self.method = model, options, method
         assert isinstance(venv.observation_space, spaces.Box), "attach() refuses other spaces"
         self.normalizer = ObsNormalizer(venv.observation_space, options.normalize)
+        self._numpy_reward = None if self.normalizer.image else model.numpy_reward()
         self.int_rms = RunningMeanStd(shape=())
         self._returns = np.zeros(self.num_envs)
         self._episode = np.zeros(self.num_envs)
@@ -138,11 +139,24 @@ class CuriosityBonus(VecEnvWrapper):
         self._obs = np.array(obs)
         return obs, (extrinsic + bonus).astype(np.float32), dones, infos
 
-    @torch.no_grad()
     def intrinsic_reward(self, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
-        """Raw (unnormalised, unweighted) intrinsic reward of transitions ``(B, *O), (B, ...), (B, *O)`` -> ``(B,)``."""
-        self.model.eval()
-        return self.model.reward(self.normalizer(obs), actions, self.normalizer(next_obs)).numpy().astype(np.float64)
+        """Raw (unnormalised, unweighted) intrinsic reward of transitions ``(B, *O), (B, ...), (B, *O)`` -> ``(B,)``.
+
+        Called at every env step: vector observations go through the model's numpy twin
+        (:mod:`gymsuite.supervised.numpy_mlp`, which follows every weight update), images through torch.
+        """
+        if self._numpy_reward is not None:
+            act = action_matrix(actions, self.action_space)
+            return self._numpy_reward(self.normalizer.vectors(obs), act,
+                                      self.normalizer.vectors(next_obs)).astype(np.float64)
+        return self._torch_reward(obs, actions, next_obs)
+
+    @torch.inference_mode()
+    def _torch_reward(self, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
+        if self.model.training:  # eval() walks every submodule: only after an update
+            self.model.eval()
+        both = self.normalizer(np.concatenate([obs, next_obs]))  # (2B, ...): one call for both halves
+        return self.model.reward(both[:len(obs)], actions, both[len(obs):]).numpy().astype(np.float64)
 
     def _normalise(self, intrinsic: np.ndarray) -> np.ndarray:
         if not self.options.normalize:
@@ -150,7 +164,7 @@ class CuriosityBonus(VecEnvWrapper):
         # RND: scale by the std of the discounted intrinsic return, so the bonus has a size that
         # does not depend on the model's error scale.
         self._returns = self._returns * self.options.gamma + intrinsic
-        self.int_rms.update(self._returns)
+        update_rms(self.int_rms, self._returns)
         return intrinsic / np.sqrt(self.int_rms.var + 1e-8)
 
     def _keep(self, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> None:

@@ -1,13 +1,17 @@
 """The networks behind curiosity: encoders, ICM, RND and raw next-observation prediction.
 
 Each model maps a batch of transitions to an intrinsic reward per transition and to a
-training loss. Observations arrive preprocessed by :class:`ObsNormalizer`.
+training loss. Observations arrive preprocessed by :class:`ObsNormalizer`. ``numpy_reward()`` gives the same
+reward computed in numpy (for vector observations), which the bonus calls at every env step; a test holds the
+two equal.
 
 Shapes: B batch, O observation (vectors are flattened to ``(B, O)``), A action encoding
 (one-hot for ``Discrete``), F feature size, C/H/W image (channels first once preprocessed).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -17,6 +21,7 @@ from torch.nn import functional as F  # noqa: N812
 
 from gymsuite.supervised.backbones import make_encoder
 from gymsuite.supervised.mlp import mlp
+from gymsuite.supervised.numpy_mlp import numpy_mlp
 
 
 def action_size(space: spaces.Space) -> int:
@@ -24,12 +29,24 @@ def action_size(space: spaces.Space) -> int:
     return int(space.n) if isinstance(space, spaces.Discrete) else int(np.prod(space.shape or ()))
 
 
-def encode_actions(actions: np.ndarray, space: spaces.Space) -> torch.Tensor:
-    """``(B,)`` ints -> one-hot ``(B, A)`` for ``Discrete``; ``(B, *A)`` -> ``(B, A)`` floats for ``Box``."""
+def action_matrix(actions: np.ndarray, space: spaces.Space) -> np.ndarray:
+    """``(B,)`` ints -> one-hot ``(B, A)`` float32 for ``Discrete``; ``(B, *A)`` -> ``(B, A)`` float32 for ``Box``."""
     if isinstance(space, spaces.Discrete):
-        index = torch.as_tensor(np.asarray(actions).reshape(-1) - space.start, dtype=torch.long)
-        return F.one_hot(index, int(space.n)).float()
-    return torch.as_tensor(np.asarray(actions, dtype=np.float32)).reshape(len(actions), -1)
+        index = np.asarray(actions).reshape(-1) - int(space.start)
+        onehot = np.zeros((len(index), int(space.n)), np.float32)
+        onehot[np.arange(len(index)), index] = 1.0
+        return onehot
+    return np.asarray(actions, dtype=np.float32).reshape(len(actions), -1)
+
+
+def encode_actions(actions: np.ndarray, space: spaces.Space) -> torch.Tensor:
+    """:func:`action_matrix` as a tensor ``(B, A)``."""
+    return torch.as_tensor(action_matrix(actions, space))
+
+
+NumpyReward = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""A model's reward in numpy: normalised ``obs (B, O)``, :func:`action_matrix` ``(B, A)``, ``next_obs (B, O)`` ->
+``(B,)``; see :mod:`gymsuite.supervised.numpy_mlp` for why."""
 
 
 class ICM(nn.Module):
@@ -58,12 +75,20 @@ class ICM(nn.Module):
         self.inverse = mlp([2 * features, hidden, n_act])
         self.forward_model = mlp([features + n_act, hidden, features])
 
+    def _features(self, obs: torch.Tensor, next_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``phi(s), phi(s')``, ``(B, F)`` each, from one encoder pass over both halves (one call per layer)."""
+        both = self.encoder(torch.cat([obs, next_obs]))  # (2B, F)
+        return both[:len(obs)], both[len(obs):]
+
+    def _forward_error(self, phi: torch.Tensor, act: torch.Tensor, phi_next: torch.Tensor) -> torch.Tensor:
+        predicted = self.forward_model(torch.cat([phi, act], dim=1))  # (B, F)
+        return 0.5 * (predicted - phi_next).pow(2).mean(dim=1)  # (B,)
+
     def _errors(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        phi, phi_next = self.encoder(obs), self.encoder(next_obs)  # (B, F) each
+        phi, phi_next = self._features(obs, next_obs)
         act = encode_actions(actions, self.action_space)  # (B, A)
-        predicted = self.forward_model(torch.cat([phi, act], dim=1))  # (B, F)
-        forward_error = 0.5 * (predicted - phi_next).pow(2).mean(dim=1)  # (B,)
+        forward_error = self._forward_error(phi, act, phi_next)
         logits = self.inverse(torch.cat([phi, phi_next], dim=1))  # (B, A)
         if isinstance(self.action_space, spaces.Discrete):
             inverse_loss = F.cross_entropy(logits, act.argmax(dim=1))
@@ -72,8 +97,23 @@ class ICM(nn.Module):
         return forward_error, inverse_loss
 
     def reward(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor) -> torch.Tensor:
-        """Forward-model error in feature space, ``(B,)``."""
-        return self._errors(obs, actions, next_obs)[0]
+        """Forward-model error in feature space, ``(B,)`` (the inverse model is not run: only training needs it)."""
+        phi, phi_next = self._features(obs, next_obs)
+        return self._forward_error(phi, encode_actions(actions, self.action_space), phi_next)
+
+    def numpy_reward(self) -> NumpyReward | None:
+        """:meth:`reward` in numpy, or ``None`` for an encoder other than an MLP."""
+        encoder, forward_model = numpy_mlp(self.encoder), numpy_mlp(self.forward_model)
+        if encoder is None or forward_model is None:
+            return None
+
+        def reward(obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
+            both = encoder(np.concatenate([obs, next_obs]))  # (2B, F)
+            phi, phi_next = both[:len(obs)], both[len(obs):]
+            predicted = forward_model(np.concatenate([phi, actions], axis=1))  # (B, F)
+            return 0.5 * np.square(predicted - phi_next).mean(axis=1)
+
+        return reward
 
     def loss(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
              ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -103,6 +143,13 @@ class RND(nn.Module):
         """Predictor error on ``s'``, ``(B,)``."""
         return (self.predictor(next_obs) - self.target(next_obs)).pow(2).mean(dim=1)
 
+    def numpy_reward(self) -> NumpyReward | None:
+        """:meth:`reward` in numpy, or ``None`` for an encoder other than an MLP."""
+        predictor, target = numpy_mlp(self.predictor), numpy_mlp(self.target)
+        if predictor is None or target is None:
+            return None
+        return lambda obs, actions, next_obs: np.square(predictor(next_obs) - target(next_obs)).mean(axis=1)
+
     def loss(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
              ) -> tuple[torch.Tensor, dict[str, float]]:
         loss = self.reward(obs, actions, next_obs).mean()
@@ -129,6 +176,18 @@ class RawForward(nn.Module):
         act = encode_actions(actions, self.action_space)
         predicted = self.decoder(torch.cat([self.encoder(obs), act], dim=1))  # (B, O)
         return 0.5 * (predicted - next_obs.reshape(len(next_obs), -1)).pow(2).mean(dim=1)
+
+    def numpy_reward(self) -> NumpyReward | None:
+        """:meth:`reward` in numpy, or ``None`` for an encoder other than an MLP."""
+        encoder, decoder = numpy_mlp(self.encoder), numpy_mlp(self.decoder)
+        if encoder is None or decoder is None:
+            return None
+
+        def reward(obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
+            predicted = decoder(np.concatenate([encoder(obs), actions], axis=1))  # (B, O)
+            return 0.5 * np.square(predicted - next_obs.reshape(len(next_obs), -1)).mean(axis=1)
+
+        return reward
 
     def loss(self, obs: torch.Tensor, actions: np.ndarray, next_obs: torch.Tensor
              ) -> tuple[torch.Tensor, dict[str, float]]:

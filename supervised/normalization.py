@@ -12,6 +12,14 @@ from stable_baselines3.common.preprocessing import is_image_space, is_image_spac
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 
 
+def update_rms(rms: RunningMeanStd, batch: np.ndarray) -> None:
+    """``rms.update(batch)`` for a batch ``(B, *S)``, at half the cost: a per-step update over N envs pays for
+    ``np.var``'s generality (about 12 µs) more than for its arithmetic. Same moments, to rounding."""
+    batch = np.asarray(batch, dtype=np.float64)
+    mean = batch.mean(axis=0)
+    rms.update_from_moments(mean, np.square(batch - mean).mean(axis=0), batch.shape[0])
+
+
 class ObsNormalizer:
     """Turns raw observations into network input: images to ``[0, 1]`` CHW, vectors whitened.
 
@@ -34,17 +42,21 @@ class ObsNormalizer:
     def update(self, obs: np.ndarray) -> None:
         """Update the running statistics with a batch ``(B, *O)``."""
         if self.normalize:
-            self.rms.update(np.asarray(obs, dtype=np.float64))
+            update_rms(self.rms, obs)
 
     def __call__(self, obs: np.ndarray) -> torch.Tensor:
         """``(B, *O)`` array -> float tensor ``(B, C, H, W)`` for images, ``(B, O)`` for vectors."""
         if self.image:
             x = torch.as_tensor(obs, dtype=torch.float32) / 255.0
             return x.permute(0, 3, 1, 2) if self.channels_last else x  # (B, H, W, C) -> (B, C, H, W)
+        return torch.as_tensor(self.vectors(obs))
+
+    def vectors(self, obs: np.ndarray) -> np.ndarray:
+        """Vector observations ``(B, *O)`` -> the network input ``(B, O)`` float32 (``__call__`` without torch)."""
         vectors = np.asarray(obs, dtype=np.float32)
         if self.normalize:
             vectors = np.clip((vectors - self.rms.mean) / np.sqrt(self.rms.var + 1e-8), -5.0, 5.0)
-        return torch.as_tensor(vectors, dtype=torch.float32).reshape(len(vectors), -1)
+        return vectors.astype(np.float32, copy=False).reshape(len(vectors), -1)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {"mean": torch.as_tensor(self.rms.mean), "var": torch.as_tensor(self.rms.var),

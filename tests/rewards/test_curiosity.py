@@ -192,3 +192,30 @@ def test_algorithms_train_with_curiosity_and_save_as_plain_sb3(algo: type, kwarg
     loaded = algo.load(tmp_path / "model.zip")
     obs = make_env("gymsuite/SparseGrid-v0", seed=0).reset()
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+
+
+@pytest.mark.parametrize("method", ["icm", "rnd", "raw"])
+@pytest.mark.parametrize("env_id", ["gymsuite/SparseGrid-v0", "Pendulum-v1"])  # Discrete and Box actions
+def test_per_step_numpy_reward_is_the_models_torch_reward(method: str, env_id: str) -> None:
+    """The bonus computes r_int at every step in numpy (supervised.numpy_mlp); it must be the model's own reward."""
+    bonus, callback = attached(env_id, method, n_envs=4)
+    assert bonus._numpy_reward is not None
+    rng = np.random.default_rng(0)
+    space = bonus.observation_space
+    obs = rng.uniform(space.low.clip(-5), space.high.clip(max=5), size=(64, *space.shape)).astype(np.float32)
+    next_obs = obs + rng.normal(0, 0.1, size=obs.shape).astype(np.float32)
+    actions = np.array([bonus.action_space.sample() for _ in range(64)])
+    bonus.normalizer.update(obs)
+
+    def torch_reward() -> np.ndarray:
+        with torch.no_grad():
+            return bonus.model.reward(bonus.normalizer(obs), actions, bonus.normalizer(next_obs)).numpy()
+
+    np.testing.assert_allclose(bonus.intrinsic_reward(obs, actions, next_obs), torch_reward(), rtol=1e-4, atol=1e-7)
+    train_on(bonus, callback, (obs, actions, next_obs), 2)  # the weights move: the numpy twin follows
+    np.testing.assert_allclose(bonus.intrinsic_reward(obs, actions, next_obs), torch_reward(), rtol=1e-4, atol=1e-7)
+
+
+def test_image_curiosity_keeps_torch() -> None:
+    bonus, _ = attach(make_env("gymsuite/PixelCartPole-v0", seed=0), "rnd", seed=0)
+    assert bonus._numpy_reward is None
