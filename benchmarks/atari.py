@@ -11,6 +11,14 @@ actions), 8 envs, seed 0, the same number of steps:
 
 Reported: training steps/s of each (learn time only) and their ratio (target >= 1.3).
 
+``--part collect`` (issue 27, item 11: what does gymsuite's pipeline add per step to the bare adapter?) times
+the collection loop alone, each row in a fresh process, ``ALE/Pong-v5`` (ale-py's native vector env, 8 envs):
+ale-py's ``AtariVectorEnv`` stepped with random actions; gymsuite's adapter (:mod:`gymsuite.envs.atari_vector`);
+the env ``gymsuite train`` builds (adapter, reward clipping); then PPO's ``learn`` with its update skipped and a
+tiny policy (``small_cnn`` with 4 channels and 16 features, so the network costs little next to the loop), plain
+SB3 on the bare adapter against gymsuite's whole pipeline (its callbacks, logging, evaluation off).
+
+    python -m benchmarks.atari --part collect   # about 2 minutes; writes the atari-collect section
     python -m benchmarks.atari            # about 3 minutes on 2 cores; writes the atari section
     python -m benchmarks.atari --quick    # one rollout each; writes nothing
 """
@@ -143,6 +151,129 @@ def markdown(results: dict[str, Any]) -> str:
     ])
 
 
+COLLECT_ENV = "ALE/Pong-v5"
+TINY = {"backbone": "small_cnn", "backbone_kwargs": {"channels": [4, 4], "features_dim": 16}}
+
+
+class NoUpdate(BaseCallback):
+    """Skip PPO's gradient update (``train()``), so that ``learn`` times the collection loop alone; :attr:`rate`:
+    env steps/s from the end of the first rollout (the games' first reset and the first forward passes excluded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: tuple[int, float] | None = None
+        self.rate = float("nan")
+
+    def _on_training_start(self) -> None:
+        self.model.train = lambda: None  # type: ignore[attr-defined]
+
+    def _on_rollout_end(self) -> None:
+        now = (self.num_timesteps, time.perf_counter())
+        if self.first is None:
+            self.first = now
+        else:
+            self.rate = (now[0] - self.first[0]) / (now[1] - self.first[1])
+
+    def _on_step(self) -> bool:
+        return True
+
+
+def _random_steps(venv: Any, steps: int, gymnasium_api: bool = False) -> float:
+    """Env steps/s of ``venv`` (N envs) under random actions, ``steps`` vector steps after 50 of warm-up."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = venv.num_envs
+    actions = rng.integers(0, 6, size=(steps + 50, n))
+    for i in range(steps + 50):
+        if i == 50:
+            start = time.perf_counter()
+        if gymnasium_api:
+            venv.step(actions[i])
+        else:
+            venv.step_async(actions[i])
+            venv.step_wait()
+    return steps * n / (time.perf_counter() - start)
+
+
+def collect_row(row: str, steps: int, n_envs: int) -> float:
+    """Env steps/s of one row of the collection table, measured in this (fresh) process."""
+    import torch
+    from stable_baselines3 import PPO
+
+    from gymsuite.agents.run.training import prepare
+    from gymsuite.envs.atari import AtariOptions
+    from gymsuite.envs.atari_vector import NativeAtariVecEnv
+    from gymsuite.supervised.cnns import SmallCnn
+
+    torch.set_num_threads(1)
+    hyper = {**ZOO_PPO, "policy": "CnnPolicy", "device": "cpu", **TINY}
+    cfg = benchlib.config({"algo": "ppo", "env": COLLECT_ENV, "timesteps": steps, "n_envs": n_envs, "seed": 0,
+                           "eval_freq": 0, "checkpoint_freq": 0, "eval_episodes": 1, "threads": 1}, hyper, exact=True)
+    if row == "ale-py AtariVectorEnv":
+        adapter = NativeAtariVecEnv(COLLECT_ENV, n_envs, AtariOptions())
+        adapter.venv.reset(seed=0)
+        return _random_steps(adapter.venv, steps // n_envs, gymnasium_api=True)
+    if row == "gymsuite's adapter":
+        adapter = NativeAtariVecEnv(COLLECT_ENV, n_envs, AtariOptions())
+        adapter.reset()
+        return _random_steps(adapter, steps // n_envs)
+    if row == "the training env of gymsuite train":
+        venv = prepare(cfg).venv
+        venv.reset()
+        return _random_steps(venv, steps // n_envs)
+    if row == "plain SB3 PPO on the adapter, update skipped":
+        adapter = NativeAtariVecEnv(COLLECT_ENV, n_envs, AtariOptions())
+        kwargs = {**ZOO_PPO, "learning_rate": _lin(2.5e-4), "clip_range": _lin(0.1)}
+        model = PPO("CnnPolicy", adapter, device="cpu", seed=0, verbose=0, **kwargs,
+                    policy_kwargs={"features_extractor_class": SmallCnn,
+                                   "features_extractor_kwargs": TINY["backbone_kwargs"]})
+        clock = NoUpdate()
+        model.learn(steps, callback=clock)
+        return clock.rate
+    clock = NoUpdate()
+    with tempfile.TemporaryDirectory() as tmp:  # gymsuite's pipeline, update skipped
+        benchlib.train(cfg, Path(tmp) / "run", callbacks=[clock])
+    return clock.rate
+
+
+COLLECT_ROWS = ("ale-py AtariVectorEnv", "gymsuite's adapter", "the training env of gymsuite train",
+                "plain SB3 PPO on the adapter, update skipped", "gymsuite train's pipeline, update skipped")
+
+
+def measure_collect(steps: int, n_envs: int, repeats: int) -> dict[str, list[float]]:
+    """Each row ``repeats`` times, the rows interleaved, each measurement in a fresh process."""
+    rates: dict[str, list[float]] = {row: [] for row in COLLECT_ROWS}
+    for _ in range(repeats):
+        for row in COLLECT_ROWS:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                rates[row].append(pool.submit(collect_row, row, steps, n_envs).result())
+            print(json.dumps({"row": row, "steps_per_s": rates[row][-1]}), flush=True)
+    return rates
+
+
+def collect_markdown(rates: dict[str, list[float]], steps: int, n_envs: int, seconds: float) -> str:
+    import numpy as np
+
+    median = {row: float(np.median(values)) for row, values in rates.items()}
+    bare = median[COLLECT_ROWS[0]]
+    rows = [[row, f"{median[row]:,.0f}", f"{1e6 / median[row]:.0f}", f"{1e6 / median[row] - 1e6 / bare:+.0f}",
+             ", ".join(f"{v:,.0f}" for v in rates[row])] for row in COLLECT_ROWS]
+    plain, ours = median[COLLECT_ROWS[3]], median[COLLECT_ROWS[4]]
+    return "\n\n".join([
+        "## Atari: the collection loop alone (`python -m benchmarks.atari --part collect`)",
+        f"{COLLECT_ENV} on ale-py's native vector env, {n_envs} envs, {steps:,} env steps per measurement, each in a "
+        f"fresh process, rows interleaved, median of {len(rates[COLLECT_ROWS[0]])}; torch 1 thread. The policy rows "
+        f"run PPO's `learn` with its update skipped and a tiny policy (`small_cnn`, 4 channels, 16 features), so "
+        f"they time the loop, not a network, from the end of the first rollout. Machine: {benchlib.machine()}. "
+        f"Wall time {seconds / 60:.1f} min.",
+        benchlib.table(["what runs", "env steps/s", "µs per env step", "µs over the bare env", "each measurement"],
+                       rows),
+        f"gymsuite's pipeline against plain SB3 on the same adapter, update skipped: **{ours / plain:.2f}x** the "
+        f"steps/s ({1e6 / ours - 1e6 / plain:+.0f} µs per env step).",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=16_384, help="training steps of each run")
@@ -150,8 +281,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="one rollout each; implies --no-write")
     p.add_argument("--benchmarks", type=Path, default=benchlib.BENCHMARKS, help="markdown file to update")
     p.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    p.add_argument("--part", choices=("throughput", "collect"), default="throughput",
+                   help="throughput: gymsuite against plain SB3, training; collect: the collection loop alone")
+    p.add_argument("--repeats", type=int, default=3, help="--part collect: measurements per row")
     args = p.parse_args(argv)
     steps = QUICK_STEPS if args.quick else args.steps
+    if args.part == "collect":
+        start = time.perf_counter()
+        rates = measure_collect(steps * 2, args.n_envs, 1 if args.quick else args.repeats)
+        text = collect_markdown(rates, steps * 2, args.n_envs, time.perf_counter() - start)
+        print(text)
+        if not (args.no_write or args.quick):
+            benchlib.write_section("atari-collect", text, args.benchmarks)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         results = measure(steps, args.n_envs, Path(tmp))
     text = markdown(results)
