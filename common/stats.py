@@ -4,7 +4,9 @@ Used by ``gymsuite compare`` (agents/sweeps/compare.py) and the benchmarks. Few 
 tails (a seed that never learns) are the norm in RL, so both report the interquartile mean (IQM: the
 mean of the middle half, Agarwal et al. 2021, "Deep RL at the edge of the statistical precipice") with
 a percentile bootstrap confidence interval, as rliable does; rliable itself fails to import with
-pandas 3, and scipy has both pieces (``scipy.stats.trim_mean``, ``scipy.stats.bootstrap``).
+pandas 3, and scipy has both pieces (``scipy.stats.trim_mean``, ``scipy.stats.bootstrap``). scipy.stats is imported
+where it is used, not with this module: it takes about 0.7 s, which every command that imports a report would
+otherwise pay at start, training included.
 
 Shapes: S seeds, T points of a learning curve.
 """
@@ -15,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 def iqm(values: Sequence[float] | np.ndarray) -> float:
     """Interquartile mean of ``(S,)`` values: the mean after cutting 25% from each end (``trim_mean(x, 0.25)``)."""
+    from scipy import stats  # on first use (see the module docstring)
+
     return float(stats.trim_mean(np.asarray(values, np.float64), 0.25))
 
 
@@ -34,6 +37,8 @@ def iqm_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95, resam
         raise ValueError("no values")
     if len(x) == 1 or np.ptp(x) == 0:
         return float(x[0]), float(x[0])
+    from scipy import stats  # on first use (see the module docstring)
+
     result = stats.bootstrap((x,), lambda s, axis=-1: stats.trim_mean(s, 0.25, axis=axis),
                              confidence_level=confidence, n_resamples=resamples, method="percentile",
                              random_state=np.random.default_rng(seed))

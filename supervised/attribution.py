@@ -30,8 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch as th
-from captum.attr import IntegratedGradients, NoiseTunnel, Occlusion, Saliency
-from scipy.stats import rankdata
 from torch import nn
 
 from gymsuite.supervised.attention import PatchAttention, PatchTransformer
@@ -68,6 +66,9 @@ def attribute(forward: Forward, inputs: th.Tensor, method: str, *, baseline: th.
             (default zeros).
         args: tensors ``(B, ...)`` passed to ``forward`` after ``x``.
     """
+    # captum on first use: with the matplotlib it imports, about 1 s that every command would pay at start
+    from captum.attr import IntegratedGradients, NoiseTunnel, Occlusion, Saliency
+
     x = inputs.detach().float().requires_grad_(method in ("grad", "smoothgrad", "ig"))
     base = th.zeros_like(x) if baseline is None else baseline.to(x).expand_as(x).contiguous()
     extra = tuple(args) or None
@@ -233,6 +234,8 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     ranks would make any two maps look alike. Ties take their mean rank. Fewer than two positions left, or a
     constant map: the same positions count as unchanged (1), others as unrelated (0).
     """
+    from scipy.stats import rankdata  # on first use, as captum above
+
     rho = []
     for row_a, row_b in zip(a, b, strict=True):
         keep = (row_a != 0) | (row_b != 0)

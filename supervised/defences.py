@@ -18,7 +18,6 @@ K noisy copies, A action dimensions.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 
 def bit_depth(x: np.ndarray, bits: int) -> np.ndarray:
@@ -33,6 +32,8 @@ def median_filter(x: np.ndarray, k: int) -> np.ndarray:
     """Each image channel of ``(B, C, H, W)`` replaced by its ``k x k`` median (edges reflected)."""
     if k < 1:
         raise ValueError(f"the median filter's size must be at least 1, got {k}")
+    from scipy import ndimage  # on first use: about 0.2 s that every command would pay at start
+
     return ndimage.median_filter(x, size=(1, 1, k, k), mode="reflect")
 
 

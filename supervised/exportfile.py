@@ -26,9 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch as th
-from onnxruntime.quantization import QuantType, quantize_dynamic
 from torch import nn
 
 FORMATS = ("onnx", "torchscript")
@@ -71,6 +69,8 @@ def write(module: nn.Module, example: Sequence[th.Tensor], input_names: Sequence
         th.jit.save(traced, str(path))
         return Written(path, fmt, "jit.trace", int8)
     if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # on first use: see runner()
+
         with tempfile.TemporaryDirectory() as folder:
             float_file = Path(folder) / "float.onnx"
             written = write(module, example, input_names, output_names, fmt, float_file)
@@ -129,6 +129,8 @@ def runner(path: Path, fmt: str, output_names: Sequence[str], threads: int = 1) 
     ``output_names``: the names the file was written with (TorchScript keeps none: its outputs are positional).
     """
     if fmt == "onnx":
+        import onnxruntime as ort  # on first use: about 0.8 s that every command would pay at start
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = threads
         options.log_severity_level = 3
