@@ -38,7 +38,9 @@ def test_table_and_target_from_fake_results(tmp_path: Path) -> None:
     assert numbers(rows[1][2])[0] == 0.9 and numbers(rows[1][3])[0] == 0.05
     assert numbers(rows[1][5])[0] == 2.0  # forward transfer: the IQM of 1, 2, 3
     assert rows[6][3] == "-"  # single-task has no forgetting
-    assert "): met. EWC 90% of single-task, forgetting 0.05; replay 80%" in text
+    assert "): met. EWC 90.0% of single-task's average return, forgetting 0.05; replay 80.0%" in text
+    cartpole, minigrid = text.split("### MiniGrid")
+    assert "| ewc | 428 [" in cartpole and "| ewc | 427.50 [" in minigrid  # MiniGrid's 0..1 returns: two decimals
     assert "fine-tuning's forgetting 0.90" in text and "<!-- BEGIN continual -->" in out.read_text()
 
 
