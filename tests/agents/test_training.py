@@ -146,3 +146,30 @@ def test_agent_env_is_the_env_the_model_saw() -> None:
     assert venv.observation_space.shape == (4,) and unwrap_vec_normalize(venv) is not None
     assert venv.metadata["render_fps"] == 50
     venv.close()
+
+
+
+@pytest.mark.parametrize(("algo", "env"), [("ppo", "CartPole-v1"), ("ppo", "Pendulum-v1"), ("dqn", "CartPole-v1")])
+def test_greedy_actions_skip_the_mode_switch_and_equal_sb3s_predict(in_tmp: Path, algo: str, env: str) -> None:
+    """decide() asks a policy already in eval mode directly (loading._greedy); its actions are SB3's predict's."""
+    cfg = build_config({"algo": algo, "env": env, "timesteps": 256, "eval_episodes": 1, "eval_freq": 0},
+                       None, ["learning_starts=100"] if algo == "dqn" else [])
+    train(cfg, "run")
+    agent = load_agent("run")
+    assert agent.model is not None
+    venv = make_agent_env(agent, seed=0, n_envs=3)
+    obs = venv.reset()
+    venv.close()
+    policy = agent.model.policy
+    policy.set_training_mode(False)
+    calls: list[bool] = []
+    original = policy.set_training_mode
+    policy.set_training_mode = lambda mode: calls.append(mode) or original(mode)  # type: ignore[method-assign]
+    ours = agent.decide(obs, deterministic=True)
+    assert calls == []  # no walk over the modules
+    sb3, _ = agent.model.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(ours, sb3)
+    assert ours.shape == sb3.shape == (3, *agent.model.action_space.shape) and ours.dtype == sb3.dtype
+    policy.set_training_mode(True)
+    np.testing.assert_array_equal(agent.decide(obs, deterministic=True), sb3)  # in training mode: SB3's predict
+    assert calls[-1] is False
