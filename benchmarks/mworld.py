@@ -16,7 +16,7 @@ with a 95% bootstrap interval (``gymsuite.common.stats``).
 Anchors (issue 26, not comparable in scale: ML10 is ten environments, these are one environment's goals and far
 fewer steps): MAML's ML10 meta-test success 36% in the Meta-World paper, 13% in a 2025 re-run.
 
-    python -m benchmarks.mworld          # full: 5 seeds x 4 methods, 100,000 meta-training steps, ~45 min, 2 cores
+    python -m benchmarks.mworld          # full: 5 seeds x 4 methods, 100,000 meta-training steps, ~30 min, 2 cores
     python -m benchmarks.mworld --quick  # 1 seed, 4,096 steps, 2,048 adaptation steps, 2 goals, 3 min; writes nothing
 
 Needs the metaworld extra (``pip install "gymsuite[metaworld]"``).
