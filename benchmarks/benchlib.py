@@ -188,6 +188,16 @@ def add_run_options(p: argparse.ArgumentParser, plot: Path | None = None) -> Non
         p.add_argument("--plot", type=Path, default=plot)
 
 
+def add_meta_budget(p: argparse.ArgumentParser, full: dict[str, Any], task: str = "task") -> None:
+    """The budget options of a ``gymsuite meta`` benchmark (meta.py, mworld.py), their defaults from ``full``; ``task``:
+    what the family's members are called in the help (a Meta-World family's are goals)."""
+    p.add_argument("--seeds", type=int, help=f"seeds (default {full['seeds']}; --quick 1)")
+    p.add_argument("--timesteps", type=int, help=f"meta-training env steps per method (default {full['timesteps']:,})")
+    p.add_argument("--adapt-steps", type=int, help=f"adaptation env steps (default {full['adapt_steps']:,})")
+    p.add_argument("--meta-batch", type=int, help=f"{task}s per Reptile iteration (default {full['meta_batch']})")
+    p.add_argument("--inner-steps", type=int, help=f"Reptile's steps per {task} (default {full['inner_steps']:,})")
+
+
 def fill_budget(args: argparse.Namespace, full: dict[str, Any], quick: dict[str, Any]) -> None:
     """Each budget option (a key of ``full``) left out of the command line takes its full value, or --quick's."""
     for key, value in full.items():

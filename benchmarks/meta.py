@@ -104,11 +104,7 @@ Runner = benchlib.Runner
 
 def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, help=f"seeds (default {FULL['seeds']}; --quick 1)")
-    p.add_argument("--timesteps", type=int, help=f"meta-training env steps per method (default {FULL['timesteps']:,})")
-    p.add_argument("--adapt-steps", type=int, help=f"adaptation env steps (default {FULL['adapt_steps']:,})")
-    p.add_argument("--meta-batch", type=int, help=f"Reptile's tasks per iteration (default {FULL['meta_batch']})")
-    p.add_argument("--inner-steps", type=int, help=f"Reptile's steps per task (default {FULL['inner_steps']:,})")
+    benchlib.add_meta_budget(p, FULL, "task")
     p.add_argument("--episodes", type=int, help=f"greedy episodes per evaluation (default {FULL['episodes']})")
     benchlib.add_run_options(p)
     args = p.parse_args(argv)
