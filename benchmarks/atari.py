@@ -36,6 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from benchmarks import benchlib
@@ -180,8 +181,6 @@ class NoUpdate(BaseCallback):
 
 def _random_steps(venv: Any, steps: int, gymnasium_api: bool = False) -> float:
     """Env steps/s of ``venv`` (N envs) under random actions, ``steps`` vector steps after 50 of warm-up."""
-    import numpy as np
-
     rng = np.random.default_rng(0)
     n = venv.num_envs
     actions = rng.integers(0, 6, size=(steps + 50, n))
@@ -253,8 +252,6 @@ def measure_collect(steps: int, n_envs: int, repeats: int) -> dict[str, list[flo
 
 
 def collect_markdown(rates: dict[str, list[float]], steps: int, n_envs: int, seconds: float) -> str:
-    import numpy as np
-
     median = {row: float(np.median(values)) for row, values in rates.items()}
     bare = median[COLLECT_ROWS[0]]
     rows = [[row, f"{median[row]:,.0f}", f"{1e6 / median[row]:.0f}", f"{1e6 / median[row] - 1e6 / bare:+.0f}",

@@ -146,9 +146,9 @@ class CuriosityBonus(VecEnvWrapper):
         (:mod:`gymsuite.supervised.numpy_mlp`, which follows every weight update), images through torch.
         """
         if self._numpy_reward is not None:
+            both = self.normalizer.vectors(np.concatenate([obs, next_obs]))  # (2B, O): one call for both halves
             act = action_matrix(actions, self.action_space)
-            return self._numpy_reward(self.normalizer.vectors(obs), act,
-                                      self.normalizer.vectors(next_obs)).astype(np.float64)
+            return self._numpy_reward(both[:len(obs)], act, both[len(obs):]).astype(np.float64)
         return self._torch_reward(obs, actions, next_obs)
 
     @torch.inference_mode()

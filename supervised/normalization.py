@@ -13,8 +13,8 @@ from stable_baselines3.common.running_mean_std import RunningMeanStd
 
 
 def update_rms(rms: RunningMeanStd, batch: np.ndarray) -> None:
-    """``rms.update(batch)`` for a batch ``(B, *S)``, at half the cost: a per-step update over N envs pays for
-    ``np.var``'s generality (about 12 µs) more than for its arithmetic. Same moments, to rounding."""
+    """``rms.update(batch)`` for a batch ``(B, *S)``, without ``np.var``'s generality (about 12 µs a call): a
+    per-step update over 8 envs took about 20 µs against 25 (measured). Same moments, to rounding."""
     batch = np.asarray(batch, dtype=np.float64)
     mean = batch.mean(axis=0)
     rms.update_from_moments(mean, np.square(batch - mean).mean(axis=0), batch.shape[0])
