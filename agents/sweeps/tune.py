@@ -28,9 +28,11 @@ the luckiest seed, not the best configuration.
 
 ``objective``: ``return`` (above), or ``seconds`` / ``steps`` to the target return (``target_return``, ``auto``: the
 env's threshold, :mod:`gymsuite.envs.thresholds`): every trial's runs stop at the first periodic evaluation that
-reaches it, and the value is minus the mean over seeds of the training seconds (or env steps) it took; a seed that
-never reaches it counts twice what it spent, so reaching the target always beats missing it at an equal cost. The
-fastest configuration to a solved agent, rather than the best at a fixed budget (issue 28's shipped defaults).
+reaches it, and the value is minus the expected cost of one solved agent when a seed that misses is run again
+(:func:`trial_value`): the seeds' mean cost (seconds or steps to the target, or all they spent when they missed)
+over the share that reached it. A configuration that is cheap because it never learns is charged for that: three
+seeds that miss after 2 s each cost 8 s, more than three that reach the target in 4 s each. The fastest
+configuration to a solved agent, rather than the best at a fixed budget (issue 28's shipped defaults).
 
 A trial cut by Ctrl-C, SIGTERM or a kill is FAIL with user attr
 ``interrupted`` and its parameters are enqueued, so the continued study tries them first. The sampler's seed is
@@ -305,17 +307,30 @@ def finished(study: optuna.Study) -> int:
 
 
 OBJECTIVES = ("return", "seconds", "steps")
-MISSED_FACTOR = 2.0  # a seed that never reaches the target counts this many times what it spent
-
-
 def seed_value(objective: str, evaluation: dict[str, Any]) -> float:
-    """One seed's contribution to a trial's value (higher is better) from its ``eval.json``: its return, or minus the
-    training seconds / env steps to the target (``MISSED_FACTOR`` times what it spent when it never got there)."""
+    """One seed's value from its ``eval.json``: its return, or minus the training seconds / env steps to the
+    target (minus all it spent when it never got there)."""
     if objective == "return":
         return float(evaluation["mean_return"])
     spent = evaluation["train_seconds"] if objective == "seconds" else evaluation["timesteps"]
     reached = evaluation.get(f"target_{objective}") if evaluation.get("target_reached") else None
-    return -float(reached if reached is not None else MISSED_FACTOR * spent)
+    return -float(reached if reached is not None else spent)
+
+
+def trial_value(objective: str, evaluations: list[dict[str, Any]]) -> float:
+    """A trial's value (higher is better) from its seeds' ``eval.json``.
+
+    ``return``: the mean final return. ``seconds`` / ``steps``: minus the expected cost of one solved agent when
+    each seed that misses the target is run again with a new seed (a renewal argument): the mean cost per seed over
+    the share p of seeds that reached it. When none of the K seeds reached it, p is taken as 1 / (K + 1), the most
+    K misses allow, so missing always costs more than reaching at an equal spend; with one seed a miss then counts
+    twice what it spent.
+    """
+    values = [seed_value(objective, e) for e in evaluations]
+    if objective == "return":
+        return float(np.mean(values))
+    share = sum(bool(e.get("target_reached")) for e in evaluations) / len(evaluations)
+    return float(np.mean(values)) / (share or 1.0 / (len(evaluations) + 1))
 
 
 @dataclass(frozen=True)
@@ -361,17 +376,18 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     study = optuna.load_study(study_name=STUDY_NAME, storage=journal_storage(task.journal),
                               pruner=task.pruning.pruner())
     reporter = _Reporter(optuna.trial.Trial(study, task.trial_id))
-    values: list[float] = []
+    evaluations: list[dict[str, Any]] = []
     for cfg, run_dir in task.seed_runs():
         with quietly():
             result = train(cfg, run_dir, overwrite=True, callbacks=[reporter])
         if result.interrupted or reporter.pruned_at >= 0:
             return {**run_summary(run_dir, result), "pruned_at": reporter.pruned_at}
-        values.append(seed_value(task.objective, result.eval))
+        evaluations.append(result.eval)
         reporter.offset += result.steps
-    summary = {**run_summary(task.run_dir, result), "pruned_at": -1, "value": float(np.mean(values))}
+    summary = {**run_summary(task.run_dir, result), "pruned_at": -1,
+               "value": trial_value(task.objective, evaluations)}
     if task.seeds > 1:
-        summary["seed_values"] = values
+        summary["seed_values"] = [seed_value(task.objective, e) for e in evaluations]
     return summary
 
 

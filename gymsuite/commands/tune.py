@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                         "seed per trial rewards the luckiest seed)")
     p.add_argument("--objective", default="return", choices=("return", "seconds", "steps"),
                    help="a trial's value: its final return (default), or minus the training seconds or env steps "
-                        "to --target-return (a seed that misses it counts twice what it spent)")
+                        "to --target-return per solved seed (a seed that misses it counts all it spent, and is run "
+                        "again: the mean cost over the share of seeds that reach it)")
     p.add_argument("--target-return", metavar="R|auto",
                    help="every trial's runs stop at the first evaluation reaching R (auto: the env's threshold); "
                         "needed by --objective seconds|steps")

@@ -222,7 +222,7 @@ def test_several_seeds_per_trial_train_each_seed_and_the_value_is_their_mean(tmp
     assert best.number in (0, 1)
 
 
-def test_objective_steps_to_the_target_is_minus_the_mean_steps_and_a_miss_counts_double(tmp_path: Path) -> None:
+def test_objective_steps_to_the_target_is_minus_the_steps_per_solved_seed(tmp_path: Path) -> None:
     root = tmp_path / "study"
     # A random CartPole policy lasts about 22 steps: 9 is reached at the first evaluation (every 128 steps here).
     assert cli.main(["tune", *BASE, "--trials", "2", "--seeds-per-trial", "2", "--objective", "steps",
@@ -235,8 +235,17 @@ def test_objective_steps_to_the_target_is_minus_the_mean_steps_and_a_miss_counts
     assert read_yaml(root / "study.yaml")["target_return"] == 9.0
     missed = {"mean_return": 20.0, "train_seconds": 3.0, "timesteps": 512, "target_reached": False,
               "target_steps": None, "target_seconds": None}
-    assert tune.seed_value("seconds", missed) == -6.0 and tune.seed_value("steps", missed) == -1024.0
-    assert tune.seed_value("return", missed) == 20.0
+    hit = {**missed, "target_reached": True, "target_steps": 256, "target_seconds": 1.0}
+    assert tune.seed_value("seconds", missed) == -3.0 and tune.seed_value("steps", missed) == -512.0
+    assert tune.seed_value("return", missed) == 20.0 and tune.seed_value("seconds", hit) == -1.0
+    # the expected cost per solved agent when misses are run again: mean cost over the share that reached it
+    assert tune.trial_value("seconds", [hit, hit]) == -1.0
+    assert tune.trial_value("seconds", [hit, missed]) == pytest.approx(-(1.0 + 3.0) / 2 / 0.5)
+    assert tune.trial_value("steps", [missed]) == -1024.0  # one seed: a miss counts twice what it spent
+    # none of 3 reached it: the share is taken as 1/4, so cheap misses cannot beat dearer hits
+    assert tune.trial_value("seconds", [missed] * 3) == pytest.approx(-12.0)
+    assert tune.trial_value("seconds", [missed] * 3) < tune.trial_value("seconds", [{**hit, "target_seconds": 3.0}] * 3)
+    assert tune.trial_value("return", [hit, missed]) == 20.0
 
 
 @pytest.mark.parametrize(("extra", "message"), [
