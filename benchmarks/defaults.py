@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import benchlib
-from gymsuite.agents.run.config import HYPERPARAMS_DIR
-from gymsuite.common.files import read_yaml
+from gymsuite.agents.run.config import tuned_entries
 from gymsuite.common.stats import iqm, iqm_ci
 from gymsuite.envs.thresholds import threshold
 
@@ -39,10 +38,7 @@ TARGET_SPEEDUP = 2.0
 
 def cells() -> list[tuple[str, str]]:
     """``(algo, env)`` of every gymsuite entry."""
-    found = []
-    for file in sorted((HYPERPARAMS_DIR / "gymsuite").glob("*.yml")):
-        found += [(file.stem, str(env)) for env in read_yaml(file) or {}]
-    return found
+    return tuned_entries()
 
 
 def jobs_for(seeds: int, eval_every: int, budget: int | None, workdir: Path) -> list[dict[str, Any]]:

@@ -113,6 +113,12 @@ def defaults_for(algo: str, env: str, preset: str = "gymsuite") -> dict[str, Any
     return {}
 
 
+def tuned_entries() -> list[tuple[str, str]]:
+    """``(algo, env)`` of every entry of the ``gymsuite`` preset (``agents/hyperparams/gymsuite/<algo>.yml``)."""
+    return [(file.stem, str(env)) for file in sorted((HYPERPARAMS_DIR / "gymsuite").glob("*.yml"))
+            for env in read_yaml(file) or {}]
+
+
 def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
                  overrides: Sequence[str] | Mapping[str, Any] | None = None) -> RunConfig:
     """Merge defaults, the config file and CLI values into a validated :class:`RunConfig`.

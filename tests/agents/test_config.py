@@ -8,8 +8,9 @@ import pytest
 from stable_baselines3.common.utils import LinearSchedule
 
 from gymsuite.agents.algorithms import registry
-from gymsuite.agents.run.config import build_config, parse_assignments
+from gymsuite.agents.run.config import build_config, parse_assignments, tuned_entries
 from gymsuite.agents.run.resolved import model_kwargs
+from gymsuite.agents.run.training import train
 from gymsuite.common.errors import UserError
 
 
@@ -27,7 +28,7 @@ def test_the_gymsuite_preset_takes_its_tuned_entry_else_the_zoo_s(tmp_path: Path
     ours = build_config({"algo": "ppo", "env": "CartPole-v1"})  # the default preset
     assert ours.preset == "gymsuite" and ours.n_envs == 16 and ours.hyperparams["n_epochs"] == 8
     assert ours.timesteps < 100_000
-    for env in ("Acrobot-v1", "gymsuite/SparseGrid-v0"):  # no tuned entry: the zoo's, under both presets
+    for env in ("MountainCar-v0", "gymsuite/SparseGrid-v0"):  # no tuned entry: the zoo's, under both presets
         assert (build_config({"algo": "ppo", "env": env}).hyperparams
                 == build_config({"algo": "ppo", "env": env, "preset": "zoo"}).hyperparams)
     config = tmp_path / "config.yaml"  # a config file's preset is honoured (and a run's config.yaml records it)
@@ -35,6 +36,17 @@ def test_the_gymsuite_preset_takes_its_tuned_entry_else_the_zoo_s(tmp_path: Path
     assert build_config({}, config).hyperparams["n_epochs"] == 20
     with pytest.raises(UserError, match="did you mean 'zoo'"):
         build_config({"algo": "ppo", "env": "CartPole-v1", "preset": "zo"})
+
+
+@pytest.mark.parametrize(("algo", "env"), tuned_entries())
+def test_every_gymsuite_entry_is_its_own_complete_setting_and_trains(algo: str, env: str, tmp_path: Path) -> None:
+    ours = build_config({"algo": algo, "env": env, "timesteps": 1024, "eval_freq": 0, "eval_episodes": 1,
+                         "checkpoint_freq": 0})
+    zoo = build_config({"algo": algo, "env": env, "preset": "zoo"})
+    assert ours.preset == "gymsuite" and ours.hyperparams != zoo.hyperparams
+    assert "policy" in ours.hyperparams and "n_timesteps" in ours.hyperparams  # complete: nothing from the zoo's
+    result = train(ours, tmp_path / "run")
+    assert result.steps >= 1024 and (tmp_path / "run" / "model.zip").is_file()
 
 
 def test_precedence_file_then_cli(tmp_path: Path) -> None:
