@@ -94,4 +94,4 @@ def test_real_variants_share_the_ppo_settings(variant: bench.Variant) -> None:
 def test_real_section_runs_quick(section: str, tmp_path: Path) -> None:
     text = bench.main(["--quick", "--sections", section, "--workers", "1"])
     (header, rows), *_ = read_tables(text)
-    assert len(rows) == {"speed": 5, "aux": 5, "probe": 4}[section]
+    assert len(rows) == {"speed": 5, "aux": 7, "probe": 4}[section]

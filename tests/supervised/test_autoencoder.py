@@ -32,6 +32,28 @@ def test_image_decoder_returns_the_image_shape_in_unit_range(shape: tuple[int, i
     assert max(decoder.start) <= 11  # the first map stays small, so the linear layer does too
 
 
+def test_a_saturated_decoder_makes_no_subnormal_floats_and_its_pixels_still_learn() -> None:
+    decoder = make_decoder(image((2, 12, 18)), 8)
+    assert isinstance(decoder, ImageDecoder)
+    with torch.no_grad():  # every logit at -45: a plain sigmoid's MSE gradient toward 0 is then subnormal (~1e-42)
+        decoder.head.bias.fill_(-45.0)
+        for layer in decoder.body:
+            if isinstance(layer, torch.nn.ConvTranspose2d):
+                layer.bias.fill_(-45.0)
+    z = torch.zeros(3, 8, requires_grad=True)
+    out = decoder(z)
+    out.retain_grad()
+    target = torch.zeros_like(out)
+    target[:, 1] = 1.0  # channel 0 stays black (the subnormal case); channel 1 must be pulled back up
+    torch.nn.functional.mse_loss(out, target).backward()
+    tiny = torch.finfo(torch.float32).tiny
+    for values in (out, out.grad, *(p.grad for p in decoder.parameters())):
+        assert values is not None
+        assert not bool(((values != 0) & (values.abs() < tiny)).any())  # no subnormals
+    last = [layer for layer in decoder.body if isinstance(layer, torch.nn.ConvTranspose2d)][-1]
+    assert last.bias.grad is not None and float(last.bias.grad[1]) < 0  # the clamp still lets the gradient through
+
+
 def test_channels_last_target_is_channels_first_and_vectors_are_flat() -> None:
     x = torch.rand(2, 12, 10, 3)
     assert torch.equal(target_of(x, image((12, 10, 3))), x.permute(0, 3, 1, 2))
