@@ -150,7 +150,8 @@ def markdown(experts: dict[str, Expert], results: list[Result], args: argparse.N
     lines = ["## Imitation learning: BC, DAgger, GAIL, AIRL (`benchmarks/imitation.py`)", "",
              f"Machine: {benchlib.machine()}. Wall time {wall / 60:.1f} min with {args.workers} worker process(es) "
              "(1 torch thread per run; runs share the cores, so compare training times within a table).", "",
-             "Expert: PPO with `agents/hyperparams/ppo.yml`'s defaults, seed 0; the learners get the first N of "
+             f"Expert: PPO with `agents/hyperparams/ppo.yml`'s defaults (`--preset zoo`), seed {args.expert_seed}; "
+             "the learners get the first N of "
              f"its {recorded} recorded greedy episodes (env seed {DEMO_SEED}) and train with "
              f"`agents/hyperparams/<algo>.yml`'s defaults (the budget column), {seeds}. DAgger "
              "starts from the same N episodes and also has the expert label every state it reaches, so N is not "

@@ -26,6 +26,7 @@ class ExpertJob:
     demo_episodes: int
     eval_episodes: int
     retrain: bool
+    seed: int = 0  # the expert's training seed (--expert-seed): a second expert checks the learners do not hang on one
 
 
 @dataclass

@@ -43,7 +43,7 @@ def test_report_tables_are_computed_from_the_returns(tmp_path: Path, bc_falls: b
                         fake_run("gail", n, seed, 500.0 if bc_falls else 400.0, 490.0),
                         fake_run("airl", n, seed, 260.0, 250.0)]
     args = argparse.Namespace(envs=["CartPole-v1"], algos=["bc", "dagger", "gail", "airl"], episodes=[1, 5, 20],
-                              seeds=2, eval_episodes=10, workers=2)
+                              seeds=2, eval_episodes=10, workers=2, expert_seed=0)
     text = report.markdown({"CartPole-v1": expert}, results, args, 60.0, "imitation.png")
     (header, rows), (return_header, returns) = read_tables(text)
     assert header == ["algorithm", "budget", "N=1", "N=5", "N=20", "perturbed, N=1", "perturbed, N=5",
