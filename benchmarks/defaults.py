@@ -36,16 +36,11 @@ FIRST_SEED = 1000  # fresh: the studies tuned on seeds 0, 1, 2
 TARGET_SPEEDUP = 2.0
 
 
-def cells() -> list[tuple[str, str]]:
-    """``(algo, env)`` of every gymsuite entry."""
-    return tuned_entries()
-
-
 def jobs_for(seeds: int, eval_every: int, budget: int | None, workdir: Path) -> list[dict[str, Any]]:
     """One job per cell, seed and preset, the presets alternating seed by seed."""
     return [{"algo": algo, "env": env, "seed": FIRST_SEED + s, "preset": preset, "eval_every": eval_every,
              "budget": budget, "workdir": str(workdir)}
-            for algo, env in cells() for s in range(seeds) for preset in PRESETS]
+            for algo, env in tuned_entries() for s in range(seeds) for preset in PRESETS]
 
 
 def run_one(job: dict[str, Any]) -> dict[str, Any]:

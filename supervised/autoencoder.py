@@ -39,10 +39,11 @@ AUX_LOSSES = ("recon", "denoise")
 CORRUPTIONS = ("gaussian", "mask")
 _START = 11  # the decoder's first map is at most this many pixels wide (fewer weights in its linear layer)
 # The decoder's logits are held within +-_LOGIT in the forward pass only (a straight-through clamp). A pixel that is
-# always black drives its logit far below -87, where the sigmoid and its gradient are subnormal floats, and every CPU
-# operation on a subnormal takes a slow path: PPO with aux=recon on pixel CartPole trained at 369 env steps/s without
-# the clamp, 749 with it (seed 0, 8,192 steps, alone on 2 cores). sigmoid(-15) = 3e-7, far below a 1/255 grey level,
-# and the gradient still flows where the clamp binds, so a saturated pixel can be pulled back.
+# always black drives its logit far negative, where the squared error's gradient (about sigmoid^2 there) and then the
+# sigmoid itself become subnormal floats, and every CPU operation on a subnormal takes a slow path: PPO with
+# aux=recon on pixel CartPole trained at 369 env steps/s without the clamp, 749 with it (seed 0, 8,192 steps, alone
+# on 2 cores). sigmoid(-15) = 3e-7, far below a 1/255 grey level, and the gradient still flows where the clamp binds,
+# so a saturated pixel can be pulled back.
 _LOGIT = 15.0
 
 

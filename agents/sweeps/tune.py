@@ -307,6 +307,8 @@ def finished(study: optuna.Study) -> int:
 
 
 OBJECTIVES = ("return", "seconds", "steps")
+
+
 def seed_value(objective: str, evaluation: dict[str, Any]) -> float:
     """One seed's value from its ``eval.json``: its return, or minus the training seconds / env steps to the
     target (minus all it spent when it never got there)."""
