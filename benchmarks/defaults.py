@@ -12,7 +12,7 @@ and training seconds (wall time, evaluations included) to it: interquartile mean
 Target (issue 28): at least 2x less wall time to the threshold than the zoo's defaults, with at least as many
 seeds reaching it.
 
-    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 3 min on 2 cores for CartPole)
+    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 3 min on 2 cores for 3 entries)
     python -m benchmarks.defaults --quick    # 2 seeds, a small budget; writes nothing
 """
 

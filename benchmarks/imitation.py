@@ -4,7 +4,7 @@
 On CartPole-v1 and Acrobot-v1 a PPO expert is trained with gymsuite's own pipeline
 (``agents/hyperparams/ppo.yml``) and 20 of its greedy episodes are recorded as demonstrations.
 Each learner trains through the same pipeline, with its ``agents/hyperparams/<algo>.yml``
-defaults, from the first 1, 5 or 20 of them, 3 seeds each (DAgger also asks the expert to label
+defaults, from the first 1, 5 or 20 of them, 5 seeds each (DAgger also asks the expert to label
 the states it reaches). Every policy, expert and uniformly random ones included, is then
 evaluated greedily on the same episodes, on seeds no training used, under two starts:
 
@@ -24,7 +24,7 @@ Writes the ``imitation`` section of BENCHMARKS.md and ``docs/benchmark_imitation
 experts, demonstrations, runs and the raw results go to ``bench_out/imitation/``
 (``bench_out/imitation-quick/`` with ``--quick``, whose weak experts are never reused by a full run).
 
-    python -m benchmarks.imitation           # everything (about 12 minutes on 2 cores); ./tasks.sh bench imitation
+    python -m benchmarks.imitation           # everything (about 26 minutes on 2 cores); ./tasks.sh bench imitation
     python -m benchmarks.imitation --quick   # tiny budgets, 1 seed, episodes 1 and 5; writes nothing
     python -m benchmarks.imitation --envs CartPole-v1 --algos bc gail --no-write
 """
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--algos", nargs="+", default=list(LABELS), choices=list(LABELS))
     p.add_argument("--episodes", nargs="+", type=int, help="demonstrated episodes per learner (default 1 5 20; "
                    "--quick 1 5)")
-    p.add_argument("--seeds", type=int, help="seeds 0..S-1 per learner (default 3; --quick 1)")
+    p.add_argument("--seeds", type=int, help="seeds 0..S-1 per learner (default 5; --quick 1)")
     p.add_argument("--eval-episodes", type=int, help="greedy episodes per policy and start (default 30; --quick 5)")
     p.add_argument("--workers", type=int, default=2, help="parallel runs (at most 2 on the shared machine)")
     p.add_argument("--quick", action="store_true", help="tiny budgets for a smoke test; implies --no-write")
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="print the section instead of writing files")
     args = p.parse_args(argv)
     args.episodes = sorted(set(args.episodes or ([1, 5] if args.quick else [1, 5, 20])))
-    args.seeds = (1 if args.quick else 3) if args.seeds is None else args.seeds
+    args.seeds = (1 if args.quick else 5) if args.seeds is None else args.seeds
     args.eval_episodes = (5 if args.quick else 30) if args.eval_episodes is None else args.eval_episodes
     args.out = (args.out or ROOT / "bench_out" / ("imitation-quick" if args.quick else "imitation")).resolve()
     args.workers = max(1, min(args.workers, 2))

@@ -16,7 +16,7 @@ Training goes through ``gymsuite train``'s pipeline (``benchlib.config`` / ``ben
 
 ``--env`` runs the sections on another image env.
 
-    python -m benchmarks.pixels              # full run, about 25 min on 2 cores (it prints its estimate)
+    python -m benchmarks.pixels              # full run, about 27 min on 2 cores (it prints its estimate)
     python -m benchmarks.pixels --quick      # 1 seed, tiny budgets; writes nothing
     python -m benchmarks.pixels --quick --env tests/toy_envs.py:Slider --backbones icm_cnn --aux-backbone icm_cnn
 """
