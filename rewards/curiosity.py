@@ -31,7 +31,6 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
@@ -42,7 +41,7 @@ from gymsuite.common.options import Rule, option, parse
 from gymsuite.rewards.curiosity_models import MODELS, CuriosityModel, action_matrix
 from gymsuite.rewards.env_reward import record_env_rewards
 from gymsuite.supervised import backbones
-from gymsuite.supervised.normalization import ObsNormalizer, update_rms
+from gymsuite.supervised.normalization import DeferredRms, ObsNormalizer
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,7 @@ class CuriosityOptions:
 
 _METHOD_ONLY = {"beta": "icm"}
 _MAX_BUFFER = 65_536  # transitions kept between updates (the most recent)
+_STATS_EVERY = 16  # env steps between updates of the running statistics (DeferredRms: same moments, cheaper)
 
 
 class CuriosityBonus(VecEnvWrapper):
@@ -94,9 +94,9 @@ class CuriosityBonus(VecEnvWrapper):
         self.metadata = venv.metadata  # SB3's VecEnvWrapper keeps only render_modes; videos need render_fps
         self.model, self.options, self.method = model, options, method
         assert isinstance(venv.observation_space, spaces.Box), "attach() refuses other spaces"
-        self.normalizer = ObsNormalizer(venv.observation_space, options.normalize)
+        self.normalizer = ObsNormalizer(venv.observation_space, options.normalize, update_every=_STATS_EVERY)
         self._numpy_reward = None if self.normalizer.image else model.numpy_reward()
-        self.int_rms = RunningMeanStd(shape=())
+        self.int_stats = DeferredRms((), _STATS_EVERY)  # of the discounted intrinsic returns
         self._returns = np.zeros(self.num_envs)
         self._episode = np.zeros(self.num_envs)
         self._obs: np.ndarray | None = None
@@ -131,8 +131,8 @@ class CuriosityBonus(VecEnvWrapper):
         extrinsic = 0.0 if self.options.intrinsic_only else rewards
         self._episode += bonus
         record_env_rewards(infos, rewards)
-        for i, info in enumerate(infos):
-            info["intrinsic_reward"] = float(bonus[i])
+        for i, (info, value) in enumerate(zip(infos, bonus.tolist(), strict=True)):
+            info["intrinsic_reward"] = value
             if dones[i]:
                 info["episode_intrinsic"] = float(self._episode[i])
                 self._episode[i] = 0.0
@@ -163,9 +163,9 @@ class CuriosityBonus(VecEnvWrapper):
             return intrinsic
         # RND: scale by the std of the discounted intrinsic return, so the bonus has a size that
         # does not depend on the model's error scale.
-        self._returns = self._returns * self.options.gamma + intrinsic
-        update_rms(self.int_rms, self._returns)
-        return intrinsic / np.sqrt(self.int_rms.var + 1e-8)
+        self._returns = self._returns * self.options.gamma + intrinsic  # a new array: kept by int_stats
+        self.int_stats.add(self._returns)
+        return intrinsic / np.sqrt(self.int_stats.rms.var + 1e-8)
 
     def _keep(self, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> None:
         self._buffer.append((obs, actions, next_obs))
@@ -185,15 +185,16 @@ class CuriosityBonus(VecEnvWrapper):
 
     def state_dict(self) -> dict[str, Any]:
         """The model weights and the running statistics."""
+        self.int_stats.flush()
+        rms = self.int_stats.rms
         return {"model": self.model.state_dict(), "normalizer": self.normalizer.state_dict(),
-                "int_rms": {"mean": float(self.int_rms.mean), "var": float(self.int_rms.var),
-                            "count": float(self.int_rms.count)}}
+                "int_rms": {"mean": float(rms.mean), "var": float(rms.var), "count": float(rms.count)}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.normalizer.load_state_dict(state["normalizer"])
         rms = state["int_rms"]
-        self.int_rms.mean, self.int_rms.var, self.int_rms.count = rms["mean"], rms["var"], rms["count"]
+        self.int_stats.set(rms["mean"], rms["var"], rms["count"])
 
 
 class CuriosityCallback(BaseCallback):
@@ -226,6 +227,7 @@ class CuriosityCallback(BaseCallback):
         """Train on the collected transitions for ``epochs`` passes of shuffled minibatches; return mean losses."""
         obs, actions, next_obs = self.bonus.take_transitions()
         norm = self.bonus.normalizer
+        norm.flush()
         obs_t, next_t = norm(obs), norm(next_obs)  # (B, ...) network inputs under the current statistics
         model, opts = self.bonus.model, self.bonus.options
         model.train()
@@ -245,7 +247,8 @@ class CuriosityCallback(BaseCallback):
         self.updates += 1
         self.bonus.trained = True
         out = {key: value / steps for key, value in sums.items()}
-        out["intrinsic_std"] = float(np.sqrt(self.bonus.int_rms.var))
+        self.bonus.int_stats.flush()
+        out["intrinsic_std"] = float(np.sqrt(self.bonus.int_stats.rms.var))
         return out
 
     def save(self, path: str | Path) -> None:
