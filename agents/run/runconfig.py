@@ -42,8 +42,9 @@ class RunConfig:
                          Rule(str, choices=PRESETS))
     eval_episodes: int = option(10, "episodes of the final evaluation", Rule(int, low=1))
     eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off", Rule(int, low=-1))
-    target_return: float | None = option(None, "stop at the first periodic evaluation whose mean return reaches R "
-                                         "(auto: the env's threshold)", Rule(float, finite=True, nullable=True),
+    target_return: float | None = option(None, "stop once a periodic evaluation's mean return reaches R over its 5 "
+                                         "episodes and --eval-episodes more (auto: the env's threshold)",
+                                         Rule(float, finite=True, nullable=True),
                                          metavar="R|auto", cli_type=str)
     eval_max_episode_steps: int | None = option(None, "cut evaluation episodes after this many steps (default: the "
                                                 "env's time limit, else 10000)", Rule(int, low=1, nullable=True))

@@ -55,7 +55,7 @@ from gymsuite.agents.run.options import RunOptions, run_options
 from gymsuite.agents.run.policycheck import check_rollout_fits
 from gymsuite.agents.run.randomizing import AdrSync, RandomizeLogger
 from gymsuite.agents.run.resolved import ResolvedRun, model_kwargs, resolve, rollout_size
-from gymsuite.agents.saved.evaluation import evaluate
+from gymsuite.agents.saved.evaluation import evaluate, pooled
 from gymsuite.agents.saved.experts import load_expert
 from gymsuite.agents.saved.loading import LoadedAgent, as_model_sees, load_model_file, make_agent_env
 from gymsuite.common.errors import UserError
@@ -106,7 +106,8 @@ class EvalListener(BaseCallback):
 class TargetReturn(EvalListener):
     """``--target-return R``: stop the training at the first periodic evaluation whose mean return reaches ``R``;
     ``reached`` is then ``(env steps, seconds of training)`` at that evaluation (``eval.json``'s
-    ``target_steps``/``target_seconds``). The model saved is the one evaluated."""
+    ``target_steps``/``target_seconds``). The model saved is the one evaluated. :class:`PeriodicEval` confirms
+    an evaluation that reaches ``R`` with more episodes before this listener hears it (``confirm``)."""
 
     def __init__(self, target: float) -> None:
         super().__init__()
@@ -132,13 +133,21 @@ class TargetReturn(EvalListener):
 
 class PeriodicEval(BaseCallback):
     """Every ``freq`` env steps, evaluate on the env's own reward and keep ``best_model.zip``; each result goes to
-    the ``listeners`` too, any of which may stop the training."""
+    the ``listeners`` too, any of which may stop the training.
+
+    ``confirm=(R, K)``: an evaluation whose mean return reaches ``R`` plays ``K`` more episodes, and the result is
+    over all ``episodes + K`` (:func:`pooled`). Why: ``--target-return`` stops the run there, and 5 episodes can
+    flatter a policy that solves most starts but not all. On Pendulum-v1, runs stopped at a 5-episode mean above
+    -200 scored -500 to -700 on their next 5 episodes (starts left hanging at -1,500), so a time to "solved" on
+    5 episodes would time luck.
+    """
 
     def __init__(self, agent_env: VecEnv, run: RunDir, freq: int, episodes: int = 5,
-                 listeners: Sequence[EvalListener] = ()) -> None:
+                 listeners: Sequence[EvalListener] = (), confirm: tuple[float, int] | None = None) -> None:
         super().__init__()
         self.eval_env, self.run, self.freq, self.episodes = agent_env, run, freq, episodes
         self.listeners = list(listeners)
+        self.confirm = confirm
         self.best = -np.inf
         self._next = 0
 
@@ -150,7 +159,10 @@ class PeriodicEval(BaseCallback):
             return True
         self._next = self.model.num_timesteps + self.freq
         _sync_normalization(self.model, self.eval_env)
-        result = evaluate(LoadedAgent(self.model, "", None), self.eval_env, self.episodes)
+        agent = LoadedAgent(self.model, "", None)
+        result = evaluate(agent, self.eval_env, self.episodes)
+        if self.confirm is not None and result["mean_return"] >= self.confirm[0]:
+            result = pooled(result, evaluate(agent, self.eval_env, self.confirm[1]))
         self.logger.record("eval/mean_return", result["mean_return"])
         self.logger.record("eval/mean_length", result["mean_length"])
         self.logger.record("eval/capped_episodes", result["capped_episodes"])
@@ -461,7 +473,8 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         extras[DOMAIN_SUFFIX] = ctx.domain.save
     callbacks = [ProgressBar(cfg.timesteps), Checkpoint(run, ckpt_freq, extras or None, ckpt_gap),
                  PeriodicEval(eval_env, run, eval_freq,
-                              listeners=[c for c in extra_callbacks if isinstance(c, EvalListener)])]
+                              listeners=[c for c in extra_callbacks if isinstance(c, EvalListener)],
+                              confirm=None if cfg.target_return is None else (cfg.target_return, cfg.eval_episodes))]
     if needs_marks(model):
         callbacks.append(InactiveMarks())  # each step's done-agent marks to the buffer
     if ctx.curiosity is not None:

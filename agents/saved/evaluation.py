@@ -144,6 +144,22 @@ def evaluate(agent: LoadedAgent, venv: VecEnv, episodes: int, deterministic: boo
     return summary
 
 
+def pooled(first: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    """Two :func:`evaluate` summaries of one agent as one over all their episodes: returns, lengths, step caps,
+    seconds and success rate pooled; other entries (a game's tables, each agent's returns) are ``more``'s."""
+    returns = np.array(first["returns"] + more["returns"])
+    n1, n2 = first["episodes"], more["episodes"]
+    out = {**more, "mean_return": float(returns.mean()), "std_return": float(returns.std()), "episodes": n1 + n2,
+           "mean_length": (first["mean_length"] * n1 + more["mean_length"] * n2) / (n1 + n2),
+           "min_return": float(returns.min()), "max_return": float(returns.max()),
+           "returns": [float(r) for r in returns],
+           "capped_episodes": first["capped_episodes"] + more["capped_episodes"],
+           "seconds": round(first["seconds"] + more["seconds"], 3)}
+    if "success_rate" in first and "success_rate" in more:
+        out["success_rate"] = (first["success_rate"] * n1 + more["success_rate"] * n2) / (n1 + n2)
+    return out
+
+
 def seat_tally(outcomes: np.ndarray | list[float]) -> dict[str, float]:
     """Win, draw and loss rates and the number of ``games`` of one seat's ``(G,)`` outcomes (1, 0, -1)."""
     x = np.asarray(outcomes, dtype=float)

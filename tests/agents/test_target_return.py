@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from stable_baselines3 import PPO
 
 from gymsuite import api
+from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
+from gymsuite.agents.saved.evaluation import pooled
 from gymsuite.common.errors import UserError
 from gymsuite.envs.thresholds import max_return, target_return, threshold
 
@@ -61,3 +66,49 @@ def test_a_target_not_reached_trains_the_whole_budget(tmp_path: Path) -> None:
     run = api.train("ppo", "CartPole-v1", timesteps=256, n_envs=2, eval_freq=128, eval_episodes=2,
                     target_return=500, hyperparams={"n_steps": 32, "batch_size": 64}, run_dir=tmp_path / "run")
     assert not run.eval["target_reached"] and run.eval["target_steps"] is None and run.steps == 256
+
+
+def _scripted(periodic: float, confirmation: float, calls: list[int]) -> Callable[..., dict[str, Any]]:
+    """An ``evaluate`` whose 5-episode evaluations score ``periodic`` and whose 7-episode ones ``confirmation``."""
+    def fake(agent: object, venv: object, episodes: int, deterministic: bool = True,
+             actor: object = None) -> dict[str, Any]:
+        calls.append(episodes)
+        value = periodic if episodes == 5 else confirmation
+        return {"mean_return": value, "std_return": 0.0, "episodes": episodes, "mean_length": 10.0,
+                "min_return": value, "max_return": value, "returns": [value] * episodes, "capped_episodes": 0,
+                "deterministic": True, "algo": "ppo", "env": "CartPole-v1", "seconds": 0.01}
+    return fake
+
+
+@pytest.mark.parametrize(("confirmation", "reached"), [(300.0, False), (490.0, True)])
+def test_an_evaluation_reaching_the_target_is_confirmed_over_more_episodes(
+        confirmation: float, reached: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 5 lucky episodes at 480 then 7 more at 300 pool to 370: not solved, the run goes on; at 490, 486: solved.
+    calls: list[int] = []
+    monkeypatch.setattr(training, "evaluate", _scripted(480.0, confirmation, calls))
+    run = api.train("ppo", "CartPole-v1", timesteps=256, n_envs=2, eval_freq=128, eval_episodes=7,
+                    target_return=475, hyperparams={"n_steps": 32, "batch_size": 64}, run_dir=tmp_path / "run")
+    assert run.eval["target_reached"] is reached
+    assert calls == ([5, 7, 7] if reached else [5, 7, 5, 7, 7])  # each periodic evaluation confirmed; the final one
+    assert run.steps == (128 if reached else 256)
+
+
+def test_pooled_is_the_summary_over_both_evaluations_episodes() -> None:
+    calls: list[int] = []
+    five, seven = _scripted(480.0, 300.0, calls)(None, None, 5), _scripted(480.0, 300.0, calls)(None, None, 7)
+    five["capped_episodes"], seven["success_rate"], five["success_rate"] = 1, 0.0, 1.0
+    both = pooled(five, seven)
+    assert both["episodes"] == 12 and both["returns"] == [480.0] * 5 + [300.0] * 7
+    assert both["mean_return"] == pytest.approx((5 * 480 + 7 * 300) / 12)
+    assert both["std_return"] == pytest.approx(float(np.std([480.0] * 5 + [300.0] * 7)))
+    assert (both["min_return"], both["max_return"], both["capped_episodes"]) == (300.0, 480.0, 1)
+    assert both["success_rate"] == pytest.approx(5 / 12) and both["seconds"] == pytest.approx(0.02)
+
+
+def test_a_periodic_evaluation_below_the_target_plays_only_its_5_episodes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(training, "evaluate", _scripted(100.0, 490.0, calls))
+    run = api.train("ppo", "CartPole-v1", timesteps=256, n_envs=2, eval_freq=128, eval_episodes=7,
+                    target_return=475, hyperparams={"n_steps": 32, "batch_size": 64}, run_dir=tmp_path / "run")
+    assert calls == [5, 5, 7] and not run.eval["target_reached"]
