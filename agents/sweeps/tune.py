@@ -28,11 +28,12 @@ the luckiest seed, not the best configuration.
 
 ``objective``: ``return`` (above), or ``seconds`` / ``steps`` to the target return (``target_return``, ``auto``: the
 env's threshold, :mod:`gymsuite.envs.thresholds`): every trial's runs stop at the first periodic evaluation that
-reaches it, and the value is minus the expected cost of one solved agent when a seed that misses is run again
-(:func:`trial_value`): the seeds' mean cost (seconds or steps to the target, or all they spent when they missed)
-over the share that reached it. A configuration that is cheap because it never learns is charged for that: three
-seeds that miss after 2 s each cost 8 s, more than three that reach the target in 4 s each. The fastest
-configuration to a solved agent, rather than the best at a fixed budget (issue 28's shipped defaults).
+reaches it (confirmed over ``eval_episodes`` more, as ``gymsuite train --target-return`` does), and the value is
+minus the expected cost of one solved agent when a seed that misses is run again (:func:`trial_value`): the seeds'
+mean cost (seconds or steps to the target, or all they spent when they missed) over the share that reached it. A
+configuration that is cheap because it never learns is charged for that: three seeds that miss after 2 seconds each
+cost 8, more than three that reach the target in 4 seconds each. The fastest configuration to a solved agent, rather
+than the best at a fixed budget (issue 28's shipped defaults).
 
 A trial cut by Ctrl-C, SIGTERM or a kill is FAIL with user attr
 ``interrupted`` and its parameters are enqueued, so the continued study tries them first. The sampler's seed is

@@ -22,7 +22,8 @@ def test_table_and_verdict_from_known_results(tmp_path: Path) -> None:
     out = tmp_path / "B.md"
     out.write_text("# B\n")
     text = bench.main(["--seeds", "3", "--benchmarks", str(out)], run=fake_run)
-    assert "| ppo on CartPole-v1 | gymsuite | 30,208 | 3/3 | 6,144 [6,144, 6,144] | 1.50 [1.50, 1.50] |" in text
+    assert ("| ppo on CartPole-v1 | gymsuite | 30,208 | 3/3 | 6,144 [6,144, 6,144] | 1.50 [1.50, 1.50] "
+            "| 480.0 [480.0, 480.0] |") in text
     assert "6.0x less wall time" in text and "target (>= 2x, at least as many seeds) met" in text
     assert "<!-- BEGIN defaults -->" in out.read_text()
 
