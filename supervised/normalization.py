@@ -51,7 +51,8 @@ class DeferredRms:
 
     def set(self, mean: np.ndarray | float, var: np.ndarray | float, count: float) -> None:
         """Replace the statistics (a restored state); pending batches are dropped."""
-        self.rms.mean, self.rms.var, self.rms.count = mean, var, count
+        self.rms.mean, self.rms.var = np.asarray(mean, np.float64), np.asarray(var, np.float64)
+        self.rms.count = count
         self._pending = []
         self.version += 1
 
