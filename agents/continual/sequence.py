@@ -162,7 +162,8 @@ def _open_dir(plan: Plan, root: Path) -> dict[str, Any]:
 def _hyperparams(plan: Plan, tasks: Sequence[Task], previous: int, root: Path) -> dict[str, Any]:
     """A task's run hyperparameters: the algorithm's defaults for the tasks' env, the user's, the task, and
     (a later task of a sequential method) ``continual``."""
-    hyper = {**defaults_for(plan.algo, tasks[0].env), **plan.hyperparams, "env_kwargs": task_env_kwargs(tasks)}
+    hyper = {**defaults_for(plan.algo, tasks[0].env, given=plan.hyperparams), **plan.hyperparams,
+             "env_kwargs": task_env_kwargs(tasks)}
     if plan.method in SEQUENTIAL and (previous > 0 or plan.method == "packnet"):
         coef = plan.coef if plan.coef is not None else DEFAULT_COEF[plan.method]
         hyper["continual"] = {"method": plan.method, "coef": coef, "memory": str((root / "memory").resolve()),

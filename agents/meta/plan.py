@@ -213,7 +213,8 @@ def make_plan(family: str | Sequence[str], test: str | Sequence[str], methods: s
 def run_config(plan: MetaPlan, tasks: Sequence[Task], steps: int, seed: int, init: str | None = None) -> Any:
     """A run on ``tasks`` (one, or a per-episode mixture) for ``steps``; ``init``: the folder whose ``task_0.pt``
     holds the policy it starts from (continual learning's memory format: :mod:`gymsuite.agents.run.continual`)."""
-    hyper = {**defaults_for(plan.algo, tasks[0].env), **plan.hyperparams, "env_kwargs": task_env_kwargs(tasks)}
+    hyper = {**defaults_for(plan.algo, tasks[0].env, given=plan.hyperparams), **plan.hyperparams,
+             "env_kwargs": task_env_kwargs(tasks)}
     if init is not None:
         hyper["continual"] = {"method": "finetune", "memory": init, "previous": 1}
     return build_config({"algo": plan.algo, "env": TASK_ENV_ID, "timesteps": steps, "seed": seed,

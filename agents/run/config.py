@@ -1,7 +1,8 @@
 """The config loader: one place that turns defaults, a config file and CLI flags into a run's config.
 
 Precedence, lowest first:
-  1. ``agents/hyperparams/<algo>.yml``: the entry for the env id, else ``default``;
+  1. ``agents/hyperparams/<algo>.yml``: the entry for the env id, else ``default`` (and the entry's defaults for
+     the run's backbone, :func:`defaults_for`);
   2. ``--config FILE.yaml`` (a mapping of :class:`RunConfig` fields; a run's own
      ``config.yaml`` is such a file, so ``--config runs/x/config.yaml`` reruns it);
   3. command-line flags and ``--hyperparams key=value``.
@@ -85,8 +86,14 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def defaults_for(algo: str, env: str, preset: str = "gymsuite") -> dict[str, Any]:
+def defaults_for(algo: str, env: str, preset: str = "gymsuite", given: Mapping[str, Any] | None = None
+                 ) -> dict[str, Any]:
     """The shipped defaults for ``algo`` on ``env``: its own entry, else its group's, else ``default``.
+
+    An entry may hold per-backbone defaults, ``backbones: {NAME: {key: value, ...}}``: a run whose backbone is NAME
+    (``given["backbone"]``, the hyperparameters the user gives, else the entry's own ``backbone``) takes them over
+    the entry's (a window backbone's context and the optimiser settings that suit it, say). The user's values stay
+    on top, each key replaced whole (a ``backbone_kwargs`` the user gives replaces the entry's).
 
     Groups: every Atari id (``ALE/*``, ``*NoFrameskip-v4``) takes the ``atari`` entry (the zoo's). An id in the
     ``package:Env-id`` form takes the id's entries (``ale_py:ALE/Pong-v5`` those of ``ALE/Pong-v5``).
@@ -97,6 +104,17 @@ def defaults_for(algo: str, env: str, preset: str = "gymsuite") -> dict[str, Any
     Raises:
         UserError: an unknown ``preset`` (the closest name).
     """
+    entry = _entry(algo, env, preset)
+    per_backbone = entry.pop(BACKBONE_DEFAULTS, None) or {}
+    backbone = (given or {}).get("backbone", entry.get("backbone"))
+    return {**entry, **copy.deepcopy(per_backbone.get(backbone, {}))}
+
+
+BACKBONE_DEFAULTS = "backbones"  # an entry's per-backbone defaults (defaults_for)
+
+
+def _entry(algo: str, env: str, preset: str) -> dict[str, Any]:
+    """The shipped entry of ``algo`` on ``env`` in ``preset`` as written (a copy)."""
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r}", closest_hint(preset, PRESETS, "presets"))
     target = classify_env(env)
@@ -104,12 +122,12 @@ def defaults_for(algo: str, env: str, preset: str = "gymsuite") -> dict[str, Any
         tuned = HYPERPARAMS_DIR / "gymsuite" / f"{algo}.yml"
         entries = read_yaml(tuned) if tuned.is_file() else {}
         if (target.env_id or env) in entries:
-            return dict(entries[target.env_id or env])
+            return copy.deepcopy(dict(entries[target.env_id or env]))
     file = HYPERPARAMS_DIR / f"{algo}.yml"
     table = read_yaml(file) if file.is_file() else {}
     for key in (target.env_id or env, "atari" if target.kind is EnvKind.ATARI else "", "default"):
         if key in table:
-            return dict(table[key])
+            return copy.deepcopy(dict(table[key]))
     return {}
 
 
@@ -138,10 +156,10 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
     merged["algo"] = spec.name
     if not isinstance(from_file.get("hyperparams", {}), dict):
         raise UserError(f"'hyperparams' in {config_file} must be a mapping")
-    hyper = {**defaults_for(spec.name, merged["env"], merged.get("preset", "gymsuite")),
-             **from_file.get("hyperparams", {})}
-    hyper.update(copy.deepcopy(dict(overrides)) if isinstance(overrides, Mapping)
-                 else parse_assignments(list(overrides or [])))
+    given = {**from_file.get("hyperparams", {}),
+             **(copy.deepcopy(dict(overrides)) if isinstance(overrides, Mapping)
+                else parse_assignments(list(overrides or [])))}
+    hyper = {**defaults_for(spec.name, merged["env"], merged.get("preset", "gymsuite"), given), **given}
     validate_hyperparams(spec, hyper, merged["env"])
     if merged.get("target_return") is not None:  # "auto" or a number, checked against the env's maximum
         merged["target_return"] = target_return(merged["target_return"], merged["env"])

@@ -5,6 +5,7 @@ The format (also in the header of each shipped file, ``agents/hyperparams/spaces
     learning_rate: {low: 1.0e-5, high: 1.0e-2, log: true}   # a float in [low, high]; log: sampled on a log scale
     n_epochs: {low: 1, high: 20, int: true}                 # an integer in [low, high] (log allowed too)
     n_steps: {choices: [64, 128, 256]}                      # one of the listed numbers, strings or booleans
+    backbone_kwargs.context: {choices: [2, 4, 8]}           # one key of a mapping hyperparameter (the others kept)
 
 Every candidate value is checked by the training's own rules (``build_config``: an unknown key or a value
 training would refuse is refused here, before anything is written). Ranges are sampled with Optuna's

@@ -44,6 +44,7 @@ configurations rather than those of its first process again.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import inspect
 import json
@@ -114,12 +115,47 @@ class StudyPlan:
         return str(self.record.get("objective", "return"))
 
     def config(self, values: dict[str, Any]) -> RunConfig:
-        """The run config of a trial with these sampled ``values`` (the training's own checks)."""
+        """The run config of a trial with these sampled ``values`` (the training's own checks).
+
+        A dotted name (``backbone_kwargs.context``) sets one key of a mapping hyperparameter, the mapping's other
+        keys kept as the trial has them without it (``--hyperparams``', else the shipped defaults').
+        """
         rec = self.record
-        pairs = [*rec["hyperparams"], *(f"{k}={_yaml_value(v)}" for k, v in values.items())]
+        flat = {k: v for k, v in values.items() if "." not in k}
+        pairs = [*rec["hyperparams"], *(f"{k}={_yaml_value(v)}" for k, v in flat.items())]
         cli = {"algo": rec["algo"], "env": rec["env"], "seed": rec["seed"], "timesteps": rec["timesteps"],
                "target_return": rec.get("target_return")}
-        return build_config(cli, None, pairs)
+        dotted = {k: v for k, v in values.items() if "." in k}
+        if not dotted:
+            return build_config(cli, None, pairs)
+        hyper = parse_assignments(pairs)
+        hyper.update(nest(dotted, {**build_config(cli, None, pairs).hyperparams, **hyper}))
+        return build_config(cli, None, hyper)
+
+
+def nest(dotted: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The mapping hyperparameters that dotted ``values`` (``{"backbone_kwargs.context": 4}``) change: each a copy of
+    its ``current`` value (none: an empty mapping) with the dotted keys set, at any depth.
+
+    Raises:
+        UserError: a dotted name whose head holds something other than a mapping.
+    """
+    out: dict[str, Any] = {}
+    for name, value in dotted.items():
+        head, *path = name.split(".")
+        if head not in out:
+            out[head] = copy.deepcopy(current.get(head)) if current.get(head) is not None else {}
+        node = out[head]
+        for i, key in enumerate(path):
+            if not isinstance(node, dict):
+                held = ".".join([head, *path[:i]])
+                raise UserError(f"the search space's {name} sets a key of {held}, which holds {node!r}, not a "
+                                "mapping", f"set {held} to a mapping with --hyperparams, or sample {held} whole")
+            if i == len(path) - 1:
+                node[key] = value
+            else:
+                node = node.setdefault(key, {})
+    return out
 
 
 def _yaml_value(value: Any) -> str:

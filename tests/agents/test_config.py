@@ -8,10 +8,13 @@ import pytest
 from stable_baselines3.common.utils import LinearSchedule
 
 from gymsuite.agents.algorithms import registry
+from gymsuite.agents.run import config as config_module
 from gymsuite.agents.run.config import build_config, parse_assignments, tuned_entries
 from gymsuite.agents.run.resolved import model_kwargs
 from gymsuite.agents.run.training import train
 from gymsuite.common.errors import UserError
+from gymsuite.common.files import read_yaml
+from gymsuite.supervised import backbones, recurrent
 
 
 def test_defaults_come_from_the_env_entry_then_default() -> None:
@@ -47,6 +50,41 @@ def test_every_gymsuite_entry_is_its_own_complete_setting_and_trains(algo: str, 
     assert "policy" in ours.hyperparams and "n_timesteps" in ours.hyperparams  # complete: nothing from the zoo's
     result = train(ours, tmp_path / "run")
     assert result.steps >= 1024 and (tmp_path / "run" / "model.zip").is_file()
+
+
+def test_an_entry_s_per_backbone_defaults_apply_to_that_backbone_under_the_user_s(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "gymsuite").mkdir()
+    (tmp_path / "ppo.yml").write_text(
+        "CartPole-v1:\n  n_envs: 4\n  n_steps: 32\n  learning_rate: 0.001\n"
+        "  backbones:\n    framestack: {n_steps: 64, backbone_kwargs: {context: 2}}\n")
+    monkeypatch.setattr(config_module, "HYPERPARAMS_DIR", tmp_path)
+    plain = build_config({"algo": "ppo", "env": "CartPole-v1"})
+    assert plain.hyperparams["n_steps"] == 32 and "backbones" not in plain.hyperparams
+    assert "backbone_kwargs" not in plain.hyperparams
+    stacked = build_config({"algo": "ppo", "env": "CartPole-v1"}, overrides=["backbone=framestack"])
+    assert stacked.hyperparams["n_steps"] == 64 and stacked.hyperparams["backbone_kwargs"] == {"context": 2}
+    assert stacked.hyperparams["learning_rate"] == 0.001  # the entry's own values stay
+    mine = build_config({"algo": "ppo", "env": "CartPole-v1"},
+                        overrides=["backbone=framestack", "n_steps=16", "backbone_kwargs={context: 3}"])
+    assert mine.hyperparams["n_steps"] == 16 and mine.hyperparams["backbone_kwargs"] == {"context": 3}
+    file = tmp_path / "c.yaml"  # a config file's backbone picks them too (a run's config.yaml names its own)
+    file.write_text("hyperparams: {backbone: framestack}\n")
+    assert build_config({"algo": "ppo", "env": "CartPole-v1"}, file).hyperparams["n_steps"] == 64
+
+
+@pytest.mark.parametrize("file", sorted(config_module.HYPERPARAMS_DIR.glob("**/*.yml")), ids=lambda f: f.name)
+def test_every_shipped_per_backbone_default_names_a_backbone_and_builds(file: Path) -> None:
+    if file.parent.name == "spaces":
+        return
+    algo = file.stem
+    for env, entry in (read_yaml(file) or {}).items():
+        for name, values in (entry.get("backbones") or {}).items():
+            assert name in {*backbones.BACKBONES, recurrent.NAME}, f"{file}: {env}: unknown backbone {name!r}"
+            preset = "gymsuite" if file.parent.name == "gymsuite" else "zoo"
+            cfg = build_config({"algo": algo, "env": env, "preset": preset}, overrides=[f"backbone={name}"])
+            assert {k: cfg.hyperparams[k] for k in values if k != "n_timesteps"} == {
+                k: v for k, v in values.items() if k != "n_timesteps"}
 
 
 def test_precedence_file_then_cli(tmp_path: Path) -> None:

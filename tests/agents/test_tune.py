@@ -144,6 +144,29 @@ def test_every_shipped_space_passes_the_training_checks(algo: str, tmp_path: Pat
     assert not (tmp_path / "study").exists()
 
 
+def test_a_dotted_name_samples_one_key_of_a_mapping_and_keeps_the_others(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    plan = tune.plan_study("ppo", "CartPole-v1", 512, 0,
+                           ["n_envs=2", "n_steps=64", "batch_size=64", "backbone=transformer",
+                            "backbone_kwargs={d_model: 16, heads: 2}"],
+                           _space(tmp_path, "backbone_kwargs.context: {choices: [2, 3]}\n"), root)
+    cfg = plan.config({"backbone_kwargs.context": 3})
+    assert cfg.hyperparams["backbone_kwargs"] == {"d_model": 16, "heads": 2, "context": 3}
+    with tune.study_lock(root):
+        tune.run_study(plan, tune.open_study(plan), 1)
+    (trial,) = _trials(root)
+    assert trial.state == TrialState.COMPLETE
+    saved = read_yaml(root / "best" / "config.yaml")["hyperparams"]["backbone_kwargs"]
+    assert saved == {"d_model": 16, "heads": 2, "context": trial.params["backbone_kwargs.context"]}
+    assert tune.nest({"policy_kwargs.net_arch.pi": [8]}, {"policy_kwargs": {"ortho_init": False}}) == {
+        "policy_kwargs": {"ortho_init": False, "net_arch": {"pi": [8]}}}
+    with pytest.raises(UserError, match="learning_rate, which holds 0.001"):
+        tune.nest({"learning_rate.x": 1}, {"learning_rate": 0.001})
+    with pytest.raises(UserError, match="backbone_kwargs.contxt=2 is refused: unknown option .contxt."):
+        tune.plan_study("ppo", "CartPole-v1", 512, 0, ["backbone=transformer"],
+                        _space(tmp_path, "backbone_kwargs.contxt: {choices: [2]}\n", "bad.yaml"), tmp_path / "b")
+
+
 def test_a_refused_combination_is_pruned_with_its_reason(tmp_path: Path) -> None:
     root = tmp_path / "study"
     plan = tune.plan_study("ppo", "CartPole-v1", 512, 0, ["n_envs=2", "n_steps=16"],
