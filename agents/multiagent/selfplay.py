@@ -263,7 +263,8 @@ def _build(policy: str, env: Any, kwargs: dict[str, Any]) -> BaseAlgorithm:
         if policy != "MlpPolicy":
             raise UserError(f"symmetric=true builds its own policy (MlpPolicy's network averaged over the board's "
                             f"symmetries), and this run names policy={policy}",
-                            "drop policy (a backbone goes in backbone=NAME, e.g. backbone=board_cnn)")
+                            "drop policy (a backbone goes in backbone=NAME, e.g. backbone=board_cnn), or set "
+                            "symmetric=false (tic-tac-toe's defaults set it true)")
         kwargs.pop("symmetric")
         return MaskablePPO(SymmetricMaskablePolicy, env, **kwargs)
     kwargs.pop("symmetric", None)
@@ -277,7 +278,8 @@ def _check(run: RunSettings) -> None:
     if symmetric(run.hyperparams) and run.hyperparams.get("normalize"):
         raise UserError("symmetric=true with normalize: the normaliser's per-cell statistics are not symmetric, so "
                         "the averaged policy would only roughly follow the board's turns",
-                        "drop normalize (a board's cells are 0 or 1 already)")
+                        "drop normalize (a board's cells are 0 or 1 already), or set symmetric=false (tic-tac-toe's "
+                        "defaults set it true)")
 
 
 def _check_built(run: RunSettings, venv: VecEnv) -> None:

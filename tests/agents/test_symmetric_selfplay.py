@@ -126,6 +126,11 @@ def test_symmetric_must_be_a_bool(value: str) -> None:
 def test_symmetric_refuses_a_normaliser() -> None:
     with pytest.raises(UserError, match="normalize"):
         build_config({"algo": "selfplay", "env": TTT}, overrides=["symmetric=true", "normalize=true"])
+    assert build_config({"algo": "selfplay", "env": TTT}).hyperparams["symmetric"] is True  # tic-tac-toe's default
+    with pytest.raises(UserError) as refused:  # so the fix names the way out of the default too
+        build_config({"algo": "selfplay", "env": TTT}, overrides=["normalize=true"])
+    assert "symmetric=false" in str(refused.value.hint)
+    assert build_config({"algo": "selfplay", "env": TTT}, overrides=["normalize=true", "symmetric=false"])
 
 
 def test_symmetric_configures_selfplay_only() -> None:

@@ -47,8 +47,8 @@ def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
 
 def test_tables_from_fake_results(tmp_path: Path) -> None:
     out, plot = tmp_path / "B.md", tmp_path / "ma.png"
-    text = bench.main(["--seeds", "3", "--games", "100", "--benchmarks", str(out), "--plot", str(plot), "--variants"],
-                      run=fake_run)
+    text = bench.main(["--seeds", "3", "--board-seeds", "3", "--games", "100", "--benchmarks", str(out), "--plot",
+                       str(plot), "--variants"], run=fake_run)
     tables = read_tables(text)
     assert [h for h, _ in tables[:2]] == [GAME_COLUMNS, GAME_COLUMNS]
     ttt = {(r[1], r[2]): r for r in tables[0][1]}
@@ -70,31 +70,34 @@ def test_tables_from_fake_results(tmp_path: Path) -> None:
 
 def test_the_board_variants_add_rows_and_their_own_targets(tmp_path: Path) -> None:
     jobs = bench.make_jobs(["tictactoe", "connect_four"], {**bench.FULL, "games": 100, "board_seeds": 4}, [0, 1],
-                           tmp_path, ("tictactoe symmetric", "connect_four board_cnn"))
+                           tmp_path, ("tictactoe plain", "connect_four board_cnn"))
     seeds: dict[str, list[int]] = {}
     for job in jobs:
         seeds.setdefault(job["variant"], []).append(job["seed"])
-    assert seeds == {"tictactoe": [0, 1], "tictactoe symmetric": [0, 1, 2, 3], "connect_four": [0, 1],
+    assert seeds == {"tictactoe": [0, 1, 2, 3], "tictactoe plain": [0, 1], "connect_four": [0, 1],
                      "connect_four board_cnn": [0, 1], "connect_four tutorial": [0, 1]}
     by = {j["variant"]: j for j in jobs}
-    assert by["tictactoe symmetric"]["hyperparams"] == {"symmetric": True}
+    assert by["tictactoe plain"]["hyperparams"] == {"symmetric": False} and by["tictactoe plain"]["steps"] == 600_000
+    assert by["tictactoe"]["hyperparams"] == {} and by["tictactoe"]["steps"] == 0  # the shipped defaults
     assert by["connect_four board_cnn"]["hyperparams"] == {"backbone": "board_cnn"}
     assert len({j["run_dir"] for j in jobs}) == len(jobs)
     text = bench.main(["--seeds", "2", "--board-seeds", "3", "--games", "100", "--no-write", "--sections", "tictactoe",
-                       "connect_four", "--variants", "tictactoe symmetric", "connect_four board_cnn symmetric"],
+                       "connect_four", "--variants", "tictactoe plain", "connect_four board_cnn symmetric"],
                       run=fake_run)
     ttt = read_tables(text)[0][1]
-    symmetric = [r for r in ttt if r[0] == "tictactoe symmetric"]
-    assert len(symmetric) == 4 and {r[6] for r in symmetric if r[1] == "minimax"} == {"0 / 300", "1 / 300"}
-    assert "tictactoe symmetric:\n- Zero losses against minimax from both seats: not met (1 losses in 600" in text
+    shipped = [r for r in ttt if r[0] == "tictactoe"]  # on --board-seeds 3
+    assert len(shipped) == 4 and {r[6] for r in shipped if r[1] == "minimax"} == {"0 / 300", "1 / 300"}
+    assert "tictactoe plain:\n- Zero losses against minimax from both seats: not met (1 losses in 400" in text
     assert "connect_four board_cnn symmetric:\n- Win rate of at least 0.95" in text
 
 
 def test_targets_report_what_the_tallies_say() -> None:
-    rs = fake_run(bench.make_jobs(["tictactoe"], {**bench.FULL, "games": 100}, [0, 1], Path("/tmp/x")), 1)
+    rs = fake_run(bench.make_jobs(["tictactoe"], {**bench.FULL, "games": 100, "board_seeds": 2}, [0, 1],
+                                  Path("/tmp/x")), 1)
     lines = bench.targets_games(rs, "tictactoe", "minimax", "random")
     assert "not met (1 losses in 400" in lines[0] and "not met (lowest seed and seat: 0.600)" in lines[1]
-    perfect = fake_run(bench.make_jobs(["tictactoe"], {**bench.FULL, "games": 100}, [0], Path("/tmp/x")), 1)
+    perfect = fake_run(bench.make_jobs(["tictactoe"], {**bench.FULL, "games": 100, "board_seeds": 1}, [0],
+                                       Path("/tmp/x")), 1)
     assert "met (0 losses" in bench.targets_games(perfect, "tictactoe", "minimax", "random")[0]
 
 
