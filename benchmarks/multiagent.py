@@ -20,8 +20,8 @@ Four sections, each a function of (budget, seeds):
     alternately in one process (target: at least equal).
 Every learning number is an interquartile mean over seeds with a 95% bootstrap interval (benchmarks/stats.py).
 
-    python -m benchmarks.multiagent              # full run (it prints its estimate: about 2.5 h on 2 cores with the
-                                                 # board variants; 24 min without them, --variants, when measured)
+    python -m benchmarks.multiagent              # full run: 108 min on 2 cores with the board variants (measured
+                                                 # 2026-12-05); 24 min without them (--variants)
     python -m benchmarks.multiagent --quick      # 1 seed, tiny budgets; writes nothing
 """
 
