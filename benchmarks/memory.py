@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 from benchmarks import benchlib
-from gymsuite.agents.run.config import defaults_for
 from gymsuite.common.stats import iqm, steps_to_threshold, summary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,14 +57,10 @@ class Variant:
     reference: bool = False
 
 
-# The entry's transformer options (agents/hyperparams/ppo.yml: CartPoleNoVel's per-backbone defaults), which the gated
-# row keeps: a backbone_kwargs given replaces the entry's whole.
-_TRANSFORMER = defaults_for("ppo", CARTPOLE, given={"backbone": "transformer"}).get("backbone_kwargs") or {}
 REFERENCE = Variant("RecurrentPPO (sb3-contrib, zoo hyperparameters)", {}, reference=True)
 CARTPOLE_VARIANTS = [Variant("mlp (no memory)", {}), Variant("framestack", {"backbone": "framestack"}),
                      Variant("transformer", {"backbone": "transformer"}),
-                     Variant("transformer, gated", {"backbone": "transformer",
-                                                    "backbone_kwargs": {**_TRANSFORMER, "gated": True}}),
+                     Variant("transformer, gated", {"backbone": "transformer", "backbone_kwargs": {"gated": True}}),
                      Variant("lstm", {"backbone": "lstm"}), REFERENCE]
 TMAZE_VARIANTS = [Variant("mlp (no memory)", {}), Variant("framestack", {"backbone": "framestack"}),
                   Variant("transformer", {"backbone": "transformer"}), Variant("lstm", {"backbone": "lstm"})]
@@ -187,9 +182,7 @@ def section_cartpole(results: list[dict[str, Any]], variants: list[Variant], ste
             "there, and one that never does counts as its whole run (*reached* says how many did). *Final return*: "
             "the deterministic evaluation (10 episodes) of the model where the run stopped. *steps/s*: the run's "
             "whole training. gymsuite's rows use the shipped defaults of "
-            f"agents/hyperparams/ppo.yml for {CARTPOLE} (with the entry's transformer defaults for both transformer "
-            f"rows: {json.dumps(_TRANSFORMER)}, and its optimiser settings) and each other backbone's default "
-            "options; the reference is "
+            f"agents/hyperparams/ppo.yml for {CARTPOLE} and each backbone's default options; the reference is "
             f"RecurrentPPO('MlpLstmPolicy') with rl-baselines3-zoo's ppo_lstm hyperparameters for CartPoleNoVel-v1 "
             f"({json.dumps(ZOO_PPO_LSTM)}, linear schedules, normalize, policy_kwargs "
             f"{json.dumps(ZOO_POLICY_KWARGS)} with ReLU) on the same env.", ""]
