@@ -13,8 +13,6 @@ from gymsuite.agents.run.config import build_config, parse_assignments, tuned_en
 from gymsuite.agents.run.resolved import model_kwargs
 from gymsuite.agents.run.training import train
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import read_yaml
-from gymsuite.supervised import backbones, recurrent
 
 
 def test_defaults_come_from_the_env_entry_then_default() -> None:
@@ -71,20 +69,6 @@ def test_an_entry_s_per_backbone_defaults_apply_to_that_backbone_under_the_user_
     file = tmp_path / "c.yaml"  # a config file's backbone picks them too (a run's config.yaml names its own)
     file.write_text("hyperparams: {backbone: framestack}\n")
     assert build_config({"algo": "ppo", "env": "CartPole-v1"}, file).hyperparams["n_steps"] == 64
-
-
-@pytest.mark.parametrize("file", sorted(config_module.HYPERPARAMS_DIR.glob("**/*.yml")), ids=lambda f: f.name)
-def test_every_shipped_per_backbone_default_names_a_backbone_and_builds(file: Path) -> None:
-    if file.parent.name == "spaces":
-        return
-    algo = file.stem
-    for env, entry in (read_yaml(file) or {}).items():
-        for name, values in (entry.get("backbones") or {}).items():
-            assert name in {*backbones.BACKBONES, recurrent.NAME}, f"{file}: {env}: unknown backbone {name!r}"
-            preset = "gymsuite" if file.parent.name == "gymsuite" else "zoo"
-            cfg = build_config({"algo": algo, "env": env, "preset": preset}, overrides=[f"backbone={name}"])
-            assert {k: cfg.hyperparams[k] for k in values if k != "n_timesteps"} == {
-                k: v for k, v in values.items() if k != "n_timesteps"}
 
 
 def test_precedence_file_then_cli(tmp_path: Path) -> None:
