@@ -129,7 +129,7 @@ class StudyPlan:
         if not dotted:
             return build_config(cli, None, pairs)
         hyper = parse_assignments(pairs)
-        hyper.update(nest(dotted, {**build_config(cli, None, pairs).hyperparams, **hyper}))
+        hyper.update(nest(dotted, build_config(cli, None, pairs).hyperparams))  # the --hyperparams values on top
         return build_config(cli, None, hyper)
 
 
