@@ -17,7 +17,9 @@ import pytest
 from gymsuite.agents.sweeps.executor import Job, Outcome, run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = 12000  # long enough to be mid-training when signalled, short enough for the rerun to finish quickly
+# Long enough that neither run is done when the later one logs its first rollout, on a loaded machine too (12,000
+# steps, about 3 s at the gymsuite preset's speed, once let one run finish first); short enough for a quick rerun.
+STEPS = 50000
 
 
 # Module-level jobs: the spawned workers import them by name.
