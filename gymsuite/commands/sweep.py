@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, help="runs at a time, in worker processes (default 1; with --ray-address, "
                                             "as many as the cluster's free CPUs allow)")
     p.add_argument("--timesteps", type=int, help="env steps per run (default: each algorithm's tuned value)")
+    p.add_argument("--preset", help="default hyperparameters of every run, as train --preset: gymsuite (the default; "
+                                    "tuned for the time to a solved agent) or zoo (rl-baselines3-zoo's)")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="for every run")
     p.add_argument("--dir", type=Path, default=Path("runs/sweep"), help="where the runs go (default runs/sweep)")
     p.add_argument("--ray-address", metavar="ADDRESS",
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs if args.jobs is not None else 0 if args.ray_address else 1
     args.dir = args.dir.resolve()  # a Ray node's worker starts in another directory: it needs the absolute path
     cells = plan(args.dir, _names(args.algo), _names(args.env), parse_seeds(args.seeds),
-                 {"timesteps": args.timesteps}, args.hyperparams, args.config)
+                 {"timesteps": args.timesteps, "preset": args.preset}, args.hyperparams, args.config)
     check_dir(args.dir, cells)
     left = [c for c in cells if not c.finished]
     print(f"{len(cells)} runs in {args.dir}: {len(cells) - len(left)} finished, {len(left)} to train", file=sys.stderr)

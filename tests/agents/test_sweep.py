@@ -145,3 +145,13 @@ def test_the_outcomes_log_keeps_whole_lines_when_the_disk_fills(full: str, tmp_p
     assert log.read_text() == '{"key": "first", "status": "ok"}\n'  # no torn line: the next append starts clean
     files.append_json_line(log, {"key": "third"})
     assert [line[-2:] for line in log.read_text().splitlines()] == ['"}', '"}']
+
+
+def test_the_preset_reaches_every_run_and_a_bad_one_writes_nothing(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(_grid(tmp_path / "zoo", "ppo", "--seeds", "0,1", "--preset", "zoo")) == 0
+    configs = [read_yaml(p) for p in sorted((tmp_path / "zoo").glob("*/config.yaml"))]
+    assert len(configs) == 2 and all(c["preset"] == "zoo" for c in configs)
+    assert all(c["hyperparams"]["n_epochs"] == 20 for c in configs)  # the zoo's CartPole entry, not gymsuite's 8
+    assert cli.main(_grid(tmp_path / "bad", "ppo", "--preset", "nope")) == 2
+    assert "unknown preset 'nope'" in capsys.readouterr().err and not (tmp_path / "bad").exists()
