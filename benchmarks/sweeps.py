@@ -15,7 +15,7 @@ back from what they wrote (the study, the run directories, ``gymsuite compare``'
     (1.58x measured) more than on a user's studies of 30-40;
 The cluster in miniature (a Ray head and a second node, one killed mid-sweep) is ``benchmarks.cluster``.
 
-    python -m benchmarks.sweeps            # full run (about 40 min on 2 cores)
+    python -m benchmarks.sweeps            # full run (about 50 min on 2 cores)
     python -m benchmarks.sweeps --quick    # tiny budgets; writes nothing
 """
 
