@@ -24,7 +24,8 @@ import torch as th
 from gymnasium import spaces
 from sb3_contrib import MaskablePPO, RecurrentPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.distributions import CategoricalDistribution, DiagGaussianDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy, BaseModel, BasePolicy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
@@ -137,12 +138,32 @@ def _greedy(policy: BasePolicy, obs: np.ndarray | dict[str, np.ndarray]) -> np.n
     (every algorithm gymsuite evaluates greedily asks its policy this way, DQN included)."""
     obs_tensor, vectorized = policy.obs_to_tensor(obs)
     with th.no_grad():
-        actions = policy._predict(obs_tensor, deterministic=True).cpu().numpy()
+        actions = _greedy_tensor(policy, obs_tensor).cpu().numpy()
     actions = actions.reshape((-1, *(policy.action_space.shape or ())))
     if isinstance(policy.action_space, spaces.Box):
         actions = (policy.unscale_action(actions) if policy.squash_output
                    else np.clip(actions, policy.action_space.low, policy.action_space.high))
     return actions if vectorized else actions.squeeze(axis=0)
+
+
+def _greedy_tensor(policy: BasePolicy, obs: Any) -> th.Tensor:
+    """``policy._predict(obs, deterministic=True)``, the same numbers, without building the action distribution
+    for an actor-critic policy with a categorical or diagonal Gaussian head (SB3's own, not overridden): the
+    distribution's construction (argument checks, a ``Normal`` or ``Categorical`` object) took about half of a
+    small policy's greedy step (135 against 45 us for a 64 x 64 policy on 5 CartPole observations, 2026-12-05).
+    The mode is computed by the same operations the distribution performs: the Gaussian's mean is the action
+    head's output; the categorical's is the argmax of ``softmax(logits - logsumexp(logits))``, as
+    ``torch.distributions.Categorical(logits=...).probs`` computes it, so ties resolve the same way."""
+    head = type(getattr(policy, "action_dist", None))
+    if isinstance(policy, ActorCriticPolicy) and head in (CategoricalDistribution, DiagGaussianDistribution) and all(
+            getattr(type(policy), name) is getattr(ActorCriticPolicy, name)
+            for name in ("_predict", "get_distribution", "_get_action_dist_from_latent")):
+        features = BaseModel.extract_features(policy, obs, policy.pi_features_extractor)
+        out = policy.action_net(policy.mlp_extractor.forward_actor(features))
+        if head is DiagGaussianDistribution:
+            return out
+        return th.argmax(th.softmax(out - out.logsumexp(dim=-1, keepdim=True), dim=-1), dim=1)
+    return policy._predict(obs, deterministic=True)
 
 
 def load_agent(target: str, algo: str | None = None, env: str | None = None, which: str = "model",

@@ -173,3 +173,50 @@ def test_greedy_actions_skip_the_mode_switch_and_equal_sb3s_predict(in_tmp: Path
     policy.set_training_mode(True)
     np.testing.assert_array_equal(agent.decide(obs, deterministic=True), sb3)  # in training mode: SB3's predict
     assert calls[-1] is False
+
+
+@pytest.mark.parametrize("env", ["CartPole-v1", "Pendulum-v1"])
+def test_the_greedy_shortcut_builds_no_distribution_and_keeps_sb3s_actions_ties_included(env: str) -> None:
+    """loading._greedy_tensor: SB3's actor-critic heads skip the distribution object; same actions as _predict."""
+    import torch as th
+
+    from gymsuite.agents.saved.loading import _greedy_tensor
+
+    model = PPO("MlpPolicy", env, seed=0, device="cpu")
+    policy = model.policy
+    policy.set_training_mode(False)
+    built: list[int] = []
+    original = policy.action_dist.proba_distribution
+    policy.action_dist.proba_distribution = lambda *a, **k: built.append(1) or original(*a, **k)  # type: ignore
+    obs = th.as_tensor(np.stack([model.observation_space.sample() * 3 for _ in range(256)]))
+    with th.no_grad():
+        ours = _greedy_tensor(policy, obs)
+        assert built == []
+        np.testing.assert_array_equal(ours.numpy(), policy._predict(obs, deterministic=True).numpy())
+        assert built  # SB3's own path does build one
+        if env == "CartPole-v1":  # equal logits, and logits a rounding error apart: the same action as SB3's
+            up = float(np.nextafter(np.float32(0.5), np.float32(1)))  # the next float32 above 0.5
+            for bias in ([0.5, 0.5], [0.5, up], [up, 0.5]):
+                policy.action_net.weight.zero_()
+                policy.action_net.bias.copy_(th.tensor(bias))
+                np.testing.assert_array_equal(_greedy_tensor(policy, obs[:4]).numpy(),
+                                              policy._predict(obs[:4], deterministic=True).numpy())
+
+
+def test_a_policy_that_overrides_its_distribution_keeps_its_own_predict() -> None:
+    import torch as th
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    from gymsuite.agents.saved.loading import _greedy_tensor
+
+    class Always1(ActorCriticPolicy):
+        def get_distribution(self, obs):  # type: ignore[no-untyped-def]
+            dist = super().get_distribution(obs)
+            dist.distribution.logits = th.tensor([[-9.0, 9.0]]).expand(len(obs), 2)  # type: ignore[union-attr]
+            return dist
+
+    model = PPO(Always1, "CartPole-v1", seed=0, device="cpu")
+    obs = th.as_tensor(np.stack([model.observation_space.sample() for _ in range(8)]))
+    with th.no_grad():
+        model.policy.action_net.bias.copy_(th.tensor([9.0, -9.0]))  # SB3's head alone would say 0
+        assert _greedy_tensor(model.policy, obs).tolist() == [1] * 8
