@@ -102,15 +102,10 @@ class ActorExport(nn.Module):
         self.policy, self.prep, self.action_space = policy, prep, policy.action_space
 
     def forward(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        return greedy(self.action_space, actor_params(self.policy, self.prep(obs)))
-
-
-def actor_params(policy: ActorCriticPolicy, obs: th.Tensor) -> th.Tensor:
-    """The actor's ``action_net`` output for observations ``obs`` ``(B, *O)`` as the policy sees them (normalised,
-    transposed): the logits (categorical heads) or the mean (Gaussian ones) SB3 builds its distribution from."""
-    features = policy.extract_features(obs, policy.pi_features_extractor)
-    assert isinstance(features, th.Tensor)  # one extractor given: one tensor
-    return policy.action_net(policy.mlp_extractor.forward_actor(features))
+        features = self.policy.extract_features(self.prep(obs), self.policy.pi_features_extractor)
+        assert isinstance(features, th.Tensor)  # one extractor given: one tensor
+        latent = self.policy.mlp_extractor.forward_actor(features)
+        return greedy(self.action_space, self.policy.action_net(latent))
 
 
 class QExport(nn.Module):

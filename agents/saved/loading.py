@@ -25,7 +25,7 @@ from gymnasium import spaces
 from sb3_contrib import MaskablePPO, RecurrentPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.distributions import CategoricalDistribution, DiagGaussianDistribution
-from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.policies import ActorCriticPolicy, BaseModel, BasePolicy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
 
@@ -45,7 +45,6 @@ from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.target import resolve_env
 from gymsuite.envs.wrappers import DEFAULT_EPISODE_CAP, episode_cap
 from gymsuite.supervised import recurrent
-from gymsuite.supervised.exportable import actor_params
 
 
 @dataclass
@@ -160,7 +159,8 @@ def _greedy_tensor(policy: BasePolicy, obs: Any) -> th.Tensor:
     if isinstance(policy, ActorCriticPolicy) and head in (CategoricalDistribution, DiagGaussianDistribution) and all(
             getattr(type(policy), name) is getattr(ActorCriticPolicy, name)
             for name in ("_predict", "get_distribution", "_get_action_dist_from_latent")):
-        out = actor_params(policy, obs)
+        features = BaseModel.extract_features(policy, obs, policy.pi_features_extractor)
+        out = policy.action_net(policy.mlp_extractor.forward_actor(features))
         if head is DiagGaussianDistribution:
             return out
         return th.argmax(th.softmax(out - out.logsumexp(dim=-1, keepdim=True), dim=-1), dim=1)
