@@ -159,6 +159,8 @@ def _greedy_tensor(policy: BasePolicy, obs: Any) -> th.Tensor:
     if isinstance(policy, ActorCriticPolicy) and head in (CategoricalDistribution, DiagGaussianDistribution) and all(
             getattr(type(policy), name) is getattr(ActorCriticPolicy, name)
             for name in ("_predict", "get_distribution", "_get_action_dist_from_latent")):
+        # BaseModel's, as SB3's get_distribution calls it: a policy's own extract_features (MAPPO's, the progressive
+        # and domain-adversarial ones) is not the actor's path, and the ONNX export's ActorExport calls that one.
         features = BaseModel.extract_features(policy, obs, policy.pi_features_extractor)
         out = policy.action_net(policy.mlp_extractor.forward_actor(features))
         if head is DiagGaussianDistribution:
