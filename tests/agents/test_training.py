@@ -7,14 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch as th
 from stable_baselines3 import PPO
+from stable_baselines3.common.policies import ActorCriticPolicy
 
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import resume, train
 from gymsuite.agents.saved.evaluation import evaluate
-from gymsuite.agents.saved.loading import load_agent, make_agent_env
+from gymsuite.agents.saved.loading import _greedy_tensor, load_agent, make_agent_env
 from gymsuite.agents.saved.video import record
 from gymsuite.common.errors import UserError
 from tests.toy_envs import TOY_FILE
@@ -178,10 +180,6 @@ def test_greedy_actions_skip_the_mode_switch_and_equal_sb3s_predict(in_tmp: Path
 @pytest.mark.parametrize("env", ["CartPole-v1", "Pendulum-v1"])
 def test_the_greedy_shortcut_builds_no_distribution_and_keeps_sb3s_actions_ties_included(env: str) -> None:
     """loading._greedy_tensor: SB3's actor-critic heads skip the distribution object; same actions as _predict."""
-    import torch as th
-
-    from gymsuite.agents.saved.loading import _greedy_tensor
-
     model = PPO("MlpPolicy", env, seed=0, device="cpu")
     policy = model.policy
     policy.set_training_mode(False)
@@ -204,11 +202,6 @@ def test_the_greedy_shortcut_builds_no_distribution_and_keeps_sb3s_actions_ties_
 
 
 def test_a_policy_that_overrides_its_distribution_keeps_its_own_predict() -> None:
-    import torch as th
-    from stable_baselines3.common.policies import ActorCriticPolicy
-
-    from gymsuite.agents.saved.loading import _greedy_tensor
-
     class Always1(ActorCriticPolicy):
         def get_distribution(self, obs):  # type: ignore[no-untyped-def]
             dist = super().get_distribution(obs)
