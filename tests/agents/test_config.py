@@ -71,6 +71,19 @@ def test_an_entry_s_per_backbone_defaults_apply_to_that_backbone_under_the_user_
     assert build_config({"algo": "ppo", "env": "CartPole-v1"}, file).hyperparams["n_steps"] == 64
 
 
+@pytest.mark.parametrize("preset", ["gymsuite", "zoo"])
+def test_cartpole_novel_ships_transformer_defaults_and_leaves_other_backbones_alone(preset: str) -> None:
+    """The shipped entry's transformer part (docs/studies/ppo-transformer-CartPoleNoVel.md) in both presets: the zoo
+    has no transformer entry to keep."""
+    cli = {"algo": "ppo", "env": "gymsuite/CartPoleNoVel-v0", "preset": preset}
+    transformer = build_config(cli, overrides=["backbone=transformer"]).hyperparams
+    assert transformer["backbone_kwargs"] == {"context": 2, "d_model": 16, "gated": True}
+    assert transformer["n_epochs"] == 10 and transformer["n_steps"] == 32
+    assert transformer["learning_rate"] == "lin_0.001"  # the entry's own values stay
+    lstm = build_config(cli, overrides=["backbone=lstm"]).hyperparams
+    assert lstm["n_epochs"] == 20 and "backbone_kwargs" not in lstm and "backbones" not in lstm
+
+
 def test_precedence_file_then_cli(tmp_path: Path) -> None:
     file = tmp_path / "c.yaml"
     file.write_text("timesteps: 5000\nseed: 3\nhyperparams: {n_steps: 64, gamma: 0.9}\n")
