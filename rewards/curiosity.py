@@ -81,6 +81,7 @@ _METHOD_ONLY = {"beta": "icm"}
 # agents watched the noisy TV for 25-26% of their steps (64: 33-36%). RND at 32 lost a MountainCar seed (30% final
 # success against 100%), so RND and raw prediction keep 64; so do images, whose CNN encoder is most of the cost.
 _ICM_VECTOR_FEATURES, _FEATURES = 32, 64
+_FILE, _FILE_FIX = "a curiosity state gymsuite wrote", "delete it to resume with a fresh curiosity model"
 _MAX_BUFFER = 65_536  # transitions kept between updates (the most recent)
 _STATS_EVERY = 16  # env steps between updates of the running statistics (DeferredRms: same moments, cheaper)
 
@@ -281,7 +282,7 @@ class CuriosityCallback(BaseCallback):
         """
         if not Path(path).is_file():
             raise UserError(f"curiosity state {str(path)!r} does not exist", "resume from a run that used curiosity")
-        what, fix = "a curiosity state gymsuite wrote", "delete it to resume with a fresh curiosity model"
+        what, fix = _FILE, _FILE_FIX
         state = read_torch(Path(path), what, fix)
         if not isinstance(state, dict):
             raise DamagedFileError(Path(path), what, f"it holds a {type(state).__name__}, not a mapping", fix)
@@ -298,6 +299,21 @@ class CuriosityCallback(BaseCallback):
         except (KeyError, TypeError, ValueError) as err:  # a mapping without the parts save() writes
             raise DamagedFileError(Path(path), what, f"{type(err).__name__}: {err}", fix) from err
         self.bonus.trained = self.updates > 0
+
+
+def saved_features(path: str | Path) -> int | None:
+    """The feature size F of the curiosity model that ``path`` (``curiosity.pt``) holds; None where it says none.
+
+    For resuming a run whose options leave ``features`` to the default: the default changed (ICM on vectors went
+    from 64 to 32), and a run keeps the size it was built with.
+
+    Raises:
+        DamagedFileError: the file is truncated, garbage or holds pickled objects.
+    """
+    state = read_torch(Path(path), _FILE, _FILE_FIX)
+    options = state.get("options") if isinstance(state, dict) else None
+    features = options.get("features") if isinstance(options, dict) else None
+    return features if isinstance(features, int) else None
 
 
 def attach(venv: VecEnv, method: str, **options: Any) -> tuple[CuriosityBonus, CuriosityCallback]:

@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ from gymsuite.envs.observation import EnvOptions
 from gymsuite.envs.target import EnvKind, resolve_env
 from gymsuite.envs.wrappers import ActiveVecNormalize
 from gymsuite.rewards.clipping import ClipReward, VecClipReward
-from gymsuite.rewards.curiosity import CuriosityCallback
+from gymsuite.rewards.curiosity import CuriosityCallback, saved_features
 
 EVAL_ENVS = 5
 
@@ -395,6 +395,15 @@ class _Loaded:
     domain: DomainAdversary | None = None
 
 
+def _curiosity_as_saved(cfg: RunConfig, path: Path) -> RunConfig:
+    """``cfg`` with the feature size of the curiosity model saved at ``path`` where the run left it to the default,
+    which changed (ICM on vectors: 64, then 32); the run's ``config.yaml`` is not changed."""
+    if not cfg.curiosity or "features" in cfg.curiosity_kwargs or not path.is_file():
+        return cfg
+    features = saved_features(path)
+    return cfg if features is None else replace(cfg, curiosity_kwargs={**cfg.curiosity_kwargs, "features": features})
+
+
 def _load_checkpoint(cfg: RunConfig, spec: registry.AlgoSpec, options: RunOptions, run: RunDir, steps: int,
                      trust_pickle: bool) -> _Loaded:
     """Checkpoint ``steps`` of ``run`` with every side file it has, on a new env (closed again if a file fails).
@@ -402,7 +411,7 @@ def _load_checkpoint(cfg: RunConfig, spec: registry.AlgoSpec, options: RunOption
     Raises:
         DamagedFileError: the zip or a side file cannot be read (``newest_loadable`` then tries an earlier checkpoint).
     """
-    venv, curiosity = _build_env(cfg, spec, options)
+    venv, curiosity = _build_env(_curiosity_as_saved(cfg, run.checkpoint(steps, "_curiosity.pt")), spec, options)
     try:
         norm_file, legacy = run.checkpoint(steps, NORM_SUFFIX), run.checkpoint(steps, LEGACY_NORM_SUFFIX)
         if isinstance(venv, VecNormalize) and (norm_file.is_file() or legacy.is_file()):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.run import training
@@ -63,6 +64,35 @@ def test_curiosity_run_saves_its_model_resumes_and_evaluates(in_tmp: Path, monke
     assert state["method"] == "rnd" and state["updates"] == 4096 // 256
     assert {"curiosity/ep_intrinsic_mean", "curiosity/intrinsic_std", "rollout/ep_rew_mean"} <= columns(run.root)
     assert _cli.run(evaluate.main, ["run", "--episodes", "2", "--json"]) == 0
+
+
+def test_a_run_resumes_with_the_feature_size_its_curiosity_model_was_built_with(
+        in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ICM's default feature size on vectors went from 64 to 32: a run that left it to the default keeps its own."""
+    from gymsuite.rewards import curiosity
+
+    cfg = build_config({"algo": "pg", "env": "gymsuite/SparseGrid-v0", "timesteps": 2048, "n_envs": 4,
+                        "eval_episodes": 2, "eval_freq": 0, "checkpoint_freq": 512, "curiosity": "icm",
+                        "curiosity_kwargs": {"update_every": 128, "seed": 0}},
+                       overrides=["version=3.5-td", "n_steps=64"])
+    original = training.PeriodicEval._on_step
+
+    def interrupting(self: training.PeriodicEval) -> bool:
+        if self.model.num_timesteps >= 1100:
+            raise KeyboardInterrupt
+        return original(self)
+
+    default = curiosity._ICM_VECTOR_FEATURES
+    monkeypatch.setattr(training.PeriodicEval, "_on_step", interrupting)
+    monkeypatch.setattr(curiosity, "_ICM_VECTOR_FEATURES", 64)  # the default the run was trained under
+    assert train(cfg, "run").interrupted
+    monkeypatch.setattr(training.PeriodicEval, "_on_step", original)
+    monkeypatch.setattr(curiosity, "_ICM_VECTOR_FEATURES", default)
+    second = resume("run")
+    assert not second.interrupted and second.steps >= 2048
+    state = torch.load(RunDir(in_tmp / "run").curiosity, weights_only=True)
+    assert state["options"]["features"] == 64 and state["updates"] == 2048 // 256
+    assert "features" not in yaml.safe_load((in_tmp / "run" / "config.yaml").read_text())["curiosity_kwargs"]
 
 
 @pytest.mark.parametrize("argv, message", [
