@@ -23,6 +23,7 @@ from gymsuite.commands import evaluate as evaluate_cmd
 from gymsuite.commands import record as record_cmd
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
+from tests.interrupts import interrupt_after
 
 SPREAD = "mpe2.simple_spread_v3"
 AGENTS = ["agent_0", "agent_1", "agent_2"]
@@ -84,14 +85,7 @@ def test_evaluate_and_record_a_multiagent_run(in_tmp: Path, capsys: pytest.Captu
 
 def test_resume_a_multiagent_run(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = _config("mappo", 1536, checkpoint_freq=384)
-    original = training.PeriodicEval._on_step
-
-    def interrupting(self: training.PeriodicEval) -> bool:
-        if self.model.num_timesteps >= 800:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(training.PeriodicEval, "_on_step", interrupting)
+    original = interrupt_after(monkeypatch, 800)
     assert train(cfg, "run").interrupted
     monkeypatch.setattr(training.PeriodicEval, "_on_step", original)
     second = resume("run")

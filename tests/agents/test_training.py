@@ -19,6 +19,7 @@ from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.loading import _greedy_tensor, load_agent, make_agent_env
 from gymsuite.agents.saved.video import record
 from gymsuite.common.errors import UserError
+from tests.interrupts import interrupt_after
 from tests.toy_envs import TOY_FILE
 
 
@@ -76,14 +77,7 @@ def test_interrupt_then_resume_continues_at_checkpoint_step(in_tmp: Path, monkey
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 4096, "eval_episodes": 2,
                         "checkpoint_freq": 1024, "preset": "zoo"})  # rollouts of 8 envs x 32 steps
     stop_at = 2000
-    original = training.PeriodicEval._on_step
-
-    def interrupting(self: training.PeriodicEval) -> bool:
-        if self.model.num_timesteps >= stop_at:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(training.PeriodicEval, "_on_step", interrupting)
+    original = interrupt_after(monkeypatch, stop_at)
     first = train(cfg, "run")
     assert first.interrupted and stop_at <= first.steps < stop_at + 8
     run = RunDir(Path("run"))

@@ -15,6 +15,7 @@ from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import resume, train
 from gymsuite.commands import _cli, evaluate
+from tests.interrupts import interrupt_after
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPING = ROOT / "examples" / "shaping" / "sparsegrid_potential.yaml"
@@ -42,14 +43,7 @@ def test_curiosity_run_saves_its_model_resumes_and_evaluates(in_tmp: Path, monke
                         "eval_episodes": 2, "eval_freq": 0, "checkpoint_freq": 1024, "curiosity": "rnd",
                         "curiosity_kwargs": {"update_every": 128, "seed": 0}},
                        overrides=["version=3.5-td", "n_steps=64"])
-    original = training.PeriodicEval._on_step
-
-    def interrupting(self: training.PeriodicEval) -> bool:
-        if self.model.num_timesteps >= 2100:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(training.PeriodicEval, "_on_step", interrupting)
+    original = interrupt_after(monkeypatch, 2100)
     first = train(cfg, "run")
     assert first.interrupted
     run = RunDir(in_tmp / "run")
@@ -75,15 +69,8 @@ def test_a_run_resumes_with_the_feature_size_its_curiosity_model_was_built_with(
                         "eval_episodes": 2, "eval_freq": 0, "checkpoint_freq": 512, "curiosity": "icm",
                         "curiosity_kwargs": {"update_every": 128, "seed": 0}},
                        overrides=["version=3.5-td", "n_steps=64"])
-    original = training.PeriodicEval._on_step
-
-    def interrupting(self: training.PeriodicEval) -> bool:
-        if self.model.num_timesteps >= 1100:
-            raise KeyboardInterrupt
-        return original(self)
-
     default = curiosity._ICM_VECTOR_FEATURES
-    monkeypatch.setattr(training.PeriodicEval, "_on_step", interrupting)
+    original = interrupt_after(monkeypatch, 1100)
     monkeypatch.setattr(curiosity, "_ICM_VECTOR_FEATURES", 64)  # the default the run was trained under
     assert train(cfg, "run").interrupted
     monkeypatch.setattr(training.PeriodicEval, "_on_step", original)
