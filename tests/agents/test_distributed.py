@@ -237,9 +237,11 @@ def _gymsuite(*args: str, env: dict[str, str] | None = None, timeout: float = 12
 
 
 @pytest.fixture
-def token_head(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def token_head(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     """A head started as `ray start --head` starts one where a token exists: token authentication on. Its token
-    file is private to the test, and its temp dir too (so `auto` elsewhere on this machine never finds it)."""
+    file is private to the test, and its temp dir too (so `auto` elsewhere on this machine never finds it).
+    Yields its address, its token file and the pid of the `ray start` process, whose descendants are its raylet and
+    workers (another Ray on the same machine, a second test run's say, has workers of the same names)."""
     token = tmp_path / "auth_token"
     token.write_text(os.urandom(32).hex())
     temp = Path(tempfile.mkdtemp(prefix="gsray"))  # short: Ray's socket paths must fit 107 characters
@@ -257,7 +259,7 @@ def token_head(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         while b"Ray runtime started" not in log.read_bytes():
             assert head.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.5)
-        yield f"127.0.0.1:{port}", token
+        yield f"127.0.0.1:{port}", token, head.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(head.pid, signal.SIGKILL)
@@ -271,9 +273,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_head_that_asks_for_a_token_names_it_or_gets_this_machines(token_head: tuple[str, Path],
+def test_a_head_that_asks_for_a_token_names_it_or_gets_this_machines(token_head: tuple[str, Path, int],
                                                                      tmp_path: Path) -> None:
-    address, token = token_head
+    address, token, _ = token_head
     grid = ["sweep", "--algo", "ppo", "--env", "CartPole-v1", "--seeds", "0", "--timesteps", "256",
             "--ray-address", address]
     plain = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
@@ -337,8 +339,9 @@ def test_kill_9_of_a_driver_on_a_local_ray_leaves_no_task_running(tmp_path: Path
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
-def test_kill_9_of_a_driver_on_a_cluster_leaves_no_task_running(token_head: tuple[str, Path], tmp_path: Path) -> None:
-    address, token = token_head
+def test_kill_9_of_a_driver_on_a_cluster_leaves_no_task_running(token_head: tuple[str, Path, int],
+                                                                tmp_path: Path) -> None:
+    address, token, head = token_head
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
     root = tmp_path / "sweep"
     sweep = subprocess.Popen([sys.executable, "-m", "gymsuite", "sweep", "--algo", "ppo", "--env", "CartPole-v1",
@@ -348,7 +351,8 @@ def test_kill_9_of_a_driver_on_a_cluster_leaves_no_task_running(token_head: tupl
     while not list(root.glob("*/logs/progress.csv")):  # the task is training, in a worker of the head's raylet
         assert sweep.poll() is None and time.monotonic() < deadline
         time.sleep(0.5)
-    workers = [p for p, (_, line) in _processes().items() if line.startswith("ray::ppo-CartPole-v1-s0")]
+    table, of_head = _processes(), set(_descendants(head))
+    workers = [p for p, (_, line) in table.items() if line.startswith("ray::ppo-CartPole-v1-s0") and p in of_head]
     assert len(workers) == 1 and workers[0] not in _descendants(sweep.pid)
     sweep.kill()
     sweep.wait()
