@@ -9,9 +9,9 @@ import pytest
 from gymsuite.agents.run import training
 
 
-def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> Callable[[training.PeriodicEval], bool]:
+def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> Callable[[], None]:
     """Make training raise ``KeyboardInterrupt`` once ``steps`` env steps are done (checked at each env step); return
-    the real ``PeriodicEval._on_step``, to put back before resuming."""
+    the function that lets training run on again (call it before resuming)."""
     original = training.PeriodicEval._on_step
 
     def interrupting(self: training.PeriodicEval) -> bool:
@@ -20,4 +20,4 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> Callable[[tr
         return original(self)
 
     monkeypatch.setattr(training.PeriodicEval, "_on_step", interrupting)
-    return original
+    return lambda: monkeypatch.setattr(training.PeriodicEval, "_on_step", original)

@@ -12,7 +12,6 @@ from stable_baselines3 import PPO
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.multiagent.buffer import MaskedDictRolloutBuffer, MaskedRolloutBuffer
 from gymsuite.agents.multiagent.mappo import CentralCriticPolicy
-from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import prepare, resume, train
 from gymsuite.agents.saved.evaluation import evaluate
@@ -85,9 +84,9 @@ def test_evaluate_and_record_a_multiagent_run(in_tmp: Path, capsys: pytest.Captu
 
 def test_resume_a_multiagent_run(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = _config("mappo", 1536, checkpoint_freq=384)
-    original = interrupt_after(monkeypatch, 800)
+    release = interrupt_after(monkeypatch, 800)
     assert train(cfg, "run").interrupted
-    monkeypatch.setattr(training.PeriodicEval, "_on_step", original)
+    release()
     second = resume("run")
     assert 1536 <= second.steps < 1536 + 384 and "per_agent" in second.eval  # one rollout: 6 slots x 64 steps
 

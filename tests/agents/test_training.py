@@ -12,7 +12,6 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from gymsuite.agents.files.rundir import RunDir
-from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import resume, train
 from gymsuite.agents.saved.evaluation import evaluate
@@ -77,12 +76,12 @@ def test_interrupt_then_resume_continues_at_checkpoint_step(in_tmp: Path, monkey
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "timesteps": 4096, "eval_episodes": 2,
                         "checkpoint_freq": 1024, "preset": "zoo"})  # rollouts of 8 envs x 32 steps
     stop_at = 2000
-    original = interrupt_after(monkeypatch, stop_at)
+    release = interrupt_after(monkeypatch, stop_at)
     first = train(cfg, "run")
     assert first.interrupted and stop_at <= first.steps < stop_at + 8
     run = RunDir(Path("run"))
     assert run.latest_checkpoint() == first.steps and run.model.is_file() and not run.eval.exists()
-    monkeypatch.setattr(training.PeriodicEval, "_on_step", original)
+    release()
     second = resume("run")
     assert not second.interrupted
     assert (run.logs / f"progress_until_{first.steps}.csv").is_file()  # resumed at the checkpoint's step

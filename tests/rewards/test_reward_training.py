@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from gymsuite.agents.files.rundir import RunDir
-from gymsuite.agents.run import training
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import resume, train
 from gymsuite.commands import _cli, evaluate
+from gymsuite.common.files import read_yaml
+from gymsuite.rewards import curiosity
 from tests.interrupts import interrupt_after
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,13 +43,13 @@ def test_curiosity_run_saves_its_model_resumes_and_evaluates(in_tmp: Path, monke
                         "eval_episodes": 2, "eval_freq": 0, "checkpoint_freq": 1024, "curiosity": "rnd",
                         "curiosity_kwargs": {"update_every": 128, "seed": 0}},
                        overrides=["version=3.5-td", "n_steps=64"])
-    original = interrupt_after(monkeypatch, 2100)
+    release = interrupt_after(monkeypatch, 2100)
     first = train(cfg, "run")
     assert first.interrupted
     run = RunDir(in_tmp / "run")
     ckpt = run.latest_checkpoint()
     assert ckpt is not None and run.checkpoint(ckpt, "_curiosity.pt").is_file()
-    monkeypatch.setattr(training.PeriodicEval, "_on_step", original)
+    release()
 
     second = resume("run")
     assert not second.interrupted and second.steps >= 4096
@@ -63,23 +63,21 @@ def test_curiosity_run_saves_its_model_resumes_and_evaluates(in_tmp: Path, monke
 def test_a_run_resumes_with_the_feature_size_its_curiosity_model_was_built_with(
         in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ICM's default feature size on vectors went from 64 to 32: a run that left it to the default keeps its own."""
-    from gymsuite.rewards import curiosity
-
     cfg = build_config({"algo": "pg", "env": "gymsuite/SparseGrid-v0", "timesteps": 2048, "n_envs": 4,
                         "eval_episodes": 2, "eval_freq": 0, "checkpoint_freq": 512, "curiosity": "icm",
                         "curiosity_kwargs": {"update_every": 128, "seed": 0}},
                        overrides=["version=3.5-td", "n_steps=64"])
     default = curiosity._ICM_VECTOR_FEATURES
-    original = interrupt_after(monkeypatch, 1100)
+    release = interrupt_after(monkeypatch, 1100)
     monkeypatch.setattr(curiosity, "_ICM_VECTOR_FEATURES", 64)  # the default the run was trained under
     assert train(cfg, "run").interrupted
-    monkeypatch.setattr(training.PeriodicEval, "_on_step", original)
+    release()
     monkeypatch.setattr(curiosity, "_ICM_VECTOR_FEATURES", default)
     second = resume("run")
     assert not second.interrupted and second.steps >= 2048
     state = torch.load(RunDir(in_tmp / "run").curiosity, weights_only=True)
     assert state["options"]["features"] == 64 and state["updates"] == 2048 // 256
-    assert "features" not in yaml.safe_load((in_tmp / "run" / "config.yaml").read_text())["curiosity_kwargs"]
+    assert "features" not in read_yaml(in_tmp / "run" / "config.yaml")["curiosity_kwargs"]
 
 
 @pytest.mark.parametrize("argv, message", [
