@@ -27,7 +27,7 @@ def test_defaults_come_from_the_env_entry_then_default() -> None:
 
 def test_the_gymsuite_preset_takes_its_tuned_entry_else_the_zoo_s(tmp_path: Path) -> None:
     ours = build_config({"algo": "ppo", "env": "CartPole-v1"})  # the default preset
-    assert ours.preset == "gymsuite" and ours.n_envs == 16 and ours.hyperparams["n_epochs"] == 8
+    assert ours.preset == "gymsuite" and ours.n_envs == 16 and ours.hyperparams["n_epochs"] == 6
     assert ours.timesteps < 100_000
     for env in ("MountainCar-v0", "gymsuite/SparseGrid-v0"):  # no tuned entry: the zoo's, under both presets
         assert (build_config({"algo": "ppo", "env": env}).hyperparams
@@ -90,7 +90,7 @@ def test_precedence_file_then_cli(tmp_path: Path) -> None:
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1", "seed": 5}, str(file), ["gamma=0.95"])
     assert (cfg.timesteps, cfg.seed) == (5000, 5)
     assert cfg.hyperparams["n_steps"] == 64 and cfg.hyperparams["gamma"] == 0.95
-    assert cfg.hyperparams["batch_size"] == 256  # still the tuned default
+    assert cfg.hyperparams["batch_size"] == 128  # still the tuned default (the gymsuite preset's)
 
 
 def test_schedules_and_policy_kwargs_become_objects() -> None:

@@ -112,3 +112,23 @@ def test_a_periodic_evaluation_below_the_target_plays_only_its_5_episodes(
     run = api.train("ppo", "CartPole-v1", timesteps=256, n_envs=2, eval_freq=128, eval_episodes=7,
                     target_return=475, hyperparams={"n_steps": 32, "batch_size": 64}, run_dir=tmp_path / "run")
     assert calls == [5, 5, 7] and not run.eval["target_reached"]
+
+
+def test_confirmations_and_the_final_evaluation_play_their_episodes_side_by_side(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 5 periodic episodes on the 5 evaluation envs; the 7 confirming ones and the final 7 in one round of 7 envs
+    widths: list[tuple[int, int]] = []
+    scripted = _scripted(480.0, 490.0, [])
+
+    def fake(agent: object, venv: Any, episodes: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        widths.append((episodes, venv.num_envs))
+        return scripted(agent, venv, episodes)
+
+    monkeypatch.setattr(training, "evaluate", fake)
+    run = api.train("ppo", "CartPole-v1", timesteps=256, n_envs=2, eval_freq=128, eval_episodes=7,
+                    target_return=475, hyperparams={"n_steps": 32, "batch_size": 64}, run_dir=tmp_path / "run")
+    assert run.eval["target_reached"] and widths == [(5, 5), (7, 7), (7, 7)]
+    widths.clear()  # without a target: the periodic and the final evaluation on the 5 envs, as before
+    api.train("ppo", "CartPole-v1", timesteps=128, n_envs=2, eval_freq=128, eval_episodes=7,
+              hyperparams={"n_steps": 32, "batch_size": 64}, run_dir=tmp_path / "plain")
+    assert widths == [(5, 5), (7, 5)]
