@@ -14,7 +14,7 @@ with on the final evaluation's 10 other episodes (does the solved agent stay sol
 Target (issue 28): at least 2x less wall time to the threshold than the zoo's defaults, with at least as many
 seeds reaching it.
 
-    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 6 min on 2 cores for 4 entries)
+    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 15 min on 2 cores for 5 entries)
     python -m benchmarks.defaults --quick    # 2 seeds, a small budget; writes nothing
 """
 

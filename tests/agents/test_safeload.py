@@ -227,7 +227,7 @@ def test_a_zoo_model_with_schedules_of_a_missing_module_loads_with_constant_sche
 
 def test_dqn_checkpoints_keep_the_replay_buffer_without_pickle(in_tmp: Path) -> None:
     cfg = build_config({"algo": "dqn", "env": "CartPole-v1", "timesteps": 512, "eval_episodes": 1,
-                        "checkpoint_freq": 256}, None, ["learning_starts=100", "buffer_size=1000"])
+                        "checkpoint_freq": 256, "n_envs": 1}, None, ["learning_starts=100", "buffer_size=1000"])
     run = train(cfg, "run").run
     steps = run.latest_checkpoint()
     assert steps is not None
