@@ -152,7 +152,7 @@ class PeriodicEval(BaseCallback):
         self.eval_env, self.run, self.freq, self.episodes = agent_env, run, freq, episodes
         self.listeners = list(listeners)
         self.confirm = confirm
-        self.confirm_env = confirm_env or agent_env
+        self.confirm_env = agent_env if confirm_env is None else confirm_env
         self.best = -np.inf
         self._next = 0
 

@@ -11,15 +11,11 @@ from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.options import run_options
 from gymsuite.agents.run.training import train
 from gymsuite.common.errors import UserError
-
-# The PPO CartPole settings the learning test's figures were measured with (the gymsuite preset's first entry),
-# fixed here so that a new shipped entry does not move them.
-PPO_CARTPOLE = {"learning_rate": "lin_0.005", "n_epochs": 8, "batch_size": 256, "gae_lambda": 0.9,
-                "clip_range": "lin_0.2"}
+from tests.pinned import PPO_CARTPOLE_FIRST_ENTRY
 
 
 def _config(hyper: dict, env: str = "CartPole-v1", algo: str = "ppo", timesteps: int = 6000):
-    fixed = PPO_CARTPOLE if (algo, env) == ("ppo", "CartPole-v1") else {}
+    fixed = PPO_CARTPOLE_FIRST_ENTRY if (algo, env) == ("ppo", "CartPole-v1") else {}
     return build_config({"algo": algo, "env": env, "timesteps": timesteps, "eval_episodes": 10, "seed": 0},
                         overrides={**fixed, **hyper})
 

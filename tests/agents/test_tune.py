@@ -18,6 +18,7 @@ from gymsuite.agents.sweeps import space, tune
 from gymsuite.commands import cli
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
+from tests.pinned import PPO_CARTPOLE_FIRST_ENTRY
 
 SPACE = "learning_rate: {low: 1.0e-4, high: 3.0e-3, log: true}\nn_epochs: {choices: [2, 4]}\n"
 BASE = ["--algo", "ppo", "--env", "CartPole-v1", "--timesteps", "512", "--hyperparams", "n_envs=2", "n_steps=64",
@@ -93,9 +94,8 @@ def test_a_killed_study_continues_and_tries_the_interrupted_trial_again(tmp_path
 
 def test_a_hopeless_trial_is_pruned(tmp_path: Path) -> None:
     root = tmp_path / "study"
-    fixed = ["n_envs=4", "n_steps=64", "batch_size=64", "learning_rate=lin_0.005", "n_epochs=8", "gae_lambda=0.9",
-             "clip_range=lin_0.2"]
-    plan = tune.plan_study("ppo", "CartPole-v1", 3072, 0, fixed,  # not the shipped entry's: a new one may change it
+    pinned = {**PPO_CARTPOLE_FIRST_ENTRY, "n_envs": 4, "n_steps": 64, "batch_size": 64}
+    plan = tune.plan_study("ppo", "CartPole-v1", 3072, 0, [f"{key}={value}" for key, value in pinned.items()],
                            _space(tmp_path, "ent_coef: {choices: [0.0, 100.0]}\n"), root, tune.Pruning(startup=1))
     with tune.study_lock(root):
         study = tune.open_study(plan)
