@@ -25,6 +25,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_normalize
+from torch.distributions import Categorical
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.spec import TrainContext
@@ -67,6 +68,7 @@ from gymsuite.envs.target import EnvKind, resolve_env
 from gymsuite.envs.wrappers import ActiveVecNormalize
 from gymsuite.rewards.clipping import ClipReward, VecClipReward
 from gymsuite.rewards.curiosity import CuriosityCallback, saved_features
+from gymsuite.supervised.distributions import unchecked
 
 EVAL_ENVS = 5
 CONFIRM_ENVS = 16  # at most, for --target-return's confirmations (eval_episodes each)
@@ -536,12 +538,15 @@ def _learn_steps(ctx: RunContext, callbacks: list[BaseCallback], eval_envs: list
     remaining = cfg.timesteps - model.num_timesteps
     start, start_steps, interrupted = time.perf_counter(), model.num_timesteps, False
     try:
+        # A discrete policy's distribution unchecked (supervised/distributions.py): a non-finite logit still stops
+        # the run, in sampling; a continuous one stays checked, since a NaN mean would otherwise act silently.
         if remaining > 0:
-            if ctx.spec.learn is not None:
-                ctx.spec.learn(model, remaining, CallbackList(callbacks), ctx)
-            else:
-                model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resumed,
-                            progress_bar=False, log_interval=_log_interval(model))
+            with unchecked(Categorical):
+                if ctx.spec.learn is not None:
+                    ctx.spec.learn(model, remaining, CallbackList(callbacks), ctx)
+                else:
+                    model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resumed,
+                                progress_bar=False, log_interval=_log_interval(model))
     except KeyboardInterrupt:
         interrupted = True
         stop.interrupted()

@@ -18,12 +18,14 @@ from typing import Any, Protocol
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs
+from torch.distributions import Categorical
 
 from gymsuite.agents.saved.loading import LoadedAgent
 from gymsuite.envs.multiagent.bridge import ParallelVecEnv
 from gymsuite.envs.multiagent.games import PLAYS, game_of, opponent, opponents_for
 from gymsuite.envs.multiagent.turnbased import random_opponent
 from gymsuite.envs.target import EnvKind, lenient_target
+from gymsuite.supervised.distributions import unchecked
 
 
 class Actor(Protocol):
@@ -81,13 +83,14 @@ def run_episodes(agent: Actor, venv: VecEnv, episodes: int, deterministic: bool 
     done_count = np.zeros(n, dtype=int)
     results: list[dict[str, Any]] = []
     obs, dones = venv.reset(), np.ones(venv.num_envs, dtype=bool)
-    while len(results) < episodes:
-        obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
-        for i in np.flatnonzero(dones):
-            episode = episode_of(infos[i], multiagent)
-            if episode is not None and done_count[i // group] < quota[i // group]:
-                done_count[i // group] += 1
-                results.append({**episode, "env": i // group})
+    with unchecked(Categorical):  # as in training (agents/run/training.py)
+        while len(results) < episodes:
+            obs, _, dones, infos = venv.step(agent.act(obs, venv, deterministic, episode_start=dones))
+            for i in np.flatnonzero(dones):
+                episode = episode_of(infos[i], multiagent)
+                if episode is not None and done_count[i // group] < quota[i // group]:
+                    done_count[i // group] += 1
+                    results.append({**episode, "env": i // group})
     return results
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import ActorCriticPolicy
+from torch.distributions import Categorical
 
 from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.run.config import build_config
@@ -206,3 +208,23 @@ def test_a_policy_that_overrides_its_distribution_keeps_its_own_predict() -> Non
     with th.no_grad():
         model.policy.action_net.bias.copy_(th.tensor([9.0, -9.0]))  # SB3's head alone would say 0
         assert _greedy_tensor(model.policy, obs).tolist() == [1] * 8
+
+
+class _ChecksSeen(BaseCallback):
+    """Records whether a discrete policy's distribution is checked while the model learns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[bool] = set()
+
+    def _on_step(self) -> bool:
+        self.seen.add(bool(Categorical._validate_args))
+        return True
+
+
+def test_training_skips_discrete_distribution_checks_and_puts_them_back(in_tmp: Path) -> None:
+    seen = _ChecksSeen()
+    cfg = build_config({"algo": "a2c", "env": "CartPole-v1", "timesteps": 256, "eval_episodes": 2, "eval_freq": 0})
+    train(cfg, "run", callbacks=[seen])
+    assert seen.seen == {False}
+    assert "_validate_args" not in Categorical.__dict__ and th.distributions.Distribution._validate_args
