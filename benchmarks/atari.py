@@ -80,22 +80,27 @@ def plain_sb3_run(steps: int, n_envs: int, device: str, seed: int = 0, subproces
     start = time.perf_counter()
     model.learn(steps, callback=clock)
     elapsed = time.perf_counter() - start
-    returns = clock.returns
     venv.close()
-    return {"steps": int(model.num_timesteps), "seconds": elapsed, "fps": model.num_timesteps / elapsed,
-            "mean_return": float(sum(returns) / len(returns)) if returns else None, "episodes": len(returns)}
+    return clock.summary(int(model.num_timesteps), elapsed)
 
 
 class WallClock(BaseCallback):
-    """Stop training after ``seconds`` of wall time (None: never)."""
+    """Stop training after ``seconds`` of wall time (None: never); time the rollouts apart from the updates."""
 
     def __init__(self, seconds: float | None) -> None:
         super().__init__()
         self.seconds, self.start = seconds, time.perf_counter()
         self.returns: list[float] = []  # the last 100 episodes' returns (SB3's ep_info_buffer) at the end
+        self.collect_seconds, self._rollout_start = 0.0, 0.0  # inside collect_rollouts, summed
 
     def _on_training_start(self) -> None:
         self.start = time.perf_counter()
+
+    def _on_rollout_start(self) -> None:
+        self._rollout_start = time.perf_counter()
+
+    def _on_rollout_end(self) -> None:
+        self.collect_seconds += time.perf_counter() - self._rollout_start
 
     def _on_step(self) -> bool:
         return self.seconds is None or time.perf_counter() - self.start < self.seconds
@@ -103,11 +108,46 @@ class WallClock(BaseCallback):
     def _on_training_end(self) -> None:
         self.returns = [float(e["r"]) for e in self.model.ep_info_buffer or ()]
 
+    def summary(self, steps: int, seconds: float) -> dict[str, Any]:
+        """The row of a run that took ``seconds`` for ``steps``: steps/s, the collection's seconds, the returns."""
+        returns = self.returns
+        return {"steps": steps, "seconds": seconds, "fps": steps / max(seconds, 1e-9),
+                "collect_seconds": round(self.collect_seconds, 2),
+                "mean_return": float(sum(returns) / len(returns)) if returns else None, "episodes": len(returns)}
+
+
+def in_fresh_process(run: Any, *args: Any, **kwargs: Any) -> Any:
+    """``run(*args, **kwargs)`` in a fresh process (not a daemon: a ``SubprocVecEnv`` starts its own), so that no
+    run inherits another's torch, CUDA or thread state."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(run, *args, **kwargs).result()
+
 
 def plain_sb3(steps: int, n_envs: int, device: str, **kwargs: Any) -> dict[str, Any]:
-    """:func:`plain_sb3_run` in a fresh process (not a daemon: a ``SubprocVecEnv`` starts its own)."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(plain_sb3_run, steps, n_envs, device, **kwargs).result()
+    """:func:`plain_sb3_run` in a fresh process."""
+    return in_fresh_process(plain_sb3_run, steps, n_envs, device, **kwargs)
+
+
+def adapter_run(steps: int, n_envs: int, device: str, seed: int = 0, seconds: float | None = None,
+                threads: int = 1) -> dict[str, Any]:
+    """Plain SB3 PPO (zoo hyperparameters) on the env of gymsuite's Atari runs (the native adapter, reward
+    clipping) without the rest of gymsuite's pipeline: SB3's own loop on the same env, the pipeline's ceiling."""
+    import torch
+    from stable_baselines3 import PPO
+
+    from gymsuite.envs.factory import make_native_atari
+    from gymsuite.rewards.clipping import VecClipReward
+
+    torch.set_num_threads(threads)
+    venv = VecClipReward(make_native_atari(ENV, n_envs, seed))
+    kwargs = {**ZOO_PPO, "learning_rate": _lin(2.5e-4), "clip_range": _lin(0.1)}
+    model = PPO("CnnPolicy", venv, device=device, seed=seed, verbose=0, **kwargs)
+    clock = WallClock(seconds)
+    start = time.perf_counter()
+    model.learn(steps, callback=clock)
+    elapsed = time.perf_counter() - start
+    venv.close()
+    return clock.summary(int(model.num_timesteps), elapsed)
 
 
 def gymsuite_run(steps: int, n_envs: int, device: str, run_dir: Path, seed: int = 0,
@@ -119,9 +159,7 @@ def gymsuite_run(steps: int, n_envs: int, device: str, run_dir: Path, seed: int 
                           {**ZOO_PPO, "policy": "CnnPolicy", "device": device}, exact=True)
     clock = WallClock(seconds)
     result = benchlib.train(cfg, run_dir, callbacks=[clock])
-    returns = clock.returns
-    return {"steps": result.steps, "seconds": result.eval["train_seconds"], "fps": result.eval["train_fps"],
-            "mean_return": float(sum(returns) / len(returns)) if returns else None, "episodes": len(returns)}
+    return {**clock.summary(result.steps, result.eval["train_seconds"]), "fps": result.eval["train_fps"]}
 
 
 def measure(steps: int, n_envs: int, tmp: Path) -> dict[str, Any]:

@@ -1,16 +1,19 @@
 #!/usr/bin/env python
 """Atari on one GPU machine: plain SB3 PPO against gymsuite's PPO on Pong, steps/s and return after the same wall time.
 
-Two runs, each for the same wall time (default 150 s of learning), rl-baselines3-zoo's Atari
-PPO hyperparameters, seed 0, on cuda (cpu where there is none):
+Runs of the same wall time each (``--seconds``, default 90 s of learning), rl-baselines3-zoo's Atari PPO
+hyperparameters, seed 0, on cuda (cpu where there is none), each in a fresh process:
 
 * plain SB3 as ``shared/anchors/atari_gpu.py`` runs it: ``make_atari_env("PongNoFrameskip-v4")`` in a
-  ``SubprocVecEnv`` of 8 + ``VecFrameStack(4)``, in a fresh process;
-* gymsuite through the pipeline of ``gymsuite train`` (``--hyperparams device=cuda``): ale-py's
-  native vector env, 16 envs.
+  ``SubprocVecEnv`` of 8 + ``VecFrameStack(4)``: the reference;
+* plain SB3's PPO on the env of gymsuite's Atari runs (ale-py's native vector env of 16 behind gymsuite's
+  adapter, reward clipping), without the rest of the pipeline: what SB3's own loop does with that env;
+* gymsuite through the pipeline of ``gymsuite train`` (``--hyperparams device=cuda``), 16 envs, and again with
+  each of ``--more-envs`` (default 32).
 
-Prints one JSON line per run and writes a markdown table to ``--out``. Finishes in about 6 minutes
-on one H100 with 16 cores (two 150 s runs, start-up, a 1-episode evaluation).
+Each row also gives the share of its time spent collecting rollouts (the rest is PPO's update). Prints one
+JSON line per run and writes a markdown table to ``--out``. Finishes in about 7 minutes on one H100 with 16
+cores (four 90 s runs, start-up, a 1-episode evaluation per gymsuite run).
 
     python3 -m benchmarks.atari_gpu --out atari_gpu.md            # from the repository root
     python3 -m benchmarks.atari_gpu --quick --out /tmp/q.md       # seconds, on cpu too
@@ -38,37 +41,58 @@ def require_packages() -> None:
                  "opencv-python-headless pyyaml tqdm torch")
 
 
-def measure(seconds: float, steps: int, device: str, tmp: Path) -> dict[str, Any]:
-    from benchmarks.atari import gymsuite_run, plain_sb3
+REFERENCE, ADAPTER = "plain SB3, SubprocVecEnv 8", "plain SB3 on gymsuite's env, native 16"
+
+
+def ours(n_envs: int) -> str:
+    return f"gymsuite, native AtariVectorEnv {n_envs}"
+
+
+def measure(seconds: float, steps: int, device: str, tmp: Path, more_envs: list[int]) -> dict[str, dict[str, Any]]:
+    """Each run in a fresh process, one after the other: the reference, SB3's own loop on gymsuite's env (what
+    the pipeline around it costs), gymsuite's pipeline with 16 envs, then with each of ``more_envs``."""
+    from benchmarks.atari import adapter_run, gymsuite_run, in_fresh_process, plain_sb3_run
 
     cpus = os.cpu_count() or 1
-    plain = plain_sb3(steps, 8, device, subprocess=True, seconds=seconds, threads=cpus)
-    print(json.dumps({"run": "plain_sb3", "envs": "SubprocVecEnv 8", "device": device, **plain}), flush=True)
-    ours = gymsuite_run(steps, 16, device, tmp / "gymsuite", seconds=seconds, threads=cpus)
-    print(json.dumps({"run": "gymsuite", "envs": "native 16", "device": device, **ours}), flush=True)
-    return {"plain": plain, "gymsuite": ours}
+    runs: dict[str, Any] = {
+        REFERENCE: lambda: in_fresh_process(plain_sb3_run, steps, 8, device, subprocess=True, seconds=seconds,
+                                            threads=cpus),
+        ADAPTER: lambda: in_fresh_process(adapter_run, steps, 16, device, seconds=seconds, threads=cpus)}
+    for n in [16, *more_envs]:
+        runs[ours(n)] = lambda n=n: in_fresh_process(gymsuite_run, steps, n, device, tmp / f"gymsuite{n}",
+                                                      seconds=seconds, threads=cpus)
+    results = {}
+    for name, run in runs.items():
+        results[name] = run()
+        print(json.dumps({"run": name, "device": device, **results[name]}), flush=True)
+    return results
 
 
-def markdown(results: dict[str, Any], machine: str, seconds: float) -> str:
+def markdown(results: dict[str, dict[str, Any]], machine: str, seconds: float) -> str:
     def row(name: str, r: dict[str, Any]) -> str:
         ret = "n/a" if r["mean_return"] is None else f"{r['mean_return']:.2f} ({r['episodes']} episodes)"
-        return f"| {name} | {r['steps']:,} | {r['seconds']:.0f} | {r['fps']:.0f} | {ret} |"
+        return (f"| {name} | {r['steps']:,} | {r['seconds']:.0f} | {r['fps']:.0f} | "
+                f"{100 * r['collect_seconds'] / r['seconds']:.0f}% | {ret} |")
 
-    ratio = results["gymsuite"]["fps"] / results["plain"]["fps"]
+    reference, adapter, main = results[REFERENCE]["fps"], results[ADAPTER]["fps"], results[ours(16)]["fps"]
+    more = [f"with {name.rsplit(' ', 1)[1]} envs {r['fps'] / reference:.2f}" for name, r in results.items()
+            if name not in (REFERENCE, ADAPTER, ours(16))]
     return "\n".join([
         f"Pong, PPO with the zoo's Atari hyperparameters, {seconds:.0f} s of learning each. Machine: {machine}.", "",
-        "| run | steps | seconds | steps/s | mean training return (last 100 episodes) |", "|---|---|---|---|---|",
-        row("plain SB3, SubprocVecEnv 8", results["plain"]),
-        row("gymsuite, native AtariVectorEnv 16", results["gymsuite"]), "",
-        f"Steps/s ratio gymsuite / plain SB3: **{ratio:.2f}** (target >= 2.0).",
+        "| run | steps | seconds | steps/s | time collecting | mean training return (last 100 episodes) |",
+        "|---|---|---|---|---|---|", *(row(name, r) for name, r in results.items()), "",
+        f"Steps/s ratio gymsuite (16 envs) / plain SB3: **{main / reference:.2f}** (target >= 2.0)"
+        + (f"; {', '.join(more)}." if more else "."),
+        f"gymsuite's pipeline against SB3's own loop on the same env: {main / adapter:.2f}x the steps/s.",
     ])
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seconds", type=float, default=150.0, help="wall time of learning of each run")
+    p.add_argument("--seconds", type=float, default=90.0, help="wall time of learning of each run")
     p.add_argument("--out", type=Path, required=True, help="markdown file to write")
     p.add_argument("--quick", action="store_true", help="a few seconds each, to check the path")
+    p.add_argument("--more-envs", type=int, nargs="*", default=[32], help="gymsuite's run again with these env counts")
     args = p.parse_args(argv)
     require_packages()
     import torch
@@ -80,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"device": device, "machine": machine}), flush=True)
     seconds, steps = (3.0, 2_048) if args.quick else (args.seconds, 50_000_000)
     with tempfile.TemporaryDirectory() as tmp:
-        results = measure(seconds, steps, device, Path(tmp))
+        results = measure(seconds, steps, device, Path(tmp), args.more_envs)
     text = markdown(results, machine, seconds)
     args.out.write_text(text + "\n")
     print(text)
