@@ -67,13 +67,19 @@ def plain_sb3_run(steps: int, n_envs: int, device: str, seed: int = 0, subproces
     ``seconds``: stop after this wall time instead (``steps`` is then an upper bound).
     """
     import torch
-    from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_atari_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecFrameStack
 
     torch.set_num_threads(threads)
     venv = VecFrameStack(make_atari_env(_pong, n_envs=n_envs, seed=seed,
                                         vec_env_cls=SubprocVecEnv if subprocess else DummyVecEnv), 4)
+    return _plain_ppo(venv, steps, device, seed, seconds)
+
+
+def _plain_ppo(venv: Any, steps: int, device: str, seed: int, seconds: float | None) -> dict[str, Any]:
+    """Plain SB3 PPO with the zoo's Atari hyperparameters on ``venv`` (closed after): :meth:`WallClock.summary`."""
+    from stable_baselines3 import PPO
+
     kwargs = {**ZOO_PPO, "learning_rate": _lin(2.5e-4), "clip_range": _lin(0.1)}
     model = PPO("CnnPolicy", venv, device=device, seed=seed, verbose=0, **kwargs)
     clock = WallClock(seconds)
@@ -133,21 +139,12 @@ def adapter_run(steps: int, n_envs: int, device: str, seed: int = 0, seconds: fl
     """Plain SB3 PPO (zoo hyperparameters) on the env of gymsuite's Atari runs (the native adapter, reward
     clipping) without the rest of gymsuite's pipeline: SB3's own loop on the same env, the pipeline's ceiling."""
     import torch
-    from stable_baselines3 import PPO
 
     from gymsuite.envs.factory import make_native_atari
     from gymsuite.rewards.clipping import VecClipReward
 
     torch.set_num_threads(threads)
-    venv = VecClipReward(make_native_atari(ENV, n_envs, seed))
-    kwargs = {**ZOO_PPO, "learning_rate": _lin(2.5e-4), "clip_range": _lin(0.1)}
-    model = PPO("CnnPolicy", venv, device=device, seed=seed, verbose=0, **kwargs)
-    clock = WallClock(seconds)
-    start = time.perf_counter()
-    model.learn(steps, callback=clock)
-    elapsed = time.perf_counter() - start
-    venv.close()
-    return clock.summary(int(model.num_timesteps), elapsed)
+    return _plain_ppo(VecClipReward(make_native_atari(ENV, n_envs, seed)), steps, device, seed, seconds)
 
 
 def gymsuite_run(steps: int, n_envs: int, device: str, run_dir: Path, seed: int = 0,
