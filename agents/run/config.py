@@ -146,6 +146,10 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
         config_file: optional YAML file of RunConfig fields.
         overrides: hyperparameters: ``key=value`` strings (values read as YAML), or a mapping (the Python API's).
     """
+    if cli.get("hyperparams") is not None:  # it would be replaced by the merged table below, silently
+        raise UserError("hyperparameters were given among the settings (a 'hyperparams' key), where they would be "
+                        "ignored", "pass them as build_config's overrides (the Python API's hyperparams=, the "
+                        "command's --hyperparams)")
     from_file = read_yaml(config_file) if config_file else {}
     check_keys(from_file, sorted(FIELDS), "key", f" in {config_file}")
     merged = {**from_file, **{k: v for k, v in cli.items() if v is not None}}

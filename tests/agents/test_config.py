@@ -140,6 +140,13 @@ def test_negative_timesteps_and_unknown_algo() -> None:
         build_config({"algo": "ppx", "env": "CartPole-v1"})
 
 
+def test_hyperparameters_among_the_settings_are_refused_not_dropped() -> None:
+    with pytest.raises(UserError, match="'hyperparams' key.*ignored") as err:
+        build_config({"algo": "ppo", "env": "CartPole-v1", "hyperparams": {"n_steps": 64}})
+    assert "overrides" in str(err.value.hint)
+    assert build_config({"algo": "ppo", "env": "CartPole-v1"}, None, {"n_steps": 64}).hyperparams["n_steps"] == 64
+
+
 def test_parse_assignments_reads_yaml_values() -> None:
     assert parse_assignments(["a=1", "b=0.5", "c=true", "d=[1, 2]", "e=lin_0.1"]) == {
         "a": 1, "b": 0.5, "c": True, "d": [1, 2], "e": "lin_0.1"}
