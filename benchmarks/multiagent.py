@@ -28,6 +28,7 @@ Every learning number is an interquartile mean over seeds with a 95% bootstrap i
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import tempfile
@@ -53,15 +54,34 @@ QUICK = {"seeds": 1, "board_seeds": 1, "games": 20, "spread_steps": 4_096, "spre
 # The board-game variants beside each game's shipped defaults: (variant, hyperparameters, seeds key, steps/s assumed
 # by the estimate; an ``n_timesteps`` among the hyperparameters replaces the shipped budget). ``symmetric``: issue 27's
 # equivariant policy (tic-tac-toe's shipped default since its 10 seeds lost no game; ``plain`` is the previous
-# default); ``board_cnn``: the CNN for (H, W, C) boards.
+# default); Connect Four's ``tactics`` (its shipped default: the one-move lookahead) off in ``plain``, and on a policy
+# that has barely trained in ``lookahead alone``; ``board_cnn``: the CNN for (H, W, C) boards.
 BOARD_VARIANTS: dict[str, list[tuple[str, dict[str, Any], str, int]]] = {
     "tictactoe": [("tictactoe", {}, "board_seeds", 1200),
                   ("tictactoe plain", {"symmetric": False, "n_timesteps": 600_000}, "seeds", 2000)],
-    "connect_four": [("connect_four", {}, "seeds", 1500),
-                     ("connect_four board_cnn", {"backbone": "board_cnn"}, "seeds", 750),
-                     ("connect_four board_cnn symmetric", {"backbone": "board_cnn", "symmetric": True}, "seeds", 500)],
+    "connect_four": [("connect_four", {}, "seeds", 1000),
+                     ("connect_four plain", {"multiagent": {"tactics": False}}, "seeds", 1500),
+                     ("connect_four lookahead alone", {"n_timesteps": 2_048}, "seeds", 1000),
+                     ("connect_four board_cnn", {"backbone": "board_cnn"}, "seeds", 600),
+                     ("connect_four board_cnn symmetric", {"backbone": "board_cnn", "symmetric": True}, "seeds", 400)],
+}
+# What each Connect Four row is, for the table's legend (the rows a run has).
+C4_NOTES = {
+    "connect_four": "the shipped defaults: `multiagent: {tactics: true}`, the legal moves narrowed to those that win "
+                    "now, else to those that block the opponent's win on its next move (`envs/multiagent/rules.py`), "
+                    "in training and in play",
+    "connect_four plain": "the previous defaults, the same without the lookahead",
+    "connect_four lookahead alone": "the shipped defaults trained for 2,048 steps only: what the lookahead does for a "
+                                    "policy that has barely learnt",
+    "connect_four board_cnn": "the shipped defaults with `backbone=board_cnn` (3x3 convs with padding and no stride, "
+                              "then a flatten: `supervised/cnns.py`)",
+    "connect_four board_cnn symmetric": "the same with `symmetric=true` too (the left-right flip)",
+    "connect_four tutorial": f"PettingZoo's SB3 tutorial recipe (benchmarks/tutorial_recipe.py): one MaskablePPO with "
+                             f"default hyperparameters playing both seats of the raw game, {TUTORIAL_STEPS:,} steps on "
+                             "one env, as the tutorial does",
 }
 SPEED_COPIES = 8
+C4_OPPONENTS = ["random", "scripted"]  # the target is against random; scripted (wins, else blocks) tells more
 # Training steps/s assumed by the time estimate (2 workers on 2 cores); measured by this benchmark.
 EXPECTED_FPS = {"selfplay": 1500, "tutorial": 600, "ppo": 3000, "mappo": 2500, "random": 1e9}
 
@@ -122,8 +142,8 @@ def read_elo(run_dir: Path) -> list[list[float]]:
 
 def tutorial_job(job: dict[str, Any]) -> dict[str, Any]:
     """PettingZoo's SB3 tutorial recipe for Connect Four (:mod:`benchmarks.tutorial_recipe`), judged by gymsuite's
-    match loop (``gymsuite.agents.multiagent.selfplay.play``, the one behind the Elo ratings) against the same random
-    player."""
+    match loop (``gymsuite.agents.multiagent.selfplay.play``, the one behind the Elo ratings) against the same
+    opponents."""
     import importlib
 
     from benchmarks.tutorial_recipe import masked_player, train_recipe
@@ -134,10 +154,12 @@ def tutorial_job(job: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     model = train_recipe(job["env"], job["steps"], job["seed"])
     seconds = time.perf_counter() - start
-    rival = opponent("random", game_of(job["env"]), job["seed"] + 20_000)
-    outcomes = play(importlib.import_module(job["env"]).env, masked_player(model), rival, job["games"],
-                    seed=job["seed"] + 20_000)
-    games = {"random": {f"seat_{i}": seat_tally(outcomes[i * job["games"]:(i + 1) * job["games"]]) for i in (0, 1)}}
+    games = {}
+    for name in job["opponents"]:
+        rival = opponent(name, game_of(job["env"]), job["seed"] + 20_000)
+        outcomes = play(importlib.import_module(job["env"]).env, masked_player(model), rival, job["games"],
+                        seed=job["seed"] + 20_000)
+        games[name] = {f"seat_{i}": seat_tally(outcomes[i * job["games"]:(i + 1) * job["games"]]) for i in (0, 1)}
     return {"fps": job["steps"] / seconds, "seconds": seconds, "steps": job["steps"], "final_return": 0.0,
             "games": games, "elo": []}
 
@@ -194,7 +216,7 @@ def make_jobs(sections: list[str], budget: dict[str, Any], seeds: list[int], wor
                          "run_dir": str(workdir / f"{variant.replace(' ', '-')}-s{s}"), **keys})
 
     for game, env, opponents in (("tictactoe", TICTACTOE, ["minimax", "random"]),
-                                 ("connect_four", CONNECT_FOUR, ["random"])):
+                                 ("connect_four", CONNECT_FOUR, C4_OPPONENTS)):
         if game in sections:
             for variant, hyper, key, fps in BOARD_VARIANTS[game]:
                 if variant == game or variant in variants:
@@ -203,7 +225,7 @@ def make_jobs(sections: list[str], budget: dict[str, Any], seeds: list[int], wor
                         steps=int(hyper.get("n_timesteps", 0)),
                         hyperparams={k: v for k, v in hyper.items() if k != "n_timesteps"}, expected_fps=fps)
     if "connect_four" in sections:
-        add("tutorial", "connect_four tutorial", algo="tutorial", env=CONNECT_FOUR,
+        add("tutorial", "connect_four tutorial", algo="tutorial", env=CONNECT_FOUR, opponents=C4_OPPONENTS,
             steps=TUTORIAL_STEPS if budget["games"] >= 100 else 2_048)
     if "spread" in sections:
         for algo in ("ppo", "mappo"):
@@ -395,9 +417,7 @@ def section_speed(result: dict[str, Any]) -> str:
 def build_text(results: list[dict[str, Any]], sections: list[str], args: argparse.Namespace, workers: int,
                wall: float, plot: Path | None) -> str:
     by_env = lambda env: [r for r in results if r.get("env") == env and r["kind"] != "speed"]  # noqa: E731
-    parts = [f"## Many agents (`benchmarks/multiagent.py`)\n\nMachine: {benchlib.machine()}. Wall time "
-             f"{wall / 60:.1f} min with {workers} worker processes (two jobs share the 2 cores: compare seconds within "
-             f"a table). {args.seeds} seeds per row. Cells: interquartile mean over seeds [95% bootstrap interval]."]
+    parts: list[str] = []
     if "tictactoe" in sections:
         rs = by_env(TICTACTOE)
         text = [f"### Tic-tac-toe: `--algo selfplay` on {TICTACTOE}, shipped defaults", "",
@@ -409,34 +429,64 @@ def build_text(results: list[dict[str, Any]], sections: list[str], args: argpars
                 f"{args.seeds} seeds.", "", section_games(rs, TICTACTOE, ["minimax", "random"])]
         for variant in dict.fromkeys(r["variant"] for r in rs):
             text += ["", f"{variant}:", *targets_games(rs, variant, "minimax", "random")]
-        parts.append("\n".join(text))
+        parts.append(subsection("tictactoe", "\n".join(text)))
     if "connect_four" in sections:
         rs = by_env(CONNECT_FOUR)
+        legend = [f"- *{v}*: {C4_NOTES[v]}." for v in dict.fromkeys(r["variant"] for r in rs)]
         text = [f"### Connect Four: `--algo selfplay` on {CONNECT_FOUR} beside PettingZoo's SB3 tutorial recipe", "",
-                f"The recipe (benchmarks/tutorial_recipe.py): one MaskablePPO with default hyperparameters playing "
-                f"both seats of the raw game, {TUTORIAL_STEPS:,} steps on one env, as the tutorial does. Both are "
-                f"judged the same way: {args.games:,} games from each seat against a random player. *board_cnn*: "
-                "the shipped defaults with `backbone=board_cnn` (3x3 convs with padding and no stride, then a "
-                "flatten: `supervised/cnns.py`); *symmetric*: with `symmetric=true` too (the left-right "
-                "flip).", "", section_games(rs, CONNECT_FOUR, ["random"])]
+                f"Every row is judged the same way: {args.games:,} games from each seat against a random player and "
+                "against the scripted one (it wins if it can, else blocks, else plays at random), deterministic "
+                "moves, each agent playing as it was trained (with its lookahead where it has one).", "", *legend, "",
+                section_games(rs, CONNECT_FOUR, C4_OPPONENTS)]
         for variant in dict.fromkeys(r["variant"] for r in rs if r["kind"] == "train"):
             text += ["", f"{variant}:", *targets_games(rs, variant, None, "random")]
         if plot is not None and plot_elo([r for r in rs if r["variant"] == "connect_four"], plot):
             text += ["", f"![Elo of the self-play pool]({benchlib.link(plot, benchlib.BENCHMARKS)})"]
-        parts.append("\n".join(text))
+        parts.append(subsection("connect_four", "\n".join(text)))
     if "spread" in sections:
         rs = by_env(SPREAD)
-        parts.append("\n".join([
+        parts.append(subsection("spread", "\n".join([
             f"### Cooperative navigation: IPPO against MAPPO on {SPREAD}, {args.spread_steps:,} agent steps per run",
             "", "IPPO: one policy shared by the three agents, each critic reading its own agent's observation; "
             "MAPPO: the same actor, the critic reading the global state. Return: the mean over agents of an "
             f"episode's return (the env's own reward), averaged over {args.spread_episodes} evaluation episodes "
             "(deterministic actions; the random policy samples uniformly).", "",
-            section_spread(rs, args.spread_steps, args.spread_episodes), "", *compare_spread(rs)]))
+            section_spread(rs, args.spread_steps, args.spread_episodes), "", *compare_spread(rs)])))
     speed = [r for r in results if r["kind"] == "speed"]
     if "speed" in sections and speed:
-        parts.append(section_speed(speed[0]))
-    return "\n\n".join(parts)
+        parts.append(subsection("speed", section_speed(speed[0])))
+    run = (f"Machine: {benchlib.machine()}. Wall time {wall / 60:.1f} min with {workers} worker processes (two jobs "
+           f"share the 2 cores: compare seconds within a table). {args.seeds} seeds per row. Cells: interquartile mean "
+           "over seeds [95% bootstrap interval].")
+    if set(sections) == set(SECTIONS):
+        return "\n\n".join([f"## Many agents (`benchmarks/multiagent.py`)\n\n{run}", *parts])
+    # A run of some sections replaces those alone: each says when and how it was measured, under its own heading.
+    return "\n\n".join(part.replace("\n\n", f"\n\n{run} (`--sections {name}`)\n\n", 1)
+                         for name, part in zip(sections_in_order(sections), parts, strict=True))
+
+
+def subsection(name: str, markdown: str) -> str:
+    """``markdown`` (one ``###`` subsection) between the markers of the section ``multiagent-<name>``, so that a run
+    of some sections (``--sections``) can replace them inside the whole section (:func:`publish`)."""
+    return f"<!-- BEGIN multiagent-{name} -->\n{markdown.strip()}\n<!-- END multiagent-{name} -->"
+
+
+def sections_in_order(sections: list[str]) -> list[str]:
+    return [name for name in SECTIONS if name in sections]
+
+
+def publish(text: str, sections: list[str], path: Path, write: bool) -> None:
+    """The whole multiagent section of ``path`` after a run of every section, else each subsection run."""
+    if set(sections) == set(SECTIONS):
+        benchlib.publish("multiagent", text, path, write)
+        return
+    print(text)
+    for name in sections_in_order(sections):
+        block = re.search(rf"<!-- BEGIN multiagent-{name} -->\n(.*?)\n<!-- END multiagent-{name} -->", text, re.S)
+        assert block is not None, name
+        if write:
+            benchlib.write_section(f"multiagent-{name}", block.group(1), path)
+            print(f"wrote the multiagent-{name} section of {path}")
 
 
 Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
@@ -478,7 +528,7 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
         results = run(jobs, workers)
     text = build_text(results, args.sections, args, workers, time.perf_counter() - start,
                       args.plot if write else None)
-    benchlib.publish("multiagent", text, args.benchmarks, write)
+    publish(text, args.sections, args.benchmarks, write)
     return text
 
 

@@ -48,6 +48,7 @@ from gymsuite.common.errors import UserError
 from gymsuite.common.files import atomic_write, atomic_write_buffered
 from gymsuite.common.options import Rule, check_value, option, parse
 from gymsuite.envs.multiagent.games import game_of, opponent, opponents_for
+from gymsuite.envs.multiagent.rules import MaskRule
 from gymsuite.envs.multiagent.turnbased import Opponent, play_game, random_opponent
 from gymsuite.envs.target import resolve_env
 
@@ -94,10 +95,14 @@ def weights(opts: SelfPlayOptions) -> dict[str, float]:
     return {kind: float(getattr(opts, kind)) for kind in KINDS}
 
 
-def policy_opponent(policy: MaskableActorCriticPolicy, deterministic: bool = False) -> Opponent:
-    """``policy`` as an opponent: a move sampled (or the greedy one) under the action mask."""
+def policy_opponent(policy: MaskableActorCriticPolicy, deterministic: bool = False,
+                    mask_rule: MaskRule | None = None) -> Opponent:
+    """``policy`` as an opponent: a move sampled (or the greedy one) under the action mask, narrowed by
+    ``mask_rule`` as the policy's training narrowed it (``multiagent: {tactics: true}``; None: the legal moves)."""
 
     def act(obs: np.ndarray, mask: np.ndarray) -> int:
+        if mask_rule is not None:
+            mask = mask_rule(obs, mask)
         action, _ = policy.predict(obs.astype(np.float32)[None], deterministic=deterministic, action_masks=mask[None])
         return int(np.asarray(action).reshape(-1)[0])
 
@@ -114,11 +119,14 @@ class OpponentPool:
         game: the :data:`gymsuite.envs.multiagent.games.GAMES` key of the game (None: no rules known).
         make_aec: the game's AEC factory (for the rating games).
         seed: seeds the rating games.
+        mask_rule: how the learner's moves are narrowed in training (``multiagent: {tactics: true}``): its
+            snapshots play under the same rule, as opponents and in the rating games.
     """
 
     def __init__(self, model: MaskablePPO, folder: Path, opts: SelfPlayOptions, game: str | None,
-                 make_aec: Any, seed: int = 0) -> None:
+                 make_aec: Any, seed: int = 0, mask_rule: MaskRule | None = None) -> None:
         self.model, self.folder, self.opts, self.game, self.make_aec = model, folder, opts, game, make_aec
+        self.mask_rule = mask_rule
         self.snapshots: list[tuple[int, MaskableActorCriticPolicy]] = []
         self.ratings: dict[int, float] = {}
         self.seed = seed
@@ -130,9 +138,9 @@ class OpponentPool:
         kind = self._kinds[int(rng.choice(len(self._kinds), p=self._p))]
         if kind == "past" and self.snapshots:
             recent = self.snapshots[-self.opts.pool_size:]
-            return policy_opponent(recent[int(rng.integers(len(recent)))][1])
+            return policy_opponent(recent[int(rng.integers(len(recent)))][1], mask_rule=self.mask_rule)
         if kind in ("latest", "past"):
-            return policy_opponent(self.model.policy)
+            return policy_opponent(self.model.policy, mask_rule=self.mask_rule)
         return opponent(kind, self.game, int(rng.integers(2**31)))
 
     def snapshot(self, steps: int) -> Path:
@@ -188,10 +196,12 @@ class OpponentPool:
         """``policy``'s Elo from games against the random player and the newest earlier snapshots."""
         rivals: list[tuple[float, Opponent]] = [(elo.ANCHOR, random_opponent(np.random.default_rng(self.seed)))]
         earlier = [(s, p) for s, p in self.snapshots[:-1] if s in self.ratings][-self.opts.elo_opponents:]
-        rivals += [(self.ratings[s], policy_opponent(p)) for s, p in earlier] if self.opts.elo_opponents else []
+        rivals += [(self.ratings[s], policy_opponent(p, mask_rule=self.mask_rule)) for s, p in earlier
+                   ] if self.opts.elo_opponents else []
         ratings, scores, games = [], [], []
         for rating, rival in rivals:
-            outcomes = play(self.make_aec, policy_opponent(policy), rival, self.opts.elo_games, self.seed)
+            outcomes = play(self.make_aec, policy_opponent(policy, mask_rule=self.mask_rule), rival,
+                            self.opts.elo_games, self.seed)
             ratings.append(rating)
             scores.append(float(np.sum((outcomes + 1) / 2)))
             games.append(len(outcomes))
@@ -238,7 +248,8 @@ def learn(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback, ct
     env = str(ctx.cfg.env)
     make_aec = resolve_env(env).game
     opts = options(ctx.cfg.hyperparams.get("selfplay"), env)
-    pool = OpponentPool(model, ctx.run.root / "pool", opts, game_of(env), make_aec, ctx.cfg.seed)
+    pool = OpponentPool(model, ctx.run.root / "pool", opts, game_of(env), make_aec, ctx.cfg.seed,
+                        ctx.venv.get_attr("mask_rule", [0])[0])  # the training env's rule (envs.multiagent.build)
     pool.restore(model.num_timesteps)
     ctx.venv.env_method("set_opponent_draw", pool.draw)
     log_interval = max(1, 2048 // (model.n_steps * model.n_envs))  # as training's model.learn: every ~2048 steps

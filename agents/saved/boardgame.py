@@ -22,6 +22,7 @@ from sb3_contrib import MaskablePPO
 from gymsuite.agents.multiagent.selfplay import policy_opponent
 from gymsuite.common.errors import UserError
 from gymsuite.envs.multiagent import games
+from gymsuite.envs.multiagent.build import board_tactics
 from gymsuite.envs.multiagent.turnbased import Opponent, random_opponent
 from gymsuite.envs.target import resolve_env
 
@@ -169,4 +170,5 @@ def agent_player(agent: Any, spec: str, seed: int | None = None, deterministic: 
         raise UserError(f"{where} does not fit {spec}: it sees {model.observation_space} and plays {model.action_space}"
                         f", the game has a board of shape {board} and {moves} moves",
                         f"pass a run trained on {spec} with --algo selfplay")
-    return policy_opponent(model.policy, deterministic)
+    tactics = board_tactics(spec) if agent.env_options.multiagent.tactics else None  # as it was trained
+    return policy_opponent(model.policy, deterministic, tactics)

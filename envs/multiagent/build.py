@@ -16,6 +16,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from gymsuite.common.errors import UserError
 from gymsuite.envs.multiagent.bridge import make_parallel_vec_env
 from gymsuite.envs.multiagent.options import MultiAgentOptions
+from gymsuite.envs.multiagent.rules import MaskRule, tactics_for
 from gymsuite.envs.multiagent.source import MultiAgentSource
 from gymsuite.envs.multiagent.turnbased import make_seat_vec
 from gymsuite.envs.wrappers import VecFiniteGuard
@@ -36,7 +37,11 @@ def make_multiagent_vec(source: MultiAgentSource, n_envs: int, seed: int | None,
         if reward_wrappers:
             raise UserError(f"{name} is a turn-based game: reward shaping applies to single-agent envs only",
                             "drop the reward shaping / curiosity options for this env")
-        return make_seat_vec(source, n_envs, seed, env_kwargs, render_mode, wrappers=wrappers)
+        return make_seat_vec(source, n_envs, seed, env_kwargs, render_mode, wrappers=wrappers,
+                             mask_rule=board_tactics(name) if options.tactics else None)
+    if options.tactics:
+        raise UserError(f"multiagent tactics is for turn-based board games, and {name} is a parallel env",
+                        "drop tactics (it fits pettingzoo.classic.tictactoe_v3 and connect_four_v3)")
     if wrappers or reward_wrappers:
         raise UserError(f"{name} is a multi-agent env: gymnasium wrappers and reward shaping apply to single-agent "
                         "envs only", "drop the reward shaping options for this env")
@@ -48,3 +53,16 @@ def make_multiagent_vec(source: MultiAgentSource, n_envs: int, seed: int | None,
         return source.make_parallel(render_mode=render_mode, **(env_kwargs or {}))
 
     return VecFiniteGuard(make_parallel_vec_env(make, n_envs, options, name, seed, max_episode_steps), name)
+
+
+def board_tactics(name: str) -> MaskRule:
+    """The one-move lookahead of ``multiagent: {tactics: true}`` for the game ``name``.
+
+    Raises:
+        UserError: a game gymsuite has no rules for.
+    """
+    rule = tactics_for(name)
+    if rule is None:
+        raise UserError(f"multiagent tactics needs the game's rules, and gymsuite has none for {name}",
+                        "drop tactics (it fits pettingzoo.classic.tictactoe_v3 and connect_four_v3)")
+    return rule

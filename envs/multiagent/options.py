@@ -21,6 +21,8 @@ class MultiAgentOptions:
     pad: bool = option(False, "zero-pad 1-D observations of different lengths to the longest", Rule(bool))
     resize: list[int] | None = option(None, "[height, width] to shrink image observations to (e.g. [84, 84])")
     grey: bool = option(False, "convert image observations to one grey channel", Rule(bool))
+    tactics: bool = option(False, "turn-based board games: the learner's legal moves narrowed to those that win now, "
+                           "else to those that block the opponent's win on its next move", Rule(bool))
 
 
 def multiagent_options(value: Any) -> MultiAgentOptions:
@@ -43,4 +45,4 @@ def multiagent_options(value: Any) -> MultiAgentOptions:
         raise UserError(f"bad value for multiagent option 'resize': {size!r}",
                         "resize must be [height, width], integers in [8, 1024]")
     return MultiAgentOptions(opts.agent_id, opts.state, opts.pad, None if size is None else [int(v) for v in size],
-                             opts.grey)
+                             opts.grey, opts.tactics)

@@ -55,6 +55,9 @@ class SeatEnv(gym.Env):
             start on different seats so that every batch holds both).
         render_mode: passed to the game (``"rgb_array"`` for videos).
         env_kwargs: passed to the game.
+        mask_rule: ``rule(obs, legal (A,) bool) -> (A,) bool``, the moves the learner may choose among (the
+            ``multiagent: {tactics: true}`` option: :func:`gymsuite.envs.multiagent.rules.tactical_mask`); None: the
+            legal ones.
 
     At an episode's end ``info["outcome"]`` is 1, 0 or -1 (win, draw, loss: the sign of the
     learner's return) and ``info["seat"]`` the learner's seat.
@@ -63,7 +66,8 @@ class SeatEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
 
     def __init__(self, make_aec: Callable[..., Any], seat: int | str = "alternate", first_seat: int = 0,
-                 render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None) -> None:
+                 render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None,
+                 mask_rule: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
         if seat not in SEATS:
             raise UserError(f"seat must be one of {SEATS}, got {seat!r}", "use 0 (moves first), 1 or 'alternate'")
         self.game = make_aec(render_mode=render_mode, **(env_kwargs or {}))
@@ -89,6 +93,8 @@ class SeatEnv(gym.Env):
         self._opponent: Opponent = random_opponent(self._rng)
         self._fixed_opponent = False
         self._return = 0.0
+        self.mask_rule = mask_rule
+        self._mask: np.ndarray | None = None  # the learner's moves in the current position, once asked
 
     @property
     def learner(self) -> str:
@@ -109,16 +115,24 @@ class SeatEnv(gym.Env):
         self._fixed = None if seat == "alternate" else int(seat)
         if self._fixed is not None:
             self.seat = self._fixed
+        self._mask = None
 
     def action_masks(self) -> np.ndarray:
-        """(A,) bool: the learner's legal moves now."""
-        return np.asarray(self.game.observe(self.learner)["action_mask"], dtype=bool)
+        """(A,) bool: the learner's moves to choose among now: the legal ones, narrowed by ``mask_rule`` if any.
+
+        Computed once per position: ``step``'s info and MaskablePPO's ``get_action_masks`` ask for the same one."""
+        if self._mask is None:
+            view = self.game.observe(self.learner)
+            legal = np.asarray(view["action_mask"], dtype=bool)
+            self._mask = legal if self.mask_rule is None else self.mask_rule(np.asarray(view["observation"]), legal)
+        return self._mask.copy()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self.game.reset(seed=seed)
+        self._mask = None
         if self._fixed is None:
             self.seat = 1 - self.seat
         if not self._fixed_opponent:
@@ -156,6 +170,7 @@ class SeatEnv(gym.Env):
     def _act(self, action: int) -> None:
         """One AEC step by the agent to move; the learner's share of its rewards joins the return."""
         self.game.step(action)
+        self._mask = None
         self._return += float(self.game.rewards.get(self.learner, 0.0))
 
     def _ended(self) -> bool:
@@ -213,13 +228,15 @@ def play_game(env: Any, players: Sequence[Opponent], seed: int | None = None,
 
 def make_seat_vec(source: Any, n_envs: int = 1, seed: int | None = 0, env_kwargs: dict[str, Any] | None = None,
                   render_mode: str | None = None, seat: int | str = "alternate",
-                  wrappers: Sequence[Callable[[gym.Env], gym.Env]] = ()) -> VecEnv:
+                  wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
+                  mask_rule: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> VecEnv:
     """``n_envs`` seeded :class:`SeatEnv` copies: ``VecFiniteGuard(DummyVecEnv([Monitor(wrappers(SeatEnv)), ...]))``.
 
     Args:
         source: a ``MultiAgentSource`` (its ``make_aec``) or a plain ``(render_mode=None, **kw) -> AECEnv``.
         n_envs: copies (N); with ``seat="alternate"`` copy i starts on seat ``i % 2``.
         seed: copy i's first reset is seeded ``seed + i`` (the game and its random opponent).
+        mask_rule: each copy's :class:`SeatEnv` ``mask_rule``.
 
     DummyVecEnv, not subprocesses: :meth:`SeatEnv.set_opponent_draw` hands the copies opponents
     that hold the learner's own policy, which must live in the training process.
@@ -231,7 +248,7 @@ def make_seat_vec(source: Any, n_envs: int = 1, seed: int | None = 0, env_kwargs
 
     def thunk(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
-            env: gym.Env = SeatEnv(make_aec, seat, rank % 2, render_mode, env_kwargs)
+            env: gym.Env = SeatEnv(make_aec, seat, rank % 2, render_mode, env_kwargs, mask_rule)
             for wrap in wrappers:
                 env = wrap(env)
             return Monitor(env)

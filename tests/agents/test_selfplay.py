@@ -14,6 +14,7 @@ from gymsuite.agents.multiagent import elo
 from gymsuite.agents.multiagent.selfplay import OpponentPool, options, play, policy_opponent
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import train
+from gymsuite.agents.saved.boardgame import agent_player
 from gymsuite.agents.saved.evaluation import evaluate
 from gymsuite.agents.saved.loading import load_agent, make_agent_env
 from gymsuite.common.errors import UserError
@@ -126,3 +127,40 @@ def test_a_resumed_pool_rates_a_step_again_without_a_second_row(selfplay_run: Pa
         steps = [int(r["step"]) for r in csv.DictReader(file)]
     assert steps == files and [s for s, _ in pool.snapshots] == files
     assert not list((run / "pool").glob("*.tmp")) and not list(run.glob(".elo*"))  # atomic writes leave nothing
+
+
+C4 = "pettingzoo.classic.connect_four_v3"
+
+
+def test_tactics_train_play_and_evaluate_under_the_one_move_lookahead(tmp_path: Path) -> None:
+    """multiagent={tactics: true}: the learner trains on the narrowed moves, its snapshots play under them, and the
+    saved agent plays under them wherever gymsuite plays it (a board game's player, the evaluation's games)."""
+    cfg = build_config({"algo": "selfplay", "env": C4, "timesteps": 512, "eval_episodes": 20, "seed": 0},
+                       overrides=["n_steps=32", "n_envs=4", "multiagent={tactics: true}",
+                                  "selfplay={snapshot_freq: 256, elo_games: 2, latest: 0.5, random: 0.5, past: 0, "
+                                  "scripted: 0}"])
+    assert cfg.hyperparams["multiagent"] == {"tactics": True}
+    seen: list[object] = []
+    original = OpponentPool.__init__
+
+    def spy(self: OpponentPool, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        seen.append(self.mask_rule)
+
+    OpponentPool.__init__ = spy  # type: ignore[method-assign]
+    try:
+        train(cfg, tmp_path / "run")
+    finally:
+        OpponentPool.__init__ = original  # type: ignore[method-assign]
+    assert len(seen) == 1 and seen[0] is not None
+    agent = load_agent(str(tmp_path / "run"))
+    player = agent_player(agent, C4)
+    obs = np.zeros((6, 7, 2), np.float32)
+    obs[5, 0:3, 1] = 1  # the opponent threatens column 3
+    obs[4, 0:2, 0] = 1
+    assert player(obs, np.ones(7, bool)) == 3  # an untrained policy blocks: the lookahead leaves it no other move
+    obs[3:6, 6, 0], obs[4, 0:2, 0] = 1, 0  # and we can win in column 6
+    assert player(obs, np.ones(7, bool)) == 6
+    venv = make_agent_env(agent, n_envs=2)
+    venv.reset()
+    assert venv.get_attr("mask_rule", [0])[0] is not None

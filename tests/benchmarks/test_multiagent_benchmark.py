@@ -133,3 +133,21 @@ def test_the_tictactoe_ceilings_are_exact() -> None:
     assert bench.tictactoe_ceiling(0, never_losing=True) == pytest.approx(0.9948, abs=1e-4)
     assert bench.tictactoe_ceiling(1) == pytest.approx(0.9386, abs=1e-4)
     assert bench.tictactoe_ceiling(1, never_losing=True) == pytest.approx(0.9164, abs=1e-4)
+
+
+def test_a_run_of_some_sections_replaces_those_alone(tmp_path: Path) -> None:
+    out, plot = tmp_path / "B.md", tmp_path / "ma.png"
+    bench.main(["--seeds", "2", "--board-seeds", "2", "--games", "100", "--benchmarks", str(out), "--plot", str(plot),
+                "--variants"], run=fake_run)
+    whole = out.read_text()
+    for name in bench.SECTIONS:
+        assert whole.count(f"<!-- BEGIN multiagent-{name} -->") == 1 and f"<!-- END multiagent-{name} -->" in whole
+    out.write_text(whole.replace("IPPO (--algo ppo)", "IPPO (an earlier run)"))
+    text = bench.main(["--seeds", "3", "--games", "100", "--benchmarks", str(out), "--plot", str(plot),
+                       "--sections", "connect_four", "--variants", "connect_four plain"], run=fake_run)
+    after = out.read_text()
+    assert "IPPO (an earlier run)" in after and "## Many agents" in after  # the other subsections stay
+    assert after.count("<!-- BEGIN multiagent-connect_four -->") == 1 and "<!-- BEGIN multiagent -->" in after
+    c4 = after[after.index("<!-- BEGIN multiagent-connect_four -->"):after.index("<!-- END multiagent-connect_four")]
+    assert "(`--sections connect_four`)" in c4 and "3 seeds per row" in c4 and "*connect_four plain*:" in c4
+    assert "## Many agents" not in text
