@@ -8,11 +8,13 @@ Four sections, each a function of (budget, seeds):
     ``symmetric``, 600k steps) on ``--seeds`` seeds; each model plays 1,000 games from each seat against
     the perfect (minimax) player and 1,000 against a random one (target: zero losses against minimax in every
     seed; a win rate against random beside its exact ceiling, both seats);
-  * connect_four: ``--algo selfplay`` on ``pettingzoo.classic.connect_four_v3`` (the shipped MLP, then
-    ``backbone=board_cnn``, then the board CNN with ``symmetric=true``, the left-right flip) beside PettingZoo's SB3
-    tutorial recipe (one MaskablePPO with default hyperparameters that plays both seats of the raw AEC env, 20,480
-    steps), all judged by the same games against random from both seats (target: at least 0.95), and the Elo curve
-    of the self-play pool;
+  * connect_four: ``--algo selfplay`` on ``pettingzoo.classic.connect_four_v3`` (the shipped defaults, whose
+    ``multiagent: {tactics: true}`` narrows the legal moves to those that win now, else to those that block; the same
+    without it; the lookahead on a policy trained 2,048 steps only; ``backbone=board_cnn``, and the board CNN with
+    ``symmetric=true``, the left-right flip) beside PettingZoo's SB3 tutorial recipe (one MaskablePPO with default
+    hyperparameters that plays both seats of the raw AEC env, 20,480 steps), all judged by the same games from both
+    seats against random (target: at least 0.95) and against the scripted player (wins, else blocks), and the Elo
+    curve of the self-play pool;
   * spread: IPPO (``--algo ppo``) against MAPPO (``--algo mappo``) on ``mpe2.simple_spread_v3`` at one budget,
     mean episode return (the mean over the three agents), with a random policy in the same table;
   * speed: joint env steps/s of gymsuite's bridge (``make_env``, what ``gymsuite train`` builds) against SuperSuit's
@@ -20,8 +22,11 @@ Four sections, each a function of (budget, seeds):
     alternately in one process (target: at least equal).
 Every learning number is an interquartile mean over seeds with a 95% bootstrap interval (benchmarks/stats.py).
 
-    python -m benchmarks.multiagent              # full run: 108 min on 2 cores with the board variants (measured
-                                                 # 2026-12-05); 24 min without them (--variants)
+    python -m benchmarks.multiagent              # full run: about 124 min on 2 cores with the board variants by its
+                                                 # estimate (108 min measured 2026-12-05, before Connect Four's
+                                                 # lookahead rows); about 47 without them (--variants)
+    python -m benchmarks.multiagent --sections connect_four --variants "connect_four plain" \
+        "connect_four lookahead alone"           # 24.5 min (measured 2026-12-06); replaces that subsection alone
     python -m benchmarks.multiagent --quick      # 1 seed, tiny budgets; writes nothing
 """
 

@@ -153,6 +153,8 @@ def test_the_board_cnn_takes_the_games_boards(env: str, shape: tuple[int, int, i
     (["--env", "pettingzoo.classic.go_v5", "--hyperparams", "symmetric=true", "env_kwargs={board_size: 5}",
       "selfplay={scripted: 0}"], "neither 25 cells nor 5 columns"),
     (["--env", TTT, "--hyperparams", "backbone=board_cnn", "backbone_kwargs={channels: []}"], "board_cnn's channels"),
+    (["--env", "pettingzoo.classic.go_v5", "--hyperparams", "multiagent={tactics: true}", "selfplay={scripted: 0}"],
+     "gymsuite has none for pettingzoo.classic.go_v5"),
 ])
 def test_the_train_command_refuses_with_exit_2_and_writes_nothing(in_tmp: Path, capsys: pytest.CaptureFixture[str],
                                                                    argv: list[str], message: str) -> None:
