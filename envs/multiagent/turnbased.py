@@ -25,6 +25,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from gymsuite.common.errors import UserError
+from gymsuite.envs.multiagent.rules import MaskRule
 from gymsuite.envs.wrappers import VecFiniteGuard
 
 Opponent = Callable[[np.ndarray, np.ndarray], int]
@@ -67,7 +68,7 @@ class SeatEnv(gym.Env):
 
     def __init__(self, make_aec: Callable[..., Any], seat: int | str = "alternate", first_seat: int = 0,
                  render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None,
-                 mask_rule: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
+                 mask_rule: MaskRule | None = None) -> None:
         if seat not in SEATS:
             raise UserError(f"seat must be one of {SEATS}, got {seat!r}", "use 0 (moves first), 1 or 'alternate'")
         self.game = make_aec(render_mode=render_mode, **(env_kwargs or {}))
@@ -229,7 +230,7 @@ def play_game(env: Any, players: Sequence[Opponent], seed: int | None = None,
 def make_seat_vec(source: Any, n_envs: int = 1, seed: int | None = 0, env_kwargs: dict[str, Any] | None = None,
                   render_mode: str | None = None, seat: int | str = "alternate",
                   wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
-                  mask_rule: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> VecEnv:
+                  mask_rule: MaskRule | None = None) -> VecEnv:
     """``n_envs`` seeded :class:`SeatEnv` copies: ``VecFiniteGuard(DummyVecEnv([Monitor(wrappers(SeatEnv)), ...]))``.
 
     Args:
