@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch as th
 from torch.distributions import Categorical, Distribution, Normal
@@ -9,6 +11,16 @@ from torch.distributions import Categorical, Distribution, Normal
 from gymsuite.supervised.distributions import unchecked
 
 NAN = th.tensor([[float("nan"), 0.0]])
+
+
+@pytest.fixture(autouse=True)
+def checks_on() -> Iterator[None]:
+    """Checks on, as torch starts; put back after. (Once torch's dynamo starts, e.g. for an ONNX export, it turns
+    them off for the whole process: ``TorchPatcher.patch``.)"""
+    before = Distribution._validate_args
+    Distribution.set_default_validate_args(True)
+    yield
+    Distribution.set_default_validate_args(before)
 
 
 def test_the_named_class_is_built_unchecked_and_the_others_still_checked() -> None:
