@@ -214,10 +214,15 @@ def machine() -> str:
     )
 
 
+def marked(name: str, markdown: str) -> str:
+    """``markdown`` between the markers of the section ``name`` (a section may hold marked sections of its own)."""
+    return f"<!-- BEGIN {name} -->\n{markdown.strip()}\n<!-- END {name} -->"
+
+
 def write_section(name: str, markdown: str, path: Path = BENCHMARKS) -> None:
     """Replace (or append) the section ``name`` of ``path`` with ``markdown``."""
     text = path.read_text() if path.exists() else HEADER
-    block = f"<!-- BEGIN {name} -->\n{markdown.strip()}\n<!-- END {name} -->"
+    block = marked(name, markdown)
     pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     tmp = path.with_suffix(".tmp")

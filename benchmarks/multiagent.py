@@ -33,7 +33,6 @@ Every learning number is an interquartile mean over seeds with a 95% bootstrap i
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import sys
 import tempfile
@@ -419,10 +418,11 @@ def section_speed(result: dict[str, Any]) -> str:
         f"Target (at least equal): {'met' if ours >= theirs else 'not met'}."])
 
 
-def build_text(results: list[dict[str, Any]], sections: list[str], args: argparse.Namespace, workers: int,
-               wall: float, plot: Path | None) -> str:
+def build_parts(results: list[dict[str, Any]], sections: list[str], args: argparse.Namespace,
+                plot: Path | None) -> dict[str, str]:
+    """The markdown of each section run (one ``###`` subsection), by name, in :data:`SECTIONS`' order."""
     by_env = lambda env: [r for r in results if r.get("env") == env and r["kind"] != "speed"]  # noqa: E731
-    parts: list[str] = []
+    parts: dict[str, str] = {}
     if "tictactoe" in sections:
         rs = by_env(TICTACTOE)
         text = [f"### Tic-tac-toe: `--algo selfplay` on {TICTACTOE}, shipped defaults", "",
@@ -434,7 +434,7 @@ def build_text(results: list[dict[str, Any]], sections: list[str], args: argpars
                 f"{args.seeds} seeds.", "", section_games(rs, TICTACTOE, ["minimax", "random"])]
         for variant in dict.fromkeys(r["variant"] for r in rs):
             text += ["", f"{variant}:", *targets_games(rs, variant, "minimax", "random")]
-        parts.append(subsection("tictactoe", "\n".join(text)))
+        parts["tictactoe"] = "\n".join(text)
     if "connect_four" in sections:
         rs = by_env(CONNECT_FOUR)
         legend = [f"- *{v}*: {C4_NOTES[v]}." for v in dict.fromkeys(r["variant"] for r in rs)]
@@ -447,51 +447,44 @@ def build_text(results: list[dict[str, Any]], sections: list[str], args: argpars
             text += ["", f"{variant}:", *targets_games(rs, variant, None, "random")]
         if plot is not None and plot_elo([r for r in rs if r["variant"] == "connect_four"], plot):
             text += ["", f"![Elo of the self-play pool]({benchlib.link(plot, benchlib.BENCHMARKS)})"]
-        parts.append(subsection("connect_four", "\n".join(text)))
+        parts["connect_four"] = "\n".join(text)
     if "spread" in sections:
         rs = by_env(SPREAD)
-        parts.append(subsection("spread", "\n".join([
+        parts["spread"] = "\n".join([
             f"### Cooperative navigation: IPPO against MAPPO on {SPREAD}, {args.spread_steps:,} agent steps per run",
             "", "IPPO: one policy shared by the three agents, each critic reading its own agent's observation; "
             "MAPPO: the same actor, the critic reading the global state. Return: the mean over agents of an "
             f"episode's return (the env's own reward), averaged over {args.spread_episodes} evaluation episodes "
             "(deterministic actions; the random policy samples uniformly).", "",
-            section_spread(rs, args.spread_steps, args.spread_episodes), "", *compare_spread(rs)])))
+            section_spread(rs, args.spread_steps, args.spread_episodes), "", *compare_spread(rs)])
     speed = [r for r in results if r["kind"] == "speed"]
     if "speed" in sections and speed:
-        parts.append(subsection("speed", section_speed(speed[0])))
+        parts["speed"] = section_speed(speed[0])
+    return parts
+
+
+def publish(parts: dict[str, str], args: argparse.Namespace, workers: int, wall: float, write: bool) -> str:
+    """Print the sections run and, when ``write``, put them in ``args.benchmarks``: after a run of every section the
+    whole multiagent section (each subsection marked ``multiagent-<name>``), else each subsection run in place of its
+    earlier one, saying when and how it was measured under its heading. Returns what was printed."""
     run = (f"Machine: {benchlib.machine()}. Wall time {wall / 60:.1f} min with {workers} worker processes (two jobs "
            f"share the 2 cores: compare seconds within a table). {args.seeds} seeds per row. Cells: interquartile mean "
            "over seeds [95% bootstrap interval].")
-    if set(sections) == set(SECTIONS):
-        return "\n\n".join([f"## Many agents (`benchmarks/multiagent.py`)\n\n{run}", *parts])
-    # A run of some sections replaces those alone: each says when and how it was measured, under its own heading.
-    return "\n\n".join(part.replace("\n\n", f"\n\n{run} (`--sections {name}`)\n\n", 1)
-                         for name, part in zip(sections_in_order(sections), parts, strict=True))
-
-
-def subsection(name: str, markdown: str) -> str:
-    """``markdown`` (one ``###`` subsection) between the markers of the section ``multiagent-<name>``, so that a run
-    of some sections (``--sections``) can replace them inside the whole section (:func:`publish`)."""
-    return f"<!-- BEGIN multiagent-{name} -->\n{markdown.strip()}\n<!-- END multiagent-{name} -->"
-
-
-def sections_in_order(sections: list[str]) -> list[str]:
-    return [name for name in SECTIONS if name in sections]
-
-
-def publish(text: str, sections: list[str], path: Path, write: bool) -> None:
-    """The whole multiagent section of ``path`` after a run of every section, else each subsection run."""
-    if set(sections) == set(SECTIONS):
-        benchlib.publish("multiagent", text, path, write)
-        return
+    if set(parts) == set(SECTIONS):
+        text = "\n\n".join([f"## Many agents (`benchmarks/multiagent.py`)\n\n{run}",
+                             *(benchlib.marked(f"multiagent-{name}", md) for name, md in parts.items())])
+        benchlib.publish("multiagent", text, args.benchmarks, write)
+        return text
+    alone = {}
+    for name, md in parts.items():
+        heading, rest = md.split("\n\n", 1)
+        alone[f"multiagent-{name}"] = f"{heading}\n\n{run} (`--sections {name}`)\n\n{rest}"
+    text = "\n\n".join(benchlib.marked(name, md) for name, md in alone.items())
     print(text)
-    for name in sections_in_order(sections):
-        block = re.search(rf"<!-- BEGIN multiagent-{name} -->\n(.*?)\n<!-- END multiagent-{name} -->", text, re.S)
-        assert block is not None, name
-        if write:
-            benchlib.write_section(f"multiagent-{name}", block.group(1), path)
-            print(f"wrote the multiagent-{name} section of {path}")
+    for name, md in alone.items() if write else ():
+        benchlib.write_section(name, md, args.benchmarks)
+        print(f"wrote the {name} section of {args.benchmarks}")
+    return text
 
 
 Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
@@ -531,10 +524,8 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
                     j["steps"] = 2_048
         print(f"estimated wall time: about {estimate_minutes(jobs, workers, default_steps()):.0f} min", flush=True)
         results = run(jobs, workers)
-    text = build_text(results, args.sections, args, workers, time.perf_counter() - start,
-                      args.plot if write else None)
-    publish(text, args.sections, args.benchmarks, write)
-    return text
+    parts = build_parts(results, args.sections, args, args.plot if write else None)
+    return publish(parts, args, workers, time.perf_counter() - start, write)
 
 
 def default_steps() -> dict[str, int]:
