@@ -40,26 +40,6 @@ class Game:
                  if 0 <= r + (self.k - 1) * dr < self.rows and 0 <= c + (self.k - 1) * dc < self.cols]
         object.__setattr__(self, "windows", np.array(found, dtype=np.intp))
 
-    def cell(self, board: np.ndarray, action: int) -> tuple[int, int] | None:
-        """The (row, col) that ``action`` marks on ``board`` ((R, C) occupied, bool), None when it is full."""
-        if not self.gravity:
-            r, c = divmod(action, self.cols)
-            return None if board[r, c] else (r, c)
-        empty = np.flatnonzero(~board[:, action])
-        return None if len(empty) == 0 else (int(empty[-1]), action)
-
-    def wins(self, marks: np.ndarray, r: int, c: int) -> bool:
-        """True when the mark at (r, c) completes ``k`` in a row on ``marks`` ((R, C) bool, the mark set)."""
-        for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-            count = 1
-            for sign in (1, -1):
-                rr, cc = r + sign * dr, c + sign * dc
-                while 0 <= rr < self.rows and 0 <= cc < self.cols and marks[rr, cc]:
-                    count, rr, cc = count + 1, rr + sign * dr, cc + sign * dc
-            if count >= self.k:
-                return True
-        return False
-
     def completing(self, marks: np.ndarray, occupied: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """(A,) bool: the legal moves (``mask``) after which ``marks`` ((R, C) bool) hold k in a row.
 
