@@ -64,13 +64,19 @@ class SmallCnn(Backbone):
     """A fast CNN for small images (MiniGrid's 7x7 view, 40-84 px frames): ``(B, C, H, W)`` -> ``(B, features_dim)``.
 
     The image must shrink by 2^k to bring its larger side to at most ``last_size``
-    (:func:`small_cnn_strides`: 56 -> 7 is k = 3; a 7x7 grid keeps every cell, k = 0). The
-    stem does all but the last halving at once, as a non-overlapping S x S conv with S = 2^(k-1)
-    (a "patchify" stem, as in ConvNeXt: 56 -> 14), or a 3x3 conv when S is 1 or 2; then 3x3
+    (:func:`small_cnn_strides`: 56 -> 7 is k = 3, 72 -> 9 is k = 3, 84 -> 6 is k = 4; a 7x7 grid keeps every
+    cell, k = 0). The stem does all but the last halving at once, as a non-overlapping S x S conv with
+    S = 2^(k-1) (a "patchify" stem, as in ConvNeXt: 56 -> 14), or a 3x3 conv when S is 1 or 2; then 3x3
     convs with padding 1, the first with stride 2 if k >= 1, one per entry of ``channels``.
     ReLU after each conv, then Linear to ``features_dim`` and ReLU (256 by default: with 64, PPO
     learned pixel CartPole more slowly). Little work is spent at full resolution, where
     NatureCNN's 8x8 stride-4 conv spends most of its time.
+
+    ``last_size`` is 9 by default, not 7: on pixel CartPole's 48x72 frames 7 patchified 8x8 pixels at once and
+    ended on a 3x5 map, too coarse to place a pole, and PPO reached a return of 50-95 at 65,536 steps where
+    ``nature_cnn`` reached 411-500; with 9 the stem takes 4x4 patches, the map is 6x9 and the return 331-500, at
+    1.8x ``nature_cnn``'s steps/s (issue 27, item 5: ``benchmarks/pixels.py``'s return section). 84x84 frames
+    (Atari) and 7x7 grids (MiniGrid) get the same network with either.
 
     Args:
         observation_space: a uint8 image ``Box`` in ``[0, 255]``, any size.
@@ -81,7 +87,7 @@ class SmallCnn(Backbone):
     """
 
     def __init__(self, observation_space: spaces.Space, features_dim: int = 256,
-                 channels: Sequence[int] = (16, 32), last_size: int = 7, freeze: bool = False,
+                 channels: Sequence[int] = (16, 32), last_size: int = 9, freeze: bool = False,
                  augment: str | None = None) -> None:
         shape, channels_last = image_layout(observation_space, "small_cnn")
         features_dim = positive_int("small_cnn", "features_dim", features_dim)

@@ -25,9 +25,12 @@ AUX_COLUMNS = ["variant", "reached", "env steps to threshold", "seconds to thres
 def test_quick_run_on_a_toy_image_env(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     text = bench.main(["--quick", "--env", SLIDER, "--backbones", "icm_cnn", "small_cnn", "--aux-backbone",
                        "icm_cnn", "--threshold", "1000", "--workers", "1", "--benchmarks", str(tmp_path / "B.md")])
-    (speed_h, speed), (aux_h, aux), (probe_h, probe) = read_tables(text)
+    (speed_h, speed), (return_h, returns), (aux_h, aux), (probe_h, probe) = read_tables(text)
     assert speed_h == ["backbone", "steps/s", "final return", "steps/s vs nature_cnn"]
     assert [r[0] for r in speed] == ["icm_cnn", "small_cnn"]  # nature_cnn refuses Slider's 12x12 images
+    # the return section keeps the pair's backbones that --backbones names: no target without nature_cnn
+    assert return_h == ["backbone", "final return", "steps/s", "seconds"] and [r[0] for r in returns] == ["small_cnn"]
+    assert "Target (small_cnn at" not in text
     assert numbers(speed[0][1])[0] > 0 and 0 <= numbers(speed[0][2])[0] <= 20  # 20 steps of position <= 1
     assert aux_h == [c.format(b="icm_cnn") for c in AUX_COLUMNS] and aux[0][0] == "icm_cnn"
     # a threshold of 1000 is out of reach (at most 20 per episode): the run counts as its budget, 1,024 steps
@@ -76,6 +79,33 @@ def test_aux_and_probe_tables_from_fake_results(monkeypatch: pytest.MonkeyPatch)
     assert not any(j["kind"] == "train" and j["variant"] == "small_cnn" and not j["keep"] for j in seen)
 
 
+def finals(returns: list[float], fps: float) -> list[dict[str, Any]]:
+    return [{"final_return": r, "fps": fps} for r in returns]
+
+
+@pytest.mark.parametrize(("small", "fps", "verdict", "met"), [
+    ([500.0, 500.0, 480.0, 500.0, 490.0], 200.0, "equal", "met"),  # 497 inside small_cnn's interval
+    ([500.0] * 5, 200.0, "better", "met"),
+    ([60.0, 80.0, 70.0, 90.0, 50.0], 200.0, "worse", "not met"),
+    ([500.0] * 5, 140.0, "better", "not met"),  # 1.40x the steps/s: below 1.5x
+])
+def test_return_target_needs_the_speed_and_an_equal_or_better_return(small: list[float], fps: float, verdict: str,
+                                                                     met: str) -> None:
+    nature = finals([500.0, 494.0, 411.0, 500.0, 497.0], 100.0)
+    line = bench.return_target(nature, finals(small, fps))
+    assert f": {met} ({fps / 100:.2f}x the steps/s" in line and line.endswith(f": {verdict}).")
+
+
+def test_return_section_from_fake_results() -> None:
+    text = bench.main(["--sections", "return", "--seeds", "3", "--return-steps", "4096", "--no-write"],
+                      run=lambda jobs, w: [{**j, "fps": 300.0 if j["variant"] == "small_cnn" else 100.0,
+                                            "seconds": 1.0, "final_return": 500.0, "shipped_defaults": []}
+                                           for j in jobs])
+    (header, rows), = read_tables(text)
+    assert [r[0] for r in rows] == ["nature_cnn", "small_cnn"] and numbers(rows[1][1])[0] == 500.0
+    assert "4,096 env steps per run, 3 seeds" in text and "(3.00x the steps/s, a return of 500.0 against 500.0" in text
+
+
 # the pre-trained rows need an encoder file: test_real_section_runs_quick covers them
 REAL = [*(bench.Variant(b, bench.backbone_hyper(b)) for b in bench.SPEED_BACKBONES),
         *(v for v in bench.aux_variants(bench.AUX_BACKBONE) if not v.pretrained)]
@@ -94,4 +124,4 @@ def test_real_variants_share_the_ppo_settings(variant: bench.Variant) -> None:
 def test_real_section_runs_quick(section: str, tmp_path: Path) -> None:
     text = bench.main(["--quick", "--sections", section, "--workers", "1"])
     (header, rows), *_ = read_tables(text)
-    assert len(rows) == {"speed": 5, "aux": 7, "probe": 4}[section]
+    assert len(rows) == {"speed": 5, "return": 2, "aux": 7, "probe": 4}[section]

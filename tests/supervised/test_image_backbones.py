@@ -43,6 +43,12 @@ def test_parameter_counts_match_the_layer_arithmetic() -> None:
     # small_cnn on 56x56: patchify stem 4x4/4 (16 ch) to 14x14, 3x3/2 (32 ch) to 7x7, linear to 256.
     small = backbones.get("small_cnn")(image(56, 56, 3))
     assert small.parameter_count == (3 * 16 + 1) * 16 + (16 * 9 + 1) * 32 + (32 * 7 * 7 + 1) * 256
+    # pixel CartPole's 48x72 frames (2 stacked): a 4x4/4 stem to 12x18, 3x3/2 to a 6x9 map (last_size 9: with 7
+    # an 8x8/8 stem ended on 3x5, too coarse to place the pole); Atari's 84x84 ends on 6x6 with either
+    cartpole = backbones.get("small_cnn")(image(48, 72, 2))
+    assert cartpole.parameter_count == (2 * 16 + 1) * 16 + (16 * 9 + 1) * 32 + (32 * 6 * 9 + 1) * 256
+    atari = backbones.get("small_cnn")(image(4, 84, 84))
+    assert atari.parameter_count == backbones.get("small_cnn")(image(4, 84, 84), last_size=7).parameter_count
     impala = backbones.get("impala_cnn")(image(3, 8, 8), channels=[4])
     assert impala.parameter_count == (3 * 9 + 1) * 4 + 4 * (4 * 9 + 1) * 4 + (4 * 4 * 4 + 1) * 256
     assert backbones.get("attention")(image(7, 7, 3)).parameter_count < 20_000  # small by default
@@ -50,6 +56,7 @@ def test_parameter_counts_match_the_layer_arithmetic() -> None:
 
 def test_strides_and_patches_follow_the_image_size() -> None:
     assert [small_cnn_strides(s, s, 7) for s in (7, 12, 40, 56, 84)] == [0, 1, 3, 3, 4]
+    assert [small_cnn_strides(s, s, 9) for s in (7, 12, 40, 56, 64, 72, 84)] == [0, 1, 3, 3, 3, 3, 4]
     assert [default_patch_size(s, s) for s in (7, 16, 56, 84)] == [1, 1, 7, 11]
     assert backbones.get("attention")(image(7, 7, 3)).patch_size == 1  # a token per grid cell
     assert backbones.get("attention")(image(3, 84, 84), patch_size=12).patch_size == 12
