@@ -19,6 +19,10 @@ from gymsuite.common.files import atomic_write, read_yaml, write_yaml
 if TYPE_CHECKING:
     import optuna
 
+# A seconds/steps study's value for a trial none of whose seeds reached the target: minus this, plus their mean final
+# return, so that it ranks below every trial that reached it once and, among such trials, by how close it came.
+UNSOLVED = 1.0e9
+
 
 def seed_dir(trial_dir: Path, seed: int) -> Path:
     """The run directory of ``seed`` in a trial of several seeds (``--seeds-per-trial``)."""
@@ -67,7 +71,8 @@ def summary(trials: list[optuna.trial.FrozenTrial]) -> str:
     lines = ["| trial | state | value | params | seconds | node | note |", "|---|---|---|---|---|---|---|"]
     for t in sorted(trials, key=_order):
         attrs: dict[str, Any] = t.user_attrs
-        value = "" if t.value is None else f"{t.value:.4g}"
+        value = "" if t.value is None else f"{t.value:.4g}" if t.value > -UNSOLVED / 2 \
+            else f"none reached (return {t.value + UNSOLVED:.4g})"
         shown = t.params or t.system_attrs.get("fixed_params", {})  # a WAITING (enqueued) trial: the values to try
         params = ", ".join(f"{k}={_short(v)}" for k, v in shown.items())
         notes = ("refused", "error", "pruned_at", "retry_of", "seed_values")

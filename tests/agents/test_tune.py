@@ -14,7 +14,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from gymsuite.agents.sweeps import space, tune
+from gymsuite.agents.sweeps import space, tune, tunereport
 from gymsuite.commands import cli
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
@@ -266,10 +266,12 @@ def test_objective_steps_to_the_target_is_minus_the_steps_per_solved_seed(tmp_pa
     # the expected cost per solved agent when misses are run again: mean cost over the share that reached it
     assert tune.trial_value("seconds", [hit, hit]) == -1.0
     assert tune.trial_value("seconds", [hit, missed]) == pytest.approx(-(1.0 + 3.0) / 2 / 0.5)
-    assert tune.trial_value("steps", [missed]) == -1024.0  # one seed: a miss counts twice what it spent
-    # none of 3 reached it: the share is taken as 1/4, so cheap misses cannot beat dearer hits
-    assert tune.trial_value("seconds", [missed] * 3) == pytest.approx(-12.0)
-    assert tune.trial_value("seconds", [missed] * 3) < tune.trial_value("seconds", [{**hit, "target_seconds": 3.0}] * 3)
+    # none reached it: below every trial that did, however cheaply it missed, and ordered by the final return
+    slow_hit = {**hit, "train_seconds": 1000.0, "timesteps": 10**6, "target_steps": 10**6, "target_seconds": 1000.0}
+    for objective in ("seconds", "steps"):
+        assert tune.trial_value(objective, [missed] * 3) < tune.trial_value(objective, [slow_hit, missed, missed])
+        assert tune.trial_value(objective, [missed]) < tune.trial_value(objective, [{**missed, "mean_return": 30.0}])
+    assert tune.trial_value("steps", [missed]) == -tunereport.UNSOLVED + 20.0
     assert tune.trial_value("return", [hit, missed]) == 20.0
 
 
@@ -283,3 +285,13 @@ def test_a_time_objective_needs_a_reachable_target(extra: list[str], message: st
     assert message in capsys.readouterr().err and not (tmp_path / "s").exists()
     with pytest.raises(UserError, match="did you mean 'seconds'"):
         tune.plan_study("ppo", "CartPole-v1", 512, 0, [], None, tmp_path / "t", objective="secnds")
+
+
+def test_summary_shows_a_trial_that_reached_no_target_by_its_return() -> None:
+    missed = optuna.trial.create_trial(value=-tunereport.UNSOLVED - 150.0)
+    solved = optuna.trial.create_trial(value=-42.5)
+    missed.number, solved.number = 0, 1
+    table = tunereport.summary([missed, solved])
+    rows = table.splitlines()[2:]
+    assert rows[0].startswith("| 1 | COMPLETE | -42.5 |")  # best first
+    assert rows[1].startswith("| 0 | COMPLETE | none reached (return -150) |")
