@@ -18,7 +18,7 @@ Training goes through ``gymsuite train``'s pipeline (``benchlib.config`` / ``ben
 
 ``--env`` runs the sections on another image env.
 
-    python -m benchmarks.pixels              # full run, about 35 min on 2 cores (it prints its estimate)
+    python -m benchmarks.pixels              # full run, about 40 min on 2 cores (it prints its estimate)
     python -m benchmarks.pixels --quick      # 1 seed, tiny budgets; writes nothing
     python -m benchmarks.pixels --quick --env tests/toy_envs.py:Slider --backbones icm_cnn --aux-backbone icm_cnn
 """

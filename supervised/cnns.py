@@ -74,8 +74,8 @@ class SmallCnn(Backbone):
 
     ``last_size`` is 9 by default, not 7: on pixel CartPole's 48x72 frames 7 patchified 8x8 pixels at once and
     ended on a 3x5 map, too coarse to place a pole, and PPO reached a return of 50-95 at 65,536 steps where
-    ``nature_cnn`` reached 411-500; with 9 the stem takes 4x4 patches, the map is 6x9 and the return 331-500, at
-    1.8x ``nature_cnn``'s steps/s (issue 27, item 5: ``benchmarks/pixels.py``'s return section). 84x84 frames
+    ``nature_cnn`` reached 411-500; with 9 the stem takes 4x4 patches, the map is 6x9 and the return 332-500, at
+    1.8-1.9x ``nature_cnn``'s steps/s (issue 27, item 5: ``benchmarks/pixels.py``'s return section). 84x84 frames
     (Atari) and 7x7 grids (MiniGrid) get the same network with either.
 
     Args:
