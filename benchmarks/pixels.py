@@ -200,12 +200,27 @@ def env_frames_per_second(task: Task, steps: int = 3000, repeats: int = 5) -> li
     return rates
 
 
+def backbone_jobs(bench: Bench, task: Task, backbones: list[str], steps: int, seeds: list[int],
+                  eval_episodes: int = 5) -> list[dict[str, Any]]:
+    """A train job per backbone (under the heads of :data:`NET_ARCH`) and seed: the speed and return sections'."""
+    return [j for b in backbones for j in bench.train_jobs(task, Variant(b, backbone_hyper(b)), steps, seeds,
+                                                            eval_episodes=eval_episodes)]
+
+
+def return_pair(backbones: list[str]) -> list[str]:
+    """The return section's backbones: those of :data:`RETURN_BACKBONES` that ``--backbones`` names."""
+    return [b for b in RETURN_BACKBONES if b in backbones]
+
+
+def run_by_variant(bench: Bench, jobs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list]]:
+    """The jobs' results, and the same grouped by variant in the jobs' order."""
+    results = bench.run(jobs, bench.workers) if jobs else []
+    return results, {v: [r for r in results if r["variant"] == v] for v in dict.fromkeys(j["variant"] for j in jobs)}
+
+
 def section_speed(bench: Bench, task: Task, steps: int, seeds: list[int], backbones: list[str]) -> str:
     """The env's step rate, then PPO with each backbone for ``steps`` env steps: training steps/s and final return."""
-    variants = [Variant(b, backbone_hyper(b)) for b in backbones]
-    jobs = [j for v in variants for j in bench.train_jobs(task, v, steps, seeds)]
-    results = bench.run(jobs, bench.workers) if jobs else []
-    by = {v.name: [r for r in results if r["variant"] == v.name] for v in variants}
+    results, by = run_by_variant(bench, backbone_jobs(bench, task, backbones, steps, seeds))
     base = by.get("nature_cnn")
     rows = [[name, summary([r["fps"] for r in rs]), summary([r["final_return"] for r in rs], 1),
              f"{iqm([r['fps'] for r in rs]) / iqm([r['fps'] for r in base]):.2f}x" if base else "n/a"]
@@ -223,10 +238,8 @@ def section_speed(bench: Bench, task: Task, steps: int, seeds: list[int], backbo
 def section_return(bench: Bench, task: Task, steps: int, seeds: list[int], backbones: list[str]) -> str:
     """``nature_cnn`` against ``small_cnn`` (those of them in ``backbones``) for ``steps`` env steps: the final
     return and steps/s, and the target."""
-    variants = [Variant(b, backbone_hyper(b)) for b in RETURN_BACKBONES if b in backbones]
-    jobs = [j for v in variants for j in bench.train_jobs(task, v, steps, seeds, eval_episodes=RETURN_EPISODES)]
-    results = bench.run(jobs, bench.workers) if jobs else []
-    by = {v.name: [r for r in results if r["variant"] == v.name] for v in variants}
+    results, by = run_by_variant(bench, backbone_jobs(bench, task, return_pair(backbones), steps, seeds,
+                                                      RETURN_EPISODES))
     rows = [[name, summary([r["final_return"] for r in rs], 1), summary([r["fps"] for r in rs]),
              summary([r["seconds"] for r in rs], 1)] for name, rs in by.items() if rs]
     text = [f"### Backbone return: PPO on {task.env}, {steps:,} env steps per run, {len(seeds)} seeds", "",
@@ -329,14 +342,12 @@ SECTIONS = ("speed", "return", "aux", "probe")
 
 def plan_minutes(bench: Bench, task: Task, args: argparse.Namespace, seeds: list[int]) -> float:
     """The chosen sections' train jobs timed by :func:`estimate_minutes` (pre-training and probing not counted)."""
-    speed = [Variant(b, {}) for b in args.backbones] if "speed" in args.sections else []
     aux = aux_variants(args.aux_backbone) if "aux" in args.sections else []
     if "probe" in args.sections and not aux:
         aux = aux_variants(args.aux_backbone)[:1]
-    jobs = [j for v in speed for j in bench.train_jobs(task, v, args.speed_steps, seeds)]
+    jobs = backbone_jobs(bench, task, args.backbones, args.speed_steps, seeds) if "speed" in args.sections else []
     if "return" in args.sections:
-        jobs += [j for b in RETURN_BACKBONES if b in args.backbones
-                 for j in bench.train_jobs(task, Variant(b, {}), args.return_steps, seeds)]
+        jobs += backbone_jobs(bench, task, return_pair(args.backbones), args.return_steps, seeds)
     jobs += [j for v in aux for j in bench.train_jobs(task, v, args.aux_steps, seeds)]
     return estimate_minutes(jobs, bench.workers)
 
