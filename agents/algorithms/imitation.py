@@ -130,7 +130,7 @@ def check_run(algo: str, run: RunSettings) -> None:
     Raises:
         UserError: it is not.
     """
-    if run.reward_shaping or run.curiosity or run.learned_reward:
+    if run.shaping is not None or run.curiosity or run.learned_reward:
         raise UserError(f"{algo} does not learn from the env's reward, so --reward-shaping/--curiosity/"
                         "--learned-reward do nothing",
                         "to add your own terms to a learned reward, train gail/airl first, then train with "

@@ -111,6 +111,9 @@ def defaults_for(algo: str, env: str, preset: str = "gymsuite", given: Mapping[s
 
 
 BACKBONE_DEFAULTS = "backbones"  # an entry's per-backbone defaults (defaults_for)
+# An entry's reward shaping (the terms of a shaping file, inline): the run's ``reward_shaping`` when the user gives
+# none, so ``config.yaml`` records the terms themselves; ``reward_shaping: none`` turns it off.
+ENTRY_SHAPING = "reward_shaping"
 
 
 def _entry(algo: str, env: str, preset: str) -> dict[str, Any]:
@@ -163,7 +166,11 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
     given = {**from_file.get("hyperparams", {}),
              **(copy.deepcopy(dict(overrides)) if isinstance(overrides, Mapping)
                 else parse_assignments(list(overrides or [])))}
-    hyper = {**defaults_for(spec.name, merged["env"], merged.get("preset", "gymsuite"), given), **given}
+    defaults = defaults_for(spec.name, merged["env"], merged.get("preset", "gymsuite"), given)
+    if merged.get("reward_shaping") is None and ENTRY_SHAPING in defaults:  # the entry's, recorded in config.yaml
+        merged["reward_shaping"] = defaults[ENTRY_SHAPING]
+    defaults.pop(ENTRY_SHAPING, None)
+    hyper = {**defaults, **given}
     validate_hyperparams(spec, hyper, merged["env"])
     if merged.get("target_return") is not None:  # "auto" or a number, checked against the env's maximum
         merged["target_return"] = target_return(merged["target_return"], merged["env"])

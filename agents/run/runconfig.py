@@ -17,6 +17,8 @@ DEVICES = ("auto", "cpu", "cuda")
 # Where a run's default hyperparameters come from (agents/hyperparams/): ``zoo`` rl-baselines3-zoo's entries,
 # ``gymsuite`` the entries tuned here for the time to a solved agent (agents/hyperparams/gymsuite/), else the zoo's.
 PRESETS = ("gymsuite", "zoo")
+# ``reward_shaping: none``: no shaping, not even the one a preset's entry carries (``gymsuite.agents.run.config``).
+NO_SHAPING = "none"
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,9 @@ class RunConfig:
                                                 "env's time limit, else 10000)", Rule(int, low=1, nullable=True))
     checkpoint_freq: int = option(-1, "env steps between checkpoints; -1: every tenth of the run, at most one "
                                   "per 30 s; 0: off", Rule(int, low=-1))
-    reward_shaping: str | None = option(None, "YAML file of reward-shaping terms", metavar="FILE")
+    reward_shaping: str | dict[str, Any] | None = option(
+        None, "YAML file of reward-shaping terms; none: no shaping, not even the preset's (MountainCar's DQN entry "
+        "shapes by default)", metavar="FILE|none", cli_type=str)
     curiosity: str | None = option(None, "intrinsic reward: icm, rnd or raw")
     curiosity_kwargs: dict[str, Any] = option(help="curiosity options (gymsuite.rewards.curiosity.CuriosityOptions)",
                                               default_factory=dict)
@@ -63,6 +67,12 @@ class RunConfig:
     threads: int = option(1, "torch CPU threads (1 is fastest for small MLPs)", Rule(int, low=1))
     device: str = option("auto", "where the networks run: auto (cuda when torch sees a GPU and the policy has an "
                          "image backbone, else cpu), cpu or cuda", Rule(str, choices=DEVICES))
+
+    @property
+    def shaping(self) -> str | dict[str, Any] | None:
+        """The reward shaping the run trains with: a file, the terms themselves (a preset's, as ``config.yaml``
+        records them), or None (``reward_shaping`` not given, or ``none``)."""
+        return None if self.reward_shaping in (None, NO_SHAPING) else self.reward_shaping
 
     @property
     def n_timesteps(self) -> int:

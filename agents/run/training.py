@@ -207,10 +207,10 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec,
         from gymsuite.rewards.learned import learned_reward_wrappers
 
         reward_wrappers += learned_reward_wrappers(cfg.learned_reward, **cfg.learned_reward_kwargs)
-    if cfg.reward_shaping:
+    if cfg.shaping is not None:
         from gymsuite.rewards.shaping import load_shaping
 
-        reward_wrappers += load_shaping(cfg.reward_shaping)
+        reward_wrappers += load_shaping(cfg.shaping)
     venv = _atari_env(cfg, options.env, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
     if venv is None:
         venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, options=options.env,
@@ -504,7 +504,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
         callbacks.append(ctx.domain)
     callbacks += adversarial.create(model, robust_options(cfg.hyperparams), cfg.seed)  # adversarial, smooth
     callbacks += continual.create(model, continual.continual_options(cfg.hyperparams), cfg.seed)  # ewc, l2, replay
-    if cfg.reward_shaping:
+    if cfg.shaping is not None:
         from gymsuite.rewards.shaping import ShapingLogger
 
         callbacks.append(ShapingLogger())  # shaping/<term>: each term's episode sum, beside the env's return

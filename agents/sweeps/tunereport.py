@@ -41,8 +41,8 @@ def write_outputs(study: optuna.Study, root: Path) -> None:
     """Rewrite the study's ``best/config.yaml``, ``summary.md`` and ``importance.png`` from its trials."""
     trials = study.get_trials(deepcopy=False)
     best = best_trial(study)
-    if best is not None:
-        config = trial_config(root, best.number)
+    if best is not None:  # a repeat (tune.repeat_of) trained nothing: the trial it repeats has the config
+        config = trial_config(root, int(best.user_attrs.get("repeat_of", best.number)))
         if config.is_file():
             write_yaml(root / "best" / "config.yaml", read_yaml(config))
     table = summary(trials)
@@ -75,7 +75,7 @@ def summary(trials: list[optuna.trial.FrozenTrial]) -> str:
             else f"none reached (return {t.value + UNSOLVED:.4g})"
         shown = t.params or t.system_attrs.get("fixed_params", {})  # a WAITING (enqueued) trial: the values to try
         params = ", ".join(f"{k}={_short(v)}" for k, v in shown.items())
-        notes = ("refused", "error", "pruned_at", "retry_of", "seed_values")
+        notes = ("refused", "error", "pruned_at", "retry_of", "repeat_of", "seed_values")
         note = next((f"{k}: {attrs[k]}" for k in notes if k in attrs), "")
         if attrs.get("interrupted"):
             note = "interrupted (tried again)"

@@ -71,6 +71,27 @@ def test_an_entry_s_per_backbone_defaults_apply_to_that_backbone_under_the_user_
     assert build_config({"algo": "ppo", "env": "CartPole-v1"}, file).hyperparams["n_steps"] == 64
 
 
+def test_an_entry_s_reward_shaping_is_the_run_s_unless_the_user_gives_one_or_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "gymsuite").mkdir()
+    terms = {"terms": {"alive": {"kind": "living", "weight": -0.01}}}
+    (tmp_path / "gymsuite" / "ppo.yml").write_text(
+        "CartPole-v1:\n  n_envs: 2\n  policy: MlpPolicy\n  n_timesteps: 1000\n"
+        "  reward_shaping: {terms: {alive: {kind: living, weight: -0.01}}}\n")
+    (tmp_path / "ppo.yml").write_text("CartPole-v1:\n  n_envs: 8\n  policy: MlpPolicy\n")
+    monkeypatch.setattr(config_module, "HYPERPARAMS_DIR", tmp_path)
+    cli = {"algo": "ppo", "env": "CartPole-v1"}
+    entry = build_config(cli)
+    assert entry.reward_shaping == entry.shaping == terms and "reward_shaping" not in entry.hyperparams
+    assert build_config({**cli, "reward_shaping": "mine.yaml"}).shaping == "mine.yaml"
+    assert build_config({**cli, "reward_shaping": {"terms": {}}}).shaping == {"terms": {}}  # the API's mapping
+    off = build_config({**cli, "reward_shaping": "none"})
+    assert off.reward_shaping == "none" and off.shaping is None
+    assert build_config({**cli, "preset": "zoo"}).shaping is None
+    with pytest.raises(UserError, match="unknown hyperparameter 'reward_shaping'"):
+        build_config(cli, overrides=["reward_shaping=none"])  # a run setting, not a hyperparameter
+
+
 @pytest.mark.parametrize("preset", ["gymsuite", "zoo"])
 def test_cartpole_novel_ships_transformer_defaults_and_leaves_other_backbones_alone(preset: str) -> None:
     """The shipped entry's transformer part (docs/studies/ppo-transformer-CartPoleNoVel.md) in both presets: the zoo

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 from gymsuite.agents.sweeps import space, tune, tunereport
 from gymsuite.commands import cli
 from gymsuite.common.errors import UserError
-from gymsuite.common.files import read_yaml
+from gymsuite.common.files import read_yaml, write_yaml
 from tests.pinned import PPO_CARTPOLE_FIRST_ENTRY
 
 SPACE = "learning_rate: {low: 1.0e-4, high: 3.0e-3, log: true}\nn_epochs: {choices: [2, 4]}\n"
@@ -180,6 +180,39 @@ def test_a_refused_combination_is_pruned_with_its_reason(tmp_path: Path) -> None
     (refused,) = _trials(root)
     assert refused.state == TrialState.PRUNED and "batch_size" in refused.user_attrs["refused"]
     assert not (root / "trials").exists() and "PRUNED" in (root / "summary.md").read_text()
+
+
+def test_a_repeated_configuration_takes_the_complete_trials_value_without_training(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    plan = tune.plan_study("ppo", "CartPole-v1", 256, 0, ["n_envs=2", "n_steps=64", "batch_size=64"],
+                           _space(tmp_path, "n_epochs: {choices: [1, 2]}\n"), root)
+    with tune.study_lock(root):
+        study = tune.open_study(plan)
+        for epochs in (1, 2, 1, 1):
+            study.enqueue_trial({"n_epochs": epochs})
+        tune.run_study(plan, study, 4)
+    trials = _trials(root)
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    assert [t.user_attrs.get("repeat_of") for t in trials] == [None, None, 0, 0]
+    assert trials[2].value == trials[3].value == trials[0].value != trials[1].value
+    assert sorted(p.name for p in (root / "trials").iterdir()) == ["0000", "0001"]  # two trainings, not four
+    assert "repeat_of: 0" in (root / "summary.md").read_text()
+    best = tunereport.best_trial(study)
+    assert best is not None and best.number in (0, 1)  # the first of equal values: never a repeat
+    assert read_yaml(root / "best" / "config.yaml") == read_yaml(root / "trials" / f"{best.number:04d}" / "config.yaml")
+
+
+def test_a_repeat_names_the_trial_whose_config_it_shares_when_it_is_the_best(tmp_path: Path) -> None:
+    """``best/config.yaml`` comes from the trial a repeat repeats: the repeat has no run directory."""
+    root = tmp_path / "study"
+    (root / "trials" / "0003").mkdir(parents=True)
+    write_yaml(root / "trials" / "0003" / "config.yaml", {"seed": 3})
+    study = optuna.create_study(direction="maximize")
+    dist: dict[str, optuna.distributions.BaseDistribution] = {"x": optuna.distributions.CategoricalDistribution([1, 2])}
+    study.add_trial(optuna.trial.create_trial(params={"x": 1}, distributions=dist, value=5.0,
+                                              user_attrs={"repeat_of": 3}))
+    tunereport.write_outputs(study, root)
+    assert read_yaml(root / "best" / "config.yaml") == {"seed": 3}
 
 
 def test_sigterm_keeps_the_study_and_names_the_command_that_continues(tmp_path: Path) -> None:

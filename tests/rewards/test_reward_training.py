@@ -13,6 +13,7 @@ from gymsuite.agents.files.rundir import RunDir
 from gymsuite.agents.run.config import build_config
 from gymsuite.agents.run.training import resume, train
 from gymsuite.commands import _cli, evaluate
+from gymsuite.commands import train as train_command
 from gymsuite.common.files import read_yaml
 from gymsuite.rewards import curiosity
 from tests.interrupts import interrupt_after
@@ -36,6 +37,23 @@ def test_shaping_run_logs_each_term_and_evaluates_on_the_env_reward(in_tmp: Path
     # The env's own reward is 1 at the goal and 0 elsewhere; the shaping terms (which telescope
     # to about +1 - Phi(s0) per successful episode) never reach eval.json.
     assert result.eval["mean_return"] in (0.0, 0.5, 1.0)
+
+
+def test_mountaincar_dqn_shapes_by_default_records_the_terms_and_none_turns_them_off(in_tmp: Path) -> None:
+    """The gymsuite preset's MountainCar-v0 DQN entry carries its shaping: the run trains with it, config.yaml
+    records the terms themselves (a rerun from it shapes the same), and ``--reward-shaping none`` trains without."""
+    base = ["--algo", "dqn", "--env", "MountainCar-v0", "--timesteps", "2048", "--n-envs", "2", "--eval-freq", "0",
+            "--eval-episodes", "1", "--checkpoint-freq", "0", "--hyperparams", "learning_starts=256"]
+    assert _cli.run(train_command.main, [*base, "--run-dir", "shaped"]) == 0
+    recorded = read_yaml(in_tmp / "shaped" / "config.yaml")
+    assert recorded["reward_shaping"]["terms"]["energy"]["potential"] == "mountaincar_energy"
+    assert "reward_shaping" not in recorded["hyperparams"] and recorded["preset"] == "gymsuite"
+    assert "shaping/energy" in columns(in_tmp / "shaped")
+    assert build_config({}, in_tmp / "shaped" / "config.yaml").shaping == recorded["reward_shaping"]
+    assert _cli.run(train_command.main, [*base, "--run-dir", "plain", "--reward-shaping", "none"]) == 0
+    plain = read_yaml(in_tmp / "plain" / "config.yaml")
+    assert plain["reward_shaping"] == "none" and "shaping/energy" not in columns(in_tmp / "plain")
+    assert build_config({}, in_tmp / "plain" / "config.yaml").shaping is None  # a rerun stays unshaped
 
 
 def test_curiosity_run_saves_its_model_resumes_and_evaluates(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
