@@ -3,7 +3,7 @@
 
 For every task and algorithm with a gymsuite entry (``agents/hyperparams/gymsuite/<algo>.yml``), both presets train
 through ``gymsuite train``'s pipeline with ``--target-return auto`` (the env's threshold:
-:mod:`gymsuite.envs.thresholds`) on fresh seeds (1000 and up; the studies tuned on seeds 0-14), each for at most its
+:mod:`gymsuite.envs.thresholds`) on fresh seeds (1000 and up; the studies tuned on seeds 0-42), each for at most its
 own budget (``n_timesteps``), evaluated every ``--eval-every`` env steps (5 episodes, and 10 more when they reach
 the threshold: the run stops when all 15 do; the same interval for both, so neither is favoured by a finer grid).
 The runs go one at a time, the two presets alternating seed by seed, so both see the same machine. Per preset: the
@@ -14,7 +14,7 @@ with on the final evaluation's 10 other episodes (does the solved agent stay sol
 Target (issue 28): at least 2x less wall time to the threshold than the zoo's defaults, with at least as many
 seeds reaching it.
 
-    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 15 min on 2 cores for 5 entries)
+    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 37 min on 2 cores for 6 entries)
     python -m benchmarks.defaults --quick    # 2 seeds, a small budget; writes nothing
 """
 
@@ -34,7 +34,7 @@ from gymsuite.envs.thresholds import threshold
 PRESETS = ("zoo", "gymsuite")
 FULL = {"seeds": 10, "eval_every": 2048, "budget": None}
 QUICK = {"seeds": 2, "eval_every": 1024, "budget": 4096}
-FIRST_SEED = 1000  # fresh: the studies tuned on seeds 0-2 or 10-14
+FIRST_SEED = 1000  # fresh: the studies tuned on seeds 0-2, 10-14, 20-22 or 40-42
 TARGET_SPEEDUP = 2.0
 
 
@@ -97,7 +97,7 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, wall: floa
     return "\n".join([
         "## Shipped defaults: time to a solved agent (`benchmarks/defaults.py`)", "",
         f"Machine: {benchlib.machine()}. Wall time {wall / 60:.1f} min. Each row: {args.seeds} fresh seeds "
-        f"({FIRST_SEED}+; the studies tuned on 0-14), one run at a time, `gymsuite train --preset P --target-return "
+        f"({FIRST_SEED}+; the studies tuned on 0-42), one run at a time, `gymsuite train --preset P --target-return "
         f"auto --eval-freq {args.eval_every}` (5 evaluation episodes, 10 more when they reach the threshold: the run "
         "stops when all 15 do), at most the preset's own budget. Steps and seconds to that evaluation, over the "
         "seeds that reached it: interquartile mean [95% bootstrap interval]; seconds are training wall time with its "
