@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,8 +281,12 @@ _KINDS: dict[str, set[str]] = {
 _TOP = {"gamma", "terms"}
 
 
-def load_shaping(config: str | Any) -> list[Callable[[gym.Env], gym.Env]]:
+def load_shaping(config: str | Any, agent_gamma: float | None = None) -> list[Callable[[gym.Env], gym.Env]]:
     """Read a shaping YAML file (or an already-parsed mapping) into env wrappers.
+
+    ``agent_gamma``: the agent's discount, when the run sets it; a potential term with another ``gamma`` is warned
+    about, naming both: the optimal policy is then no longer guaranteed unchanged (a user's ``gamma=0.98`` under a
+    file, or a preset entry's shaping, written for 0.99).
 
     Returns a list of wrapper factories ``env -> env`` for ``make_env(..., reward_wrappers=...)``;
     they are picklable, so they also work with ``SubprocVecEnv``. Format (``docs/reward_shaping.md``)::
@@ -308,6 +313,11 @@ def load_shaping(config: str | Any) -> list[Callable[[gym.Env], gym.Env]]:
         raise UserError(f"{where}: 'terms' must be a non-empty mapping of name -> term",
                         "e.g. terms: {alive: {kind: living, weight: -0.01}}")
     built = tuple(_term(str(name), spec, gamma, f"{where}: terms.{name}") for name, spec in terms.items())
+    for term in built:
+        if agent_gamma is not None and isinstance(term, PotentialTerm) and not math.isclose(term.gamma, agent_gamma):
+            warnings.warn(f"{where}: terms.{term.name} discounts with gamma {term.gamma:g} and the agent with "
+                          f"{agent_gamma:g}, so the shaping may change which policy is optimal; give the term "
+                          f"gamma: {agent_gamma:g} (or the agent gamma={term.gamma:g})", UserWarning, stacklevel=2)
     return [functools.partial(TermShaping, terms=built)]
 
 

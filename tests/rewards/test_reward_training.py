@@ -39,9 +39,11 @@ def test_shaping_run_logs_each_term_and_evaluates_on_the_env_reward(in_tmp: Path
     assert result.eval["mean_return"] in (0.0, 0.5, 1.0)
 
 
-def test_mountaincar_dqn_shapes_by_default_records_the_terms_and_none_turns_them_off(in_tmp: Path) -> None:
+def test_mountaincar_dqn_shapes_by_default_records_the_terms_and_none_turns_them_off(
+        in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The gymsuite preset's MountainCar-v0 DQN entry carries its shaping: the run trains with it, config.yaml
-    records the terms themselves (a rerun from it shapes the same), and ``--reward-shaping none`` trains without."""
+    records the terms themselves (a rerun from it shapes the same), and ``--reward-shaping none`` trains without;
+    another agent gamma than the terms' is warned about."""
     base = ["--algo", "dqn", "--env", "MountainCar-v0", "--timesteps", "2048", "--n-envs", "2", "--eval-freq", "0",
             "--eval-episodes", "1", "--checkpoint-freq", "0", "--hyperparams", "learning_starts=256"]
     assert _cli.run(train_command.main, [*base, "--run-dir", "shaped"]) == 0
@@ -54,6 +56,9 @@ def test_mountaincar_dqn_shapes_by_default_records_the_terms_and_none_turns_them
     plain = read_yaml(in_tmp / "plain" / "config.yaml")
     assert plain["reward_shaping"] == "none" and "shaping/energy" not in columns(in_tmp / "plain")
     assert build_config({}, in_tmp / "plain" / "config.yaml").shaping is None  # a rerun stays unshaped
+    capsys.readouterr()
+    assert _cli.run(train_command.main, [*base, "gamma=0.98", "--run-dir", "g"]) == 0  # the terms are for 0.99
+    assert "terms.energy discounts with gamma 0.99 and the agent with 0.98" in capsys.readouterr().err
 
 
 def test_curiosity_run_saves_its_model_resumes_and_evaluates(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:

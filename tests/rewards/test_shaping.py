@@ -226,3 +226,16 @@ def test_closeness_bonus_is_exploited_but_potential_shaping_is_not() -> None:
     assert greedy_reaches_goal(q_pot, nxt, size)
     phi = np.array([sparsegrid_distance(np.array(c) / (size - 1), {}) for c in index])
     assert np.abs(q_pot - (q_env - phi[:, None])).max() < 1e-9
+
+
+def test_a_potential_term_discounting_unlike_the_agent_is_warned_about_naming_both(recwarn: pytest.WarningsRecorder
+                                                                                    ) -> None:
+    terms = {"gamma": 0.99, "terms": {"energy": {"kind": "potential", "potential": "mountaincar_energy"},
+                                      "alive": {"kind": "living", "weight": -0.01}}}
+    load_shaping(terms, agent_gamma=0.99)
+    load_shaping(terms)  # the run sets no gamma: nothing to compare with
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+    with pytest.warns(UserWarning, match=r"terms\.energy discounts with gamma 0\.99 and the agent with 0\.98.*"
+                                         r"gamma: 0\.98") as caught:
+        load_shaping(terms, agent_gamma=0.98)
+    assert len(caught) == 1  # the living term has no discount
