@@ -167,9 +167,9 @@ def build_config(cli: dict[str, Any], config_file: str | Path | None = None,
              **(copy.deepcopy(dict(overrides)) if isinstance(overrides, Mapping)
                 else parse_assignments(list(overrides or [])))}
     defaults = defaults_for(spec.name, merged["env"], merged.get("preset", "gymsuite"), given)
-    if merged.get("reward_shaping") is None and ENTRY_SHAPING in defaults:  # the entry's, recorded in config.yaml
-        merged["reward_shaping"] = defaults[ENTRY_SHAPING]
-    defaults.pop(ENTRY_SHAPING, None)
+    entry_shaping = defaults.pop(ENTRY_SHAPING, None)
+    if merged.get("reward_shaping") is None and entry_shaping is not None:  # the entry's, recorded in config.yaml
+        merged["reward_shaping"] = entry_shaping
     hyper = {**defaults, **given}
     validate_hyperparams(spec, hyper, merged["env"])
     if merged.get("target_return") is not None:  # "auto" or a number, checked against the env's maximum

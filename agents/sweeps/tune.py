@@ -504,24 +504,29 @@ def _ask(study: optuna.Study, study_plan: StudyPlan, on_trial: OnTrial | None) -
     values = space.sample(study_plan.params, trial)
     refused = _refused(study_plan, values)
     earlier = None if refused else repeat_of(study, trial.params)
-    if not refused and earlier is None:
-        cfg = study_plan.config(values)
-        run_dir = study_plan.root / "trials" / f"{trial.number:04d}"
-        # Absolute paths: a job may run in another working directory (a Ray worker; the study dir on shared storage).
-        task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning,
-                         study_plan.seeds, study_plan.objective)
-        gpus = 1.0 if str(cfg.device).startswith("cuda") else 0.0
-        return Job(str(trial.number), run_trial, (task,), gpus=gpus)
-    if earlier is not None:
+    if refused:
+        trial.set_user_attr("refused", refused)
+        frozen = study.tell(trial, state=TrialState.PRUNED)
+    elif earlier is not None:
         trial.set_user_attr("repeat_of", earlier.number)
         frozen = study.tell(trial, earlier.value)
     else:
-        trial.set_user_attr("refused", refused)
-        frozen = study.tell(trial, state=TrialState.PRUNED)
+        return _job(study_plan, values, trial)
     tunereport.write_outputs(study, study_plan.root)
     if on_trial is not None:
         on_trial(frozen)
     return None
+
+
+def _job(study_plan: StudyPlan, values: dict[str, Any], trial: optuna.trial.Trial) -> Job:
+    """The job that trains ``trial`` (its sampled ``values``) into ``trials/NNNN``."""
+    cfg = study_plan.config(values)
+    run_dir = study_plan.root / "trials" / f"{trial.number:04d}"
+    # Absolute paths: a job may run in another working directory (a Ray worker; the study dir on shared storage).
+    task = TrialTask(cfg, run_dir.resolve(), study_plan.journal.resolve(), trial._trial_id, study_plan.pruning,
+                     study_plan.seeds, study_plan.objective)
+    gpus = 1.0 if str(cfg.device).startswith("cuda") else 0.0
+    return Job(str(trial.number), run_trial, (task,), gpus=gpus)
 
 
 def repeat_of(study: optuna.Study, params: dict[str, Any]) -> optuna.trial.FrozenTrial | None:
