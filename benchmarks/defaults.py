@@ -14,7 +14,7 @@ with on the final evaluation's 10 other episodes (does the solved agent stay sol
 Target (issue 28): at least 2x less wall time to the threshold than the zoo's defaults, with at least as many
 seeds reaching it.
 
-    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 37 min on 2 cores for 6 entries)
+    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 62 min on 2 cores for 7 entries)
     python -m benchmarks.defaults --quick    # 2 seeds, a small budget; writes nothing
 """
 
