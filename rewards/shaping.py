@@ -284,9 +284,9 @@ _TOP = {"gamma", "terms"}
 def load_shaping(config: str | Any, agent_gamma: float | None = None) -> list[Callable[[gym.Env], gym.Env]]:
     """Read a shaping YAML file (or an already-parsed mapping) into env wrappers.
 
-    ``agent_gamma``: the agent's discount, when the run sets it; a potential term with another ``gamma`` is warned
-    about, naming both: the optimal policy is then no longer guaranteed unchanged (a user's ``gamma=0.98`` under a
-    file, or a preset entry's shaping, written for 0.99).
+    ``agent_gamma``: the agent's discount (the run's ``gamma``, else its algorithm's default; None: not known); a
+    potential term with another ``gamma`` is warned about, naming both: the optimal policy is then no longer
+    guaranteed unchanged (a user's ``gamma=0.98`` under a file, or a preset entry's shaping, written for 0.99).
 
     Returns a list of wrapper factories ``env -> env`` for ``make_env(..., reward_wrappers=...)``;
     they are picklable, so they also work with ``SubprocVecEnv``. Format (``docs/reward_shaping.md``)::

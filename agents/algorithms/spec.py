@@ -214,6 +214,15 @@ class AlgoSpec:
         """The entries of ``hyper`` that go to the model's constructor (or ``build``): all but the run keys."""
         return {k: v for k, v in hyper.items() if k not in RUN_KEYS and k not in self.run_keys}
 
+    def discount(self, hyper: dict[str, Any]) -> float | None:
+        """The agent's discount under ``hyper``: its ``gamma``, else the model class's default (None: it has none)."""
+        if "gamma" in hyper:
+            return float(hyper["gamma"])
+        default = inspect.signature(self.model_class(hyper).__init__).parameters.get("gamma")
+        if default is None or not isinstance(default.default, int | float):
+            return None
+        return float(default.default)
+
     def decided(self, hyper: dict[str, Any]) -> dict[str, Any]:
         """``hyper`` with what the algorithm decides itself (:attr:`decide`); a new mapping, ``hyper`` unchanged."""
         return dict(hyper) if self.decide is None else self.decide(hyper)

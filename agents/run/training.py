@@ -210,8 +210,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec,
     if cfg.shaping is not None:
         from gymsuite.rewards.shaping import load_shaping
 
-        gamma = cfg.hyperparams.get("gamma")  # the agent's, where the run sets it
-        reward_wrappers += load_shaping(cfg.shaping, None if gamma is None else float(gamma))
+        reward_wrappers += load_shaping(cfg.shaping, spec.discount(cfg.hyperparams))
     venv = _atari_env(cfg, options.env, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
     if venv is None:
         venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, options=options.env,

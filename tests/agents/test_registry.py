@@ -47,6 +47,12 @@ def test_a_name_registered_twice_is_a_bug() -> None:
         registry._table([spec], [AlgoSpec("ppo", spec.cls, spec.action_spaces, "again")])
 
 
+def test_the_discount_is_the_runs_gamma_else_the_model_class_default() -> None:
+    """What shaping's gamma check compares with: a run that sets no gamma still has one (SB3's 0.99, DQN's too)."""
+    assert registry.get("ppo").discount({}) == 0.99 and registry.get("dqn").discount({"gamma": 0.98}) == 0.98
+    assert registry.get("pg").discount({"gamma": "0.9"}) == 0.9
+
+
 def test_algorithms_with_their_own_learn_take_the_typed_context() -> None:
     learners = [registry.get(name).learn for name in registry.available() if registry.get(name).learn is not None]
     assert len(learners) == 5  # bc, dagger, gail, airl, selfplay

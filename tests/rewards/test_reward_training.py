@@ -39,6 +39,19 @@ def test_shaping_run_logs_each_term_and_evaluates_on_the_env_reward(in_tmp: Path
     assert result.eval["mean_return"] in (0.0, 0.5, 1.0)
 
 
+def test_a_run_that_sets_no_gamma_is_checked_against_its_algorithms_default(
+        in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A2C's ``default`` entry sets no gamma: the agent discounts with SB3's 0.99, and terms written for 0.95
+    are warned about (they were not compared with anything before)."""
+    (in_tmp / "terms.yaml").write_text(SHAPING.read_text().replace("gamma: 0.99", "gamma: 0.95"))
+    args = ["--algo", "a2c", "--env", "gymsuite/SparseGrid-v0", "--timesteps", "64", "--n-envs", "2",
+            "--eval-freq", "0", "--eval-episodes", "1", "--checkpoint-freq", "0", "--reward-shaping", "terms.yaml"]
+    assert _cli.run(train_command.main, [*args, "--run-dir", "run"]) == 0
+    assert "terms.closer discounts with gamma 0.95 and the agent with 0.99" in capsys.readouterr().err
+    assert _cli.run(train_command.main, [*args, "--run-dir", "same", "--hyperparams", "gamma=0.95"]) == 0
+    assert "discounts with gamma" not in capsys.readouterr().err
+
+
 def test_mountaincar_dqn_shapes_by_default_records_the_terms_and_none_turns_them_off(
         in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The gymsuite preset's MountainCar-v0 DQN entry carries its shaping: the run trains with it, config.yaml
