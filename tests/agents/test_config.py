@@ -98,7 +98,7 @@ def test_cartpole_novel_ships_transformer_defaults_and_leaves_other_backbones_al
     has no transformer entry to keep."""
     cli = {"algo": "ppo", "env": "gymsuite/CartPoleNoVel-v0", "preset": preset}
     transformer = build_config(cli, overrides=["backbone=transformer"]).hyperparams
-    assert transformer["backbone_kwargs"] == {"context": 2, "d_model": 16, "gated": True}
+    assert transformer["backbone_kwargs"] == {"context": 3, "d_model": 16, "gated": True}
     assert transformer["n_epochs"] == 10 and transformer["n_steps"] == 32
     assert transformer["learning_rate"] == "lin_0.001"  # the entry's own values stay
     lstm = build_config(cli, overrides=["backbone=lstm"]).hyperparams
