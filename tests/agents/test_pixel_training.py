@@ -15,17 +15,17 @@ from gymsuite.agents.saved.video import beside_agent_view, collect_frames
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import read_yaml
 
-PIXEL_PPO = ["n_envs=8", "n_steps=64", "batch_size=256", "n_epochs=4", "learning_rate=lin_0.001", "gamma=0.98",
-             "gae_lambda=0.9", "ent_coef=0.0", "clip_range=0.2", "policy_kwargs={net_arch: [64]}"]
-
 
 def test_pixel_cartpole_agent_beats_random(tmp_path: Path) -> None:
-    """From 48x72 frames only: a random policy lasts about 22 steps; 24k steps of PPO more than double it."""
-    cfg = build_config({"algo": "ppo", "env": "gymsuite/PixelCartPole-v0", "timesteps": 24_576, "seed": 0,
-                        "eval_episodes": 10, "eval_freq": 0, "checkpoint_freq": 0}, None, PIXEL_PPO)
+    """From 48x72 frames only: a random policy lasts about 22 steps; the shipped entry's first rollout (8 x 2,048
+    steps) and its update take it past 100 (278-500 on seeds 0-5, 2026-12-06). The earlier form of this test, 24k
+    steps of 64-step rollouts, reached 50 on one machine and 29 on another from the same seed."""
+    cfg = build_config({"algo": "ppo", "env": "gymsuite/PixelCartPole-v0", "timesteps": 16_384, "seed": 0,
+                        "eval_episodes": 10, "eval_freq": 0, "checkpoint_freq": 0})
     result = train(cfg, tmp_path / "run")
-    assert read_yaml(tmp_path / "run" / "config.yaml")["hyperparams"]["backbone"] == "nature_cnn"  # chosen: 48x72
-    assert result.eval["mean_return"] >= 50, result.eval
+    recorded = read_yaml(tmp_path / "run" / "config.yaml")
+    assert recorded["hyperparams"]["backbone"] == "nature_cnn" and recorded["preset"] == "gymsuite"  # 48x72: chosen
+    assert result.eval["mean_return"] >= 100, result.eval
 
 
 def test_minigrid_trains_on_the_chosen_view_and_records_it(tmp_path: Path) -> None:
