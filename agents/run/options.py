@@ -12,6 +12,8 @@ pipeline reads instead of looking keys up in the dict:
 * ``robust``: the proactive defences ``adversarial`` and ``smooth``
   (:class:`gymsuite.agents.run.adversarial.RobustOptions`);
 * ``normalize``: ``VecNormalize``'s arguments, or None;
+* ``discount``: the agent's gamma (the run's, else its algorithm's default; None: not known), which
+  ``VecNormalize`` discounts returns with and reward shaping's potential terms are checked against;
 * ``continual``: one task of a continual-learning sequence (:class:`gymsuite.agents.run.continual.ContinualOptions`),
   or None.
 
@@ -87,6 +89,7 @@ class RunOptions:
     robust: RobustOptions = field(default_factory=RobustOptions)
     normalize: Mapping[str, Any] | None = None
     continual: ContinualOptions | None = None
+    discount: float | None = None
 
 
 def named_extractor(hyper: Mapping[str, Any]) -> Any:
@@ -121,21 +124,22 @@ def model_options(hyper: Mapping[str, Any]) -> ModelOptions:
                         freeze=bool(hyper.get("freeze_backbone")), augment=hyper.get("augment") or None)
 
 
-def normalize_options(hyper: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """``VecNormalize``'s keyword arguments for ``normalize`` (true or a mapping of them; gamma: the run's), or
-    None when it is off."""
+def normalize_options(hyper: Mapping[str, Any], discount: float | None) -> Mapping[str, Any] | None:
+    """``VecNormalize``'s keyword arguments for ``normalize`` (true or a mapping of them; gamma: the agent's
+    ``discount``, unless the mapping gives one; None: VecNormalize's own), or None when it is off."""
     normalize = hyper.get("normalize", False)
     if not normalize:
         return None
     given = normalize if isinstance(normalize, Mapping) else {}
-    return MappingProxyType({"gamma": float(hyper.get("gamma", 0.99)), **given})
+    return MappingProxyType({**({} if discount is None else {"gamma": discount}), **given})
 
 
-def run_options(hyper: Mapping[str, Any], env: Any = None) -> RunOptions:
-    """The :class:`RunOptions` of a run's (checked) hyperparameters on ``env``."""
+def run_options(hyper: Mapping[str, Any], env: Any = None, discount: float | None = None) -> RunOptions:
+    """The :class:`RunOptions` of a run's (checked) hyperparameters on ``env``, for an agent that discounts with
+    ``discount`` (``AlgoSpec.discount``)."""
     return RunOptions(env=env_options(hyper, env), model=model_options(hyper), aux=aux_options(hyper),
-                      robust=robust_options(hyper), normalize=normalize_options(hyper),
-                      continual=continual_options(hyper))
+                      robust=robust_options(hyper), normalize=normalize_options(hyper, discount),
+                      continual=continual_options(hyper), discount=discount)
 
 
 def with_model(options: RunOptions, hyper: Mapping[str, Any]) -> RunOptions:

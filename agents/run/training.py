@@ -210,7 +210,7 @@ def _build_env(cfg: RunConfig, spec: registry.AlgoSpec,
     if cfg.shaping is not None:
         from gymsuite.rewards.shaping import load_shaping
 
-        reward_wrappers += load_shaping(cfg.shaping, spec.discount(cfg.hyperparams))
+        reward_wrappers += load_shaping(cfg.shaping, options.discount)
     venv = _atari_env(cfg, options.env, reward_wrappers) if resolve_env(cfg.env).kind is EnvKind.ATARI else None
     if venv is None:
         venv = make_env(cfg.env, n_envs=cfg.n_envs, seed=cfg.seed, options=options.env,
@@ -283,7 +283,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     """
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
-    options = run_options(cfg.hyperparams, cfg.env)
+    options = run_options(cfg.hyperparams, cfg.env, spec.discount(cfg.hyperparams))
     if is_custom(cfg.env):
         from gymsuite.envs.check import require_fitting_shapes, require_valid
 
@@ -384,7 +384,7 @@ def resume(run_dir: str | Path, trust_pickle: bool = False) -> TrainResult:
         raise UserError(f"{run.root} has no checkpoint to resume from", "train it again with --overwrite")
     torch.set_num_threads(cfg.threads)
     spec = registry.get(cfg.algo)
-    options = run_options(cfg.hyperparams, cfg.env)
+    options = run_options(cfg.hyperparams, cfg.env, spec.discount(cfg.hyperparams))
     loaded = newest_loadable(run, lambda steps: _load_checkpoint(cfg, spec, options, run, steps, trust_pickle))
     ctx = RunContext(cfg, spec, loaded.venv, loaded.model, run, [], loaded.curiosity, trust_pickle,
                      load_expert=load_expert, env_options=options.env, aux=loaded.aux, domain=loaded.domain)

@@ -10,6 +10,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.run import config as config_module
 from gymsuite.agents.run.config import build_config, parse_assignments, tuned_entries
+from gymsuite.agents.run.options import run_options
 from gymsuite.agents.run.resolved import model_kwargs
 from gymsuite.agents.run.training import train
 from gymsuite.common.errors import UserError
@@ -213,6 +214,18 @@ def test_normalize_is_a_bool_or_vecnormalize_options(value: str, message: str) -
         build_config({"algo": "ppo", "env": "CartPole-v1"}, None, [f"normalize={value}"])
     cfg = build_config({"algo": "ppo", "env": "CartPole-v1"}, None, ["normalize={norm_reward: false, clip_obs: 5}"])
     assert cfg.hyperparams["normalize"] == {"norm_reward": False, "clip_obs": 5}
+
+
+def test_the_agents_discount_is_resolved_once_for_vecnormalize_and_shaping() -> None:
+    """VecNormalize discounts returns with the agent's gamma (the run's, else the algorithm's default), unless
+    ``normalize`` gives its own."""
+    ppo = registry.get("ppo")
+    options = run_options({"normalize": True}, None, ppo.discount({"normalize": True}))
+    assert options.discount == 0.99 and options.normalize == {"gamma": 0.99}
+    hyper = {"normalize": {"gamma": 0.9, "clip_obs": 5}, "gamma": 0.98}
+    options = run_options(hyper, None, ppo.discount(hyper))
+    assert options.discount == 0.98 and options.normalize == {"gamma": 0.9, "clip_obs": 5}
+    assert run_options({"normalize": True}).normalize == {}  # no agent discount known: VecNormalize's own
 
 
 @pytest.mark.parametrize("override", ["ent_coef=.nan", "gamma=.nan", "gae_lambda=.nan", "vf_coef=.inf",
