@@ -219,12 +219,19 @@ def marked(name: str, markdown: str) -> str:
     return f"<!-- BEGIN {name} -->\n{markdown.strip()}\n<!-- END {name} -->"
 
 
-def write_section(name: str, markdown: str, path: Path = BENCHMARKS) -> None:
-    """Replace (or append) the section ``name`` of ``path`` with ``markdown``."""
+def write_section(name: str, markdown: str, path: Path = BENCHMARKS, parent: str | None = None) -> None:
+    """Replace the section ``name`` of ``path`` with ``markdown``; a new one goes at the end of the section
+    ``parent`` when given and present (a subsection run alone for the first time), else at the end of the file."""
     text = path.read_text() if path.exists() else HEADER
     block = marked(name, markdown)
     pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    end = f"<!-- END {parent} -->"
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    elif parent is not None and end in text:
+        text = text.replace(end, block + "\n" + end, 1)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
     tmp.replace(path)
