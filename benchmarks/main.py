@@ -16,7 +16,7 @@ start-up and neither inherits the other's torch state.
 Writes the ``main`` section of BENCHMARKS.md.
 
     python -m benchmarks.main                 # everything (about 8 minutes on 2 cores); ./tasks.sh bench main
-    python -m benchmarks.main --skip-lunar    # skip the 1M-step LunarLander runs
+    python -m benchmarks.main --skip-lunar    # skip the LunarLander runs (the shipped defaults: gymsuite's 300k steps)
     python -m benchmarks.main --quick         # every measurement at a few thousand steps; writes nothing
 """
 
