@@ -245,6 +245,23 @@ def publish(name: str, text: str, path: Path, write: bool) -> None:
         print(f"wrote the {name} section of {path}")
 
 
+def publish_alone(parent: str, parts: dict[str, str], note: Callable[[str], str], path: Path, write: bool) -> str:
+    """Subsections of the section ``parent`` run on their own: under each part's heading (its first paragraph) goes
+    ``note(name)``, saying when and how it was measured; each is printed and, when ``write``, replaces its earlier
+    self in ``path`` (a new one goes at the end of ``parent``). ``parts``: section name -> markdown. Returns what
+    was printed."""
+    alone = {}
+    for name, md in parts.items():
+        heading, rest = md.split("\n\n", 1)
+        alone[name] = f"{heading}\n\n{note(name)}\n\n{rest}"
+    text = "\n\n".join(marked(name, md) for name, md in alone.items())
+    print(text)
+    for name, md in alone.items() if write else ():
+        write_section(name, md, path, parent=parent)
+        print(f"wrote the {name} section of {path}")
+    return text
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

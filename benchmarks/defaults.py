@@ -163,15 +163,8 @@ def publish(results: list[dict[str, Any]], args: argparse.Namespace, wall: float
                              *(benchlib.marked(name, md) for name, md in parts.items())])
         benchlib.publish("defaults", text, args.benchmarks, benchlib.writes(args))
         return text
-    for name, md in parts.items():
-        heading, rest = md.split("\n\n", 1)
-        parts[name] = f"{heading}\n\n{run} (`--tasks {' '.join(args.tasks)}`) {method(args.seeds)}\n\n{rest}"
-    text = "\n\n".join(benchlib.marked(name, md) for name, md in parts.items())
-    print(text)
-    for name, md in parts.items() if benchlib.writes(args) else ():
-        benchlib.write_section(name, md, args.benchmarks, parent="defaults")
-        print(f"wrote the {name} section of {args.benchmarks}")
-    return text
+    note = f"{run} (`--tasks {' '.join(args.tasks)}`) {method(args.seeds)}"
+    return benchlib.publish_alone("defaults", parts, lambda _: note, args.benchmarks, benchlib.writes(args))
 
 
 Runner = benchlib.Runner
@@ -189,7 +182,7 @@ def main(argv: list[str] | None = None, run: Runner = run_all) -> str:
     args = p.parse_args(argv)
     benchlib.fill_budget(args, FULL, QUICK)
     try:
-        only = None if args.tasks is None else tasks(args.tasks)
+        only = tasks(args.tasks)
     except ValueError as e:
         p.error(str(e))  # exit 2
     start = time.perf_counter()

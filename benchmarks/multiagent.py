@@ -475,16 +475,9 @@ def publish(parts: dict[str, str], args: argparse.Namespace, workers: int, wall:
                              *(benchlib.marked(f"multiagent-{name}", md) for name, md in parts.items())])
         benchlib.publish("multiagent", text, args.benchmarks, write)
         return text
-    alone = {}
-    for name, md in parts.items():
-        heading, rest = md.split("\n\n", 1)
-        alone[f"multiagent-{name}"] = f"{heading}\n\n{run} (`--sections {name}`)\n\n{rest}"
-    text = "\n\n".join(benchlib.marked(name, md) for name, md in alone.items())
-    print(text)
-    for name, md in alone.items() if write else ():
-        benchlib.write_section(name, md, args.benchmarks)
-        print(f"wrote the {name} section of {args.benchmarks}")
-    return text
+    return benchlib.publish_alone("multiagent", {f"multiagent-{name}": md for name, md in parts.items()},
+                                  lambda name: f"{run} (`--sections {name.removeprefix('multiagent-')}`)",
+                                  args.benchmarks, write)
 
 
 Runner = Callable[[list[dict[str, Any]], int], list[dict[str, Any]]]
