@@ -79,16 +79,20 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return bench, name
 
 
-@functools.lru_cache(maxsize=8)
 def _benchmark(bench: str, name: str, goal_seed: int) -> Any:
-    """Meta-World's benchmark object (its goals are drawn once per process: ML1 takes a second, MT50 longer)."""
+    """Meta-World's benchmark object, built once per process and goal seed (ML1 takes a second, MT10 about ten)."""
     metaworld = import_metaworld()
-    cls = getattr(metaworld, bench)
     if BENCHMARKS[bench]:
         if name not in metaworld.ALL_V3_ENVIRONMENTS:
             raise UserError(f"Meta-World has no environment {name!r}", _names_hint(name, metaworld.ALL_V3_ENVIRONMENTS))
-        return cls(name, seed=goal_seed)
-    return cls(seed=goal_seed)
+        return _built(bench, name, goal_seed)
+    return _built(bench, None, goal_seed)  # one object for all its environments: not one per name asked for
+
+
+@functools.lru_cache(maxsize=8)
+def _built(bench: str, name: str | None, goal_seed: int) -> Any:
+    cls = getattr(import_metaworld(), bench)
+    return cls(seed=goal_seed) if name is None else cls(name, seed=goal_seed)
 
 
 def _names_hint(name: str, names: Any) -> str:

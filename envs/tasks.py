@@ -24,9 +24,10 @@ and ``evaluate`` and ``record`` take it. With several tasks, it draws one per ep
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -255,12 +256,21 @@ class ResolvedTask:
 
 
 def resolve_task(task: Task) -> ResolvedTask:
-    """Check each modifier of ``task`` against its env (built once, closed again).
+    """Check each modifier of ``task`` against its env (built once per process and task, closed again).
+
+    A meta-learning run resolves the same tasks again at every iteration; building a Meta-World env loads its MuJoCo
+    model (about 0.2 s), so the resolution is kept (a task that fails is checked again when asked again).
 
     Raises:
         UserError: an unknown env; a key that is no parameter, transform or constructor keyword of the env (the
             message lists those it has); a value that breaks the env; a range (only families take them).
     """
+    kept = _resolved(task)
+    return replace(kept, kwargs=dict(kept.kwargs), params=dict(kept.params))  # the caller's own dicts
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(task: Task) -> ResolvedTask:
     probe = _factory(task.env)()
     try:
         return _resolve(task, probe)

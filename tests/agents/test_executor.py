@@ -19,7 +19,7 @@ from gymsuite.agents.sweeps.executor import Job, Outcome, run_jobs
 ROOT = Path(__file__).resolve().parents[2]
 # Long enough that neither run is done when the later one logs its first rollout, on a loaded machine too (12,000
 # steps, about 3 s at the gymsuite preset's speed, once let one run finish first); short enough for a quick rerun.
-STEPS = 50000
+STEPS = 30000  # 50,000 until 2026-12-07: the rerun's training was most of these tests' time
 
 
 # Module-level jobs: the spawned workers import them by name.

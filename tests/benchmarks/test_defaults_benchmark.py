@@ -37,6 +37,19 @@ def test_table_and_verdict_from_known_results(tmp_path: Path) -> None:
     assert "<!-- BEGIN defaults-ppo-gymsuite-PixelCartPole-v0 -->" in written  # an env id's '/' made a '-'
 
 
+def test_a_zoo_that_never_reaches_the_threshold_is_beaten_by_any_seed_that_does(tmp_path: Path) -> None:
+    def zoo_never(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
+        return [{**r, "reached": r["preset"] == "gymsuite" and r["seed"] == 1000} for r in fake_run(jobs, workers)]
+
+    text = bench.main(["--seeds", "2", "--tasks", "ppo:Acrobot-v1", "--no-write"], run=zoo_never)
+    assert "| zoo | 100,000 | 0/2 | n/a | n/a | n/a |" in text and "| gymsuite | 30,208 | 1/2 |" in text
+    assert "reached -100 in no seed within its budget (100,000 steps), the gymsuite preset in 1 of 2" in text
+    assert "target (>= 2x, at least as many seeds) met" in text
+    nobody = bench.main(["--seeds", "2", "--tasks", "ppo:Acrobot-v1", "--no-write"],
+                        run=lambda jobs, workers: [{**r, "reached": False} for r in fake_run(jobs, workers)])
+    assert "The gymsuite preset reached the threshold in no seed: target not met." in nobody
+
+
 def test_each_task_is_evaluated_on_its_own_grid_unless_one_is_given(tmp_path: Path) -> None:
     jobs = bench.jobs_for(1, None, None, tmp_path, only=[("ppo", "LunarLander-v3"), ("ppo", "CartPole-v1")])
     every = {j["env"]: j["eval_every"] for j in jobs}
@@ -79,8 +92,9 @@ def test_an_unknown_task_is_refused_naming_the_entries(capsys: pytest.CaptureFix
 def test_quick_mode_trains_both_presets_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "B.md"
     out.write_text("# B\n")
-    text = bench.main(["--quick", "--tasks", "ppo:CartPole-v1", "dqn:MountainCar-v0", "--benchmarks", str(out)])
+    text = bench.main(["--quick", "--seeds", "1", "--budget", "2048", "--tasks", "ppo:CartPole-v1",
+                       "dqn:MountainCar-v0", "--benchmarks", str(out)])
     cartpole = text[text.index("### ppo on CartPole-v1"):].split("<!-- END")[0]
-    assert "| zoo | 4,096 |" in cartpole and "| gymsuite | 4,096 |" in cartpole
-    assert "| gymsuite (+ its reward shaping) | 4,096 |" in text  # the MountainCar entry's shaping
+    assert "| zoo | 2,048 | 0/1 |" in cartpole and "| gymsuite | 2,048 |" in cartpole
+    assert "| gymsuite (+ its reward shaping) | 2,048 |" in text  # the MountainCar entry's shaping
     assert out.read_text() == "# B\n"

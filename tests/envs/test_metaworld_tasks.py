@@ -58,6 +58,23 @@ def test_a_spec_builds_its_goal_and_the_test_split_holds_other_goals() -> None:
         env.close()
 
 
+def test_a_multi_task_benchmark_is_built_once_for_all_its_environments(monkeypatch: pytest.MonkeyPatch) -> None:
+    import metaworld
+
+    made: list[tuple[Any, ...]] = []
+
+    class Counted(metaworld.MT10):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(metaworld, "MT10", Counted)
+    mw._built.cache_clear()
+    reach, push = mw.goals("MT10", "reach-v3"), mw.goals("MT10", "push-v3")  # MT10 takes about 10 s to build
+    assert made == [()] and reach[0] is not push[0] and reach[1][0].env_name == "reach-v3"
+    mw._built.cache_clear()
+
+
 def test_a_family_samples_whole_goal_indices_seeded() -> None:
     family = parse_tasks("metaworld:ML1/reach-v3 task=0:49")
     first, again, other = (sample_tasks(family, 8, s) for s in (3, 3, 4))

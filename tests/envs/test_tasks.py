@@ -97,3 +97,24 @@ def test_spaces_that_differ_are_named() -> None:
         check_tasks(parse_tasks("CartPole-v1; Acrobot-v1"), "one network")
     assert "Acrobot-v1" in str(err.value) and "one network" in str(err.value)
 
+
+
+def test_a_task_is_resolved_once_per_process_and_each_caller_gets_its_own_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gymsuite.envs import tasks as tasks_module
+
+    built: list[str] = []
+    factory = tasks_module._factory
+    monkeypatch.setattr(tasks_module, "_factory", lambda spec: (built.append(spec), factory(spec))[1])
+    tasks_module._resolved.cache_clear()
+    task = Task("CartPole-v1", (("length", "2x"), ("kw:sutton_barto_reward", "1")))
+    first, again = resolve_task(task), resolve_task(task)
+    assert built == ["CartPole-v1"] and first == again  # one probe env for both
+    first.kwargs["sutton_barto_reward"] = 0
+    first.params.clear()
+    assert resolve_task(task).kwargs == {"sutton_barto_reward": 1} and "length" in resolve_task(task).params
+    bad = Task("CartPole-v1", (("lenght", "2x"),))
+    for _ in range(2):  # a failure is not kept: asked again, it is checked (and refused) again
+        with pytest.raises(UserError, match="did you mean 'length'"):
+            resolve_task(bad)
+    assert built == ["CartPole-v1"] * 3
