@@ -26,6 +26,8 @@ def fake_measurements(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     def run_train(args: list[str], run_dir: Path) -> tuple[dict[str, Any], float]:
         calls.append(args)
         if "LunarLander-v3" in args:
+            if "--eval-freq" in args:  # periodic evaluation off
+                return fake_eval(1_015_808, 7700.0, 245.0), 125.0
             return fake_eval(1_015_808, 7000.0, 250.0), 140.0
         return fake_eval(100_096, 5000.0 if "--video" in args else next(fps)), 20.0
 
@@ -42,13 +44,16 @@ def test_section_tables_from_measurements(fake_measurements: list[list[str]], tm
     out = tmp_path / "BENCHMARKS.md"
     out.write_text("# bench\n\n<!-- BEGIN pg -->\nkept\n<!-- END pg -->\n")
     assert bench.main(["--repeats", "3", "--benchmarks", str(out)]) == 0
-    assert sum("--video" in c for c in fake_measurements) == 1 and len(fake_measurements) == 1 + 1 + 2 * 3
+    assert sum("--video" in c for c in fake_measurements) == 1 and len(fake_measurements) == 1 + 2 + 2 * 3
     text = out.read_text()
     assert "<!-- BEGIN pg -->\nkept\n<!-- END pg -->" in text and text.count("<!-- BEGIN main -->") == 1
     demo, lunar, overhead, rates = read_tables(text)
     assert len(demo[0]) == 5 and [numbers(c) for c in demo[1][0][1:4]] == [[20.0], [12.3], [500.0, 1.5]]
-    assert [r[0] for r in lunar[1]] == ["gymsuite `train.py`", "plain SB3, same hyperparameters"]
-    assert [numbers(r[2]) for r in lunar[1]] == [[7000], [7500]] and numbers(lunar[1][1][1]) == [130]
+    assert [r[0] for r in lunar[1]] == ["gymsuite `train.py` (10 evaluations of 5 episodes)",
+                                        "gymsuite `train.py --eval-freq 0`", "plain SB3, same hyperparameters"]
+    assert [numbers(r[2]) for r in lunar[1]] == [[7000], [7700], [7500]]
+    assert [numbers(r[1]) for r in lunar[1]] == [[140], [125], [130]]
+    assert "Plain SB3 evaluates once, at the end" in text
     plain, ours, ours_eval = overhead[1]
     assert overhead[0] == ["trainer", "env steps/s", "ratio to plain SB3", "target"]
     assert numbers(plain[1]) == [1000] and numbers(ours[1]) == [1000] and numbers(ours_eval[1]) == [1020]  # medians
