@@ -15,7 +15,7 @@ start-up and neither inherits the other's torch state.
 
 Writes the ``main`` section of BENCHMARKS.md.
 
-    python -m benchmarks.main                 # everything (about 8 minutes on 2 cores); ./tasks.sh bench main
+    python -m benchmarks.main                 # everything (about 9 minutes on 2 cores); ./tasks.sh bench main
     python -m benchmarks.main --skip-lunar    # skip the LunarLander runs (the shipped defaults: gymsuite's 300k steps)
     python -m benchmarks.main --quick         # every measurement at a few thousand steps; writes nothing
 """
