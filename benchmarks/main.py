@@ -39,6 +39,7 @@ from benchmarks import benchlib
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 QUICK_STEPS = 2_048  # --quick: env steps per training run
+EVALS = "10 evaluations of 5 episodes"  # train.py's default periodic evaluation, as the tables name it
 
 
 @dataclass(frozen=True)
@@ -228,9 +229,6 @@ def markdown(results: dict[str, Any], repeats: int) -> str:
     sections.append("### Raw env steps/s, 8 envs in one process, random actions\n\n"
                     + benchlib.table(["env", "built by", "env steps/s"], rows))
     return "\n\n".join(sections)
-
-
-EVALS = "10 evaluations of 5 episodes"  # train.py's default periodic evaluation
 
 
 def _steps(n: int) -> str:
