@@ -36,6 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger, configure
+
 from gymsuite.common.datafiles import DamagedFileError
 from gymsuite.common.errors import UserError
 from gymsuite.common.files import disk_errors
@@ -169,6 +172,17 @@ class RunDir:
 
     def is_run(self) -> bool:
         return self.config.is_file()
+
+
+def log_to(model: BaseAlgorithm, run: RunDir | None) -> None:
+    """Where ``model``'s SB3 logger writes: ``run``'s ``logs/`` (``progress.csv`` and TensorBoard events) or, for a
+    model trained outside a run directory (meta-learning's inner loops, compression's fine-tuning), nowhere.
+
+    SB3 configures its own logger at ``learn()`` when none is set, and that one makes an empty ``SB3-<date>`` folder
+    in the temp dir every time, with nothing ever written in it: one per inner loop of a meta-learning run.
+    """
+    model.set_logger(configure(str(run.logs), ["csv", "tensorboard"]) if run is not None
+                     else Logger(folder=None, output_formats=[]))
 
 
 def safe_env_name(env: str) -> str:

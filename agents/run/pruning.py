@@ -24,6 +24,7 @@ from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 
 from gymsuite.agents.files.maskfile import MASKS_NAME, load_masks
+from gymsuite.agents.files.rundir import log_to
 from gymsuite.agents.run.callbacks import GradualPruner, Int8Keeper, ProgressBar
 from gymsuite.agents.saved.loading import LoadedAgent, make_agent_env
 from gymsuite.agents.saved.policynets import (
@@ -144,6 +145,7 @@ def _learn(model: BaseAlgorithm, teacher: LoadedAgent, steps: int, seed: int, ke
     epsilon (its schedule would restart at 1)."""
     venv = make_agent_env(teacher, seed=seed, n_envs=model.n_envs)
     model.tensorboard_log, model.verbose = None, 0
+    log_to(model, None)  # the compressed run's files are written by its caller; SB3's own logger would leave a folder
     model.set_random_seed(seed)
     model.set_env(venv)
     if isinstance(model, DQN):

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.logger import configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_normalize
@@ -42,6 +41,7 @@ from gymsuite.agents.files.rundir import (
     REPLAY_SUFFIX,
     RunDir,
     default_run_dir,
+    log_to,
     newest_loadable,
 )
 from gymsuite.agents.files.safeload import SCHEDULES, keep_description
@@ -302,6 +302,7 @@ def prepare(cfg: RunConfig) -> Prepared:
             check_replay_fits(cfg.hyperparams, space, venv.action_space)
         model = _build_model(resolved, spec, venv)
         keep_description(model, spec.name)  # so that its saves load without unpickling, and tell their algorithm
+        log_to(model, None)  # a prepared model trained outside train() (meta-learning's inner loop) logs nowhere
         if resolved.options.aux.backbone_init:
             init_backbone(model, resolved.options.aux.backbone_init)
         aux = AuxTrainer.create(model, resolved.options.aux, cfg.seed)
@@ -469,7 +470,7 @@ def _learn(ctx: RunContext, resumed: bool = False, extra_callbacks: Sequence[Bas
     csv = run.logs / "progress.csv"
     if resumed and csv.is_file():  # SB3 truncates progress.csv: keep the earlier segment
         csv.rename(run.logs / f"progress_until_{model.num_timesteps}.csv")
-    model.set_logger(configure(str(run.logs), ["csv", "tensorboard"]))
+    log_to(model, run)
     every = max(cfg.timesteps // 10, 1)
     # Evaluation episodes run side by side, so the policy acts on batches (5x fewer forward passes).
     eval_env = _eval_env(cfg, model, cfg.seed + 10_000, EVAL_ENVS)
