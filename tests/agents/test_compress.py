@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,12 +50,9 @@ def test_pruning_zeroes_the_weights_and_the_masks_survive_save_and_load(cartpole
 
 
 def test_fine_tuning_prunes_gradually_and_keeps_the_zeros_at_zero(cartpole_teacher: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where SB3's own logger would make its SB3-<date> folder
+                                                                  temp_dir: Path) -> None:
     report = gymsuite.compress(cartpole_teacher, tmp_path / "tuned", prune=0.8, finetune=1024, **FAST)
-    assert not list(temp.glob("SB3-*"))  # fine-tuning logged nowhere else
+    assert not list(temp_dir.glob("SB3-*"))  # fine-tuning logged nowhere else
     assert report["details"]["gradual"] and report["details"]["finetune"] == 1024
     masks = load_masks(tmp_path / "tuned" / "masks.npz")
     total = sum(m.numel() for m in masks.values())

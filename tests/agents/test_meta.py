@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -89,14 +88,10 @@ def test_resume_between_iterations_ends_where_the_uninterrupted_run_ends(meta_di
     assert all(torch.equal(final[k], again[k]) for k in final)
 
 
-def test_fomaml_moves_the_initialisation_by_query_gradients_and_adapts(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where SB3's own logger would make its SB3-<date> folder
+def test_fomaml_moves_the_initialisation_by_query_gradients_and_adapts(tmp_path: Path, temp_dir: Path) -> None:
     plan, family, test = make_plan(FAMILY, "CartPole-v1 length=3x", "fomaml,scratch", 4096, 1024, **ARGS)
     results = learning.run_meta(plan, family, test, tmp_path / "fo").results
-    assert not list(temp.glob("SB3-*"))  # the inner loops' learn() logged nowhere else
+    assert not list(temp_dir.glob("SB3-*"))  # the inner loops' learn() logged nowhere else
     fomaml = read_memory(tmp_path / "fo" / "fomaml" / "memory" / "task_0.pt")
     scratch = read_memory(tmp_path / "fo" / "scratch" / "memory" / "task_0.pt")["policy"]
     assert fomaml["iteration"] == 2 and len(results["methods"]["fomaml"]["after"]) == 1
