@@ -6,14 +6,19 @@ The format (also in the header of each shipped file, ``agents/hyperparams/spaces
     n_epochs: {low: 1, high: 20, int: true}                 # an integer in [low, high] (log allowed too)
     n_steps: {choices: [64, 128, 256]}                      # one of the listed numbers, strings or booleans
     backbone_kwargs.context: {choices: [2, 4, 8]}           # one key of a mapping hyperparameter (the others kept)
+    policy_kwargs.net_arch: {choices: [[64, 64], [256, 256]]}   # lists and mappings too (Optuna sees their text)
 
 Every candidate value is checked by the training's own rules (``build_config``: an unknown key or a value
 training would refuse is refused here, before anything is written). Ranges are sampled with Optuna's
-``trial.suggest_*``, so an enqueued trial (an interrupted one tried again) gets its old values back.
+``trial.suggest_*``, so an enqueued trial (an interrupted one tried again) gets its old values back. Optuna's
+categorical values must be scalars, so a list or mapping choice is asked by its label (its JSON text, ``"[64, 64]"``:
+what ``summary.md`` shows) and the trial trains the value itself.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,13 +51,27 @@ class Param:
             return list(self.choices)
         return [int(v) if self.integer else float(v) for v in (self.low, self.high) if v is not None]
 
+    def labels(self) -> list[Any]:
+        """The choices as Optuna asks them: a scalar itself, a list or mapping its JSON text (:func:`label`)."""
+        return [label(c) for c in self.choices]
+
     def suggest(self, trial: optuna.trial.Trial) -> Any:
         if self.choices:
-            return trial.suggest_categorical(self.name, list(self.choices))
+            picked = trial.suggest_categorical(self.name, self.labels())
+            return copy.deepcopy(self.choices[self.labels().index(picked)])
         assert self.low is not None and self.high is not None
         if self.integer:
             return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
         return trial.suggest_float(self.name, float(self.low), float(self.high), log=self.log)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def label(choice: Any) -> Any:
+    """A choice as Optuna's categorical value: a scalar itself, a list or mapping its JSON text (``"[64, 64]"``)."""
+    return choice if _scalar(choice) else json.dumps(choice, sort_keys=True)
 
 
 def shipped_space(algo: str) -> Path:
@@ -91,7 +110,7 @@ def parse_space(data: dict[str, Any], where: str) -> list[Param]:
 
     Raises:
         UserError: naming the parameter: an unknown field, a range with low >= high, log with low <= 0,
-            empty or unhashable choices, wrong types.
+            empty or repeated choices, wrong types.
     """
     return [_param(str(name), spec, where) for name, spec in data.items()]
 
@@ -111,11 +130,13 @@ def _param(name: str, spec: Any, where: str) -> Param:
             raise bad("mixes choices with a range", "give either choices or low/high")
         if not isinstance(choices, list) or not choices:
             raise bad("has no choices", "list at least one value: {choices: [64, 128]}")
-        if not all(c is None or isinstance(c, bool | int | float | str) for c in choices):
-            raise bad("has a choice that is not a number, string or boolean",
-                      "list scalars only (Optuna's categorical values)")
-        if len(set(choices)) != len(choices):
-            raise bad("lists a choice twice", "list each value once")
+        try:
+            labels = [label(c) for c in choices]
+        except (TypeError, ValueError) as err:  # not JSON: a YAML date, a set...
+            raise bad(f"has a choice that is not a plain value ({err})",
+                      "list numbers, strings, booleans, or lists and mappings of them") from err
+        if len(set(labels)) != len(labels):
+            raise bad("lists a choice twice (or a string that spells another choice)", "list each value once")
         return Param(name, choices=tuple(choices))
     low, high, log, integer = spec.get("low"), spec.get("high"), spec.get("log", False), spec.get("int", False)
     if not isinstance(log, bool) or not isinstance(integer, bool):

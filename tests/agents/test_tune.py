@@ -116,6 +116,7 @@ def test_a_hopeless_trial_is_pruned(tmp_path: Path) -> None:
     "n_epochs: {low: 1, high: 5, step: 2}\n",  # unknown field
     "n_epochs: {low: one, high: 5, int: true}\n",
     "gamma: {low: 0.9, high: 1.5}\n",  # a value training refuses
+    "policy_kwargs.net_arch: {choices: [[8], '[8]']}\n",  # a string that spells another choice's label
 ])
 def test_a_bad_space_stops_before_anything_is_written(text: str, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
@@ -167,6 +168,21 @@ def test_a_dotted_name_samples_one_key_of_a_mapping_and_keeps_the_others(tmp_pat
     with pytest.raises(UserError, match="backbone_kwargs.contxt=2 is refused: unknown option .contxt."):
         tune.plan_study("ppo", "CartPole-v1", 512, 0, ["backbone=transformer"],
                         _space(tmp_path, "backbone_kwargs.contxt: {choices: [2]}\n", "bad.yaml"), tmp_path / "b")
+
+
+def test_a_list_choice_is_asked_by_its_text_and_trained_as_a_list(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    plan = tune.plan_study("ppo", "CartPole-v1", 128, 0, ["n_envs=2", "n_steps=64", "batch_size=64"],
+                           _space(tmp_path, "policy_kwargs.net_arch: {choices: [[8], [16, 16]]}\n"), root)
+    with tune.study_lock(root):
+        study = tune.open_study(plan)
+        study.enqueue_trial({"policy_kwargs.net_arch": "[16, 16]"})  # as Optuna holds it: the text
+        tune.run_study(plan, study, 1)
+    (trial,) = _trials(root)
+    assert trial.state == TrialState.COMPLETE and trial.params == {"policy_kwargs.net_arch": "[16, 16]"}
+    assert read_yaml(root / "trials" / "0000" / "config.yaml")["hyperparams"]["policy_kwargs"]["net_arch"] == [16, 16]
+    assert "policy_kwargs.net_arch=[16, 16]" in (root / "summary.md").read_text()
+    assert space.parse_space({"a": {"choices": [{"pi": [8]}, [8], 8]}}, "x")[0].labels() == ['{"pi": [8]}', "[8]", 8]
 
 
 def test_a_refused_combination_is_pruned_with_its_reason(tmp_path: Path) -> None:
