@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -34,6 +35,16 @@ def _space(tmp_path: Path, text: str = SPACE, name: str = "space.yaml") -> Path:
 def _plan(tmp_path: Path, root: Path) -> tune.StudyPlan:
     return tune.plan_study("ppo", "CartPole-v1", 512, 0, ["n_envs=2", "n_steps=64", "batch_size=64"],
                            _space(tmp_path), root)
+
+
+def _run_queued(plan: tune.StudyPlan, *queued: dict[str, Any]) -> tuple[optuna.Study, int]:
+    """Open ``plan``'s study, queue these trials' params (as Optuna holds them) and run that many: the study and
+    ``run_study``'s exit status."""
+    with tune.study_lock(plan.root):
+        study = tune.open_study(plan)
+        for params in queued:
+            study.enqueue_trial(params)
+        return study, tune.run_study(plan, study, len(queued))
 
 
 def _trials(root: Path) -> list[optuna.trial.FrozenTrial]:
@@ -97,11 +108,8 @@ def test_a_hopeless_trial_is_pruned(tmp_path: Path) -> None:
     pinned = {**PPO_CARTPOLE_FIRST_ENTRY, "n_envs": 4, "n_steps": 64, "batch_size": 64}
     plan = tune.plan_study("ppo", "CartPole-v1", 3072, 0, [f"{key}={value}" for key, value in pinned.items()],
                            _space(tmp_path, "ent_coef: {choices: [0.0, 100.0]}\n"), root, tune.Pruning(startup=1))
-    with tune.study_lock(root):
-        study = tune.open_study(plan)
-        study.enqueue_trial({"ent_coef": 0.0})
-        study.enqueue_trial({"ent_coef": 100.0})  # the entropy bonus swamps the return: a uniform random policy
-        assert tune.run_study(plan, study, 2) == 0
+    # ent_coef 100: the entropy bonus swamps the return, a uniform random policy.
+    assert _run_queued(plan, {"ent_coef": 0.0}, {"ent_coef": 100.0})[1] == 0
     good, bad = _trials(root)
     assert good.state == TrialState.COMPLETE and bad.state == TrialState.PRUNED
     steps = yaml.safe_load((root / "trials" / "0001" / "eval.json").read_text())["timesteps"]
@@ -174,10 +182,7 @@ def test_a_list_choice_is_asked_by_its_text_and_trained_as_a_list(tmp_path: Path
     root = tmp_path / "study"
     plan = tune.plan_study("ppo", "CartPole-v1", 128, 0, ["n_envs=2", "n_steps=64", "batch_size=64"],
                            _space(tmp_path, "policy_kwargs.net_arch: {choices: [[8], [16, 16]]}\n"), root)
-    with tune.study_lock(root):
-        study = tune.open_study(plan)
-        study.enqueue_trial({"policy_kwargs.net_arch": "[16, 16]"})  # as Optuna holds it: the text
-        tune.run_study(plan, study, 1)
+    _run_queued(plan, {"policy_kwargs.net_arch": "[16, 16]"})  # as Optuna holds it: the text
     (trial,) = _trials(root)
     assert trial.state == TrialState.COMPLETE and trial.params == {"policy_kwargs.net_arch": "[16, 16]"}
     assert read_yaml(root / "trials" / "0000" / "config.yaml")["hyperparams"]["policy_kwargs"]["net_arch"] == [16, 16]
@@ -189,10 +194,7 @@ def test_a_refused_combination_is_pruned_with_its_reason(tmp_path: Path) -> None
     root = tmp_path / "study"
     plan = tune.plan_study("ppo", "CartPole-v1", 512, 0, ["n_envs=2", "n_steps=16"],
                            _space(tmp_path, "batch_size: {choices: [16, 64]}\n"), root)
-    with tune.study_lock(root):
-        study = tune.open_study(plan)
-        study.enqueue_trial({"batch_size": 64})  # > n_steps * n_envs = 32
-        tune.run_study(plan, study, 1)
+    _run_queued(plan, {"batch_size": 64})  # > n_steps * n_envs = 32
     (refused,) = _trials(root)
     assert refused.state == TrialState.PRUNED and "batch_size" in refused.user_attrs["refused"]
     assert not (root / "trials").exists() and "PRUNED" in (root / "summary.md").read_text()
@@ -202,11 +204,7 @@ def test_a_repeated_configuration_takes_the_complete_trials_value_without_traini
     root = tmp_path / "study"
     plan = tune.plan_study("ppo", "CartPole-v1", 256, 0, ["n_envs=2", "n_steps=64", "batch_size=64"],
                            _space(tmp_path, "n_epochs: {choices: [1, 2]}\n"), root)
-    with tune.study_lock(root):
-        study = tune.open_study(plan)
-        for epochs in (1, 2, 1, 1):
-            study.enqueue_trial({"n_epochs": epochs})
-        tune.run_study(plan, study, 4)
+    study, _ = _run_queued(plan, *({"n_epochs": epochs} for epochs in (1, 2, 1, 1)))
     trials = _trials(root)
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
     assert [t.user_attrs.get("repeat_of") for t in trials] == [None, None, 0, 0]
