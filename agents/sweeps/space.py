@@ -57,8 +57,8 @@ class Param:
 
     def suggest(self, trial: optuna.trial.Trial) -> Any:
         if self.choices:
-            picked = trial.suggest_categorical(self.name, self.labels())
-            return copy.deepcopy(self.choices[self.labels().index(picked)])
+            labels = self.labels()
+            return copy.deepcopy(self.choices[labels.index(trial.suggest_categorical(self.name, labels))])
         assert self.low is not None and self.high is not None
         if self.integer:
             return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
