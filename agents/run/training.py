@@ -145,6 +145,12 @@ class PeriodicEval(BaseCallback):
     5 episodes would time luck. The ``K`` episodes play on ``confirm_env`` (default ``agent_env``), whose envs side
     by side play them in one round rather than ``K / 5``: a CartPole confirmation of 10 solved episodes took 216 ms
     on the 5 envs and 132 ms on 10 (medians of 7, 2026-12-06), and it is in every time to a solved agent.
+
+    A policy is evaluated once: an evaluation that falls due while the policy is unchanged since the last one (an
+    on-policy rollout longer than ``freq``: PPO on PixelCartPole collects 16,384 steps between updates, so an
+    evaluation every 2,048 would play the same policy 8 times) waits for the next update (``_n_updates``). Playing
+    it again would spend the time of an evaluation on a known answer and, under ``--target-return``, give one policy
+    several draws at the target.
     """
 
     def __init__(self, agent_env: VecEnv, run: RunDir, freq: int, episodes: int = 5,
@@ -157,6 +163,7 @@ class PeriodicEval(BaseCallback):
         self.confirm_env = agent_env if confirm_env is None else confirm_env
         self.best = -np.inf
         self._next = 0
+        self._evaluated: int | None = None  # the ``_n_updates`` of the policy last evaluated
 
     def _on_training_start(self) -> None:
         self._next = self.model.num_timesteps + self.freq
@@ -164,7 +171,10 @@ class PeriodicEval(BaseCallback):
     def _on_step(self) -> bool:
         if self.freq <= 0 or self.model.num_timesteps < self._next:
             return True
-        self._next = self.model.num_timesteps + self.freq
+        updates = getattr(self.model, "_n_updates", None)  # SB3's count of training updates (every algorithm's)
+        if updates is not None and updates == self._evaluated:
+            return True  # due, but the policy is the one evaluated last: evaluate after its next update
+        self._next, self._evaluated = self.model.num_timesteps + self.freq, updates
         _sync_normalization(self.model, self.eval_env)
         agent = LoadedAgent(self.model, "", None)
         result = evaluate(agent, self.eval_env, self.episodes)

@@ -93,6 +93,22 @@ def test_an_evaluation_reaching_the_target_is_confirmed_over_more_episodes(
     assert run.steps == (128 if reached else 256)
 
 
+def test_a_policy_is_evaluated_once_however_long_its_rollout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rollouts of 256 steps (2 envs x 128) and an evaluation due every 64: the policy changes only between rollouts,
+    # so the periodic evaluations are the first policy's at 64 and each update's at the next env step, not 12.
+    steps: list[tuple[int, int]] = []
+    scripted = _scripted(100.0, 100.0, [])
+
+    def fake(agent: Any, venv: object, episodes: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        steps.append((int(agent.model.num_timesteps), int(agent.model._n_updates)))
+        return scripted(agent, venv, episodes)
+
+    monkeypatch.setattr(training, "evaluate", fake)
+    api.train("ppo", "CartPole-v1", timesteps=768, n_envs=2, eval_freq=64, target_return=475,
+              hyperparams={"n_steps": 128, "batch_size": 64, "n_epochs": 2}, run_dir=tmp_path / "run")
+    assert steps == [(64, 0), (258, 2), (514, 4), (768, 6)]  # the last: the final evaluation, after the last update
+
+
 def test_pooled_is_the_summary_over_both_evaluations_episodes() -> None:
     calls: list[int] = []
     five, seven = _scripted(480.0, 300.0, calls)(None, None, 5), _scripted(480.0, 300.0, calls)(None, None, 7)
