@@ -43,7 +43,8 @@ class RunConfig:
                          "where an entry exists; else the zoo's) or zoo (rl-baselines3-zoo's)",
                          Rule(str, choices=PRESETS))
     eval_episodes: int = option(10, "episodes of the final evaluation", Rule(int, low=1))
-    eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off", Rule(int, low=-1))
+    eval_freq: int = option(-1, "env steps between evaluations; -1: 10 per run, 0: off (a policy is evaluated once: "
+                            "one due before its next update waits for it)", Rule(int, low=-1))
     target_return: float | None = option(None, "stop once a periodic evaluation's mean return reaches R over its 5 "
                                          "episodes and --eval-episodes more (auto: the env's threshold)",
                                          Rule(float, finite=True, nullable=True),
