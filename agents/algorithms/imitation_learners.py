@@ -122,6 +122,7 @@ def learn_bc(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallback,
 
     def on_batch_end() -> None:
         model.num_timesteps += batch
+        model._n_updates += 1  # imitation's BC steps the policy itself; SB3's count says it changed (PeriodicEval)
         callback.on_step()
 
     n_epochs = None if opts["n_epochs"] is None else int(opts["n_epochs"])  # BC takes one of the two
@@ -180,6 +181,7 @@ def learn_dagger(model: BaseAlgorithm, total_timesteps: int, callback: BaseCallb
                 model.num_timesteps += sum(len(t) for t in trajs)
                 with _quiet_bc_logging():
                     trainer.extend_and_update(bc_kwargs)
+                model._n_updates += 1  # the round's BC retraining (PeriodicEval evaluates a changed policy only)
                 callback.on_step()
         finally:
             callback.on_training_end()

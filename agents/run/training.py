@@ -150,7 +150,8 @@ class PeriodicEval(BaseCallback):
     on-policy rollout longer than ``freq``: PPO on PixelCartPole collects 16,384 steps between updates, so an
     evaluation every 2,048 would play the same policy 8 times) waits for the next update (``_n_updates``). Playing
     it again would spend the time of an evaluation on a known answer and, under ``--target-return``, give one policy
-    several draws at the target.
+    several draws at the target. A learner that steps the policy outside SB3's ``train`` counts its updates there too
+    (imitation's BC and DAgger trainers: :mod:`gymsuite.agents.algorithms.imitation_learners`).
     """
 
     def __init__(self, agent_env: VecEnv, run: RunDir, freq: int, episodes: int = 5,

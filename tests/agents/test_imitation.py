@@ -11,14 +11,17 @@ import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
+from gymsuite import api
 from gymsuite.agents.data.demos import load_demos, pad_absorbing, save_demos
 from gymsuite.agents.data.recording import DemoRecorder
+from gymsuite.agents.run import training
 from gymsuite.commands import _cli, collect_demos, play, train
 from gymsuite.common.errors import UserError
 from gymsuite.envs.factory import make_env
@@ -186,6 +189,27 @@ def test_dagger_asks_the_expert_about_states_the_demos_never_reached(
     # The learner drove (beta = 0 after round 0) into states the expert itself never visits.
     assert np.abs(obs[:, 2]).max() > 1.5 * np.abs(given.obs[:, 2]).max()
     assert PPO.load("dg/model.zip", device="cpu").num_timesteps >= 3000
+
+
+@pytest.mark.parametrize("algo", ["bc", "dagger"])
+def test_bc_and_dagger_count_their_updates_so_every_periodic_evaluation_runs(
+        algo: str, demos: Path, expert: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # imitation's trainers step the policy themselves: without SB3's update count moving, PeriodicEval would take
+    # every evaluation after the first for the same policy and skip it.
+    steps: list[int] = []
+    real = training.evaluate
+
+    def counting(agent: Any, venv: Any, episodes: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        steps.append(int(agent.model.num_timesteps))
+        return real(agent, venv, episodes, *args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate", counting)
+    rounds = {"n_epochs": 1, "rollout_round_min_timesteps": 200, "rollout_round_min_episodes": 1}  # <= 500 steps
+    extra = {"expert": str(expert), "hyperparams": rounds} if algo == "dagger" else {"hyperparams": {}}
+    extra["hyperparams"]["demo_episodes"] = 1
+    run = api.train(algo, "CartPole-v1", timesteps=1200, n_envs=1, demos=str(demos), eval_freq=300, eval_episodes=2,
+                    run_dir=tmp_path / algo, **extra)
+    assert len(set(steps)) >= 3 and run.steps >= 1200  # evaluated at 3 or more points (the final one among them)
 
 
 def test_dagger_needs_an_expert(demos: Path, in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
