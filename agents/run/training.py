@@ -172,8 +172,8 @@ class PeriodicEval(BaseCallback):
     def _on_step(self) -> bool:
         if self.freq <= 0 or self.model.num_timesteps < self._next:
             return True
-        updates = getattr(self.model, "_n_updates", None)  # SB3's count of training updates (every algorithm's)
-        if updates is not None and updates == self._evaluated:
+        updates = self.model._n_updates  # SB3's count of training updates (BaseAlgorithm keeps it for every algorithm)
+        if updates == self._evaluated:
             return True  # due, but the policy is the one evaluated last: evaluate after its next update
         self._next, self._evaluated = self.model.num_timesteps + self.freq, updates
         _sync_normalization(self.model, self.eval_env)
