@@ -30,7 +30,7 @@ def test_the_gymsuite_preset_takes_its_tuned_entry_else_the_zoo_s(tmp_path: Path
     ours = build_config({"algo": "ppo", "env": "CartPole-v1"})  # the default preset
     assert ours.preset == "gymsuite" and ours.n_envs == 16 and ours.hyperparams["n_epochs"] == 6
     assert ours.timesteps < 100_000
-    for env in ("MountainCar-v0", "gymsuite/SparseGrid-v0"):  # no tuned entry: the zoo's, under both presets
+    for env in ("MountainCarContinuous-v0", "gymsuite/SparseGrid-v0"):  # no tuned entry: the zoo's, under both presets
         assert (build_config({"algo": "ppo", "env": env}).hyperparams
                 == build_config({"algo": "ppo", "env": env, "preset": "zoo"}).hyperparams)
     config = tmp_path / "config.yaml"  # a config file's preset is honoured (and a run's config.yaml records it)
