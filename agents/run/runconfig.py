@@ -54,8 +54,8 @@ class RunConfig:
     checkpoint_freq: int = option(-1, "env steps between checkpoints; -1: every tenth of the run, at most one "
                                   "per 30 s; 0: off", Rule(int, low=-1))
     reward_shaping: str | dict[str, Any] | None = option(
-        None, "YAML file of reward-shaping terms; none: no shaping, not even the preset's (MountainCar's DQN entry "
-        "shapes by default)", metavar="FILE|none", cli_type=str)
+        None, "YAML file of reward-shaping terms; none: no shaping, not even the preset's (MountainCar's DQN and "
+        "PPO entries shape by default)", metavar="FILE|none", cli_type=str)
     curiosity: str | None = option(None, "intrinsic reward: icm, rnd or raw")
     curiosity_kwargs: dict[str, Any] = option(help="curiosity options (gymsuite.rewards.curiosity.CuriosityOptions)",
                                               default_factory=dict)
