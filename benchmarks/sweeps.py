@@ -3,10 +3,13 @@
 
 Every number comes from the user's commands (``gymsuite tune``, ``gymsuite sweep``, run as subprocesses) and is read
 back from what they wrote (the study, the run directories, ``gymsuite compare``'s statistics). Sections:
-  * tuning: ``gymsuite tune`` on PPO for LunarLander-v3 at a reduced budget (100k steps, where the shipped
-    rl-baselines3-zoo defaults, tuned for 1M steps, are far from the task's maximum), for a fixed wall-clock
-    budget with 2 jobs; then the best config and the shipped defaults, each trained for 5 fresh seeds (not the
-    tuning seed) in the same run and compared by IQM with a 95% bootstrap interval;
+  * tuning: ``gymsuite tune`` on PPO for LunarLander-v3 at a reduced budget (100k steps, where rl-baselines3-zoo's
+    entry, tuned for 1M steps, is far from the task's maximum), twice for the same wall-clock budget with 2 jobs:
+    one seed per trial, then ``--seeds-per-trial 3`` (issue 27: one seed per trial rewarded the luckiest trial).
+    Each study's best config, the shipped defaults (``--preset gymsuite``) and the zoo's entry are then trained
+    for 5 fresh seeds (not the tuning seeds) in the same run and compared by IQM with a 95% bootstrap interval,
+    beside each best trial's value in its study: the gap between the two is what the study promised and did not
+    keep;
   * parallel: the same sweep (PPO on CartPole-v1 with the zoo's entry, N seeds) with 1 local job, then ``--repeats``
     times 2 local jobs and 2 jobs through a local Ray instance, alternating (runs per hour, the speed-up of 2 jobs,
     Ray's overhead against the pool in each repeat), and a study of equal-cost trials (a space of learning rates
@@ -35,13 +38,14 @@ from benchmarks import benchlib
 
 TASK = ("ppo", "LunarLander-v3")
 SPEED_TASK = ("ppo", "CartPole-v1")
-FULL: dict[str, Any] = {"seeds": 5, "tune_minutes": 20.0, "task_steps": 100_000, "speed_runs": 8,
+FULL: dict[str, Any] = {"seeds": 5, "tune_minutes": 15.0, "task_steps": 100_000, "speed_runs": 8,
                         "speed_steps": 100_000, "speed_trials": 16, "repeats": 3}
 QUICK: dict[str, Any] = {"seeds": 2, "tune_minutes": 0.4, "task_steps": 2_048, "speed_runs": 2, "speed_steps": 1_024,
                          "speed_trials": 2, "repeats": 1}
 TARGET_TRIALS_SPEEDUP = 1.7  # issue 27: trials per hour with 2 jobs against 1
 TARGET_RAY_OVERHEAD = 10.0  # issue 27: Ray's overhead over the local pool, percent, in every repeat
-SEED_BASE = 100  # the evaluation seeds (100, 101, ...) differ from the tuning seed (0)
+SEED_BASE = 100  # the evaluation seeds (100, 101, ...) differ from the tuning seeds (0, 1, 2)
+SEEDS_PER_TRIAL = (1, 3)  # the two studies of the tuning section
 COMMAND_TIMEOUT_S = 3 * 3600
 
 
@@ -71,23 +75,35 @@ def study_counts(study_dir: Path) -> dict[str, Any]:
             "best_value": best.value, "best_params": best.params, "best_number": best.number}
 
 
+def tuned_name(seeds_per_trial: int) -> str:
+    """The tuning table's row of the study with ``seeds_per_trial`` seeds per trial."""
+    return f"tuned, {seeds_per_trial} seed{'s' if seeds_per_trial > 1 else ''} per trial (its study's best)"
+
+
 def tuning(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Tune for ``tune_minutes`` with 2 jobs, then train the best config and the defaults for ``seeds`` seeds."""
+    """Tune for ``tune_minutes`` with 2 jobs once per entry of :data:`SEEDS_PER_TRIAL`, then train each study's best
+    config, the shipped defaults and the zoo's entry for ``seeds`` fresh seeds."""
     algo, env = TASK
-    study = work / "study"
-    tune_s = gymsuite("tune", "--algo", algo, "--env", env, "--timesteps", args.task_steps, "--trials", 100_000,
-                      "--timeout", args.tune_minutes * 60, "--jobs", args.workers, "--study", study)
-    counts = study_counts(study)
     seeds = f"{SEED_BASE}-{SEED_BASE + args.seeds - 1}"
-    best_s = gymsuite("sweep", "--config", study / "best" / "config.yaml", "--seeds", seeds, "--jobs", args.workers,
-                      "--dir", work / "best")
-    default_s = gymsuite("sweep", "--algo", algo, "--env", env, "--timesteps", args.task_steps, "--seeds", seeds,
-                         "--jobs", args.workers, "--dir", work / "default")
+    studies: dict[int, dict[str, Any]] = {}
+    for k in SEEDS_PER_TRIAL:
+        study = work / f"study-{k}"
+        tune_s = gymsuite("tune", "--algo", algo, "--env", env, "--timesteps", args.task_steps, "--trials", 100_000,
+                          "--timeout", args.tune_minutes * 60, "--jobs", args.workers, "--seeds-per-trial", k,
+                          "--study", study)
+        gymsuite("sweep", "--config", study / "best" / "config.yaml", "--seeds", seeds, "--jobs", args.workers,
+                 "--dir", work / f"best-{k}")
+        studies[k] = {"tune_seconds": tune_s, **study_counts(study)}
+    for preset in ("gymsuite", "zoo"):
+        gymsuite("sweep", "--algo", algo, "--env", env, "--timesteps", args.task_steps, "--seeds", seeds,
+                 "--preset", preset, "--jobs", args.workers, "--dir", work / f"default-{preset}")
     from gymsuite.agents.sweeps.compare import compare
 
-    rows = {"tuned (best trial's config)": compare([work / "best"])[0],
-            "shipped defaults": compare([work / "default"])[0]}
-    return {"tune_seconds": tune_s, "train_seconds": best_s + default_s, "rows": rows, **counts}
+    rows = {tuned_name(k): {**compare([work / f"best-{k}"])[0], "tuning_value": studies[k]["best_value"]}
+            for k in SEEDS_PER_TRIAL}
+    rows["shipped defaults (`--preset gymsuite`)"] = compare([work / "default-gymsuite"])[0]
+    rows["the zoo's entry (`--preset zoo`)"] = compare([work / "default-zoo"])[0]
+    return {"studies": studies, "rows": rows}
 
 
 def parallel(args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -120,11 +136,36 @@ def parallel(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def tuning_table(result: dict[str, Any]) -> str:
+    """The configs' fresh-seed returns; a tuned config's also beside its study's value (its seeds' mean return)."""
     rows = []
     for name, r in result["rows"].items():
-        rows.append([name, r["finished"], f"{r['iqm']:.1f} [{r['iqm_low']:.1f}, {r['iqm_high']:.1f}]",
-                     f"{r['mean']:.1f}", f"{r['min']:.1f}", f"{r['max']:.1f}"])
-    return benchlib.table(["config", "seeds", "IQM [95% CI]", "mean", "min", "max"], rows)
+        value = r.get("tuning_value")
+        rows.append([name, "" if value is None else f"{value:.1f}", r["finished"],
+                     f"{r['iqm']:.1f} [{r['iqm_low']:.1f}, {r['iqm_high']:.1f}]", f"{r['mean']:.1f}",
+                     f"{r['min']:.1f}", f"{r['max']:.1f}", "" if value is None else f"{value - r['iqm']:.1f}"])
+    return benchlib.table(["config", "value in its study", "fresh seeds", "IQM [95% CI]", "mean", "min", "max",
+                           "study's value minus fresh IQM"], rows)
+
+
+def tuning_text(result: dict[str, Any], args: argparse.Namespace) -> str:
+    """The studies' counts, the table and each best trial's parameters."""
+    lines = []
+    for k, st in result["studies"].items():
+        tuned_on = "seed 0" if k == 1 else f"seeds 0-{k - 1}"
+        lines.append(f"- `gymsuite tune --seeds-per-trial {k}` ({tuned_on}), {st['tune_seconds'] / 60:.1f} min "
+                     f"with {args.workers} jobs: {st['complete']} trials complete, {st['pruned']} pruned, "
+                     f"{st['failed']} failed; best trial {st['best_number']}, value {st['best_value']:.1f}: "
+                     + ", ".join(f"`{key}={v:.4g}`" if isinstance(v, float) else f"`{key}={v}`"
+                                 for key, v in st["best_params"].items()))
+    gaps = {k: result["rows"][tuned_name(k)]["tuning_value"] - result["rows"][tuned_name(k)]["iqm"]
+            for k in SEEDS_PER_TRIAL}
+    one, many = SEEDS_PER_TRIAL
+    verdict = (f"With {many} seeds per trial, the best config's fresh-seed IQM fell {gaps[many]:.1f} short of its "
+               f"study's value, against {gaps[one]:.1f} with {one}: "
+               + ("closer (issue 27's aim)." if gaps[many] < gaps[one] else "not closer (issue 27's aim missed)."))
+    return ("\n".join(lines) + f"\n\nThen each config for {args.seeds} fresh seeds ({SEED_BASE}-"
+            f"{SEED_BASE + args.seeds - 1}), final evaluation return (a study's value: its best trial's mean final "
+            "return over its seeds):\n\n" + tuning_table(result) + "\n\n" + verdict)
 
 
 def parallel_tables(result: dict[str, Any]) -> str:
@@ -178,13 +219,7 @@ def main(argv: list[str] | None = None) -> str:
             texts.append(
                 f"## Tuning pays: {algo} on {env} at {args.task_steps:,} steps (`benchmarks/sweeps.py`)\n\n"
                 + machine.format("tuning") + "\n\n"
-                f"`gymsuite tune` for {t['tune_seconds'] / 60:.1f} min with {args.workers} jobs: "
-                f"{t['complete']} trials complete, {t['pruned']} pruned, {t['failed']} failed; best trial "
-                f"{t['best_number']} scored {t['best_value']:.1f} on the tuning seed. Then each config for "
-                f"{args.seeds} fresh seeds ({SEED_BASE}-{SEED_BASE + args.seeds - 1}), final evaluation return:\n\n"
-                + tuning_table(t) + "\n\nBest parameters: "
-                + ", ".join(f"`{k}={v:.4g}`" if isinstance(v, float) else f"`{k}={v}`"
-                            for k, v in t["best_params"].items()))
+                + tuning_text(t, args))
             benchlib.publish("sweeps-tuning", texts[-1], args.benchmarks, write)
         if "parallel" in args.sections:
             r = parallel(args, work / "parallel")
