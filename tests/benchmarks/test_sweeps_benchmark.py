@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from benchmarks import sweeps as bench
 from benchmarks.benchlib import numbers, read_tables
 
 
-def test_tuning_table_holds_each_configs_statistics() -> None:
-    rows = {"tuned": {"finished": 5, "iqm": 120.0, "iqm_low": 100.5, "iqm_high": 150.25, "mean": 110.0,
-                      "min": 20.0, "max": 200.0},
-            "defaults": {"finished": 5, "iqm": -150.0, "iqm_low": -180.0, "iqm_high": -120.0, "mean": -151.0,
-                         "min": -300.0, "max": -90.0}}
-    [(header, cells)] = read_tables(bench.tuning_table({"rows": rows}))
-    assert header == ["config", "seeds", "IQM [95% CI]", "mean", "min", "max"]
-    assert [c[0] for c in cells] == ["tuned", "defaults"]
-    assert numbers(cells[0][2]) == [120.0, 100.5, 150.2] and numbers(cells[1][5]) == [-90.0]
+def test_tuning_text_puts_each_tuned_config_beside_its_study_s_value() -> None:
+    def stats(iqm: float) -> dict[str, float]:
+        return {"finished": 5, "iqm": iqm, "iqm_low": iqm - 20.5, "iqm_high": iqm + 30.25, "mean": iqm - 1.0,
+                "min": iqm - 100.0, "max": iqm + 80.0}
+
+    rows = {bench.tuned_name(1): {**stats(-40.0), "tuning_value": 240.0},
+            bench.tuned_name(3): {**stats(60.0), "tuning_value": 100.0},
+            "defaults": stats(-150.0)}
+    studies = {k: {"tune_seconds": 900.0, "complete": 10 * k, "pruned": 5, "failed": 0, "best_number": 7,
+                   "best_value": rows[bench.tuned_name(k)]["tuning_value"], "best_params": {"learning_rate": 0.001}}
+               for k in bench.SEEDS_PER_TRIAL}
+    text = bench.tuning_text({"studies": studies, "rows": rows}, argparse.Namespace(workers=2, seeds=5))
+    [(header, cells)] = read_tables(text)
+    assert header == ["config", "value in its study", "fresh seeds", "IQM [95% CI]", "mean", "min", "max",
+                      "study's value minus fresh IQM"]
+    assert [c[0] for c in cells] == [bench.tuned_name(1), bench.tuned_name(3), "defaults"]
+    assert numbers(cells[0][3]) == [-40.0, -60.5, -9.8] and numbers(cells[0][7]) == [280.0]  # 240 - (-40)
+    assert numbers(cells[1][7]) == [40.0] and cells[2][1] == cells[2][7] == ""  # untuned: no study value
+    assert "`gymsuite tune --seeds-per-trial 1` (seed 0), 15.0 min" in text and "(seeds 0-2)" in text
+    assert "fell 40.0 short of its study's value, against 280.0 with 1: closer" in text
 
 
 def test_parallel_tables_give_rates_speed_ups_and_overhead() -> None:
