@@ -17,7 +17,7 @@ def test_tuning_text_puts_each_tuned_config_beside_its_study_s_value() -> None:
 
     rows = {bench.tuned_name(1): {**stats(-40.0), "tuning_value": 240.0},
             bench.tuned_name(3): {**stats(60.0), "tuning_value": 100.0},
-            "defaults": stats(-150.0)}
+            bench.DEFAULTS_ROW: stats(0.0), bench.ZOO_ROW: stats(-150.0)}
     studies = {k: {"tune_seconds": 900.0, "complete": 10 * k, "pruned": 5, "failed": 0, "best_number": 7,
                    "best_value": rows[bench.tuned_name(k)]["tuning_value"], "best_params": {"learning_rate": 0.001}}
                for k in bench.SEEDS_PER_TRIAL}
@@ -25,11 +25,13 @@ def test_tuning_text_puts_each_tuned_config_beside_its_study_s_value() -> None:
     [(header, cells)] = read_tables(text)
     assert header == ["config", "value in its study", "fresh seeds", "IQM [95% CI]", "mean", "min", "max",
                       "study's value minus fresh IQM"]
-    assert [c[0] for c in cells] == [bench.tuned_name(1), bench.tuned_name(3), "defaults"]
+    assert [c[0] for c in cells] == [bench.tuned_name(1), bench.tuned_name(3), bench.DEFAULTS_ROW, bench.ZOO_ROW]
     assert numbers(cells[0][3]) == [-40.0, -60.5, -9.8] and numbers(cells[0][7]) == [280.0]  # 240 - (-40)
     assert numbers(cells[1][7]) == [40.0] and cells[2][1] == cells[2][7] == ""  # untuned: no study value
     assert "`gymsuite tune --seeds-per-trial 1` (seed 0), 15.0 min" in text and "(seeds 0-2)" in text
-    assert "fell 40.0 short of its study's value, against 280.0 with 1: closer" in text
+    assert "fresh-seed IQM: +40.0 with 3 seeds per trial, +280.0 with 1: closer with more seeds" in text
+    assert f"wholly above that of {bench.DEFAULTS_ROW}: 3 seeds per trial." in text  # 60 - 20.5 > 0 + 30.25
+    assert f"wholly above that of {bench.ZOO_ROW}: 1 seed per trial and 3 seeds per trial." in text
 
 
 def test_parallel_tables_give_rates_speed_ups_and_overhead() -> None:
