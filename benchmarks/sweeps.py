@@ -77,9 +77,14 @@ def study_counts(study_dir: Path) -> dict[str, Any]:
             "best_value": best.value, "best_params": best.params, "best_number": best.number}
 
 
+def per_trial(seeds: int) -> str:
+    """``1 seed per trial``, ``3 seeds per trial``."""
+    return f"{seeds} seed{'s' if seeds > 1 else ''} per trial"
+
+
 def tuned_name(seeds_per_trial: int) -> str:
     """The tuning table's row of the study with ``seeds_per_trial`` seeds per trial."""
-    return f"tuned, {seeds_per_trial} seed{'s' if seeds_per_trial > 1 else ''} per trial (its study's best)"
+    return f"tuned, {per_trial(seeds_per_trial)} (its study's best)"
 
 
 def tuning(args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -163,11 +168,11 @@ def tuning_text(result: dict[str, Any], args: argparse.Namespace) -> str:
             for k in SEEDS_PER_TRIAL}
     one, many = SEEDS_PER_TRIAL
     closer = abs(gaps[many]) < abs(gaps[one])
-    verdict = (f"A study's value minus its best config's fresh-seed IQM: {gaps[many]:+.1f} with {many} seeds per "
-               f"trial, {gaps[one]:+.1f} with {one}: " + ("closer with more seeds (issue 27's aim)." if closer else
+    verdict = (f"A study's value minus its best config's fresh-seed IQM: {gaps[many]:+.1f} with {per_trial(many)}, "
+               f"{gaps[one]:+.1f} with {one}: " + ("closer with more seeds (issue 27's aim)." if closer else
                                                           "not closer with more seeds (issue 27's aim missed)."))
     for ref in (DEFAULTS_ROW, ZOO_ROW):
-        above = [f"{k} seed{'s' if k > 1 else ''} per trial" for k in SEEDS_PER_TRIAL
+        above = [per_trial(k) for k in SEEDS_PER_TRIAL
                  if result["rows"][tuned_name(k)]["iqm_low"] > result["rows"][ref]["iqm_high"]]
         verdict += f" Tuned configs whose interval lies wholly above that of {ref}: {' and '.join(above) or 'none'}."
     return ("\n".join(lines) + f"\n\nThen each config for {args.seeds} fresh seeds ({SEED_BASE}-"
