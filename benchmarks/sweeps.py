@@ -142,6 +142,11 @@ def parallel(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "pruned": pruned, "ray_start_stop": idle_ray - idle_local}
 
 
+def study_gap(row: dict[str, Any]) -> float:
+    """A tuned config's value in its study minus its fresh-seed IQM: what the study promised and did not keep."""
+    return float(row["tuning_value"] - row["iqm"])
+
+
 def tuning_table(result: dict[str, Any]) -> str:
     """The configs' fresh-seed returns; a tuned config's also beside its study's value (its seeds' mean return)."""
     rows = []
@@ -149,13 +154,14 @@ def tuning_table(result: dict[str, Any]) -> str:
         value = r.get("tuning_value")
         rows.append([name, "" if value is None else f"{value:.1f}", r["finished"],
                      f"{r['iqm']:.1f} [{r['iqm_low']:.1f}, {r['iqm_high']:.1f}]", f"{r['mean']:.1f}",
-                     f"{r['min']:.1f}", f"{r['max']:.1f}", "" if value is None else f"{value - r['iqm']:.1f}"])
+                     f"{r['min']:.1f}", f"{r['max']:.1f}", "" if value is None else f"{study_gap(r):.1f}"])
     return benchlib.table(["config", "value in its study", "fresh seeds", "IQM [95% CI]", "mean", "min", "max",
                            "study's value minus fresh IQM"], rows)
 
 
 def tuning_text(result: dict[str, Any], args: argparse.Namespace) -> str:
-    """The studies' counts, the table and each best trial's parameters."""
+    """Each study's counts and best trial, the table, and the verdict (how close each study's value came; whose
+    intervals lie apart)."""
     lines = []
     for k, st in result["studies"].items():
         tuned_on = "seed 0" if k == 1 else f"seeds 0-{k - 1}"
@@ -164,8 +170,7 @@ def tuning_text(result: dict[str, Any], args: argparse.Namespace) -> str:
                      f"{st['failed']} failed; best trial {st['best_number']}, value {st['best_value']:.1f}: "
                      + ", ".join(f"`{key}={v:.4g}`" if isinstance(v, float) else f"`{key}={v}`"
                                  for key, v in st["best_params"].items()))
-    gaps = {k: result["rows"][tuned_name(k)]["tuning_value"] - result["rows"][tuned_name(k)]["iqm"]
-            for k in SEEDS_PER_TRIAL}
+    gaps = {k: study_gap(result["rows"][tuned_name(k)]) for k in SEEDS_PER_TRIAL}
     one, many = SEEDS_PER_TRIAL
     closer = abs(gaps[many]) < abs(gaps[one])
     verdict = (f"A study's value minus its best config's fresh-seed IQM: {gaps[many]:+.1f} with {per_trial(many)}, "
