@@ -18,7 +18,7 @@ seeds reaching it.
 Each task's rows are a subsection of their own (``defaults-<algo>-<env>``), so ``--tasks`` reruns some of them in
 place, each then saying under its heading when and how it was measured.
 
-    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 180 min on 2 cores for 11 entries)
+    python -m benchmarks.defaults            # full run, 10 seeds per preset (about 190 min on 2 cores for 12 entries)
     python -m benchmarks.defaults --tasks ppo:LunarLander-v3   # those tasks' subsections only
     python -m benchmarks.defaults --quick    # 2 seeds, a small budget; writes nothing
 """
