@@ -3,10 +3,10 @@
 
 For every task and algorithm with a gymsuite entry (``agents/hyperparams/gymsuite/<algo>.yml``), both presets train
 through ``gymsuite train``'s pipeline with ``--target-return auto`` (the env's threshold:
-:mod:`gymsuite.envs.thresholds`) on fresh seeds (1000 and up; the studies tuned on seeds 0-114), each for at most its
-own budget (``n_timesteps``), evaluated every ``--eval-every`` env steps (5 episodes, and 10 more when they reach
-the threshold: the run stops when all 15 do; the same interval for both, so neither is favoured by a finer grid;
-2,048 steps, or the task's own in :data:`TASK_EVAL_EVERY`).
+:mod:`gymsuite.envs.thresholds`) on fresh seeds (1000 and up; the studies' seeds: :data:`TUNED_ON`), each for at
+most its own budget (``n_timesteps``), evaluated every ``--eval-every`` env steps (5 episodes, and 10 more when they
+reach the threshold: the run stops when all 15 do; the same interval for both, so neither is favoured by a finer
+grid; 2,048 steps, or the task's own in :data:`TASK_EVAL_EVERY`).
 The runs go one at a time, the two presets alternating seed by seed, so both see the same machine. Per preset: the
 share of seeds that reached the threshold, and over those seeds the env steps and training seconds (wall time,
 evaluations included) to it: interquartile mean [95% bootstrap interval], and the return of the model it stopped
@@ -41,8 +41,9 @@ PRESETS = ("zoo", "gymsuite")
 FULL = {"seeds": 10, "eval_every": None, "budget": None}
 QUICK = {"seeds": 2, "eval_every": 1024, "budget": 4096}
 # Fresh: the studies tuned on seeds 0-2, 10-14, 20-22, 40-42, 50-51, 70-72, 80-82, 90-92, 100-102 or 110-114, and
-# screened their best on others (60-61, 2000 and up), never on 1000-1999.
+# screened their best on others (60-61, 2000 and up), never on 1000-1999. TUNED_ON is their span, as the section says.
 FIRST_SEED = 1000
+TUNED_ON = "0-114"
 TARGET_SPEEDUP = 2.0
 EVAL_EVERY = 2048
 # Tasks evaluated more sparsely: a LunarLander evaluation plays 5 episodes of up to 1,000 steps on one env, and the
@@ -148,12 +149,12 @@ def task_section(algo: str, env: str, results: list[dict[str, Any]]) -> str:
 def method(seeds: int) -> str:
     """How every row is measured (the whole section's paragraph)."""
     sparse = "; ".join(f"{steps:,} on {env}" for env, steps in TASK_EVAL_EVERY.items())
-    return (f"Each row: {seeds} fresh seeds ({FIRST_SEED}+; the studies tuned on 0-114), one run at a time, `gymsuite "
-            f"train --preset P --target-return auto --eval-freq E` (E = {EVAL_EVERY:,} env steps; {sparse}: the same "
-            "for both presets), 5 evaluation episodes and 10 more when they reach the threshold (the run stops when "
-            "all 15 do), at most the preset's own budget. Steps and seconds to that evaluation, over the seeds that "
-            "reached it: interquartile mean [95% bootstrap interval]; seconds are training wall time with its "
-            "evaluations. *Return after*: the stopped model's final evaluation, 10 other episodes.")
+    return (f"Each row: {seeds} fresh seeds ({FIRST_SEED}+; the studies tuned on {TUNED_ON}), one run at a time, "
+            f"`gymsuite train --preset P --target-return auto --eval-freq E` (E = {EVAL_EVERY:,} env steps; {sparse}: "
+            "the same for both presets), 5 evaluation episodes and 10 more when they reach the threshold (the run "
+            "stops when all 15 do), at most the preset's own budget. Steps and seconds to that evaluation, over the "
+            "seeds that reached it: interquartile mean [95% bootstrap interval]; seconds are training wall time with "
+            "its evaluations. *Return after*: the stopped model's final evaluation, 10 other episodes.")
 
 
 def publish(results: list[dict[str, Any]], args: argparse.Namespace, wall: float) -> str:

@@ -87,11 +87,16 @@ def tuned_name(seeds_per_trial: int) -> str:
     return f"tuned, {per_trial(seeds_per_trial)} (its study's best)"
 
 
+def fresh_seeds(args: argparse.Namespace) -> str:
+    """The evaluation seeds, as ``gymsuite sweep --seeds`` takes them and the section names them: ``100-104``."""
+    return f"{SEED_BASE}-{SEED_BASE + args.seeds - 1}"
+
+
 def tuning(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Tune for ``tune_minutes`` with 2 jobs once per entry of :data:`SEEDS_PER_TRIAL`, then train each study's best
     config, the shipped defaults and the zoo's entry for ``seeds`` fresh seeds."""
     algo, env = TASK
-    seeds = f"{SEED_BASE}-{SEED_BASE + args.seeds - 1}"
+    seeds = fresh_seeds(args)
     studies: dict[int, dict[str, Any]] = {}
     for k in SEEDS_PER_TRIAL:
         study = work / f"study-{k}"
@@ -180,9 +185,9 @@ def tuning_text(result: dict[str, Any], args: argparse.Namespace) -> str:
         above = [per_trial(k) for k in SEEDS_PER_TRIAL
                  if result["rows"][tuned_name(k)]["iqm_low"] > result["rows"][ref]["iqm_high"]]
         verdict += f" Tuned configs whose interval lies wholly above that of {ref}: {' and '.join(above) or 'none'}."
-    return ("\n".join(lines) + f"\n\nThen each config for {args.seeds} fresh seeds ({SEED_BASE}-"
-            f"{SEED_BASE + args.seeds - 1}), final evaluation return (a study's value: its best trial's mean final "
-            "return over its seeds):\n\n" + tuning_table(result) + "\n\n" + verdict)
+    return ("\n".join(lines) + f"\n\nThen each config for {args.seeds} fresh seeds ({fresh_seeds(args)}), final "
+            "evaluation return (a study's value: its best trial's mean final return over its seeds):\n\n"
+            + tuning_table(result) + "\n\n" + verdict)
 
 
 def parallel_tables(result: dict[str, Any]) -> str:
