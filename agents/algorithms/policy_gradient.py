@@ -23,6 +23,7 @@ Dimensions: T = ``n_steps``, N = number of envs.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 from typing import Any, ClassVar, TypeVar
 
@@ -358,11 +359,16 @@ def _build_version(version: str, policy: str, env: Any, kwargs: dict[str, Any]) 
     return PolicyGradient(policy, env, **{**kwargs, "version": version})
 
 
+#: ``pg``'s registry entry; each short name is it with the version fixed (its defaults, search space and window
+#: backbones included), and a saved zip of any of them loads as ``pg`` (the version is in the zip).
+PG = AlgoSpec("pg", PolicyGradient, ACTION_SPACES, "Policy gradient, course versions 0-4 (version=...)", window=True,
+              zip_classes=("PolicyGradient",), space=SPACES_DIR / "pg.yml")
+
 #: The registry entries (agents/algorithms/registry.py): ``pg`` and one short name per version.
 SPECS: tuple[AlgoSpec, ...] = (
-    AlgoSpec("pg", PolicyGradient, ACTION_SPACES, "Policy gradient, course versions 0-4 (version=...)", window=True,
-             zip_classes=("PolicyGradient",), space=SPACES_DIR / "pg.yml"),
-    *(AlgoSpec(f"pg{version}", PolicyGradient, ACTION_SPACES, f"Policy gradient version {version}: {estimator.summary}",
-               build=functools.partial(_build_version, version))
+    PG,
+    *(dataclasses.replace(PG, name=f"pg{version}", variant_of=PG.name, zip_classes=(),
+                          description=f"Policy gradient version {version}: {estimator.summary}",
+                          build=functools.partial(_build_version, version))
       for version, estimator in ESTIMATORS.items()),
 )

@@ -100,8 +100,8 @@ def names_for(*env_kinds: str) -> list[str]:
 
 def window_names() -> list[str]:
     """The algorithms whose policy reads a window of observations (``framestack``, ``transformer``), in registry
-    order."""
-    return [name for name, spec in _REGISTRY.items() if spec.window]
+    order; a variant's short name (``pg4``) only through the algorithm it is one of."""
+    return [name for name, spec in _REGISTRY.items() if spec.window and spec.variant_of is None]
 
 
 def zip_owner(algo_class: str | None) -> str | None:

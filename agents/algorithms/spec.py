@@ -185,6 +185,10 @@ class AlgoSpec:
             demonstrations fit the env's spaces.
         decide: the hyperparameters it decides itself (:data:`Decide`), before the run's config is made;
             nothing changes them afterwards.
+        variant_of: the algorithm this one is a short name for, with one hyperparameter fixed (``pg4``: ``pg`` at
+            ``version=4``): it takes that one's shipped defaults (:attr:`defaults_name`), its search space and
+            its window backbones, and the list of those that take one (``registry.window_names``) names that one
+            only. None: an algorithm of its own.
     """
 
     name: str
@@ -204,6 +208,13 @@ class AlgoSpec:
     check: Check | None = None
     check_built: CheckBuilt | None = None
     decide: Decide | None = None
+    variant_of: str | None = None
+
+    @property
+    def defaults_name(self) -> str:
+        """The name of its shipped defaults' files: ``agents/hyperparams/<defaults_name>.yml`` and the gymsuite
+        preset's ``agents/hyperparams/gymsuite/<defaults_name>.yml``."""
+        return self.variant_of or self.name
 
     def hyperparam_names(self) -> frozenset[str]:
         """All hyperparameter keys this algorithm accepts (constructor + extra + run keys)."""

@@ -104,7 +104,7 @@ def defaults_for(algo: str, env: str, preset: str = "gymsuite", given: Mapping[s
     Raises:
         UserError: an unknown ``preset`` (the closest name).
     """
-    entry = _entry(algo, env, preset)
+    entry = _entry(registry.get(algo).defaults_name, env, preset)
     per_backbone = entry.pop(BACKBONE_DEFAULTS, None) or {}
     backbone = (given or {}).get("backbone", entry.get("backbone"))
     return {**entry, **copy.deepcopy(per_backbone.get(backbone, {}))}

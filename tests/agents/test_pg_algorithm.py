@@ -14,6 +14,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 
 from gymsuite.agents.algorithms import registry
 from gymsuite.agents.algorithms.policy_gradient import PolicyGradient, parse_version
+from gymsuite.agents.run.config import build_config
 from gymsuite.supervised.trunk import SharedTrunk
 from tests.toy_envs import Counter
 
@@ -176,6 +177,21 @@ def test_short_names_fix_the_version() -> None:
     assert registry.get("pg").make_model("MlpPolicy", env, {"version": 2}).version == "2"
     with pytest.raises(ValueError, match="--algo pg"):
         registry.get("pg4").make_model("MlpPolicy", env, {"version": "3"})
+
+
+def test_a_short_name_takes_pg_s_defaults_space_and_window_backbones() -> None:
+    # pg4 on Acrobot used to train 1 env with the class's defaults where pg --hyperparams version=4 took pg.yml's entry
+    for preset in ("zoo", "gymsuite"):
+        for env in ("CartPole-v1", "Acrobot-v1", "MountainCar-v0"):
+            pg = build_config({"algo": "pg", "env": env, "preset": preset})
+            for name in ("pg0", "pg3.5-td", "pg4"):
+                short = build_config({"algo": name, "env": env, "preset": preset})
+                assert short.algo == name and short.hyperparams == pg.hyperparams
+    assert build_config({"algo": "pg", "env": "Acrobot-v1"}).hyperparams["n_envs"] == 8  # pg.yml's entry, not none
+    stacked = build_config({"algo": "pg2", "env": "CartPole-v1"}, overrides=["backbone=framestack"])
+    assert stacked.hyperparams["backbone"] == "framestack"
+    assert registry.get("pg4").space == registry.get("pg").space is not None  # gymsuite tune --algo pg4
+    assert "pg" in registry.window_names() and "pg4" not in registry.window_names()  # messages name pg once
 
 
 # ------------------------------------------------------------ learning
