@@ -187,7 +187,7 @@ def test_a_short_name_takes_pg_s_defaults_space_and_window_backbones() -> None:
             for name in ("pg0", "pg3.5-td", "pg4"):
                 short = build_config({"algo": name, "env": env, "preset": preset})
                 assert short.algo == name and short.hyperparams == pg.hyperparams
-    assert build_config({"algo": "pg", "env": "Acrobot-v1"}).hyperparams["n_envs"] == 8  # pg.yml's entry, not none
+    assert build_config({"algo": "pg4", "env": "Acrobot-v1", "preset": "zoo"}).hyperparams["n_envs"] == 8  # pg.yml's
     stacked = build_config({"algo": "pg2", "env": "CartPole-v1"}, overrides=["backbone=framestack"])
     assert stacked.hyperparams["backbone"] == "framestack"
     assert registry.get("pg4").space == registry.get("pg").space is not None  # gymsuite tune --algo pg4
@@ -229,3 +229,11 @@ def test_a_nan_advantage_is_reported_with_the_fix() -> None:
     model.rollout_buffer.advantages[0, 0] = np.nan
     with pytest.raises(FloatingPointError, match="loss became nan at update 1.*learning_rate"):
         model.train()
+
+
+def test_every_shipped_pg_entry_serves_every_version_so_leaves_advantages_unnormalised() -> None:
+    # normalize_advantage would subtract a batch mean from versions 1 and 2, i.e. turn them into version 3
+    for preset in ("zoo", "gymsuite"):
+        for env in ("CartPole-v1", "Acrobot-v1", "Pendulum-v1"):
+            hyper = build_config({"algo": "pg", "env": env, "preset": preset}).hyperparams
+            assert not hyper.get("normalize_advantage", False) and "version" not in hyper
