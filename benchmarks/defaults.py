@@ -50,10 +50,6 @@ EVAL_EVERY = 2048
 # Tasks evaluated more sparsely: a LunarLander evaluation plays 5 episodes of up to 1,000 steps on one env, and the
 # zoo's run takes about 500k steps, so every 2,048 steps would be some 250 evaluations, most of its wall time.
 TASK_EVAL_EVERY = {"LunarLander-v3": 16384}
-# Algorithms rl-baselines3-zoo has no entry for: ``--preset zoo`` takes gymsuite's own file for them, which the
-# subsection says (pg: the course's settings, one for every version, agents/hyperparams/pg.yml).
-NOT_IN_THE_ZOO = {"pg": "the zoo has no pg: its `--preset zoo` is gymsuite's course entry (agents/hyperparams/pg.yml, "
-                        "one setting for every version)"}
 
 
 def task_name(algo: str, env: str) -> str:
@@ -146,8 +142,6 @@ def task_section(algo: str, env: str, results: list[dict[str, Any]]) -> str:
                    f"{len(per['gymsuite'])}: target (>= {TARGET_SPEEDUP:g}x, at least as many seeds) met.")
     else:
         verdict = "The gymsuite preset reached the threshold in no seed: target not met."
-    if algo in NOT_IN_THE_ZOO:
-        verdict += f" (The zoo's row: {NOT_IN_THE_ZOO[algo]}.)"
     return "\n".join([f"### {algo} on {env}", "",
                       benchlib.table(["preset", "budget (steps)", "seeds reaching", "env steps to it",
                                       "seconds to it", "return after"], rows), "", verdict])
