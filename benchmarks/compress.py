@@ -2,13 +2,14 @@
 """Benchmark ``gymsuite compress``: distillation, pruning with fine-tuning and int8 against the teacher.
 
 For each env and training seed a PPO teacher is trained through ``gymsuite train``'s pipeline, then compressed
-three ways through ``gymsuite.compress`` (the command's code path), each written as a run directory:
+four ways through ``gymsuite.compress`` (the command's code path), each written as a run directory:
 
 * distillation into a student of at most 1/15 of the teacher's acting parameters (LunarLander: ``net_arch``
   [16] against the shipped [64, 64]; pixel CartPole: ``small_cnn`` with 8 features and [16] against ``small_cnn``
   with 256 and [64]), on-policy (DAgger) at temperature 1;
 * global magnitude pruning of 93% of the weights (so that, biases counted, at least 90% of the acting network's
-  parameters are zero), gradually during PPO fine-tuning, the zeros kept;
+  parameters are zero), gradually during the fine-tuning, the zeros kept: fine-tuned by the unpruned teacher
+  (``--finetune-by teacher``, the default) and, beside it, by PPO on the env's reward (``--finetune-by algo``);
 * int8: every Linear weight rounded through dynamic quantisation's grid (bytes, latency and agreement of the
   really quantised module).
 
@@ -46,8 +47,9 @@ ENVS: dict[str, dict[str, Any]] = {
     "LunarLander-v3": {"hyper": {}, "student": "16", "n_envs": 16},
     "gymsuite/PixelCartPole-v0": {"hyper": PIXEL_PPO, "student": "small_cnn@8:16", "n_envs": 8},
 }
-METHODS = ("distill", "prune", "int8")
-LABELS = {"teacher": "teacher", "distill": "distilled", "prune": "pruned + fine-tuned", "int8": "int8"}
+METHODS = ("distill", "prune", "prune_algo", "int8")
+LABELS = {"teacher": "teacher", "distill": "distilled", "prune": "pruned + taught by the teacher",
+          "prune_algo": "pruned + PPO fine-tuned", "int8": "int8"}
 # the targets: zeros among the acting network's parameters (biases included), the student's size, the share of the
 # teacher's return; PRUNE: the share of weights pruned, above SPARSITY since biases are left
 SPARSITY, RATIO, KEEP, PRUNE = 0.9, 1 / 15, 0.95, 0.93
@@ -62,7 +64,7 @@ DISTILL_FPS, EVAL_FPS = 1000, 600  # distillation's env steps/s; evaluation's gr
 
 
 def run_one(job: dict[str, Any]) -> dict[str, Any]:
-    """Train one teacher, compress it three ways; printed as a JSON line."""
+    """Train one teacher, compress it four ways; printed as a JSON line."""
     import gymsuite
 
     start = time.perf_counter()
@@ -85,11 +87,13 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
 
 def _compress(gymsuite: Any, teacher: Path, root: Path, env: str, distill_steps: int, finetune: int,
               common: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The three compressions of ``teacher``, through ``gymsuite.compress``."""
+    """The four compressions of ``teacher``, through ``gymsuite.compress``."""
     return {
         "distill": gymsuite.compress(teacher, root / "distill", distill=ENVS[env]["student"], steps=distill_steps,
                                      **common),
         "prune": gymsuite.compress(teacher, root / "prune", prune=PRUNE, finetune=finetune, **common),
+        "prune_algo": gymsuite.compress(teacher, root / "prune_algo", prune=PRUNE, finetune=finetune,
+                                        finetune_by="algo", **common),
         "int8": gymsuite.compress(teacher, root / "int8", int8=True, **common),
     }
 
@@ -110,8 +114,9 @@ def estimate_minutes(jobs: list[dict[str, Any]], workers: int) -> float:
     seconds = 0.0
     for j in jobs:
         steps, distill, finetune = j["budget"]
-        episode_steps = 4 * j["episodes"] * (400 if j["env"].startswith("Lunar") else 450)  # teacher + 3
-        seconds += (steps + finetune) / EXPECTED_FPS[j["env"]] + distill / DISTILL_FPS + episode_steps / EVAL_FPS + 10
+        episode_steps = 5 * j["episodes"] * (400 if j["env"].startswith("Lunar") else 450)  # teacher + 4
+        seconds += (steps + finetune) / EXPECTED_FPS[j["env"]] + (distill + finetune) / DISTILL_FPS \
+            + episode_steps / EVAL_FPS + 10
     return seconds / max(workers, 1) / 60
 
 
@@ -128,7 +133,8 @@ def targets(results: list[dict[str, Any]], env: str) -> dict[str, float]:
     return {"teacher": teacher, "student_size": iqm(per_seed(results, env, "distill", "parameters")) / params,
             "student_return": share(iqm(per_seed(results, env, "distill", "return_iqm"))),
             "sparsity": 1 - iqm(per_seed(results, env, "prune", "nonzero")) / params,
-            "pruned_return": share(iqm(per_seed(results, env, "prune", "return_iqm")))}
+            "pruned_return": share(iqm(per_seed(results, env, "prune", "return_iqm"))),
+            "pruned_algo_return": share(iqm(per_seed(results, env, "prune_algo", "return_iqm")))}
 
 
 def verdict(results: list[dict[str, Any]], env: str) -> str:
@@ -137,9 +143,9 @@ def verdict(results: list[dict[str, Any]], env: str) -> str:
     pruned = t["sparsity"] >= SPARSITY and t["pruned_return"] >= KEEP
     return (f"{env} (teacher IQM {t['teacher']:.1f}): the student has {t['student_size']:.1%} of the teacher's "
             f"parameters and {t['student_return']:.0%} of its return (target <= {RATIO:.1%} and >= {KEEP:.0%}: "
-            f"{'met' if student else 'not met'}); pruned to {t['sparsity']:.0%} zeros and fine-tuned, "
+            f"{'met' if student else 'not met'}); pruned to {t['sparsity']:.0%} zeros and taught by the teacher, "
             f"{t['pruned_return']:.0%} (target >= {SPARSITY:.0%} zeros and >= {KEEP:.0%}: "
-            f"{'met' if pruned else 'not met'}).")
+            f"{'met' if pruned else 'not met'}); fine-tuned by PPO instead, {t['pruned_algo_return']:.0%}.")
 
 
 def markdown(results: list[dict[str, Any]], args: argparse.Namespace, wall: float, workers: int) -> str:
@@ -159,7 +165,8 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, wall: floa
                         for env, b in args.budget.items())
     text = [f"## Compression (`benchmarks/compress.py`)\n\nMachine: {benchlib.machine()}. Wall time {wall / 60:.1f} "
             f"min with {workers} worker processes. PPO teachers ({budgets}), {args.seeds} seed(s) per env, each "
-            f"compressed by `gymsuite compress` three ways; returns over {args.episodes} greedy episodes, agreement "
+            f"compressed by `gymsuite compress` four ways (pruning's fine-tuning both by the unpruned teacher, "
+            f"the default, and by PPO); returns over {args.episodes} greedy episodes, agreement "
             f"on {args.states} on-policy states of the teacher. Cells: interquartile mean over seeds [95% bootstrap "
             "interval]. Parameters, bytes and latency are the acting network's (the critic left out); int8's bytes, "
             "latency and agreement are the dynamically quantised module's, its return that of the rounded weights.",

@@ -730,10 +730,11 @@ def export(run_dir_or_agent: PathLike | Agent, format: str = "onnx", *, out: Pat
 
 def compress(run_dir_or_agent: PathLike | Agent, out: PathLike, *, distill: str | Sequence[str] | None = None,
              prune: float | Sequence[float] | None = None, int8: bool = False, structured: bool = False,
-             finetune: int = 0, teachers: Sequence[PathLike] = (), steps: int = 50_000, temperature: float = 1.0,
-             sweep: bool = False, plot: PathLike | None = None, episodes: int = 20, states: int = 1000,
-             seed: int = 0, overwrite: bool = False, env: str | None = None, algo: str | None = None,
-             best: bool = False, trust_pickle: bool = False) -> dict[str, Any]:
+             finetune: int = 0, finetune_by: str | None = None, teachers: Sequence[PathLike] = (),
+             steps: int = 50_000, temperature: float = 1.0, sweep: bool = False, plot: PathLike | None = None,
+             episodes: int = 20, states: int = 1000, seed: int = 0, overwrite: bool = False,
+             env: str | None = None, algo: str | None = None, best: bool = False, trust_pickle: bool = False
+             ) -> dict[str, Any]:
     """Compress a trained agent into a new run directory, as ``gymsuite compress`` does
     (:mod:`gymsuite.agents.run.compressing`); evaluate, record, attack and explain take the new run.
 
@@ -749,9 +750,10 @@ def compress(run_dir_or_agent: PathLike | Agent, out: PathLike, *, distill: str 
             list of fractions with ``sweep``.
         int8: round every Linear weight through int8 (the report measures the really quantised module).
         structured: prune whole units of the ``net_arch`` layers: a smaller dense policy.
-        finetune: env steps of the algorithm's own training with ``prune`` (weights pruned gradually over the
-            first half, the zeros kept) or after ``int8`` (quantisation-aware: the weights kept on their int8
-            grid); 0: none.
+        finetune: env steps of training with ``prune`` (weights pruned gradually over the first half, the zeros
+            kept) or after ``int8`` (quantisation-aware: the weights kept on their int8 grid); 0: none.
+        finetune_by: that training: ``"teacher"`` (``prune``'s default: distillation from the unpruned teacher,
+            on-policy, at ``temperature``) or ``"algo"`` (the run's algorithm on the env's reward; ``int8``'s only).
         teachers: more teacher runs for ``distill``: the labels are the ensemble's averaged distribution.
         steps: env steps of the distillation. temperature: the teachers' softmax temperature (below 1 sharper).
         sweep: one compression per value of ``distill`` or ``prune``: the return against the size.
@@ -775,7 +777,8 @@ def compress(run_dir_or_agent: PathLike | Agent, out: PathLike, *, distill: str 
 
     Raises:
         UserError: not exactly one method; an existing ``out`` without ``overwrite``; a student not smaller than
-            the teacher; a pruning fraction outside (0, 1); ``int8`` on an attention or LSTM backbone; a recurrent,
+            the teacher; a pruning fraction outside (0, 1); ``finetune_by`` without ``finetune``, or ``"teacher"``
+            with ``int8``; ``int8`` on an attention or LSTM backbone; a recurrent,
             multi-agent, MaskablePPO or continuous-action agent; several values without ``sweep``. Nothing is
             written then.
     """
@@ -798,7 +801,8 @@ def compress(run_dir_or_agent: PathLike | Agent, out: PathLike, *, distill: str 
                               teachers=tuple(str(t) for t in teachers),
                               distill=DistillOptions(steps=steps, temperature=temperature),
                               fraction=_fraction(values[0]) if method == "prune" else None,
-                              structured=structured, finetune=finetune, episodes=episodes, states=states, seed=seed)
+                              structured=structured, finetune=finetune, finetune_by=finetune_by, episodes=episodes,
+                              states=states, seed=seed)
     teacher = _loaded(run_dir_or_agent, env, algo, best, trust_pickle)
     others = [load_agent(str(t), env=env, trust_pickle=trust_pickle) for t in teachers]
     if sweep:

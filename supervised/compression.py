@@ -9,6 +9,7 @@ The course's chapter 12 (network compression) as functions of networks; ``gymsui
   module (``weight_orig`` and ``weight_mask`` in its state dict, ``weight`` recomputed by a forward pre-hook),
   which plain SB3 cannot load; here the state dict keeps its plain ``weight`` keys and the masks are data beside
   it (an ``.npz``).
+  :class:`GradualMasks` raises the sparsity step by step while the network is retrained (Zhu & Gupta 2017).
 * **Neuron pruning** (:func:`neuron_scores`, :func:`slice_chain`): whole hidden units of a chain of ``Linear``
   layers, with the next layer's input columns removed, which gives a smaller dense network (Li et al. 2017
   rank filters by the L1 norm of their weights; so do we, per unit).
@@ -27,7 +28,7 @@ from __future__ import annotations
 import copy
 import io
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch as th
 from torch import nn
@@ -60,6 +61,12 @@ def magnitude_masks(weights: Mapping[str, th.Tensor], fraction: float, per_layer
     (the default): layers live on different scales (SB3 initialises a policy's action head with gain 0.01, and
     it stays smaller than the hidden layers after training), and raw magnitudes would strip the smallest-scaled
     layer first (on a LunarLander PPO, 50% of the weights pruned by raw magnitude left 46% greedy agreement).
+    The RMS is that of the tensor's non-zero entries: in gradual pruning the tensors hold the zeros of the
+    earlier steps, and an RMS over them would favour the survivors of big layers (k equal weights left of n
+    score sqrt(n / k)). And no tensor keeps fewer than half its share (``(1 - fraction) * size / 2``, at least
+    one weight), its best-scored ones: a global threshold can strip a layer whose weights are all alike (every
+    score near 1) whole, and a network without its action head acts the same everywhere (a CartPole PPO pruned
+    gradually to 95% kept none of its 64 head weights and fell to a return of 9).
     Exactly ``round(fraction * total)`` weights are pruned (ties broken by position).
     """
     if not 0 < fraction < 1:
@@ -67,8 +74,12 @@ def magnitude_masks(weights: Mapping[str, th.Tensor], fraction: float, per_layer
     scores = []
     for w in weights.values():
         magnitude = w.detach().abs().reshape(-1).float()
-        scale = magnitude.pow(2).mean().sqrt().clamp_min(1e-12) if per_layer_scale else 1.0
+        alive = magnitude[magnitude > 0]
+        scale = alive.pow(2).mean().sqrt().clamp_min(1e-12) if per_layer_scale and alive.numel() else 1.0
         scores.append(magnitude / scale)
+    for score in scores:  # each tensor's floor: its best-scored weights, kept whatever the global threshold
+        floor = min(score.numel(), max(1, int((1 - fraction) * score.numel() / 2)))
+        score[th.topk(score, floor, sorted=False).indices] = float("inf")
     flat = th.cat(scores)
     keep = flat.numel() - int(round(fraction * flat.numel()))
     kept = th.zeros(flat.numel(), dtype=th.bool)
@@ -86,6 +97,48 @@ def apply_masks(module: nn.Module, masks: Mapping[str, th.Tensor]) -> None:
     params = dict(module.named_parameters())
     for name, mask in masks.items():
         params[name].mul_(mask.to(params[name].device, params[name].dtype))
+
+
+def cubic_sparsity(target: float, t: float) -> float:
+    """Gradual pruning's schedule (Zhu & Gupta 2017): ``target * (1 - (1 - t)^3)`` at ``t`` in [0, 1] of the ramp:
+    fast at first, while many small weights can go, then slowly."""
+    t = min(1.0, max(0.0, t))
+    return target * (1 - (1 - t) ** 3)
+
+
+class GradualMasks:
+    """Pruning masks whose sparsity only rises (the course's prune, fine-tune, repeat): each :meth:`prune_to`
+    recomputes the masks at a higher sparsity from ``module``'s current weights, a weight once pruned stays pruned,
+    and :meth:`apply` zeroes the pruned entries again (after an optimiser step has moved them).
+
+    Args:
+        module: the network pruned (its ``named_parameters()`` names the masks).
+        masks_at: ``sparsity -> masks`` of its current weights (e.g. :func:`magnitude_masks` of its weights).
+        target: the final sparsity, in (0, 1).
+        masks: masks that hold from the start (a pruned network pruned again), or none.
+    """
+
+    def __init__(self, module: nn.Module, masks_at: Callable[[float], Mapping[str, th.Tensor]], target: float,
+                 masks: Mapping[str, th.Tensor] | None = None) -> None:
+        self.module, self.masks_at, self.target = module, masks_at, target
+        self.masks: dict[str, th.Tensor] = dict(masks or {})
+        self.sparsity = 0.0
+
+    def prune_to(self, sparsity: float) -> None:
+        """Masks at ``sparsity`` (no lower than the current one), applied."""
+        if sparsity > self.sparsity and sparsity > 0:
+            fresh = self.masks_at(sparsity)
+            self.masks = {name: mask & self.masks[name] if name in self.masks else mask
+                          for name, mask in fresh.items()}
+            self.sparsity = sparsity
+        self.apply()
+
+    def ramp(self, t: float) -> None:
+        """:meth:`prune_to` the :func:`cubic_sparsity` of the target at ``t`` of the ramp."""
+        self.prune_to(cubic_sparsity(self.target, t))
+
+    def apply(self) -> None:
+        apply_masks(self.module, self.masks)
 
 
 def count_parameters(params: Iterable[th.Tensor]) -> tuple[int, int]:

@@ -26,7 +26,7 @@ from gymsuite.agents.files.resumestate import save_state
 from gymsuite.agents.files.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from gymsuite.common.files import atomic_write
 from gymsuite.common.signals import held
-from gymsuite.supervised.compression import apply_masks, fake_quantize
+from gymsuite.supervised.compression import GradualMasks, apply_masks, fake_quantize
 
 
 class OptimizerHooks(BaseCallback):
@@ -107,10 +107,10 @@ class MaskKeeper(OptimizerHooks):
 class GradualPruner(MaskKeeper):
     """Gradual magnitude pruning while the model trains (Zhu & Gupta 2017; the course's prune, fine-tune, repeat).
 
-    The sparsity rises from 0 to ``target`` along ``s(t) = target * (1 - (1 - t)^3)``, t the share of ``ramp``
-    env steps done: fast at first, while many small weights can go, then slowly. At each rollout's end the masks
-    are recomputed at ``s(t)`` from the current weights (a weight once pruned stays pruned) and applied; between
-    steps :class:`MaskKeeper` keeps them. After ``ramp`` steps the target's masks are kept; the training's end
+    The sparsity rises from 0 to ``target`` along :func:`~gymsuite.supervised.compression.cubic_sparsity` over
+    ``ramp`` env steps: at each rollout's end the masks are recomputed from the current weights (a weight once
+    pruned stays pruned: :class:`~gymsuite.supervised.compression.GradualMasks`) and applied; between steps
+    :class:`MaskKeeper` keeps them. After ``ramp`` steps the target's masks are kept; the training's end
     reaches the target in any case.
 
     Args:
@@ -123,8 +123,8 @@ class GradualPruner(MaskKeeper):
     def __init__(self, model: BaseAlgorithm, masks_at: Callable[[float], Mapping[str, th.Tensor]], target: float,
                  ramp: int, masks: Mapping[str, th.Tensor] | None = None) -> None:
         super().__init__(model, masks or {})
-        self.masks_at, self.target, self.ramp = masks_at, target, max(1, ramp)
-        self.sparsity = 0.0
+        self.schedule = GradualMasks(model.policy, masks_at, target, masks)
+        self.ramp = max(1, ramp)
         self._start = 0
 
     def _on_training_start(self) -> None:
@@ -132,20 +132,13 @@ class GradualPruner(MaskKeeper):
         super()._on_training_start()
 
     def _on_rollout_end(self) -> None:
-        t = min(1.0, (self._target.num_timesteps - self._start) / self.ramp)
-        self._prune_to(self.target * (1 - (1 - t) ** 3))
+        self.schedule.ramp((self._target.num_timesteps - self._start) / self.ramp)
+        self.masks = self.schedule.masks
 
     def _on_training_end(self) -> None:
-        self._prune_to(self.target)
+        self.schedule.prune_to(self.schedule.target)
+        self.masks = self.schedule.masks
         super()._on_training_end()
-
-    def _prune_to(self, sparsity: float) -> None:
-        if sparsity <= self.sparsity or sparsity <= 0:
-            return
-        fresh = self.masks_at(sparsity)
-        self.masks = {name: mask & self.masks[name] if name in self.masks else mask for name, mask in fresh.items()}
-        self.sparsity = sparsity
-        apply_masks(self._target.policy, self.masks)
 
 
 class Int8Keeper(OptimizerHooks):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch as th
@@ -56,6 +57,17 @@ class DistillOptions:
     seed: int = 0
 
 
+class RoundHooks(Protocol):
+    """What a caller does to the student while it is taught (pruning's masks, :func:`~gymsuite.agents.run.pruning.
+    prune_taught`)."""
+
+    def after_round(self, collected: int) -> None:
+        """After a round's states are collected (``collected`` env steps so far), before its updates."""
+
+    def after_update(self) -> None:
+        """After each optimiser step."""
+
+
 def _tensor(policy: Policy, obs: np.ndarray) -> th.Tensor:
     """``(B, *O)`` observations on the policy's device."""
     x = policy.obs_to_tensor(obs)[0]
@@ -70,9 +82,10 @@ def _labels(teachers: Sequence[ActingNet], obs: th.Tensor, temperature: float) -
     return th.log(probs.clamp_min(1e-12))
 
 
-def distill(student: BaseAlgorithm, teachers: Sequence[Policy], venv: VecEnv, options: DistillOptions
-            ) -> list[dict[str, float]]:
-    """Teach ``student`` (in place) from ``teachers`` in ``venv`` (the env as the teachers see it).
+def distill(student: BaseAlgorithm, teachers: Sequence[Policy], venv: VecEnv, options: DistillOptions,
+            hooks: RoundHooks | None = None) -> list[dict[str, float]]:
+    """Teach ``student`` (in place) from ``teachers`` in ``venv`` (the env as the teachers see it); ``hooks`` run
+    after each round's collection and after each update.
 
     Returns one record per round: ``steps`` (collected so far), ``agreement`` (the share of that round's states
     on which the student's greedy action, before the round's updates, equals the ensemble's) and ``kl`` (the
@@ -111,6 +124,8 @@ def distill(student: BaseAlgorithm, teachers: Sequence[Policy], venv: VecEnv, op
         with th.no_grad():
             x = _tensor(policy, batch)
             agreement = float((student_net(x).argmax(-1) == _labels(teacher_nets, x, 1.0).argmax(-1)).float().mean())
+        if hooks is not None:
+            hooks.after_round(collected)
         seen.append(batch)
         while sum(b.nbytes for b in seen) > MAX_BUFFER_BYTES and len(seen) > 1:
             seen.pop(0)
@@ -129,6 +144,8 @@ def distill(student: BaseAlgorithm, teachers: Sequence[Policy], venv: VecEnv, op
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if hooks is not None:
+                hooks.after_update()
             losses.append(float(kl.detach()))
         history.append({"steps": collected, "agreement": agreement, "kl": float(np.mean(losses))})
         bar.update(len(batch))

@@ -10,8 +10,9 @@ run may name a smaller backbone, its features and widths, "small_cnn@8:16"), tau
 student acts, the teacher labels) with KL(softmax(teacher / --temperature) || softmax(student)) (Rusu et al.
 2016), from an ensemble with --teachers. --prune FRACTION: global magnitude pruning of the weights (masks kept
 in masks.npz), or with --structured the weakest units of each hidden layer removed (a smaller net_arch);
---finetune N trains it N env steps with its own algorithm, pruning gradually over the first half (the
-sparsity rises to FRACTION), pruned weights kept at zero. --int8: every
+--finetune N trains it N env steps, pruning gradually over the first half (the sparsity rises to FRACTION),
+pruned weights kept at zero: taught by the unpruned teacher (on-policy distillation, --finetune-by teacher, the
+default), or by its own algorithm on the env's reward (--finetune-by algo). --int8: every
 Linear weight rounded through PyTorch's dynamic int8 quantisation (model.zip holds the rounded float weights,
 which plain SB3 loads; the report measures the really quantised module); with --finetune, quantisation-aware
 training after. The report sets the compressed policy beside its teacher: parameters (non-zero and total) and
@@ -43,8 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--int8", action="store_true", help="round every Linear weight through int8 (dynamic quantisation)")
     p.add_argument("--structured", action="store_true", help="--prune whole hidden units (a smaller net_arch)")
     p.add_argument("--finetune", type=int, default=0, metavar="STEPS",
-                   help="after --prune (zeros kept) or --int8 (quantisation-aware), train this many env steps with "
-                        "the run's algorithm (default 0)")
+                   help="after --prune (zeros kept) or --int8 (quantisation-aware), train this many env steps "
+                        "(default 0)")
+    p.add_argument("--finetune-by", choices=("teacher", "algo"),
+                   help="--finetune's training: distillation from the unpruned teacher (--prune's default) or the "
+                        "run's algorithm on the env's reward (--int8's only)")
     p.add_argument("--teachers", default="", metavar="RUN2,RUN3", help="--distill from an ensemble: more teacher runs")
     p.add_argument("--steps", type=int, default=50_000, help="env steps of the distillation (default 50000)")
     p.add_argument("--temperature", type=float, default=1.0,
@@ -60,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _cli.parse_agent_args(p, argv)
     teachers = [t for t in args.teachers.split(",") if t]
     result = compress(args.target, args.out, distill=args.distill, prune=args.prune, int8=args.int8,
-                      structured=args.structured, finetune=args.finetune, teachers=teachers, steps=args.steps,
+                      structured=args.structured, finetune=args.finetune,
+                      finetune_by=args.finetune_by, teachers=teachers, steps=args.steps,
                       temperature=args.temperature, sweep=args.sweep, plot=args.plot, episodes=args.episodes,
                       states=args.states, seed=args.seed, overwrite=args.overwrite, env=args.env, algo=args.algo,
                       best=args.best, trust_pickle=args.trust_pickle)

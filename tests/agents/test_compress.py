@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -49,11 +50,15 @@ def test_pruning_zeroes_the_weights_and_the_masks_survive_save_and_load(cartpole
     assert gymsuite.evaluate(out, episodes=2)["episodes"] == 2  # an ordinary run directory
 
 
+@pytest.mark.parametrize("by", ["teacher", "algo"])
 def test_fine_tuning_prunes_gradually_and_keeps_the_zeros_at_zero(cartpole_teacher: Path, tmp_path: Path,
-                                                                  temp_dir: Path) -> None:
-    report = gymsuite.compress(cartpole_teacher, tmp_path / "tuned", prune=0.8, finetune=1024, **FAST)
+                                                                  temp_dir: Path, by: str) -> None:
+    report = gymsuite.compress(cartpole_teacher, tmp_path / "tuned", prune=0.8, finetune=1024,
+                               finetune_by=None if by == "teacher" else by, **FAST)  # the teacher: the default
     assert not list(temp_dir.glob("SB3-*"))  # fine-tuning logged nowhere else
-    assert report["details"]["gradual"] and report["details"]["finetune"] == 1024
+    details = report["details"]
+    assert details["gradual"] and details["finetune"] == 1024 and details["finetune_by"] == by
+    assert ("history" in details) == (by == "teacher")
     masks = load_masks(tmp_path / "tuned" / "masks.npz")
     total = sum(m.numel() for m in masks.values())
     assert total - sum(int(m.sum()) for m in masks.values()) == round(0.8 * total)  # the target, reached
@@ -64,6 +69,31 @@ def test_fine_tuning_prunes_gradually_and_keeps_the_zeros_at_zero(cartpole_teach
         assert (tuned[name][~mask] == 0).all()
         moved += float((tuned[name][mask] - teacher[name][mask]).detach().abs().sum())
     assert moved > 0  # it trained
+
+
+def test_the_teacher_teaches_a_pruned_policy_back_to_its_actions(cartpole_teacher: Path, tmp_path: Path) -> None:
+    """Pruned to 95% at once, the policy disagrees with its teacher on a third of its states; taught by it for
+    4,096 steps (pruned gradually over the first half, in 8 rounds), it takes the teacher's action nearly wherever
+    the teacher is sure of one, at the same sparsity."""
+    once = gymsuite.compress(cartpole_teacher, tmp_path / "once", prune=0.95, **FAST)
+    taught = gymsuite.compress(cartpole_teacher, tmp_path / "taught", prune=0.95, finetune=4096, **FAST)
+    assert taught["compressed"]["nonzero"] == once["compressed"]["nonzero"]
+    assert taught["compressed"]["agreement"] > once["compressed"]["agreement"] + 0.1
+    assert taught["compressed"]["agreement"] >= 0.85
+    assert len(taught["details"]["history"]) == 8  # rounds of 512 steps
+
+
+def test_a_structured_pruning_taught_by_its_teacher_is_a_trained_smaller_policy(cartpole_teacher: Path,
+                                                                                 tmp_path: Path) -> None:
+    teacher = load_agent(str(cartpole_teacher))
+    sliced = pruning.prune(teacher, 0.5, structured=True).model.policy.state_dict()
+    report = gymsuite.compress(cartpole_teacher, tmp_path / "small", prune=0.5, structured=True, finetune=2048,
+                               **FAST)
+    assert report["details"]["net_arch"] == {"pi": [16, 16], "vf": [16, 16]}
+    assert report["details"]["finetune_by"] == "teacher" and "masks.npz" not in os.listdir(tmp_path / "small")
+    taught = PPO.load(tmp_path / "small" / "model.zip", device="cpu").policy.state_dict()
+    assert any(not th.equal(taught[k], sliced[k]) for k in sliced)  # it trained
+    assert report["compressed"]["agreement"] >= 0.8
 
 
 def test_the_gradual_pruner_raises_the_sparsity_along_its_schedule() -> None:

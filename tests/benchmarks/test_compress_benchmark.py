@@ -20,10 +20,12 @@ def _policy(parameters: int, nonzero: int, ret: float, agreement: float | None =
 
 
 def fake_run(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
-    """Teacher 3,000 parameters and 200 + seed; a student of 150 (5%) at 196 + seed; pruned 270 non-zero at 150."""
+    """Teacher 3,000 parameters and 200 + seed; a student of 150 (5%) at 196 + seed; pruned 270 non-zero at 150
+    (taught) and at -100 (PPO)."""
     return [{**job, "policies": {"teacher": _policy(3000, 3000, 200.0 + job["seed"]),
                                  "distill": _policy(150, 150, 196.0 + job["seed"], 0.9),
                                  "prune": _policy(3000, 270, 150.0 + job["seed"], 0.8),
+                                 "prune_algo": _policy(3000, 270, -100.0 + job["seed"], 0.5),
                                  "int8": _policy(3000, 2990, 199.0 + job["seed"], 0.99)}} for job in jobs]
 
 
@@ -32,11 +34,14 @@ def test_table_and_targets_from_fake_results(tmp_path: Path) -> None:
     text = bench.main(["--seeds", "3", "--episodes", "2", "--states", "10", "--benchmarks", str(out)], run=fake_run)
     [(header, rows)] = read_tables(text)
     assert header[:3] == ["env", "policy", "non-zero parameters"] and header[-1] == "return"
-    assert [r[1] for r in rows] == ["teacher", "distilled", "pruned + fine-tuned", "int8"] * len(bench.ENVS)
+    assert [r[1] for r in rows] == ["teacher", "distilled", "pruned + taught by the teacher",
+                                    "pruned + PPO fine-tuned", "int8"] * len(bench.ENVS)
     assert numbers(rows[0][-1])[0] == 201 and numbers(rows[1][-2])[0] == 90  # IQM of seeds 0, 1, 2: the middle
     # the student: 150 / 3,000 = 5.0% of the parameters, 197 / 201 = 98% of the return; pruned: 91% zeros, 75%
+    # (151 / 201) taught, -49% (-99 / 201) by PPO
     assert "the student has 5.0% of the teacher's parameters and 98% of its return" in text
-    assert "(target <= 6.7% and >= 95%: met)" in text and "pruned to 91% zeros and fine-tuned, 75%" in text
+    assert "(target <= 6.7% and >= 95%: met)" in text and "pruned to 91% zeros and taught by the teacher, 75%" in text
+    assert "(target >= 90% zeros and >= 95%: not met); fine-tuned by PPO instead, -49%." in text
     assert "<!-- BEGIN compress -->" in out.read_text()
 
 

@@ -43,6 +43,8 @@ def test_compress_prints_one_json_object_and_writes_a_run(cartpole_teacher: Path
     (["--int8", "--sweep"], "has one size"),
     (["--distill", "8", "--finetune", "100"], "goes with --prune or --int8"),
     (["--int8", "--structured"], "goes with --prune"),
+    (["--prune", "0.5", "--finetune-by", "teacher"], "no --finetune is given"),
+    (["--int8", "--finetune", "100", "--finetune-by", "teacher"], "goes with --prune"),
 ])
 def test_bad_input_is_one_message_and_nothing_written(cartpole_teacher: Path, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str], args: list[str],

@@ -34,10 +34,30 @@ def test_a_layer_on_a_smaller_scale_is_not_stripped_first() -> None:
     th.manual_seed(0)
     hidden, head = th.randn(64, 64), 0.01 * th.randn(4, 64)  # SB3's action head: gain 0.01
     raw = cx.magnitude_masks({"hidden": hidden, "head": head}, 0.5, per_layer_scale=False)
-    assert not raw["head"].any()  # raw magnitudes: the whole head goes
+    assert int(raw["head"].sum()) == 64  # raw magnitudes: the head keeps its floor alone (half its share of 128)
     scaled = cx.magnitude_masks({"hidden": hidden, "head": head}, 0.5)
     assert 0.3 < float(scaled["head"].float().mean()) < 0.7  # scale-free: about the global share in each layer
     assert int(scaled["hidden"].sum()) + int(scaled["head"].sum()) == (64 * 64 + 4 * 64) // 2
+
+
+def test_no_layer_is_stripped_whole_whose_weights_are_all_alike() -> None:
+    """Heavy-tailed hidden weights score far above 1 over their RMS, a head of equal weights exactly 1: at 95% the
+    global threshold passes 1, and without its floor the head would lose every weight."""
+    th.manual_seed(0)
+    hidden, head = th.randn(64, 64) ** 3, th.full((2, 64), 0.1)
+    masks = cx.magnitude_masks({"hidden": hidden, "head": head}, 0.95)
+    assert int(masks["head"].sum()) == int(0.05 * 128 / 2) == 3  # its floor: half its share
+    assert int(masks["hidden"].sum()) + 3 == 64 * 64 + 128 - round(0.95 * (64 * 64 + 128))  # the count exact
+
+
+def test_the_scale_of_a_pruned_tensor_is_that_of_its_surviving_weights() -> None:
+    """Gradual pruning re-scores tensors that hold zeros: 100 equal survivors of 1,000 score 1 over their own RMS
+    (over the zeros, sqrt(10)), so the small layer's weights above its RMS keep their places."""
+    big, small = th.zeros(1000), th.linspace(0.5, 1.5, 100)
+    big[:100] = 1.0  # as after an earlier step
+    masks = cx.magnitude_masks({"big": big, "small": small}, 0.9)  # 110 kept: floors of 50 and 5, then 55 more
+    assert int(masks["small"].sum()) > 40  # an RMS over the zeros would keep its 5 + 5 best alone
+    assert int(masks["big"].sum()) + int(masks["small"].sum()) == 110
 
 
 def test_apply_masks_zeroes_the_weights_and_counts_them() -> None:
