@@ -6,8 +6,8 @@ One method per call (the course's chapter 12, network compression):
   on-policy from the teacher or an ensemble (:mod:`gymsuite.agents.run.distilling`);
 * ``prune``: global magnitude pruning of the weights (a fraction of zeros, masks kept in ``masks.npz``), or with
   ``structured`` whole hidden units of the ``net_arch`` layers removed (a smaller dense policy); with fine-tuning
-  (the algorithm's own training) the weights are pruned gradually during it, the masks re-applied after every
-  optimiser step;
+  (taught by the unpruned teacher, by default, or the algorithm's own training) the weights are pruned gradually
+  during it, the masks re-applied after every optimiser step;
 * ``int8``: every ``Linear`` weight rounded through PyTorch's dynamic int8 quantisation grid. SB3 cannot save a
   quantised module, so ``model.zip`` holds these fake-quantised float weights (plain SB3 loads it and its return
   is that of int8 weights); the report's bytes, latency and agreement are those of the really quantised module;

@@ -231,6 +231,22 @@ def test_dqn_structured_pruning_equals_the_masked_q_network(tmp_path: Path) -> N
     assert result.hyperparams["net_arch"] == [128, 128]  # DQN's default [256, 256], halved
 
 
+def test_a_dqn_taught_after_pruning_keeps_its_target_network_equal_and_pruned(tmp_path: Path) -> None:
+    from stable_baselines3 import DQN
+
+    teacher = _tiny(tmp_path / "dqn", "dqn", learning_starts=64)
+    report = gymsuite.compress(teacher, tmp_path / "pruned", prune=0.8, finetune=512, temperature=0.01, **FAST)
+    assert report["details"]["finetune_by"] == "teacher"
+    policy = DQN.load(tmp_path / "pruned" / "model.zip", device="cpu").policy
+    masks = load_masks(tmp_path / "pruned" / "masks.npz")
+    params = dict(policy.named_parameters())
+    for name, mask in masks.items():
+        assert (params[name][~mask] == 0).all()
+    x = th.randn(16, 4)
+    with th.no_grad():
+        assert th.equal(policy.q_net(x), policy.q_net_target(x))
+
+
 def test_a_normalised_run_keeps_its_statistics(tmp_path: Path) -> None:
     teacher = _tiny(tmp_path / "norm", "ppo", normalize=True, n_steps=64, batch_size=64)
     report = gymsuite.compress(teacher, tmp_path / "int8", int8=True, **FAST)
