@@ -1,8 +1,8 @@
 """A pruned run's masks as data: ``masks.npz``, one bool array per pruned parameter (True: the weight is kept).
 
 Written by ``gymsuite compress --prune`` beside ``model.zip`` (whose pruned weights are zeros); read back to keep
-those zeros at zero when the policy is trained further (:class:`gymsuite.agents.run.callbacks.MaskKeeper`) or
-pruned again. Keys are the parameters' names in ``policy.named_parameters()`` (``mlp_extractor.policy_net.0.weight``).
+those zeros at zero when the policy is pruned again (:mod:`gymsuite.agents.run.pruning`). Keys are the parameters'
+names in ``policy.named_parameters()`` (``mlp_extractor.policy_net.0.weight``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from gymsuite.agents.files.resumestate import save_state
 from gymsuite.agents.files.rundir import NORM_SUFFIX, REPLAY_SUFFIX, RunDir
 from gymsuite.common.files import atomic_write
 from gymsuite.common.signals import held
-from gymsuite.supervised.compression import GradualMasks, apply_masks, fake_quantize
+from gymsuite.supervised.compression import GradualMasks, fake_quantize
 
 
 class OptimizerHooks(BaseCallback):
@@ -80,64 +80,49 @@ class OptimizerStepHook(OptimizerHooks):
         raise NotImplementedError
 
 
-class MaskKeeper(OptimizerHooks):
-    """Keep pruned weights at zero while the model trains: the masks are re-applied after every optimiser step.
-
-    A gradient step (and Adam's momentum) moves a pruned weight off zero, and the post-step hook sets it back
-    before the next forward pass, so fine-tuning a pruned policy keeps its sparsity
-    (``gymsuite compress --prune F --finetune N``).
-
-    Args:
-        model: the model whose policy's optimiser is hooked.
-        masks: parameter name (as in ``policy.named_parameters()``) -> bool tensor, True where a weight is kept.
-    """
-
-    def __init__(self, model: BaseAlgorithm, masks: Mapping[str, th.Tensor]) -> None:
-        super().__init__(model)
-        self.masks = dict(masks)
-
-    def _on_training_start(self) -> None:
-        apply_masks(self._target.policy, self.masks)
-        super()._on_training_start()
-
-    def after_step(self) -> None:
-        apply_masks(self._target.policy, self.masks)
-
-
-class GradualPruner(MaskKeeper):
+class GradualPruner(OptimizerHooks):
     """Gradual magnitude pruning while the model trains (Zhu & Gupta 2017; the course's prune, fine-tune, repeat).
 
-    The sparsity rises from 0 to ``target`` along :func:`~gymsuite.supervised.compression.cubic_sparsity` over
-    ``ramp`` env steps: at each rollout's end the masks are recomputed from the current weights (a weight once
-    pruned stays pruned: :class:`~gymsuite.supervised.compression.GradualMasks`) and applied; between steps
-    :class:`MaskKeeper` keeps them. After ``ramp`` steps the target's masks are kept; the training's end
-    reaches the target in any case.
+    The sparsity rises from 0 to the schedule's target along :func:`~gymsuite.supervised.compression.cubic_sparsity`
+    over ``ramp`` env steps: at each rollout's end the masks are recomputed from the current weights (a weight once
+    pruned stays pruned: :class:`~gymsuite.supervised.compression.GradualMasks`). After ``ramp`` steps the target's
+    masks are kept; the training's end reaches the target in any case.
+
+    The masks are re-applied after every optimiser step: a gradient step (and Adam's momentum) moves a pruned
+    weight off zero, and the post-step hook sets it back before the next forward pass, so the fine-tuned policy
+    keeps its sparsity (``gymsuite compress --prune F --finetune N --finetune-by algo``).
 
     Args:
         model: the model being fine-tuned.
-        masks_at: ``sparsity -> masks`` of the policy's current weights (names as in ``named_parameters()``).
-        target: the final sparsity, in (0, 1). ramp: env steps over which the sparsity rises.
-        masks: masks that hold from the start (a pruned run pruned again), or none.
+        schedule: its policy's masks (names as in ``named_parameters()``), and those that hold from the start (a
+            pruned run pruned again).
+        ramp: env steps over which the sparsity rises.
     """
 
-    def __init__(self, model: BaseAlgorithm, masks_at: Callable[[float], Mapping[str, th.Tensor]], target: float,
-                 ramp: int, masks: Mapping[str, th.Tensor] | None = None) -> None:
-        super().__init__(model, masks or {})
-        self.schedule = GradualMasks(model.policy, masks_at, target, masks)
+    def __init__(self, model: BaseAlgorithm, schedule: GradualMasks, ramp: int) -> None:
+        super().__init__(model)
+        self.schedule = schedule
         self.ramp = max(1, ramp)
         self._start = 0
 
+    @property
+    def masks(self) -> dict[str, th.Tensor]:
+        """parameter name -> bool tensor, True where a weight is kept."""
+        return self.schedule.masks
+
     def _on_training_start(self) -> None:
         self._start = self._target.num_timesteps
+        self.schedule.apply()
         super()._on_training_start()
+
+    def after_step(self) -> None:
+        self.schedule.apply()
 
     def _on_rollout_end(self) -> None:
         self.schedule.ramp((self._target.num_timesteps - self._start) / self.ramp)
-        self.masks = self.schedule.masks
 
     def _on_training_end(self) -> None:
         self.schedule.prune_to(self.schedule.target)
-        self.masks = self.schedule.masks
         super()._on_training_end()
 
 

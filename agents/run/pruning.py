@@ -83,6 +83,12 @@ def _old_masks(teacher: LoadedAgent) -> dict[str, Any] | None:
     return load_masks(path) if path is not None and path.is_file() else None
 
 
+def _gradual_masks(teacher: LoadedAgent, model: BaseAlgorithm, target: float) -> cx.GradualMasks:
+    """The rising masks of ``model`` (a copy of the teacher's) up to ``target``, from the teacher run's own masks."""
+    acting, old = acting_prefixes(check_policy(teacher.model, teacher.algo)), _old_masks(teacher)
+    return cx.GradualMasks(model.policy, lambda sparsity: _masks(model.policy, sparsity, acting, old), target, old)
+
+
 def prune(teacher: LoadedAgent, fraction: float, structured: bool) -> Compressed:
     """Magnitude pruning (unstructured), or units of the ``net_arch`` layers removed (``structured``)."""
     policy = check_policy(teacher.model, teacher.algo)
@@ -134,11 +140,8 @@ def prune_gradually(teacher: LoadedAgent, fraction: float, steps: int, seed: int
     rises over the first half (:class:`~gymsuite.agents.run.callbacks.GradualPruner`), the second fine-tunes at
     it. One-shot pruning of a LunarLander PPO to 92% left a return of -213 that 100,000 steps of fine-tuning did not
     bring back (-437); the course's recipe is to prune a little, fine-tune, and repeat."""
-    policy = check_policy(teacher.model, teacher.algo)
     model = _copy(teacher)
-    acting, old = acting_prefixes(policy), _old_masks(teacher)
-    pruner = GradualPruner(model, lambda sparsity: _masks(model.policy, sparsity, acting, old), fraction,
-                           ramp=steps // 2, masks=old)
+    pruner = GradualPruner(model, _gradual_masks(teacher, model, fraction), ramp=steps // 2)
     _learn(model, teacher, steps, seed, pruner)
     return Compressed(model, pruner.masks, details={"structured": False, "gradual": True})
 
@@ -176,9 +179,7 @@ def prune_taught(teacher: LoadedAgent, fraction: float, structured: bool, steps:
         result = prune(teacher, fraction, structured=True)
     else:
         model = _copy(teacher)
-        acting, old = acting_prefixes(policy), _old_masks(teacher)
-        masks = cx.GradualMasks(model.policy, lambda sparsity: _masks(model.policy, sparsity, acting, old), fraction,
-                                old)
+        masks = _gradual_masks(teacher, model, fraction)
         masks.apply()
         hooks = _Ramp(masks, steps // 2)
         result = Compressed(model, details={"structured": False, "gradual": True})

@@ -32,6 +32,7 @@ from gymsuite.commands import _cli
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gymsuite.agents.run.compressing import FINETUNE_BY
     from gymsuite.api import compress
 
     p = _cli.parser("compress", __doc__)
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--finetune", type=int, default=0, metavar="STEPS",
                    help="after --prune (zeros kept) or --int8 (quantisation-aware), train this many env steps "
                         "(default 0)")
-    p.add_argument("--finetune-by", choices=("teacher", "algo"),
+    p.add_argument("--finetune-by", choices=FINETUNE_BY,
                    help="--finetune's training: distillation from the unpruned teacher (--prune's default) or the "
                         "run's algorithm on the env's reward (--int8's only)")
     p.add_argument("--teachers", default="", metavar="RUN2,RUN3", help="--distill from an ensemble: more teacher runs")

@@ -110,7 +110,7 @@ def test_the_gradual_pruner_raises_the_sparsity_along_its_schedule() -> None:
         seen.append(sparsity)
         return cx.magnitude_masks(weights(), sparsity)
 
-    pruner = GradualPruner(model, masks_at, 0.9, ramp=256)
+    pruner = GradualPruner(model, cx.GradualMasks(model.policy, masks_at, 0.9), ramp=256)
     model.learn(512, callback=pruner)
     assert seen == sorted(seen) and seen[-1] == 0.9 and len(seen) >= 4  # rising, one step per rollout, then none
     assert seen[0] == pytest.approx(0.9 * (1 - (1 - 64 / 256) ** 3))
